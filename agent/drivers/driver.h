@@ -1,0 +1,67 @@
+// Driver: how an agent runs a task. One interface, several implementations (exec now; docker
+// and sim later). The agent loop sees only Driver&; the broker never sees a driver.
+//
+// Threading contract: start, stop, inspect, logs and list_owned may block (fork, HTTP to
+// dockerd, image pulls) and are called on the agent's worker threads, never on its poll loop.
+// Implementations must be safe to call concurrently for *different* tasks; the agent never
+// runs two calls for the same task at once. The exit sink may be called from any thread.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/clock.h"
+#include "common/status.h"
+#include "protocol/task.h"
+
+namespace cube::agent {
+
+// Called when a task the driver started ends on its own or after stop(): the status is final
+// (Completed for exit code 0, Failed otherwise, with exit_code and reason). Any thread.
+using ExitSink = std::function<void(TaskStatus final_status)>;
+
+struct LogChunk {
+  std::string data;
+  int64_t next_offset = 0;  // pass back to continue (follow)
+  bool eof = false;         // the task has ended and nothing more will come
+};
+
+class Driver {
+ public:
+  virtual ~Driver() = default;
+
+  // "exec", "docker", "sim": what tasks' Driver field names.
+  virtual std::string_view name() const = 0;
+
+  // Starts one attempt of `task` (task.attempt). On success the returned status is Running,
+  // with start_time_ms and (docker) container_id and port_bindings. Errors:
+  //   Invalid      the spec cannot run here (exec task without Cmd, bad port) - not retried
+  //   NotFound     image or executable missing, with the name in the message
+  //   Unavailable  the backend (dockerd) is unreachable - another node may succeed
+  //   Internal     anything else, with the backend's message
+  virtual Result<TaskStatus> start(const Task& task) = 0;
+
+  // Stops the task: polite signal, then kill after `grace`. OK when the task already ended or
+  // is unknown (stop is idempotent). The final state still arrives through the exit sink.
+  virtual Status stop(const std::string& task_id, Millis grace) = 0;
+
+  // Current status of a task this driver knows. NotFound when it knows no such task.
+  virtual Result<TaskStatus> inspect(const std::string& task_id) = 0;
+
+  // Up to max_bytes of the task's combined stdout/stderr from `offset`. NotFound for an unknown
+  // task.
+  virtual Result<LogChunk> logs(const std::string& task_id, int64_t offset, int64_t max_bytes) = 0;
+
+  // Tasks this driver runs or ran that survive an agent restart (containers found by label,
+  // children in the driver's records), so HELLO can report them.
+  virtual Result<std::vector<TaskStatus>> list_owned() = 0;
+
+  // Where exit notifications go; set once before the first start().
+  virtual void set_exit_sink(ExitSink sink) = 0;
+};
+
+}  // namespace cube::agent

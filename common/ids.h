@@ -1,0 +1,21 @@
+// Task IDs. Cube generates UUIDv7 (time-ordered) when the user gives none: SQLite inserts
+// time-ordered keys about five times faster than random ones (ARCHITECTURE.md, Store).
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "common/clock.h"
+
+namespace cube {
+
+// A new UUIDv7 string ("0190a3c4-...") from `now` and 74 random bits. Thread-safe.
+std::string new_uuid_v7(SystemTime now);
+
+// A random UUIDv4-shaped string, for agent and session IDs. Thread-safe.
+std::string new_random_id();
+
+// True for the 8-4-4-4-12 hex form (any version); the form task IDs must have.
+bool is_uuid(std::string_view s);
+
+}  // namespace cube

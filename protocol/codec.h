@@ -1,0 +1,61 @@
+// MessagePack bodies of the CUBE1 messages (protocol/messages.h).
+//
+// encode_body: one map per message, keys in a fixed order so the bytes are stable (pinned by
+// tests/golden/). decode_body: defensive. The body is unpacked with size and depth limits,
+// every field is type-checked, unknown keys are ignored and missing keys keep the struct's
+// defaults. A malformed body returns Invalid naming the field ("field \"seq\": expected an
+// unsigned integer"); it never throws and never crashes.
+//
+// Thread-safety: pure functions.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "common/status.h"
+#include "protocol/messages.h"
+
+namespace cube::protocol {
+
+#define CUBE_DECLARE_CODEC(Struct)                \
+  std::string encode_body(const Struct& message); \
+  Status decode_body(std::string_view body, Struct& out);
+
+CUBE_DECLARE_CODEC(Hello)
+CUBE_DECLARE_CODEC(Welcome)
+CUBE_DECLARE_CODEC(Credit)
+CUBE_DECLARE_CODEC(Assign)
+CUBE_DECLARE_CODEC(Accept)
+CUBE_DECLARE_CODEC(Reject)
+CUBE_DECLARE_CODEC(Stop)
+CUBE_DECLARE_CODEC(Sync)
+CUBE_DECLARE_CODEC(Snapshot)
+CUBE_DECLARE_CODEC(ErrorMessage)
+CUBE_DECLARE_CODEC(AgentHeartbeat)
+CUBE_DECLARE_CODEC(TaskStateEvent)
+CUBE_DECLARE_CODEC(Beacon)
+CUBE_DECLARE_CODEC(SubmitRequest)
+CUBE_DECLARE_CODEC(ListRequest)
+CUBE_DECLARE_CODEC(GetRequest)
+CUBE_DECLARE_CODEC(StopRequest)
+CUBE_DECLARE_CODEC(NodesRequest)
+CUBE_DECLARE_CODEC(StatusRequest)
+CUBE_DECLARE_CODEC(Reply)
+#undef CUBE_DECLARE_CODEC
+
+// Decodes a body into a fresh M.
+template <typename M>
+Result<M> decode_as(std::string_view body) {
+  M out;
+  Status s = decode_body(body, out);
+  if (!s.is_ok())
+    return s;
+  return out;
+}
+
+// Reads the request id of any client request body without decoding the rest, so that even a
+// request whose other fields are malformed gets an error reply the client can match. 0 when the
+// body has none.
+uint64_t peek_request_id(std::string_view body);
+
+}  // namespace cube::protocol

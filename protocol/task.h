@@ -1,0 +1,114 @@
+// The task model shared by broker, agent and client: what a user submits, what the broker stores
+// and what an agent runs. Field names mirror the prior orchestrators' PascalCase JSON (see
+// protocol/task_json.h); on the wire they are snake_case MessagePack keys (protocol/codec.h).
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace cube {
+
+// Numbers are the prior orchestrators' and are frozen on the wire and in JSON.
+enum class TaskState : uint8_t {
+  Pending = 0,
+  Scheduled = 1,
+  Running = 2,
+  Completed = 3,
+  Failed = 4,
+};
+inline constexpr int kTaskStateCount = 5;
+
+// "Pending", "Scheduled", ... for tables and logs.
+std::string_view task_state_name(TaskState state);
+// Parses a wire/JSON integer; nullopt when outside 0..4.
+std::optional<TaskState> task_state_from_int(int64_t value);
+// Accepts "Pending"... (any case); nullopt otherwise.
+std::optional<TaskState> task_state_from_name(std::string_view name);
+
+// The architecture's transition table: Pending->Scheduled; Scheduled->{Scheduled, Running,
+// Failed}; Running->{Running, Completed, Failed, Scheduled}; Failed->Scheduled; Completed is
+// terminal. Additionally Pending and Scheduled may go to Completed when a user stops the task
+// (reason "stopped"); Running->Completed covers the same for running tasks.
+bool is_valid_transition(TaskState from, TaskState to);
+
+// True for Completed and Failed: nothing runs and nothing is owed.
+inline bool is_terminal(TaskState s) {
+  return s == TaskState::Completed || s == TaskState::Failed;
+}
+
+inline constexpr std::string_view kDriverDocker = "docker";
+inline constexpr std::string_view kDriverExec = "exec";
+inline constexpr std::string_view kDriverSim = "sim";
+
+struct PortBinding {
+  std::string host_ip;
+  std::string host_port;
+  friend bool operator==(const PortBinding&, const PortBinding&) = default;
+};
+
+// One entry of a task's history: every state change is recorded with a timestamp.
+struct TaskEvent {
+  TaskState state = TaskState::Pending;
+  int64_t timestamp_ms = 0;  // Unix epoch milliseconds
+  std::string reason;
+  std::string node;
+  friend bool operator==(const TaskEvent&, const TaskEvent&) = default;
+};
+
+struct Task {
+  // --- What the user asks for (the spec) ---
+  std::string id;  // UUID; the broker generates a UUIDv7 when empty
+  std::string name;
+  std::string image;
+  std::vector<std::string> cmd;
+  std::vector<std::string> env;  // "K=V"
+  double cpu = 0;                // cores
+  int64_t memory_bytes = 0;
+  int64_t disk_bytes = 0;
+  std::vector<std::string> exposed_ports;  // "80/tcp"
+  std::string restart_policy;              // "", "no", "on-failure", "always"
+  std::string health_check;                // HTTP path, e.g. "/health"
+  std::string driver;                      // "docker" (default), "exec", "sim"
+  std::vector<std::string> constraints;    // "key=value" matched against node labels
+  std::map<std::string, std::string> labels;
+  int64_t duration_ms = 0;  // sim driver: how long the task "runs"; 0 = until stopped
+
+  // --- What Cube observes (the status) ---
+  TaskState state = TaskState::Pending;
+  // Desired state: Running, or Completed once the user asked to stop the task.
+  TaskState desired_state = TaskState::Running;
+  uint32_t attempt = 0;  // bumped on every (re)placement; ASSIGN/ACCEPT/events carry it
+  int32_t restart_count = 0;
+  std::string node_id;  // agent ID the current attempt is placed on
+  std::string node;     // that agent's name, for display
+  std::string reason;   // why it is in its state ("stopped", "node lost", "no node has ...")
+  std::optional<int32_t> exit_code;
+  std::string container_id;
+  std::map<std::string, std::vector<PortBinding>> port_bindings;
+  int64_t start_time_ms = 0;
+  int64_t finish_time_ms = 0;
+  int64_t created_ms = 0;
+  int64_t updated_ms = 0;
+
+  friend bool operator==(const Task&, const Task&) = default;
+};
+
+// What an agent knows and reports about one task attempt (in HELLO, SNAPSHOT and TASK_STATE).
+struct TaskStatus {
+  std::string task_id;
+  uint32_t attempt = 0;
+  TaskState state = TaskState::Running;
+  std::optional<int32_t> exit_code;
+  std::string reason;
+  std::string container_id;
+  std::map<std::string, std::vector<PortBinding>> port_bindings;
+  int64_t start_time_ms = 0;
+  int64_t finish_time_ms = 0;
+  friend bool operator==(const TaskStatus&, const TaskStatus&) = default;
+};
+
+}  // namespace cube

@@ -1,0 +1,98 @@
+#include "protocol/task_validation.h"
+
+#include <charconv>
+#include <regex>
+#include <string>
+
+#include "common/ids.h"
+
+namespace cube {
+namespace {
+
+Status field_error(std::string_view field, const std::string& message) {
+  return Status::invalid("field \"" + std::string(field) + "\": " + message);
+}
+
+// Docker's reference grammar, simplified: [host[:port]/]path[:tag][@digest], lowercase path.
+bool is_image_reference(const std::string& image) {
+  static const std::regex kImage(
+      R"(^([a-zA-Z0-9.-]+(:[0-9]+)?/)?[a-z0-9]+([._-]+[a-z0-9]+)*(/[a-z0-9]+([._-]+[a-z0-9]+)*)*)"
+      R"((:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(@sha256:[a-f0-9]{64})?$)");
+  return image.size() <= 255 && std::regex_match(image, kImage);
+}
+
+bool is_port_spec(std::string_view spec) {
+  auto slash = spec.find('/');
+  std::string_view number = spec.substr(0, slash);
+  if (slash != std::string_view::npos) {
+    auto proto = spec.substr(slash + 1);
+    if (proto != "tcp" && proto != "udp")
+      return false;
+  }
+  int port = 0;
+  auto [ptr, ec] = std::from_chars(number.data(), number.data() + number.size(), port);
+  return ec == std::errc() && ptr == number.data() + number.size() && port >= 1 && port <= 65535;
+}
+
+}  // namespace
+
+Status validate_task_spec(const Task& task) {
+  if (!task.id.empty() && !is_uuid(task.id)) {
+    return field_error("ID", "\"" + task.id + "\" is not a UUID (leave it out to get one)");
+  }
+  if (task.name.size() > 128)
+    return field_error("Name", "longer than 128 bytes");
+  std::string_view driver = task.driver.empty() ? kDriverDocker : std::string_view(task.driver);
+  if (driver != kDriverDocker && driver != kDriverExec && driver != kDriverSim) {
+    return field_error("Driver",
+                       "unknown driver \"" + task.driver + "\" (use docker, exec or sim)");
+  }
+  if (driver == kDriverDocker) {
+    if (task.image.empty())
+      return field_error("Image", "required for the docker driver");
+  }
+  if (!task.image.empty() && !is_image_reference(task.image)) {
+    return field_error(
+        "Image", "\"" + task.image + "\" is not an image reference (for example busybox:latest)");
+  }
+  if (driver == kDriverExec && task.cmd.empty()) {
+    return field_error("Cmd", "required for the exec driver (the command to run)");
+  }
+  if (task.cpu < 0)
+    return field_error("CPU", "must not be negative");
+  if (task.memory_bytes < 0)
+    return field_error("Memory", "must not be negative");
+  if (task.disk_bytes < 0)
+    return field_error("Disk", "must not be negative");
+  if (task.duration_ms < 0)
+    return field_error("Duration", "must not be negative");
+  for (const auto& port : task.exposed_ports) {
+    if (!is_port_spec(port)) {
+      return field_error("ExposedPorts",
+                         "\"" + port + "\" is not PORT[/tcp|/udp] with PORT in 1..65535");
+    }
+  }
+  const auto& rp = task.restart_policy;
+  if (!rp.empty() && rp != "no" && rp != "on-failure" && rp != "always") {
+    return field_error("RestartPolicy",
+                       "\"" + rp + "\" is not one of \"no\", \"on-failure\", \"always\"");
+  }
+  if (!task.health_check.empty() && task.health_check.front() != '/') {
+    return field_error("HealthCheck",
+                       "\"" + task.health_check + "\" must be a path such as /health");
+  }
+  for (const auto& e : task.env) {
+    if (e.find('=') == std::string::npos || e.front() == '=') {
+      return field_error("Env", "\"" + e + "\" is not KEY=VALUE");
+    }
+  }
+  for (const auto& c : task.constraints) {
+    auto eq = c.find('=');
+    if (eq == std::string::npos || eq == 0) {
+      return field_error("Constraints", "\"" + c + "\" is not key=value");
+    }
+  }
+  return Status::ok();
+}
+
+}  // namespace cube

@@ -1,0 +1,18 @@
+// Semantic checks of a task spec, done by the broker before anything is stored (the client may
+// run them too for earlier errors). Every error names the field and the fix.
+#pragma once
+
+#include "common/status.h"
+#include "protocol/task.h"
+
+namespace cube {
+
+// Invalid when: the driver is not docker/exec/sim; a docker task has no Image or an image
+// reference that is not [registry/]name[:tag][@digest]; an exec task has no Cmd; CPU, Memory,
+// Disk or duration are negative; an exposed port is not "PORT[/tcp|/udp]" with PORT in
+// 1..65535; RestartPolicy is not "", "no", "on-failure" or "always"; HealthCheck does not
+// start with "/"; an Env entry has no "="; a constraint is not "key=value"; the ID is given and
+// is not a UUID; Name is longer than 128 bytes.
+Status validate_task_spec(const Task& task);
+
+}  // namespace cube
