@@ -1,6 +1,8 @@
 // The one file allowed to read the real clocks (see tests/check_no_real_time.sh).
 #include "common/clock.h"
 
+#include <thread>
+
 namespace cube {
 
 SteadyTime SystemClock::now() const {

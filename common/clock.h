@@ -21,12 +21,16 @@ class Clock {
   virtual ~Clock() = default;
   virtual SteadyTime now() const = 0;
   virtual SystemTime wall() const = 0;
+  // Blocks the calling thread for `d` (ManualClock: advances time instead). Only for a thread
+  // whose job is to wait, such as a CLI polling a task until it runs; never in a poll loop.
+  virtual void sleep_for(Millis d) const = 0;
 };
 
 class SystemClock final : public Clock {
  public:
   SteadyTime now() const override;
   SystemTime wall() const override;
+  void sleep_for(Millis d) const override;
 };
 
 // A process-wide SystemClock for mains and for code that has no clock injected yet.
@@ -39,11 +43,12 @@ class ManualClock final : public Clock {
       : wall_start_(wall_start) {}
   SteadyTime now() const override { return SteadyTime(Millis(offset_ms_.load())); }
   SystemTime wall() const override { return wall_start_ + Millis(offset_ms_.load()); }
+  void sleep_for(Millis d) const override { offset_ms_ += d.count(); }
   void advance(Millis d) { offset_ms_ += d.count(); }
 
  private:
   SystemTime wall_start_;
-  std::atomic<int64_t> offset_ms_{0};
+  mutable std::atomic<int64_t> offset_ms_{0};
 };
 
 // Milliseconds since the Unix epoch: the unit of every timestamp on the wire.

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Installs everything Cube needs to build, test and run on Debian 12, from Debian's archive only.
+# Idempotent: packages already installed are left as they are. Run as root (or with sudo).
+set -euo pipefail
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+
+PACKAGES=(
+  build-essential cmake pkg-config git ca-certificates
+  libzmq3-dev cppzmq-dev libmsgpack-cxx-dev libcurl4-openssl-dev libspdlog-dev
+  libboost-program-options-dev libgtest-dev libgmock-dev libsqlite3-dev nlohmann-json3-dev
+  libcpp-httplib-dev prometheus-cpp-dev libbenchmark-dev uuid-dev
+  docker.io busybox-static iproute2 iptables curl procps
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "install-deps: all ${#PACKAGES[@]} packages already installed"
+  exit 0
+fi
+
+echo "install-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
