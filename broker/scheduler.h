@@ -4,9 +4,47 @@
 // its own. broker/plan_apply applies a plan (re-checks credit, sends ASSIGN).
 //
 // Feasibility first, then score (as in Nomad's scheduler): a node is feasible for a task when
-// it has credit left, offers the task's driver, has the task's CPU, memory and disk free after
-// what is already allocated there *including earlier placements of this same plan*, and has
-// every label the task's constraints ask for. Among feasible nodes the policy picks one.
+//   - it offers the task's driver (a task without one asks for "docker");
+//   - its labels satisfy every constraint of the task: "key=value" needs the label `key` with
+//     exactly `value`; "key!=value" needs the label to be absent or different;
+//   - it has the task's CPU, memory and disk free after what is already allocated there
+//     *including earlier placements of this same plan*. A capacity of 0 in a dimension means the
+//     agent did not declare it: that dimension is unlimited on that node (never a misfit;
+//     binpack and spread count it as free, greedy as unloaded, epvm adds no cost for it). A
+//     request of 0 always fits, even on a node already over its capacity;
+//   - it has credit left (each placement of the plan uses one);
+//   - it is not held for an earlier pending task (see "No starvation" below).
+// Among feasible nodes the policy picks one; ties go to the lowest node index, so the same
+// input always gives the same plan.
+//
+// Policies (one file each, broker/policy_*.cpp):
+//   roundrobin  the first feasible node at or after the cursor; the cursor then moves past it.
+//   greedy      the least loaded node: lowest allocated CPU fraction, then memory fraction.
+//   epvm        the lowest E-PVM marginal cost (the prior orchestrators' scheduler, with a real
+//               CPU term and allocations counted): sum over CPU, memory, disk and slots of
+//               LIEB^(load after) - LIEB^(load before).
+//   binpack     Nomad's ScoreFitBinPack: the fullest node (CPU and memory) that still fits.
+//   spread      Nomad's ScoreFitSpread: the emptiest node.
+//
+// No starvation (tasks are taken first come, first served, so pass them oldest first):
+// when a task cannot be placed for lack of CPU, memory or disk, and some node that offers its
+// driver and matches its constraints could hold it once emptied, the scheduler *holds* for it
+// the node it is closest to fitting on (smallest shortfall relative to capacity, then lowest
+// index). Later tasks in the same call are not placed on a held node. Since the task comes
+// before every younger task again on the next call, nothing younger is placed where it waits:
+// as tasks there finish, that node's room only grows, the smallest shortfall never grows from
+// one call to the next (the hold may move, but only to a node at least as close), and the task
+// is placed once enough has finished. Each blocked task holds at most one node, never one
+// already held for an older task; a task that no node could take even when empty holds
+// nothing, so an impossible task blocks no one. A task blocked only by credit holds nothing
+// either: it comes first again when credit returns.
+//
+// Performance (bench/placement_bench): driver and constraints are resolved once per call for
+// each distinct (driver, constraints) pair, and the scored policies keep, per distinct task
+// shape (driver, constraints, resources), a heap of nodes that is updated only for the nodes
+// the plan changes. A batch of a few shapes costs O(log nodes) per placement; a batch of
+// all-different tasks degrades to a scan of the nodes per task. Tasks that fit nowhere cost a
+// scan of the nodes for their reason, shared by the following tasks of the same shape.
 #pragma once
 
 #include <cstddef>
@@ -24,8 +62,12 @@ namespace cube::broker {
 
 enum class Policy { RoundRobin, Greedy, Epvm, Binpack, Spread };
 
-// "roundrobin", "greedy", "epvm", "binpack", "spread".
+// The policy used when none is configured.
+inline constexpr Policy kDefaultPolicy = Policy::Binpack;
+
+// "roundrobin", "greedy", "epvm", "binpack", "spread"; "unknown" for a value outside the enum.
 std::string_view policy_name(Policy policy);
+// The policy called `name` (exact, lower case), or nullopt for any other text.
 std::optional<Policy> policy_from_name(std::string_view name);
 
 struct Resources {
@@ -39,9 +81,11 @@ struct Resources {
 // Scheduled or Running), not a stats sample.
 struct NodeSnapshot {
   std::string id;
-  std::string name;
+  std::string name;  // used in reasons; the id when empty
   std::vector<std::string> drivers;
-  protocol::Capacity capacity;  // capacity.cpu/memory/disk of 0 mean "not declared": unlimited
+  // capacity.cpu/memory/disk of 0 mean "not declared": unlimited. capacity.slots is only used
+  // by epvm (its "jobs" load is (slots - credit) / slots); credit is what limits placements.
+  protocol::Capacity capacity;
   Resources allocated;
   uint32_t credit = 0;  // assignments the broker may still send
   std::map<std::string, std::string> labels;
@@ -51,7 +95,7 @@ struct TaskRequest {
   std::string_view id;
   std::string_view driver;  // empty = docker
   Resources resources;
-  std::span<const std::string> constraints;  // "key=value"
+  std::span<const std::string> constraints;  // "key=value" or "key!=value"
 };
 
 struct Placement {
@@ -62,21 +106,38 @@ struct Placement {
 
 struct Unplaced {
   size_t task = 0;
-  std::string reason;  // "no node has 600 MiB memory free (best: a1 with 424 MiB)"
+  // What is missing, naming the best candidate where there is one:
+  //   "no nodes registered"
+  //   "no node offers the \"docker\" driver"
+  //   "no node matches zone=eu"                     (one constraint no node with the driver has)
+  //   "no node matches all of zone=eu, disk=ssd"    (each matched somewhere, never together)
+  //   "no node has 2 CPU free (best: a1 with 1.5)"
+  //   "no node has 600 MiB memory free (best: a1 with 424 MiB)"
+  //   "no node has 10 GiB disk free (best: a1 with 2 GiB)"
+  //   "no node has 2 CPU and 600 MiB memory free (best: a1 with 1.5 CPU and 424 MiB memory)"
+  //   "no node has a free slot"                     (it fits somewhere, but credit is used up)
+  //   "room on a1 is held for an earlier pending task"
+  // The reason comes from the node that got furthest through the checks (driver, constraints,
+  // resources, credit, holds); for resources, "best" is the node closest to fitting and the
+  // dimensions named are the ones it lacks.
+  std::string reason;
   friend bool operator==(const Unplaced&, const Unplaced&) = default;
 };
 
 struct Plan {
   std::vector<Placement> placements;  // in task order
-  std::vector<Unplaced> unplaced;
-  size_t next_cursor = 0;  // roundrobin's position, to pass back in on the next call
+  std::vector<Unplaced> unplaced;     // in task order
+  size_t next_cursor = 0;             // roundrobin's position, to pass back in on the next call
 };
 
-// Places `tasks` in order (first come first served). A task that fits nowhere is Unplaced with
-// the reason of the dimension that excluded the most nodes; later tasks are still considered,
-// except that once a task is unplaced for lack of resources, later tasks needing at least as
-// much of that resource are not placed ahead of it (so a big task is not starved by a stream of
-// small ones that keep taking the space it waits for).
+// Places `tasks` in order (first come, first served) on `nodes` with `policy`; every task ends
+// up in exactly one of plan.placements and plan.unplaced. Never places more on a node than its
+// credit, nor more CPU/memory/disk than its declared capacity minus `allocated` (a node already
+// over its capacity takes only tasks that request none of that dimension). `cursor` is the
+// roundrobin position (any value; taken modulo the node count) and comes back in
+// plan.next_cursor, unchanged for the other policies.
+// Pure: no I/O, no allocation that outlives the call, callable from any thread, never blocks.
+// The spans must stay valid for the call only; the plan refers to tasks and nodes by index.
 Plan schedule(std::span<const NodeSnapshot> nodes, std::span<const TaskRequest> tasks,
               Policy policy, size_t cursor = 0);
 

@@ -11,6 +11,9 @@ SteadyTime SystemClock::now() const {
 SystemTime SystemClock::wall() const {
   return std::chrono::system_clock::now();
 }
+void SystemClock::sleep_for(Millis d) const {
+  std::this_thread::sleep_for(d);
+}
 
 const Clock& system_clock() {
   static const SystemClock clock;

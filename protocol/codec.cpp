@@ -2,6 +2,7 @@
 
 #include <msgpack.hpp>
 
+#include <bit>
 #include <exception>
 #include <limits>
 #include <type_traits>
@@ -21,8 +22,17 @@ void pack_str(Packer& p, std::string_view s) {
 void put(Packer& p, const std::string& s) {
   pack_str(p, s);
 }
+// Always a float64 (0xcb). msgpack-c 4's pack_double writes integral doubles as integers, which
+// ties the bytes to the library version, turns -0.0 into 0, and converts 2^64 to uint64_t
+// (undefined behaviour, reported by UBSan). Decoders accept integers and floats for CPU alike.
 void put(Packer& p, double v) {
-  p.pack_double(v);
+  auto bits = std::bit_cast<uint64_t>(v);
+  char buf[9];
+  buf[0] = static_cast<char>(0xcb);
+  for (int i = 0; i < 8; ++i)
+    buf[1 + i] = static_cast<char>((bits >> (56 - 8 * i)) & 0xff);
+  // The packer has no raw write; pack_str_body appends bytes without a header.
+  p.pack_str_body(buf, sizeof buf);
 }
 void put(Packer& p, uint64_t v) {
   p.pack_uint64(v);

@@ -1,5 +1,6 @@
 #include "protocol/envelope.h"
 
+#include <algorithm>
 #include <string>
 
 namespace cube::protocol {
@@ -9,7 +10,12 @@ Result<EnvelopeView> parse_envelope(std::span<const std::string_view> frames) {
     return Status::invalid("empty message");
   std::string_view magic = frames[0];
   if (magic != kMagic) {
-    if (magic.size() <= 16 && magic.starts_with("CUBE")) {
+    // Only a printable version name is echoed: the message ends up in logs and replies, and a
+    // hostile first frame must not put control bytes there.
+    auto printable = [](std::string_view s) {
+      return std::all_of(s.begin(), s.end(), [](char c) { return c > ' ' && c < 0x7f; });
+    };
+    if (magic.size() <= 16 && magic.starts_with("CUBE") && printable(magic)) {
       return Status::invalid("protocol version " + std::string(magic) +
                              " is not supported: this peer speaks " +
                              std::string(kProtocolVersion));

@@ -4,6 +4,7 @@
 #include <array>
 #include <cstdio>
 #include <ctime>
+#include <limits>
 
 #include "common/units.h"
 
@@ -56,18 +57,34 @@ Status read_string_list(std::string_view field, const json& v, std::vector<std::
   return Status::ok();
 }
 
+// A JSON number as int64: integers exactly, fractions truncated. Invalid outside the int64
+// range (converting such a double is undefined behaviour, and a huge unsigned would wrap).
+Status read_int64_number(std::string_view field, const json& v, int64_t& out) {
+  if (v.is_number_unsigned()) {
+    auto u = v.get<uint64_t>();
+    if (u > static_cast<uint64_t>(std::numeric_limits<int64_t>::max()))
+      return field_error(field, v.dump() + " is too large");
+    out = static_cast<int64_t>(u);
+    return Status::ok();
+  }
+  if (v.is_number_integer()) {
+    out = v.get<int64_t>();
+    return Status::ok();
+  }
+  double d = v.get<double>();
+  // 2^63 is exact as a double; NaN fails both comparisons.
+  if (!(d >= -9223372036854775808.0 && d < 9223372036854775808.0))
+    return field_error(field, v.dump() + " is out of range");
+  out = static_cast<int64_t>(d);
+  return Status::ok();
+}
+
 // A size is bytes as a number, or a string such as "512MiB".
 Status read_size(std::string_view field, const json& v, int64_t& out) {
   if (v.is_null())
     return Status::ok();
-  if (v.is_number_integer() || v.is_number_unsigned()) {
-    out = v.get<int64_t>();
-    return Status::ok();
-  }
-  if (v.is_number_float()) {
-    out = static_cast<int64_t>(v.get<double>());
-    return Status::ok();
-  }
+  if (v.is_number())
+    return read_int64_number(field, v, out);
   if (v.is_string()) {
     auto parsed = parse_size(v.get<std::string>());
     if (!parsed)
@@ -87,8 +104,12 @@ Status read_state(std::string_view field, const json& v, TaskState& out) {
     state = task_state_from_int(v.get<int64_t>());
   if (v.is_string())
     state = task_state_from_name(v.get<std::string>());
-  if (!state)
-    return field_error(field, "expected a state 0-4 or its name, got " + v.dump());
+  if (!state) {
+    // Only scalars are quoted: dump() recurses, and a deeply nested array here would overflow
+    // the stack.
+    return field_error(field, "expected a state 0-4 or its name, got " +
+                                  (v.is_primitive() ? v.dump() : std::string(json_type(v))));
+  }
   out = *state;
   return Status::ok();
 }
@@ -151,7 +172,7 @@ Status read_task(const json& body, Task& task, std::optional<TaskState>& state_o
       }
     } else if (key == "Duration") {
       if (v.is_number()) {
-        task.duration_ms = static_cast<int64_t>(v.get<double>());
+        s = read_int64_number(key, v, task.duration_ms);
       } else if (v.is_string()) {
         auto d = parse_duration(v.get<std::string>());
         if (!d)
@@ -185,6 +206,10 @@ Result<Task> task_from_json_text(std::string_view text) {
     } catch (const json::parse_error& e) {
       return Status::invalid("body is not valid JSON: " + std::string(e.what()) + " (byte " +
                              std::to_string(e.byte) + ")");
+    } catch (const json::exception& e) {
+      // Not only parse_error: a number such as 1e400 throws out_of_range, which used to escape
+      // and terminate the process.
+      return Status::invalid("body is not valid JSON: " + std::string(e.what()));
     }
     return Status::invalid("body is not valid JSON");
   }

@@ -1,6 +1,7 @@
 #include "protocol/task_validation.h"
 
 #include <charconv>
+#include <cmath>
 #include <regex>
 #include <string>
 
@@ -58,6 +59,10 @@ Status validate_task_spec(const Task& task) {
   if (driver == kDriverExec && task.cmd.empty()) {
     return field_error("Cmd", "required for the exec driver (the command to run)");
   }
+  // NaN passes `< 0` and would poison every comparison the scheduler makes; MessagePack (unlike
+  // JSON) can carry it.
+  if (!std::isfinite(task.cpu))
+    return field_error("CPU", "must be a finite number of cores");
   if (task.cpu < 0)
     return field_error("CPU", "must not be negative");
   if (task.memory_bytes < 0)

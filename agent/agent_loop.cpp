@@ -1,0 +1,594 @@
+#include "agent/agent_loop.h"
+
+#include <algorithm>
+#include <random>
+#include <utility>
+
+#include <spdlog/spdlog.h>
+
+#include "agent/host_capacity.h"
+
+namespace cube::agent {
+namespace {
+
+// Messages handled per socket per iteration, so that a flood on one socket cannot starve the
+// others or the timers.
+constexpr int kBatch = 256;
+// A broker is considered gone after this many beacon intervals without a beacon: survives one
+// lost beacon plus jitter (docs/protocol.md, Beacon).
+constexpr int kBeaconMisses = 3;
+// ZMTP heartbeat timeout on the DEALER, in heartbeats: the same 3 as everywhere else.
+constexpr int kZmtpTimeoutBeats = 3;
+
+std::string broker_label(const AgentOptions& o, const BrokerEndpoints& e) {
+  if (!o.work_endpoint_override.empty())
+    return e.work;
+  return o.broker_host + ":" + std::to_string(o.broker_port);
+}
+
+size_t pool_threads(uint32_t slots) {
+  // One start and one stop per slot can be in flight; a stop blocks for its grace period, so
+  // a few more threads than slots keep starts flowing. Capped for agents with many slots.
+  return std::clamp<size_t>(static_cast<size_t>(slots) + 1, 2, 32);
+}
+
+}  // namespace
+
+AgentLoop::AgentLoop(AgentOptions options, Driver& driver, const Clock& clock)
+    : options_(std::move(options)),
+      endpoints_(broker_endpoints(options_)),
+      name_(options_.name.empty() ? default_agent_name() : options_.name),
+      broker_label_(broker_label(options_, endpoints_)),
+      driver_(driver),
+      clock_(clock),
+      capacity_(probe_host_capacity(options_.data_dir, options_.slots)),
+      context_(1),
+      tracker_(options_.slots),
+      backoff_(seeded_random_source(std::random_device{}())),
+      results_(std::make_shared<EventQueue<LoopEvent>>()),
+      pool_(pool_threads(options_.slots)) {
+  CUBE_CHECK(!options_.agent_id.empty())
+      << "main() loads the agent id (load_or_create_agent_id) before building the loop";
+  setup_sockets();
+  driver_.set_exit_sink(
+      [queue = results_](TaskStatus status) { queue->push(Exited{std::move(status)}); });
+  auto owned = driver_.list_owned();
+  if (!owned.is_ok()) {
+    spdlog::warn("cannot list the tasks the {} driver already runs: {}", driver_.name(),
+                 owned.status().to_string());
+  } else {
+    for (const auto& status : *owned) {
+      if (tracker_.adopt(status, clock_.now())) {
+        spdlog::info("adopted task {} attempt {} ({})", status.task_id, status.attempt,
+                     task_state_name(status.state));
+      }
+    }
+  }
+}
+
+AgentLoop::~AgentLoop() = default;
+
+void AgentLoop::setup_sockets() {
+  try {
+    pub_ = zmq::socket_t(context_, zmq::socket_type::pub);
+    protocol::apply_socket_defaults(pub_, protocol::kMaxInboundMessageBytes);
+    pub_.connect(endpoints_.events);
+    sub_ = zmq::socket_t(context_, zmq::socket_type::sub);
+    protocol::apply_socket_defaults(sub_, protocol::kMaxInboundMessageBytes);
+    sub_.set(zmq::sockopt::subscribe, "");
+    sub_.connect(endpoints_.beacon);
+    create_dealer();
+  } catch (const zmq::error_t& e) {
+    setup_status_ =
+        Status::internal("cannot connect to the broker at " + broker_label_ + ": " + e.what());
+  }
+}
+
+void AgentLoop::create_dealer() {
+  // Replacing the socket closes the old one with linger 0: a HELLO still queued in it is
+  // dropped instead of reaching the broker late (Lazy Pirate).
+  dealer_ = zmq::socket_t(context_, zmq::socket_type::dealer);
+  protocol::apply_socket_defaults(dealer_, protocol::kMaxInboundMessageBytes);
+  // Queue nothing while no broker is connected: stale messages would arrive after a reconnect.
+  dealer_.set(zmq::sockopt::immediate, 1);
+  auto beat = static_cast<int>(heartbeat_interval().count());
+  protocol::enable_zmtp_heartbeats(dealer_, beat, beat * kZmtpTimeoutBeats);
+  dealer_.connect(endpoints_.work);
+}
+
+Status AgentLoop::run(int stop_fd) {
+  CUBE_RETURN_IF_ERROR(setup_status_);
+  try {
+    start_hello(clock_.now());
+    while (true) {
+      SteadyTime now = clock_.now();
+      short dealer_events = ZMQ_POLLIN;
+      if (hello_unsent_)
+        dealer_events |= ZMQ_POLLOUT;
+      zmq_pollitem_t items[] = {
+          {dealer_.handle(), 0, dealer_events, 0},
+          {sub_.handle(), 0, ZMQ_POLLIN, 0},
+          {nullptr, results_->fd(), ZMQ_POLLIN, 0},
+          {nullptr, stop_fd, ZMQ_POLLIN, 0},
+      };
+      try {
+        zmq::poll(items, 4, Millis(poll_timeout_ms(now)));
+      } catch (const zmq::error_t& e) {
+        if (e.num() == EINTR)
+          continue;
+        throw;
+      }
+      if (items[3].revents & ZMQ_POLLIN)
+        return Status::ok();
+      now = clock_.now();
+      if ((items[0].revents & ZMQ_POLLOUT) && hello_unsent_)
+        try_send_hello();
+      if (items[0].revents & ZMQ_POLLIN)
+        handle_dealer(now);
+      if (items[1].revents & ZMQ_POLLIN)
+        handle_beacon(now);
+      if (items[2].revents & ZMQ_POLLIN)
+        handle_results(now);
+      run_timers(now);
+      if (credit_dirty_ && state_ == SessionState::Welcomed)
+        send_credit();
+    }
+  } catch (const zmq::error_t& e) {
+    return Status::internal(std::string("agent loop: ZeroMQ failed: ") + e.what());
+  }
+}
+
+long AgentLoop::poll_timeout_ms(SteadyTime now) const {
+  SteadyTime deadline = now + Millis(60 * 1000);
+  switch (state_) {
+    case SessionState::AwaitingWelcome:
+      deadline = welcome_deadline_;
+      break;
+    case SessionState::BackingOff:
+      if (backoff_.next_attempt())
+        deadline = *backoff_.next_attempt();
+      break;
+    case SessionState::Welcomed:
+      deadline = std::min(next_heartbeat_, last_beacon_ + beacon_interval() * kBeaconMisses);
+      break;
+  }
+  return static_cast<long>(millis_until(now, deadline));
+}
+
+// --- session ---
+
+void AgentLoop::start_hello(SteadyTime now) {
+  session_id_.clear();
+  state_ = SessionState::AwaitingWelcome;
+  hello_unsent_ = true;
+  welcome_deadline_ = now + options_.welcome_timeout;
+  try_send_hello();
+}
+
+void AgentLoop::try_send_hello() {
+  protocol::Hello hello;
+  hello.agent_id = options_.agent_id;
+  hello.name = name_;
+  hello.version = std::string(kAgentVersion);
+  hello.drivers = {std::string(driver_.name())};
+  hello.capacity = capacity_;
+  hello.labels = options_.labels;
+  hello.seq = last_seq_;
+  hello.tasks = tracker_.snapshot();
+  Status s = protocol::send(dealer_, hello);
+  if (s.is_ok()) {
+    hello_unsent_ = false;
+    spdlog::debug("HELLO sent to {} (seq {}, {} tasks)", broker_label_, hello.seq,
+                  hello.tasks.size());
+  }
+  // Otherwise no connection yet (ZMQ_IMMEDIATE): the loop polls for POLLOUT and sends then.
+}
+
+void AgentLoop::on_welcome(const protocol::Welcome& w, SteadyTime now) {
+  session_id_ = w.session_id;
+  broker_epoch_ = w.broker_epoch;
+  welcome_heartbeat_ = Millis(std::max<int64_t>(w.heartbeat_ms, 0));
+  state_ = SessionState::Welcomed;
+  hello_unsent_ = false;
+  backoff_.reset();
+  last_beacon_ = now;
+  next_heartbeat_ = now + heartbeat_interval();
+  spdlog::info("registered with broker {} as {} (id {})", broker_label_, name_, options_.agent_id);
+  send_credit();
+}
+
+void AgentLoop::on_error(const protocol::ErrorMessage& e, SteadyTime now) {
+  if (e.code == ErrorCode::Unauthorized) {
+    if (state_ == SessionState::Welcomed) {
+      spdlog::info("broker {} does not know our session ({}): registering again", broker_label_,
+                   e.message);
+      start_hello(now);
+    }
+    // Otherwise a HELLO is already on its way or scheduled.
+    return;
+  }
+  if (state_ == SessionState::AwaitingWelcome) {
+    Millis delay = backoff_.on_failure(now);
+    state_ = SessionState::BackingOff;
+    hello_unsent_ = false;
+    spdlog::warn("broker {} refused HELLO: {} ({}); retrying in {} ms", broker_label_, e.message,
+                 error_code_name(e.code), delay.count());
+    return;
+  }
+  spdlog::warn("broker {} reported an error: {} ({})", broker_label_, e.message,
+               error_code_name(e.code));
+}
+
+// --- input ---
+
+void AgentLoop::note_decode_error(uint8_t type, const Status& error) {
+  ++decode_errors_;
+  // One broker: log the first malformed message, then every power of two, so a broken broker
+  // is visible without flooding the log.
+  if ((decode_errors_ & (decode_errors_ - 1)) == 0) {
+    spdlog::warn("dropping a malformed {} from broker {}: {} ({} so far)",
+                 protocol::message_type_name(type), broker_label_, error.message(), decode_errors_);
+  }
+}
+
+void AgentLoop::handle_dealer(SteadyTime now) {
+  using protocol::MessageType;
+  for (int i = 0; i < kBatch; ++i) {
+    Status error;
+    auto msg = protocol::receive(dealer_, 0, &error);
+    if (!msg) {
+      if (!error.is_ok())
+        spdlog::debug("work socket: {}", error.message());
+      return;
+    }
+    if (!error.is_ok()) {
+      note_decode_error(msg->type, error);
+      continue;
+    }
+    auto decode_into = [&](auto& out) {
+      Status s = protocol::decode_body(msg->body, out);
+      if (!s.is_ok())
+        note_decode_error(msg->type, s);
+      return s.is_ok();
+    };
+    switch (static_cast<MessageType>(msg->type)) {
+      case MessageType::Welcome: {
+        protocol::Welcome m;
+        if (decode_into(m))
+          on_welcome(m, now);
+        break;
+      }
+      case MessageType::Assign: {
+        protocol::Assign m;
+        if (decode_into(m))
+          on_assign(m);
+        break;
+      }
+      case MessageType::Stop: {
+        protocol::Stop m;
+        if (decode_into(m))
+          on_stop(m);
+        break;
+      }
+      case MessageType::Sync: {
+        protocol::Sync m;
+        if (decode_into(m))
+          on_sync();
+        break;
+      }
+      case MessageType::Error: {
+        protocol::ErrorMessage m;
+        if (decode_into(m))
+          on_error(m, now);
+        break;
+      }
+      default:
+        spdlog::debug("ignoring {} on the work socket", protocol::message_type_name(msg->type));
+        break;
+    }
+  }
+}
+
+void AgentLoop::handle_beacon(SteadyTime now) {
+  for (int i = 0; i < kBatch; ++i) {
+    Status error;
+    auto msg = protocol::receive(sub_, 0, &error);
+    if (!msg)
+      return;
+    if (!error.is_ok()) {
+      note_decode_error(msg->type, error);
+      continue;
+    }
+    if (static_cast<protocol::MessageType>(msg->type) != protocol::MessageType::Beacon)
+      continue;
+    protocol::Beacon beacon;
+    Status s = protocol::decode_body(msg->body, beacon);
+    if (!s.is_ok()) {
+      note_decode_error(msg->type, s);
+      continue;
+    }
+    last_beacon_ = now;
+    beacon_heartbeat_ = Millis(std::max<int64_t>(beacon.heartbeat_ms, 0));
+    if (state_ == SessionState::Welcomed && !broker_epoch_.empty() &&
+        beacon.broker_epoch != broker_epoch_) {
+      spdlog::info("broker {} restarted (epoch {} -> {}): registering again", broker_label_,
+                   broker_epoch_, beacon.broker_epoch);
+      start_hello(now);
+    }
+  }
+}
+
+void AgentLoop::on_assign(const protocol::Assign& assign) {
+  const Task& task = assign.task;
+  if (state_ != SessionState::Welcomed) {
+    // From a session that is being replaced: the broker takes it back after its deadline.
+    spdlog::debug("ignoring ASSIGN of task {} attempt {}: no session", task.id, task.attempt);
+    return;
+  }
+  auto reject = [&](std::string reason) {
+    spdlog::info("rejecting task {} attempt {}: {}", task.id, task.attempt, reason);
+    send_work(protocol::Reject{session_id_, task.id, task.attempt, std::move(reason)}, "REJECT");
+  };
+  auto accept = [&] { send_work(protocol::Accept{session_id_, task.id, task.attempt}, "ACCEPT"); };
+  if (task.id.empty()) {
+    reject("the task has no id");
+    return;
+  }
+  std::string wanted = task.driver.empty() ? std::string(kDriverDocker) : task.driver;
+  if (wanted != driver_.name()) {
+    reject("driver " + wanted + " not offered by this agent");
+    return;
+  }
+  switch (tracker_.admit(task.id, task.attempt)) {
+    case TaskTracker::Admission::Duplicate:
+      spdlog::debug("repeated ASSIGN of task {} attempt {}: accepted again", task.id, task.attempt);
+      accept();
+      return;
+    case TaskTracker::Admission::NoFreeSlot:
+      reject("no free slot");
+      return;
+    case TaskTracker::Admission::OtherAttemptActive:
+      reject("another attempt of this task is still running on this agent");
+      return;
+    case TaskTracker::Admission::Admitted:
+      accept();
+      post_start(task);
+      return;
+  }
+}
+
+void AgentLoop::on_stop(const protocol::Stop& stop) {
+  TrackedAttempt* a = tracker_.find_active(stop.task_id, stop.attempt);
+  if (a == nullptr) {
+    spdlog::debug("ignoring STOP of task {} attempt {}: not running here", stop.task_id,
+                  stop.attempt);
+    return;
+  }
+  if (a->stop_requested)
+    return;  // already stopping
+  a->stop_requested = true;
+  a->stop_grace = stop.grace_ms > 0 ? Millis(stop.grace_ms) : options_.stop_grace;
+  a->stop_reason = stop.reason.empty() ? "stopped" : stop.reason;
+  spdlog::info("stopping task {} attempt {} ({}, grace {} ms)", a->task_id, a->attempt,
+               a->stop_reason, a->stop_grace.count());
+  if (a->phase == AttemptPhase::Running) {
+    tracker_.mark_stopping(*a);
+    post_stop(*a);
+  }
+  // Starting: on_start_done() posts the stop once start() returned; a driver never gets two
+  // calls for the same task at once.
+}
+
+void AgentLoop::on_sync() {
+  if (state_ != SessionState::Welcomed)
+    return;  // the HELLO under way carries the same snapshot
+  send_work(protocol::Snapshot{session_id_, last_seq_, tracker_.snapshot()}, "SNAPSHOT");
+}
+
+// --- results from workers and the driver ---
+
+void AgentLoop::handle_results(SteadyTime now) {
+  for (auto& event : results_->drain()) {
+    if (auto* start = std::get_if<StartDone>(&event)) {
+      on_start_done(*start, now);
+    } else if (auto* stop = std::get_if<StopDone>(&event)) {
+      on_stop_done(*stop);
+    } else if (auto* exited = std::get_if<Exited>(&event)) {
+      on_exited(std::move(exited->status), now);
+    }
+  }
+}
+
+void AgentLoop::on_start_done(StartDone& done, SteadyTime now) {
+  TrackedAttempt* a = tracker_.find(done.task_id, done.attempt);
+  CUBE_CHECK(a != nullptr && a->phase == AttemptPhase::Starting)
+      << "only post_start() posts StartDone, once per attempt admitted as Starting";
+  if (!done.result.is_ok()) {
+    TaskStatus failed;
+    failed.task_id = done.task_id;
+    failed.attempt = done.attempt;
+    failed.state = TaskState::Failed;
+    failed.reason = done.result.status().message();
+    failed.finish_time_ms = to_unix_ms(clock_.wall());
+    spdlog::warn("task {} attempt {} failed to start: {}", done.task_id, done.attempt,
+                 done.result.status().to_string());
+    finish(*a, std::move(failed), now);
+    return;
+  }
+  TaskStatus running = std::move(done.result).value();
+  running.task_id = done.task_id;
+  running.attempt = done.attempt;
+  running.state = TaskState::Running;
+  tracker_.mark_running(*a, running);
+  spdlog::info("task {} attempt {} running", done.task_id, done.attempt);
+  publish_task_state(running);
+  if (a->early_exit) {
+    TaskStatus ended = std::move(*a->early_exit);
+    a->early_exit.reset();
+    finish_exit(*a, std::move(ended), now);
+    return;
+  }
+  if (a->stop_requested) {
+    tracker_.mark_stopping(*a);
+    post_stop(*a);
+  }
+}
+
+void AgentLoop::on_stop_done(const StopDone& done) {
+  if (done.status.is_ok())
+    return;  // the final state comes through the exit sink
+  TrackedAttempt* a = tracker_.find(done.task_id, done.attempt);
+  if (a == nullptr || a->phase != AttemptPhase::Stopping)
+    return;  // it ended meanwhile
+  spdlog::warn("stopping task {} attempt {} failed: {}; it is still running", done.task_id,
+               done.attempt, done.status.to_string());
+  tracker_.mark_stop_failed(*a);
+  a->stop_requested = false;  // a new STOP tries again
+}
+
+void AgentLoop::on_exited(TaskStatus status, SteadyTime now) {
+  TrackedAttempt* a = tracker_.find(status.task_id, status.attempt);
+  if (a == nullptr || a->phase == AttemptPhase::Finished) {
+    spdlog::debug("ignoring the end of task {} attempt {}: not tracked", status.task_id,
+                  status.attempt);
+    return;
+  }
+  if (a->phase == AttemptPhase::Starting) {
+    // The task ended before the loop saw start() return: report Running first.
+    a->early_exit = std::move(status);
+    return;
+  }
+  finish_exit(*a, std::move(status), now);
+}
+
+void AgentLoop::finish_exit(TrackedAttempt& a, TaskStatus status, SteadyTime now) {
+  status.task_id = a.task_id;
+  status.attempt = a.attempt;
+  if (a.stop_requested) {
+    status.state = TaskState::Completed;
+    status.reason = a.stop_reason;
+  }
+  finish(a, std::move(status), now);
+}
+
+void AgentLoop::finish(TrackedAttempt& a, TaskStatus final_status, SteadyTime now) {
+  spdlog::info("task {} attempt {} {}{}{}", final_status.task_id, final_status.attempt,
+               task_state_name(final_status.state), final_status.reason.empty() ? "" : ": ",
+               final_status.reason);
+  // `a` may be forgotten by mark_finished (retention limit): publish from the copy.
+  TaskStatus copy = final_status;
+  tracker_.mark_finished(a, std::move(final_status), now);
+  publish_task_state(copy);
+  credit_dirty_ = true;
+}
+
+// --- output ---
+
+void AgentLoop::post_start(const Task& task) {
+  pool_.post([&driver = driver_, queue = results_, task] {
+    StartDone done{task.id, task.attempt, Status::internal("the driver did not return")};
+    try {
+      done.result = driver.start(task);
+    } catch (const std::exception& e) {
+      done.result = Status::internal(std::string("driver error: ") + e.what());
+    }
+    queue->push(std::move(done));
+  });
+}
+
+void AgentLoop::post_stop(const TrackedAttempt& a) {
+  pool_.post([&driver = driver_, queue = results_, id = a.task_id, attempt = a.attempt,
+              grace = a.stop_grace] {
+    Status status;
+    try {
+      status = driver.stop(id, grace);
+    } catch (const std::exception& e) {
+      status = Status::internal(std::string("driver error: ") + e.what());
+    }
+    queue->push(StopDone{id, attempt, std::move(status)});
+  });
+}
+
+void AgentLoop::publish_task_state(const TaskStatus& status) {
+  protocol::TaskStateEvent event;
+  event.agent_id = options_.agent_id;
+  event.session_id = session_id_;
+  event.seq = ++last_seq_;
+  event.status = status;
+  Status s = protocol::send(pub_, event);
+  if (!s.is_ok())
+    spdlog::debug("TASK_STATE seq {} not published: {}", event.seq, s.message());
+}
+
+void AgentLoop::publish_heartbeat() {
+  protocol::AgentHeartbeat hb;
+  hb.agent_id = options_.agent_id;
+  hb.session_id = session_id_;
+  hb.seq = last_seq_;
+  hb.running = tracker_.active();
+  hb.free_slots = tracker_.free_slots();
+  Status s = protocol::send(pub_, hb);
+  if (!s.is_ok())
+    spdlog::debug("AGENT_HEARTBEAT not published: {}", s.message());
+}
+
+void AgentLoop::send_credit() {
+  credit_dirty_ = false;
+  send_work(protocol::Credit{session_id_, tracker_.free_slots()}, "CREDIT");
+}
+
+template <typename M>
+void AgentLoop::send_work(const M& message, const char* what) {
+  Status s = protocol::send(dealer_, message);
+  if (!s.is_ok()) {
+    // Lost with the connection; the broker's assignment deadline and the next HELLO recover.
+    spdlog::debug("{} to broker {} lost: {}", what, broker_label_, s.message());
+  }
+}
+
+// --- timers ---
+
+void AgentLoop::run_timers(SteadyTime now) {
+  tracker_.prune(now);
+  switch (state_) {
+    case SessionState::AwaitingWelcome:
+      if (now >= welcome_deadline_) {
+        Millis delay = backoff_.on_failure(now);
+        spdlog::warn("no WELCOME from broker {} within {} ms; retrying in {} ms", broker_label_,
+                     options_.welcome_timeout.count(), delay.count());
+        create_dealer();
+        hello_unsent_ = false;
+        state_ = SessionState::BackingOff;
+      }
+      break;
+    case SessionState::BackingOff:
+      if (backoff_.is_due(now)) {
+        backoff_.attempt_started();
+        start_hello(now);
+      }
+      break;
+    case SessionState::Welcomed:
+      if (now - last_beacon_ >= beacon_interval() * kBeaconMisses) {
+        spdlog::warn("no beacon from broker {} for {} ms: registering again (tasks keep running)",
+                     broker_label_, (beacon_interval() * kBeaconMisses).count());
+        create_dealer();
+        start_hello(now);
+        break;
+      }
+      if (now >= next_heartbeat_) {
+        publish_heartbeat();
+        next_heartbeat_ = now + heartbeat_interval();
+      }
+      break;
+  }
+}
+
+Millis AgentLoop::heartbeat_interval() const {
+  return welcome_heartbeat_.count() > 0 ? welcome_heartbeat_ : options_.heartbeat;
+}
+
+Millis AgentLoop::beacon_interval() const {
+  return beacon_heartbeat_.count() > 0 ? beacon_heartbeat_ : heartbeat_interval();
+}
+
+}  // namespace cube::agent

@@ -1,0 +1,370 @@
+#include "agent/drivers/exec/exec_driver.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/eventfd.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <system_error>
+#include <utility>
+
+#include <spdlog/spdlog.h>
+
+extern char** environ;
+
+namespace cube::agent {
+namespace {
+
+// Task ids become directory names: allow what a UUID (or a readable name) needs and nothing
+// that could climb out of <data_dir>/tasks.
+bool is_safe_file_name(const std::string& s) {
+  if (s.empty() || s.size() > 128 || s.front() == '.')
+    return false;
+  return std::all_of(s.begin(), s.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+           c == '_' || c == '.';
+  });
+}
+
+// The agent's environment, overridden and extended by the task's "K=V" entries.
+Result<std::vector<std::string>> task_environment(const Task& task) {
+  std::vector<std::string> env;
+  for (char** e = environ; e != nullptr && *e != nullptr; ++e)
+    env.emplace_back(*e);
+  for (const auto& entry : task.env) {
+    auto eq = entry.find('=');
+    if (eq == std::string::npos || eq == 0)
+      return Status::invalid("Env entry \"" + entry + "\" is not KEY=VALUE");
+    std::string prefix = entry.substr(0, eq + 1);
+    std::erase_if(env, [&](const std::string& e) { return e.starts_with(prefix); });
+    env.push_back(entry);
+  }
+  return env;
+}
+
+std::string path_of(const std::vector<std::string>& env) {
+  for (const auto& e : env) {
+    if (e.starts_with("PATH="))
+      return e.substr(5);
+  }
+  return "";
+}
+
+TaskStatus final_status(TaskStatus status, const ExitInfo& info, int64_t now_ms) {
+  status.finish_time_ms = now_ms;
+  if (info.signal != 0) {
+    status.state = TaskState::Failed;
+    status.exit_code = 128 + info.signal;
+    status.reason = "killed by signal " + std::to_string(info.signal);
+  } else if (info.exit_code == 0) {
+    status.state = TaskState::Completed;
+    status.exit_code = 0;
+    status.reason.clear();
+  } else if (info.exit_code < 0) {
+    status.state = TaskState::Failed;
+    status.exit_code.reset();
+    status.reason = "exit status unknown";
+  } else {
+    status.state = TaskState::Failed;
+    status.exit_code = info.exit_code;
+    status.reason = "exit code " + std::to_string(info.exit_code);
+  }
+  return status;
+}
+
+}  // namespace
+
+ExecDriver::ExecDriver(std::filesystem::path data_dir, const Clock& clock)
+    : data_dir_(std::move(data_dir)),
+      clock_(clock),
+      shutdown_fd_(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {
+  CUBE_CHECK(shutdown_fd_.valid()) << "eventfd failed at startup; the process is out of fds";
+  if (::prctl(PR_SET_CHILD_SUBREAPER, 1) != 0) {
+    spdlog::warn(
+        "exec driver: cannot become a child subreaper ({}); processes a task leaves behind are "
+        "reaped by init, not by the agent",
+        std::strerror(errno));
+  }
+}
+
+ExecDriver::~ExecDriver() {
+  uint64_t one = 1;
+  [[maybe_unused]] auto n = ::write(shutdown_fd_.get(), &one, sizeof one);
+  std::map<std::string, std::shared_ptr<Record>> records;
+  {
+    std::lock_guard lock(mu_);
+    records.swap(records_);
+  }
+  for (auto& [id, record] : records) {
+    if (record->waiter.joinable())
+      record->waiter.join();
+  }
+  for (auto& [id, record] : records) {
+    std::lock_guard lock(record->mu);
+    if (!record->exited)
+      record->child.release();  // the task outlives the agent
+  }
+}
+
+std::filesystem::path ExecDriver::log_path(const std::string& task_id, uint32_t attempt) const {
+  return data_dir_ / "tasks" / task_id / (std::to_string(attempt) + ".log");
+}
+
+Result<TaskStatus> ExecDriver::start(const Task& task) {
+  if (task.cmd.empty())
+    return Status::invalid("exec task " + task.id + " has no Cmd: give the command to run");
+  if (!is_safe_file_name(task.id)) {
+    return Status::invalid("task id \"" + task.id +
+                           "\" cannot name a directory (letters, digits, '-', '_', '.')");
+  }
+  if (auto existing = find(task.id)) {
+    std::lock_guard lock(existing->mu);
+    if (!existing->exited) {
+      return Status::conflict("task " + task.id + " is already running here (attempt " +
+                              std::to_string(existing->attempt) + ")");
+    }
+  }
+
+  const auto task_dir = data_dir_ / "tasks" / task.id;
+  const auto work_dir = task_dir / "work";
+  std::error_code ec;
+  std::filesystem::create_directories(work_dir, ec);
+  if (ec)
+    return Status::internal("cannot create " + work_dir.string() + ": " + ec.message());
+
+  auto env = task_environment(task);
+  if (!env.is_ok())
+    return env.status();
+  auto executable = find_executable(task.cmd[0], path_of(*env));
+  if (!executable.is_ok())
+    return executable.status();
+
+  SpawnSpec spec;
+  spec.executable = std::move(*executable);
+  spec.argv = task.cmd;
+  spec.env = std::move(*env);
+  spec.cwd = work_dir;
+  spec.log_path = log_path(task.id, task.attempt);
+  auto child = ChildProcess::spawn(spec);
+  if (!child.is_ok())
+    return child.status();
+
+  auto record = std::make_shared<Record>();
+  record->task_id = task.id;
+  record->attempt = task.attempt;
+  record->log_path = spec.log_path;
+  TaskStatus running;
+  running.task_id = task.id;
+  running.attempt = task.attempt;
+  running.state = TaskState::Running;
+  running.start_time_ms = to_unix_ms(clock_.wall());
+  {
+    std::lock_guard lock(record->mu);
+    record->child = std::move(*child);
+    record->status = running;
+  }
+  try {
+    record->waiter = std::thread([this, r = record.get()] { wait_for_exit(*r); });
+  } catch (const std::system_error& e) {
+    // `record` goes away here and its ChildProcess kills and reaps the task.
+    return Status::internal(std::string("cannot start a waiter thread: ") + e.what());
+  }
+
+  std::shared_ptr<Record> replaced;
+  std::vector<std::shared_ptr<Record>> trimmed;
+  {
+    std::lock_guard lock(mu_);
+    replaced = std::exchange(records_[task.id], record);
+    trimmed = trim_records();
+  }
+  // Ended records: their waiter threads have finished or are finishing their sink call.
+  if (replaced && replaced->waiter.joinable())
+    replaced->waiter.join();
+  for (auto& r : trimmed) {
+    if (r->waiter.joinable())
+      r->waiter.join();
+  }
+  return running;
+}
+
+void ExecDriver::wait_for_exit(Record& record) {
+  int pidfd;
+  {
+    std::lock_guard lock(record.mu);
+    pidfd = record.child.pidfd();
+  }
+  pollfd fds[2] = {{pidfd, POLLIN, 0}, {shutdown_fd_.get(), POLLIN, 0}};
+  while (true) {
+    int n = ::poll(fds, 2, -1);
+    if (n < 0 && errno == EINTR)
+      continue;
+    CUBE_CHECK(n > 0) << "poll on a pidfd and an eventfd fails only when the kernel is out of "
+                         "memory: "
+                      << std::strerror(errno);
+    if (fds[1].revents != 0)
+      return;  // the driver is going away: leave the task running, unreaped
+    if (fds[0].revents != 0)
+      break;
+  }
+  TaskStatus final;
+  {
+    std::lock_guard lock(record.mu);
+    ExitInfo info = record.child.reap_group();
+    final = final_status(record.status, info, to_unix_ms(clock_.wall()));
+    record.status = final;
+    record.exited = true;
+  }
+  record.exited_cv.notify_all();
+  ExitSink sink;
+  {
+    std::lock_guard lock(mu_);
+    sink = sink_;
+  }
+  if (sink)
+    sink(std::move(final));
+}
+
+Status ExecDriver::stop(const std::string& task_id, Millis grace) {
+  auto record = find(task_id);
+  if (!record)
+    return Status::ok();
+  std::unique_lock lock(record->mu);
+  auto ended = [&record]() CUBE_EXCLUSIVE_LOCKS_REQUIRED(record->mu) { return record->exited; };
+  if (ended())
+    return Status::ok();
+  CUBE_RETURN_IF_ERROR(record->child.signal_group(SIGTERM));
+  if (record->exited_cv.wait_for(lock, grace, ended))
+    return Status::ok();
+  spdlog::info("task {} did not stop within {} ms of SIGTERM: sending SIGKILL", task_id,
+               grace.count());
+  CUBE_RETURN_IF_ERROR(record->child.signal_group(SIGKILL));
+  if (record->exited_cv.wait_for(lock, kKillWait, ended))
+    return Status::ok();
+  return Status::internal("task " + task_id + " is still there " +
+                          std::to_string(kKillWait.count()) +
+                          " ms after SIGKILL (a process in uninterruptible sleep?)");
+}
+
+Result<TaskStatus> ExecDriver::inspect(const std::string& task_id) {
+  auto record = find(task_id);
+  if (!record)
+    return Status::not_found("no task " + task_id + " on this agent (exec driver)");
+  std::lock_guard lock(record->mu);
+  return record->status;
+}
+
+Result<LogChunk> ExecDriver::logs(const std::string& task_id, int64_t offset, int64_t max_bytes) {
+  if (offset < 0)
+    return Status::invalid("log offset " + std::to_string(offset) + " is negative");
+  if (max_bytes <= 0)
+    return Status::invalid("max_bytes must be positive, not " + std::to_string(max_bytes));
+  auto record = find(task_id);
+  if (!record)
+    return Status::not_found("no task " + task_id + " on this agent (exec driver)");
+  bool ended;
+  {
+    std::lock_guard lock(record->mu);
+    ended = record->exited;  // read before the size: an ended task writes nothing more
+  }
+  UniqueFd fd(::open(record->log_path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd.valid()) {
+    return Status::internal("cannot read " + record->log_path.string() + ": " +
+                            std::strerror(errno));
+  }
+  struct stat st {};
+  if (::fstat(fd.get(), &st) != 0)
+    return Status::internal("cannot stat " + record->log_path.string() + ": " +
+                            std::strerror(errno));
+  const int64_t size = st.st_size;
+  if (offset > size) {
+    return Status::invalid("log offset " + std::to_string(offset) +
+                           " is past the end of the log (" + std::to_string(size) + " bytes)");
+  }
+  const int64_t want = std::min({max_bytes, size - offset, kMaxLogChunk});
+  LogChunk chunk;
+  chunk.data.resize(static_cast<size_t>(want));
+  int64_t got = 0;
+  while (got < want) {
+    ssize_t n =
+        ::pread(fd.get(), chunk.data.data() + got, static_cast<size_t>(want - got), offset + got);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n < 0) {
+      return Status::internal("cannot read " + record->log_path.string() + ": " +
+                              std::strerror(errno));
+    }
+    if (n == 0)
+      break;  // truncated meanwhile
+    got += n;
+  }
+  chunk.data.resize(static_cast<size_t>(got));
+  chunk.next_offset = offset + got;
+  chunk.eof = ended && chunk.next_offset >= size;
+  return chunk;
+}
+
+Result<std::vector<TaskStatus>> ExecDriver::list_owned() {
+  std::vector<std::shared_ptr<Record>> records;
+  {
+    std::lock_guard lock(mu_);
+    for (const auto& [id, r] : records_)
+      records.push_back(r);
+  }
+  std::vector<TaskStatus> out;
+  out.reserve(records.size());
+  for (const auto& r : records) {
+    std::lock_guard lock(r->mu);
+    out.push_back(r->status);
+  }
+  return out;
+}
+
+void ExecDriver::set_exit_sink(ExitSink sink) {
+  std::lock_guard lock(mu_);
+  sink_ = std::move(sink);
+}
+
+pid_t ExecDriver::pid_for_test(const std::string& task_id) {
+  auto record = find(task_id);
+  if (!record)
+    return -1;
+  std::lock_guard lock(record->mu);
+  return record->child.pid();
+}
+
+std::shared_ptr<ExecDriver::Record> ExecDriver::find(const std::string& task_id) {
+  std::lock_guard lock(mu_);
+  auto it = records_.find(task_id);
+  return it == records_.end() ? nullptr : it->second;
+}
+
+std::vector<std::shared_ptr<ExecDriver::Record>> ExecDriver::trim_records() {
+  std::vector<std::shared_ptr<Record>> removed;
+  while (records_.size() > kMaxRecords) {
+    auto oldest = records_.end();
+    int64_t oldest_finish = 0;
+    for (auto it = records_.begin(); it != records_.end(); ++it) {
+      std::lock_guard lock(it->second->mu);
+      if (!it->second->exited)
+        continue;
+      int64_t finish = it->second->status.finish_time_ms;
+      if (oldest == records_.end() || finish < oldest_finish) {
+        oldest = it;
+        oldest_finish = finish;
+      }
+    }
+    if (oldest == records_.end())
+      break;  // every record runs: they are bounded by the agent's slots
+    removed.push_back(oldest->second);
+    records_.erase(oldest);
+  }
+  return removed;
+}
+
+}  // namespace cube::agent

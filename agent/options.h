@@ -1,0 +1,71 @@
+// AgentOptions: everything cube-agent can be told on its command line, with the defaults of
+// ARCHITECTURE.md and docs/protocol.md. A plain value: agent/main.cpp fills it, AgentLoop reads
+// it once at construction.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <string>
+#include <string_view>
+
+#include "common/clock.h"
+
+namespace cube::agent {
+
+// Reported in HELLO.version.
+inline constexpr std::string_view kAgentVersion = "0.1.0";
+
+struct AgentOptions {
+  // The broker's base address: the agent connects a DEALER to port+1 (work), a PUB to port+2
+  // (events) and a SUB to port+3 (beacon). It never binds anything.
+  std::string broker_host = "127.0.0.1";
+  int broker_port = 7100;
+  // Explicit endpoints ("tcp://127.0.0.1:40123") that replace the ones derived from
+  // broker_host/broker_port when not empty. Tests use them to reach a fake broker bound on
+  // ephemeral ports; the command line does not expose them.
+  std::string work_endpoint_override;
+  std::string events_endpoint_override;
+  std::string beacon_endpoint_override;
+
+  // Stable identity, from <data_dir>/agent-id (agent/agent_identity.h). main() fills it;
+  // AgentLoop requires it to be set.
+  std::string agent_id;
+  // Display name; default_agent_name() (the host name) when not given.
+  std::string name;
+  // Which driver this agent offers: "exec" for now ("docker" once the lead wires it).
+  std::string driver = "exec";
+  // How many task attempts run at once; CREDIT reports the free ones.
+  uint32_t slots = 4;
+  // Where the agent keeps its identity and the exec driver its per-task dirs and logs.
+  // default_data_dir() when not given.
+  std::filesystem::path data_dir;
+  // AGENT_HEARTBEAT period until WELCOME says otherwise (WELCOME.heartbeat_ms wins when > 0).
+  Millis heartbeat{1000};
+  // Grace between the polite signal and the kill, when a STOP carries no grace_ms.
+  Millis stop_grace{10000};
+  // How long to wait for WELCOME after sending HELLO before the DEALER is recreated and HELLO
+  // retried with backoff (Lazy Pirate). 3 s: three heartbeats, like every other liveness
+  // timeout in Cube.
+  Millis welcome_timeout{3000};
+  // Matched by tasks' Constraints ("key=value").
+  std::map<std::string, std::string> labels;
+};
+
+// The three endpoints an agent connects to, from the options.
+struct BrokerEndpoints {
+  std::string work;    // DEALER -> broker work ROUTER, port+1
+  std::string events;  // PUB -> broker events SUB, port+2
+  std::string beacon;  // SUB -> broker beacon PUB, port+3
+};
+BrokerEndpoints broker_endpoints(const AgentOptions& options);
+
+// The host name (gethostname), or "agent" when it cannot be read.
+std::string default_agent_name();
+
+// /var/lib/cube/agent when running as root (a system service, like Docker's /var/lib/docker);
+// otherwise $HOME/.cube/agent, so an unprivileged user needs no setup; ./.cube/agent when HOME
+// is unset.
+std::filesystem::path default_data_dir();
+
+}  // namespace cube::agent

@@ -1,0 +1,121 @@
+// TaskTracker: the agent's table of task attempts, keyed by (task id, attempt). It answers the
+// questions of docs/protocol.md: how many slots are free (CREDIT), whether an ASSIGN is new or a
+// repeat (repeats are accepted again, never started twice), and what to report in HELLO and
+// SNAPSHOT (every attempt the agent runs, plus recently finished ones whose final state the
+// broker may have missed while it was away).
+//
+// Phases: Starting (accepted, driver.start() in flight) -> Running -> Stopping (STOP received,
+// driver.stop() in flight) -> Finished. Starting, Running and Stopping occupy a slot.
+// Finished attempts are kept for a while (at most max_finished, at most finished_ttl) and then
+// forgotten; they hold no slot.
+//
+// Thread-safety: none; owned by the agent loop. Pure bookkeeping: no I/O, no clock (callers
+// pass `now`).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "common/clock.h"
+#include "protocol/task.h"
+
+namespace cube::agent {
+
+enum class AttemptPhase { Starting, Running, Stopping, Finished };
+
+// "starting", "running", ... for logs.
+std::string_view attempt_phase_name(AttemptPhase phase);
+
+struct TrackedAttempt {
+  std::string task_id;
+  uint32_t attempt = 0;
+  AttemptPhase phase = AttemptPhase::Starting;
+  // What HELLO/SNAPSHOT report: Scheduled while starting (nothing runs yet), then the driver's
+  // Running status, then the final one.
+  TaskStatus status;
+
+  // --- loop bookkeeping while a driver call is in flight ---
+  // A STOP arrived: stop as soon as start() returns, and report the end as stopped.
+  bool stop_requested = false;
+  Millis stop_grace{0};
+  std::string stop_reason;
+  // The driver reported the end before the loop saw start()'s result (a task that exits at
+  // once): reported right after Running so that events stay in order.
+  std::optional<TaskStatus> early_exit;
+
+  SteadyTime finished_at{};
+};
+
+class TaskTracker {
+ public:
+  // Enough finished attempts to cover a broker outage at a few tasks per second; an hour is
+  // longer than any reconnect backoff (32 s) by far.
+  static constexpr size_t kDefaultMaxFinished = 1000;
+  static constexpr Millis kDefaultFinishedTtl{60 * 60 * 1000};
+
+  explicit TaskTracker(uint32_t slots, size_t max_finished = kDefaultMaxFinished,
+                       Millis finished_ttl = kDefaultFinishedTtl);
+
+  enum class Admission {
+    Admitted,            // new attempt, now Starting: start it
+    Duplicate,           // this (task, attempt) is already known: ACCEPT again, do not start
+    NoFreeSlot,          // every slot is taken: REJECT
+    OtherAttemptActive,  // another attempt of the same task still runs here: REJECT
+  };
+  // Records an ASSIGN. Only Admitted changes the table.
+  Admission admit(const std::string& task_id, uint32_t attempt);
+
+  // Records a task found running when the agent started (driver.list_owned()), in the phase
+  // its status says (Running, or Finished for a terminal state). False when already known.
+  bool adopt(const TaskStatus& status, SteadyTime now);
+
+  // The attempt, whatever its phase; nullptr when unknown (or forgotten). The pointer stays
+  // valid until the attempt is pruned.
+  TrackedAttempt* find(const std::string& task_id, uint32_t attempt);
+  // The attempt of task_id that is not finished, when `attempt` is 0 or matches it; nullptr
+  // otherwise. This is how STOP (attempt 0 = any) picks its target.
+  TrackedAttempt* find_active(const std::string& task_id, uint32_t attempt);
+
+  // Phase changes. Preconditions (CUBE_CHECKed, the loop guarantees them): mark_running and
+  // mark_stopping need an active attempt; mark_finished an attempt not yet finished.
+  void mark_running(TrackedAttempt& a, TaskStatus status);
+  void mark_stopping(TrackedAttempt& a);
+  // Back from Stopping to Running (driver.stop() failed: the task still runs).
+  void mark_stop_failed(TrackedAttempt& a);
+  void mark_finished(TrackedAttempt& a, TaskStatus final_status, SteadyTime now);
+
+  uint32_t slots() const { return slots_; }
+  // Attempts that occupy a slot (starting, running or stopping).
+  uint32_t active() const { return active_; }
+  // slots - active, never below 0 (adopted tasks may exceed the slots).
+  uint32_t free_slots() const { return active_ >= slots_ ? 0 : slots_ - active_; }
+  size_t finished_count() const { return finished_order_.size(); }
+
+  // Status of every known attempt (active and retained finished), ordered by (task id,
+  // attempt): the tasks list of HELLO and SNAPSHOT.
+  std::vector<TaskStatus> snapshot() const;
+
+  // Forgets finished attempts older than finished_ttl at `now`.
+  void prune(SteadyTime now);
+
+ private:
+  using Key = std::pair<std::string, uint32_t>;
+  void forget_oldest_finished();
+
+  uint32_t slots_;
+  size_t max_finished_;
+  Millis finished_ttl_;
+  uint32_t active_ = 0;
+  std::map<Key, TrackedAttempt> attempts_;
+  // Finished attempts, oldest first (finish times are non-decreasing: the loop's clock).
+  std::deque<Key> finished_order_;
+};
+
+}  // namespace cube::agent

@@ -1,0 +1,60 @@
+#include "agent/worker_pool.h"
+
+#include <algorithm>
+#include <utility>
+
+namespace cube::agent {
+
+WorkerPool::WorkerPool(size_t threads) {
+  threads = std::max<size_t>(threads, 1);
+  threads_.reserve(threads);
+  for (size_t i = 0; i < threads; ++i)
+    threads_.emplace_back([this] { run(); });
+}
+
+WorkerPool::~WorkerPool() {
+  close();
+  for (auto& t : threads_)
+    t.join();
+}
+
+void WorkerPool::close() {
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+    jobs_.clear();
+  }
+  cv_.notify_all();
+}
+
+void WorkerPool::post(Job job) {
+  {
+    std::lock_guard lock(mu_);
+    if (stopping_)
+      return;
+    jobs_.push_back(std::move(job));
+  }
+  cv_.notify_one();
+}
+
+size_t WorkerPool::pending() const {
+  std::lock_guard lock(mu_);
+  return jobs_.size();
+}
+
+void WorkerPool::run() {
+  while (true) {
+    Job job;
+    {
+      std::unique_lock lock(mu_);
+      cv_.wait(lock, [this] { return stopping_ || !jobs_.empty(); });
+      if (stopping_)
+        return;
+      job = std::move(jobs_.front());
+      jobs_.pop_front();
+    }
+    job();
+  }
+}
+
+}  // namespace cube::agent

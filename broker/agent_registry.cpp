@@ -1,0 +1,184 @@
+#include "broker/agent_registry.h"
+
+#include <utility>
+
+#include "common/check.h"
+
+namespace cube::broker {
+namespace {
+
+// Agent IDs are UUIDs in practice; the bound keeps a hostile HELLO from bloating every index.
+constexpr size_t kMaxAgentIdBytes = 128;
+
+Status no_session() {
+  return Status::unauthorized("no session: send HELLO");
+}
+
+}  // namespace
+
+uint32_t AgentRecord::credit() const {
+  if (state != AgentState::Welcomed)
+    return 0;
+  auto pending = static_cast<uint32_t>(unanswered.size());
+  return free_slots > pending ? free_slots - pending : 0;
+}
+
+Result<AgentRegistry::HelloResult> AgentRegistry::on_hello(const protocol::Hello& hello,
+                                                           std::string routing_id,
+                                                           std::string session_id, int64_t now_ms) {
+  if (hello.agent_id.empty())
+    return Status::invalid("HELLO without agent_id");
+  if (hello.agent_id.size() > kMaxAgentIdBytes) {
+    return Status::invalid("HELLO agent_id is longer than " + std::to_string(kMaxAgentIdBytes) +
+                           " bytes");
+  }
+  CUBE_CHECK(!session_id.empty()) << "the broker generates a session id for every HELLO";
+  HelloResult result;
+  AgentRecord& agent = agents_[hello.agent_id];
+  result.was_welcomed = agent.state == AgentState::Welcomed;
+  if (!agent.session_id.empty())
+    sessions_.erase(agent.session_id);
+  forget_deadlines(agent);
+  agent.unanswered.clear();
+
+  agent.id = hello.agent_id;
+  agent.name = hello.name.empty() ? hello.agent_id : hello.name;
+  agent.version = hello.version;
+  agent.drivers = hello.drivers;
+  agent.capacity = hello.capacity;
+  agent.labels = hello.labels;
+  agent.routing_id = std::move(routing_id);
+  agent.session_id = std::move(session_id);
+  agent.state = AgentState::Welcomed;
+  agent.free_slots = 0;
+  agent.last_seen_ms = now_ms;
+  agent.sync_requested_at.reset();
+  sessions_[agent.session_id] = agent.id;
+  result.agent = &agent;
+  return result;
+}
+
+Result<AgentRecord*> AgentRegistry::authenticate(std::string_view session_id) {
+  if (session_id.empty())
+    return no_session();
+  auto it = sessions_.find(session_id);
+  if (it == sessions_.end())
+    return no_session();
+  auto agent = agents_.find(it->second);
+  CUBE_CHECK(agent != agents_.end() && agent->second.state == AgentState::Welcomed)
+      << "sessions_ only holds sessions of Welcomed agents";
+  return &agent->second;
+}
+
+Result<AgentRecord*> AgentRegistry::authenticate_event(std::string_view agent_id,
+                                                       std::string_view session_id) {
+  auto agent = authenticate(session_id);
+  if (!agent.is_ok())
+    return agent;
+  if ((*agent)->id != agent_id)
+    return no_session();
+  return agent;
+}
+
+AgentRecord* AgentRegistry::find(std::string_view agent_id) {
+  auto it = agents_.find(agent_id);
+  return it == agents_.end() ? nullptr : &it->second;
+}
+
+const AgentRecord* AgentRegistry::find(std::string_view agent_id) const {
+  auto it = agents_.find(agent_id);
+  return it == agents_.end() ? nullptr : &it->second;
+}
+
+void AgentRegistry::add_expected(const std::string& agent_id, const std::string& name) {
+  if (agent_id.empty() || agents_.contains(agent_id))
+    return;
+  AgentRecord& agent = agents_[agent_id];
+  agent.id = agent_id;
+  agent.name = name.empty() ? agent_id : name;
+}
+
+void AgentRegistry::on_credit(AgentRecord& agent, uint32_t free_slots) {
+  agent.free_slots = free_slots;
+}
+
+Status AgentRegistry::add_assignment(AgentRecord& agent, const std::string& task_id,
+                                     uint32_t attempt, SteadyTime deadline) {
+  if (agent.state != AgentState::Welcomed)
+    return no_session();
+  auto existing = agent.unanswered.find(task_id);
+  bool replaces = existing != agent.unanswered.end();
+  auto others = static_cast<uint32_t>(agent.unanswered.size()) - (replaces ? 1 : 0);
+  if (agent.free_slots <= others)
+    return Status::unavailable("agent " + agent.name + " has no credit");
+  if (replaces) {
+    deadlines_.erase({existing->second.deadline, agent.id, task_id});
+    agent.unanswered.erase(existing);
+  }
+  agent.unanswered[task_id] = PendingAssignment{attempt, deadline};
+  deadlines_.emplace(deadline, agent.id, task_id);
+  return Status::ok();
+}
+
+bool AgentRegistry::on_accept(AgentRecord& agent, std::string_view task_id, uint32_t attempt) {
+  auto it = agent.unanswered.find(task_id);
+  if (it == agent.unanswered.end() || it->second.attempt != attempt)
+    return false;
+  deadlines_.erase({it->second.deadline, agent.id, it->first});
+  agent.unanswered.erase(it);
+  if (agent.free_slots > 0)
+    --agent.free_slots;
+  return true;
+}
+
+bool AgentRegistry::on_reject(AgentRecord& agent, std::string_view task_id, uint32_t attempt) {
+  auto it = agent.unanswered.find(task_id);
+  if (it == agent.unanswered.end() || it->second.attempt != attempt)
+    return false;
+  deadlines_.erase({it->second.deadline, agent.id, it->first});
+  agent.unanswered.erase(it);
+  return true;
+}
+
+std::vector<ExpiredAssignment> AgentRegistry::take_expired(SteadyTime now) {
+  std::vector<ExpiredAssignment> out;
+  while (!deadlines_.empty() && std::get<0>(*deadlines_.begin()) <= now) {
+    auto node = deadlines_.extract(deadlines_.begin());
+    auto& [when, agent_id, task_id] = node.value();
+    AgentRecord* agent = find(agent_id);
+    CUBE_CHECK(agent != nullptr) << "deadlines_ only names registered agents";
+    auto it = agent->unanswered.find(task_id);
+    CUBE_CHECK(it != agent->unanswered.end()) << "deadlines_ mirrors unanswered";
+    out.push_back({agent_id, task_id, it->second.attempt});
+    agent->unanswered.erase(it);
+  }
+  return out;
+}
+
+std::optional<SteadyTime> AgentRegistry::next_deadline() const {
+  if (deadlines_.empty())
+    return std::nullopt;
+  return std::get<0>(*deadlines_.begin());
+}
+
+std::map<std::string, PendingAssignment, std::less<>> AgentRegistry::mark_lost(
+    std::string_view agent_id) {
+  AgentRecord* agent = find(agent_id);
+  if (agent == nullptr)
+    return {};
+  forget_deadlines(*agent);
+  if (!agent->session_id.empty())
+    sessions_.erase(agent->session_id);
+  agent->session_id.clear();
+  agent->state = AgentState::Lost;
+  agent->free_slots = 0;
+  agent->sync_requested_at.reset();
+  return std::exchange(agent->unanswered, {});
+}
+
+void AgentRegistry::forget_deadlines(const AgentRecord& agent) {
+  for (const auto& [task_id, pending] : agent.unanswered)
+    deadlines_.erase({pending.deadline, agent.id, task_id});
+}
+
+}  // namespace cube::broker

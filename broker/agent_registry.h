@@ -1,0 +1,141 @@
+// AgentRegistry: the agents the broker knows, their sessions, and the credit it may spend on
+// each (docs/protocol.md, Agent session). Each agent is a small state machine (STYLE.md habit 9):
+//
+//   Unknown  --HELLO-->  Welcomed  --lost (liveness)-->  Lost  --HELLO-->  Welcomed
+//                        Welcomed  --HELLO (again)-->  Welcomed with a new session
+//
+// Only HELLO is accepted from an agent that is not Welcomed; CREDIT, ACCEPT, REJECT and
+// SNAPSHOT must carry the current session id, or they are refused with Unauthorized
+// "no session: send HELLO" (the agent then says HELLO again).
+//
+// Credit: the agent reports its free slots (absolute). The broker may send
+//   credit() = free_slots - assignments sent and not yet answered   (never below 0)
+// more ASSIGNs. An ACCEPT takes one slot (free_slots - 1) and answers one assignment, so it
+// leaves credit unchanged until the agent's next CREDIT; a REJECT answers one assignment and
+// takes no slot. Since the agent answers every ASSIGN before it sends its next CREDIT on the same
+// ordered pipe, this is exact: the broker never sends more ASSIGNs than the agent has slots.
+//
+// Thread-safety: none; broker loop thread. Nothing blocks.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+#include <tuple>
+#include <vector>
+
+#include "common/clock.h"
+#include "common/status.h"
+#include "protocol/messages.h"
+
+namespace cube::broker {
+
+enum class AgentState { Unknown, Welcomed, Lost };
+
+// An ASSIGN sent and not yet answered by ACCEPT or REJECT.
+struct PendingAssignment {
+  uint32_t attempt = 0;
+  SteadyTime deadline;
+};
+
+struct AgentRecord {
+  std::string id;
+  std::string name;
+  std::string version;
+  std::vector<std::string> drivers;
+  protocol::Capacity capacity;
+  std::map<std::string, std::string> labels;
+  // ROUTER routing id of the agent's DEALER (bytes), from its latest authenticated message.
+  std::string routing_id;
+  std::string session_id;  // empty unless Welcomed
+  AgentState state = AgentState::Unknown;
+  uint32_t free_slots = 0;  // as last reported by CREDIT, minus ACCEPTs since
+  std::map<std::string, PendingAssignment, std::less<>> unanswered;  // task id -> assignment
+  int64_t last_seen_ms = 0;  // wall time of the last message, for display
+  // When the broker last sent SYNC and is waiting for the SNAPSHOT (throttles SYNC on a gap).
+  std::optional<SteadyTime> sync_requested_at;
+
+  // How many more ASSIGNs the broker may send now: free_slots - unanswered, never below 0.
+  uint32_t credit() const;
+};
+
+// An assignment whose deadline passed: the broker takes the task back.
+struct ExpiredAssignment {
+  std::string agent_id;
+  std::string task_id;
+  uint32_t attempt = 0;
+};
+
+class AgentRegistry {
+ public:
+  struct HelloResult {
+    AgentRecord* agent = nullptr;  // the (re)registered agent, now Welcomed
+    bool was_welcomed = false;     // a session was replaced (reconnect) rather than started
+  };
+
+  // Registers the agent of `hello` (or replaces its previous session) under `session_id`,
+  // reachable at `routing_id`. Name, version, drivers, capacity and labels are taken from the
+  // HELLO; free slots start at 0 until the agent's first CREDIT. Unanswered assignments of the
+  // previous session are dropped: the caller reconciles the tasks the agent reports (a task
+  // still Scheduled there that the agent does not report is offered again).
+  //   Invalid  agent_id is empty or longer than 128 bytes (the HELLO is refused, nothing
+  //            changes).
+  Result<HelloResult> on_hello(const protocol::Hello& hello, std::string routing_id,
+                               std::string session_id, int64_t now_ms);
+
+  // The Welcomed agent whose current session is `session_id`.
+  //   Unauthorized "no session: send HELLO" for an empty, unknown or replaced session.
+  Result<AgentRecord*> authenticate(std::string_view session_id);
+
+  // As authenticate(), for events, which also name their agent: the agent must exist and
+  // `session_id` must be its current session. Unauthorized otherwise.
+  Result<AgentRecord*> authenticate_event(std::string_view agent_id, std::string_view session_id);
+
+  // nullptr for an unknown agent.
+  AgentRecord* find(std::string_view agent_id);
+  const AgentRecord* find(std::string_view agent_id) const;
+
+  // Adds an agent known only from stored tasks (after a broker restart), in state Unknown, so
+  // that it is listed and lost if it never says HELLO. No-op for a known agent.
+  void add_expected(const std::string& agent_id, const std::string& name);
+
+  // CREDIT: the agent has `free_slots` free slots now (absolute).
+  void on_credit(AgentRecord& agent, uint32_t free_slots);
+
+  // Records an ASSIGN of (task_id, attempt) to `agent`, due for an answer by `deadline`.
+  //   Unavailable  the agent has no credit (the caller must not send the ASSIGN).
+  //   Unauthorized the agent is not Welcomed.
+  // A previous unanswered assignment of the same task to this agent is replaced.
+  Status add_assignment(AgentRecord& agent, const std::string& task_id, uint32_t attempt,
+                        SteadyTime deadline);
+
+  // ACCEPT / REJECT of (task_id, attempt). True when it answered an unanswered assignment
+  // (ACCEPT: the slot is now taken); false for a duplicate, late or unknown answer, which
+  // changes nothing here (the caller decides whether to STOP a late attempt).
+  bool on_accept(AgentRecord& agent, std::string_view task_id, uint32_t attempt);
+  bool on_reject(AgentRecord& agent, std::string_view task_id, uint32_t attempt);
+
+  // Removes and returns the assignments whose deadline is at or before `now`.
+  std::vector<ExpiredAssignment> take_expired(SteadyTime now);
+  // The earliest assignment deadline; nullopt when nothing is unanswered.
+  std::optional<SteadyTime> next_deadline() const;
+
+  // The agent is lost: ends its session (state Lost, no credit) and returns its unanswered
+  // assignments. No-op (empty result) for an unknown agent.
+  std::map<std::string, PendingAssignment, std::less<>> mark_lost(std::string_view agent_id);
+
+  // Every agent ever seen, ordered by ID.
+  const std::map<std::string, AgentRecord, std::less<>>& agents() const { return agents_; }
+
+ private:
+  void forget_deadlines(const AgentRecord& agent);
+
+  std::map<std::string, AgentRecord, std::less<>> agents_;
+  std::map<std::string, std::string, std::less<>> sessions_;              // session id -> agent id
+  std::set<std::tuple<SteadyTime, std::string, std::string>> deadlines_;  // (when, agent, task)
+};
+
+}  // namespace cube::broker

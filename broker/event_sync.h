@@ -1,0 +1,48 @@
+// EventSync: the broker's side of the Clone pattern (docs/protocol.md, Events). Each agent numbers
+// its events; the broker remembers the last one it applied per agent (set from HELLO and
+// SNAPSHOT, which reflect every event up to their seq) and classifies what arrives:
+//
+//   TASK_STATE seq <= last       DropDuplicate (replayed after a reconnect; already applied)
+//   TASK_STATE seq == last + 1   Apply (last becomes seq)
+//   TASK_STATE seq >  last + 1   NeedSync (events were lost: drop it, send SYNC, take SNAPSHOT)
+//   HEARTBEAT  seq <= last       Apply (nothing to apply; it repeats the last seq)
+//   HEARTBEAT  seq >  last       NeedSync (an event the heartbeat counts was lost)
+//
+// An agent without a baseline (no HELLO/SNAPSHOT yet) always needs a sync.
+// Thread-safety: none; broker loop thread. Nothing blocks.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace cube::broker {
+
+enum class EventAction { Apply, DropDuplicate, NeedSync };
+
+// "apply", "duplicate", "need_sync" for logs and tests.
+const char* event_action_name(EventAction action);
+
+class EventSync {
+ public:
+  // For an event that consumes a sequence number (TASK_STATE). Advances last_seq on Apply.
+  EventAction classify(std::string_view agent, uint64_t seq);
+
+  // For a heartbeat, which repeats the agent's last seq. Never advances last_seq.
+  EventAction classify_heartbeat(std::string_view agent, uint64_t seq) const;
+
+  // Sets the baseline: the agent's state as of event `seq` is known (HELLO, SNAPSHOT).
+  void reset(const std::string& agent, uint64_t seq);
+
+  // Drops the baseline (agent lost): its events need a new HELLO/SNAPSHOT first.
+  void forget(std::string_view agent);
+
+  std::optional<uint64_t> last_seq(std::string_view agent) const;
+
+ private:
+  std::map<std::string, uint64_t, std::less<>> last_seq_;
+};
+
+}  // namespace cube::broker

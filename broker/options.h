@@ -1,0 +1,39 @@
+// BrokerOptions: everything cube-broker can be told on its command line, with the defaults of
+// ARCHITECTURE.md and docs/protocol.md. A plain value: broker/main.cpp fills it, BrokerLoop reads
+// it once at construction.
+#pragma once
+
+#include <string>
+
+#include "broker/scheduler.h"
+#include "common/clock.h"
+
+namespace cube::broker {
+
+struct BrokerOptions {
+  // Address to bind. Anything but a loopback address needs `insecure` (no CURVE yet).
+  std::string host = "127.0.0.1";
+  // Base port: client ROUTER on port, work ROUTER port+1, events SUB port+2, beacon PUB port+3.
+  // 0 = pick a free base: random bases in 20000..60000 are tried until all four ports bind.
+  int port = 7100;
+
+  // Beacon period, and the interval agents are expected to heartbeat at (WELCOME tells them).
+  Millis heartbeat{1000};
+  // An agent silent this long is lost: its tasks go to Failed "node lost".
+  Millis node_grace{5000};
+  // An agent that missed this many heartbeats is suspect: no new placements on it. 3 beats
+  // survive one lost packet plus jitter (ARCHITECTURE.md, Liveness).
+  int suspect_after_beats = 3;
+  // An ASSIGN not answered by ACCEPT/REJECT within this is taken back and offered elsewhere.
+  Millis assign_timeout{5000};
+  // STOP.grace_ms: how long an agent waits after SIGTERM / docker stop before killing.
+  Millis stop_grace{10000};
+
+  Policy policy = Policy::Binpack;
+  // "memory" for now; "sqlite:PATH" arrives with the SQLite store.
+  std::string store = "memory";
+  // Allows a non-loopback bind without encryption.
+  bool insecure = false;
+};
+
+}  // namespace cube::broker

@@ -1,0 +1,51 @@
+// Store: where the broker keeps tasks so that a restart loses nothing it acknowledged
+// (ARCHITECTURE.md, Store). The broker holds every task in memory (broker/task_table.h) and
+// writes the tasks that changed once per poll iteration (group commit); a submit is answered
+// only after the commit that contains it returned OK. The store is only read at startup.
+//
+// Implementations: MemoryStore (broker/memory_store.h; throwaway runs, tests, benchmarks); a
+// SQLite store follows behind this same interface.
+//
+// Thread-safety: an implementation is used by one thread at a time (the broker loop, or a store
+// worker thread); it need not be internally synchronised. Calls may block for as long as one
+// disk transaction takes.
+#pragma once
+
+#include <span>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "common/status.h"
+#include "protocol/task.h"
+
+namespace cube::broker {
+
+// One history entry, keyed by the ID of the task it belongs to.
+using TaskEventRecord = std::pair<std::string, TaskEvent>;
+
+class Store {
+ public:
+  virtual ~Store() = default;
+
+  // Writes `upserts` (each replaces the stored task with the same id, or adds it) and appends
+  // `events` to the tasks' histories, in one transaction: either everything is durable when it
+  // returns OK, or nothing changed.
+  //   OK           everything is stored.
+  //   Unavailable  the store cannot write now (disk full, database locked); retrying the same
+  //                batch later is safe.
+  //   Internal     the store is broken (corrupt file); the broker keeps running from memory
+  //                but acknowledges nothing until a commit succeeds.
+  // Blocks for one transaction. The spans are only read during the call.
+  virtual Status commit(std::span<const Task> upserts, std::span<const TaskEventRecord> events) = 0;
+
+  // Every stored task, in no particular order.
+  //   Unavailable / Internal as for commit. Blocks for a full read.
+  virtual Result<std::vector<Task>> load_all() = 0;
+
+  // Every stored history entry, in the order it was appended.
+  //   Unavailable / Internal as for commit. Blocks for a full read.
+  virtual Result<std::vector<TaskEventRecord>> load_events() = 0;
+};
+
+}  // namespace cube::broker

@@ -1,0 +1,277 @@
+#include "broker/task_lifecycle.h"
+
+#include <spdlog/spdlog.h>
+
+#include <set>
+#include <utility>
+
+namespace cube::broker {
+namespace {
+
+bool is_current(const Task& task, const AgentRecord& agent, uint32_t attempt) {
+  return task.attempt == attempt && task.node_id == agent.id;
+}
+
+// What the agent reported about a finished attempt, as a reason a user can read.
+std::string finish_reason(const TaskStatus& status) {
+  if (!status.reason.empty())
+    return status.reason;
+  if (status.exit_code)
+    return "exit code " + std::to_string(*status.exit_code);
+  return "";
+}
+
+// Copies what an agent observed about an attempt into the task.
+void copy_observed(Task& task, const TaskStatus& status) {
+  if (!status.container_id.empty())
+    task.container_id = status.container_id;
+  if (!status.port_bindings.empty())
+    task.port_bindings = status.port_bindings;
+  if (status.start_time_ms != 0)
+    task.start_time_ms = status.start_time_ms;
+  if (is_terminal(status.state)) {
+    task.exit_code = status.exit_code;
+    if (status.finish_time_ms != 0)
+      task.finish_time_ms = status.finish_time_ms;
+  }
+}
+
+}  // namespace
+
+TaskLifecycle::TaskLifecycle(TaskTable& tasks, AgentRegistry& agents, Counters& counters,
+                             Millis stop_grace)
+    : tasks_(tasks), agents_(agents), counters_(counters), stop_grace_(stop_grace) {}
+
+void TaskLifecycle::apply_status(const AgentRecord& agent, const TaskStatus& status, SystemTime now,
+                                 std::vector<AgentCommand>& out) {
+  const TaskRecord* record = tasks_.find(status.task_id);
+  if (record == nullptr) {
+    bump(counters_, "status.unknown_task");
+    if (!is_terminal(status.state))
+      stop(agent.id, status.task_id, status.attempt, "unknown task", out);
+    return;
+  }
+  const Task& task = record->task;
+  if (!is_current(task, agent, status.attempt)) {
+    bump(counters_, "status.stale_attempt");
+    if (!is_terminal(status.state)) {
+      stop(agent.id, status.task_id, status.attempt,
+           "attempt " + std::to_string(status.attempt) + " is not current", out);
+    }
+    return;
+  }
+  const std::string id = task.id;
+  if (status.state == TaskState::Running) {
+    switch (task.state) {
+      case TaskState::Scheduled:
+        (void)tasks_.update(
+            id, [&](Task& t) { copy_observed(t, status); }, now);
+        move(id, TaskState::Running, status.reason, std::nullopt, now);
+        return;
+      case TaskState::Running:
+        (void)tasks_.update(
+            id, [&](Task& t) { copy_observed(t, status); }, now);
+        return;
+      case TaskState::Failed:
+        if (task.reason == kReasonNodeLost && task.desired_state != TaskState::Completed) {
+          move(id, TaskState::Scheduled, std::string(kReasonNodeReturned), std::nullopt, now);
+          (void)tasks_.update(
+              id, [&](Task& t) { copy_observed(t, status); }, now);
+          move(id, TaskState::Running, std::string(kReasonNodeReturned), std::nullopt, now);
+          return;
+        }
+        stop(agent.id, id, status.attempt, "the task already ended", out);
+        return;
+      case TaskState::Completed:
+      case TaskState::Pending:
+        stop(agent.id, id, status.attempt, "the task already ended", out);
+        return;
+    }
+    return;
+  }
+  if (is_terminal(status.state)) {
+    if (is_terminal(task.state))
+      return;  // already ended: applying the same end twice changes nothing
+    (void)tasks_.update(
+        id, [&](Task& t) { copy_observed(t, status); }, now);
+    finish(*record, status.state, finish_reason(status), now);
+    return;
+  }
+  // Pending/Scheduled reports: the agent holds the attempt but has not started it yet.
+}
+
+void TaskLifecycle::reconcile(const AgentRecord& agent, std::span<const TaskStatus> reported,
+                              SystemTime now, std::vector<AgentCommand>& out) {
+  std::set<std::string> reported_current;
+  for (const auto& status : reported) {
+    apply_status(agent, status, now, out);
+    const TaskRecord* record = tasks_.find(status.task_id);
+    if (record == nullptr || !is_current(record->task, agent, status.attempt))
+      continue;
+    reported_current.insert(status.task_id);
+    const Task& task = record->task;
+    if (task.desired_state == TaskState::Completed && !is_terminal(task.state) &&
+        !is_terminal(status.state)) {
+      // The STOP sent earlier may have been lost with the previous session.
+      stop(agent.id, task.id, task.attempt, std::string(kReasonStopped), out);
+    }
+  }
+  // Copy: the loop below changes the index it walks.
+  const auto& on_node = tasks_.tasks_on_node(agent.id);
+  std::vector<std::string> ids(on_node.begin(), on_node.end());
+  for (const auto& id : ids) {
+    if (reported_current.contains(id))
+      continue;
+    const TaskRecord* record = tasks_.find(id);
+    if (record->task.state == TaskState::Running) {
+      bump(counters_, "status.agent_lost_task");
+      finish(*record, TaskState::Failed, std::string(kReasonAgentLostTask), now);
+    } else if (record->task.state == TaskState::Scheduled &&
+               !agent.unanswered.contains(std::string_view(id))) {
+      take_back(id, record->task.attempt, agent.id,
+                "agent " + agent.name + " does not have the assignment", now);
+    }
+  }
+}
+
+void TaskLifecycle::on_accept(AgentRecord& agent, const std::string& task_id, uint32_t attempt,
+                              std::vector<AgentCommand>& out) {
+  bool answered = agents_.on_accept(agent, task_id, attempt);
+  const TaskRecord* record = tasks_.find(task_id);
+  // A current attempt that already ended needs no STOP: either the agent reported the end
+  // itself, or the user's stop already sent one, which follows the ASSIGN on the same pipe.
+  if (record == nullptr || !is_current(record->task, agent, attempt)) {
+    bump(counters_, "work.late_accept");
+    stop(agent.id, task_id, attempt, "assignment withdrawn", out);
+    return;
+  }
+  if (answered)
+    tasks_.set_offers_without_accept(task_id, 0);
+}
+
+void TaskLifecycle::on_reject(AgentRecord& agent, const std::string& task_id, uint32_t attempt,
+                              const std::string& reason, SystemTime now) {
+  if (!agents_.on_reject(agent, task_id, attempt)) {
+    bump(counters_, "work.late_reject");
+    return;
+  }
+  bump(counters_, "work.rejects");
+  take_back(task_id, attempt, agent.id,
+            "rejected by " + agent.name + (reason.empty() ? "" : ": " + reason), now);
+}
+
+void TaskLifecycle::on_assignment_expired(const ExpiredAssignment& expired, SystemTime now,
+                                          std::vector<AgentCommand>& out) {
+  bump(counters_, "work.assign_timeouts");
+  const AgentRecord* agent = agents_.find(expired.agent_id);
+  std::string name = agent != nullptr ? agent->name : expired.agent_id;
+  stop(expired.agent_id, expired.task_id, expired.attempt, "assignment timed out", out);
+  take_back(expired.task_id, expired.attempt, expired.agent_id,
+            "assignment to " + name + " timed out", now);
+}
+
+void TaskLifecycle::node_lost(const std::string& agent_id, SystemTime now) {
+  auto unanswered = agents_.mark_lost(agent_id);
+  const auto& on_node = tasks_.tasks_on_node(agent_id);
+  std::vector<std::string> ids(on_node.begin(), on_node.end());
+  for (const auto& id : ids) {
+    const TaskRecord* record = tasks_.find(id);
+    auto pending = unanswered.find(id);
+    if (record->task.state == TaskState::Scheduled && pending != unanswered.end() &&
+        pending->second.attempt == record->task.attempt) {
+      // Never accepted, so it never ran: offer it elsewhere rather than fail it.
+      take_back(id, record->task.attempt, agent_id, "node lost before accepting", now);
+      continue;
+    }
+    finish(*record, TaskState::Failed, std::string(kReasonNodeLost), now);
+  }
+}
+
+Status TaskLifecycle::stop_task(std::string_view task_id, SystemTime now,
+                                std::vector<AgentCommand>& out) {
+  const TaskRecord* record = tasks_.find(task_id);
+  if (record == nullptr)
+    return Status::not_found("no task with ID " + std::string(task_id));
+  const std::string id = record->task.id;
+  if (record->task.state == TaskState::Completed)
+    return Status::ok();
+  // A Failed task keeps its state, but if its node comes back the attempt is stopped there
+  // instead of being adopted.
+  (void)tasks_.update(
+      id, [](Task& t) { t.desired_state = TaskState::Completed; }, now);
+  const Task& task = record->task;
+  switch (task.state) {
+    case TaskState::Completed:
+    case TaskState::Failed:
+      return Status::ok();
+    case TaskState::Pending:
+      move(id, TaskState::Completed, std::string(kReasonStopped), std::nullopt, now);
+      return Status::ok();
+    case TaskState::Scheduled:
+      if (!task.node_id.empty())
+        stop(task.node_id, id, task.attempt, std::string(kReasonStopped), out);
+      move(id, TaskState::Completed, std::string(kReasonStopped), std::nullopt, now);
+      return Status::ok();
+    case TaskState::Running: {
+      const AgentRecord* agent = agents_.find(task.node_id);
+      if (agent != nullptr && agent->state == AgentState::Welcomed) {
+        // Ends when the agent reports the final state (apply_status -> finish).
+        stop(task.node_id, id, task.attempt, std::string(kReasonStopped), out);
+      } else {
+        move(id, TaskState::Completed, std::string(kReasonStopped), std::nullopt, now);
+      }
+      return Status::ok();
+    }
+  }
+  return Status::ok();
+}
+
+bool TaskLifecycle::move(std::string_view id, TaskState to, std::string reason,
+                         std::optional<NodeRef> node, SystemTime now) {
+  Status s = tasks_.transition(id, to, std::move(reason), std::move(node), now);
+  if (!s.is_ok()) {
+    bump(counters_, "tasks.invalid_transition");
+    spdlog::warn("ignored a state change: {}", s.message());
+    return false;
+  }
+  return true;
+}
+
+void TaskLifecycle::take_back(std::string_view task_id, uint32_t attempt, std::string_view agent_id,
+                              std::string reason, SystemTime now) {
+  const TaskRecord* record = tasks_.find(task_id);
+  if (record == nullptr)
+    return;
+  const Task& task = record->task;
+  if (task.state != TaskState::Scheduled || task.attempt != attempt || task.node_id != agent_id)
+    return;  // the task moved on meanwhile (stopped, placed again...)
+  uint32_t offers = record->offers_without_accept + 1;
+  const std::string id = task.id;
+  if (offers >= kMaxOffersWithoutAccept) {
+    bump(counters_, "tasks.gave_up_placing");
+    move(id, TaskState::Failed,
+         "gave up after " + std::to_string(offers) + " offers; last: " + reason, std::nullopt, now);
+    return;
+  }
+  tasks_.set_offers_without_accept(id, offers);
+  move(id, TaskState::Scheduled, "offering again: " + reason, NodeRef{}, now);
+}
+
+void TaskLifecycle::stop(const std::string& agent_id, const std::string& task_id, uint32_t attempt,
+                         std::string reason, std::vector<AgentCommand>& out) {
+  bump(counters_, "work.stops");
+  out.push_back(
+      {agent_id, protocol::Stop{task_id, attempt, stop_grace_.count(), std::move(reason)}});
+}
+
+void TaskLifecycle::finish(const TaskRecord& record, TaskState to, std::string reason,
+                           SystemTime now) {
+  const std::string id = record.task.id;
+  if (record.task.desired_state == TaskState::Completed) {
+    move(id, TaskState::Completed, std::string(kReasonStopped), std::nullopt, now);
+  } else {
+    move(id, to, std::move(reason), std::nullopt, now);
+  }
+}
+
+}  // namespace cube::broker

@@ -1,0 +1,195 @@
+#include "broker/task_table.h"
+
+#include <utility>
+
+#include "common/check.h"
+
+namespace cube::broker {
+namespace {
+
+bool occupies_node(const Task& task) {
+  return (task.state == TaskState::Scheduled || task.state == TaskState::Running) &&
+         !task.node_id.empty();
+}
+
+const std::set<std::string> kNoTasks;
+
+}  // namespace
+
+Status TaskTable::add(Task task, SystemTime now) {
+  if (task.id.empty())
+    return Status::invalid("a task needs an ID before it is added");
+  if (task.state != TaskState::Pending)
+    return Status::invalid("a new task must be Pending");
+  if (records_.contains(task.id))
+    return Status::conflict("task " + task.id + " exists");
+  std::string id = task.id;
+  task.updated_ms = to_unix_ms(now);
+  auto [it, inserted] = records_.emplace(id, TaskRecord{std::move(task), {}, 0});
+  append_event(id, it->second, now);
+  index(id, it->second);
+  ++counts_[static_cast<size_t>(it->second.task.state)];
+  dirty_.insert(id);
+  return Status::ok();
+}
+
+Status TaskTable::restore(Task task, std::vector<TaskEvent> history) {
+  if (task.id.empty())
+    return Status::invalid("a stored task has no ID");
+  if (records_.contains(task.id))
+    return Status::conflict("task " + task.id + " is stored twice");
+  std::string id = task.id;
+  auto [it, inserted] = records_.emplace(id, TaskRecord{std::move(task), std::move(history), 0});
+  index(id, it->second);
+  ++counts_[static_cast<size_t>(it->second.task.state)];
+  return Status::ok();
+}
+
+const TaskRecord* TaskTable::find(std::string_view id) const {
+  auto it = records_.find(id);
+  return it == records_.end() ? nullptr : &it->second;
+}
+
+Status TaskTable::transition(std::string_view id, TaskState to, std::string reason,
+                             std::optional<NodeRef> node, SystemTime now) {
+  auto it = records_.find(id);
+  if (it == records_.end())
+    return Status::not_found("no task with ID " + std::string(id));
+  TaskRecord& record = it->second;
+  TaskState from = record.task.state;
+  if (!is_valid_transition(from, to)) {
+    return Status::invalid("task " + std::string(id) + ": " + std::string(task_state_name(from)) +
+                           " -> " + std::string(task_state_name(to)) + " is not allowed");
+  }
+  const std::string& key = it->first;
+  unindex(key, record);
+  --counts_[static_cast<size_t>(from)];
+  record.task.state = to;
+  record.task.reason = std::move(reason);
+  if (node) {
+    record.task.node_id = std::move(node->id);
+    record.task.node = std::move(node->name);
+  }
+  record.task.updated_ms = to_unix_ms(now);
+  ++counts_[static_cast<size_t>(to)];
+  index(key, record);
+  append_event(key, record, now);
+  dirty_.insert(key);
+  return Status::ok();
+}
+
+Status TaskTable::update(std::string_view id, const std::function<void(Task&)>& change,
+                         SystemTime now) {
+  auto it = records_.find(id);
+  if (it == records_.end())
+    return Status::not_found("no task with ID " + std::string(id));
+  Task& task = it->second.task;
+  Task before = task;
+  change(task);
+  CUBE_CHECK(task.id == before.id && task.state == before.state && task.node_id == before.node_id &&
+             task.node == before.node)
+      << "TaskTable::update must not change id, state or node: use transition()";
+  if (task == before)
+    return Status::ok();
+  task.updated_ms = to_unix_ms(now);
+  dirty_.insert(it->first);
+  return Status::ok();
+}
+
+Status TaskTable::set_reason(std::string_view id, std::string reason, SystemTime now) {
+  auto it = records_.find(id);
+  if (it == records_.end())
+    return Status::not_found("no task with ID " + std::string(id));
+  Task& task = it->second.task;
+  if (task.reason == reason)
+    return Status::ok();
+  task.reason = std::move(reason);
+  task.updated_ms = to_unix_ms(now);
+  dirty_.insert(it->first);
+  return Status::ok();
+}
+
+void TaskTable::set_offers_without_accept(std::string_view id, uint32_t value) {
+  auto it = records_.find(id);
+  if (it != records_.end())
+    it->second.offers_without_accept = value;
+}
+
+std::vector<std::string> TaskTable::placement_queue(size_t limit) const {
+  std::vector<std::string> out;
+  out.reserve(std::min(limit, placement_queue_size()));
+  for (const auto* queue : {&replace_queue_, &pending_queue_}) {
+    for (const auto& [seq, id] : *queue) {
+      if (out.size() >= limit)
+        return out;
+      out.push_back(id);
+    }
+  }
+  return out;
+}
+
+const std::set<std::string>& TaskTable::tasks_on_node(std::string_view node_id) const {
+  auto it = by_node_.find(node_id);
+  return it == by_node_.end() ? kNoTasks : it->second;
+}
+
+std::vector<std::string> TaskTable::nodes_with_tasks() const {
+  std::vector<std::string> out;
+  out.reserve(by_node_.size());
+  for (const auto& [node, ids] : by_node_)
+    out.push_back(node);
+  return out;
+}
+
+std::vector<Task> TaskTable::uncommitted_tasks() const {
+  std::vector<Task> out;
+  out.reserve(dirty_.size());
+  for (const auto& id : dirty_)
+    out.push_back(records_.find(id)->second.task);
+  return out;
+}
+
+void TaskTable::mark_committed() {
+  dirty_.clear();
+  new_events_.clear();
+}
+
+void TaskTable::unindex(const std::string& id, TaskRecord& record) {
+  auto pos = queue_position_.find(id);
+  if (pos != queue_position_.end()) {
+    replace_queue_.erase(pos->second);
+    pending_queue_.erase(pos->second);
+    queue_position_.erase(pos);
+  }
+  if (occupies_node(record.task)) {
+    auto node = by_node_.find(record.task.node_id);
+    if (node != by_node_.end()) {
+      node->second.erase(id);
+      if (node->second.empty())
+        by_node_.erase(node);
+    }
+  }
+}
+
+void TaskTable::index(const std::string& id, TaskRecord& record) {
+  const Task& task = record.task;
+  if (task.state == TaskState::Pending) {
+    uint64_t seq = next_queue_seq_++;
+    pending_queue_.emplace(seq, id);
+    queue_position_[id] = seq;
+  } else if (task.state == TaskState::Scheduled && task.node_id.empty()) {
+    uint64_t seq = next_queue_seq_++;
+    replace_queue_.emplace(seq, id);
+    queue_position_[id] = seq;
+  } else if (occupies_node(task)) {
+    by_node_[task.node_id].insert(id);
+  }
+}
+
+void TaskTable::append_event(const std::string& id, TaskRecord& record, SystemTime now) {
+  TaskEvent event{record.task.state, to_unix_ms(now), record.task.reason, record.task.node};
+  record.history.push_back(event);
+  new_events_.emplace_back(id, std::move(event));
+}
+
+}  // namespace cube::broker

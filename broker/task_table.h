@@ -1,0 +1,129 @@
+// TaskTable: every task the broker knows, in memory, with its history and the indexes the
+// broker loop needs (the placement queue, the tasks on each node, counts by state). Every state
+// change goes through transition(), which enforces the architecture's transition table
+// (protocol/task.h is_valid_transition) and records a TaskEvent. Changed tasks and new events are
+// collected for the next group commit (broker/store.h).
+//
+// The placement queue holds, in FIFO order, tasks that wait for a node: first the Scheduled
+// tasks that were taken back from an agent (assignment timed out, rejected, agent restarted;
+// they have an attempt and no node, because Scheduled->Pending is not a valid transition), then
+// the Pending tasks.
+//
+// Thread-safety: none; owned and used by the broker loop thread. Nothing blocks.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "broker/store.h"
+#include "common/clock.h"
+#include "common/status.h"
+#include "protocol/task.h"
+
+namespace cube::broker {
+
+// The node a task is placed on: the agent's ID and its name (for display).
+struct NodeRef {
+  std::string id;
+  std::string name;
+};
+
+struct TaskRecord {
+  Task task;
+  std::vector<TaskEvent> history;  // oldest first
+  // Assignments taken back since the last ACCEPT (rejected or timed out); not persisted. The
+  // broker gives up on a task after a few (a spec every agent refuses must not bounce forever).
+  uint32_t offers_without_accept = 0;
+};
+
+class TaskTable {
+ public:
+  // Adds a newly submitted task. `task.state` must be Pending and `task.id` set (the caller
+  // generated one if the user gave none). Records the first history event at `now` and marks the
+  // task for the next commit.
+  //   Conflict  a task with that ID exists (callers check find() first: submits are idempotent).
+  //   Invalid   the task is not Pending or has no ID.
+  Status add(Task task, SystemTime now);
+
+  // Puts back a task loaded from the store, in whatever state it was stored, with its history.
+  // Not marked for commit. Conflict for a duplicate ID.
+  Status restore(Task task, std::vector<TaskEvent> history);
+
+  // nullptr when there is no task with that ID. Tasks are never removed, so the pointer stays
+  // valid for the life of the table (the task it points to changes with later calls).
+  const TaskRecord* find(std::string_view id) const;
+
+  // Moves task `id` to state `to` with `reason`, appending a history event at `now`.
+  // `node`: nullopt keeps the task's node; a NodeRef sets it (an empty NodeRef clears it: a
+  // Scheduled task with no node waits in the placement queue).
+  //   NotFound  no such task.
+  //   Invalid   is_valid_transition(current, to) is false; nothing changed. The caller logs and
+  //             counts it (a peer's report can be out of date; that is not a crash).
+  Status transition(std::string_view id, TaskState to, std::string reason,
+                    std::optional<NodeRef> node, SystemTime now);
+
+  // Changes fields other than state and node (attempt, desired state, exit code, container,
+  // times...) through `change`. Marks the task for commit and bumps updated_ms only when
+  // something changed, so re-applying the same report is a no-op.
+  // CUBE_CHECKs that `change` left id, state, node_id and node alone (those go through
+  // transition() so the indexes stay right). NotFound when there is no such task.
+  Status update(std::string_view id, const std::function<void(Task&)>& change, SystemTime now);
+
+  // Sets the reason without a history event (an unplaced task's "why", refreshed on every
+  // scheduling pass). No-op when unchanged. NotFound when there is no such task.
+  Status set_reason(std::string_view id, std::string reason, SystemTime now);
+
+  // The record's offers_without_accept counter (see TaskRecord). No-op for an unknown ID.
+  void set_offers_without_accept(std::string_view id, uint32_t value);
+
+  // Up to `limit` task IDs waiting for a node, in placement order: taken-back Scheduled tasks
+  // first, then Pending tasks, each oldest first.
+  std::vector<std::string> placement_queue(size_t limit) const;
+  size_t placement_queue_size() const { return replace_queue_.size() + pending_queue_.size(); }
+
+  // IDs of the tasks Scheduled or Running on agent `node_id` (empty set when none).
+  const std::set<std::string>& tasks_on_node(std::string_view node_id) const;
+  // Agent IDs that have at least one task Scheduled or Running.
+  std::vector<std::string> nodes_with_tasks() const;
+
+  // How many tasks are in each state, indexed by TaskState.
+  const std::array<uint64_t, kTaskStateCount>& counts() const { return counts_; }
+  size_t size() const { return records_.size(); }
+
+  // Every task, ordered by ID (UUIDv7 IDs are time-ordered, so roughly by submission).
+  const std::map<std::string, TaskRecord, std::less<>>& records() const { return records_; }
+
+  // What the next group commit must write: the changed tasks (current values) and the history
+  // events appended since the last mark_committed().
+  bool has_uncommitted() const { return !dirty_.empty() || !new_events_.empty(); }
+  std::vector<Task> uncommitted_tasks() const;
+  const std::vector<TaskEventRecord>& uncommitted_events() const { return new_events_; }
+  // Call after the store committed the batch above. Changes made since are kept for next time.
+  void mark_committed();
+
+ private:
+  // Which queue/index a task belongs to, from its state and node.
+  void unindex(const std::string& id, TaskRecord& record);
+  void index(const std::string& id, TaskRecord& record);
+  void append_event(const std::string& id, TaskRecord& record, SystemTime now);
+
+  std::map<std::string, TaskRecord, std::less<>> records_;
+  // Placement queues: sequence number -> task ID; the record remembers its sequence number.
+  std::map<uint64_t, std::string> replace_queue_;
+  std::map<uint64_t, std::string> pending_queue_;
+  std::map<std::string, uint64_t, std::less<>> queue_position_;
+  uint64_t next_queue_seq_ = 0;
+  std::map<std::string, std::set<std::string>, std::less<>> by_node_;
+  std::array<uint64_t, kTaskStateCount> counts_{};
+  std::set<std::string> dirty_;
+  std::vector<TaskEventRecord> new_events_;
+};
+
+}  // namespace cube::broker

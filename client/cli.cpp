@@ -1,0 +1,665 @@
+#include "client/cli.h"
+
+#include <algorithm>
+#include <cerrno>
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <functional>
+#include <iostream>
+#include <iterator>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <boost/program_options.hpp>
+#include <nlohmann/json.hpp>
+
+#include "client/client.h"
+#include "client/views.h"
+#include "common/units.h"
+#include "protocol/envelope.h"
+#include "protocol/task_json.h"
+#include "protocol/task_validation.h"
+
+#ifndef CUBE_VERSION
+#define CUBE_VERSION "unknown"
+#endif
+
+namespace cube {
+namespace {
+
+namespace po = boost::program_options;
+using nlohmann::json;
+
+constexpr std::string_view kProgram = "cube-client";
+// Lazy Pirate tries per request; --timeout is split across them.
+constexpr int kTries = 3;
+// 5 s in total (three tries of about 1.7 s): long enough for a busy broker on a slow link, short
+// enough that a script notices a dead broker quickly.
+constexpr std::string_view kDefaultTimeout = "5s";
+// How long `submit --wait` waits for Running: pulling a large image can take minutes.
+constexpr std::string_view kDefaultWaitTimeout = "5m";
+
+// Thrown inside this file only, for "the user typed something wrong"; run_cli turns it into
+// exit code 2. Boost.Program_options errors are converted to it at the parse.
+struct UsageError {
+  std::string message;
+};
+
+struct Io {
+  std::ostream& out;
+  std::ostream& err;
+  std::istream& in;
+  const Clock& clock;
+};
+
+// What every command gets: the streams, the clock and how to reach the broker.
+struct Context {
+  Io io;
+  std::string command;
+  po::variables_map vm;
+  std::vector<std::string> args;      // positional arguments after the command
+  std::vector<std::string> trailing;  // everything after "--"
+  std::string broker_address;
+  std::string endpoint;
+  Millis timeout{5000};
+
+  Client make_client() const {
+    ClientOptions options;
+    options.endpoint = endpoint;
+    options.tries = kTries;
+    options.timeout_per_try = Millis((timeout.count() + kTries - 1) / kTries);
+    return Client(options, io.clock);
+  }
+
+  bool has(const char* name) const { return vm.count(name) > 0 && !vm[name].defaulted(); }
+  std::string get(const char* name) const {
+    return vm.count(name) ? vm[name].as<std::string>() : std::string();
+  }
+  std::vector<std::string> get_list(const char* name) const {
+    return vm.count(name) ? vm[name].as<std::vector<std::string>>() : std::vector<std::string>();
+  }
+};
+
+// Prints a failed request and picks the exit code: 3 when the broker never answered, 1 when it
+// answered with an error.
+int report_failure(const Context& ctx, const Client& client, const Status& status) {
+  if (client.was_unanswered()) {
+    ctx.io.err << kProgram << ": " << status.message()
+               << "; is cube-broker running there? (set --broker or CUBE_BROKER)\n";
+    return kExitUnreachable;
+  }
+  ctx.io.err << kProgram << ": " << status.to_string() << "\n";
+  return kExitBrokerError;
+}
+
+std::string output_format(const Context& ctx, std::initializer_list<std::string_view> allowed) {
+  std::string format = ctx.get("output");
+  if (std::find(allowed.begin(), allowed.end(), format) == allowed.end()) {
+    std::string names;
+    for (auto a : allowed)
+      names += (names.empty() ? "" : ", ") + std::string(a);
+    throw UsageError{"output format \"" + format + "\" is not one of " + names};
+  }
+  return format;
+}
+
+// --- building a task from flags ---
+
+void add_spec_options(po::options_description& desc, bool with_name_and_image) {
+  // clang-format off
+  if (with_name_and_image) {
+    desc.add_options()
+      ("name", po::value<std::string>()->value_name("NAME"), "task name")
+      ("image", po::value<std::string>()->value_name("IMAGE"),
+       "container image, e.g. nginx:1.25 (required for the docker driver)");
+  }
+  desc.add_options()
+    ("id", po::value<std::string>()->value_name("UUID"),
+     "task ID (default: the broker assigns one); submitting the same ID again is a no-op")
+    ("driver", po::value<std::string>()->value_name("DRIVER"), "docker (default), exec or sim")
+    ("cpu", po::value<std::string>()->value_name("CORES"), "CPU cores to reserve, e.g. 0.5")
+    ("memory", po::value<std::string>()->value_name("SIZE"), "memory to reserve, e.g. 512MiB")
+    ("disk", po::value<std::string>()->value_name("SIZE"), "disk to reserve, e.g. 1GiB")
+    ("port,p", po::value<std::vector<std::string>>()->value_name("PORT[/PROTO]"),
+     "port to expose, e.g. 80/tcp (repeatable)")
+    ("env,e", po::value<std::vector<std::string>>()->value_name("K=V"),
+     "environment variable (repeatable)")
+    ("restart", po::value<std::string>()->value_name("POLICY"), "no, on-failure or always")
+    ("health", po::value<std::string>()->value_name("PATH"), "HTTP health check path, e.g. /health")
+    ("constraint", po::value<std::vector<std::string>>()->value_name("K=V"),
+     "only place on nodes with this label (repeatable)")
+    ("label", po::value<std::vector<std::string>>()->value_name("K=V"),
+     "label to attach to the task (repeatable)")
+    ("duration", po::value<std::string>()->value_name("DURATION"),
+     "sim driver: how long the task runs, e.g. 5s")
+    ("wait", po::bool_switch(), "wait until the task runs (exit 1 if it fails)")
+    ("wait-timeout", po::value<std::string>()->default_value(std::string(kDefaultWaitTimeout))
+                         ->value_name("DURATION"),
+     "how long --wait waits");
+  // clang-format on
+}
+
+// The flags that describe a task (everything but --wait), to reject mixing them with -f.
+constexpr const char* kSpecFlags[] = {"name",   "image",      "id",    "driver",  "cpu",
+                                      "memory", "disk",       "port",  "env",     "restart",
+                                      "health", "constraint", "label", "duration"};
+
+Millis duration_flag(const Context& ctx, const char* name) {
+  std::string text = ctx.get(name);
+  auto d = parse_duration(text);
+  if (!d)
+    throw UsageError{"--" + std::string(name) + ": " + d.status().message()};
+  return *d;
+}
+
+Task task_from_flags(const Context& ctx, std::string name, std::string image) {
+  Task task;
+  task.name = std::move(name);
+  task.image = std::move(image);
+  task.id = ctx.get("id");
+  task.driver = ctx.get("driver");
+  task.cmd = ctx.trailing;
+  task.env = ctx.get_list("env");
+  task.exposed_ports = ctx.get_list("port");
+  task.restart_policy = ctx.get("restart");
+  task.health_check = ctx.get("health");
+  task.constraints = ctx.get_list("constraint");
+  if (ctx.has("cpu")) {
+    std::string text = ctx.get("cpu");
+    char* end = nullptr;
+    errno = 0;
+    double cores = std::strtod(text.c_str(), &end);
+    if (text.empty() || end != text.c_str() + text.size() || errno != 0 || !std::isfinite(cores))
+      throw UsageError{"--cpu: \"" + text + "\" is not a number of cores (for example 0.5)"};
+    task.cpu = cores;
+  }
+  for (const char* flag : {"memory", "disk"}) {
+    if (!ctx.has(flag))
+      continue;
+    auto size = parse_size(ctx.get(flag));
+    if (!size)
+      throw UsageError{"--" + std::string(flag) + ": " + size.status().message()};
+    (std::string_view(flag) == "memory" ? task.memory_bytes : task.disk_bytes) = *size;
+  }
+  if (ctx.has("duration"))
+    task.duration_ms = duration_flag(ctx, "duration").count();
+  for (const auto& label : ctx.get_list("label")) {
+    auto eq = label.find('=');
+    if (eq == std::string::npos || eq == 0)
+      throw UsageError{"--label: \"" + label + "\" is not key=value"};
+    task.labels[label.substr(0, eq)] = label.substr(eq + 1);
+  }
+  return task;
+}
+
+Task task_from_file(const Context& ctx, const std::string& path) {
+  std::string text;
+  if (path == "-") {
+    text.assign(std::istreambuf_iterator<char>(ctx.io.in), std::istreambuf_iterator<char>());
+  } else {
+    std::ifstream file(path, std::ios::binary);
+    if (!file)
+      throw UsageError{"cannot read task file \"" + path + "\": " + std::strerror(errno)};
+    text.assign(std::istreambuf_iterator<char>(file), std::istreambuf_iterator<char>());
+  }
+  auto task = task_from_json_text(text);
+  if (!task) {
+    throw UsageError{"task file \"" + (path == "-" ? std::string("stdin") : path) +
+                     "\": " + task.status().message()};
+  }
+  return std::move(task).value();
+}
+
+// Submits `task` (validated here first, for an error before anything is sent), prints its ID and
+// honours --wait.
+int submit_task(Context& ctx, Task task) {
+  Status valid = validate_task_spec(task);
+  if (!valid.is_ok())
+    throw UsageError{valid.message()};
+  Millis wait_timeout = duration_flag(ctx, "wait-timeout");
+  Client client = ctx.make_client();
+  auto stored = client.submit(task);
+  if (!stored)
+    return report_failure(ctx, client, stored.status());
+  ctx.io.out << stored->id << "\n";
+  ctx.io.out.flush();
+  if (!ctx.vm["wait"].as<bool>())
+    return kExitOk;
+  auto done = client.wait_for(
+      stored->id,
+      [](const Task& t) { return t.state == TaskState::Running || is_terminal(t.state); },
+      ctx.io.clock.now() + wait_timeout);
+  if (!done)
+    return report_failure(ctx, client, done.status());
+  if (done->state == TaskState::Failed) {
+    ctx.io.err << kProgram << ": task " << done->id
+               << " failed: " << (done->reason.empty() ? "no reason given" : done->reason) << "\n";
+    return kExitBrokerError;
+  }
+  return kExitOk;
+}
+
+int cmd_submit(Context& ctx) {
+  if (!ctx.args.empty()) {
+    throw UsageError{"unexpected argument \"" + ctx.args.front() +
+                     "\"; put the task's command after --"};
+  }
+  if (ctx.has("file")) {
+    bool mixed = !ctx.trailing.empty() || std::any_of(std::begin(kSpecFlags), std::end(kSpecFlags),
+                                                      [&](const char* f) { return ctx.has(f); });
+    if (mixed)
+      throw UsageError{"give the task either with -f FILE or with flags, not both"};
+    return submit_task(ctx, task_from_file(ctx, ctx.get("file")));
+  }
+  if (!ctx.has("name"))
+    throw UsageError{"submit needs -f FILE or --name NAME"};
+  return submit_task(ctx, task_from_flags(ctx, ctx.get("name"), ctx.get("image")));
+}
+
+int cmd_run(Context& ctx) {
+  if (ctx.args.size() != 2) {
+    throw UsageError{ctx.args.size() < 2 ? "run needs NAME and IMAGE"
+                                         : "unexpected argument \"" + ctx.args[2] +
+                                               "\"; put the task's command after --"};
+  }
+  return submit_task(ctx, task_from_flags(ctx, ctx.args[0], ctx.args[1]));
+}
+
+int cmd_list(Context& ctx) {
+  if (!ctx.args.empty())
+    throw UsageError{"unexpected argument \"" + ctx.args.front() + "\""};
+  std::string format = output_format(ctx, {"table", "wide", "json"});
+  Client client = ctx.make_client();
+  auto tasks = client.list();
+  if (!tasks)
+    return report_failure(ctx, client, tasks.status());
+  if (format == "json") {
+    json out = json::array();
+    for (const auto& t : *tasks)
+      out.push_back(task_to_json(t));
+    ctx.io.out << out.dump(2) << "\n";
+  } else {
+    ctx.io.out << render_task_table(*tasks, ctx.io.clock.wall(), format == "wide");
+  }
+  return kExitOk;
+}
+
+const std::string& single_id(const Context& ctx) {
+  if (ctx.args.empty())
+    throw UsageError{ctx.command + " needs a task ID"};
+  if (ctx.args.size() > 1)
+    throw UsageError{"unexpected argument \"" + ctx.args[1] + "\" (one task ID at a time)"};
+  return ctx.args.front();
+}
+
+int cmd_get(Context& ctx) {
+  const std::string& id = single_id(ctx);
+  std::string format = output_format(ctx, {"table", "json"});
+  Client client = ctx.make_client();
+  auto details = client.get(id);
+  if (!details)
+    return report_failure(ctx, client, details.status());
+  if (format == "json") {
+    json out = task_to_json(details->task);
+    json events = json::array();
+    for (const auto& e : details->events)
+      events.push_back(task_event_to_json(e));
+    out["Events"] = events;
+    ctx.io.out << out.dump(2) << "\n";
+  } else {
+    ctx.io.out << render_task_details(*details, ctx.io.clock.wall());
+  }
+  return kExitOk;
+}
+
+int cmd_stop(Context& ctx) {
+  const std::string& id = single_id(ctx);
+  Client client = ctx.make_client();
+  auto task = client.stop(id);
+  if (!task)
+    return report_failure(ctx, client, task.status());
+  ctx.io.out << (task->id.empty() ? id : task->id) << "\n";
+  return kExitOk;
+}
+
+int cmd_nodes(Context& ctx) {
+  if (!ctx.args.empty())
+    throw UsageError{"unexpected argument \"" + ctx.args.front() + "\""};
+  std::string format = output_format(ctx, {"table", "wide", "json"});
+  Client client = ctx.make_client();
+  auto nodes = client.nodes();
+  if (!nodes)
+    return report_failure(ctx, client, nodes.status());
+  if (format == "json") {
+    json out = json::array();
+    for (const auto& n : *nodes)
+      out.push_back(node_to_json(n));
+    ctx.io.out << out.dump(2) << "\n";
+  } else {
+    ctx.io.out << render_node_table(*nodes, ctx.io.clock.wall(), format == "wide");
+  }
+  return kExitOk;
+}
+
+int cmd_status(Context& ctx) {
+  if (!ctx.args.empty())
+    throw UsageError{"unexpected argument \"" + ctx.args.front() + "\""};
+  std::string format = output_format(ctx, {"table", "json"});
+  Client client = ctx.make_client();
+  auto status = client.status();
+  if (!status)
+    return report_failure(ctx, client, status.status());
+  if (format == "json") {
+    json out = {{"Broker", ctx.broker_address},
+                {"Version", status->version},
+                {"Epoch", status->epoch},
+                {"StartedAt", format_rfc3339(status->started_ms)},
+                {"NodesReady", status->nodes_ready},
+                {"NodesTotal", status->nodes_total},
+                {"Tasks", status->tasks_by_state},
+                {"Counters", status->counters}};
+    ctx.io.out << out.dump(2) << "\n";
+  } else {
+    ctx.io.out << render_broker_status(*status, ctx.broker_address, ctx.io.clock.wall());
+  }
+  return kExitOk;
+}
+
+// --- the command table and help ---
+
+struct CommandSpec {
+  std::string_view name;
+  std::string_view summary;
+  std::string_view usage;
+  std::string_view description;
+  std::string_view examples;
+  bool takes_trailing_command;  // accepts "-- CMD ARGS..."
+  std::function<void(po::options_description&)> add_options;
+  int (*run)(Context&);
+};
+
+void add_output_option(po::options_description& desc, const char* formats) {
+  desc.add_options()(
+      "output,o", po::value<std::string>()->default_value("table")->value_name("FORMAT"), formats);
+}
+
+const std::vector<CommandSpec>& commands() {
+  static const std::vector<CommandSpec> kCommands = {
+      {"submit", "Submit a task from a JSON file or from flags; prints its ID",
+       "submit -f FILE [--wait]\n"
+       "       cube-client submit --name NAME [--image IMAGE] [options] [-- CMD ARGS...]",
+       "Submits a task and prints ONLY its ID on stdout. FILE (\"-\" for stdin) holds the task\n"
+       "JSON of go-cube, orc, Birdman and friends, bare or wrapped as a TaskEvent\n"
+       "{ID, State, Timestamp, Task}. The task is checked here first; the broker checks again.",
+       "  cube-client submit -f task.json\n"
+       "  cat task.json | cube-client submit -f -\n"
+       "  cube-client submit --name web --image nginx:1.25 -p 80/tcp --memory 256MiB \\\n"
+       "      --restart always --health / --wait\n"
+       "  cube-client submit --name job --driver exec -e GREETING=hi -- sh -c 'echo $GREETING'\n"
+       "  cube-client submit --name sim-1 --driver sim --duration 30s",
+       true,
+       [](po::options_description& d) {
+         d.add_options()("file,f", po::value<std::string>()->value_name("FILE"),
+                         "task JSON file, or - for stdin");
+         add_spec_options(d, true);
+       },
+       cmd_submit},
+      {"run", "Submit a task by name and image (shorthand for submit)",
+       "run NAME IMAGE [options] [-- CMD ARGS...]",
+       "The same as `submit --name NAME --image IMAGE`, for Rust-Orch users. Prints the ID.",
+       "  cube-client run web nginx:1.25 -p 80/tcp\n"
+       "  cube-client run hello busybox:latest -- echo hello",
+       true, [](po::options_description& d) { add_spec_options(d, false); }, cmd_run},
+      {"list", "List tasks", "list [-o table|wide|json]",
+       "Lists every task: ID, NAME, STATE, NODE, AGE, and why a Pending or Failed task is\n"
+       "stuck. -o wide adds image, driver, resources and ports; -o json prints the tasks in the\n"
+       "prior orchestrators' JSON (PascalCase, numeric State).",
+       "  cube-client list\n"
+       "  cube-client list -o json | jq '.[] | select(.State == 2) | .ID'",
+       false, [](po::options_description& d) { add_output_option(d, "table, wide or json"); },
+       cmd_list},
+      {"get", "Show one task and its history", "get ID [-o table|json]",
+       "Shows a task's fields, ports, exit code and reason, and its state history in local\n"
+       "time. -o json prints the task JSON with an \"Events\" array.",
+       "  cube-client get 0190a3c4-5f1e-7c2a-9b3d-2f4e6a8c0d12\n"
+       "  cube-client get 0190a3c4-5f1e-7c2a-9b3d-2f4e6a8c0d12 -o json",
+       false, [](po::options_description& d) { add_output_option(d, "table or json"); }, cmd_get},
+      {"stop", "Stop a task", "stop ID",
+       "Asks the broker to stop the task (it ends Completed with reason \"stopped\") and prints\n"
+       "its ID. Stopping a stopped task is not an error.",
+       "  cube-client stop 0190a3c4-5f1e-7c2a-9b3d-2f4e6a8c0d12", false,
+       [](po::options_description&) {}, cmd_stop},
+      {"nodes", "List the agents (nodes)", "nodes [-o table|wide|json]",
+       "Lists the agents the broker knows: name, ID, state (ready, suspect, lost), slots in\n"
+       "use, capacity and when the broker last heard from each.",
+       "  cube-client nodes\n"
+       "  cube-client nodes -o json",
+       false, [](po::options_description& d) { add_output_option(d, "table, wide or json"); },
+       cmd_nodes},
+      {"status", "Show the broker's status", "status [-o table|json]",
+       "Shows the broker's version, epoch and uptime, nodes ready/total and tasks by state.",
+       "  cube-client status\n"
+       "  cube-client --broker 10.0.0.5:7100 status",
+       false, [](po::options_description& d) { add_output_option(d, "table or json"); },
+       cmd_status},
+  };
+  return kCommands;
+}
+
+const CommandSpec* find_command(std::string_view name) {
+  for (const auto& c : commands()) {
+    if (c.name == name)
+      return &c;
+  }
+  return nullptr;
+}
+
+po::options_description global_options() {
+  po::options_description desc("Global options (before or after the command)");
+  // clang-format off
+  desc.add_options()
+    ("broker", po::value<std::string>()->value_name("HOST:PORT"),
+     "broker address (default: $CUBE_BROKER, else 127.0.0.1:7100)")
+    ("timeout", po::value<std::string>()->default_value(std::string(kDefaultTimeout))
+                    ->value_name("DURATION"),
+     "give up on a silent broker after this long (split across 3 tries)")
+    ("help,h", po::bool_switch(), "show help")
+    ("version", po::bool_switch(), "print the version");
+  // clang-format on
+  return desc;
+}
+
+void print_overall_help(std::ostream& out) {
+  out << "Usage: cube-client [--broker HOST:PORT] [--timeout DURATION] COMMAND [ARGS]\n\n"
+         "Submits and inspects tasks on a Cube broker.\n\nCommands:\n";
+  for (const auto& c : commands()) {
+    std::string name(c.name);
+    name.resize(9, ' ');
+    out << "  " << name << c.summary << "\n";
+  }
+  out << "\n" << global_options() << "\n";
+  out << "Examples:\n"
+         "  cube-client submit --name web --image nginx:1.25 -p 80/tcp --memory 256MiB\n"
+         "  cube-client list\n"
+         "  cube-client get ID\n"
+         "  CUBE_BROKER=10.0.0.5:7100 cube-client nodes\n\n"
+         "Exit codes: 0 ok, 1 error from the broker (or the task failed), 2 usage error,\n"
+         "3 broker unreachable.\n"
+         "Run 'cube-client COMMAND --help' for a command's options and examples.\n";
+}
+
+void print_command_help(std::ostream& out, const CommandSpec& c) {
+  out << "Usage: cube-client " << c.usage << "\n\n" << c.description << "\n\n";
+  po::options_description own("Options");
+  c.add_options(own);
+  if (!own.options().empty())
+    out << own << "\n";
+  out << global_options() << "\n";
+  out << "Examples:\n" << c.examples << "\n";
+}
+
+// True when `arg` names a global option; `takes_value` says whether its value is the next
+// argument ("--broker X"; "--broker=X" carries its own).
+bool is_global_option(const po::options_description& globals, const std::string& arg,
+                      bool& takes_value) {
+  std::string name;
+  bool inline_value = false;
+  if (arg.starts_with("--")) {
+    name = arg.substr(2);
+    auto eq = name.find('=');
+    if (eq != std::string::npos) {
+      name.resize(eq);
+      inline_value = true;
+    }
+    const auto* option = globals.find_nothrow(name, /*approx=*/false);
+    if (option == nullptr)
+      return false;
+    takes_value = !inline_value && option->semantic()->max_tokens() > 0;
+    return true;
+  }
+  // Short options: only -h is global, and it takes no value.
+  takes_value = false;
+  return arg == "-h";
+}
+
+int usage_error(const Io& io, const std::string& message, const std::string& command) {
+  io.err << kProgram << ": " << message << "\n"
+         << "Try 'cube-client " << (command.empty() ? "" : command + " ") << "--help'.\n";
+  return kExitUsage;
+}
+
+int run(int argc, char** argv, const Io& io) {
+  std::vector<std::string> args(argv + std::min(argc, 1), argv + argc);
+  // Everything after the first "--" is the task's command, never options of ours.
+  std::vector<std::string> trailing;
+  bool has_trailing = false;
+  if (auto dd = std::find(args.begin(), args.end(), "--"); dd != args.end()) {
+    trailing.assign(dd + 1, args.end());
+    args.erase(dd, args.end());
+    has_trailing = true;
+  }
+
+  // The command is the first argument that is neither a global option nor its value.
+  po::options_description globals = global_options();
+  std::optional<size_t> command_at;
+  for (size_t i = 0; i < args.size(); ++i) {
+    const std::string& arg = args[i];
+    if (arg.size() > 1 && arg[0] == '-') {
+      bool takes_value = false;
+      if (!is_global_option(globals, arg, takes_value)) {
+        return usage_error(io,
+                           "option " + arg + " belongs after the command (cube-client COMMAND " +
+                               arg + " ...), or is unknown",
+                           "");
+      }
+      if (takes_value)
+        ++i;
+      continue;
+    }
+    command_at = i;
+    break;
+  }
+
+  std::string command_name = command_at ? args[*command_at] : "";
+  if (command_name == "help") {
+    // "cube-client help [COMMAND]"
+    if (*command_at + 1 < args.size()) {
+      const CommandSpec* c = find_command(args[*command_at + 1]);
+      if (c == nullptr)
+        return usage_error(io, "unknown command \"" + args[*command_at + 1] + "\"", "");
+      print_command_help(io.out, *c);
+    } else {
+      print_overall_help(io.out);
+    }
+    return kExitOk;
+  }
+  const CommandSpec* spec = nullptr;
+  if (command_at) {
+    spec = find_command(command_name);
+    if (spec == nullptr)
+      return usage_error(io, "unknown command \"" + command_name + "\"", "");
+    args.erase(args.begin() + static_cast<std::ptrdiff_t>(*command_at));
+  }
+
+  Context ctx{io, command_name, {}, {}, std::move(trailing), {}, {}, {}};
+  po::options_description all;
+  all.add(globals);
+  if (spec != nullptr) {
+    po::options_description own;
+    spec->add_options(own);
+    all.add(own);
+  }
+  all.add_options()("args", po::value<std::vector<std::string>>(), "");
+  po::positional_options_description positional;
+  positional.add("args", -1);
+  try {
+    // No guessing of abbreviated long options: a script that works today must not change
+    // meaning when a new option shares its prefix.
+    auto style = po::command_line_style::default_style & ~po::command_line_style::allow_guessing;
+    po::store(po::command_line_parser(args).options(all).positional(positional).style(style).run(),
+              ctx.vm);
+    po::notify(ctx.vm);
+  } catch (const po::error& e) {
+    return usage_error(io, e.what(), command_name);
+  }
+  ctx.args = ctx.get_list("args");
+
+  if (ctx.vm["help"].as<bool>()) {
+    if (spec != nullptr) {
+      print_command_help(io.out, *spec);
+    } else {
+      print_overall_help(io.out);
+    }
+    return kExitOk;
+  }
+  if (ctx.vm["version"].as<bool>()) {
+    io.out << kProgram << " " << CUBE_VERSION << " (protocol " << protocol::kProtocolVersion
+           << ")\n";
+    return kExitOk;
+  }
+  if (spec == nullptr)
+    return usage_error(io, "no command given", "");
+  if (has_trailing && !spec->takes_trailing_command) {
+    return usage_error(io, command_name + " takes no command after --", command_name);
+  }
+
+  try {
+    ctx.broker_address = ctx.has("broker") ? ctx.get("broker") : default_broker_address();
+    auto endpoint = broker_endpoint(ctx.broker_address);
+    if (!endpoint) {
+      std::string from = ctx.has("broker") ? "--broker" : "CUBE_BROKER";
+      throw UsageError{from + ": " + endpoint.status().message()};
+    }
+    ctx.endpoint = *endpoint;
+    ctx.timeout = duration_flag(ctx, "timeout");
+    if (ctx.timeout.count() <= 0)
+      throw UsageError{"--timeout must be more than 0"};
+    return spec->run(ctx);
+  } catch (const UsageError& e) {
+    return usage_error(io, e.message, command_name);
+  }
+}
+
+}  // namespace
+
+int run_cli(int argc, char** argv, std::ostream& out, std::ostream& err, std::istream& in,
+            const Clock& clock) {
+  Io io{out, err, in, clock};
+  try {
+    return run(argc, argv, io);
+  } catch (const std::exception& e) {
+    // Nothing above should throw; this keeps a surprise from becoming std::terminate.
+    err << kProgram << ": internal error: " << e.what() << "\n";
+    return kExitBrokerError;
+  }
+}
+
+int run_cli(int argc, char** argv, std::ostream& out, std::ostream& err) {
+  return run_cli(argc, argv, out, err, std::cin, system_clock());
+}
+
+}  // namespace cube

@@ -1,0 +1,328 @@
+#include "client/client.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <random>
+#include <utility>
+
+#include "protocol/codec.h"
+#include "protocol/envelope.h"
+#include "protocol/zmq_io.h"
+
+namespace cube {
+namespace {
+
+// "7.5 s", "5 s", "0.9 s": the total a call waited, for the Unavailable message.
+std::string format_seconds(Millis total) {
+  double tenths = std::round(static_cast<double>(total.count()) / 100.0);
+  char buf[32];
+  if (std::fmod(tenths, 10.0) == 0.0) {
+    std::snprintf(buf, sizeof buf, "%.0f s", tenths / 10.0);
+  } else {
+    std::snprintf(buf, sizeof buf, "%.1f s", tenths / 10.0);
+  }
+  return buf;
+}
+
+// "127.0.0.1:7100" from "tcp://127.0.0.1:7100"; other transports are shown whole.
+std::string address_of(const std::string& endpoint) {
+  constexpr std::string_view kTcp = "tcp://";
+  if (std::string_view(endpoint).starts_with(kTcp))
+    return endpoint.substr(kTcp.size());
+  return endpoint;
+}
+
+Status missing(std::string_view what) {
+  return Status::internal("the broker's reply carries no " + std::string(what) +
+                          " (is the broker a different version?)");
+}
+
+}  // namespace
+
+std::string default_broker_address() {
+  const char* env = std::getenv("CUBE_BROKER");
+  if (env != nullptr && *env != '\0')
+    return env;
+  return std::string(kDefaultBrokerAddress);
+}
+
+Result<std::string> broker_endpoint(std::string_view host_port) {
+  std::string host;
+  int port = 0;
+  Status parsed = protocol::parse_host_port(host_port, host, port);
+  if (!parsed.is_ok())
+    return parsed.with_context("broker address");
+  return protocol::tcp_endpoint(host, port);
+}
+
+// A try ends in one of three ways: a final result (a reply with our id, good or bad), silence for
+// the whole try, or a reply to another request (dropped).
+struct Client::TryOutcome {
+  enum class Kind { Done, Silence, Stale } kind = Kind::Silence;
+  std::optional<Result<protocol::Reply>> result;
+};
+
+Client::Client(ClientOptions options, const Clock& clock)
+    : options_(std::move(options)), clock_(&clock), address_(address_of(options_.endpoint)) {
+  options_.tries = std::max(1, options_.tries);
+  options_.timeout_per_try = std::max(Millis(1), options_.timeout_per_try);
+  // Request ids are unique per client: a random start makes two clients (or two runs of the
+  // CLI) unlikely to collide in the broker's reply cache, and +1 keeps them unique within one.
+  std::random_device rd;
+  next_id_ = (static_cast<uint64_t>(rd()) << 32) ^ static_cast<uint64_t>(rd());
+}
+
+Client::~Client() {
+  // The socket must close before its context, or the context's destructor waits for it.
+  socket_.reset();
+  context_.reset();
+}
+
+Client::Client(Client&& other) noexcept
+    : options_(std::move(other.options_)),
+      clock_(other.clock_),
+      address_(std::move(other.address_)),
+      context_(std::move(other.context_)),
+      socket_(std::move(other.socket_)),
+      next_id_(other.next_id_),
+      was_unanswered_(other.was_unanswered_) {}
+
+Client& Client::operator=(Client&& other) noexcept {
+  if (this != &other) {
+    socket_.reset();  // before context_ is replaced, for the same reason as in the destructor
+    options_ = std::move(other.options_);
+    clock_ = other.clock_;
+    address_ = std::move(other.address_);
+    context_ = std::move(other.context_);
+    socket_ = std::move(other.socket_);
+    next_id_ = other.next_id_;
+    was_unanswered_ = other.was_unanswered_;
+  }
+  return *this;
+}
+
+uint64_t Client::next_request_id() {
+  ++next_id_;
+  if (next_id_ == 0)  // 0 means "no request id" to the broker (protocol::peek_request_id)
+    ++next_id_;
+  return next_id_;
+}
+
+Status Client::open_socket() {
+  socket_.reset();
+  if (!context_)
+    context_ = std::make_unique<zmq::context_t>(1);
+  auto socket = std::make_unique<zmq::socket_t>(*context_, zmq::socket_type::req);
+  // Linger 0: a request left unsent on a dead connection must not hold the process at exit.
+  // The reply cap is larger than the broker's inbound cap because `list` replies grow with the
+  // number of tasks.
+  protocol::apply_socket_defaults(*socket, protocol::kMaxReplyBytes);
+  // Without ZMQ_IPV6 a "tcp://[::1]:7100" endpoint never connects; IPv4 is unaffected.
+  socket->set(zmq::sockopt::ipv6, 1);
+  try {
+    socket->connect(options_.endpoint);
+  } catch (const zmq::error_t& e) {
+    return Status::invalid("cannot use broker endpoint \"" + options_.endpoint + "\": " + e.what());
+  }
+  socket_ = std::move(socket);
+  return Status::ok();
+}
+
+Result<protocol::Reply> Client::call(const Request& request) {
+  was_unanswered_ = false;
+  uint64_t id = next_request_id();
+  auto [type, body] = std::visit(
+      [id](auto r) {
+        r.request_id = id;
+        using M = decltype(r);
+        return std::pair<uint8_t, std::string>(
+            static_cast<uint8_t>(protocol::MessageTraits<M>::kType), protocol::encode_body(r));
+      },
+      request);
+  try {
+    return run_tries(type, body, id);
+  } catch (const zmq::error_t& e) {
+    // Only a broken context or an exhausted process (EMFILE) gets here; the socket is suspect.
+    socket_.reset();
+    return Status::unavailable("talking to the broker at " + address_ + " failed: " + e.what());
+  }
+}
+
+Result<protocol::Reply> Client::run_tries(uint8_t type, const std::string& body,
+                                          uint64_t request_id) {
+  int stale = 0;
+  for (int attempt = 0; attempt < options_.tries; ++attempt) {
+    if (!socket_)
+      CUBE_RETURN_IF_ERROR(open_socket());
+    // A fresh REQ socket has its pipe as soon as connect() returns, so this queues the request
+    // even while the TCP connection is still being made.
+    Status sent = protocol::send_raw(*socket_, {}, static_cast<protocol::MessageType>(type), body);
+    TryOutcome outcome;
+    if (sent.is_ok()) {
+      SteadyTime deadline = clock_->now() + options_.timeout_per_try;
+      while (outcome.kind == TryOutcome::Kind::Silence) {
+        int64_t wait_ms = millis_until(clock_->now(), deadline);
+        if (wait_ms == 0)
+          break;
+        zmq::pollitem_t item{socket_->handle(), 0, ZMQ_POLLIN, 0};
+        int ready = 0;
+        try {
+          ready = zmq::poll(&item, 1, Millis(wait_ms));
+        } catch (const zmq::error_t& e) {
+          if (e.num() == EINTR)
+            continue;  // a signal; the deadline still holds
+          throw;
+        }
+        // Nothing for the whole remaining time: the try is over, even if the injected clock did
+        // not move (ManualClock).
+        if (ready == 0)
+          break;
+        Status envelope_error;
+        auto received = protocol::receive(*socket_, 0, &envelope_error);
+        if (!received)
+          continue;
+        if (!envelope_error.is_ok()) {
+          outcome.kind = TryOutcome::Kind::Done;
+          outcome.result =
+              Status::internal("the broker at " + address_ +
+                               " sent a reply Cube cannot read: " + envelope_error.message());
+          break;
+        }
+        if (received->type != static_cast<uint8_t>(protocol::MessageType::Reply)) {
+          outcome.kind = TryOutcome::Kind::Done;
+          outcome.result = Status::internal("the broker at " + address_ + " answered with a " +
+                                            protocol::message_type_name(received->type) +
+                                            " message instead of a REPLY");
+          break;
+        }
+        uint64_t reply_id = protocol::peek_request_id(received->body);
+        if (reply_id != request_id) {
+          // A reply to another request. A REQ socket delivers one reply per request, so nothing
+          // else can arrive on this socket: retry now on a fresh one instead of waiting out the
+          // try as the zguide's lpclient does.
+          ++stale;
+          outcome.kind = TryOutcome::Kind::Stale;
+          break;
+        }
+        auto reply = protocol::decode_as<protocol::Reply>(received->body);
+        outcome.kind = TryOutcome::Kind::Done;
+        if (!reply) {
+          outcome.result = Status::internal("the broker at " + address_ +
+                                            " sent a malformed reply: " + reply.status().message());
+        } else if (!reply->status.is_ok()) {
+          outcome.result = reply->status;
+        } else {
+          outcome.result = std::move(reply);
+        }
+      }
+    }
+    if (outcome.kind == TryOutcome::Kind::Done)
+      return std::move(*outcome.result);
+    // Lazy Pirate: a REQ socket that sent and got no (usable) answer is stuck waiting for one;
+    // close it (linger 0 drops the queued request) and resend on a fresh socket.
+    socket_.reset();
+  }
+  was_unanswered_ = true;
+  std::string message = "broker at " + address_ + " did not answer within " +
+                        format_seconds(options_.timeout_per_try * options_.tries) + " (" +
+                        std::to_string(options_.tries) + (options_.tries == 1 ? " try" : " tries");
+  if (stale > 0)
+    message += "; dropped " + std::to_string(stale) + " replies to other requests";
+  message += ")";
+  return Status::unavailable(message);
+}
+
+Result<Task> Client::submit(const Task& task) {
+  protocol::SubmitRequest request;
+  request.task = task;
+  auto reply = call(request);
+  if (!reply)
+    return reply.status();
+  if (!reply->task)
+    return missing("task");
+  return std::move(*reply->task);
+}
+
+Result<std::vector<Task>> Client::list() {
+  auto reply = call(protocol::ListRequest{});
+  if (!reply)
+    return reply.status();
+  return std::move(reply->tasks);
+}
+
+Result<TaskDetails> Client::get(const std::string& task_id) {
+  protocol::GetRequest request;
+  request.task_id = task_id;
+  auto reply = call(request);
+  if (!reply)
+    return reply.status();
+  if (!reply->task)
+    return missing("task");
+  return TaskDetails{std::move(*reply->task), std::move(reply->events)};
+}
+
+Result<Task> Client::stop(const std::string& task_id) {
+  protocol::StopRequest request;
+  request.task_id = task_id;
+  auto reply = call(request);
+  if (!reply)
+    return reply.status();
+  if (!reply->task)
+    return missing("task");
+  return std::move(*reply->task);
+}
+
+Result<std::vector<protocol::NodeInfo>> Client::nodes() {
+  auto reply = call(protocol::NodesRequest{});
+  if (!reply)
+    return reply.status();
+  return std::move(reply->nodes);
+}
+
+Result<protocol::BrokerStatus> Client::status() {
+  auto reply = call(protocol::StatusRequest{});
+  if (!reply)
+    return reply.status();
+  if (!reply->broker)
+    return missing("broker status");
+  return std::move(*reply->broker);
+}
+
+Result<Task> Client::wait_for(const std::string& task_id,
+                              const std::function<bool(const Task&)>& is_done, SteadyTime deadline,
+                              Millis interval) {
+  SteadyTime start = clock_->now();
+  while (true) {
+    auto details = get(task_id);
+    if (!details)
+      return details.status();
+    if (is_done(details->task))
+      return std::move(details->task);
+    SteadyTime now = clock_->now();
+    if (now >= deadline) {
+      const Task& t = details->task;
+      std::string message = "task " + task_id + " is still " +
+                            std::string(task_state_name(t.state)) + " after " +
+                            format_seconds(std::chrono::duration_cast<Millis>(now - start));
+      if (!t.reason.empty())
+        message += ": " + t.reason;
+      return Status::unavailable(message);
+    }
+    clock_->sleep_for(std::min(interval, std::chrono::duration_cast<Millis>(deadline - now)));
+  }
+}
+
+Result<Task> Client::wait_for(const std::string& task_id, std::span<const TaskState> states,
+                              SteadyTime deadline, Millis interval) {
+  std::vector<TaskState> wanted(states.begin(), states.end());
+  return wait_for(
+      task_id,
+      [&wanted](const Task& t) {
+        return std::find(wanted.begin(), wanted.end(), t.state) != wanted.end();
+      },
+      deadline, interval);
+}
+
+}  // namespace cube

@@ -1,0 +1,152 @@
+// cube::Client: the C++ client of the broker's client port (REQ -> ROUTER, protocol CUBE1). The
+// cube-client CLI and cube-bench use it; anything a user can do to tasks goes through here.
+//
+// Reliability is the zguide's Lazy Pirate (STYLE.md habit 7): each request is sent on a REQ
+// socket and polled for at most `timeout_per_try`; on silence the socket is closed (linger 0), a
+// fresh one is opened and the SAME request (same request id) is sent again, up to `tries` times.
+// Because a retry may reach the broker twice, every broker handler is idempotent. A reply whose
+// request id is not the one sent is dropped and ends that try at once (a REQ socket delivers one
+// reply per request, so nothing else can arrive on it); the next try resends on a fresh socket.
+//
+// Thread-safety: a Client owns a ZeroMQ context and socket and is NOT thread-safe. Use it from
+// one thread at a time (it may be moved to another thread between calls); give each thread its
+// own Client. Every request method blocks the calling thread until a reply arrives or every try
+// has timed out (at most timeout_per_try * tries, plus the time to decode the reply).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include <zmq.hpp>
+
+#include "common/clock.h"
+#include "common/status.h"
+#include "protocol/messages.h"
+#include "protocol/task.h"
+
+namespace cube {
+
+// Where cube-client looks for the broker when neither --broker nor CUBE_BROKER is given.
+inline constexpr std::string_view kDefaultBrokerAddress = "127.0.0.1:7100";
+
+// The environment variable CUBE_BROKER ("HOST:PORT") when set and non-empty, else
+// kDefaultBrokerAddress. Reads the process environment; call it from one thread (getenv).
+std::string default_broker_address();
+
+// "tcp://127.0.0.1:7100" from "127.0.0.1:7100" ("[::1]:7100" for IPv6). Invalid, quoting the
+// text, when it is not HOST:PORT with PORT in 1..65535. Pure.
+Result<std::string> broker_endpoint(std::string_view host_port);
+
+struct ClientOptions {
+  // A ZeroMQ endpoint; build it from HOST:PORT with broker_endpoint().
+  std::string endpoint = "tcp://127.0.0.1:7100";
+  // How long one try waits for the reply before the socket is replaced and the request resent.
+  // 2.5 s: long enough for a broker that is group-committing a large batch, and 3 tries still
+  // give up within 7.5 s.
+  Millis timeout_per_try{2500};
+  // How many times a request is sent before call() gives up with Unavailable. At least 1.
+  int tries = 3;
+};
+
+// A task and its history, as `cube-client get` shows it.
+struct TaskDetails {
+  Task task;
+  std::vector<TaskEvent> events;  // oldest first, as the broker recorded them
+};
+
+class Client {
+ public:
+  // Any client request; call() fills in its request_id.
+  using Request =
+      std::variant<protocol::SubmitRequest, protocol::ListRequest, protocol::GetRequest,
+                   protocol::StopRequest, protocol::NodesRequest, protocol::StatusRequest>;
+
+  // Does not connect yet: the first request opens the socket. `clock` bounds every try (its
+  // now()) and paces wait_for (its sleep_for); it must outlive the Client. A ManualClock works:
+  // a try also ends when a poll of the remaining time returns with nothing, so a clock that
+  // stands still cannot make a try last forever.
+  explicit Client(ClientOptions options, const Clock& clock = system_clock());
+  ~Client();
+  Client(Client&&) noexcept;
+  Client& operator=(Client&&) noexcept;
+  Client(const Client&) = delete;
+  Client& operator=(const Client&) = delete;
+
+  // Sends `request` with the next request id and returns the broker's reply when it says ok.
+  // Errors:
+  //   - the broker's error (not_found, invalid, conflict, unavailable, unauthorized, internal)
+  //     exactly as the reply carried it;
+  //   - Unavailable "broker at HOST:PORT did not answer within 7.5 s (3 tries)" when every try
+  //     timed out; was_unanswered() is then true;
+  //   - Internal when the broker answered something that is not a CUBE1 reply (another protocol
+  //     version, another message type, an undecodable body), naming what was wrong;
+  //   - Invalid when the endpoint cannot be used (a malformed endpoint string).
+  // Never throws: ZeroMQ errors are converted here. Blocks (see the file comment).
+  Result<protocol::Reply> call(const Request& request);
+
+  // True when the last call() failed because no reply came back in any try: the broker is down
+  // or unreachable, as opposed to having answered with an error.
+  bool was_unanswered() const { return was_unanswered_; }
+
+  // The broker's address as given ("127.0.0.1:7100"), for messages.
+  const std::string& address() const { return address_; }
+
+  // Submits a task (an empty ID lets the broker assign a UUIDv7). Returns the task as stored.
+  // Submitting the same ID twice returns the stored task, not a duplicate. Errors: as call();
+  // Invalid from the broker names the bad field.
+  Result<Task> submit(const Task& task);
+
+  // Every task the broker knows. Errors: as call().
+  Result<std::vector<Task>> list();
+
+  // One task and its state history. Errors: as call(); NotFound for an unknown ID.
+  Result<TaskDetails> get(const std::string& task_id);
+
+  // Asks the broker to stop a task (desired state Completed, reason "stopped"); returns the task
+  // as stored after the request. Stopping a stopped task is OK. Errors: as call(); NotFound.
+  Result<Task> stop(const std::string& task_id);
+
+  // The agents the broker knows, with their state and free capacity. Errors: as call().
+  Result<std::vector<protocol::NodeInfo>> nodes();
+
+  // Broker version, epoch, uptime and counts. Errors: as call().
+  Result<protocol::BrokerStatus> status();
+
+  // Polls get(task_id) until `is_done(task)` holds, sleeping `interval` on the clock between
+  // polls (Clock::sleep_for: this thread's job is to wait). Returns the task that satisfied the
+  // predicate. Errors: any error of get() (returned at once); Unavailable "task ID is still
+  // Pending after 30 s: REASON" when `deadline` (on the clock's steady time) passes first.
+  Result<Task> wait_for(const std::string& task_id, const std::function<bool(const Task&)>& is_done,
+                        SteadyTime deadline, Millis interval = kDefaultWaitInterval);
+  // The same, until the task is in one of `states`.
+  Result<Task> wait_for(const std::string& task_id, std::span<const TaskState> states,
+                        SteadyTime deadline, Millis interval = kDefaultWaitInterval);
+
+  // 200 ms: a task change shows up within a fifth of a second, and one small GET per poll costs
+  // the broker nothing noticeable.
+  static constexpr Millis kDefaultWaitInterval{200};
+
+ private:
+  // What one try ended with: a result to return, or silence / a stale reply (try again).
+  struct TryOutcome;
+
+  Status open_socket();
+  Result<protocol::Reply> run_tries(uint8_t type, const std::string& body, uint64_t request_id);
+  uint64_t next_request_id();
+
+  ClientOptions options_;
+  const Clock* clock_;  // not owned; outlives the Client (constructor contract)
+  std::string address_;
+  std::unique_ptr<zmq::context_t> context_;
+  std::unique_ptr<zmq::socket_t> socket_;  // null until the first call and after a failed try
+  uint64_t next_id_ = 0;                   // random start, then +1 per request
+  bool was_unanswered_ = false;
+};
+
+}  // namespace cube

@@ -1,0 +1,335 @@
+#include "client/views.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <ctime>
+#include <sstream>
+
+#include "client/table.h"
+#include "common/units.h"
+
+namespace cube {
+namespace {
+
+// A reason in the list table is a hint; `get` shows it whole. 48 keeps a row with a full UUID
+// under about 140 columns.
+constexpr size_t kReasonWidth = 48;
+// The first block of a UUID identifies an agent among thousands; `nodes -o wide` has it whole.
+constexpr size_t kShortIdWidth = 8;
+
+std::string or_dash(const std::string& s) {
+  return s.empty() ? "-" : s;
+}
+
+std::string join(const std::vector<std::string>& items, std::string_view sep) {
+  std::string out;
+  for (const auto& item : items) {
+    if (!out.empty())
+      out += sep;
+    out += item;
+  }
+  return out;
+}
+
+std::string join_labels(const std::map<std::string, std::string>& labels) {
+  std::vector<std::string> parts;
+  for (const auto& [k, v] : labels)
+    parts.push_back(k + "=" + v);
+  return join(parts, ",");
+}
+
+// The command as a shell user would type it: arguments with blanks or quotes are quoted.
+std::string format_command(const std::vector<std::string>& cmd) {
+  std::vector<std::string> parts;
+  for (const auto& arg : cmd) {
+    bool plain = !arg.empty() && arg.find_first_of(" \t\n\"'\\$;&|<>*?") == std::string::npos;
+    if (plain) {
+      parts.push_back(arg);
+      continue;
+    }
+    std::string quoted = "\"";
+    for (char c : arg) {
+      if (c == '"' || c == '\\' || c == '$')
+        quoted += '\\';
+      quoted += c;
+    }
+    quoted += '"';
+    parts.push_back(quoted);
+  }
+  return join(parts, " ");
+}
+
+// "Name:" padded so that values start in one column.
+class Fields {
+ public:
+  void add(const std::string& name, const std::string& value) {
+    if (!value.empty())
+      lines_.emplace_back(name, value);
+  }
+  // One line per value, the name only on the first.
+  void add_list(const std::string& name, const std::vector<std::string>& values) {
+    for (size_t i = 0; i < values.size(); ++i)
+      lines_.emplace_back(i == 0 ? name : "", values[i]);
+  }
+  std::string render() const {
+    size_t width = 0;
+    for (const auto& [name, value] : lines_)
+      width = std::max(width, name.size());
+    std::string out;
+    for (const auto& [name, value] : lines_) {
+      std::string label = name.empty() ? "" : name + ":";
+      out += label;
+      out.append(width + 1 - label.size() + 2, ' ');
+      out += value;
+      out += '\n';
+    }
+    return out;
+  }
+
+ private:
+  std::vector<std::pair<std::string, std::string>> lines_;
+};
+
+}  // namespace
+
+std::string format_local_time(int64_t unix_ms, bool with_millis) {
+  if (unix_ms == 0)
+    return "-";
+  std::time_t secs = static_cast<std::time_t>(unix_ms / 1000);
+  std::tm tm{};
+  localtime_r(&secs, &tm);
+  char buf[64];
+  size_t n = std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S", &tm);
+  std::string out(buf, n);
+  if (with_millis) {
+    char ms[8];
+    std::snprintf(ms, sizeof ms, ".%03d", static_cast<int>(unix_ms % 1000));
+    out += ms;
+  }
+  return out;
+}
+
+std::string format_age_since(int64_t unix_ms, SystemTime now) {
+  if (unix_ms == 0)
+    return "-";
+  return format_age(Millis(to_unix_ms(now) - unix_ms));
+}
+
+std::string format_cpu(double cores) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.3f", cores);
+  std::string s = buf;
+  while (!s.empty() && s.back() == '0')
+    s.pop_back();
+  if (!s.empty() && s.back() == '.')
+    s.pop_back();
+  return s;
+}
+
+std::vector<std::string> format_ports(const Task& task) {
+  std::vector<std::string> out;
+  for (const auto& port : task.exposed_ports) {
+    // Docker keys bindings by "80/tcp"; a bare "80" in the spec means tcp.
+    std::string key = port.find('/') == std::string::npos ? port + "/tcp" : port;
+    auto it = task.port_bindings.find(key);
+    if (it == task.port_bindings.end())
+      it = task.port_bindings.find(port);
+    if (it == task.port_bindings.end() || it->second.empty()) {
+      out.push_back(key);
+      continue;
+    }
+    for (const auto& b : it->second) {
+      std::string ip = b.host_ip.empty() ? "0.0.0.0" : b.host_ip;
+      out.push_back(key + " -> " + ip + ":" + b.host_port);
+    }
+  }
+  // Bindings for ports the spec did not list (a TaskEvent re-submitted with PortBindings).
+  for (const auto& entry : task.port_bindings) {
+    const std::string& key = entry.first;
+    bool listed = std::any_of(task.exposed_ports.begin(), task.exposed_ports.end(),
+                              [&](const std::string& p) { return p == key || p + "/tcp" == key; });
+    if (listed)
+      continue;
+    for (const auto& b : entry.second) {
+      std::string ip = b.host_ip.empty() ? "0.0.0.0" : b.host_ip;
+      out.push_back(key + " -> " + ip + ":" + b.host_port);
+    }
+  }
+  return out;
+}
+
+std::string render_task_table(const std::vector<Task>& tasks, SystemTime now, bool wide) {
+  auto shows_reason = [wide](const Task& t) {
+    if (t.reason.empty())
+      return false;
+    return wide || t.state == TaskState::Pending || t.state == TaskState::Failed;
+  };
+  bool any_reason = std::any_of(tasks.begin(), tasks.end(), shows_reason);
+  std::vector<std::string> headers = {"ID", "NAME", "STATE", "NODE", "AGE"};
+  if (wide) {
+    for (const char* h : {"IMAGE", "DRIVER", "CPU", "MEMORY", "RESTARTS", "PORTS"})
+      headers.emplace_back(h);
+  }
+  if (any_reason)
+    headers.emplace_back("REASON");
+  Table table(headers);
+  for (const auto& t : tasks) {
+    std::vector<std::string> row = {t.id, or_dash(t.name), std::string(task_state_name(t.state)),
+                                    or_dash(t.node), format_age_since(t.created_ms, now)};
+    if (wide) {
+      row.push_back(or_dash(t.image));
+      row.push_back(t.driver.empty() ? std::string(kDriverDocker) : t.driver);
+      row.push_back(t.cpu > 0 ? format_cpu(t.cpu) : "-");
+      row.push_back(t.memory_bytes > 0 ? format_size(t.memory_bytes) : "-");
+      row.push_back(std::to_string(t.restart_count));
+      row.push_back(or_dash(join(format_ports(t), ",")));
+    }
+    if (any_reason)
+      row.push_back(shows_reason(t) ? (wide ? t.reason : shorten(t.reason, kReasonWidth)) : "");
+    table.add_row(std::move(row));
+  }
+  return table.render();
+}
+
+std::string render_task_details(const TaskDetails& details, SystemTime now) {
+  const Task& t = details.task;
+  Fields f;
+  f.add("ID", t.id);
+  f.add("Name", t.name);
+  std::string state(task_state_name(t.state));
+  if (t.desired_state != TaskState::Running && t.desired_state != t.state)
+    state += " (stop requested)";
+  f.add("State", state);
+  f.add("Reason", t.reason);
+  if (!t.node.empty() || !t.node_id.empty()) {
+    std::string node = t.node.empty() ? t.node_id : t.node;
+    if (!t.node.empty() && !t.node_id.empty())
+      node += " (" + t.node_id + ")";
+    f.add("Node", node);
+  }
+  f.add("Image", t.image);
+  f.add("Driver", t.driver.empty() ? std::string(kDriverDocker) : t.driver);
+  f.add("Command", format_command(t.cmd));
+  f.add_list("Env", t.env);
+  if (t.cpu > 0)
+    f.add("CPU", format_cpu(t.cpu) + " cores");
+  if (t.memory_bytes > 0)
+    f.add("Memory", format_size(t.memory_bytes));
+  if (t.disk_bytes > 0)
+    f.add("Disk", format_size(t.disk_bytes));
+  if (t.duration_ms > 0)
+    f.add("Duration", std::to_string(t.duration_ms) + " ms");
+  f.add_list("Ports", format_ports(t));
+  std::string restart = t.restart_policy.empty() ? "no" : t.restart_policy;
+  restart += " (restarted " + std::to_string(t.restart_count) +
+             (t.restart_count == 1 ? " time)" : " times)");
+  f.add("Restart", restart);
+  f.add("Health check", t.health_check);
+  f.add("Constraints", join(t.constraints, ", "));
+  f.add("Labels", join_labels(t.labels));
+  f.add("Container", t.container_id);
+  if (t.attempt > 0)
+    f.add("Attempt", std::to_string(t.attempt));
+  if (t.exit_code)
+    f.add("Exit code", std::to_string(*t.exit_code));
+  if (t.created_ms != 0)
+    f.add("Created",
+          format_local_time(t.created_ms) + " (" + format_age_since(t.created_ms, now) + " ago)");
+  if (t.start_time_ms != 0)
+    f.add("Started", format_local_time(t.start_time_ms));
+  if (t.finish_time_ms != 0)
+    f.add("Finished", format_local_time(t.finish_time_ms));
+
+  std::string out = f.render();
+  out += "\nEvents:\n";
+  if (details.events.empty()) {
+    out += "  (none)\n";
+    return out;
+  }
+  Table events({"TIME", "STATE", "NODE", "REASON"});
+  for (const auto& e : details.events) {
+    events.add_row({format_local_time(e.timestamp_ms, /*with_millis=*/true),
+                    std::string(task_state_name(e.state)), or_dash(e.node), e.reason});
+  }
+  std::istringstream lines(events.render());
+  for (std::string line; std::getline(lines, line);)
+    out += "  " + line + "\n";
+  return out;
+}
+
+std::string render_node_table(const std::vector<protocol::NodeInfo>& nodes, SystemTime now,
+                              bool wide) {
+  std::vector<std::string> headers = {"NAME", "ID", "STATE", "SLOTS", "CPU", "MEMORY", "LAST SEEN"};
+  if (wide) {
+    for (const char* h : {"DRIVERS", "DISK", "VERSION", "LABELS"})
+      headers.emplace_back(h);
+  }
+  Table table(headers);
+  for (const auto& n : nodes) {
+    std::string seen = n.last_seen_ms == 0 ? "-" : format_age_since(n.last_seen_ms, now) + " ago";
+    std::vector<std::string> row = {
+        or_dash(n.name),
+        wide ? n.id : n.id.substr(0, kShortIdWidth),
+        or_dash(n.state),
+        std::to_string(n.running) + "/" + std::to_string(n.capacity.slots),
+        format_cpu(n.capacity.cpu),
+        format_size(n.capacity.memory_bytes),
+        seen,
+    };
+    if (wide) {
+      row.push_back(or_dash(join(n.drivers, ",")));
+      row.push_back(format_size(n.capacity.disk_bytes));
+      row.push_back(or_dash(n.version));
+      row.push_back(or_dash(join_labels(n.labels)));
+    }
+    table.add_row(std::move(row));
+  }
+  return table.render();
+}
+
+std::string render_broker_status(const protocol::BrokerStatus& s, const std::string& address,
+                                 SystemTime now) {
+  Fields f;
+  f.add("Broker", address);
+  f.add("Version", or_dash(s.version));
+  f.add("Epoch", or_dash(s.epoch));
+  if (s.started_ms != 0) {
+    f.add("Uptime",
+          format_age_since(s.started_ms, now) + " (since " + format_local_time(s.started_ms) + ")");
+  }
+  f.add("Nodes",
+        std::to_string(s.nodes_ready) + " ready / " + std::to_string(s.nodes_total) + " total");
+  uint64_t total = 0;
+  for (const auto& [state, count] : s.tasks_by_state)
+    total += count;
+  f.add("Tasks", std::to_string(total) + " total");
+  std::string out = f.render();
+
+  // Known states in their numeric order (all of them, zeros too), then any a newer broker adds.
+  Table states({"STATE", "TASKS"});
+  for (int i = 0; i < kTaskStateCount; ++i) {
+    std::string name(task_state_name(static_cast<TaskState>(i)));
+    auto it = s.tasks_by_state.find(name);
+    states.add_row({name, std::to_string(it == s.tasks_by_state.end() ? 0 : it->second)});
+  }
+  for (const auto& [name, count] : s.tasks_by_state) {
+    if (!task_state_from_name(name))
+      states.add_row({name, std::to_string(count)});
+  }
+  std::istringstream lines(states.render());
+  for (std::string line; std::getline(lines, line);)
+    out += "  " + line + "\n";
+
+  if (!s.counters.empty()) {
+    out += "\nCounters:\n";
+    Table counters({"NAME", "VALUE"});
+    for (const auto& [name, value] : s.counters)
+      counters.add_row({name, std::to_string(value)});
+    std::istringstream clines(counters.render());
+    for (std::string line; std::getline(clines, line);)
+      out += "  " + line + "\n";
+  }
+  return out;
+}
+
+}  // namespace cube

@@ -1,0 +1,57 @@
+// ExitRecorder: collects what a driver sends to its exit sink and lets a test wait for one
+// task's report with a deadline (a condition variable, no sleeping).
+#pragma once
+
+#include <condition_variable>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "agent/drivers/driver.h"
+
+namespace cube::agent::test {
+
+class ExitRecorder {
+ public:
+  ExitSink sink() {
+    return [this](TaskStatus s) {
+      {
+        std::lock_guard lock(mu_);
+        reports_.push_back(std::move(s));
+      }
+      cv_.notify_all();
+    };
+  }
+
+  // The first report for `task_id`, waiting up to `timeout` for it.
+  std::optional<TaskStatus> wait_for(const std::string& task_id, Millis timeout) {
+    std::unique_lock lock(mu_);
+    std::optional<TaskStatus> found;
+    cv_.wait_for(lock, timeout, [&] {
+      for (const TaskStatus& s : reports_) {
+        if (s.task_id == task_id) {
+          found = s;
+          return true;
+        }
+      }
+      return false;
+    });
+    return found;
+  }
+
+  size_t count(const std::string& task_id) {
+    std::lock_guard lock(mu_);
+    size_t n = 0;
+    for (const TaskStatus& s : reports_)
+      n += s.task_id == task_id ? 1 : 0;
+    return n;
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<TaskStatus> reports_;
+};
+
+}  // namespace cube::agent::test

@@ -1,0 +1,144 @@
+#include "tests/integration/cluster.h"
+
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <fstream>
+#include <sstream>
+
+namespace cube::test {
+
+std::string binary(const std::string& name) {
+  static const std::map<std::string, std::string> kFolder = {
+      {"cube-broker", "broker"}, {"cube-agent", "agent"}, {"cube-client", "client"}};
+  return std::string(CUBE_BIN_DIR) + "/" + kFolder.at(name) + "/" + name;
+}
+
+Cluster::Cluster() : dir_("cube-it") {}
+
+Cluster::~Cluster() {
+  agents_.clear();  // SIGKILL + reap each
+  broker_.reset();
+}
+
+void Cluster::start_broker(const std::vector<std::string>& extra_args, int port) {
+  std::string ready = (dir_ / "broker.ready").string();
+  std::remove(ready.c_str());
+  std::vector<std::string> argv = {binary("cube-broker"),
+                                   "--bind",
+                                   "127.0.0.1:" + std::to_string(port),
+                                   "--ready-file",
+                                   ready,
+                                   "--log-level",
+                                   "debug"};
+  argv.insert(argv.end(), extra_args.begin(), extra_args.end());
+  std::string log = (dir_ / ("broker-" + std::to_string(broker_starts_++) + ".log")).string();
+  broker_.emplace(argv, log);
+  std::string content;
+  bool bound = eventually(
+      [&] {
+        std::ifstream in(ready);
+        std::getline(in, content);
+        return !content.empty();
+      },
+      15s);
+  ASSERT_TRUE(bound) << "broker did not bind within 15 s:\n" << broker_->output();
+  address_ = content;
+  port_ = std::stoi(content.substr(content.rfind(':') + 1));
+}
+
+void Cluster::stop_broker(int sig) {
+  if (!broker_) return;
+  broker_->signal(sig);
+  ASSERT_TRUE(broker_->wait(15s).has_value()) << "broker did not exit after signal " << sig;
+}
+
+void Cluster::start_agent(const std::string& name, const std::vector<std::string>& extra_args,
+                          bool wait_ready) {
+  std::vector<std::string> argv = {binary("cube-agent"), "--broker",   address_,
+                                   "--name",             name,        "--driver",
+                                   "exec",               "--data-dir", (dir_ / name).string(),
+                                   "--log-level",        "debug"};
+  argv.insert(argv.end(), extra_args.begin(), extra_args.end());
+  agents_.erase(name);
+  agents_.emplace(name, Process(argv, (dir_ / (name + ".log")).string()));
+  if (!wait_ready) return;
+  bool ready = eventually(
+      [&] {
+        auto n = nodes();
+        for (const auto& node : n) {
+          if (node.value("Name", "") == name && node.value("State", "") == "ready") return true;
+        }
+        return false;
+      },
+      15s, 100ms);
+  ASSERT_TRUE(ready) << "agent " << name << " did not register within 15 s\n" << logs();
+}
+
+CommandResult Cluster::cli(const std::vector<std::string>& args,
+                           std::chrono::milliseconds timeout) {
+  std::vector<std::string> argv = {binary("cube-client"), "--broker", address_};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return run_command(argv, timeout);
+}
+
+std::string Cluster::submit(const std::vector<std::string>& args) {
+  std::vector<std::string> argv = {"submit"};
+  argv.insert(argv.end(), args.begin(), args.end());
+  auto r = cli(argv);
+  EXPECT_EQ(r.status.code, 0) << "submit failed: " << r.err;
+  std::string id = r.out;
+  while (!id.empty() && (id.back() == '\n' || id.back() == ' ')) id.pop_back();
+  return id;
+}
+
+namespace {
+nlohmann::json parse_or_null(const CommandResult& r) {
+  if (r.status.code != 0) return nullptr;
+  auto j = nlohmann::json::parse(r.out, nullptr, false);
+  return j.is_discarded() ? nlohmann::json(nullptr) : j;
+}
+}  // namespace
+
+nlohmann::json Cluster::list() { return parse_or_null(cli({"list", "-o", "json"})); }
+nlohmann::json Cluster::get(const std::string& id) {
+  return parse_or_null(cli({"get", id, "-o", "json"}));
+}
+nlohmann::json Cluster::nodes() {
+  auto j = parse_or_null(cli({"nodes", "-o", "json"}));
+  return j.is_array() ? j : nlohmann::json::array();
+}
+
+bool Cluster::wait_task(const std::string& id,
+                        const std::function<bool(const nlohmann::json&)>& pred,
+                        std::chrono::milliseconds timeout) {
+  return eventually(
+      [&] {
+        auto t = get(id);
+        return t.is_object() && pred(t);
+      },
+      timeout, 100ms);
+}
+
+std::string Cluster::logs() const {
+  std::ostringstream out;
+  for (const auto& entry : std::filesystem::directory_iterator(dir_.path())) {
+    if (entry.path().extension() != ".log") continue;
+    std::ifstream in(entry.path());
+    out << "----- " << entry.path().filename().string() << "\n" << in.rdbuf() << "\n";
+  }
+  return out.str();
+}
+
+void kill_group(pid_t pgid) {
+  if (pgid > 1) ::kill(-pgid, SIGKILL);
+}
+
+pid_t read_pid_file(const std::string& path) {
+  std::ifstream in(path);
+  pid_t pid = 0;
+  in >> pid;
+  return pid;
+}
+
+}  // namespace cube::test

@@ -1,0 +1,70 @@
+// Cluster: real cube-broker and cube-agent processes on an ephemeral port in a temp dir, driven
+// through the real cube-client binary. Every process is killed and reaped when the fixture goes
+// away, even when the test failed.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "tests/support/process.h"
+#include "tests/support/temp_dir.h"
+
+namespace cube::test {
+
+using namespace std::chrono_literals;
+
+std::string binary(const std::string& name);  // build/<folder>/<name>
+
+class Cluster {
+ public:
+  Cluster();
+  ~Cluster();
+
+  // Starts cube-broker on 127.0.0.1 (port 0 = any free base port) and waits until it has bound.
+  void start_broker(const std::vector<std::string>& extra_args = {}, int port = 0);
+  void stop_broker(int sig);  // signal and reap
+  Process& broker() { return *broker_; }
+  const std::string& address() const { return address_; }
+  int port() const { return port_; }
+
+  // Starts an exec agent named `name` with its own data dir; waits until `nodes` lists it ready.
+  void start_agent(const std::string& name, const std::vector<std::string>& extra_args = {},
+                   bool wait_ready = true);
+  Process& agent(const std::string& name) { return agents_.at(name); }
+  void forget_agent(const std::string& name) { agents_.erase(name); }
+
+  // cube-client --broker <address> args...
+  CommandResult cli(const std::vector<std::string>& args, std::chrono::milliseconds timeout = 15s);
+  // Submits and returns the task ID (fails the test on error).
+  std::string submit(const std::vector<std::string>& args);
+  nlohmann::json list();
+  nlohmann::json get(const std::string& id);
+  nlohmann::json nodes();
+  // Polls `get id` until pred(task) or timeout.
+  bool wait_task(const std::string& id, const std::function<bool(const nlohmann::json&)>& pred,
+                 std::chrono::milliseconds timeout);
+
+  const TempDir& dir() const { return dir_; }
+  std::string logs() const;  // broker and agent output, for failure messages
+
+ private:
+  TempDir dir_;
+  std::optional<Process> broker_;
+  std::map<std::string, Process> agents_;
+  std::string address_;
+  int port_ = 0;
+  int broker_starts_ = 0;
+};
+
+// Kills a whole process group if it still exists (tasks left by a killed agent).
+void kill_group(pid_t pgid);
+// Reads an integer written by a task into a file; 0 when absent.
+pid_t read_pid_file(const std::string& path);
+
+}  // namespace cube::test

@@ -1,0 +1,632 @@
+// AgentLoop against a fake broker made of real ZeroMQ sockets (ROUTER, SUB, PUB) bound on
+// ephemeral loopback ports. The loop runs on its own thread with a ManualClock: its timers fire
+// only when a test advances the clock, so nothing here depends on how fast the machine is.
+// A BEACON (or any message) wakes the loop so that it notices an advanced clock at once.
+#include "agent/agent_loop.h"
+
+#include <gtest/gtest.h>
+#include <sys/eventfd.h>
+
+#include <condition_variable>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <thread>
+
+#include "agent/drivers/exec/exec_driver.h"
+#include "common/ids.h"
+#include "common/unique_fd.h"
+#include "protocol/zmq_io.h"
+#include "tests/support/temp_dir.h"
+
+namespace cube::agent {
+namespace {
+
+using protocol::MessageType;
+constexpr Millis kWait{5000};
+
+// --- a driver whose tasks end when the test says so ---
+
+class FakeDriver final : public Driver {
+ public:
+  std::string_view name() const override { return kDriverExec; }
+
+  Result<TaskStatus> start(const Task& task) override {
+    std::lock_guard lock(mu_);
+    ++starts_[task.id];
+    if (!task.cmd.empty() && task.cmd[0] == "missing")
+      return Status::not_found("executable not found: missing");
+    TaskStatus s;
+    s.task_id = task.id;
+    s.attempt = task.attempt;
+    s.state = TaskState::Running;
+    s.start_time_ms = 1234;
+    return s;
+  }
+  Status stop(const std::string& task_id, Millis grace) override {
+    ExitSink sink;
+    uint32_t attempt = 0;
+    {
+      std::lock_guard lock(mu_);
+      stops_[task_id] = grace;
+      sink = sink_;
+      attempt = attempts_[task_id];
+    }
+    TaskStatus s;
+    s.task_id = task_id;
+    s.attempt = attempt;
+    s.state = TaskState::Failed;
+    s.exit_code = 143;
+    s.reason = "killed by signal 15";
+    sink(s);
+    return Status::ok();
+  }
+  Result<TaskStatus> inspect(const std::string&) override { return Status::not_found("fake"); }
+  Result<LogChunk> logs(const std::string&, int64_t, int64_t) override {
+    return Status::not_found("fake");
+  }
+  Result<std::vector<TaskStatus>> list_owned() override { return owned_; }
+  void set_exit_sink(ExitSink sink) override {
+    std::lock_guard lock(mu_);
+    sink_ = std::move(sink);
+  }
+
+  // Ends a task as if its process exited with `exit_code`.
+  void finish(const std::string& task_id, uint32_t attempt, int exit_code) {
+    ExitSink sink;
+    {
+      std::lock_guard lock(mu_);
+      sink = sink_;
+    }
+    TaskStatus s;
+    s.task_id = task_id;
+    s.attempt = attempt;
+    s.state = exit_code == 0 ? TaskState::Completed : TaskState::Failed;
+    s.exit_code = exit_code;
+    s.reason = exit_code == 0 ? "" : "exit code " + std::to_string(exit_code);
+    sink(s);
+  }
+  int starts(const std::string& task_id) {
+    std::lock_guard lock(mu_);
+    return starts_[task_id];
+  }
+  std::optional<Millis> stop_grace(const std::string& task_id) {
+    std::lock_guard lock(mu_);
+    auto it = stops_.find(task_id);
+    return it == stops_.end() ? std::nullopt : std::optional<Millis>(it->second);
+  }
+  void remember_attempt(const std::string& task_id, uint32_t attempt) {
+    std::lock_guard lock(mu_);
+    attempts_[task_id] = attempt;
+  }
+
+  std::vector<TaskStatus> owned_;  // set before the loop is built
+
+ private:
+  std::mutex mu_;
+  ExitSink sink_;
+  std::map<std::string, int> starts_;
+  std::map<std::string, Millis> stops_;
+  std::map<std::string, uint32_t> attempts_;
+};
+
+// --- the fake broker ---
+
+struct WorkMessage {
+  uint8_t type = 0;
+  std::string body;
+  std::string routing_id;
+};
+
+class FakeBroker {
+ public:
+  FakeBroker()
+      : router_(context_, zmq::socket_type::router),
+        events_(context_, zmq::socket_type::sub),
+        beacon_(context_, zmq::socket_type::pub) {
+    protocol::apply_socket_defaults(router_, protocol::kMaxInboundMessageBytes);
+    protocol::apply_socket_defaults(events_, protocol::kMaxInboundMessageBytes);
+    protocol::apply_socket_defaults(beacon_, protocol::kMaxInboundMessageBytes);
+    events_.set(zmq::sockopt::subscribe, "");
+    router_.bind("tcp://127.0.0.1:*");
+    events_.bind("tcp://127.0.0.1:*");
+    beacon_.bind("tcp://127.0.0.1:*");
+  }
+
+  void configure(AgentOptions& o) {
+    o.work_endpoint_override = router_.get(zmq::sockopt::last_endpoint);
+    o.events_endpoint_override = events_.get(zmq::sockopt::last_endpoint);
+    o.beacon_endpoint_override = beacon_.get(zmq::sockopt::last_endpoint);
+  }
+
+  // The next message on the work ROUTER, waiting up to `timeout`.
+  std::optional<WorkMessage> next_work(Millis timeout = kWait) {
+    auto msg = receive(router_, 1, timeout);
+    if (msg)
+      last_routing_id_ = msg->routing_id;
+    return msg;
+  }
+
+  // The next work message, which must be an M.
+  template <typename M>
+  std::optional<M> expect_work(Millis timeout = kWait) {
+    auto msg = next_work(timeout);
+    if (!msg) {
+      ADD_FAILURE() << "no " << protocol::message_type_name(static_cast<uint8_t>(kType<M>))
+                    << " from the agent";
+      return std::nullopt;
+    }
+    if (msg->type != static_cast<uint8_t>(kType<M>)) {
+      ADD_FAILURE() << "expected " << protocol::message_type_name(static_cast<uint8_t>(kType<M>))
+                    << ", got " << protocol::message_type_name(msg->type);
+      return std::nullopt;
+    }
+    auto decoded = protocol::decode_as<M>(msg->body);
+    if (!decoded.is_ok()) {
+      ADD_FAILURE() << decoded.status().to_string();
+      return std::nullopt;
+    }
+    return std::move(*decoded);
+  }
+
+  // The next event of type M on the events SUB, skipping other event types.
+  template <typename M>
+  std::optional<M> next_event(Millis timeout = kWait) {
+    const Clock& clock = system_clock();
+    auto deadline = clock.now() + timeout;
+    while (true) {
+      auto left = std::chrono::duration_cast<Millis>(deadline - clock.now());
+      if (left.count() < 0)
+        return std::nullopt;
+      auto msg = receive(events_, 0, left);
+      if (!msg)
+        return std::nullopt;
+      if (msg->type != static_cast<uint8_t>(kType<M>))
+        continue;
+      auto decoded = protocol::decode_as<M>(msg->body);
+      if (!decoded.is_ok()) {
+        ADD_FAILURE() << decoded.status().to_string();
+        return std::nullopt;
+      }
+      return std::move(*decoded);
+    }
+  }
+
+  template <typename M>
+  void send_work(const M& message) {
+    zmq::message_t routing(last_routing_id_.data(), last_routing_id_.size());
+    std::vector<zmq::message_t> frames;
+    frames.push_back(std::move(routing));
+    Status s = protocol::send(router_, frames, message);
+    ASSERT_TRUE(s.is_ok()) << s.to_string();
+  }
+
+  void send_beacon(const std::string& epoch, int64_t heartbeat_ms = 100) {
+    Status s = protocol::send(beacon_, protocol::Beacon{epoch, heartbeat_ms});
+    ASSERT_TRUE(s.is_ok()) << s.to_string();
+  }
+
+  const std::string& last_routing_id() const { return last_routing_id_; }
+
+ private:
+  template <typename M>
+  static constexpr MessageType kType = protocol::MessageTraits<M>::kType;
+
+  static std::optional<WorkMessage> receive(zmq::socket_t& socket, size_t routing, Millis timeout) {
+    zmq_pollitem_t item{socket.handle(), 0, ZMQ_POLLIN, 0};
+    if (zmq::poll(&item, 1, timeout) <= 0)
+      return std::nullopt;
+    Status error;
+    auto msg = protocol::receive(socket, routing, &error);
+    if (!msg || !error.is_ok()) {
+      ADD_FAILURE() << "bad message from the agent: " << error.to_string();
+      return std::nullopt;
+    }
+    WorkMessage out;
+    out.type = msg->type;
+    out.body = std::string(msg->body);
+    if (routing > 0)
+      out.routing_id = msg->frames[0].to_string();
+    return out;
+  }
+
+  zmq::context_t context_{1};
+  zmq::socket_t router_;
+  zmq::socket_t events_;
+  zmq::socket_t beacon_;
+  std::string last_routing_id_;
+};
+
+// --- the loop on its own thread ---
+
+class AgentLoopTest : public ::testing::Test {
+ protected:
+  AgentLoopTest() : stop_fd_(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {
+    options_.agent_id = new_random_id();
+    options_.name = "node-a";
+    options_.slots = 2;
+    options_.data_dir = dir_.path();
+    options_.heartbeat = Millis(100);
+    options_.stop_grace = Millis(7000);
+    options_.welcome_timeout = Millis(3000);
+    options_.labels = {{"zone", "a"}};
+    broker_.configure(options_);
+  }
+  ~AgentLoopTest() override { stop_loop(); }
+
+  void start_loop(Driver& driver) {
+    loop_ = std::make_unique<AgentLoop>(options_, driver, clock_);
+    thread_ = std::thread([this] { result_ = loop_->run(stop_fd_.get()); });
+  }
+  void start_loop() { start_loop(driver_); }
+
+  void stop_loop() {
+    if (!thread_.joinable())
+      return;
+    uint64_t one = 1;
+    ASSERT_EQ(::write(stop_fd_.get(), &one, sizeof one), static_cast<ssize_t>(sizeof one));
+    thread_.join();
+    EXPECT_TRUE(result_.is_ok()) << result_.to_string();
+    loop_.reset();
+  }
+
+  // HELLO -> WELCOME -> CREDIT. Returns the HELLO.
+  protocol::Hello welcome(const std::string& session = "s1", const std::string& epoch = "e1") {
+    auto hello = broker_.expect_work<protocol::Hello>();
+    EXPECT_TRUE(hello.has_value());
+    broker_.send_work(protocol::Welcome{session, epoch, 100});
+    auto credit = broker_.expect_work<protocol::Credit>();
+    EXPECT_TRUE(credit.has_value());
+    if (credit) {
+      EXPECT_EQ(credit->session_id, session);
+      EXPECT_EQ(credit->free_slots, options_.slots);
+    }
+    return hello.value_or(protocol::Hello{});
+  }
+
+  // Advances the loop's clock by one heartbeat (with a beacon, which keeps the broker alive in
+  // the agent's eyes and wakes the loop) until an AGENT_HEARTBEAT arrives: then the events
+  // PUB/SUB pair is connected and subscribed, and no TASK_STATE is lost to the slow joiner.
+  std::optional<protocol::AgentHeartbeat> heartbeat(const std::string& epoch = "e1") {
+    for (int i = 0; i < 100; ++i) {
+      clock_.advance(Millis(100));
+      broker_.send_beacon(epoch);
+      auto hb = broker_.next_event<protocol::AgentHeartbeat>(Millis(200));
+      if (hb)
+        return hb;
+    }
+    ADD_FAILURE() << "no AGENT_HEARTBEAT";
+    return std::nullopt;
+  }
+
+  Task exec_task(uint32_t attempt = 1, std::vector<std::string> cmd = {"sleep", "300"}) {
+    Task t;
+    t.id = new_random_id();
+    t.driver = "exec";
+    t.attempt = attempt;
+    t.cmd = std::move(cmd);
+    return t;
+  }
+
+  test::TempDir dir_;
+  ManualClock clock_;
+  FakeBroker broker_;
+  FakeDriver driver_;
+  AgentOptions options_;
+  UniqueFd stop_fd_;
+  std::unique_ptr<AgentLoop> loop_;
+  std::thread thread_;
+  Status result_;
+};
+
+TEST_F(AgentLoopTest, HelloCarriesTheAgentsIdentityAndCapacity) {
+  start_loop();
+  auto hello = broker_.expect_work<protocol::Hello>();
+  ASSERT_TRUE(hello.has_value());
+  EXPECT_EQ(hello->agent_id, options_.agent_id);
+  EXPECT_EQ(hello->name, "node-a");
+  EXPECT_EQ(hello->version, "0.1.0");
+  EXPECT_EQ(hello->drivers, std::vector<std::string>{"exec"});
+  EXPECT_GE(hello->capacity.cpu, 1.0);
+  EXPECT_GT(hello->capacity.memory_bytes, 0);
+  EXPECT_GT(hello->capacity.disk_bytes, 0);
+  EXPECT_EQ(hello->capacity.slots, 2u);
+  EXPECT_EQ(hello->labels, (std::map<std::string, std::string>{{"zone", "a"}}));
+  EXPECT_EQ(hello->seq, 0u);
+  EXPECT_TRUE(hello->tasks.empty());
+}
+
+TEST_F(AgentLoopTest, WelcomeIsAnsweredWithCreditAndHeartbeatsFollow) {
+  start_loop();
+  welcome();
+  auto hb = heartbeat();
+  ASSERT_TRUE(hb.has_value());
+  EXPECT_EQ(hb->agent_id, options_.agent_id);
+  EXPECT_EQ(hb->session_id, "s1");
+  EXPECT_EQ(hb->seq, 0u);
+  EXPECT_EQ(hb->running, 0u);
+  EXPECT_EQ(hb->free_slots, 2u);
+}
+
+TEST_F(AgentLoopTest, AssignIsAcceptedThenRunningThenCompletedWithSequenceNumbers) {
+  start_loop();
+  welcome();
+  ASSERT_TRUE(heartbeat().has_value());
+  Task t = exec_task(3);
+  broker_.send_work(protocol::Assign{t});
+  auto accept = broker_.expect_work<protocol::Accept>();
+  ASSERT_TRUE(accept.has_value());
+  EXPECT_EQ(accept->session_id, "s1");
+  EXPECT_EQ(accept->task_id, t.id);
+  EXPECT_EQ(accept->attempt, 3u);
+
+  auto running = broker_.next_event<protocol::TaskStateEvent>();
+  ASSERT_TRUE(running.has_value());
+  EXPECT_EQ(running->seq, 1u);
+  EXPECT_EQ(running->agent_id, options_.agent_id);
+  EXPECT_EQ(running->session_id, "s1");
+  EXPECT_EQ(running->status.task_id, t.id);
+  EXPECT_EQ(running->status.attempt, 3u);
+  EXPECT_EQ(running->status.state, TaskState::Running);
+  EXPECT_EQ(running->status.start_time_ms, 1234);
+
+  driver_.finish(t.id, 3, 0);
+  auto completed = broker_.next_event<protocol::TaskStateEvent>();
+  ASSERT_TRUE(completed.has_value());
+  EXPECT_EQ(completed->seq, 2u);
+  EXPECT_EQ(completed->status.state, TaskState::Completed);
+  EXPECT_EQ(completed->status.exit_code, 0);
+  auto credit = broker_.expect_work<protocol::Credit>();
+  ASSERT_TRUE(credit.has_value());
+  EXPECT_EQ(credit->free_slots, 2u);
+  EXPECT_EQ(driver_.starts(t.id), 1);
+
+  auto hb = heartbeat();
+  ASSERT_TRUE(hb.has_value());
+  EXPECT_EQ(hb->seq, 2u) << "a heartbeat repeats the last seq";
+}
+
+TEST_F(AgentLoopTest, RepeatedAssignIsAcceptedAgainAndNotStartedTwice) {
+  start_loop();
+  welcome();
+  Task t = exec_task(1);
+  broker_.send_work(protocol::Assign{t});
+  ASSERT_TRUE(broker_.expect_work<protocol::Accept>().has_value());
+  broker_.send_work(protocol::Assign{t});
+  auto again = broker_.expect_work<protocol::Accept>();
+  ASSERT_TRUE(again.has_value());
+  EXPECT_EQ(again->task_id, t.id);
+  // The SNAPSHOT answer proves that the loop handled both ASSIGNs; one attempt is known.
+  broker_.send_work(protocol::Sync{"test"});
+  auto snap = broker_.expect_work<protocol::Snapshot>();
+  ASSERT_TRUE(snap.has_value());
+  ASSERT_EQ(snap->tasks.size(), 1u);
+  EXPECT_LE(driver_.starts(t.id), 1);
+}
+
+TEST_F(AgentLoopTest, AssignBeyondTheSlotsOrForAnotherDriverIsRejected) {
+  start_loop();
+  welcome();
+  Task a = exec_task(), b = exec_task(), c = exec_task();
+  broker_.send_work(protocol::Assign{a});
+  ASSERT_TRUE(broker_.expect_work<protocol::Accept>().has_value());
+  broker_.send_work(protocol::Assign{b});
+  ASSERT_TRUE(broker_.expect_work<protocol::Accept>().has_value());
+  broker_.send_work(protocol::Assign{c});
+  auto reject = broker_.expect_work<protocol::Reject>();
+  ASSERT_TRUE(reject.has_value());
+  EXPECT_EQ(reject->session_id, "s1");
+  EXPECT_EQ(reject->task_id, c.id);
+  EXPECT_EQ(reject->attempt, 1u);
+  EXPECT_EQ(reject->reason, "no free slot");
+
+  Task docker = exec_task();
+  docker.driver = "docker";
+  broker_.send_work(protocol::Assign{docker});
+  reject = broker_.expect_work<protocol::Reject>();
+  ASSERT_TRUE(reject.has_value());
+  EXPECT_EQ(reject->reason, "driver docker not offered by this agent");
+  Task default_driver = exec_task();
+  default_driver.driver = "";
+  broker_.send_work(protocol::Assign{default_driver});
+  reject = broker_.expect_work<protocol::Reject>();
+  ASSERT_TRUE(reject.has_value());
+  EXPECT_EQ(reject->reason, "driver docker not offered by this agent") << "\"\" means docker";
+}
+
+TEST_F(AgentLoopTest, StartFailureIsReportedAsFailedAndTheSlotComesBack) {
+  start_loop();
+  welcome();
+  ASSERT_TRUE(heartbeat().has_value());
+  Task t = exec_task(1, {"missing"});
+  broker_.send_work(protocol::Assign{t});
+  ASSERT_TRUE(broker_.expect_work<protocol::Accept>().has_value()) << "ACCEPT before starting";
+  auto failed = broker_.next_event<protocol::TaskStateEvent>();
+  ASSERT_TRUE(failed.has_value());
+  EXPECT_EQ(failed->seq, 1u);
+  EXPECT_EQ(failed->status.state, TaskState::Failed);
+  EXPECT_EQ(failed->status.reason, "executable not found: missing");
+  EXPECT_FALSE(failed->status.exit_code.has_value());
+  auto credit = broker_.expect_work<protocol::Credit>();
+  ASSERT_TRUE(credit.has_value());
+  EXPECT_EQ(credit->free_slots, 2u);
+}
+
+TEST_F(AgentLoopTest, StopUsesTheGraceAndReportsCompletedWithTheReason) {
+  start_loop();
+  welcome();
+  ASSERT_TRUE(heartbeat().has_value());
+  Task t = exec_task(2);
+  driver_.remember_attempt(t.id, 2);
+  broker_.send_work(protocol::Assign{t});
+  ASSERT_TRUE(broker_.expect_work<protocol::Accept>().has_value());
+  auto running = broker_.next_event<protocol::TaskStateEvent>();
+  ASSERT_TRUE(running.has_value());
+  ASSERT_EQ(running->status.state, TaskState::Running);
+
+  // A STOP for an unknown task is ignored; the one for attempt 0 ("any") stops ours.
+  broker_.send_work(protocol::Stop{"unknown-task", 0, 1000, "stopped"});
+  broker_.send_work(protocol::Stop{t.id, 0, 1500, "user asked"});
+  auto stopped = broker_.next_event<protocol::TaskStateEvent>();
+  ASSERT_TRUE(stopped.has_value());
+  EXPECT_EQ(stopped->seq, 2u);
+  EXPECT_EQ(stopped->status.state, TaskState::Completed);
+  EXPECT_EQ(stopped->status.reason, "user asked");
+  EXPECT_EQ(stopped->status.exit_code, 143);
+  EXPECT_EQ(driver_.stop_grace(t.id), Millis(1500));
+  EXPECT_FALSE(driver_.stop_grace("unknown-task").has_value());
+  auto credit = broker_.expect_work<protocol::Credit>();
+  ASSERT_TRUE(credit.has_value());
+  EXPECT_EQ(credit->free_slots, 2u);
+}
+
+TEST_F(AgentLoopTest, SyncIsAnsweredWithASnapshotAsOfTheLastSeq) {
+  start_loop();
+  welcome();
+  ASSERT_TRUE(heartbeat().has_value());
+  Task t = exec_task(1);
+  broker_.send_work(protocol::Assign{t});
+  ASSERT_TRUE(broker_.expect_work<protocol::Accept>().has_value());
+  ASSERT_TRUE(broker_.next_event<protocol::TaskStateEvent>().has_value());
+  broker_.send_work(protocol::Sync{"gap"});
+  auto snap = broker_.expect_work<protocol::Snapshot>();
+  ASSERT_TRUE(snap.has_value());
+  EXPECT_EQ(snap->session_id, "s1");
+  EXPECT_EQ(snap->seq, 1u);
+  ASSERT_EQ(snap->tasks.size(), 1u);
+  EXPECT_EQ(snap->tasks[0].task_id, t.id);
+  EXPECT_EQ(snap->tasks[0].state, TaskState::Running);
+}
+
+TEST_F(AgentLoopTest, NewBeaconEpochTriggersANewHelloWithTheTasks) {
+  start_loop();
+  welcome();
+  ASSERT_TRUE(heartbeat().has_value());
+  Task t = exec_task(1);
+  broker_.send_work(protocol::Assign{t});
+  ASSERT_TRUE(broker_.expect_work<protocol::Accept>().has_value());
+  ASSERT_TRUE(broker_.next_event<protocol::TaskStateEvent>().has_value());
+
+  std::optional<WorkMessage> msg;
+  for (int i = 0; i < 50 && !msg; ++i) {
+    broker_.send_beacon("e2-restarted");
+    msg = broker_.next_work(Millis(100));
+  }
+  ASSERT_TRUE(msg.has_value()) << "no HELLO after the broker epoch changed";
+  ASSERT_EQ(msg->type, static_cast<uint8_t>(MessageType::Hello));
+  auto hello = protocol::decode_as<protocol::Hello>(msg->body);
+  ASSERT_TRUE(hello.is_ok());
+  EXPECT_EQ(hello->seq, 1u);
+  ASSERT_EQ(hello->tasks.size(), 1u);
+  EXPECT_EQ(hello->tasks[0].task_id, t.id);
+  EXPECT_EQ(hello->tasks[0].state, TaskState::Running);
+
+  // Until the new WELCOME, the old session is gone: ASSIGNs are not answered.
+  broker_.send_work(protocol::Welcome{"s2", "e2-restarted", 100});
+  auto credit = broker_.expect_work<protocol::Credit>();
+  ASSERT_TRUE(credit.has_value());
+  EXPECT_EQ(credit->session_id, "s2");
+  EXPECT_EQ(credit->free_slots, 1u);
+}
+
+TEST_F(AgentLoopTest, UnauthorizedErrorTriggersANewHello) {
+  start_loop();
+  welcome();
+  broker_.send_work(protocol::ErrorMessage{ErrorCode::Unauthorized, "no session: send HELLO"});
+  auto hello = broker_.expect_work<protocol::Hello>();
+  ASSERT_TRUE(hello.has_value());
+  EXPECT_EQ(hello->agent_id, options_.agent_id);
+}
+
+TEST_F(AgentLoopTest, MissingBeaconsMeanTheBrokerIsGone) {
+  start_loop();
+  auto first = broker_.expect_work<protocol::Hello>();
+  ASSERT_TRUE(first.has_value());
+  std::string first_routing = broker_.last_routing_id();
+  broker_.send_work(protocol::Welcome{"s1", "e1", 100});
+  ASSERT_TRUE(broker_.expect_work<protocol::Credit>().has_value());
+  // 3 beacon intervals without a beacon. A SYNC wakes the loop without counting as a beacon;
+  // the loop may also wake by itself first, so its SNAPSHOT may or may not come before the
+  // HELLO (after the HELLO it cannot: the SYNC went to the old socket).
+  clock_.advance(Millis(300));
+  broker_.send_work(protocol::Sync{"wake up"});
+  auto msg = broker_.next_work();
+  if (msg && msg->type == static_cast<uint8_t>(MessageType::Snapshot))
+    msg = broker_.next_work();
+  ASSERT_TRUE(msg.has_value()) << "no HELLO after the beacons stopped";
+  EXPECT_EQ(msg->type, static_cast<uint8_t>(MessageType::Hello));
+  EXPECT_NE(broker_.last_routing_id(), first_routing) << "the DEALER was recreated";
+}
+
+TEST_F(AgentLoopTest, NoWelcomeMeansRetryOnAFreshSocketWithBackoff) {
+  options_.welcome_timeout = Millis(200);
+  start_loop();
+  ASSERT_TRUE(broker_.expect_work<protocol::Hello>().has_value());
+  std::string first_routing = broker_.last_routing_id();
+
+  // The WELCOME timeout passes: the agent gives up on this socket and backs off (at most 1 s).
+  clock_.advance(Millis(200));
+  broker_.send_beacon("e1");
+  EXPECT_FALSE(broker_.next_work(Millis(300)).has_value()) << "no retry before the backoff";
+  clock_.advance(Millis(1000));
+  std::optional<WorkMessage> retry;
+  for (int i = 0; i < 50 && !retry; ++i) {
+    broker_.send_beacon("e1");
+    retry = broker_.next_work(Millis(100));
+  }
+  ASSERT_TRUE(retry.has_value());
+  EXPECT_EQ(retry->type, static_cast<uint8_t>(MessageType::Hello));
+  EXPECT_NE(broker_.last_routing_id(), first_routing) << "Lazy Pirate: a fresh DEALER";
+
+  broker_.send_work(protocol::Welcome{"s1", "e1", 100});
+  auto credit = broker_.expect_work<protocol::Credit>();
+  ASSERT_TRUE(credit.has_value());
+  EXPECT_EQ(credit->session_id, "s1");
+}
+
+TEST_F(AgentLoopTest, TasksTheDriverAlreadyOwnsAreReportedInHello) {
+  TaskStatus owned;
+  owned.task_id = new_random_id();
+  owned.attempt = 4;
+  owned.state = TaskState::Running;
+  driver_.owned_ = {owned};
+  start_loop();
+  auto hello = broker_.expect_work<protocol::Hello>();
+  ASSERT_TRUE(hello.has_value());
+  ASSERT_EQ(hello->tasks.size(), 1u);
+  EXPECT_EQ(hello->tasks[0], owned);
+  broker_.send_work(protocol::Welcome{"s1", "e1", 100});
+  auto credit = broker_.expect_work<protocol::Credit>();
+  ASSERT_TRUE(credit.has_value());
+  EXPECT_EQ(credit->free_slots, 1u) << "the adopted task holds a slot";
+}
+
+TEST_F(AgentLoopTest, RealExecDriverEndToEnd) {
+  ExecDriver exec(dir_.path(), clock_);
+  start_loop(exec);
+  welcome();
+  ASSERT_TRUE(heartbeat().has_value());
+  Task t = exec_task(1, {"sh", "-c", "echo hello; exit 0"});
+  broker_.send_work(protocol::Assign{t});
+  ASSERT_TRUE(broker_.expect_work<protocol::Accept>().has_value());
+  auto running = broker_.next_event<protocol::TaskStateEvent>();
+  ASSERT_TRUE(running.has_value());
+  EXPECT_EQ(running->seq, 1u);
+  EXPECT_EQ(running->status.state, TaskState::Running) << "Running comes first, even for a "
+                                                          "task that exits at once";
+  auto completed = broker_.next_event<protocol::TaskStateEvent>();
+  ASSERT_TRUE(completed.has_value());
+  EXPECT_EQ(completed->seq, 2u);
+  EXPECT_EQ(completed->status.state, TaskState::Completed);
+  EXPECT_EQ(completed->status.exit_code, 0);
+  auto credit = broker_.expect_work<protocol::Credit>();
+  ASSERT_TRUE(credit.has_value());
+  EXPECT_EQ(credit->free_slots, 2u);
+  auto log = exec.logs(t.id, 0, 100);
+  ASSERT_TRUE(log.is_ok());
+  EXPECT_EQ(log->data, "hello\n");
+  stop_loop();  // before `exec` goes away
+}
+
+}  // namespace
+}  // namespace cube::agent

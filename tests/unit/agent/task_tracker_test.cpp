@@ -1,0 +1,157 @@
+#include "agent/task_tracker.h"
+
+#include <gtest/gtest.h>
+
+#include "common/clock.h"
+
+namespace cube::agent {
+namespace {
+
+using Admission = TaskTracker::Admission;
+
+TaskStatus final_status(const std::string& id, uint32_t attempt, TaskState state) {
+  TaskStatus s;
+  s.task_id = id;
+  s.attempt = attempt;
+  s.state = state;
+  s.exit_code = state == TaskState::Completed ? 0 : 1;
+  return s;
+}
+
+TEST(TaskTrackerTest, FreeSlotsFollowActiveAttempts) {
+  ManualClock clock;
+  TaskTracker t(2);
+  EXPECT_EQ(t.free_slots(), 2u);
+  EXPECT_EQ(t.admit("a", 1), Admission::Admitted);
+  EXPECT_EQ(t.free_slots(), 1u);
+  EXPECT_EQ(t.admit("b", 1), Admission::Admitted);
+  EXPECT_EQ(t.free_slots(), 0u);
+  EXPECT_EQ(t.admit("c", 1), Admission::NoFreeSlot);
+  EXPECT_EQ(t.find("c", 1), nullptr) << "a rejected attempt is not recorded";
+
+  TrackedAttempt* a = t.find("a", 1);
+  ASSERT_NE(a, nullptr);
+  EXPECT_EQ(a->phase, AttemptPhase::Starting);
+  t.mark_running(*a, final_status("a", 1, TaskState::Running));
+  t.mark_stopping(*a);
+  EXPECT_EQ(t.free_slots(), 0u) << "a stopping attempt still holds its slot";
+  t.mark_finished(*a, final_status("a", 1, TaskState::Completed), clock.now());
+  EXPECT_EQ(t.free_slots(), 1u);
+  EXPECT_EQ(t.active(), 1u);
+  EXPECT_EQ(t.admit("c", 1), Admission::Admitted);
+}
+
+TEST(TaskTrackerTest, DuplicateAssignIsRecognisedInEveryPhase) {
+  ManualClock clock;
+  TaskTracker t(1);
+  ASSERT_EQ(t.admit("a", 3), Admission::Admitted);
+  EXPECT_EQ(t.admit("a", 3), Admission::Duplicate) << "starting";
+  t.mark_running(*t.find("a", 3), final_status("a", 3, TaskState::Running));
+  EXPECT_EQ(t.admit("a", 3), Admission::Duplicate) << "running";
+  t.mark_finished(*t.find("a", 3), final_status("a", 3, TaskState::Failed), clock.now());
+  EXPECT_EQ(t.admit("a", 3), Admission::Duplicate) << "finished: accepted again, never rerun";
+  EXPECT_EQ(t.active(), 0u);
+}
+
+TEST(TaskTrackerTest, AnotherAttemptOfARunningTaskIsRefused) {
+  ManualClock clock;
+  TaskTracker t(4);
+  ASSERT_EQ(t.admit("a", 1), Admission::Admitted);
+  EXPECT_EQ(t.admit("a", 2), Admission::OtherAttemptActive);
+  t.mark_finished(*t.find("a", 1), final_status("a", 1, TaskState::Failed), clock.now());
+  EXPECT_EQ(t.admit("a", 2), Admission::Admitted) << "once the old attempt ended";
+}
+
+TEST(TaskTrackerTest, FindActiveWithAttemptZeroMeansAny) {
+  ManualClock clock;
+  TaskTracker t(4);
+  ASSERT_EQ(t.admit("a", 1), Admission::Admitted);
+  t.mark_finished(*t.find("a", 1), final_status("a", 1, TaskState::Failed), clock.now());
+  ASSERT_EQ(t.admit("a", 2), Admission::Admitted);
+  ASSERT_EQ(t.admit("ab", 1), Admission::Admitted);
+  TrackedAttempt* any = t.find_active("a", 0);
+  ASSERT_NE(any, nullptr);
+  EXPECT_EQ(any->attempt, 2u);
+  EXPECT_EQ(t.find_active("a", 1), nullptr) << "attempt 1 is finished";
+  EXPECT_NE(t.find_active("a", 2), nullptr);
+  EXPECT_EQ(t.find_active("a", 7), nullptr);
+  EXPECT_EQ(t.find_active("zzz", 0), nullptr);
+}
+
+TEST(TaskTrackerTest, SnapshotReportsActiveAndFinishedAttempts) {
+  ManualClock clock;
+  TaskTracker t(4);
+  ASSERT_EQ(t.admit("b", 1), Admission::Admitted);
+  ASSERT_EQ(t.admit("a", 1), Admission::Admitted);
+  TaskStatus running = final_status("a", 1, TaskState::Running);
+  running.start_time_ms = 42;
+  t.mark_running(*t.find("a", 1), running);
+  ASSERT_EQ(t.admit("c", 1), Admission::Admitted);
+  t.mark_finished(*t.find("c", 1), final_status("c", 1, TaskState::Completed), clock.now());
+
+  auto snap = t.snapshot();
+  ASSERT_EQ(snap.size(), 3u);
+  EXPECT_EQ(snap[0].task_id, "a");
+  EXPECT_EQ(snap[0].state, TaskState::Running);
+  EXPECT_EQ(snap[0].start_time_ms, 42);
+  EXPECT_EQ(snap[1].task_id, "b");
+  EXPECT_EQ(snap[1].state, TaskState::Scheduled) << "starting: nothing runs yet";
+  EXPECT_EQ(snap[2].task_id, "c");
+  EXPECT_EQ(snap[2].state, TaskState::Completed);
+}
+
+TEST(TaskTrackerTest, FinishedAttemptsAreBoundedByCount) {
+  ManualClock clock;
+  TaskTracker t(1, /*max_finished=*/3, Millis(60 * 60 * 1000));
+  for (uint32_t i = 1; i <= 5; ++i) {
+    std::string id = "t" + std::to_string(i);
+    ASSERT_EQ(t.admit(id, 1), Admission::Admitted);
+    t.mark_finished(*t.find(id, 1), final_status(id, 1, TaskState::Completed), clock.now());
+    clock.advance(Millis(1));
+  }
+  EXPECT_EQ(t.finished_count(), 3u);
+  EXPECT_EQ(t.find("t1", 1), nullptr);
+  EXPECT_EQ(t.find("t2", 1), nullptr);
+  EXPECT_NE(t.find("t3", 1), nullptr);
+  EXPECT_NE(t.find("t5", 1), nullptr);
+  EXPECT_EQ(t.snapshot().size(), 3u);
+}
+
+TEST(TaskTrackerTest, FinishedAttemptsExpireAfterTheTtl) {
+  ManualClock clock;
+  TaskTracker t(2, 1000, Millis(60 * 60 * 1000));
+  ASSERT_EQ(t.admit("old", 1), Admission::Admitted);
+  t.mark_finished(*t.find("old", 1), final_status("old", 1, TaskState::Failed), clock.now());
+  clock.advance(Millis(30 * 60 * 1000));
+  ASSERT_EQ(t.admit("new", 1), Admission::Admitted);
+  t.mark_finished(*t.find("new", 1), final_status("new", 1, TaskState::Failed), clock.now());
+  ASSERT_EQ(t.admit("running", 1), Admission::Admitted);
+
+  clock.advance(Millis(30 * 60 * 1000 - 1));
+  t.prune(clock.now());
+  EXPECT_NE(t.find("old", 1), nullptr) << "59:59.999 old: kept";
+  clock.advance(Millis(1));
+  t.prune(clock.now());
+  EXPECT_EQ(t.find("old", 1), nullptr) << "one hour old: forgotten";
+  EXPECT_NE(t.find("new", 1), nullptr);
+  clock.advance(Millis(10 * 60 * 60 * 1000));
+  t.prune(clock.now());
+  EXPECT_EQ(t.find("new", 1), nullptr);
+  EXPECT_NE(t.find("running", 1), nullptr) << "active attempts never expire";
+}
+
+TEST(TaskTrackerTest, AdoptedTasksTakeSlotsAndCanExceedThem) {
+  ManualClock clock;
+  TaskTracker t(1);
+  EXPECT_TRUE(t.adopt(final_status("a", 1, TaskState::Running), clock.now()));
+  EXPECT_TRUE(t.adopt(final_status("b", 1, TaskState::Running), clock.now()));
+  EXPECT_TRUE(t.adopt(final_status("c", 1, TaskState::Completed), clock.now()));
+  EXPECT_FALSE(t.adopt(final_status("a", 1, TaskState::Running), clock.now()));
+  EXPECT_EQ(t.active(), 2u);
+  EXPECT_EQ(t.free_slots(), 0u) << "never negative";
+  EXPECT_EQ(t.find("c", 1)->phase, AttemptPhase::Finished);
+  EXPECT_EQ(t.admit("d", 1), Admission::NoFreeSlot);
+}
+
+}  // namespace
+}  // namespace cube::agent

@@ -1,0 +1,157 @@
+#include "broker/agent_registry.h"
+
+#include <gtest/gtest.h>
+
+namespace cube::broker {
+namespace {
+
+protocol::Hello hello(std::string id, uint32_t slots = 4) {
+  protocol::Hello h;
+  h.agent_id = std::move(id);
+  h.name = "node-" + h.agent_id;
+  h.version = "0.1.0";
+  h.drivers = {"docker"};
+  h.capacity.slots = slots;
+  return h;
+}
+
+class AgentRegistryTest : public ::testing::Test {
+ protected:
+  AgentRecord& welcome(const std::string& id, const std::string& session) {
+    auto r = registry_.on_hello(hello(id), "route-" + id, session, 0);
+    EXPECT_TRUE(r.is_ok());
+    return *r->agent;
+  }
+  SteadyTime at(int ms) { return SteadyTime(Millis(ms)); }
+
+  AgentRegistry registry_;
+};
+
+TEST_F(AgentRegistryTest, HelloWelcomesAndRefusesBadIds) {
+  AgentRecord& a = welcome("a1", "s1");
+  EXPECT_EQ(a.state, AgentState::Welcomed);
+  EXPECT_EQ(a.name, "node-a1");
+  EXPECT_EQ(a.routing_id, "route-a1");
+  EXPECT_EQ(a.credit(), 0u);  // no CREDIT yet
+  EXPECT_TRUE(registry_.on_hello(hello(""), "r", "s", 0).status().is_invalid());
+  EXPECT_TRUE(registry_.on_hello(hello(std::string(200, 'x')), "r", "s", 0).status().is_invalid());
+  EXPECT_EQ(registry_.agents().size(), 1u);
+}
+
+TEST_F(AgentRegistryTest, MessagesWithoutTheCurrentSessionAreUnauthorized) {
+  // Before any HELLO.
+  auto none = registry_.authenticate("s1");
+  ASSERT_FALSE(none.is_ok());
+  EXPECT_EQ(none.status().code(), ErrorCode::Unauthorized);
+  EXPECT_EQ(none.status().message(), "no session: send HELLO");
+  EXPECT_FALSE(registry_.authenticate("").is_ok());
+
+  welcome("a1", "s1");
+  ASSERT_TRUE(registry_.authenticate("s1").is_ok());
+  EXPECT_TRUE(registry_.authenticate_event("a1", "s1").is_ok());
+  EXPECT_FALSE(registry_.authenticate_event("a2", "s1").is_ok());  // someone else's session
+
+  // A new HELLO replaces the session: the old one is refused from now on.
+  auto again = registry_.on_hello(hello("a1"), "route-2", "s2", 0);
+  ASSERT_TRUE(again.is_ok());
+  EXPECT_TRUE(again->was_welcomed);
+  EXPECT_EQ(registry_.authenticate("s1").status().code(), ErrorCode::Unauthorized);
+  EXPECT_TRUE(registry_.authenticate("s2").is_ok());
+
+  // Lost: no session at all until the next HELLO.
+  registry_.mark_lost("a1");
+  EXPECT_EQ(registry_.find("a1")->state, AgentState::Lost);
+  EXPECT_EQ(registry_.authenticate("s2").status().code(), ErrorCode::Unauthorized);
+  EXPECT_EQ(registry_.find("a1")->credit(), 0u);
+  welcome("a1", "s3");
+  EXPECT_TRUE(registry_.authenticate("s3").is_ok());
+}
+
+TEST_F(AgentRegistryTest, CreditIsFreeSlotsMinusUnansweredAndNeverOverAssigns) {
+  AgentRecord& a = welcome("a1", "s1");
+  registry_.on_credit(a, 3);
+  EXPECT_EQ(a.credit(), 3u);
+  ASSERT_TRUE(registry_.add_assignment(a, "t1", 1, at(100)).is_ok());
+  ASSERT_TRUE(registry_.add_assignment(a, "t2", 1, at(100)).is_ok());
+  ASSERT_TRUE(registry_.add_assignment(a, "t3", 1, at(100)).is_ok());
+  EXPECT_EQ(a.credit(), 0u);
+  EXPECT_TRUE(registry_.add_assignment(a, "t4", 1, at(100)).is_unavailable());
+  EXPECT_EQ(a.unanswered.size(), 3u);
+
+  // ACCEPT takes the slot: credit stays 0 until the agent's next CREDIT.
+  EXPECT_TRUE(registry_.on_accept(a, "t1", 1));
+  EXPECT_EQ(a.credit(), 0u);
+  EXPECT_EQ(a.free_slots, 2u);
+  // Duplicate ACCEPT and ACCEPT of another attempt change nothing.
+  EXPECT_FALSE(registry_.on_accept(a, "t1", 1));
+  EXPECT_FALSE(registry_.on_accept(a, "t2", 7));
+  EXPECT_EQ(a.free_slots, 2u);
+  // REJECT frees the credit the assignment held.
+  EXPECT_TRUE(registry_.on_reject(a, "t2", 1));
+  EXPECT_EQ(a.credit(), 1u);
+  EXPECT_FALSE(registry_.on_reject(a, "t2", 1));
+  // The agent's next CREDIT is absolute: one task runs, one assignment (t3) is unanswered.
+  registry_.on_credit(a, 2);
+  EXPECT_EQ(a.credit(), 1u);
+  // Too small a CREDIT never makes credit negative.
+  registry_.on_credit(a, 0);
+  EXPECT_EQ(a.credit(), 0u);
+}
+
+TEST_F(AgentRegistryTest, AssignmentsToAnAgentWithoutSessionAreRefused) {
+  AgentRecord& a = welcome("a1", "s1");
+  registry_.on_credit(a, 2);
+  registry_.mark_lost("a1");
+  EXPECT_EQ(registry_.add_assignment(a, "t1", 1, at(1)).code(), ErrorCode::Unauthorized);
+}
+
+TEST_F(AgentRegistryTest, DeadlinesExpireInOrderAndFollowAnswers) {
+  AgentRecord& a = welcome("a1", "s1");
+  AgentRecord& b = welcome("b1", "s2");
+  registry_.on_credit(a, 5);
+  registry_.on_credit(b, 5);
+  ASSERT_TRUE(registry_.add_assignment(a, "t1", 1, at(300)).is_ok());
+  ASSERT_TRUE(registry_.add_assignment(b, "t2", 4, at(100)).is_ok());
+  ASSERT_TRUE(registry_.add_assignment(a, "t3", 2, at(200)).is_ok());
+  EXPECT_EQ(registry_.next_deadline(), at(100));
+  EXPECT_TRUE(registry_.on_accept(b, "t2", 4));
+  EXPECT_EQ(registry_.next_deadline(), at(200));
+  EXPECT_TRUE(registry_.take_expired(at(199)).empty());
+  auto expired = registry_.take_expired(at(1000));
+  ASSERT_EQ(expired.size(), 2u);
+  EXPECT_EQ(expired[0].task_id, "t3");
+  EXPECT_EQ(expired[0].attempt, 2u);
+  EXPECT_EQ(expired[1].task_id, "t1");
+  EXPECT_EQ(expired[1].agent_id, "a1");
+  EXPECT_TRUE(a.unanswered.empty());
+  EXPECT_EQ(registry_.next_deadline(), std::nullopt);
+}
+
+TEST_F(AgentRegistryTest, NewSessionAndLossDropUnansweredAssignments) {
+  AgentRecord& a = welcome("a1", "s1");
+  registry_.on_credit(a, 2);
+  ASSERT_TRUE(registry_.add_assignment(a, "t1", 1, at(100)).is_ok());
+  welcome("a1", "s2");
+  EXPECT_TRUE(a.unanswered.empty());
+  EXPECT_EQ(registry_.next_deadline(), std::nullopt);
+  registry_.on_credit(a, 2);
+  ASSERT_TRUE(registry_.add_assignment(a, "t2", 1, at(100)).is_ok());
+  auto dropped = registry_.mark_lost("a1");
+  EXPECT_EQ(dropped.size(), 1u);
+  EXPECT_TRUE(dropped.contains("t2"));
+  EXPECT_EQ(registry_.next_deadline(), std::nullopt);
+}
+
+TEST_F(AgentRegistryTest, ExpectedAgentsFromTheStoreHaveNoSession) {
+  registry_.add_expected("a9", "old-name");
+  const AgentRecord* a = registry_.find("a9");
+  ASSERT_NE(a, nullptr);
+  EXPECT_EQ(a->state, AgentState::Unknown);
+  EXPECT_EQ(a->name, "old-name");
+  EXPECT_EQ(a->credit(), 0u);
+  welcome("a9", "s1");
+  EXPECT_EQ(registry_.find("a9")->name, "node-a9");
+}
+
+}  // namespace
+}  // namespace cube::broker

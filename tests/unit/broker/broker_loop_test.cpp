@@ -1,0 +1,499 @@
+// Drives a real BrokerLoop (on its own thread, bound to 127.0.0.1 with a random base port) from
+// the test thread with real REQ, DEALER and PUB sockets. Time is a ManualClock, so no deadline
+// fires by itself; every wait is a zmq::poll with a deadline.
+#include "broker/broker_loop.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <sys/eventfd.h>
+
+#include <memory>
+#include <optional>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "broker/memory_store.h"
+#include "common/unique_fd.h"
+#include "protocol/codec.h"
+#include "protocol/zmq_io.h"
+
+namespace cube::broker {
+namespace {
+
+using protocol::MessageType;
+using ::testing::HasSubstr;
+
+// Generous: only reached when something is broken.
+constexpr Millis kWait{5000};
+
+// Waits until `socket` has a message, up to `timeout` of real time.
+bool readable(zmq::socket_t& socket, Millis timeout) {
+  zmq::pollitem_t item{socket.handle(), 0, ZMQ_POLLIN, 0};
+  zmq::poll(&item, 1, timeout);
+  return (item.revents & ZMQ_POLLIN) != 0;
+}
+
+std::optional<protocol::Received> receive_within(zmq::socket_t& socket, Millis timeout) {
+  if (!readable(socket, timeout))
+    return std::nullopt;
+  Status error;
+  auto message = protocol::receive(socket, 0, &error);
+  EXPECT_TRUE(error.is_ok()) << error.to_string();
+  return message;
+}
+
+class BrokerLoopTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    BrokerOptions options;
+    options.port = 0;
+    options.policy = Policy::RoundRobin;
+    auto store = std::make_unique<MemoryStore>();
+    store_ = store.get();
+    if (fail_first_commit_)
+      store_->fail_next_commit_for_test(Status::unavailable("disk full"));
+    loop_ = std::make_unique<BrokerLoop>(options, clock_, std::move(store));
+    Status bound = loop_->bind();
+    ASSERT_TRUE(bound.is_ok()) << bound.to_string();
+    ASSERT_NE(loop_->port(), 0);
+    stop_.reset(::eventfd(0, EFD_CLOEXEC));
+    ASSERT_TRUE(stop_.valid());
+    thread_ = std::thread([this] { loop_->run(stop_.get()); });
+    client_ = connect(zmq::socket_type::req, 0);
+    dealer_ = connect(zmq::socket_type::dealer, 1);
+    pub_ = connect(zmq::socket_type::pub, 2);
+  }
+
+  void TearDown() override {
+    if (thread_.joinable()) {
+      uint64_t one = 1;
+      ASSERT_EQ(::write(stop_.get(), &one, sizeof one), static_cast<ssize_t>(sizeof one));
+      thread_.join();
+    }
+  }
+
+  zmq::socket_t connect(zmq::socket_type type, int offset) {
+    zmq::socket_t s(context_, type);
+    s.set(zmq::sockopt::linger, 0);
+    s.connect(protocol::tcp_endpoint("127.0.0.1", loop_->port() + offset));
+    return s;
+  }
+
+  // One request/reply on the REQ socket.
+  template <typename M>
+  protocol::Reply call(const M& request) {
+    EXPECT_TRUE(protocol::send(client_, request).is_ok());
+    return read_reply();
+  }
+  protocol::Reply read_reply() {
+    auto message = receive_within(client_, kWait);
+    if (!message) {
+      ADD_FAILURE() << "no reply from the broker";
+      return {};
+    }
+    EXPECT_EQ(message->type, static_cast<uint8_t>(MessageType::Reply));
+    auto reply = protocol::decode_as<protocol::Reply>(message->body);
+    EXPECT_TRUE(reply.is_ok()) << reply.status().to_string();
+    return reply.is_ok() ? *reply : protocol::Reply{};
+  }
+  // Sends raw frames on the REQ socket and reads the reply.
+  protocol::Reply call_raw(const std::vector<std::string>& frames) {
+    for (size_t i = 0; i < frames.size(); ++i) {
+      zmq::message_t frame(frames[i].data(), frames[i].size());
+      client_.send(frame, i + 1 < frames.size() ? zmq::send_flags::sndmore : zmq::send_flags::none);
+    }
+    return read_reply();
+  }
+
+  Task get(const std::string& id) {
+    auto reply = call(protocol::GetRequest{next_request_++, id});
+    EXPECT_TRUE(reply.status.is_ok()) << reply.status.to_string();
+    return reply.task.value_or(Task{});
+  }
+  std::map<std::string, uint64_t> counters() {
+    auto reply = call(protocol::StatusRequest{next_request_++});
+    return reply.broker ? reply.broker->counters : std::map<std::string, uint64_t>{};
+  }
+
+  std::string submit_task(const std::string& name) {
+    Task t;
+    t.name = name;
+    t.image = "busybox:latest";
+    auto reply = call(protocol::SubmitRequest{next_request_++, t});
+    EXPECT_TRUE(reply.status.is_ok()) << reply.status.to_string();
+    EXPECT_TRUE(reply.task.has_value());
+    return reply.task ? reply.task->id : "";
+  }
+
+  // HELLO on the DEALER; returns the WELCOME.
+  protocol::Welcome hello(const std::string& agent_id, uint64_t seq = 0,
+                          std::vector<TaskStatus> tasks = {}) {
+    protocol::Hello h;
+    h.agent_id = agent_id;
+    h.name = "node-" + agent_id;
+    h.version = "test";
+    h.drivers = {"docker"};
+    h.capacity.slots = 4;
+    h.seq = seq;
+    h.tasks = std::move(tasks);
+    EXPECT_TRUE(protocol::send(dealer_, h).is_ok());
+    auto message = receive_within(dealer_, kWait);
+    if (!message || message->type != static_cast<uint8_t>(MessageType::Welcome)) {
+      ADD_FAILURE() << "no WELCOME";
+      return {};
+    }
+    auto welcome = protocol::decode_as<protocol::Welcome>(message->body);
+    EXPECT_TRUE(welcome.is_ok());
+    return welcome.is_ok() ? *welcome : protocol::Welcome{};
+  }
+
+  // Sends a garbage-free message of type `type` with an empty map body on the DEALER and waits
+  // for the broker's ERROR; returns every other message that arrived before it, in order. The
+  // broker answers in order on the same pipe, so this is a barrier for earlier sends.
+  std::vector<protocol::Received> work_barrier() {
+    EXPECT_TRUE(protocol::send_raw(dealer_, {}, MessageType::Beacon, "\x80").is_ok());
+    std::vector<protocol::Received> before;
+    while (true) {
+      auto message = receive_within(dealer_, kWait);
+      if (!message) {
+        ADD_FAILURE() << "no ERROR for the barrier message";
+        return before;
+      }
+      if (message->type == static_cast<uint8_t>(MessageType::Error)) {
+        auto error = protocol::decode_as<protocol::ErrorMessage>(message->body);
+        if (error.is_ok() && error->message.find("unexpected message type 30") != std::string::npos)
+          return before;
+      }
+      before.push_back(std::move(*message));
+    }
+  }
+
+  // Publishes `event` until `done()` holds (the first events can be lost while the broker's
+  // subscription reaches our PUB); each round waits on a broker round trip, never a sleep.
+  template <typename M, typename Pred>
+  bool publish_until(const M& event, Pred done) {
+    for (int round = 0; round < 5000; ++round) {
+      EXPECT_TRUE(protocol::send(pub_, event).is_ok());
+      if (done())
+        return true;
+    }
+    return false;
+  }
+
+  static uint8_t type_of(MessageType t) { return static_cast<uint8_t>(t); }
+
+  bool fail_first_commit_ = false;  // set in a derived fixture's constructor
+  ManualClock clock_;
+  MemoryStore* store_ = nullptr;
+  std::unique_ptr<BrokerLoop> loop_;
+  UniqueFd stop_;
+  std::thread thread_;
+  zmq::context_t context_;
+  zmq::socket_t client_;
+  zmq::socket_t dealer_;
+  zmq::socket_t pub_;
+  uint64_t next_request_ = 1;
+};
+
+TEST_F(BrokerLoopTest, HelloCreditSubmitsAssignAcceptAndRunning) {
+  protocol::Welcome welcome = hello("agent-1");
+  ASSERT_FALSE(welcome.session_id.empty());
+  EXPECT_EQ(welcome.broker_epoch, loop_->epoch());
+  EXPECT_EQ(welcome.heartbeat_ms, 1000);
+
+  ASSERT_TRUE(protocol::send(dealer_, protocol::Credit{welcome.session_id, 2}).is_ok());
+  std::vector<std::string> ids = {submit_task("a"), submit_task("b"), submit_task("c")};
+
+  // Exactly two ASSIGNs: wait for two, then a barrier proves no third one was sent.
+  std::vector<protocol::Assign> assigns;
+  while (assigns.size() < 2) {
+    auto message = receive_within(dealer_, kWait);
+    ASSERT_TRUE(message.has_value()) << "got " << assigns.size() << " ASSIGNs";
+    ASSERT_EQ(message->type, type_of(MessageType::Assign));
+    assigns.push_back(*protocol::decode_as<protocol::Assign>(message->body));
+  }
+  EXPECT_TRUE(work_barrier().empty());
+  int scheduled = 0;
+  int pending = 0;
+  for (const auto& id : ids) {
+    Task t = get(id);
+    if (t.state == TaskState::Scheduled) {
+      ++scheduled;
+      EXPECT_EQ(t.node, "node-agent-1");
+      EXPECT_EQ(t.attempt, 1u);
+    } else {
+      ++pending;
+      EXPECT_EQ(t.state, TaskState::Pending);
+      EXPECT_THAT(t.reason, HasSubstr("free slot"));
+    }
+  }
+  EXPECT_EQ(scheduled, 2);
+  EXPECT_EQ(pending, 1);
+  EXPECT_EQ(counters()["tasks.placed"], 2u);
+
+  // ACCEPT + TASK_STATE Running -> GET shows Running.
+  const Task& first = assigns[0].task;
+  ASSERT_TRUE(protocol::send(dealer_, protocol::Accept{welcome.session_id, first.id, first.attempt})
+                  .is_ok());
+  EXPECT_TRUE(work_barrier().empty());  // no STOP: the ACCEPT was for the current attempt
+  protocol::TaskStateEvent running;
+  running.agent_id = "agent-1";
+  running.session_id = welcome.session_id;
+  running.seq = 1;
+  running.status.task_id = first.id;
+  running.status.attempt = first.attempt;
+  running.status.state = TaskState::Running;
+  running.status.container_id = "container-1";
+  ASSERT_TRUE(publish_until(running, [&] { return get(first.id).state == TaskState::Running; }));
+  auto reply = call(protocol::GetRequest{next_request_++, first.id});
+  ASSERT_TRUE(reply.task.has_value());
+  EXPECT_EQ(reply.task->container_id, "container-1");
+  ASSERT_EQ(reply.events.size(), 3u);
+  EXPECT_EQ(reply.events[0].state, TaskState::Pending);
+  EXPECT_EQ(reply.events[1].state, TaskState::Scheduled);
+  EXPECT_EQ(reply.events[2].state, TaskState::Running);
+  EXPECT_GE(counters()["store.commits"], 1u);
+
+  // NODES lists the agent with one task more than its free credit would suggest.
+  auto nodes = call(protocol::NodesRequest{next_request_++});
+  ASSERT_EQ(nodes.nodes.size(), 1u);
+  EXPECT_EQ(nodes.nodes[0].id, "agent-1");
+  EXPECT_EQ(nodes.nodes[0].state, "ready");
+  EXPECT_EQ(nodes.nodes[0].running, 2u);
+  EXPECT_EQ(nodes.nodes[0].free_slots, 0u);
+}
+
+TEST_F(BrokerLoopTest, GapInEventsAsksForASnapshotAndStopReachesTheAgent) {
+  protocol::Welcome welcome = hello("agent-2");
+  ASSERT_TRUE(protocol::send(dealer_, protocol::Credit{welcome.session_id, 1}).is_ok());
+  std::string id = submit_task("x");
+  auto message = receive_within(dealer_, kWait);
+  ASSERT_TRUE(message && message->type == type_of(MessageType::Assign));
+  ASSERT_TRUE(protocol::send(dealer_, protocol::Accept{welcome.session_id, id, 1}).is_ok());
+
+  protocol::TaskStateEvent event;
+  event.agent_id = "agent-2";
+  event.session_id = welcome.session_id;
+  event.seq = 1;
+  event.status.task_id = id;
+  event.status.attempt = 1;
+  event.status.state = TaskState::Running;
+  ASSERT_TRUE(publish_until(event, [&] { return get(id).state == TaskState::Running; }));
+
+  // Event 2 is lost; event 3 reveals the gap: the broker drops it and sends SYNC.
+  event.seq = 3;
+  event.status.state = TaskState::Completed;
+  event.status.exit_code = 0;
+  ASSERT_TRUE(protocol::send(pub_, event).is_ok());
+  message = receive_within(dealer_, kWait);
+  ASSERT_TRUE(message.has_value());
+  ASSERT_EQ(message->type, type_of(MessageType::Sync));
+  EXPECT_EQ(get(id).state, TaskState::Running);
+
+  // The user stops the task: the agent gets STOP for attempt 1.
+  auto stopped = call(protocol::StopRequest{next_request_++, id});
+  ASSERT_TRUE(stopped.status.is_ok());
+  EXPECT_EQ(stopped.task->desired_state, TaskState::Completed);
+  message = receive_within(dealer_, kWait);
+  ASSERT_TRUE(message.has_value());
+  ASSERT_EQ(message->type, type_of(MessageType::Stop));
+  auto stop = protocol::decode_as<protocol::Stop>(message->body);
+  EXPECT_EQ(stop->task_id, id);
+  EXPECT_EQ(stop->attempt, 1u);
+
+  // SNAPSHOT as of seq 3: the task ended (killed: exit 137) -> Completed "stopped".
+  TaskStatus ended = event.status;
+  ended.state = TaskState::Failed;
+  ended.exit_code = 137;
+  ASSERT_TRUE(protocol::send(dealer_, protocol::Snapshot{welcome.session_id, 3, {ended}}).is_ok());
+  EXPECT_TRUE(work_barrier().empty());
+  Task t = get(id);
+  EXPECT_EQ(t.state, TaskState::Completed);
+  EXPECT_EQ(t.reason, "stopped");
+  EXPECT_EQ(t.exit_code, 137);
+  EXPECT_EQ(counters()["events.gap"], 1u);
+}
+
+TEST_F(BrokerLoopTest, SubmitIsIdempotentAndClientErrorsAreValues) {
+  Task t;
+  t.id = "0190a3c4-1111-7000-8000-000000000001";
+  t.image = "busybox";
+  auto first = call(protocol::SubmitRequest{next_request_++, t});
+  ASSERT_TRUE(first.status.is_ok()) << first.status.to_string();
+  EXPECT_EQ(first.task->state, TaskState::Pending);
+  EXPECT_EQ(first.task->driver, "docker");
+  auto again = call(protocol::SubmitRequest{next_request_++, t});
+  ASSERT_TRUE(again.status.is_ok());
+  EXPECT_EQ(again.task->created_ms, first.task->created_ms);
+  EXPECT_EQ(call(protocol::ListRequest{next_request_++}).tasks.size(), 1u);
+  EXPECT_EQ(counters()["client.submits"], 1u);
+
+  // A submission with desired state Completed stops that ID.
+  Task stop = t;
+  stop.desired_state = TaskState::Completed;
+  auto stopped = call(protocol::SubmitRequest{next_request_++, stop});
+  ASSERT_TRUE(stopped.status.is_ok());
+  EXPECT_EQ(stopped.task->state, TaskState::Completed);
+  EXPECT_EQ(stopped.task->reason, "stopped");
+  // ...and stopping again is fine.
+  EXPECT_TRUE(call(protocol::StopRequest{next_request_++, t.id}).status.is_ok());
+
+  stop.id = "0190a3c4-1111-7000-8000-0000000000ff";
+  auto unknown_stop = call(protocol::SubmitRequest{next_request_++, stop});
+  EXPECT_TRUE(unknown_stop.status.is_not_found());
+  auto missing = call(protocol::GetRequest{77, "nope"});
+  EXPECT_EQ(missing.request_id, 77u);
+  EXPECT_TRUE(missing.status.is_not_found());
+  EXPECT_EQ(missing.status.message(), "no task with ID nope");
+
+  Task bad;
+  bad.image = "busybox";
+  bad.memory_bytes = -1;
+  auto invalid = call(protocol::SubmitRequest{next_request_++, bad});
+  EXPECT_TRUE(invalid.status.is_invalid());
+  EXPECT_THAT(invalid.status.message(), HasSubstr("Memory"));
+  EXPECT_EQ(store_->commit_count() > 0, true);
+}
+
+TEST_F(BrokerLoopTest, GarbageOnEverySocketIsAnsweredOrCountedAndServingGoesOn) {
+  // Client port: not a Cube message.
+  auto garbage = call_raw({"garbage"});
+  EXPECT_TRUE(garbage.status.is_invalid());
+  EXPECT_THAT(garbage.status.message(), HasSubstr("not a Cube message"));
+  // Another major version: the error names both.
+  auto v2 = call_raw({"CUBE2", std::string(1, '\x2d'), "\x81\xaarequest_id\x05"});
+  EXPECT_TRUE(v2.status.is_invalid());
+  EXPECT_EQ(v2.status.message(), "protocol version CUBE2 is not supported: this peer speaks CUBE1");
+  // A readable request id but a malformed field: the reply still carries the id.
+  auto bad_field = call_raw(
+      {"CUBE1", std::string(1, '\x2a'), std::string("\x82\xaarequest_id\x07\xa7task_id\x05")});
+  EXPECT_EQ(bad_field.request_id, 7u);
+  EXPECT_TRUE(bad_field.status.is_invalid());
+  EXPECT_THAT(bad_field.status.message(), HasSubstr("malformed GET"));
+  auto not_msgpack = call_raw({"CUBE1", std::string(1, '\x28'), "\xc1\xc1"});
+  EXPECT_TRUE(not_msgpack.status.is_invalid());
+  auto unknown_type = call_raw({"CUBE1", std::string(1, '\x63'), "\x80"});
+  EXPECT_EQ(unknown_type.status.message(), "unknown request type 99");
+
+  // Work port: junk, and messages without a session.
+  dealer_.send(zmq::str_buffer("junk"), zmq::send_flags::none);
+  auto error = receive_within(dealer_, kWait);
+  ASSERT_TRUE(error && error->type == type_of(MessageType::Error));
+  EXPECT_EQ(protocol::decode_as<protocol::ErrorMessage>(error->body)->code, ErrorCode::Invalid);
+  ASSERT_TRUE(protocol::send(dealer_, protocol::Credit{"made-up", 3}).is_ok());
+  error = receive_within(dealer_, kWait);
+  ASSERT_TRUE(error && error->type == type_of(MessageType::Error));
+  auto unauthorized = protocol::decode_as<protocol::ErrorMessage>(error->body);
+  EXPECT_EQ(unauthorized->code, ErrorCode::Unauthorized);
+  EXPECT_EQ(unauthorized->message, "no session: send HELLO");
+  ASSERT_TRUE(protocol::send_raw(dealer_, {}, MessageType::Hello, "\xc1").is_ok());
+  error = receive_within(dealer_, kWait);
+  ASSERT_TRUE(error && error->type == type_of(MessageType::Error));
+
+  // Events port: junk is counted and dropped.
+  bool counted = false;
+  for (int round = 0; round < 5000 && !counted; ++round) {
+    pub_.send(zmq::str_buffer("\x01\x02"), zmq::send_flags::none);
+    counted = counters()["events.bad_envelope"] > 0;
+  }
+  EXPECT_TRUE(counted);
+
+  // Still serving, and every kind of damage was counted.
+  auto status = call(protocol::StatusRequest{next_request_++});
+  ASSERT_TRUE(status.status.is_ok());
+  ASSERT_TRUE(status.broker.has_value());
+  EXPECT_EQ(status.broker->counters["client.bad_envelope"], 2u);
+  EXPECT_EQ(status.broker->counters["client.malformed.GET"], 1u);
+  EXPECT_EQ(status.broker->counters["client.malformed.SUBMIT"], 1u);
+  EXPECT_EQ(status.broker->counters["work.bad_envelope"], 1u);
+  EXPECT_EQ(status.broker->counters["work.unauthorized"], 1u);
+  EXPECT_EQ(status.broker->counters["work.malformed.HELLO"], 1u);
+  EXPECT_EQ(hello("agent-3").broker_epoch, loop_->epoch());
+}
+
+TEST_F(BrokerLoopTest, ANewHelloReplacesTheSession) {
+  protocol::Welcome first = hello("agent-4");
+  protocol::Welcome second = hello("agent-4");
+  EXPECT_NE(first.session_id, second.session_id);
+  ASSERT_TRUE(protocol::send(dealer_, protocol::Credit{first.session_id, 1}).is_ok());
+  auto error = receive_within(dealer_, kWait);
+  ASSERT_TRUE(error && error->type == type_of(MessageType::Error));
+  EXPECT_EQ(protocol::decode_as<protocol::ErrorMessage>(error->body)->code,
+            ErrorCode::Unauthorized);
+  ASSERT_TRUE(protocol::send(dealer_, protocol::Credit{second.session_id, 1}).is_ok());
+  std::string id = submit_task("y");
+  auto assign = receive_within(dealer_, kWait);
+  ASSERT_TRUE(assign && assign->type == type_of(MessageType::Assign));
+  EXPECT_EQ(protocol::decode_as<protocol::Assign>(assign->body)->task.id, id);
+}
+
+TEST_F(BrokerLoopTest, RandomFramesOfEveryTypeNeverStopTheBroker) {
+  std::mt19937 rng(1234);
+  auto random_bytes = [&](size_t max) {
+    std::string out(rng() % (max + 1), '\0');
+    for (auto& c : out)
+      c = static_cast<char>(rng());
+    return out;
+  };
+  protocol::Welcome welcome = hello("agent-r");
+  for (int i = 0; i < 600; ++i) {
+    uint8_t type = static_cast<uint8_t>(rng() % 64);
+    // Half the bodies start as a MessagePack map so that decoding gets past the first byte.
+    std::string body = (rng() % 2 ? std::string("\x83") : std::string()) + random_bytes(40);
+    std::string type_frame(1, static_cast<char>(type));
+    switch (i % 3) {
+      case 0: {
+        auto reply = call_raw({"CUBE1", type_frame, body});
+        EXPECT_FALSE(reply.status.is_ok() && type >= 60);  // never a success for a non-request
+        break;
+      }
+      case 1:
+        ASSERT_TRUE(protocol::send_raw(dealer_, {}, static_cast<MessageType>(type), body).is_ok());
+        break;
+      case 2:
+        ASSERT_TRUE(protocol::send_raw(pub_, {}, static_cast<MessageType>(type), body).is_ok());
+        break;
+    }
+  }
+  work_barrier();
+  // Still serving, and the agent's session survived the noise on its own connection.
+  auto status = call(protocol::StatusRequest{next_request_++});
+  ASSERT_TRUE(status.status.is_ok());
+  ASSERT_TRUE(protocol::send(dealer_, protocol::Credit{welcome.session_id, 1}).is_ok());
+  std::string id = submit_task("after-noise");
+  bool assigned = false;
+  while (!assigned) {
+    auto message = receive_within(dealer_, kWait);
+    ASSERT_TRUE(message.has_value());
+    if (message->type == type_of(MessageType::Assign))
+      assigned = protocol::decode_as<protocol::Assign>(message->body)->task.id == id;
+  }
+}
+
+class BrokerLoopStoreFailureTest : public BrokerLoopTest {
+ protected:
+  BrokerLoopStoreFailureTest() { fail_first_commit_ = true; }
+};
+
+TEST_F(BrokerLoopStoreFailureTest, ASubmitIsAcknowledgedOnlyAfterItsCommit) {
+  Task t;
+  t.id = "0190a3c4-2222-7000-8000-000000000001";
+  t.image = "busybox";
+  ASSERT_TRUE(protocol::send(client_, protocol::SubmitRequest{41, t}).is_ok());
+  // The commit failed: no acknowledgement, however long we wait, while time stands still.
+  EXPECT_FALSE(readable(client_, Millis(300)));
+  // Time passes: the broker retries the commit and only then replies.
+  clock_.advance(Millis(1000));
+  protocol::Reply reply = read_reply();
+  EXPECT_EQ(reply.request_id, 41u);
+  EXPECT_TRUE(reply.status.is_ok()) << reply.status.to_string();
+  EXPECT_EQ(reply.task->id, t.id);
+  auto c = counters();
+  EXPECT_EQ(c["store.commit_failed"], 1u);
+  EXPECT_EQ(c["store.commits"], 1u);
+}
+
+}  // namespace
+}  // namespace cube::broker

@@ -1,0 +1,186 @@
+#include "broker/task_table.h"
+
+#include <gtest/gtest.h>
+
+#include <set>
+#include <utility>
+
+namespace cube::broker {
+namespace {
+
+using S = TaskState;
+
+const SystemTime kT0 = from_unix_ms(1'700'000'000'000);
+
+Task make_task(std::string id, S state = S::Pending, std::string node_id = "") {
+  Task t;
+  t.id = std::move(id);
+  t.image = "busybox";
+  t.state = state;
+  t.node_id = node_id;
+  t.node = node_id.empty() ? "" : "name-" + node_id;
+  return t;
+}
+
+// The architecture's table, written out independently of is_valid_transition so that a change
+// to either shows up here.
+const std::set<std::pair<S, S>> kAllowed = {
+    {S::Pending, S::Scheduled}, {S::Pending, S::Completed}, {S::Scheduled, S::Scheduled},
+    {S::Scheduled, S::Running}, {S::Scheduled, S::Failed},  {S::Scheduled, S::Completed},
+    {S::Running, S::Running},   {S::Running, S::Completed}, {S::Running, S::Failed},
+    {S::Running, S::Scheduled}, {S::Failed, S::Scheduled},
+};
+
+TEST(TaskTable, EveryPairOfTheTransitionTable) {
+  for (int from = 0; from < kTaskStateCount; ++from) {
+    for (int to = 0; to < kTaskStateCount; ++to) {
+      auto f = static_cast<S>(from);
+      auto t = static_cast<S>(to);
+      SCOPED_TRACE(std::string(task_state_name(f)) + " -> " + std::string(task_state_name(t)));
+      TaskTable table;
+      bool on_node = f == S::Scheduled || f == S::Running;
+      ASSERT_TRUE(table.restore(make_task("t", f, on_node ? "a1" : ""), {}).is_ok());
+      Task before = table.find("t")->task;
+      Status s = table.transition("t", t, "why", std::nullopt, kT0);
+      bool allowed = kAllowed.contains({f, t});
+      EXPECT_EQ(s.is_ok(), allowed);
+      const TaskRecord* r = table.find("t");
+      if (allowed) {
+        EXPECT_EQ(r->task.state, t);
+        EXPECT_EQ(r->task.reason, "why");
+        ASSERT_EQ(r->history.size(), 1u);
+        EXPECT_EQ(r->history[0].state, t);
+        EXPECT_EQ(r->history[0].timestamp_ms, to_unix_ms(kT0));
+        EXPECT_TRUE(table.has_uncommitted());
+        EXPECT_EQ(table.counts()[to], 1u);
+      } else {
+        EXPECT_TRUE(s.is_invalid());
+        EXPECT_EQ(r->task, before);  // nothing changed
+        EXPECT_TRUE(r->history.empty());
+        EXPECT_FALSE(table.has_uncommitted());
+        EXPECT_EQ(table.counts()[from], 1u);
+      }
+    }
+  }
+}
+
+TEST(TaskTable, AddRecordsHistoryAndRefusesDuplicates) {
+  TaskTable table;
+  ASSERT_TRUE(table.add(make_task("a"), kT0).is_ok());
+  const TaskRecord* r = table.find("a");
+  ASSERT_NE(r, nullptr);
+  ASSERT_EQ(r->history.size(), 1u);
+  EXPECT_EQ(r->history[0].state, S::Pending);
+  EXPECT_EQ(r->task.updated_ms, to_unix_ms(kT0));
+  EXPECT_EQ(table.add(make_task("a"), kT0).code(), ErrorCode::Conflict);
+  EXPECT_TRUE(table.add(make_task(""), kT0).is_invalid());
+  EXPECT_TRUE(table.add(make_task("b", S::Running), kT0).is_invalid());
+  EXPECT_EQ(table.size(), 1u);
+  EXPECT_EQ(table.counts()[0], 1u);
+  EXPECT_TRUE(table.transition("nope", S::Scheduled, "", std::nullopt, kT0).is_not_found());
+}
+
+TEST(TaskTable, PlacementQueueIsFifoWithTakenBackTasksFirst) {
+  TaskTable table;
+  for (auto id : {"p1", "p2", "p3"})
+    ASSERT_TRUE(table.add(make_task(id), kT0).is_ok());
+  EXPECT_EQ(table.placement_queue(10), (std::vector<std::string>{"p1", "p2", "p3"}));
+  EXPECT_EQ(table.placement_queue(2), (std::vector<std::string>{"p1", "p2"}));
+
+  // p2 is placed, then taken back: it waits ahead of the Pending tasks.
+  ASSERT_TRUE(table.transition("p2", S::Scheduled, "", NodeRef{"a1", "n1"}, kT0).is_ok());
+  EXPECT_EQ(table.placement_queue(10), (std::vector<std::string>{"p1", "p3"}));
+  EXPECT_EQ(table.tasks_on_node("a1"), (std::set<std::string>{"p2"}));
+  ASSERT_TRUE(table.transition("p2", S::Scheduled, "taken back", NodeRef{}, kT0).is_ok());
+  EXPECT_EQ(table.placement_queue(10), (std::vector<std::string>{"p2", "p1", "p3"}));
+  EXPECT_TRUE(table.tasks_on_node("a1").empty());
+  EXPECT_EQ(table.placement_queue_size(), 3u);
+}
+
+TEST(TaskTable, NodeIndexFollowsScheduledAndRunningOnly) {
+  TaskTable table;
+  ASSERT_TRUE(table.add(make_task("t"), kT0).is_ok());
+  ASSERT_TRUE(table.transition("t", S::Scheduled, "", NodeRef{"a1", "n1"}, kT0).is_ok());
+  EXPECT_EQ(table.find("t")->task.node_id, "a1");
+  EXPECT_EQ(table.find("t")->task.node, "n1");
+  ASSERT_TRUE(table.transition("t", S::Running, "", std::nullopt, kT0).is_ok());
+  EXPECT_EQ(table.tasks_on_node("a1").size(), 1u);
+  EXPECT_EQ(table.nodes_with_tasks(), (std::vector<std::string>{"a1"}));
+  ASSERT_TRUE(table.transition("t", S::Failed, "node lost", std::nullopt, kT0).is_ok());
+  EXPECT_TRUE(table.tasks_on_node("a1").empty());
+  EXPECT_TRUE(table.nodes_with_tasks().empty());
+  EXPECT_EQ(table.find("t")->task.node_id, "a1");  // kept for history and reconciliation
+  EXPECT_EQ(table.find("t")->history.back().node, "n1");
+  // Failed -> Scheduled on another node.
+  ASSERT_TRUE(table.transition("t", S::Scheduled, "", NodeRef{"a2", "n2"}, kT0).is_ok());
+  EXPECT_EQ(table.tasks_on_node("a2").size(), 1u);
+  EXPECT_EQ(table.counts()[static_cast<int>(S::Scheduled)], 1u);
+  EXPECT_EQ(table.counts()[static_cast<int>(S::Failed)], 0u);
+}
+
+TEST(TaskTable, UpdateAndSetReasonAreIdempotentAndAddNoHistory) {
+  TaskTable table;
+  ASSERT_TRUE(table.add(make_task("t"), kT0).is_ok());
+  table.mark_committed();
+  EXPECT_FALSE(table.has_uncommitted());
+
+  ASSERT_TRUE(table
+                  .update(
+                      "t", [](Task& t) { t.attempt = 3; }, kT0 + Millis(5))
+                  .is_ok());
+  EXPECT_TRUE(table.has_uncommitted());
+  EXPECT_EQ(table.find("t")->task.updated_ms, to_unix_ms(kT0) + 5);
+  table.mark_committed();
+  // Same value again: nothing to write.
+  ASSERT_TRUE(table
+                  .update(
+                      "t", [](Task& t) { t.attempt = 3; }, kT0 + Millis(9))
+                  .is_ok());
+  EXPECT_FALSE(table.has_uncommitted());
+  EXPECT_EQ(table.find("t")->task.updated_ms, to_unix_ms(kT0) + 5);
+
+  ASSERT_TRUE(table.set_reason("t", "no node has a free slot", kT0).is_ok());
+  EXPECT_TRUE(table.has_uncommitted());
+  EXPECT_TRUE(table.uncommitted_events().empty());
+  table.mark_committed();
+  ASSERT_TRUE(table.set_reason("t", "no node has a free slot", kT0).is_ok());
+  EXPECT_FALSE(table.has_uncommitted());
+  EXPECT_EQ(table.find("t")->history.size(), 1u);
+  EXPECT_EQ(table.find("t")->task.state, S::Pending);
+  EXPECT_TRUE(table
+                  .update(
+                      "x", [](Task&) {}, kT0)
+                  .is_not_found());
+}
+
+TEST(TaskTable, UncommittedBatchHoldsChangedTasksAndNewEvents) {
+  TaskTable table;
+  ASSERT_TRUE(table.add(make_task("a"), kT0).is_ok());
+  ASSERT_TRUE(table.add(make_task("b"), kT0).is_ok());
+  ASSERT_TRUE(table.transition("a", S::Scheduled, "", NodeRef{"n", "n"}, kT0).is_ok());
+  auto tasks = table.uncommitted_tasks();
+  ASSERT_EQ(tasks.size(), 2u);
+  EXPECT_EQ(tasks[0].id, "a");
+  EXPECT_EQ(tasks[0].state, S::Scheduled);  // current value, once
+  ASSERT_EQ(table.uncommitted_events().size(), 3u);
+  EXPECT_EQ(table.uncommitted_events()[2].first, "a");
+  EXPECT_EQ(table.uncommitted_events()[2].second.state, S::Scheduled);
+  table.mark_committed();
+  EXPECT_TRUE(table.uncommitted_tasks().empty());
+  EXPECT_TRUE(table.uncommitted_events().empty());
+}
+
+TEST(TaskTable, RestoreIsNotDirtyAndRebuildsIndexes) {
+  TaskTable table;
+  std::vector<TaskEvent> history = {{S::Pending, 1, "", ""}, {S::Scheduled, 2, "", "n1"}};
+  ASSERT_TRUE(table.restore(make_task("r", S::Running, "a1"), history).is_ok());
+  ASSERT_TRUE(table.restore(make_task("p"), {}).is_ok());
+  EXPECT_FALSE(table.has_uncommitted());
+  EXPECT_EQ(table.find("r")->history, history);
+  EXPECT_EQ(table.tasks_on_node("a1").size(), 1u);
+  EXPECT_EQ(table.placement_queue(5), (std::vector<std::string>{"p"}));
+  EXPECT_EQ(table.restore(make_task("p"), {}).code(), ErrorCode::Conflict);
+}
+
+}  // namespace
+}  // namespace cube::broker

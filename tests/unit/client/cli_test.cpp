@@ -1,0 +1,490 @@
+// run_cli end to end against a fake broker: exit codes, what `submit` sends, what each command
+// prints.
+#include "client/cli.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "protocol/codec.h"
+#include "tests/unit/client/fake_broker.h"
+
+namespace cube {
+namespace {
+
+using testing::FakeBroker;
+using testing::FakeResponse;
+using ::testing::HasSubstr;
+using testing::ReceivedRequest;
+
+constexpr char kId[] = "0190a3c4-5f1e-7c2a-9b3d-2f4e6a8c0d12";
+
+struct CliResult {
+  int code = -1;
+  std::string out;
+  std::string err;
+};
+
+CliResult run(std::vector<std::string> args, const Clock& clock, const std::string& input = "") {
+  args.insert(args.begin(), "cube-client");
+  std::vector<char*> argv;
+  for (auto& a : args)
+    argv.push_back(a.data());
+  argv.push_back(nullptr);
+  std::ostringstream out;
+  std::ostringstream err;
+  std::istringstream in(input);
+  CliResult result;
+  result.code = run_cli(static_cast<int>(args.size()), argv.data(), out, err, in, clock);
+  result.out = out.str();
+  result.err = err.str();
+  return result;
+}
+
+size_t line_count(const std::string& text) {
+  return static_cast<size_t>(std::count(text.begin(), text.end(), '\n'));
+}
+
+Task sample_task(const std::string& id, const std::string& name, TaskState state) {
+  Task t;
+  t.id = id;
+  t.name = name;
+  t.image = "nginx:1.25";
+  t.state = state;
+  t.created_ms = 1'700'000'000'000;
+  return t;
+}
+
+// A broker that stores submitted tasks (assigning kId when the ID is empty) and answers the other
+// requests from what it stored. Unknown IDs get not_found.
+// What a FakeTaskBroker serves: tasks, the states a task goes through on successive GETs, and
+// the reason given when one of those states is Failed.
+struct Script {
+  std::vector<Task> tasks;
+  std::vector<TaskState> get_states;
+  std::string failure_reason;
+};
+
+class FakeTaskBroker {
+ public:
+  // The script is fixed before the broker thread starts; only that thread touches it afterwards.
+  explicit FakeTaskBroker(Script script = {})
+      : tasks_(std::move(script.tasks)),
+        get_states_(std::move(script.get_states)),
+        failure_reason_(std::move(script.failure_reason)),
+        broker_([this](size_t, const ReceivedRequest& request) { return handle(request); }) {}
+
+  std::string address() const { return broker_.address(); }
+  std::vector<ReceivedRequest> requests() const { return broker_.requests(); }
+
+ private:
+  std::vector<Task> tasks_;
+  std::vector<TaskState> get_states_;
+  std::string failure_reason_;
+
+  FakeResponse handle(const ReceivedRequest& request) {
+    protocol::Reply reply;
+    using T = protocol::MessageType;
+    switch (static_cast<T>(request.type)) {
+      case T::SubmitRequest: {
+        auto submit = protocol::decode_as<protocol::SubmitRequest>(request.body);
+        Task t = submit->task;
+        if (t.id.empty())
+          t.id = kId;
+        tasks_.push_back(t);
+        reply.task = t;
+        break;
+      }
+      case T::ListRequest:
+        reply.tasks = tasks_;
+        break;
+      case T::GetRequest:
+      case T::StopRequest: {
+        std::string id = static_cast<T>(request.type) == T::GetRequest
+                             ? protocol::decode_as<protocol::GetRequest>(request.body)->task_id
+                             : protocol::decode_as<protocol::StopRequest>(request.body)->task_id;
+        for (auto& t : tasks_) {
+          if (t.id != id)
+            continue;
+          if (static_cast<T>(request.type) == T::GetRequest && gets_ < get_states_.size()) {
+            t.state = get_states_[gets_++];
+            if (t.state == TaskState::Failed)
+              t.reason = failure_reason_;
+          }
+          reply.task = t;
+          reply.events = {TaskEvent{TaskState::Pending, 1'700'000'000'000, "", ""}};
+        }
+        if (!reply.task)
+          reply.status = Status::not_found("no task with ID " + id);
+        break;
+      }
+      case T::NodesRequest: {
+        protocol::NodeInfo node;
+        node.id = "5b0c7e2a-0000-4000-8000-000000000001";
+        node.name = "node-1";
+        node.state = "ready";
+        node.capacity = {2, 4ll << 30, 10ll << 30, 4};
+        node.running = 1;
+        reply.nodes = {node};
+        break;
+      }
+      case T::StatusRequest: {
+        protocol::BrokerStatus status;
+        status.version = "0.1.0";
+        status.epoch = "e-123";
+        status.nodes_ready = 1;
+        status.nodes_total = 2;
+        status.tasks_by_state = {{"Running", 3}, {"Pending", 1}};
+        reply.broker = status;
+        break;
+      }
+      default:
+        reply.status = Status::invalid("unexpected request");
+    }
+    return FakeResponse::answer(reply);
+  }
+
+  size_t gets_ = 0;
+  FakeBroker broker_;  // last: its thread calls handle(), which uses the members above
+};
+
+Task decode_submitted(const ReceivedRequest& request) {
+  auto submit = protocol::decode_as<protocol::SubmitRequest>(request.body);
+  EXPECT_TRUE(submit.is_ok());
+  return submit.is_ok() ? submit->task : Task{};
+}
+
+class CliUsageError : public ::testing::TestWithParam<std::vector<std::string>> {};
+
+TEST_P(CliUsageError, ExitsTwoWithAHintAndSendsNothing) {
+  FakeTaskBroker broker;
+  std::vector<std::string> args = {"--broker", broker.address()};
+  for (const auto& a : GetParam())
+    args.push_back(a);
+  ManualClock clock;
+
+  CliResult r = run(args, clock);
+
+  EXPECT_EQ(r.code, kExitUsage) << r.err;
+  EXPECT_THAT(r.err, HasSubstr("cube-client: "));
+  EXPECT_THAT(r.err, HasSubstr("--help"));
+  EXPECT_EQ(r.out, "");
+  EXPECT_TRUE(broker.requests().empty());
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Cases, CliUsageError,
+    ::testing::Values(
+        std::vector<std::string>{}, std::vector<std::string>{"frobnicate"},
+        std::vector<std::string>{"list", "--bogus"}, std::vector<std::string>{"-o", "json", "list"},
+        std::vector<std::string>{"list", "-o", "yaml"}, std::vector<std::string>{"list", "extra"},
+        std::vector<std::string>{"list", "--", "x"}, std::vector<std::string>{"get"},
+        std::vector<std::string>{"get", "a", "b"}, std::vector<std::string>{"stop"},
+        std::vector<std::string>{"submit"},
+        std::vector<std::string>{"submit", "--name", "web"},  // no image
+        std::vector<std::string>{"submit", "--name", "web", "--image", "nginx", "--memory", "12XB"},
+        std::vector<std::string>{"submit", "--name", "web", "--image", "nginx", "--cpu", "lots"},
+        std::vector<std::string>{"submit", "--name", "web", "--image", "nginx", "-p", "99999"},
+        std::vector<std::string>{"submit", "--name", "web", "--image", "nginx", "--label",
+                                 "novalue"},
+        std::vector<std::string>{"submit", "--name", "web", "--image", "nginx", "sh"},
+        std::vector<std::string>{"submit", "-f", "/nonexistent/task.json"},
+        std::vector<std::string>{"submit", "-f", "-", "--name", "web"},
+        std::vector<std::string>{"run", "web"},
+        std::vector<std::string>{"--timeout", "soon", "list"},
+        std::vector<std::string>{"list", "--timeout", "0s"},
+        std::vector<std::string>{"list", "--broker", "nohost"},
+        std::vector<std::string>{"help", "frobnicate"}));
+
+TEST(Cli, UnreachableBrokerExitsThreeWithOneLineNamingTheAddress) {
+  SteadyTime start = system_clock().now();
+  CliResult r = run({"--broker", "127.0.0.1:1", "--timeout", "300ms", "list"}, system_clock());
+  Millis elapsed = std::chrono::duration_cast<Millis>(system_clock().now() - start);
+
+  EXPECT_EQ(r.code, kExitUnreachable);
+  EXPECT_EQ(line_count(r.err), 1u) << r.err;
+  EXPECT_THAT(r.err, HasSubstr("127.0.0.1:1"));
+  EXPECT_THAT(r.err, HasSubstr("did not answer within 0.3 s"));
+  EXPECT_EQ(r.out, "");
+  EXPECT_LT(elapsed, Millis(3000));  // within the timeout, never a hang (upper bound only)
+}
+
+TEST(Cli, GlobalOptionsMayFollowTheCommand) {
+  CliResult r = run({"status", "--timeout", "300ms", "--broker", "127.0.0.1:1"}, system_clock());
+  EXPECT_EQ(r.code, kExitUnreachable);
+  EXPECT_THAT(r.err, HasSubstr("127.0.0.1:1"));
+}
+
+TEST(Cli, SubmitFlagsBuildTheTask) {
+  FakeTaskBroker broker;
+  ManualClock clock;
+
+  CliResult r = run({"submit",   "--broker",   broker.address(), "--name",    "web",
+                     "--image",  "nginx:1.25", "--driver",       "docker",    "--cpu",
+                     "0.5",      "--memory",   "512MiB",         "--disk",    "1GiB",
+                     "-p",       "80/tcp",     "--port",         "443",       "-e",
+                     "A=1",      "--env",      "B=two words",    "--restart", "always",
+                     "--health", "/health",    "--constraint",   "zone=a",    "--label",
+                     "team=web", "--label",    "tier=front",     "--",        "nginx",
+                     "-g",       "daemon off;"},
+                    clock);
+
+  ASSERT_EQ(r.code, kExitOk) << r.err;
+  EXPECT_EQ(r.out, std::string(kId) + "\n");  // only the ID
+  EXPECT_EQ(r.err, "");
+  auto requests = broker.requests();
+  ASSERT_EQ(requests.size(), 1u);
+  Task t = decode_submitted(requests[0]);
+  EXPECT_EQ(t.id, "");
+  EXPECT_EQ(t.name, "web");
+  EXPECT_EQ(t.image, "nginx:1.25");
+  EXPECT_EQ(t.driver, "docker");
+  EXPECT_DOUBLE_EQ(t.cpu, 0.5);
+  EXPECT_EQ(t.memory_bytes, 512ll << 20);
+  EXPECT_EQ(t.disk_bytes, 1ll << 30);
+  EXPECT_EQ(t.exposed_ports, (std::vector<std::string>{"80/tcp", "443"}));
+  EXPECT_EQ(t.env, (std::vector<std::string>{"A=1", "B=two words"}));
+  EXPECT_EQ(t.restart_policy, "always");
+  EXPECT_EQ(t.health_check, "/health");
+  EXPECT_EQ(t.constraints, (std::vector<std::string>{"zone=a"}));
+  EXPECT_EQ(t.labels, (std::map<std::string, std::string>{{"team", "web"}, {"tier", "front"}}));
+  EXPECT_EQ(t.cmd, (std::vector<std::string>{"nginx", "-g", "daemon off;"}));
+  EXPECT_EQ(t.desired_state, TaskState::Running);
+}
+
+TEST(Cli, SubmitSimTaskWithDurationAndExplicitId) {
+  FakeTaskBroker broker;
+  ManualClock clock;
+
+  CliResult r = run({"--broker", broker.address(), "submit", "--name", "sim-1", "--driver", "sim",
+                     "--duration", "1.5s", "--id", "0190a3c4-0000-7000-8000-000000000001"},
+                    clock);
+
+  ASSERT_EQ(r.code, kExitOk) << r.err;
+  EXPECT_EQ(r.out, "0190a3c4-0000-7000-8000-000000000001\n");
+  Task t = decode_submitted(broker.requests().at(0));
+  EXPECT_EQ(t.driver, "sim");
+  EXPECT_EQ(t.duration_ms, 1500);
+  EXPECT_EQ(t.id, "0190a3c4-0000-7000-8000-000000000001");
+}
+
+TEST(Cli, SubmitFromStdinAcceptsATaskEventWrapper) {
+  FakeTaskBroker broker;
+  ManualClock clock;
+  std::string json = R"({"ID": "0190a3c4-0000-7000-8000-000000000002", "State": 2,
+    "Timestamp": "2024-01-01T00:00:00Z",
+    "Task": {"Name": "echo", "Image": "busybox:latest", "Cmd": ["echo", "hi"], "Memory": "64MiB",
+             "ExposedPorts": {"8080/tcp": {}}, "RestartPolicy": "on-failure", "State": 0}})";
+
+  CliResult r = run({"--broker", broker.address(), "submit", "-f", "-"}, clock, json);
+
+  ASSERT_EQ(r.code, kExitOk) << r.err;
+  EXPECT_EQ(r.out, "0190a3c4-0000-7000-8000-000000000002\n");
+  Task t = decode_submitted(broker.requests().at(0));
+  EXPECT_EQ(t.id, "0190a3c4-0000-7000-8000-000000000002");
+  EXPECT_EQ(t.name, "echo");
+  EXPECT_EQ(t.cmd, (std::vector<std::string>{"echo", "hi"}));
+  EXPECT_EQ(t.memory_bytes, 64ll << 20);
+  EXPECT_EQ(t.exposed_ports, (std::vector<std::string>{"8080/tcp"}));
+  EXPECT_EQ(t.restart_policy, "on-failure");
+}
+
+TEST(Cli, SubmitRejectsBadJsonBeforeSendingIt) {
+  FakeTaskBroker broker;
+  ManualClock clock;
+
+  CliResult r = run({"--broker", broker.address(), "submit", "-f", "-"}, clock,
+                    R"({"Name": "x", "Imagee": "busybox"})");
+
+  EXPECT_EQ(r.code, kExitUsage);
+  EXPECT_THAT(r.err, HasSubstr("unknown field \"Imagee\""));
+  EXPECT_TRUE(broker.requests().empty());
+}
+
+TEST(Cli, RunIsSubmitWithNameAndImage) {
+  FakeTaskBroker broker;
+  ManualClock clock;
+
+  CliResult r = run({"--broker", broker.address(), "run", "hello", "busybox:latest", "-p", "80",
+                     "--", "echo", "hello"},
+                    clock);
+
+  ASSERT_EQ(r.code, kExitOk) << r.err;
+  EXPECT_EQ(r.out, std::string(kId) + "\n");
+  Task t = decode_submitted(broker.requests().at(0));
+  EXPECT_EQ(t.name, "hello");
+  EXPECT_EQ(t.image, "busybox:latest");
+  EXPECT_EQ(t.exposed_ports, (std::vector<std::string>{"80"}));
+  EXPECT_EQ(t.cmd, (std::vector<std::string>{"echo", "hello"}));
+}
+
+TEST(Cli, SubmitWaitReturnsOnceRunning) {
+  FakeTaskBroker broker(
+      Script{{}, {TaskState::Pending, TaskState::Scheduled, TaskState::Running}, ""});
+  ManualClock clock;
+
+  CliResult r = run(
+      {"--broker", broker.address(), "submit", "--name", "web", "--image", "nginx:1.25", "--wait"},
+      clock);
+
+  EXPECT_EQ(r.code, kExitOk) << r.err;
+  EXPECT_EQ(r.out, std::string(kId) + "\n");
+  EXPECT_EQ(broker.requests().size(), 4u);  // SUBMIT and three GETs
+}
+
+TEST(Cli, SubmitWaitExitsOneWithTheReasonWhenTheTaskFails) {
+  FakeTaskBroker broker(
+      Script{{}, {TaskState::Scheduled, TaskState::Failed}, "image not found: nginx:9"});
+  ManualClock clock;
+
+  CliResult r =
+      run({"--broker", broker.address(), "submit", "--name", "web", "--image", "nginx:9", "--wait"},
+          clock);
+
+  EXPECT_EQ(r.code, kExitBrokerError);
+  EXPECT_EQ(r.out, std::string(kId) + "\n");
+  EXPECT_EQ(r.err, "cube-client: task " + std::string(kId) + " failed: image not found: nginx:9\n");
+}
+
+TEST(Cli, SubmitWaitGivesUpAfterTheWaitTimeout) {
+  FakeTaskBroker broker(Script{{}, std::vector<TaskState>(1000, TaskState::Pending), ""});
+  ManualClock clock;
+
+  CliResult r = run({"--broker", broker.address(), "submit", "--name", "web", "--image",
+                     "nginx:1.25", "--wait", "--wait-timeout", "1s"},
+                    clock);
+
+  EXPECT_EQ(r.code, kExitBrokerError);
+  EXPECT_THAT(r.err, HasSubstr("is still Pending after 1 s"));
+}
+
+TEST(Cli, GetOfAnUnknownTaskExitsOneWithTheBrokersMessage) {
+  FakeTaskBroker broker;
+  ManualClock clock;
+
+  CliResult r = run({"--broker", broker.address(), "get", "nope"}, clock);
+
+  EXPECT_EQ(r.code, kExitBrokerError);
+  EXPECT_EQ(r.err, "cube-client: not_found: no task with ID nope\n");
+  EXPECT_EQ(r.out, "");
+}
+
+TEST(Cli, ListPrintsATableAndJson) {
+  Task pending = sample_task("0190a3c4-0000-7000-8000-000000000009", "db", TaskState::Pending);
+  pending.reason = "no node has 2 GiB free memory";
+  FakeTaskBroker broker(Script{{sample_task(kId, "web", TaskState::Running), pending}, {}, ""});
+  ManualClock clock(from_unix_ms(1'700'000'000'000 + 300'000));
+
+  CliResult table = run({"--broker", broker.address(), "list"}, clock);
+  ASSERT_EQ(table.code, kExitOk) << table.err;
+  EXPECT_THAT(table.out, HasSubstr("ID"));
+  EXPECT_THAT(table.out, HasSubstr("REASON"));
+  EXPECT_THAT(table.out, HasSubstr("no node has 2 GiB free memory"));
+  EXPECT_THAT(table.out, HasSubstr("Running"));
+  EXPECT_THAT(table.out, HasSubstr("5m"));
+  EXPECT_EQ(line_count(table.out), 3u);
+
+  CliResult json = run({"--broker", broker.address(), "list", "-o", "json"}, clock);
+  ASSERT_EQ(json.code, kExitOk) << json.err;
+  auto parsed = nlohmann::json::parse(json.out);
+  ASSERT_TRUE(parsed.is_array());
+  ASSERT_EQ(parsed.size(), 2u);
+  EXPECT_EQ(parsed[0]["ID"], kId);
+  EXPECT_EQ(parsed[0]["State"], 2);  // numeric, as the prior orchestrators print it
+  EXPECT_EQ(parsed[1]["Name"], "db");
+
+  CliResult wide = run({"--broker", broker.address(), "list", "-o", "wide"}, clock);
+  ASSERT_EQ(wide.code, kExitOk) << wide.err;
+  EXPECT_THAT(wide.out, HasSubstr("IMAGE"));
+  EXPECT_THAT(wide.out, HasSubstr("nginx:1.25"));
+}
+
+TEST(Cli, GetShowsFieldsAndHistoryOrJson) {
+  Task task = sample_task(kId, "web", TaskState::Running);
+  task.exposed_ports = {"80/tcp"};
+  task.port_bindings["80/tcp"] = {PortBinding{"0.0.0.0", "32768"}};
+  task.exit_code = 0;
+  FakeTaskBroker broker(Script{{task}, {}, ""});
+  ManualClock clock;
+
+  CliResult human = run({"--broker", broker.address(), "get", kId}, clock);
+  ASSERT_EQ(human.code, kExitOk) << human.err;
+  EXPECT_THAT(human.out, HasSubstr("Name:"));
+  EXPECT_THAT(human.out, HasSubstr("80/tcp -> 0.0.0.0:32768"));
+  EXPECT_THAT(human.out, HasSubstr("Exit code:"));
+  EXPECT_THAT(human.out, HasSubstr("Events:"));
+  EXPECT_THAT(human.out, HasSubstr("Pending"));
+
+  CliResult json = run({"--broker", broker.address(), "get", kId, "-o", "json"}, clock);
+  ASSERT_EQ(json.code, kExitOk) << json.err;
+  auto parsed = nlohmann::json::parse(json.out);
+  EXPECT_EQ(parsed["ID"], kId);
+  EXPECT_EQ(parsed["State"], 2);
+  ASSERT_EQ(parsed["Events"].size(), 1u);
+  EXPECT_EQ(parsed["Events"][0]["State"], 0);
+}
+
+TEST(Cli, StopPrintsTheId) {
+  FakeTaskBroker broker(Script{{sample_task(kId, "web", TaskState::Running)}, {}, ""});
+  ManualClock clock;
+
+  CliResult r = run({"--broker", broker.address(), "stop", kId}, clock);
+
+  ASSERT_EQ(r.code, kExitOk) << r.err;
+  EXPECT_EQ(r.out, std::string(kId) + "\n");
+  EXPECT_EQ(broker.requests().at(0).type, static_cast<uint8_t>(protocol::MessageType::StopRequest));
+}
+
+TEST(Cli, NodesAndStatus) {
+  FakeTaskBroker broker;
+  ManualClock clock;
+
+  CliResult nodes = run({"--broker", broker.address(), "nodes"}, clock);
+  ASSERT_EQ(nodes.code, kExitOk) << nodes.err;
+  EXPECT_THAT(nodes.out, HasSubstr("node-1"));
+  EXPECT_THAT(nodes.out, HasSubstr("5b0c7e2a"));
+  EXPECT_THAT(nodes.out, HasSubstr("1/4"));
+  EXPECT_THAT(nodes.out, HasSubstr("4 GiB"));
+
+  CliResult json = run({"--broker", broker.address(), "nodes", "-o", "json"}, clock);
+  ASSERT_EQ(json.code, kExitOk) << json.err;
+  EXPECT_EQ(nlohmann::json::parse(json.out)[0]["Name"], "node-1");
+
+  CliResult status = run({"--broker", broker.address(), "status"}, clock);
+  ASSERT_EQ(status.code, kExitOk) << status.err;
+  EXPECT_THAT(status.out, HasSubstr("0.1.0"));
+  EXPECT_THAT(status.out, HasSubstr("e-123"));
+  EXPECT_THAT(status.out, HasSubstr("1 ready / 2 total"));
+  EXPECT_THAT(status.out, HasSubstr("4 total"));
+}
+
+TEST(Cli, HelpAndVersionExitZero) {
+  ManualClock clock;
+  for (std::vector<std::string> args : {std::vector<std::string>{"--help"},
+                                        {"-h"},
+                                        {"help"},
+                                        {"help", "submit"},
+                                        {"submit", "--help"},
+                                        {"run", "-h"},
+                                        {"list", "--help"},
+                                        {"get", "--help"},
+                                        {"stop", "--help"},
+                                        {"nodes", "--help"},
+                                        {"status", "--help"}}) {
+    CliResult r = run(args, clock);
+    EXPECT_EQ(r.code, kExitOk) << args[0];
+    EXPECT_THAT(r.out, HasSubstr("Usage: cube-client"));
+    EXPECT_EQ(r.err, "");
+  }
+  CliResult submit_help = run({"submit", "--help"}, clock);
+  EXPECT_THAT(submit_help.out, HasSubstr("Examples:"));
+  EXPECT_THAT(submit_help.out, HasSubstr("--memory"));
+  CliResult version = run({"--version"}, clock);
+  EXPECT_EQ(version.code, kExitOk);
+  EXPECT_THAT(version.out, HasSubstr("cube-client "));
+}
+
+}  // namespace
+}  // namespace cube

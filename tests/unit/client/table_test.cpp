@@ -1,0 +1,194 @@
+// Table alignment and the list/nodes views built on it.
+#include "client/table.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <sstream>
+
+#include "client/views.h"
+
+namespace cube {
+namespace {
+
+using ::testing::HasSubstr;
+
+std::vector<std::string> lines_of(const std::string& text) {
+  std::vector<std::string> lines;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);)
+    lines.push_back(line);
+  return lines;
+}
+
+// Byte offset where `word` starts in `line`, or npos.
+size_t column_of(const std::string& line, const std::string& word) {
+  return line.find(word);
+}
+
+TEST(Table, AlignsEveryColumnOnItsWidestCell) {
+  Table table({"ID", "NAME", "STATE"});
+  table.add_row({"1", "a-very-long-name", "Running"});
+  table.add_row({"22222", "b", "Pending"});
+
+  EXPECT_EQ(table.render(),
+            "ID      NAME               STATE\n"
+            "1       a-very-long-name   Running\n"
+            "22222   b                  Pending\n");
+}
+
+TEST(Table, NoTrailingBlanksAndShortRowsArePadded) {
+  Table table({"A", "B", "C"});
+  table.add_row({"x"});
+  table.add_row({"y", "z", "", "dropped"});
+
+  std::string out = table.render();
+  for (const auto& line : lines_of(out))
+    EXPECT_FALSE(!line.empty() && line.back() == ' ') << "[" << line << "]";
+  EXPECT_EQ(out, "A   B   C\nx\ny   z\n");
+  EXPECT_EQ(table.row_count(), 2u);
+}
+
+TEST(Table, CountsUtf8CodePointsNotBytes) {
+  Table table({"NAME", "STATE"});
+  table.add_row({"café", "Running"});
+  table.add_row({"cafe", "Failed"});
+
+  auto lines = lines_of(table.render());
+  ASSERT_EQ(lines.size(), 3u);
+  // "café" is 5 bytes but 4 columns wide: both STATE cells start at display column 7.
+  EXPECT_EQ(lines[1], "café   Running");
+  EXPECT_EQ(lines[2], "cafe   Failed");
+  EXPECT_EQ(display_width("café"), 4u);
+}
+
+TEST(Shorten, CutsWithAnEllipsisAndNeverSplitsACodePoint) {
+  EXPECT_EQ(shorten("short", 10), "short");
+  EXPECT_EQ(shorten("no node has 2 GiB free memory", 14), "no node has...");
+  EXPECT_EQ(shorten("ééééééé", 5), "éé...");
+  EXPECT_EQ(shorten("abcdef", 2), "..");
+}
+
+Task task(const std::string& id, const std::string& name, TaskState state,
+          const std::string& reason = "") {
+  Task t;
+  t.id = id;
+  t.name = name;
+  t.state = state;
+  t.reason = reason;
+  t.node = state == TaskState::Running ? "node-1" : "";
+  t.created_ms = 1'000'000;
+  return t;
+}
+
+TEST(TaskTable, ColumnsLineUpAndReasonsShowForPendingAndFailed) {
+  std::string long_reason(80, 'r');
+  std::vector<Task> tasks = {
+      task("id-1", "web", TaskState::Running, "restarted"),
+      task("id-22", "database", TaskState::Pending, "no node has 2 GiB free memory"),
+      task("id-333", "job", TaskState::Failed, long_reason),
+  };
+  SystemTime now = from_unix_ms(1'000'000 + 90'000);
+
+  auto lines = lines_of(render_task_table(tasks, now, /*wide=*/false));
+
+  ASSERT_EQ(lines.size(), 4u);
+  for (const char* header : {"NAME", "STATE", "NODE", "AGE", "REASON"}) {
+    size_t col = column_of(lines[0], header);
+    ASSERT_NE(col, std::string::npos) << header;
+    for (size_t i = 1; i < lines.size(); ++i) {
+      if (std::string(header) == "REASON" && i == 1) {
+        EXPECT_LE(lines[i].size(), col) << "a Running task shows no reason";
+        continue;
+      }
+      // Every cell starts exactly under its header, after a blank.
+      ASSERT_GT(lines[i].size(), col) << header << " row " << i;
+      EXPECT_NE(lines[i][col], ' ') << header << " row " << i << ": " << lines[i];
+      EXPECT_EQ(lines[i][col - 1], ' ') << header << " row " << i;
+    }
+  }
+  EXPECT_THAT(lines[1], HasSubstr("web"));
+  EXPECT_THAT(lines[1], ::testing::Not(HasSubstr("restarted")));  // Running: no reason
+  EXPECT_THAT(lines[1], HasSubstr("90s"));
+  EXPECT_THAT(lines[2], HasSubstr("no node has 2 GiB free memory"));
+  EXPECT_THAT(lines[3], HasSubstr("rrr..."));
+  EXPECT_THAT(lines[3], ::testing::Not(HasSubstr(long_reason)));
+  EXPECT_THAT(lines[2], HasSubstr("   -   "));  // no node yet
+}
+
+TEST(TaskTable, NoReasonColumnWhenNothingIsStuck) {
+  std::vector<Task> tasks = {task("id-1", "web", TaskState::Running, "")};
+  std::string out = render_task_table(tasks, from_unix_ms(1'000'000), false);
+  EXPECT_THAT(out, ::testing::Not(HasSubstr("REASON")));
+  EXPECT_EQ(lines_of(out)[0], "ID     NAME   STATE     NODE     AGE");
+}
+
+TEST(TaskTable, WideShowsResourcesPortsAndFullReasons) {
+  Task t = task("id-1", "web", TaskState::Failed, std::string(60, 'x'));
+  t.image = "nginx:1.25";
+  t.cpu = 0.5;
+  t.memory_bytes = 512ll << 20;
+  t.exposed_ports = {"80/tcp"};
+  t.port_bindings["80/tcp"] = {PortBinding{"", "32768"}};
+  std::string out = render_task_table({t}, from_unix_ms(1'000'000), /*wide=*/true);
+  EXPECT_THAT(out, HasSubstr("nginx:1.25"));
+  EXPECT_THAT(out, HasSubstr("docker"));
+  EXPECT_THAT(out, HasSubstr("0.5"));
+  EXPECT_THAT(out, HasSubstr("512 MiB"));
+  EXPECT_THAT(out, HasSubstr("80/tcp -> 0.0.0.0:32768"));
+  EXPECT_THAT(out, HasSubstr(std::string(60, 'x')));
+}
+
+TEST(NodeTable, ShowsShortIdSlotsAndHumanSizes) {
+  protocol::NodeInfo n;
+  n.id = "5b0c7e2a-1111-4000-8000-000000000001";
+  n.name = "node-1";
+  n.state = "ready";
+  n.capacity = {1.5, 3ll << 30, 0, 8};
+  n.running = 3;
+  n.last_seen_ms = 1'000'000;
+
+  auto lines = lines_of(render_node_table({n}, from_unix_ms(1'002'000), false));
+
+  ASSERT_EQ(lines.size(), 2u);
+  EXPECT_EQ(lines[0].find("NAME"), 0u);
+  EXPECT_EQ(lines[1], "node-1   5b0c7e2a   ready   3/8     1.5   3 GiB    2s ago");
+}
+
+TEST(Views, FormatsCpuAndAges) {
+  EXPECT_EQ(format_cpu(0.5), "0.5");
+  EXPECT_EQ(format_cpu(2), "2");
+  EXPECT_EQ(format_cpu(1.25), "1.25");
+  EXPECT_EQ(format_age_since(0, from_unix_ms(5000)), "-");
+  EXPECT_EQ(format_age_since(1000, from_unix_ms(1000 + 3 * 3600 * 1000)), "3h");
+  EXPECT_EQ(format_local_time(0), "-");
+  EXPECT_EQ(format_local_time(1'700'000'000'123, true).size(), 23u);  // "YYYY-MM-DD hh:mm:ss.mmm"
+}
+
+TEST(Views, TaskDetailsShowSetFieldsAndHistory) {
+  TaskDetails d;
+  d.task = task("id-1", "web", TaskState::Failed, "exit code 2");
+  d.task.image = "busybox:latest";
+  d.task.cmd = {"sh", "-c", "exit 2"};
+  d.task.exit_code = 2;
+  d.events = {TaskEvent{TaskState::Pending, 1'000'000, "", ""},
+              TaskEvent{TaskState::Failed, 1'005'000, "exit code 2", "node-1"}};
+
+  std::string out = render_task_details(d, from_unix_ms(1'010'000));
+
+  EXPECT_THAT(out, HasSubstr("Name:"));
+  EXPECT_THAT(out, HasSubstr("Command:"));
+  EXPECT_THAT(out, HasSubstr("sh -c \"exit 2\""));
+  EXPECT_THAT(out, HasSubstr("Exit code:"));
+  EXPECT_THAT(out, HasSubstr("Reason:"));
+  EXPECT_THAT(out, ::testing::Not(HasSubstr("Health check:")));  // unset fields are left out
+  EXPECT_THAT(out, HasSubstr("Events:"));
+  EXPECT_THAT(out, HasSubstr("node-1"));
+  // Field values start in one column.
+  auto lines = lines_of(out);
+  size_t value_col = lines[0].find("id-1");
+  EXPECT_EQ(lines[1].find("web"), value_col);
+}
+
+}  // namespace
+}  // namespace cube

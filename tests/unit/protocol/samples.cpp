@@ -1,0 +1,736 @@
+#include "tests/unit/protocol/samples.h"
+
+#include <cctype>
+#include <cstdint>
+#include <limits>
+#include <utility>
+
+#include <nlohmann/json.hpp>
+
+#include "protocol/codec.h"
+
+namespace cube::test {
+namespace {
+
+// 2025-11-23T10:00:00Z, the go-cube README's timestamp, in Unix milliseconds.
+constexpr int64_t kT0 = 1763892000000;
+
+const char* const kTaskId = "0192f3a4-5b6c-7d8e-9f01-23456789abcd";
+const char* const kAgentId = "a3c1e6f0-2b4d-4e8a-9c7f-0d1e2f3a4b5c";
+const char* const kSessionId = "5e551010-0000-4000-8000-00000000c0de";
+const char* const kEpoch = "e90c0000-1111-4222-8333-444455556666";
+
+}  // namespace
+
+Task sample_task() {
+  Task t;
+  t.id = kTaskId;
+  t.name = "web";
+  t.image = "cube/busybox:latest";
+  t.cmd = {"httpd", "-f", "-p", "8080"};
+  t.env = {"MODE=production", "EMPTY="};
+  t.cpu = 1.5;
+  t.memory_bytes = 512ll << 20;
+  t.disk_bytes = 1ll << 30;
+  t.exposed_ports = {"8080/tcp", "53/udp"};
+  t.restart_policy = "on-failure";
+  t.health_check = "/health";
+  t.driver = "docker";
+  t.constraints = {"zone=eu-1"};
+  t.labels = {{"team", "infra"}, {"tier", "front"}};
+  t.duration_ms = 30000;
+  t.state = TaskState::Failed;
+  t.desired_state = TaskState::Completed;
+  t.attempt = 3;
+  t.restart_count = 2;
+  t.node_id = kAgentId;
+  t.node = "agent-1";
+  t.reason = "exited with code 137";
+  t.exit_code = 137;
+  t.container_id = "4f1c2d3e4f5a6b7c";
+  t.port_bindings = {{"8080/tcp", {{"0.0.0.0", "32768"}, {"::", "32769"}}}};
+  t.start_time_ms = kT0;
+  t.finish_time_ms = kT0 + 60500;
+  t.created_ms = kT0 - 1000;
+  t.updated_ms = kT0 + 60501;
+  return t;
+}
+
+Task sample_task_no_exit() {
+  Task t = sample_task();
+  t.id = "0192f3a4-5b6c-7d8e-9f01-000000000002";
+  t.name = "worker";
+  t.state = TaskState::Running;
+  t.desired_state = TaskState::Running;
+  t.exit_code.reset();
+  t.reason = "";
+  t.port_bindings.clear();
+  t.finish_time_ms = 0;
+  return t;
+}
+
+TaskStatus sample_status_exited() {
+  TaskStatus s;
+  s.task_id = kTaskId;
+  s.attempt = 3;
+  s.state = TaskState::Completed;
+  s.exit_code = 0;
+  s.reason = "exited with code 0";
+  s.container_id = "4f1c2d3e4f5a6b7c";
+  s.port_bindings = {{"8080/tcp", {{"0.0.0.0", "32768"}}}};
+  s.start_time_ms = kT0;
+  s.finish_time_ms = kT0 + 5000;
+  return s;
+}
+
+TaskStatus sample_status_running() {
+  TaskStatus s;
+  s.task_id = "0192f3a4-5b6c-7d8e-9f01-000000000002";
+  s.attempt = 1;
+  s.state = TaskState::Running;
+  s.exit_code.reset();
+  s.reason = "";
+  s.container_id = "9a8b7c6d5e4f";
+  s.start_time_ms = kT0 + 10;
+  return s;
+}
+
+TaskStatus sample_status_killed() {
+  TaskStatus s = sample_status_exited();
+  s.task_id = "0192f3a4-5b6c-7d8e-9f01-000000000003";
+  s.state = TaskState::Failed;
+  s.exit_code = -15;
+  s.reason = "killed by signal 15";
+  return s;
+}
+
+NodeInfo sample_node() {
+  NodeInfo n;
+  n.id = kAgentId;
+  n.name = "agent-1";
+  n.state = "ready";
+  n.version = "0.1.0";
+  n.drivers = {"docker", "exec"};
+  n.capacity = {2.0, 4ll << 30, 100ll << 30, 8};
+  n.labels = {{"zone", "eu-1"}};
+  n.running = 3;
+  n.free_slots = 5;
+  n.last_seen_ms = kT0 + 999;
+  return n;
+}
+
+BrokerStatus sample_broker_status() {
+  BrokerStatus b;
+  b.version = "0.1.0";
+  b.epoch = kEpoch;
+  b.started_ms = kT0 - 3600000;
+  b.tasks_by_state = {{"Pending", 1}, {"Running", 3}};
+  b.nodes_ready = 1;
+  b.nodes_total = 2;
+  b.counters = {{"decode_errors", 4}, {"submits", 1234567}};
+  return b;
+}
+
+template <>
+Hello sample<Hello>() {
+  Hello m;
+  m.agent_id = kAgentId;
+  m.name = "agent-1";
+  m.version = "0.1.0";
+  m.drivers = {"docker", "exec", "sim"};
+  m.capacity = {2.0, 4ll << 30, 100ll << 30, 8};
+  m.labels = {{"arch", "amd64"}, {"zone", "eu-1"}};
+  m.seq = 41;
+  m.tasks = {sample_status_exited(), sample_status_running()};
+  return m;
+}
+template <>
+std::string sample_description<Hello>() {
+  return "agent-1 with 3 drivers, 2 cores, 4 GiB, 8 slots, two tasks (exit_code 0 and nil)";
+}
+
+template <>
+Welcome sample<Welcome>() {
+  return {kSessionId, kEpoch, 1000};
+}
+template <>
+std::string sample_description<Welcome>() {
+  return "a session with a 1 s heartbeat";
+}
+
+template <>
+Credit sample<Credit>() {
+  return {kSessionId, 5};
+}
+template <>
+std::string sample_description<Credit>() {
+  return "5 free slots";
+}
+
+template <>
+Assign sample<Assign>() {
+  return {sample_task()};
+}
+template <>
+std::string sample_description<Assign>() {
+  return "a task with every field set (failed, exit_code 137, port bindings)";
+}
+
+template <>
+Accept sample<Accept>() {
+  return {kSessionId, kTaskId, 3};
+}
+template <>
+std::string sample_description<Accept>() {
+  return "attempt 3 accepted";
+}
+
+template <>
+Reject sample<Reject>() {
+  return {kSessionId, kTaskId, 3, "no free slot"};
+}
+template <>
+std::string sample_description<Reject>() {
+  return "attempt 3 rejected: no free slot";
+}
+
+template <>
+Stop sample<Stop>() {
+  return {kTaskId, 3, 10000, "stopped"};
+}
+template <>
+std::string sample_description<Stop>() {
+  return "stop attempt 3 with a 10 s grace";
+}
+
+template <>
+Sync sample<Sync>() {
+  return {"gap in seq: expected 42, got 44"};
+}
+template <>
+std::string sample_description<Sync>() {
+  return "the broker missed events";
+}
+
+template <>
+Snapshot sample<Snapshot>() {
+  return {
+      kSessionId, 44, {sample_status_exited(), sample_status_running(), sample_status_killed()}};
+}
+template <>
+std::string sample_description<Snapshot>() {
+  return "three tasks as of seq 44 (exit_code 0, nil and -15)";
+}
+
+template <>
+ErrorMessage sample<ErrorMessage>() {
+  return {ErrorCode::Unauthorized, "no session: send HELLO"};
+}
+template <>
+std::string sample_description<ErrorMessage>() {
+  return "unauthorized (5): no session";
+}
+
+template <>
+AgentHeartbeat sample<AgentHeartbeat>() {
+  return {kAgentId, kSessionId, 44, 3, 5};
+}
+template <>
+std::string sample_description<AgentHeartbeat>() {
+  return "seq 44, 3 running, 5 free";
+}
+
+template <>
+TaskStateEvent sample<TaskStateEvent>() {
+  return {kAgentId, kSessionId, 45, sample_status_exited()};
+}
+template <>
+std::string sample_description<TaskStateEvent>() {
+  return "seq 45: the task completed with exit_code 0";
+}
+
+template <>
+Beacon sample<Beacon>() {
+  return {kEpoch, 1000};
+}
+template <>
+std::string sample_description<Beacon>() {
+  return "broker epoch and 1 s heartbeat";
+}
+
+template <>
+SubmitRequest sample<SubmitRequest>() {
+  return {7, sample_task()};
+}
+template <>
+std::string sample_description<SubmitRequest>() {
+  return "request 7 submitting a task with every field set";
+}
+
+template <>
+ListRequest sample<ListRequest>() {
+  return {8};
+}
+template <>
+std::string sample_description<ListRequest>() {
+  return "request 8";
+}
+
+template <>
+GetRequest sample<GetRequest>() {
+  return {9, kTaskId};
+}
+template <>
+std::string sample_description<GetRequest>() {
+  return "request 9 for one task";
+}
+
+template <>
+StopRequest sample<StopRequest>() {
+  return {10, kTaskId};
+}
+template <>
+std::string sample_description<StopRequest>() {
+  return "request 10 to stop one task";
+}
+
+template <>
+NodesRequest sample<NodesRequest>() {
+  return {0x123456789a};
+}
+template <>
+std::string sample_description<NodesRequest>() {
+  return "request 0x123456789a (a 64-bit id)";
+}
+
+template <>
+StatusRequest sample<StatusRequest>() {
+  return {std::numeric_limits<uint64_t>::max()};
+}
+template <>
+std::string sample_description<StatusRequest>() {
+  return "request 2^64-1 (the largest id)";
+}
+
+template <>
+Reply sample<Reply>() {
+  Reply r;
+  r.request_id = 9;
+  // Not a realistic reply (an error with a payload), but it pins every key.
+  r.status = Status::not_found("task 0192f3a4 not found: list tasks with `cube-client list`");
+  r.task = sample_task();
+  r.events = {{TaskState::Pending, kT0 - 1000, "", ""},
+              {TaskState::Scheduled, kT0 - 500, "placed", "agent-1"},
+              {TaskState::Failed, kT0 + 60500, "exited with code 137", "agent-1"}};
+  r.tasks = {sample_task(), sample_task_no_exit()};
+  r.nodes = {sample_node()};
+  r.broker = sample_broker_status();
+  return r;
+}
+template <>
+std::string sample_description<Reply>() {
+  return "every field set: error not_found, task, 3 events, 2 tasks, 1 node, broker status";
+}
+
+Reply sample_reply_error() {
+  Reply r;
+  r.request_id = 12;
+  r.status = Status::invalid("field \"seq\": expected an unsigned integer, got a negative one");
+  return r;
+}
+
+std::string golden_name(MessageType type) {
+  std::string name = protocol::message_type_name(static_cast<uint8_t>(type));
+  for (char& c : name)
+    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return name;
+}
+
+// ---------------------------------------------------------------- field cases
+
+namespace {
+
+template <typename S>
+using KeyResets = std::vector<std::pair<std::string, std::function<void(S&)>>>;
+
+// The reset of one member: back to the value a default-constructed struct has, which is what a
+// decoder keeps for a missing key.
+#define CUBE_KEY(Struct, key, member)                  \
+  {                                                    \
+    key, [](Struct& s) { s.member = Struct{}.member; } \
+  }
+
+KeyResets<PortBinding> port_binding_keys() {
+  return {CUBE_KEY(PortBinding, "host_ip", host_ip), CUBE_KEY(PortBinding, "host_port", host_port)};
+}
+
+KeyResets<Task> task_keys() {
+  return {
+      CUBE_KEY(Task, "id", id),
+      CUBE_KEY(Task, "name", name),
+      CUBE_KEY(Task, "image", image),
+      CUBE_KEY(Task, "cmd", cmd),
+      CUBE_KEY(Task, "env", env),
+      CUBE_KEY(Task, "cpu", cpu),
+      CUBE_KEY(Task, "memory_bytes", memory_bytes),
+      CUBE_KEY(Task, "disk_bytes", disk_bytes),
+      CUBE_KEY(Task, "exposed_ports", exposed_ports),
+      CUBE_KEY(Task, "restart_policy", restart_policy),
+      CUBE_KEY(Task, "health_check", health_check),
+      CUBE_KEY(Task, "driver", driver),
+      CUBE_KEY(Task, "constraints", constraints),
+      CUBE_KEY(Task, "labels", labels),
+      CUBE_KEY(Task, "duration_ms", duration_ms),
+      CUBE_KEY(Task, "state", state),
+      CUBE_KEY(Task, "desired_state", desired_state),
+      CUBE_KEY(Task, "attempt", attempt),
+      CUBE_KEY(Task, "restart_count", restart_count),
+      CUBE_KEY(Task, "node_id", node_id),
+      CUBE_KEY(Task, "node", node),
+      CUBE_KEY(Task, "reason", reason),
+      CUBE_KEY(Task, "exit_code", exit_code),
+      CUBE_KEY(Task, "container_id", container_id),
+      CUBE_KEY(Task, "port_bindings", port_bindings),
+      CUBE_KEY(Task, "start_time_ms", start_time_ms),
+      CUBE_KEY(Task, "finish_time_ms", finish_time_ms),
+      CUBE_KEY(Task, "created_ms", created_ms),
+      CUBE_KEY(Task, "updated_ms", updated_ms),
+  };
+}
+
+KeyResets<TaskStatus> task_status_keys() {
+  return {
+      CUBE_KEY(TaskStatus, "task_id", task_id),
+      CUBE_KEY(TaskStatus, "attempt", attempt),
+      CUBE_KEY(TaskStatus, "state", state),
+      CUBE_KEY(TaskStatus, "exit_code", exit_code),
+      CUBE_KEY(TaskStatus, "reason", reason),
+      CUBE_KEY(TaskStatus, "container_id", container_id),
+      CUBE_KEY(TaskStatus, "port_bindings", port_bindings),
+      CUBE_KEY(TaskStatus, "start_time_ms", start_time_ms),
+      CUBE_KEY(TaskStatus, "finish_time_ms", finish_time_ms),
+  };
+}
+
+KeyResets<TaskEvent> task_event_keys() {
+  return {
+      CUBE_KEY(TaskEvent, "state", state),
+      CUBE_KEY(TaskEvent, "timestamp_ms", timestamp_ms),
+      CUBE_KEY(TaskEvent, "reason", reason),
+      CUBE_KEY(TaskEvent, "node", node),
+  };
+}
+
+KeyResets<Capacity> capacity_keys() {
+  return {
+      CUBE_KEY(Capacity, "cpu", cpu),
+      CUBE_KEY(Capacity, "memory_bytes", memory_bytes),
+      CUBE_KEY(Capacity, "disk_bytes", disk_bytes),
+      CUBE_KEY(Capacity, "slots", slots),
+  };
+}
+
+KeyResets<NodeInfo> node_keys() {
+  return {
+      CUBE_KEY(NodeInfo, "id", id),
+      CUBE_KEY(NodeInfo, "name", name),
+      CUBE_KEY(NodeInfo, "state", state),
+      CUBE_KEY(NodeInfo, "version", version),
+      CUBE_KEY(NodeInfo, "drivers", drivers),
+      CUBE_KEY(NodeInfo, "capacity", capacity),
+      CUBE_KEY(NodeInfo, "labels", labels),
+      CUBE_KEY(NodeInfo, "running", running),
+      CUBE_KEY(NodeInfo, "free_slots", free_slots),
+      CUBE_KEY(NodeInfo, "last_seen_ms", last_seen_ms),
+  };
+}
+
+KeyResets<BrokerStatus> broker_status_keys() {
+  return {
+      CUBE_KEY(BrokerStatus, "version", version),
+      CUBE_KEY(BrokerStatus, "epoch", epoch),
+      CUBE_KEY(BrokerStatus, "started_ms", started_ms),
+      CUBE_KEY(BrokerStatus, "tasks_by_state", tasks_by_state),
+      CUBE_KEY(BrokerStatus, "nodes_ready", nodes_ready),
+      CUBE_KEY(BrokerStatus, "nodes_total", nodes_total),
+      CUBE_KEY(BrokerStatus, "counters", counters),
+  };
+}
+
+// Adds the cases of a nested struct S found at `at` in M through `get`.
+template <typename M, typename S>
+void lift(std::vector<FieldCase<M>>& cases, const Path& at, std::function<S&(M&)> get,
+          const KeyResets<S>& keys) {
+  for (const auto& [key, reset] : keys) {
+    cases.push_back({at, key, [get, reset = reset](M& m) { reset(get(m)); }});
+  }
+}
+
+template <typename M>
+std::vector<FieldCase<M>> top(const KeyResets<M>& keys) {
+  std::vector<FieldCase<M>> cases;
+  for (const auto& [key, reset] : keys)
+    cases.push_back({Path{}, key, reset});
+  return cases;
+}
+
+Path join(Path base, std::initializer_list<PathItem> more) {
+  base.insert(base.end(), more.begin(), more.end());
+  return base;
+}
+
+template <typename M>
+void lift_task(std::vector<FieldCase<M>>& cases, const Path& at, std::function<Task&(M&)> get) {
+  lift<M, Task>(cases, at, get, task_keys());
+  lift<M, PortBinding>(
+      cases, join(at, {std::string("port_bindings"), std::string("8080/tcp"), size_t{0}}),
+      [get](M& m) -> PortBinding& { return get(m).port_bindings.at("8080/tcp").at(0); },
+      port_binding_keys());
+}
+
+template <typename M>
+void lift_status(std::vector<FieldCase<M>>& cases, const Path& at,
+                 std::function<TaskStatus&(M&)> get) {
+  lift<M, TaskStatus>(cases, at, get, task_status_keys());
+  lift<M, PortBinding>(
+      cases, join(at, {std::string("port_bindings"), std::string("8080/tcp"), size_t{0}}),
+      [get](M& m) -> PortBinding& { return get(m).port_bindings.at("8080/tcp").at(0); },
+      port_binding_keys());
+}
+
+}  // namespace
+
+template <>
+std::vector<FieldCase<Hello>> field_cases<Hello>() {
+  auto c = top<Hello>({
+      CUBE_KEY(Hello, "agent_id", agent_id),
+      CUBE_KEY(Hello, "name", name),
+      CUBE_KEY(Hello, "version", version),
+      CUBE_KEY(Hello, "drivers", drivers),
+      CUBE_KEY(Hello, "capacity", capacity),
+      CUBE_KEY(Hello, "labels", labels),
+      CUBE_KEY(Hello, "seq", seq),
+      CUBE_KEY(Hello, "tasks", tasks),
+  });
+  lift<Hello, Capacity>(
+      c, {std::string("capacity")}, [](Hello& m) -> Capacity& { return m.capacity; },
+      capacity_keys());
+  lift_status<Hello>(c, {std::string("tasks"), size_t{0}},
+                     [](Hello& m) -> TaskStatus& { return m.tasks.at(0); });
+  return c;
+}
+
+template <>
+std::vector<FieldCase<Welcome>> field_cases<Welcome>() {
+  return top<Welcome>({CUBE_KEY(Welcome, "session_id", session_id),
+                       CUBE_KEY(Welcome, "broker_epoch", broker_epoch),
+                       CUBE_KEY(Welcome, "heartbeat_ms", heartbeat_ms)});
+}
+
+template <>
+std::vector<FieldCase<Credit>> field_cases<Credit>() {
+  return top<Credit>(
+      {CUBE_KEY(Credit, "session_id", session_id), CUBE_KEY(Credit, "free_slots", free_slots)});
+}
+
+template <>
+std::vector<FieldCase<Assign>> field_cases<Assign>() {
+  auto c = top<Assign>({CUBE_KEY(Assign, "task", task)});
+  lift_task<Assign>(c, {std::string("task")}, [](Assign& m) -> Task& { return m.task; });
+  return c;
+}
+
+template <>
+std::vector<FieldCase<Accept>> field_cases<Accept>() {
+  return top<Accept>({CUBE_KEY(Accept, "session_id", session_id),
+                      CUBE_KEY(Accept, "task_id", task_id), CUBE_KEY(Accept, "attempt", attempt)});
+}
+
+template <>
+std::vector<FieldCase<Reject>> field_cases<Reject>() {
+  return top<Reject>({CUBE_KEY(Reject, "session_id", session_id),
+                      CUBE_KEY(Reject, "task_id", task_id), CUBE_KEY(Reject, "attempt", attempt),
+                      CUBE_KEY(Reject, "reason", reason)});
+}
+
+template <>
+std::vector<FieldCase<Stop>> field_cases<Stop>() {
+  return top<Stop>({CUBE_KEY(Stop, "task_id", task_id), CUBE_KEY(Stop, "attempt", attempt),
+                    CUBE_KEY(Stop, "grace_ms", grace_ms), CUBE_KEY(Stop, "reason", reason)});
+}
+
+template <>
+std::vector<FieldCase<Sync>> field_cases<Sync>() {
+  return top<Sync>({CUBE_KEY(Sync, "reason", reason)});
+}
+
+template <>
+std::vector<FieldCase<Snapshot>> field_cases<Snapshot>() {
+  auto c = top<Snapshot>({CUBE_KEY(Snapshot, "session_id", session_id),
+                          CUBE_KEY(Snapshot, "seq", seq), CUBE_KEY(Snapshot, "tasks", tasks)});
+  lift_status<Snapshot>(c, {std::string("tasks"), size_t{0}},
+                        [](Snapshot& m) -> TaskStatus& { return m.tasks.at(0); });
+  return c;
+}
+
+template <>
+std::vector<FieldCase<ErrorMessage>> field_cases<ErrorMessage>() {
+  // A missing code decodes as the struct's default, Internal: never mistaken for success.
+  return top<ErrorMessage>(
+      {CUBE_KEY(ErrorMessage, "code", code), CUBE_KEY(ErrorMessage, "message", message)});
+}
+
+template <>
+std::vector<FieldCase<AgentHeartbeat>> field_cases<AgentHeartbeat>() {
+  return top<AgentHeartbeat>({CUBE_KEY(AgentHeartbeat, "agent_id", agent_id),
+                              CUBE_KEY(AgentHeartbeat, "session_id", session_id),
+                              CUBE_KEY(AgentHeartbeat, "seq", seq),
+                              CUBE_KEY(AgentHeartbeat, "running", running),
+                              CUBE_KEY(AgentHeartbeat, "free_slots", free_slots)});
+}
+
+template <>
+std::vector<FieldCase<TaskStateEvent>> field_cases<TaskStateEvent>() {
+  auto c = top<TaskStateEvent>({CUBE_KEY(TaskStateEvent, "agent_id", agent_id),
+                                CUBE_KEY(TaskStateEvent, "session_id", session_id),
+                                CUBE_KEY(TaskStateEvent, "seq", seq),
+                                CUBE_KEY(TaskStateEvent, "status", status)});
+  lift_status<TaskStateEvent>(c, {std::string("status")},
+                              [](TaskStateEvent& m) -> TaskStatus& { return m.status; });
+  return c;
+}
+
+template <>
+std::vector<FieldCase<Beacon>> field_cases<Beacon>() {
+  return top<Beacon>({CUBE_KEY(Beacon, "broker_epoch", broker_epoch),
+                      CUBE_KEY(Beacon, "heartbeat_ms", heartbeat_ms)});
+}
+
+template <>
+std::vector<FieldCase<SubmitRequest>> field_cases<SubmitRequest>() {
+  auto c = top<SubmitRequest>(
+      {CUBE_KEY(SubmitRequest, "request_id", request_id), CUBE_KEY(SubmitRequest, "task", task)});
+  lift_task<SubmitRequest>(c, {std::string("task")},
+                           [](SubmitRequest& m) -> Task& { return m.task; });
+  return c;
+}
+
+template <>
+std::vector<FieldCase<ListRequest>> field_cases<ListRequest>() {
+  return top<ListRequest>({CUBE_KEY(ListRequest, "request_id", request_id)});
+}
+
+template <>
+std::vector<FieldCase<GetRequest>> field_cases<GetRequest>() {
+  return top<GetRequest>(
+      {CUBE_KEY(GetRequest, "request_id", request_id), CUBE_KEY(GetRequest, "task_id", task_id)});
+}
+
+template <>
+std::vector<FieldCase<StopRequest>> field_cases<StopRequest>() {
+  return top<StopRequest>(
+      {CUBE_KEY(StopRequest, "request_id", request_id), CUBE_KEY(StopRequest, "task_id", task_id)});
+}
+
+template <>
+std::vector<FieldCase<NodesRequest>> field_cases<NodesRequest>() {
+  return top<NodesRequest>({CUBE_KEY(NodesRequest, "request_id", request_id)});
+}
+
+template <>
+std::vector<FieldCase<StatusRequest>> field_cases<StatusRequest>() {
+  return top<StatusRequest>({CUBE_KEY(StatusRequest, "request_id", request_id)});
+}
+
+template <>
+std::vector<FieldCase<Reply>> field_cases<Reply>() {
+  auto c = top<Reply>({
+      CUBE_KEY(Reply, "request_id", request_id),
+      // Without error_code the reply is a success; the message alone means nothing.
+      {"error_code", [](Reply& r) { r.status = Status::ok(); }},
+      // Without error_message the code stays, with an empty message.
+      {"error_message", [](Reply& r) { r.status = Status(r.status.code(), ""); }},
+      CUBE_KEY(Reply, "task", task),
+      CUBE_KEY(Reply, "events", events),
+      CUBE_KEY(Reply, "tasks", tasks),
+      CUBE_KEY(Reply, "nodes", nodes),
+      CUBE_KEY(Reply, "broker", broker),
+  });
+  lift_task<Reply>(c, {std::string("task")}, [](Reply& m) -> Task& { return *m.task; });
+  lift<Reply, TaskEvent>(
+      c, {std::string("events"), size_t{1}}, [](Reply& m) -> TaskEvent& { return m.events.at(1); },
+      task_event_keys());
+  lift_task<Reply>(c, {std::string("tasks"), size_t{0}},
+                   [](Reply& m) -> Task& { return m.tasks.at(0); });
+  lift<Reply, NodeInfo>(
+      c, {std::string("nodes"), size_t{0}}, [](Reply& m) -> NodeInfo& { return m.nodes.at(0); },
+      node_keys());
+  lift<Reply, Capacity>(
+      c, {std::string("nodes"), size_t{0}, std::string("capacity")},
+      [](Reply& m) -> Capacity& { return m.nodes.at(0).capacity; }, capacity_keys());
+  lift<Reply, BrokerStatus>(
+      c, {std::string("broker")}, [](Reply& m) -> BrokerStatus& { return *m.broker; },
+      broker_status_keys());
+  return c;
+}
+
+#undef CUBE_KEY
+
+}  // namespace cube::test
+
+namespace cube {
+namespace {
+
+nlohmann::json body_as_json(const std::string& body) {
+  try {
+    return nlohmann::json::from_msgpack(body);
+  } catch (const nlohmann::json::exception& e) {
+    return std::string("<not printable: ") + e.what() + ">";
+  }
+}
+
+std::string dump(const nlohmann::json& j) {
+  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+}  // namespace
+
+void PrintTo(const Task& task, std::ostream* os) {
+  *os << dump(body_as_json(protocol::encode_body(protocol::Assign{task}))["task"]);
+}
+
+void PrintTo(const TaskStatus& status, std::ostream* os) {
+  protocol::TaskStateEvent event;
+  event.status = status;
+  *os << dump(body_as_json(protocol::encode_body(event))["status"]);
+}
+
+}  // namespace cube
+
+namespace cube::protocol {
+#define CUBE_DEFINE_PRINT(Struct)                               \
+  void PrintTo(const Struct& message, std::ostream* os) {       \
+    *os << #Struct << dump(body_as_json(encode_body(message))); \
+  }
+CUBE_DEFINE_PRINT(Hello)
+CUBE_DEFINE_PRINT(Welcome)
+CUBE_DEFINE_PRINT(Credit)
+CUBE_DEFINE_PRINT(Assign)
+CUBE_DEFINE_PRINT(Accept)
+CUBE_DEFINE_PRINT(Reject)
+CUBE_DEFINE_PRINT(Stop)
+CUBE_DEFINE_PRINT(Sync)
+CUBE_DEFINE_PRINT(Snapshot)
+CUBE_DEFINE_PRINT(ErrorMessage)
+CUBE_DEFINE_PRINT(AgentHeartbeat)
+CUBE_DEFINE_PRINT(TaskStateEvent)
+CUBE_DEFINE_PRINT(Beacon)
+CUBE_DEFINE_PRINT(SubmitRequest)
+CUBE_DEFINE_PRINT(ListRequest)
+CUBE_DEFINE_PRINT(GetRequest)
+CUBE_DEFINE_PRINT(StopRequest)
+CUBE_DEFINE_PRINT(NodesRequest)
+CUBE_DEFINE_PRINT(StatusRequest)
+CUBE_DEFINE_PRINT(Reply)
+#undef CUBE_DEFINE_PRINT
+}  // namespace cube::protocol
