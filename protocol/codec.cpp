@@ -808,6 +808,14 @@ const char* message_type_name(uint8_t type) {
       return "SNAPSHOT";
     case MessageType::Error:
       return "ERROR";
+    case MessageType::LogsFetch:
+      return "LOGS_FETCH";
+    case MessageType::LogsData:
+      return "LOGS_DATA";
+    case MessageType::NodeStats:
+      return "NODE_STATS";
+    case MessageType::LogsRequest:
+      return "LOGS";
     case MessageType::AgentHeartbeat:
       return "AGENT_HEARTBEAT";
     case MessageType::TaskStateEvent:

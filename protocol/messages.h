@@ -27,9 +27,12 @@ enum class MessageType : uint8_t {
   Sync = 8,      // broker -> agent: send a Snapshot
   Snapshot = 9,  // agent -> broker
   Error = 10,    // either way: the peer's last message was refused
+  LogsFetch = 11,  // broker -> agent: read a task's logs (proxied client LOGS)
+  LogsData = 12,   // agent -> broker: the answer to LogsFetch
   // agent -> broker, events PUB/SUB
   AgentHeartbeat = 20,
   TaskStateEvent = 21,
+  NodeStats = 22,  // agent -> broker: node and per-task resource usage
   // broker -> agents, beacon PUB/SUB
   Beacon = 30,
   // client -> broker, client ROUTER/REQ
@@ -39,6 +42,7 @@ enum class MessageType : uint8_t {
   StopRequest = 43,
   NodesRequest = 44,
   StatusRequest = 45,
+  LogsRequest = 46,
   // broker -> client
   Reply = 60,
 };

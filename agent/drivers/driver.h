@@ -30,6 +30,11 @@ struct LogChunk {
   bool eof = false;         // the task has ended and nothing more will come
 };
 
+struct TaskUsage {
+  double cpu_cores = 0;  // average over the last sampling interval
+  int64_t memory_bytes = 0;
+};
+
 class Driver {
  public:
   virtual ~Driver() = default;
@@ -59,6 +64,13 @@ class Driver {
   // Tasks this driver runs or ran that survive an agent restart (containers found by label,
   // children in the driver's records), so HELLO can report them.
   virtual Result<std::vector<TaskStatus>> list_owned() = 0;
+
+  // Resource usage of a running task (CPU in cores, memory in bytes) for NODE_STATS.
+  // NotFound for an unknown or ended task; Unavailable when the backend cannot say.
+  virtual Result<TaskUsage> stats(const std::string& task_id) {
+    return Status::not_found("stats not supported by the " + std::string(name()) + " driver for " +
+                             task_id);
+  }
 
   // Where exit notifications go; set once before the first start().
   virtual void set_exit_sink(ExitSink sink) = 0;
