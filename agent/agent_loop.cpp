@@ -2,11 +2,13 @@
 
 #include <algorithm>
 #include <random>
+#include <set>
 #include <utility>
 
 #include <spdlog/spdlog.h>
 
 #include "agent/host_capacity.h"
+#include "agent/log_reader.h"
 
 namespace cube::agent {
 namespace {
@@ -19,6 +21,12 @@ constexpr int kBatch = 256;
 constexpr int kBeaconMisses = 3;
 // ZMTP heartbeat timeout on the DEALER, in heartbeats: the same 3 as everywhere else.
 constexpr int kZmtpTimeoutBeats = 3;
+// How often the driver is asked to remove what it keeps for forgotten tasks (ended containers
+// live until the tracker forgets their attempt, an hour at most, then up to this much longer).
+constexpr Millis kReapInterval{60 * 1000};
+// Only things at least this old are reaped: a container whose create is still in flight (or
+// finished after the agent gave up on it) is younger.
+constexpr Millis kReapMinAge{60 * 1000};
 
 std::string broker_label(const AgentOptions& o, const BrokerEndpoints& e) {
   if (!o.work_endpoint_override.empty())
@@ -34,36 +42,58 @@ size_t pool_threads(uint32_t slots) {
 
 }  // namespace
 
-AgentLoop::AgentLoop(AgentOptions options, Driver& driver, const Clock& clock)
+AgentLoop::AgentLoop(AgentOptions options, Driver& driver, const Clock& clock,
+                     zmq::context_t* shared_context)
     : options_(std::move(options)),
       endpoints_(broker_endpoints(options_)),
       name_(options_.name.empty() ? default_agent_name() : options_.name),
       broker_label_(broker_label(options_, endpoints_)),
       driver_(driver),
       clock_(clock),
-      capacity_(probe_host_capacity(options_.data_dir, options_.slots)),
-      context_(1),
-      tracker_(options_.slots),
+      capacity_(
+          probe_host_capacity(options_.data_dir, options_.slots, options_.capacity_overrides)),
+      context_(shared_context != nullptr ? *shared_context : own_context_.emplace(1)),
+      tracker_(options_.slots, options_.max_finished),
       backoff_(seeded_random_source(std::random_device{}())),
+      backend_(clock.now()),
       results_(std::make_shared<EventQueue<LoopEvent>>()),
-      pool_(pool_threads(options_.slots)) {
+      pool_(driver.calls_never_block() ? 0 : pool_threads(options_.slots)) {
   CUBE_CHECK(!options_.agent_id.empty())
       << "main() loads the agent id (load_or_create_agent_id) before building the loop";
   setup_sockets();
   driver_.set_exit_sink(
       [queue = results_](TaskStatus status) { queue->push(Exited{std::move(status)}); });
+  const SteadyTime now = clock_.now();
+  Status backend = driver_.check_backend();
+  backend_.on_result(backend, now);
+  if (!backend.is_ok()) {
+    spdlog::error(
+        "the {} driver cannot run tasks: {}; rejecting tasks until it answers "
+        "(checking every {} s)",
+        driver_.name(), backend.message(), BackendHealth::kUnhealthyInterval.count() / 1000);
+  }
   auto owned = driver_.list_owned();
   if (!owned.is_ok()) {
-    spdlog::warn("cannot list the tasks the {} driver already runs: {}", driver_.name(),
-                 owned.status().to_string());
+    spdlog::warn("cannot list the tasks the {} driver already runs: {}{}", driver_.name(),
+                 owned.status().to_string(),
+                 backend.is_ok() ? "" : "; trying again once the backend answers");
   } else {
-    for (const auto& status : *owned) {
-      if (tracker_.adopt(status, clock_.now())) {
-        spdlog::info("adopted task {} attempt {} ({})", status.task_id, status.attempt,
-                     task_state_name(status.state));
-      }
+    owned_listed_ = true;
+    adopt_owned(*owned, now);
+  }
+  next_reap_ = now + kReapInterval;
+}
+
+bool AgentLoop::adopt_owned(const std::vector<TaskStatus>& owned, SteadyTime now) {
+  bool any = false;
+  for (const auto& status : owned) {
+    if (tracker_.adopt(status, now)) {
+      any = true;
+      spdlog::info("adopted task {} attempt {} ({})", status.task_id, status.attempt,
+                   task_state_name(status.state));
     }
   }
+  return any;
 }
 
 AgentLoop::~AgentLoop() = default;
@@ -72,9 +102,13 @@ void AgentLoop::setup_sockets() {
   try {
     pub_ = zmq::socket_t(context_, zmq::socket_type::pub);
     protocol::apply_socket_defaults(pub_, protocol::kMaxInboundMessageBytes);
+    CUBE_CHECK(protocol::apply_curve_client(pub_, options_.curve).is_ok())
+        << "CURVE keys were checked by main()";
     pub_.connect(endpoints_.events);
     sub_ = zmq::socket_t(context_, zmq::socket_type::sub);
     protocol::apply_socket_defaults(sub_, protocol::kMaxInboundMessageBytes);
+    CUBE_CHECK(protocol::apply_curve_client(sub_, options_.curve).is_ok())
+        << "CURVE keys were checked by main()";
     sub_.set(zmq::sockopt::subscribe, "");
     sub_.connect(endpoints_.beacon);
     create_dealer();
@@ -93,6 +127,8 @@ void AgentLoop::create_dealer() {
   dealer_.set(zmq::sockopt::immediate, 1);
   auto beat = static_cast<int>(heartbeat_interval().count());
   protocol::enable_zmtp_heartbeats(dealer_, beat, beat * kZmtpTimeoutBeats);
+  CUBE_CHECK(protocol::apply_curve_client(dealer_, options_.curve).is_ok())
+      << "CURVE keys were checked by main()";
   dealer_.connect(endpoints_.work);
 }
 
@@ -138,7 +174,58 @@ Status AgentLoop::run(int stop_fd) {
   }
 }
 
+Status AgentLoop::begin() {
+  CUBE_RETURN_IF_ERROR(setup_status_);
+  try {
+    start_hello(clock_.now());
+  } catch (const zmq::error_t& e) {
+    return Status::internal(std::string("agent loop: ZeroMQ failed: ") + e.what());
+  }
+  return Status::ok();
+}
+
+Result<bool> AgentLoop::service(SteadyTime now, unsigned woken) {
+  try {
+    // ZMQ_EVENTS also processes the socket's pending commands, which is what makes its ZMQ_FD
+    // quiet again until something new arrives. A socket whose fd did not fire has had no news
+    // since the last look, so it is asked only when it fired (each ask is a syscall).
+    auto events = [](zmq::socket_t& socket) { return socket.get(zmq::sockopt::events); };
+    if ((woken & kWakeDealer) != 0 || hello_unsent_) {
+      int dealer_events = events(dealer_);
+      if ((dealer_events & ZMQ_POLLOUT) && hello_unsent_)
+        try_send_hello();
+      if (dealer_events & ZMQ_POLLIN)
+        handle_dealer(now);
+    }
+    bool sub_more = false;
+    if ((woken & kWakeSub) != 0 && (events(sub_) & ZMQ_POLLIN) != 0) {
+      handle_beacon(now);
+      sub_more = (events(sub_) & ZMQ_POLLIN) != 0;  // a batch limit was hit
+    }
+    run_timers(now);
+    // Results of calls made on this thread (a driver that never blocks) and of poll_due, so the
+    // Running and final states go out in this same call.
+    handle_results(now);
+    if (credit_dirty_ && state_ == SessionState::Welcomed)
+      send_credit();
+    // Sending may have taken in messages that ZMQ_FD will not signal again: look once more.
+    int dealer_events = events(dealer_);
+    return (dealer_events & ZMQ_POLLIN) != 0 || sub_more ||
+           (hello_unsent_ && (dealer_events & ZMQ_POLLOUT) != 0);
+  } catch (const zmq::error_t& e) {
+    return Status::internal(std::string("agent loop: ZeroMQ failed: ") + e.what());
+  }
+}
+
+std::array<int, 3> AgentLoop::wake_fds() const {
+  return {dealer_.get(zmq::sockopt::fd), sub_.get(zmq::sockopt::fd), results_->fd()};
+}
+
 long AgentLoop::poll_timeout_ms(SteadyTime now) const {
+  return static_cast<long>(millis_until(now, next_deadline(now)));
+}
+
+SteadyTime AgentLoop::next_deadline(SteadyTime now) const {
   SteadyTime deadline = now + Millis(60 * 1000);
   switch (state_) {
     case SessionState::AwaitingWelcome:
@@ -152,7 +239,17 @@ long AgentLoop::poll_timeout_ms(SteadyTime now) const {
       deadline = std::min(next_heartbeat_, last_beacon_ + beacon_interval() * kBeaconMisses);
       break;
   }
-  return static_cast<long>(millis_until(now, deadline));
+  if (!backend_.in_flight())
+    deadline = std::min(deadline, backend_.next_check());
+  if (owned_listed_ && !reaping_)
+    deadline = std::min(deadline, next_reap_);
+  if (!owned_listed_ && !listing_owned_ && backend_.is_ok())
+    deadline = std::min(deadline, list_owned_retry_at_);
+  if (auto due = driver_.next_deadline())
+    deadline = std::min(deadline, *due);
+  if (state_ == SessionState::Welcomed && stats_enabled() && !stats_in_flight_)
+    deadline = std::min(deadline, next_stats_);
+  return deadline;
 }
 
 // --- session ---
@@ -173,6 +270,8 @@ void AgentLoop::try_send_hello() {
   hello.drivers = {std::string(driver_.name())};
   hello.capacity = capacity_;
   hello.labels = options_.labels;
+  if (!backend_.is_ok())
+    hello.labels[std::string(kLabelDriverError)] = backend_.status().message();
   hello.seq = last_seq_;
   hello.tasks = tracker_.snapshot();
   Status s = protocol::send(dealer_, hello);
@@ -193,6 +292,9 @@ void AgentLoop::on_welcome(const protocol::Welcome& w, SteadyTime now) {
   backoff_.reset();
   last_beacon_ = now;
   next_heartbeat_ = now + heartbeat_interval();
+  // The first NODE_STATS a heartbeat after WELCOME: soon, yet over a CPU interval long enough
+  // to mean something.
+  next_stats_ = now + heartbeat_interval();
   spdlog::info("registered with broker {} as {} (id {})", broker_label_, name_, options_.agent_id);
   send_credit();
 }
@@ -282,6 +384,12 @@ void AgentLoop::handle_dealer(SteadyTime now) {
           on_error(m, now);
         break;
       }
+      case MessageType::LogsFetch: {
+        protocol::LogsFetch m;
+        if (decode_into(m))
+          on_logs_fetch(m);
+        break;
+      }
       default:
         spdlog::debug("ignoring {} on the work socket", protocol::message_type_name(msg->type));
         break;
@@ -337,6 +445,10 @@ void AgentLoop::on_assign(const protocol::Assign& assign) {
   std::string wanted = task.driver.empty() ? std::string(kDriverDocker) : task.driver;
   if (wanted != driver_.name()) {
     reject("driver " + wanted + " not offered by this agent");
+    return;
+  }
+  if (!backend_.is_ok() && tracker_.find(task.id, task.attempt) == nullptr) {
+    reject(backend_.status().message());
     return;
   }
   switch (tracker_.admit(task.id, task.attempt)) {
@@ -395,6 +507,24 @@ void AgentLoop::handle_results(SteadyTime now) {
       on_stop_done(*stop);
     } else if (auto* exited = std::get_if<Exited>(&event)) {
       on_exited(std::move(exited->status), now);
+    } else if (auto* logs = std::get_if<LogsDone>(&event)) {
+      on_logs_done(*logs);
+    } else if (auto* checked = std::get_if<BackendChecked>(&event)) {
+      on_backend_checked(std::move(checked->status), now);
+    } else if (auto* listed = std::get_if<OwnedListed>(&event)) {
+      on_owned_listed(std::move(listed->result), now);
+    } else if (auto* stats = std::get_if<StatsSampled>(&event)) {
+      on_stats_sampled(stats->sample);
+    } else if (auto* reaped = std::get_if<Reaped>(&event)) {
+      reaping_ = false;
+      next_reap_ = now + kReapInterval;
+      if (!reaped->result.is_ok()) {
+        spdlog::warn("removing what the {} driver keeps for forgotten tasks failed: {}",
+                     driver_.name(), reaped->result.status().to_string());
+      } else if (*reaped->result > 0) {
+        spdlog::info("removed {} leftover container(s) of tasks this agent no longer tracks",
+                     *reaped->result);
+      }
     }
   }
 }
@@ -412,6 +542,8 @@ void AgentLoop::on_start_done(StartDone& done, SteadyTime now) {
     failed.finish_time_ms = to_unix_ms(clock_.wall());
     spdlog::warn("task {} attempt {} failed to start: {}", done.task_id, done.attempt,
                  done.result.status().to_string());
+    if (done.result.status().is_unavailable())
+      backend_.check_soon(now);
     finish(*a, std::move(failed), now);
     return;
   }
@@ -482,6 +614,115 @@ void AgentLoop::finish(TrackedAttempt& a, TaskStatus final_status, SteadyTime no
   credit_dirty_ = true;
 }
 
+// --- logs ---
+
+void AgentLoop::on_logs_fetch(const protocol::LogsFetch& f) {
+  spdlog::debug("logs of task {} attempt {} (fetch {}): offset {}, max {} bytes, tail {} lines",
+                f.task_id, f.attempt, f.fetch_id, f.offset, f.max_bytes, f.tail_lines);
+  pool_.post([&driver = driver_, queue = results_, f] {
+    LogsDone done{f, Status::internal("the driver did not return")};
+    try {
+      done.result = read_task_logs(driver, f.task_id, f.offset, f.max_bytes, f.tail_lines);
+    } catch (const std::exception& e) {
+      done.result = Status::internal(std::string("driver error: ") + e.what());
+    }
+    queue->push(std::move(done));
+  });
+}
+
+void AgentLoop::on_logs_done(LogsDone& done) {
+  protocol::LogsData answer;
+  answer.fetch_id = done.fetch.fetch_id;
+  if (!done.result.is_ok() && done.result.status().is_not_found()) {
+    const TrackedAttempt* a = tracker_.find(done.fetch.task_id, done.fetch.attempt);
+    if (a != nullptr && a->phase == AttemptPhase::Starting) {
+      done.result = LogChunk{"", done.fetch.offset, false};  // nothing written yet
+    } else if (a != nullptr && a->phase == AttemptPhase::Finished) {
+      done.result = LogChunk{"", done.fetch.offset, true};  // ended; its log went with it
+    }
+  }
+  if (done.result.is_ok()) {
+    LogChunk& chunk = done.result.value();
+    answer.data = std::move(chunk.data);
+    answer.next_offset = chunk.next_offset;
+    answer.eof = chunk.eof;
+  } else {
+    answer.error_code = done.result.status().code();
+    answer.error_message = "agent " + name_ + ": " + done.result.status().message();
+  }
+  send_work(answer, "LOGS_DATA");
+}
+
+// --- backend health, late adoption, reaping ---
+
+void AgentLoop::run_backend_timers(SteadyTime now) {
+  if (backend_.start_check_if_due(now)) {
+    pool_.post([&driver = driver_, queue = results_] {
+      Status status;
+      try {
+        status = driver.check_backend();
+      } catch (const std::exception& e) {
+        status = Status::unavailable(std::string("driver error: ") + e.what());
+      }
+      queue->push(BackendChecked{std::move(status)});
+    });
+  }
+  if (!owned_listed_ && !listing_owned_ && backend_.is_ok() && now >= list_owned_retry_at_) {
+    listing_owned_ = true;
+    pool_.post([&driver = driver_, queue = results_] {
+      OwnedListed listed{Status::internal("the driver did not return")};
+      try {
+        listed.result = driver.list_owned();
+      } catch (const std::exception& e) {
+        listed.result = Status::internal(std::string("driver error: ") + e.what());
+      }
+      queue->push(std::move(listed));
+    });
+  }
+  if (owned_listed_ && !reaping_ && now >= next_reap_) {
+    reaping_ = true;
+    std::set<std::string> known;
+    for (const TaskStatus& s : tracker_.snapshot())
+      known.insert(s.task_id);
+    pool_.post([&driver = driver_, queue = results_, known = std::move(known)] {
+      Reaped reaped{Status::internal("the driver did not return")};
+      try {
+        reaped.result = driver.remove_untracked(known, kReapMinAge);
+      } catch (const std::exception& e) {
+        reaped.result = Status::internal(std::string("driver error: ") + e.what());
+      }
+      queue->push(std::move(reaped));
+    });
+  }
+}
+
+void AgentLoop::on_backend_checked(Status status, SteadyTime now) {
+  if (!backend_.on_result(status, now))
+    return;
+  if (status.is_ok()) {
+    spdlog::info("the {} driver's backend answers again: accepting tasks", driver_.name());
+  } else {
+    spdlog::error("the {} driver cannot run tasks: {}; rejecting tasks until it answers",
+                  driver_.name(), status.message());
+  }
+  if (state_ == SessionState::Welcomed)
+    start_hello(now);  // so the node's labels show the change
+}
+
+void AgentLoop::on_owned_listed(Result<std::vector<TaskStatus>> result, SteadyTime now) {
+  listing_owned_ = false;
+  if (!result.is_ok()) {
+    spdlog::warn("cannot list the tasks the {} driver already runs: {}", driver_.name(),
+                 result.status().to_string());
+    list_owned_retry_at_ = now + BackendHealth::kUnhealthyInterval;
+    return;
+  }
+  owned_listed_ = true;
+  next_reap_ = now + kReapInterval;
+  if (adopt_owned(*result, now) && state_ == SessionState::Welcomed)
+    start_hello(now);  // the broker reconciles the adopted tasks
+}
+
 // --- output ---
 
 void AgentLoop::post_start(const Task& task) {
@@ -549,7 +790,9 @@ void AgentLoop::send_work(const M& message, const char* what) {
 // --- timers ---
 
 void AgentLoop::run_timers(SteadyTime now) {
+  driver_.poll_due(now);  // ends reach the loop through the exit sink and the result queue
   tracker_.prune(now);
+  run_backend_timers(now);
   switch (state_) {
     case SessionState::AwaitingWelcome:
       if (now >= welcome_deadline_) {
@@ -579,8 +822,50 @@ void AgentLoop::run_timers(SteadyTime now) {
         publish_heartbeat();
         next_heartbeat_ = now + heartbeat_interval();
       }
+      run_stats_timer(now);
       break;
   }
+}
+
+// --- node stats ---
+
+bool AgentLoop::stats_enabled() const {
+  return options_.stats_interval.count() > 0;
+}
+
+void AgentLoop::run_stats_timer(SteadyTime now) {
+  // One sample at a time: a slow driver (dockerd) delays the next one instead of piling up.
+  if (!stats_enabled() || stats_in_flight_ || now < next_stats_)
+    return;
+  std::vector<RunningAttempt> running;
+  for (const auto& status : tracker_.snapshot()) {
+    if (status.state == TaskState::Running)
+      running.push_back({status.task_id, status.attempt});
+  }
+  stats_in_flight_ = true;
+  next_stats_ = now + options_.stats_interval;
+  pool_.post([&driver = driver_, queue = results_, running = std::move(running),
+              data_dir = options_.data_dir] {
+    queue->push(StatsSampled{collect_stats(driver, running, data_dir)});
+  });
+}
+
+void AgentLoop::on_stats_sampled(StatsSample& sample) {
+  stats_in_flight_ = false;
+  int64_t sampled_ms = to_unix_ms(clock_.wall());
+  protocol::NodeStats stats;
+  stats.usage = usage_tracker_.update(sample, tracker_.active(), sampled_ms);
+  if (state_ != SessionState::Welcomed)
+    return;  // the CPU counters are kept; the next session gets the next sample
+  stats.agent_id = options_.agent_id;
+  stats.session_id = session_id_;
+  stats.seq = last_seq_;  // repeats the last seq like AGENT_HEARTBEAT: stats consume none
+  stats.tasks = std::move(sample.tasks);
+  for (auto& task : stats.tasks)
+    task.sampled_ms = sampled_ms;
+  Status s = protocol::send(pub_, stats);
+  if (!s.is_ok())
+    spdlog::debug("NODE_STATS not published: {}", s.message());
 }
 
 Millis AgentLoop::heartbeat_interval() const {

@@ -4,7 +4,7 @@
 //   DEALER -> broker work ROUTER (port+1): HELLO, CREDIT, ACCEPT/REJECT, SNAPSHOT out;
 //             WELCOME, ASSIGN, STOP, SYNC, ERROR in. ZMQ_IMMEDIATE (nothing is queued for a
 //             broker that is not connected) and ZMTP heartbeats.
-//   PUB    -> broker events SUB (port+2): AGENT_HEARTBEAT and TASK_STATE.
+//   PUB    -> broker events SUB (port+2): AGENT_HEARTBEAT, TASK_STATE and NODE_STATS.
 //   SUB    <- broker beacon PUB (port+3): BEACON.
 //
 // Each iteration polls the DEALER, the SUB, the worker-result queue and stop_fd with the
@@ -33,15 +33,37 @@
 // reported as Completed with the STOP's reason ("stopped" when it gave none), keeping the exit
 // code. A STOP for an attempt the agent does not run is ignored. SYNC is answered with SNAPSHOT.
 //
+// Logs: LOGS_FETCH (broker, for a client's LOGS) is read on a worker (read_task_logs) and
+// answered with LOGS_DATA carrying the same fetch_id: the data, or the driver's error prefixed
+// with the agent's name. When the driver does not know the task but the agent does, the answer
+// is empty rather than NotFound: still starting (no output yet, eof false), or ended and its
+// container removed (eof), so that a follower waits or ends cleanly.
+//
+// Backend: the driver's backend (dockerd) is checked (Driver::check_backend) once in the
+// constructor and then on a worker every few seconds (BackendHealth). While it fails, the
+// failure is logged once, ASSIGNs of new attempts are REJECTed with its message ("dockerd
+// unreachable at ..."), and HELLO carries it in the label cube.driver-error; a change either way
+// re-sends HELLO so the broker's view of the node follows. A start() failing with Unavailable
+// triggers a check at once. If list_owned() failed in the constructor (backend down), it is
+// retried once the backend answers, and what it finds is adopted and reported by a new HELLO.
+//
+// Reaping: once list_owned() has succeeded, every kReapInterval the loop asks the driver to
+// remove what it keeps for tasks the tracker no longer knows (Driver::remove_untracked with the
+// tracked task ids and kReapMinAge): ended containers the tracker forgot, and strays.
+//
 // Events: every TASK_STATE takes seq = ++last_seq (per agent process, from 1), even while the
 // broker is away (such events are lost; HELLO's task list carries the truth). AGENT_HEARTBEAT
 // goes out every heartbeat interval (WELCOME.heartbeat_ms, else options.heartbeat) while a
-// session exists and repeats the last seq.
+// session exists and repeats the last seq. NODE_STATS goes out every options.stats_interval
+// (the first one a heartbeat after WELCOME) while a session exists, also repeating the last seq:
+// collect_stats (agent/node_stats.h) reads /proc, statvfs and Driver::stats on a worker, one
+// sample at a time, and the loop turns it into NodeUsage (CPU rate since the previous sample).
 //
 // Exit: run() returns when stop_fd becomes readable. Tasks keep running when the agent exits
 // (like the Nomad and Docker agents); they are not stopped.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -50,7 +72,9 @@
 
 #include <zmq.hpp>
 
+#include "agent/backend_health.h"
 #include "agent/drivers/driver.h"
+#include "agent/node_stats.h"
 #include "agent/options.h"
 #include "agent/reconnect.h"
 #include "agent/task_tracker.h"
@@ -68,7 +92,13 @@ class AgentLoop {
   // installs the driver's exit sink. `options.agent_id` must be set (main() loads it with
   // load_or_create_agent_id). `driver` and `clock` must outlive the loop. Asks the driver for
   // the tasks it already owns (list_owned, may block) so that the first HELLO reports them.
-  AgentLoop(AgentOptions options, Driver& driver, const Clock& clock);
+  //
+  // `shared_context` (optional, must outlive the loop): make the sockets in this ZeroMQ context
+  // instead of one of the loop's own, so that a process hosting many agents (cube-bench) runs
+  // one set of ZeroMQ I/O threads for all of them. A driver whose calls never block
+  // (Driver::calls_never_block) is called on the loop's thread: no worker threads are started.
+  AgentLoop(AgentOptions options, Driver& driver, const Clock& clock,
+            zmq::context_t* shared_context = nullptr);
   // Joins the worker threads (waiting for driver calls in flight) and closes the sockets.
   // Leaves tasks running.
   ~AgentLoop();
@@ -79,6 +109,30 @@ class AgentLoop {
   // returns OK then. Internal when the sockets could not be set up (an endpoint ZeroMQ refuses)
   // or polling fails for good. Call from one thread, once.
   Status run(int stop_fd);
+
+  // --- Many agents on one thread (bench/sim_fleet.h) ---
+  // Instead of run(), a host calls begin() once, then service() whenever one of wake_fds() is
+  // readable, service() returned true, or next_deadline() has passed. Each call handles what
+  // run() handles in one iteration. Same thread for every call; never blocks.
+
+  // Sends the first HELLO. Internal when the sockets could not be set up.
+  Status begin();
+  // Which of wake_fds() fired, for service(): a bit per fd, in wake_fds() order.
+  static constexpr unsigned kWakeDealer = 1, kWakeSub = 2, kWakeResults = 4, kWakeAll = 7;
+  // Handles what is ready: messages on the DEALER and the SUB (up to a batch each; a socket is
+  // only looked at when its bit is in `woken`), due timers, results of driver calls, then CREDIT
+  // if free slots changed. True when messages are still waiting (a batch limit was hit): call
+  // again, with kWakeAll, without waiting for a wake fd. Internal when ZeroMQ fails for good
+  // (as run()). Pass kWakeAll after begin() and whenever unsure.
+  Result<bool> service(SteadyTime now, unsigned woken = kWakeAll);
+  // What to watch for readability: the DEALER's and the SUB's ZMQ_FD (ZeroMQ signals them
+  // edge-style: after each service() they are quiet until something new arrives) and the
+  // driver-result queue's eventfd, in that order. The DEALER's changes when it is recreated
+  // (reconnect), so read them again after every service().
+  std::array<int, 3> wake_fds() const;
+  // The latest time service() must run even when no fd becomes readable (heartbeat, WELCOME
+  // timeout, backoff, beacon watchdog, backend checks, the driver's own timers).
+  SteadyTime next_deadline(SteadyTime now) const;
 
  private:
   enum class SessionState {
@@ -101,7 +155,24 @@ class AgentLoop {
   struct Exited {
     TaskStatus status;
   };
-  using LoopEvent = std::variant<StartDone, StopDone, Exited>;
+  struct LogsDone {
+    protocol::LogsFetch fetch;
+    Result<LogChunk> result;
+  };
+  struct BackendChecked {
+    Status status;
+  };
+  struct OwnedListed {
+    Result<std::vector<TaskStatus>> result;
+  };
+  struct Reaped {
+    Result<int> result;
+  };
+  struct StatsSampled {
+    StatsSample sample;
+  };
+  using LoopEvent = std::variant<StartDone, StopDone, Exited, LogsDone, BackendChecked, OwnedListed,
+                                 Reaped, StatsSampled>;
 
   void setup_sockets();
   void create_dealer();
@@ -119,10 +190,24 @@ class AgentLoop {
   void on_stop(const protocol::Stop& s);
   void on_sync();
   void on_error(const protocol::ErrorMessage& e, SteadyTime now);
+  void on_logs_fetch(const protocol::LogsFetch& f);
 
   void on_start_done(StartDone& done, SteadyTime now);
   void on_stop_done(const StopDone& done);
   void on_exited(TaskStatus status, SteadyTime now);
+  void on_logs_done(LogsDone& done);
+  // A backend check's answer: logs a change, and re-sends HELLO so its labels follow.
+  void on_backend_checked(Status status, SteadyTime now);
+  void on_owned_listed(Result<std::vector<TaskStatus>> result, SteadyTime now);
+  // Tasks found by list_owned(): tracked from now on. True when any was new.
+  bool adopt_owned(const std::vector<TaskStatus>& owned, SteadyTime now);
+  // Starts the backend check, the late list_owned and the reaping when they are due.
+  void run_backend_timers(SteadyTime now);
+  // NODE_STATS: when due (Welcomed, options.stats_interval), samples the host and the running
+  // tasks on a worker (collect_stats); the result is published by on_stats_sampled.
+  bool stats_enabled() const;
+  void run_stats_timer(SteadyTime now);
+  void on_stats_sampled(StatsSample& sample);
   // The task ended (by itself or stopped): Completed with the STOP's reason when a STOP asked
   // for it, the driver's status otherwise.
   void finish_exit(TrackedAttempt& a, TaskStatus status, SteadyTime now);
@@ -149,7 +234,9 @@ class AgentLoop {
   const protocol::Capacity capacity_;
 
   Status setup_status_;  // why the sockets could not be set up; OK normally
-  zmq::context_t context_;
+  // The loop's own context, unless a shared one was given; context_ is whichever is used.
+  std::optional<zmq::context_t> own_context_;
+  zmq::context_t& context_;
   zmq::socket_t dealer_;
   zmq::socket_t pub_;
   zmq::socket_t sub_;
@@ -169,6 +256,19 @@ class AgentLoop {
   uint64_t last_seq_ = 0;
   bool credit_dirty_ = false;  // free slots changed since the last CREDIT
   uint64_t decode_errors_ = 0;
+
+  BackendHealth backend_;
+  bool owned_listed_ = false;         // list_owned() succeeded: the tracker knows every owned task
+  bool listing_owned_ = false;        // a late list_owned() is in flight
+  SteadyTime list_owned_retry_at_{};  // after a failed late list_owned()
+  SteadyTime next_reap_{};
+  bool reaping_ = false;
+
+  // NODE_STATS state. The baseline CPU counters are read here, at construction (one small
+  // read of /proc/stat), so that the first sample already has a rate.
+  NodeUsageTracker usage_tracker_{read_cpu_times()};
+  SteadyTime next_stats_{};
+  bool stats_in_flight_ = false;  // a collect_stats() job has not reported back yet
 
   // Declared last: destroyed first, so no job runs once the members above are gone. Shared
   // with the driver's exit sink, which may outlive the loop.

@@ -1,8 +1,11 @@
 // cube-agent: parses options, loads the agent id, builds the driver and the loop, runs it.
+#include <arpa/inet.h>
+
 #include <cstdlib>
 #include <exception>
 #include <filesystem>
 #include <iostream>
+#include <optional>
 #include <string>
 #include <system_error>
 #include <vector>
@@ -12,11 +15,15 @@
 
 #include "agent/agent_identity.h"
 #include "agent/agent_loop.h"
+#include "agent/drivers/docker/docker_backend.h"
 #include "agent/drivers/exec/exec_driver.h"
+#include "agent/drivers/sim/sim_driver.h"
 #include "agent/options.h"
 #include "common/log.h"
 #include "common/shutdown_signal.h"
 #include "common/units.h"
+#include "protocol/curve.h"
+#include "protocol/keygen_command.h"
 #include "protocol/zmq_io.h"
 
 namespace po = boost::program_options;
@@ -36,6 +43,8 @@ int usage_error(const std::string& message) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  if (protocol::is_keygen_command(argc, argv))
+    return protocol::run_keygen("cube-agent", agent::default_agent_name(), argc, argv);
   // First, before any thread exists: SIGINT/SIGTERM become a readable fd for the loop.
   ShutdownSignal shutdown;
   try {
@@ -43,8 +52,11 @@ int main(int argc, char** argv) {
     std::string broker = env_broker && *env_broker ? env_broker : "127.0.0.1:7100";
     std::string name, driver_name = "exec", data_dir, heartbeat = "1s", stop_grace = "10s";
     std::string log_level = "info";
+    std::string docker_host, publish_addr = "127.0.0.1";
     int64_t slots = 4;  // signed: Boost reads "-1" into an unsigned as 4294967295
     std::vector<std::string> labels;
+    std::string cpu_flag, memory_flag, disk_flag, stats_interval = "5s";
+    std::string curve_secret, broker_key;
 
     po::options_description desc(
         "Usage: cube-agent [options]\n\n"
@@ -56,8 +68,24 @@ int main(int argc, char** argv) {
         "broker address HOST:PORT (env CUBE_BROKER; default 127.0.0.1:7100)")(
         "name", po::value(&name), "node name shown by the broker (default: the host name)")(
         "driver", po::value(&driver_name)->default_value("exec"),
-        "how tasks run: exec (a child process per task; the docker driver comes later)")(
+        "how tasks run: docker (containers through dockerd), exec (a child process per "
+        "task) or sim (no process: a task \"runs\" for its DurationMs, for benchmarks)")(
+        "docker-host", po::value(&docker_host),
+        "docker driver: dockerd socket, unix:///path or /path (env DOCKER_HOST; default "
+        "unix:///var/run/docker.sock)")(
+        "publish-addr", po::value(&publish_addr)->default_value("127.0.0.1"),
+        "docker driver: host address that tasks' exposed ports are published on")(
         "slots", po::value(&slots)->default_value(4), "tasks run at once (1..100000)")(
+        "cpu", po::value(&cpu_flag),
+        "CPU cores the broker may place tasks on, e.g. 2 or 0.5 (default: detected, within "
+        "the agent's cgroup limit)")(
+        "memory", po::value(&memory_flag),
+        "memory the broker may place tasks in, e.g. 1GiB (default: detected, within the "
+        "agent's cgroup limit)")(
+        "disk", po::value(&disk_flag),
+        "disk space for tasks, e.g. 20GiB (default: what is free where the data dir is)")(
+        "stats-interval", po::value(&stats_interval)->default_value("5s"),
+        "how often node and task usage is reported to the broker (0 = never)")(
         "data-dir", po::value(&data_dir),
         "agent id, task dirs and logs (created if missing; default /var/lib/cube/agent as "
         "root, else ~/.cube/agent)")("label", po::value(&labels)->composing(),
@@ -68,6 +96,12 @@ int main(int argc, char** argv) {
         "SIGTERM-to-SIGKILL grace when a STOP gives none")(
         "log-level", po::value(&log_level)->default_value("info"),
         "trace, debug, info, warn, error or off");
+    desc.add_options()("curve-secret", po::value(&curve_secret),
+                       "encrypt with CURVE using this agent's secret key file (make one with "
+                       "`cube-agent keygen --out DIR --name NAME`); the broker must list its "
+                       "public key, and --name defaults to the file's name (NAME.key -> NAME)")(
+        "broker-key", po::value(&broker_key),
+        "the broker's public key, as Z85 text or a .pub file (env CUBE_BROKER_KEY)");
 
     po::variables_map vm;
     try {
@@ -92,13 +126,17 @@ int main(int argc, char** argv) {
     if (options.broker_port > 65535 - 3)
       return usage_error("--broker: port " + std::to_string(options.broker_port) +
                          " leaves no room for PORT+1..PORT+3");
-    if (driver_name == "docker") {
-      std::cerr << "cube-agent: the docker driver is not built into this agent yet\n";
-      return kExitUsage;
+    if (driver_name != "exec" && driver_name != "docker" && driver_name != "sim") {
+      return usage_error("--driver: unknown driver \"" + driver_name +
+                         "\" (use docker, exec or sim)");
     }
-    if (driver_name != "exec")
-      return usage_error("--driver: unknown driver \"" + driver_name + "\" (use exec)");
     options.driver = driver_name;
+    options.docker_host = docker_host;
+    unsigned char addr[sizeof(in6_addr)];
+    if (::inet_pton(AF_INET, publish_addr.c_str(), addr) != 1 &&
+        ::inet_pton(AF_INET6, publish_addr.c_str(), addr) != 1)
+      return usage_error("--publish-addr: \"" + publish_addr + "\" is not an IP address");
+    options.publish_address = publish_addr;
     if (slots < 1 || slots > kMaxSlots)
       return usage_error("--slots must be between 1 and " + std::to_string(kMaxSlots));
     options.slots = static_cast<uint32_t>(slots);
@@ -116,6 +154,23 @@ int main(int argc, char** argv) {
     if (!grace.is_ok())
       return usage_error("--stop-grace: " + grace.status().message());
     options.stop_grace = *grace;
+    auto overrides = agent::parse_capacity_overrides(cpu_flag, memory_flag, disk_flag);
+    if (!overrides.is_ok())
+      return usage_error(overrides.status().message());
+    options.capacity_overrides = *overrides;
+    auto stats_every = parse_duration(stats_interval);
+    if (!stats_every.is_ok() || stats_every->count() < 0)
+      return usage_error("--stats-interval: \"" + stats_interval + "\" is not a duration (5s)");
+    options.stats_interval = *stats_every;
+    const char* env_broker_key = std::getenv("CUBE_BROKER_KEY");
+    auto curve =
+        protocol::curve_client_keys(curve_secret, broker_key, env_broker_key ? env_broker_key : "");
+    if (!curve.is_ok())
+      return usage_error(curve.status().message());
+    options.curve = *curve;
+    // Under CURVE the broker knows an agent by its key's name, so that is the default name.
+    if (name.empty() && options.curve.enabled())
+      name = std::filesystem::path(curve_secret).stem().string();
     options.name = name.empty() ? agent::default_agent_name() : name;
     options.data_dir =
         data_dir.empty() ? agent::default_data_dir() : std::filesystem::path(data_dir);
@@ -138,8 +193,28 @@ int main(int argc, char** argv) {
     options.agent_id = *id;
 
     const Clock& clock = system_clock();
-    agent::ExecDriver driver(options.data_dir, clock);
-    agent::AgentLoop loop(options, driver, clock);
+    std::optional<agent::ExecDriver> exec_driver;
+    std::optional<agent::SimDriver> sim_driver;
+    std::optional<agent::DockerBackend> docker;
+    agent::Driver* driver = nullptr;
+    if (options.driver == "docker") {
+      auto backend = agent::make_docker_backend({.docker_host = options.docker_host,
+                                                 .node_id = options.agent_id,
+                                                 .node_name = options.name,
+                                                 .publish_address = options.publish_address,
+                                                 .stop_grace = options.stop_grace},
+                                                clock);
+      if (!backend)
+        return usage_error("--docker-host: " + backend.status().message());
+      docker = std::move(backend).value();
+      driver = docker->driver.get();
+    } else if (options.driver == "sim") {
+      driver = &sim_driver.emplace(clock);
+    } else {
+      exec_driver.emplace(options.data_dir, clock);
+      driver = &*exec_driver;
+    }
+    agent::AgentLoop loop(options, *driver, clock);
     spdlog::info("cube-agent {} starting: broker {}:{}, driver {}, {} slots, data dir {}",
                  agent::kAgentVersion, options.broker_host, options.broker_port, options.driver,
                  options.slots, options.data_dir.string());

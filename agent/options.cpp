@@ -3,8 +3,13 @@
 #include <limits.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <cmath>
 #include <cstdlib>
+#include <string>
+#include <tuple>
 
+#include "common/units.h"
 #include "protocol/zmq_io.h"
 
 namespace cube::agent {
@@ -20,6 +25,36 @@ BrokerEndpoints broker_endpoints(const AgentOptions& options) {
   out.beacon = options.beacon_endpoint_override.empty()
                    ? protocol::tcp_endpoint(options.broker_host, options.broker_port + 3)
                    : options.beacon_endpoint_override;
+  return out;
+}
+
+Result<CapacityOverrides> parse_capacity_overrides(std::string_view cpu, std::string_view memory,
+                                                   std::string_view disk) {
+  CapacityOverrides out;
+  if (!cpu.empty()) {
+    std::string text(cpu);
+    char* end = nullptr;
+    errno = 0;
+    double cores = std::strtod(text.c_str(), &end);
+    if (end != text.c_str() + text.size() || errno != 0 || !std::isfinite(cores) || cores <= 0) {
+      return Status::invalid("--cpu: \"" + text +
+                             "\" is not a positive number of cores (for example 2 or 0.5)");
+    }
+    out.cpu = cores;
+  }
+  for (auto [flag, text, field] : {std::tuple{"--memory", memory, &out.memory_bytes},
+                                   std::tuple{"--disk", disk, &out.disk_bytes}}) {
+    if (text.empty())
+      continue;
+    auto size = parse_size(text);
+    if (!size.is_ok())
+      return Status::invalid(std::string(flag) + ": " + size.status().message());
+    if (*size <= 0) {
+      return Status::invalid(std::string(flag) + ": \"" + std::string(text) +
+                             "\" is not a positive size (for example 1GiB)");
+    }
+    *field = *size;
+  }
   return out;
 }
 

@@ -9,7 +9,11 @@
 #include <string>
 #include <string_view>
 
+#include "agent/host_capacity.h"
+#include "agent/task_tracker.h"
 #include "common/clock.h"
+#include "common/status.h"
+#include "protocol/curve.h"
 
 namespace cube::agent {
 
@@ -33,8 +37,14 @@ struct AgentOptions {
   std::string agent_id;
   // Display name; default_agent_name() (the host name) when not given.
   std::string name;
-  // Which driver this agent offers: "exec" for now ("docker" once the lead wires it).
+  // Which driver this agent offers: "exec" or "docker".
   std::string driver = "exec";
+  // Docker driver: dockerd's socket, "unix:///var/run/docker.sock" or a path; empty means
+  // $DOCKER_HOST, else /var/run/docker.sock.
+  std::string docker_host;
+  // Docker driver: the host address that tasks' exposed ports are published on (loopback by
+  // default, so nothing is reachable from outside unless asked).
+  std::string publish_address = "127.0.0.1";
   // How many task attempts run at once; CREDIT reports the free ones.
   uint32_t slots = 4;
   // Where the agent keeps its identity and the exec driver its per-task dirs and logs.
@@ -48,8 +58,20 @@ struct AgentOptions {
   // retried with backoff (Lazy Pirate). 3 s: three heartbeats, like every other liveness
   // timeout in Cube.
   Millis welcome_timeout{3000};
+  // Finished task attempts kept to report in HELLO/SNAPSHOT after a broker outage (the oldest
+  // are forgotten first). cube-bench lowers it for its thousands of in-process sim agents.
+  size_t max_finished = TaskTracker::kDefaultMaxFinished;
   // Matched by tasks' Constraints ("key=value").
   std::map<std::string, std::string> labels;
+  // --cpu, --memory, --disk: each set value replaces what probe_host_capacity detects, so an
+  // operator can keep part of the host for other work (or tests can declare small nodes).
+  CapacityOverrides capacity_overrides;
+  // NODE_STATS period (--stats-interval); 0 sends none. 5 s: five heartbeats, frequent enough
+  // for `cube-client nodes`, rare enough that 10,000 agents cost the broker little.
+  Millis stats_interval{5000};
+  // CURVE keys (--curve-secret, --broker-key; protocol/curve.h): set on every socket before it
+  // connects. Disabled (plaintext) by default.
+  protocol::CurveClientKeys curve;
 };
 
 // The three endpoints an agent connects to, from the options.
@@ -59,6 +81,13 @@ struct BrokerEndpoints {
   std::string beacon;  // SUB -> broker beacon PUB, port+3
 };
 BrokerEndpoints broker_endpoints(const AgentOptions& options);
+
+// The --cpu, --memory and --disk texts ("" = flag not given) as capacity overrides: cores as a
+// positive number ("2", "0.5"), sizes as parse_size reads them ("1GiB", "512MiB", bytes).
+// Invalid, naming the flag and what to write instead, for anything else (zero and negative
+// values included: 0 would mean "undeclared" to the broker).
+Result<CapacityOverrides> parse_capacity_overrides(std::string_view cpu, std::string_view memory,
+                                                   std::string_view disk);
 
 // The host name (gethostname), or "agent" when it cannot be read.
 std::string default_agent_name();

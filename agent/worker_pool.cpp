@@ -6,7 +6,6 @@
 namespace cube::agent {
 
 WorkerPool::WorkerPool(size_t threads) {
-  threads = std::max<size_t>(threads, 1);
   threads_.reserve(threads);
   for (size_t i = 0; i < threads; ++i)
     threads_.emplace_back([this] { run(); });
@@ -32,7 +31,12 @@ void WorkerPool::post(Job job) {
     std::lock_guard lock(mu_);
     if (stopping_)
       return;
-    jobs_.push_back(std::move(job));
+    if (!threads_.empty())
+      jobs_.push_back(std::move(job));
+  }
+  if (threads_.empty()) {
+    job();  // inline pool: the caller's thread runs it
+    return;
   }
   cv_.notify_one();
 }

@@ -23,7 +23,9 @@ class WorkerPool {
  public:
   using Job = std::function<void()>;
 
-  // Starts `threads` threads (at least 1).
+  // Starts `threads` threads. 0 starts none: post() then runs each job at once on the calling
+  // thread, for drivers whose calls never block (Driver::calls_never_block, the sim driver), so
+  // that a process hosting thousands of agents does not need thousands of threads.
   explicit WorkerPool(size_t threads);
   // close(), then waits for the running jobs to return and joins every thread. Blocks for as
   // long as the slowest running job (a stop waits at most its grace period plus the kill).
@@ -32,7 +34,8 @@ class WorkerPool {
   WorkerPool& operator=(const WorkerPool&) = delete;
 
   // Queues a job. Never blocks: the queue is unbounded, and the agent bounds it through its
-  // slots (at most one start and one stop per slot are in flight).
+  // slots (at most one start and one stop per slot are in flight). A pool of 0 threads runs the
+  // job before returning (unless closed).
   void post(Job job) CUBE_LOCKS_EXCLUDED(mu_);
 
   // Stops taking work: drops the jobs that have not started, and every job posted later. Jobs

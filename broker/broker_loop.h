@@ -4,14 +4,17 @@
 //   client ROUTER  PORT    SUBMIT/LIST/GET/STOP_TASK/NODES/STATUS from REQ clients
 //   work ROUTER    PORT+1  agent sessions: HELLO/CREDIT/ACCEPT/REJECT/SNAPSHOT in,
 //                          WELCOME/ASSIGN/STOP/SYNC/ERROR out (ROUTER_MANDATORY, ZMTP heartbeats)
-//   events SUB     PORT+2  AGENT_HEARTBEAT/TASK_STATE from agent PUBs
+//   events SUB     PORT+2  AGENT_HEARTBEAT/TASK_STATE/NODE_STATS from agent PUBs
 //   beacon PUB     PORT+3  BEACON every heartbeat
 //
-// Each iteration: poll (timeout = nearest deadline among beacon, liveness and assignment
-// deadlines), drain each ready socket up to kBatchLimit messages, run due timers (beacon, lost
-// agents, unanswered assignments), then one before-poll step: one scheduling pass if anything
-// changed, one group commit of the changed tasks, then the messages to agents and the replies
-// held for SUBMIT/STOP_TASK (a change is acknowledged only after its commit).
+// Each iteration: poll (timeout = nearest deadline among beacon, liveness, assignment and
+// restart-backoff deadlines; the store writer's fd is polled too), drain each ready socket up to
+// kBatchLimit messages, run due timers (beacon, lost agents, unanswered assignments, ended
+// restart backoffs), then one before-poll step: one scheduling pass if anything changed, the
+// changed tasks handed to the store writer thread as one group commit (when the previous one
+// has landed; broker/store_writer.h), then the messages to agents. The replies held for
+// SUBMIT/STOP_TASK go out when the commit holding their change has landed (a change is
+// acknowledged only after its commit).
 //
 // Malformed input on any socket is counted (STATUS "counters"), logged once per peer and
 // dropped, or answered with an error where the peer expects a reply; it never stops the loop.
@@ -33,13 +36,19 @@
 
 #include "broker/agent_command.h"
 #include "broker/agent_registry.h"
+#include "broker/broker_metrics.h"
 #include "broker/counters.h"
 #include "broker/event_sync.h"
 #include "broker/liveness.h"
+#include "broker/logs_proxy.h"
+#include "broker/node_stats_table.h"
 #include "broker/options.h"
+#include "broker/scheduler_view.h"
 #include "broker/store.h"
+#include "broker/store_writer.h"
 #include "broker/task_lifecycle.h"
 #include "broker/task_table.h"
+#include "broker/zap_handler.h"
 #include "common/clock.h"
 #include "common/status.h"
 #include "protocol/zmq_io.h"
@@ -65,7 +74,10 @@ class BrokerLoop {
   //                tcp://127.0.0.1:7101 (work port): Address already in use"); no free base
   //                found for port 0; the store cannot be read.
   //   Invalid      the base port leaves no room for four ports (above 65532).
-  //   Internal     the store is broken.
+  //   Internal     the store is broken; under CURVE (options.curve_secret), the ZAP self-check
+  //                failed: a random key was not refused (zap_handler.h).
+  // Under CURVE the ZAP handler thread starts first and the bind blocks up to ~1 s for the
+  // self-check.
   Status bind();
 
   // The bound base port; 0 before bind() succeeded.
@@ -73,6 +85,10 @@ class BrokerLoop {
   const std::string& host() const { return options_.host; }
   // Random per broker start; the beacon and WELCOME carry it.
   const std::string& epoch() const { return epoch_; }
+
+  // Replaces the CURVE allowlists (SIGHUP). Any thread; a no-op without CURVE.
+  void reload_allowlists(const std::vector<protocol::AuthorizedKey>& agents,
+                         const std::vector<protocol::AuthorizedKey>& clients);
 
   // Serves until `stop_fd` becomes readable (a ShutdownSignal, an eventfd or a pipe; it is not
   // read), then commits what is left and returns. Precondition: bind() returned OK. Blocks.
@@ -102,8 +118,21 @@ class BrokerLoop {
   void handle_event(const protocol::Received& message);
 
   void on_submit(protocol::Received& message);
+  // LOGS: forwards the request to the task's agent as LOGS_FETCH (logs_proxy.h), or answers
+  // the error at once. LOGS_DATA: the agent's answer, replied to the waiting client.
+  void on_logs(protocol::Received& message, const protocol::LogsRequest& request);
+  void on_logs_data(const std::string& routing_id, std::string_view body);
+  // Answers the LOGS requests whose agent did not answer in time.
+  void expire_logs(SteadyTime now);
   void on_hello(const std::string& routing_id, std::string_view body);
+  // Under CURVE: false (an ERROR unauthorized queued, counted) when a HELLO's agent name is not
+  // the ZAP User-Id of its key, or claims the agent id of an agent with another key's name.
+  bool check_agent_identity(const protocol::Received& message, const std::string& routing_id);
+  // SUBMIT admission (task_policy.h, rate_limiter.h, --max-pending); OK or the refusal.
+  Status admit_submit(const protocol::Received& message, const Task& task);
   void on_heartbeat(std::string_view body);
+  // NODE_STATS: kept as the agent's latest usage (node_stats_table.h); never triggers SYNC.
+  void on_node_stats(std::string_view body);
   void on_task_state(std::string_view body);
   // The Welcomed agent behind session_id (refreshing its routing id and liveness), or nullptr
   // after queueing an ERROR unauthorized to routing_id.
@@ -130,6 +159,18 @@ class BrokerLoop {
   void queue_commands();
   void send_work_queue();
   void send_held_replies();
+  // Sends `replies` (each with its task as it is now) and empties the vector.
+  void release_replies(std::vector<HeldReply>& replies);
+
+  // Group commit on the writer thread (broker/store_writer.h): starts the next batch when none
+  // is in flight (a refused batch again once commit_retry_at_ passed), or releases the held
+  // replies when nothing is left to commit.
+  void commit_step(SteadyTime now);
+  // The batch in flight landed: release its replies, or keep it for a retry.
+  void on_commit_done(StoreBatchDone done);
+  // At shutdown: waits for the batch in flight and commits what is left (unless the store
+  // refuses), then sends the last replies and agent messages.
+  void finish_commits();
 
   protocol::NodeInfo node_info(const AgentRecord& agent) const;
   protocol::BrokerStatus broker_status() const;
@@ -145,6 +186,9 @@ class BrokerLoop {
   int port_ = 0;
 
   zmq::context_t context_;
+  // Answers libzmq's ZAP requests under CURVE; started before the first bind, and declared
+  // after context_ so that it stops before the context closes.
+  std::unique_ptr<ZapHandler> zap_;
   zmq::socket_t client_;
   zmq::socket_t work_;
   zmq::socket_t events_;
@@ -154,17 +198,29 @@ class BrokerLoop {
   AgentRegistry agents_;
   Liveness liveness_;
   EventSync event_sync_;
+  NodeStatsTable node_stats_;  // latest NODE_STATS per agent and task, for NODES and GET
   Counters counters_;
+  BrokerMetrics metrics_;  // message counts and latencies, exported in STATUS
   TaskLifecycle lifecycle_;
+  RateLimiter rate_limiter_;
 
   std::vector<AgentCommand> commands_;  // appended by lifecycle/plan_apply, drained each step
   std::vector<WorkMessage> work_queue_;
   std::vector<HeldReply> held_replies_;
+  LogsProxy logs_;
+  SchedulerView scheduler_view_;  // the scheduler's nodes, kept between passes
   bool schedule_needed_ = true;
   size_t cursor_ = 0;
   SteadyTime next_beacon_;
   std::optional<SteadyTime> commit_retry_at_;
+  SteadyTime next_pass_at_{};  // the earliest time of the next scheduling pass (kPassSpacing)
   std::set<std::string> reported_;
+  // Replies waiting for the batch in flight (or refused and waiting for its retry).
+  std::vector<HeldReply> committing_replies_;
+  // A batch the store refused, started again at commit_retry_at_.
+  std::optional<StoreBatch> retry_batch_;
+  // Created by run(); declared last so it stops (finishing its batch) before anything it uses.
+  std::unique_ptr<StoreWriter> writer_;
 };
 
 }  // namespace cube::broker

@@ -1,5 +1,7 @@
 #include "broker/liveness.h"
 
+#include <algorithm>
+
 #include "common/check.h"
 
 namespace cube::broker {
@@ -69,6 +71,14 @@ std::optional<SteadyTime> Liveness::next_deadline() const {
   if (deadlines_.empty())
     return std::nullopt;
   return deadlines_.begin()->first;
+}
+
+std::optional<SteadyTime> Liveness::ready_until(std::string_view agent) const {
+  auto it = agents_.find(agent);
+  if (it == agents_.end() || it->second.lost)
+    return std::nullopt;
+  // A beat never moves last_seen backwards, so the agent is Ready at least until then.
+  return it->second.last_seen + std::min(suspect_after_, grace_);
 }
 
 std::optional<SteadyTime> Liveness::last_seen(std::string_view agent) const {

@@ -47,6 +47,11 @@ class Liveness {
   // A poll loop uses it as its timeout.
   std::optional<SteadyTime> next_deadline() const;
 
+  // Until when `agent` stays Ready if nothing more is heard from it (last beat + the suspect
+  // time); nullopt for an unknown or lost agent. Lets a caller that checks many agents often
+  // (the scheduler's view) skip asking again until then.
+  std::optional<SteadyTime> ready_until(std::string_view agent) const;
+
   // When the agent was last heard from; nullopt for an unknown agent.
   std::optional<SteadyTime> last_seen(std::string_view agent) const;
 

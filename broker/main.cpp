@@ -13,14 +13,19 @@
 #include <system_error>
 
 #include "broker/broker_loop.h"
-#include "broker/memory_store.h"
 #include "broker/options.h"
 #include "broker/scheduler.h"
+#include "broker/security_flags.h"
+#include "broker/store_spec.h"
 #include "broker/version.h"
 #include "common/clock.h"
 #include "common/log.h"
 #include "common/shutdown_signal.h"
 #include "common/units.h"
+#include "gateway/gateway.h"
+#include "gateway/http_flags.h"
+#include "gateway/serve.h"
+#include "protocol/keygen_command.h"
 #include "protocol/zmq_io.h"
 
 namespace po = boost::program_options;
@@ -72,6 +77,8 @@ Status write_ready_file(const std::string& path, const std::string& host, int po
 }
 
 int run(int argc, char** argv) {
+  if (protocol::is_keygen_command(argc, argv))
+    return protocol::run_keygen("cube-broker", "broker", argc, argv);
   // First, before any thread exists, so SIGINT/SIGTERM are blocked in every thread.
   ShutdownSignal shutdown;
 
@@ -79,8 +86,19 @@ int run(int argc, char** argv) {
   desc.add_options()("help,h", "show this help and exit")("version", "print the version and exit")(
       "bind", po::value<std::string>()->default_value("127.0.0.1:7100"),
       "HOST:PORT of the client port; work, events and beacon use PORT+1..PORT+3 "
-      "(PORT 0: pick free ports)")("store", po::value<std::string>()->default_value("memory"),
-                                   "where tasks are kept: memory")(
+      "(PORT 0: pick free ports)")(
+      "store", po::value<std::string>()->default_value("sqlite"),
+      "where tasks are kept: sqlite (DATA-DIR/cube.db), sqlite:PATH, or memory (lost on exit); "
+      "append ?sync=full to fsync every commit (survives power loss, slower)")(
+      "data-dir", po::value<std::string>(),
+      "directory of the default store (created if missing; default /var/lib/cube/broker as "
+      "root, else ~/.cube/broker)")(
+      "max-restarts", po::value<int>(),
+      "restarts of a task (RestartPolicy on-failure/always) before it gives up (default 3)")(
+      "restart-backoff", po::value<std::string>(),
+      "delay before the first restart, doubling with each one (default 1s)")(
+      "restart-backoff-max", po::value<std::string>(),
+      "longest delay between restarts (default 60s)")(
       "scheduler", po::value<std::string>()->default_value("binpack"),
       "placement policy: roundrobin, greedy, epvm, binpack or spread")(
       "log-level", po::value<std::string>()->default_value("info"),
@@ -92,6 +110,15 @@ int run(int argc, char** argv) {
       "insecure", "allow binding a non-loopback address without encryption")(
       "ready-file", po::value<std::string>(),
       "after binding, write HOST:PORT to this file (atomically)");
+  add_security_options(desc);
+  // The HTTP gateway (gateway/): off unless --http is given.
+  desc.add_options()("http", po::value<std::string>(),
+                     "serve the REST API and /metrics on HOST:PORT (e.g. 127.0.0.1:8080; PORT 0: "
+                     "any free port); a non-loopback HOST needs --http-token-file or --insecure")(
+      "http-token-file", po::value<std::string>(),
+      "require \"Authorization: Bearer <token>\" on HTTP requests (except /healthz), the "
+      "token read from FILE")("http-ready-file", po::value<std::string>(),
+                              "after the HTTP port is bound, write HOST:PORT to this file");
 
   po::variables_map vm;
   try {
@@ -112,6 +139,7 @@ int run(int argc, char** argv) {
   }
 
   BrokerOptions options;
+  StoreSpec store_spec;
   try {
     Status bind_ok = protocol::parse_host_port(vm["bind"].as<std::string>(), options.host,
                                                options.port, /*allow_zero=*/true);
@@ -120,12 +148,23 @@ int run(int argc, char** argv) {
     if (options.port > 65532)
       throw UsageError{"--bind: base port " + std::to_string(options.port) +
                        " leaves no room for its four ports (use 1..65532, or 0)"};
-    std::string store = vm["store"].as<std::string>();
-    if (store != "memory") {
-      throw UsageError{"--store " + store +
-                       ": unknown store; the stores available now are: memory"};
+    std::filesystem::path data_dir = vm.count("data-dir")
+                                         ? std::filesystem::path(vm["data-dir"].as<std::string>())
+                                         : default_broker_data_dir();
+    auto spec = parse_store_spec(vm["store"].as<std::string>(), data_dir);
+    if (!spec.is_ok())
+      throw UsageError{spec.status().message()};
+    store_spec = *spec;
+    options.store = store_spec.describe();
+    if (vm.count("max-restarts")) {
+      options.restart.max_restarts = vm["max-restarts"].as<int>();
+      if (options.restart.max_restarts < 0)
+        throw UsageError{"--max-restarts must be 0 or more"};
     }
-    options.store = store;
+    options.restart.initial_backoff =
+        duration_option(vm, "restart-backoff", options.restart.initial_backoff);
+    options.restart.max_backoff =
+        duration_option(vm, "restart-backoff-max", options.restart.max_backoff);
     std::string scheduler = vm["scheduler"].as<std::string>();
     auto policy = policy_from_name(scheduler);
     if (!policy) {
@@ -137,6 +176,9 @@ int run(int argc, char** argv) {
     options.node_grace = duration_option(vm, "node-grace", options.node_grace);
     options.assign_timeout = duration_option(vm, "assign-timeout", options.assign_timeout);
     options.insecure = vm.count("insecure") > 0;
+    Status security = read_security_options(vm, is_loopback(options.host), options);
+    if (!security.is_ok())
+      throw UsageError{security.message()};
     Status logging = init_logging("cube-broker", vm["log-level"].as<std::string>());
     if (!logging.is_ok())
       throw UsageError{"--log-level: " + logging.message()};
@@ -145,16 +187,51 @@ int run(int argc, char** argv) {
     return kExitUsage;
   }
 
-  if (!is_loopback(options.host) && !options.insecure) {
+  bool encrypted = !options.curve_secret.empty();
+  if (!is_loopback(options.host) && !options.insecure && !encrypted) {
     std::cerr << "cube-broker: refusing to bind " << options.host
-              << " without encryption: CURVE keys are not supported yet; pass --insecure to "
-                 "accept plaintext on a non-loopback address\n";
+              << " without encryption. Generate keys with `cube-broker keygen --out DIR` (and "
+                 "`cube-agent keygen`, `cube-client keygen`), then pass --curve-secret "
+                 "DIR/broker.key --authorized-agents FILE --authorized-clients FILE (see README, "
+                 "\"Running across networks\"); or pass --insecure to accept plaintext\n";
     return kExitUsage;
   }
-  if (!is_loopback(options.host))
-    spdlog::warn("listening on {} without encryption (--insecure)", options.host);
+  if (!is_loopback(options.host) && !encrypted)
+    spdlog::warn(
+        "listening on {} without encryption (--insecure): anyone who can reach it can "
+        "run tasks on every agent",
+        options.host);
+  if (encrypted) {
+    spdlog::info("CURVE on: {} authorized agents, {} authorized clients",
+                 options.authorized_agents.size(), options.authorized_clients.size());
+  }
+  if (!options.task_policy.allow_exec)
+    spdlog::info("exec driver refused (bound to {}; --allow-exec to permit it)", options.host);
 
-  BrokerLoop loop(options, system_clock(), std::make_unique<MemoryStore>());
+  gateway::HttpFlags http_flags;
+  if (vm.count("http"))
+    http_flags.http = vm["http"].as<std::string>();
+  if (vm.count("http-token-file"))
+    http_flags.token_file = vm["http-token-file"].as<std::string>();
+  if (vm.count("http-ready-file"))
+    http_flags.ready_file = vm["http-ready-file"].as<std::string>();
+  http_flags.insecure = options.insecure;
+  bool token_world_readable = false;
+  auto http = gateway::gateway_options_from_flags(http_flags, &token_world_readable);
+  if (!http.is_ok()) {
+    std::cerr << "cube-broker: " << http.status().message() << "\n";
+    return kExitUsage;
+  }
+  if (token_world_readable)
+    spdlog::warn("--http-token-file {} is readable by other users", *http_flags.token_file);
+
+  auto store = open_store(store_spec);
+  if (!store.is_ok()) {
+    spdlog::error("cannot open the store: {}", store.status().message());
+    return kExitRuntime;
+  }
+  spdlog::info("store: {}", options.store);
+  BrokerLoop loop(options, system_clock(), std::move(*store));
   Status bound = loop.bind();
   if (!bound.is_ok()) {
     spdlog::error("{}", bound.message());
@@ -163,6 +240,26 @@ int run(int argc, char** argv) {
   int port = loop.port();
   spdlog::info("listening on {}:{} (client {}, work {}, events {}, beacon {})", options.host, port,
                port, port + 1, port + 2, port + 3);
+  std::unique_ptr<gateway::Gateway> http_gateway;
+  if (*http) {
+    (*http)->broker_endpoint = gateway::broker_connect_endpoint(options.host, port);
+    std::string http_host = (*http)->http.host;
+    http_gateway = std::make_unique<gateway::Gateway>(std::move(**http));
+    Status listening = http_gateway->start();
+    if (!listening.is_ok()) {
+      spdlog::error("--http: {}", listening.message());
+      return kExitRuntime;
+    }
+    spdlog::info("HTTP gateway on http://{}:{}", http_host, http_gateway->port());
+    if (vm.count("http-ready-file")) {
+      Status written = write_ready_file(vm["http-ready-file"].as<std::string>(), http_host,
+                                        http_gateway->port());
+      if (!written.is_ok()) {
+        spdlog::error("--http-ready-file: {}", written.message());
+        return kExitRuntime;
+      }
+    }
+  }
   if (vm.count("ready-file")) {
     Status written = write_ready_file(vm["ready-file"].as<std::string>(), options.host, port);
     if (!written.is_ok()) {
@@ -170,7 +267,12 @@ int run(int argc, char** argv) {
       return kExitRuntime;
     }
   }
-  loop.run(shutdown.fd());
+  if (http_gateway) {
+    gateway::run_with_gateway([&loop](int stop_fd) { loop.run(stop_fd); }, *http_gateway,
+                              shutdown.fd());
+  } else {
+    loop.run(shutdown.fd());
+  }
   int signal = shutdown.consume();
   spdlog::info("stopped{}", signal != 0 ? " on signal " + std::to_string(signal) : "");
   return kExitOk;

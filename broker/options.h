@@ -3,10 +3,16 @@
 // it once at construction.
 #pragma once
 
+#include <cstddef>
 #include <string>
+#include <vector>
 
+#include "broker/rate_limiter.h"
+#include "broker/restart_policy.h"
 #include "broker/scheduler.h"
+#include "broker/task_policy.h"
 #include "common/clock.h"
+#include "protocol/curve.h"
 
 namespace cube::broker {
 
@@ -30,10 +36,25 @@ struct BrokerOptions {
   Millis stop_grace{10000};
 
   Policy policy = Policy::Binpack;
-  // "memory" for now; "sqlite:PATH" arrives with the SQLite store.
+  // The store in use, as StoreSpec::describe() says it ("memory", "sqlite:PATH (sync=normal)");
+  // for logs. broker/main.cpp builds the store itself (broker/store_spec.h).
   std::string store = "memory";
+  // Restart policies: max restarts and backoff (broker/restart_policy.h).
+  RestartOptions restart;
   // Allows a non-loopback bind without encryption.
   bool insecure = false;
+
+  // CURVE (protocol/curve.h, broker/zap_handler.h): the broker's secret key in Z85; empty means
+  // plaintext. When set, all four sockets are CURVE servers and only the listed keys connect.
+  std::string curve_secret;
+  std::vector<protocol::AuthorizedKey> authorized_agents;
+  std::vector<protocol::AuthorizedKey> authorized_clients;
+  // What tasks may ask for (broker/task_policy.h); checked at SUBMIT.
+  TaskPolicy task_policy;
+  // Per-client SUBMIT rate (broker/rate_limiter.h); off by default.
+  RateLimit client_rate;
+  // SUBMITs are refused with Unavailable while this many tasks wait for placement; 0 = no bound.
+  size_t max_pending = 0;
 };
 
 }  // namespace cube::broker

@@ -1,10 +1,36 @@
 #include "broker/plan_apply.h"
 
+#include <deque>
 #include <string>
 
 #include "common/check.h"
 
 namespace cube::broker {
+namespace {
+
+// The constraint that carries a task's placement hint to the scheduler, or "" when the hint
+// does not restrict this pass (no hint; a preferred node that is not ready and nothing to avoid).
+std::string hint_constraint(const PlacementHint& hint, const AgentRegistry& agents,
+                            const Liveness& liveness, SteadyTime now) {
+  if (!hint.prefer_node.empty()) {
+    const AgentRecord* node = agents.find(hint.prefer_node);
+    if (node != nullptr && node->state == AgentState::Welcomed &&
+        liveness.state(hint.prefer_node, now) == NodeState::Ready) {
+      return std::string(kNodeIdLabel) + "=" + hint.prefer_node;
+    }
+  }
+  if (!hint.avoid_node.empty())
+    return std::string(kNodeIdLabel) + "!=" + hint.avoid_node;
+  return "";
+}
+
+// "node a1" for reasons, falling back to the id.
+std::string node_name(const AgentRegistry& agents, const std::string& id) {
+  const AgentRecord* node = agents.find(id);
+  return "node " + (node != nullptr && !node->name.empty() ? node->name : id);
+}
+
+}  // namespace
 
 PlanApplyResult plan_and_apply(TaskTable& tasks, AgentRegistry& agents, const Liveness& liveness,
                                const PlanApplyInput& input, std::vector<AgentCommand>& out) {
@@ -13,55 +39,61 @@ PlanApplyResult plan_and_apply(TaskTable& tasks, AgentRegistry& agents, const Li
 
   std::vector<std::string> ids;
   std::vector<TaskRequest> requests;
-  for (auto& id : tasks.placement_queue(input.max_tasks)) {
+  // Constraints of hinted tasks (their own plus the hint's); a deque keeps the spans valid.
+  std::deque<std::vector<std::string>> hinted_constraints;
+  // Held tasks stay in the queue: look past them so they cannot use up the window.
+  size_t window = input.max_tasks + (input.hints != nullptr ? input.hints->held_count() : 0);
+  for (auto& id : tasks.placement_queue(window)) {
+    if (requests.size() >= input.max_tasks)
+      break;
     const Task& task = tasks.find(id)->task;
     if (task.desired_state == TaskState::Completed)
       continue;  // being stopped; stop_task ends it
+    std::span<const std::string> constraints = task.constraints;
+    if (const PlacementHint* hint = input.hints != nullptr ? input.hints->find(id) : nullptr) {
+      if (hint->hold_until && *hint->hold_until > input.now)
+        continue;  // restart backoff
+      std::string extra = hint_constraint(*hint, agents, liveness, input.now);
+      if (!extra.empty()) {
+        auto& all = hinted_constraints.emplace_back(task.constraints);
+        all.push_back(std::move(extra));
+        constraints = all;
+      }
+    }
     requests.push_back(TaskRequest{
         .id = task.id,
         .driver = task.driver,
         .resources = Resources{task.cpu, task.memory_bytes, task.disk_bytes},
-        .constraints = task.constraints,
+        .constraints = constraints,
     });
     ids.push_back(std::move(id));
   }
   if (requests.empty())
     return result;
 
-  std::vector<NodeSnapshot> nodes;
-  std::vector<AgentRecord*> node_agents;
-  for (const auto& [agent_id, record] : agents.agents()) {
-    if (record.state != AgentState::Welcomed ||
-        liveness.state(agent_id, input.now) != NodeState::Ready) {
-      continue;
-    }
-    NodeSnapshot node{
-        .id = record.id,
-        .name = record.name,
-        .drivers = record.drivers,
-        .capacity = record.capacity,
-        .allocated = {},
-        .credit = record.credit(),
-        .labels = record.labels,
-    };
-    for (const auto& task_id : tasks.tasks_on_node(agent_id)) {
-      const Task& task = tasks.find(task_id)->task;
-      node.allocated.cpu += task.cpu;
-      node.allocated.memory_bytes += task.memory_bytes;
-      node.allocated.disk_bytes += task.disk_bytes;
-    }
-    nodes.push_back(std::move(node));
-    node_agents.push_back(agents.find(agent_id));
+  // The nodes: Welcomed agents that liveness says are Ready, kept between passes by the view.
+  SchedulerView own_view;
+  SchedulerView& view = input.view != nullptr ? *input.view : own_view;
+  view.refresh(agents, liveness, tasks, input.now);
+  std::span<const NodeSnapshot> nodes = view.nodes();
+  std::vector<NodeSnapshot> labelled;  // only with hints: every node labelled with its id
+  if (!hinted_constraints.empty()) {
+    labelled.assign(nodes.begin(), nodes.end());
+    for (auto& node : labelled)
+      node.labels[std::string(kNodeIdLabel)] = node.id;
+    nodes = labelled;
   }
 
   Plan plan = schedule(nodes, requests, input.policy, input.cursor);
   result.next_cursor = plan.next_cursor;
 
   for (const auto& placement : plan.placements) {
-    CUBE_CHECK(placement.task < ids.size() && placement.node < node_agents.size())
+    CUBE_CHECK(placement.task < ids.size() && placement.node < nodes.size())
         << "schedule() returns indexes into its inputs";
     const std::string& id = ids[placement.task];
-    AgentRecord& agent = *node_agents[placement.node];
+    AgentRecord* found = agents.find(view.agent_id(placement.node));
+    CUBE_CHECK(found != nullptr) << "the view only holds registered agents";
+    AgentRecord& agent = *found;
     uint32_t attempt = tasks.find(id)->task.attempt + 1;
     if (!agents.add_assignment(agent, id, attempt, input.now + input.assign_timeout).is_ok()) {
       ++result.credit_refused;
@@ -75,6 +107,8 @@ PlanApplyResult plan_and_apply(TaskTable& tasks, AgentRegistry& agents, const Li
                                  "Scheduled: "
                               << moved.message();
     out.push_back({agent.id, protocol::Assign{tasks.find(id)->task}});
+    if (input.hints != nullptr)
+      input.hints->erase(id);
     ++result.placed;
   }
 
@@ -85,6 +119,16 @@ PlanApplyResult plan_and_apply(TaskTable& tasks, AgentRegistry& agents, const Li
     std::string reason = task.state == TaskState::Scheduled
                              ? "waiting for a node: " + unplaced.reason
                              : unplaced.reason;
+    if (const PlacementHint* hint = input.hints != nullptr ? input.hints->find(id) : nullptr) {
+      std::string extra = hint_constraint(*hint, agents, liveness, input.now);
+      if (extra.find("!=") != std::string::npos) {
+        reason = "waiting for a node other than " + node_name(agents, hint->avoid_node) + ": " +
+                 unplaced.reason;
+      } else if (!extra.empty()) {
+        reason = "waiting for " + node_name(agents, hint->prefer_node) +
+                 " (a restart stays on its node): " + unplaced.reason;
+      }
+    }
     (void)tasks.set_reason(id, std::move(reason), input.wall);
     ++result.unplaced;
   }

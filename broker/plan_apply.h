@@ -6,16 +6,25 @@
 // from an agent stays Scheduled with "waiting for a node: <reason>"); refreshing an unchanged
 // reason writes nothing.
 //
+// Placement hints (broker/placement_hints.h, from restarts): a held task is skipped until its
+// hold ends; a task preferring a node that is ready may only go there; a task avoiding a node
+// may go anywhere else. Both are expressed to the scheduler as a constraint on the node label
+// kNodeIdLabel, which each node carries in the scheduler's view only. A placed task's hint is
+// erased.
+//
 // Thread-safety: none; broker loop thread. Nothing blocks.
 #pragma once
 
 #include <cstddef>
+#include <string_view>
 #include <vector>
 
 #include "broker/agent_command.h"
 #include "broker/agent_registry.h"
 #include "broker/liveness.h"
+#include "broker/placement_hints.h"
 #include "broker/scheduler.h"
+#include "broker/scheduler_view.h"
 #include "broker/task_table.h"
 #include "common/clock.h"
 
@@ -26,6 +35,9 @@ namespace cube::broker {
 // a pass reaches them.
 inline constexpr size_t kMaxTasksPerPass = 4096;
 
+// The label every node has in the scheduler's view (its agent id), for placement hints.
+inline constexpr std::string_view kNodeIdLabel = "cube.node.id";
+
 struct PlanApplyInput {
   Policy policy = Policy::Binpack;
   size_t cursor = 0;  // roundrobin's position from the previous pass
@@ -33,6 +45,11 @@ struct PlanApplyInput {
   size_t max_tasks = kMaxTasksPerPass;
   SteadyTime now;   // for assignment deadlines and liveness
   SystemTime wall;  // for task history
+  // Restart holds and node preferences; nullptr: none. Placed tasks' hints are erased.
+  PlacementHints* hints = nullptr;
+  // The nodes kept from the previous pass (broker/scheduler_view.h); nullptr: built afresh.
+  // The same registry, liveness and table must be passed with it every time.
+  SchedulerView* view = nullptr;
 };
 
 struct PlanApplyResult {

@@ -3,12 +3,13 @@
 // writes the tasks that changed once per poll iteration (group commit); a submit is answered
 // only after the commit that contains it returned OK. The store is only read at startup.
 //
-// Implementations: MemoryStore (broker/memory_store.h; throwaway runs, tests, benchmarks); a
-// SQLite store follows behind this same interface.
+// Implementations: SqliteStore (broker/sqlite_store.h; the default, durable), MemoryStore
+// (broker/memory_store.h; throwaway runs, tests, benchmarks). broker/store_spec.h builds the one
+// `--store` names.
 //
-// Thread-safety: an implementation is used by one thread at a time (the broker loop, or a store
-// worker thread); it need not be internally synchronised. Calls may block for as long as one
-// disk transaction takes.
+// Thread-safety: an implementation is used by one thread at a time (the broker loop while it
+// loads, then the store writer thread, broker/store_writer.h); it need not be internally
+// synchronised. Calls may block for as long as one disk transaction takes.
 #pragma once
 
 #include <span>

@@ -21,6 +21,11 @@ std::string finish_reason(const TaskStatus& status) {
   return "";
 }
 
+// "web (0190...)" or just the ID, for logs.
+std::string label(const Task& task) {
+  return task.name.empty() ? task.id : task.name + " (" + task.id + ")";
+}
+
 // Copies what an agent observed about an attempt into the task.
 void copy_observed(Task& task, const TaskStatus& status) {
   if (!status.container_id.empty())
@@ -39,8 +44,15 @@ void copy_observed(Task& task, const TaskStatus& status) {
 }  // namespace
 
 TaskLifecycle::TaskLifecycle(TaskTable& tasks, AgentRegistry& agents, Counters& counters,
-                             Millis stop_grace)
-    : tasks_(tasks), agents_(agents), counters_(counters), stop_grace_(stop_grace) {}
+                             Millis stop_grace, const Clock& clock, RestartOptions restart,
+                             uint64_t random_seed)
+    : tasks_(tasks),
+      agents_(agents),
+      counters_(counters),
+      stop_grace_(stop_grace),
+      clock_(clock),
+      restart_(restart),
+      random_(random_seed) {}
 
 void TaskLifecycle::apply_status(const AgentRecord& agent, const TaskStatus& status, SystemTime now,
                                  std::vector<AgentCommand>& out) {
@@ -52,7 +64,7 @@ void TaskLifecycle::apply_status(const AgentRecord& agent, const TaskStatus& sta
     return;
   }
   const Task& task = record->task;
-  if (!is_current(task, agent, status.attempt)) {
+  if (!is_current(task, agent, status.attempt) && !adopt_returned(agent, status, now)) {
     bump(counters_, "status.stale_attempt");
     if (!is_terminal(status.state)) {
       stop(agent.id, status.task_id, status.attempt,
@@ -94,7 +106,7 @@ void TaskLifecycle::apply_status(const AgentRecord& agent, const TaskStatus& sta
       return;  // already ended: applying the same end twice changes nothing
     (void)tasks_.update(
         id, [&](Task& t) { copy_observed(t, status); }, now);
-    finish(*record, status.state, finish_reason(status), now);
+    end_attempt(*record, status.state, finish_reason(status), now);
     return;
   }
   // Pending/Scheduled reports: the agent holds the attempt but has not started it yet.
@@ -125,7 +137,7 @@ void TaskLifecycle::reconcile(const AgentRecord& agent, std::span<const TaskStat
     const TaskRecord* record = tasks_.find(id);
     if (record->task.state == TaskState::Running) {
       bump(counters_, "status.agent_lost_task");
-      finish(*record, TaskState::Failed, std::string(kReasonAgentLostTask), now);
+      lose(*record, std::string(kReasonAgentLostTask), now);
     } else if (record->task.state == TaskState::Scheduled &&
                !agent.unanswered.contains(std::string_view(id))) {
       take_back(id, record->task.attempt, agent.id,
@@ -183,7 +195,7 @@ void TaskLifecycle::node_lost(const std::string& agent_id, SystemTime now) {
       take_back(id, record->task.attempt, agent_id, "node lost before accepting", now);
       continue;
     }
-    finish(*record, TaskState::Failed, std::string(kReasonNodeLost), now);
+    lose(*record, std::string(kReasonNodeLost), now);
   }
 }
 
@@ -193,6 +205,9 @@ Status TaskLifecycle::stop_task(std::string_view task_id, SystemTime now,
   if (record == nullptr)
     return Status::not_found("no task with ID " + std::string(task_id));
   const std::string id = record->task.id;
+  // A restart backoff or a pending reschedule ends with the stop.
+  hints_.erase(id);
+  moved_.erase(id);
   if (record->task.state == TaskState::Completed)
     return Status::ok();
   // A Failed task keeps its state, but if its node comes back the attempt is stopped there
@@ -272,6 +287,125 @@ void TaskLifecycle::finish(const TaskRecord& record, TaskState to, std::string r
   } else {
     move(id, to, std::move(reason), std::nullopt, now);
   }
+}
+
+}  // namespace cube::broker
+
+namespace cube::broker {
+
+size_t TaskLifecycle::release_restarts(SteadyTime now) {
+  return hints_.release_due(now).size();
+}
+
+void TaskLifecycle::end_attempt(const TaskRecord& record, TaskState ended, std::string reason,
+                                SystemTime now) {
+  const Task& task = record.task;
+  if (task.desired_state == TaskState::Completed) {
+    finish(record, ended, std::move(reason), now);
+    return;
+  }
+  const std::string id = task.id;
+  const std::string node_id = task.node_id;
+  const std::string node_name = task.node;
+  double sample = std::uniform_real_distribution<double>(0.0, 1.0)(random_);
+  RestartDecision d = decide_restart(task, ended, reason, clock_.now(), sample, restart_);
+  auto set_restart_count = [&] {
+    (void)tasks_.update(
+        id, [&](Task& t) { t.restart_count = d.restart_count; }, now);
+  };
+  switch (d.action) {
+    case RestartDecision::Action::Keep:
+      move(id, ended, std::move(reason), std::nullopt, now);
+      return;
+    case RestartDecision::Action::Restart:
+      // The failure stays in the history; an exit 0 cannot be recorded as Completed, which is
+      // terminal, so the Scheduled entry's reason says how the attempt ended.
+      if (ended == TaskState::Failed)
+        move(id, TaskState::Failed, reason, std::nullopt, now);
+      set_restart_count();
+      if (!move(id, TaskState::Scheduled, d.reason, NodeRef{}, now))
+        return;
+      hints_.set(id, PlacementHint{d.at, node_id, ""});
+      bump(counters_, "tasks.restarts");
+      spdlog::info("task {} on {}: {}", label(task), node_name, d.reason);
+      return;
+    case RestartDecision::Action::Reschedule:
+      if (another_node_offers(task.driver, node_id)) {
+        if (ended == TaskState::Failed)
+          move(id, TaskState::Failed, d.reason, std::nullopt, now);
+        set_restart_count();
+        std::string why = "rescheduling on a node other than " + node_name + ": " + d.reason;
+        if (!move(id, TaskState::Scheduled, why, NodeRef{}, now))
+          return;
+        hints_.set(id, PlacementHint{std::nullopt, "", node_id});
+        bump(counters_, "tasks.rescheduled_elsewhere");
+        spdlog::info("task {}: {}", label(task), why);
+        return;
+      }
+      d.reason += "; no other node to reschedule on";
+      break;
+    case RestartDecision::Action::GiveUp:
+      break;
+  }
+  bump(counters_, "tasks.restarts_exhausted");
+  spdlog::info("task {} on {}: {}", label(task), node_name, d.reason);
+  move(id, d.end_state, d.reason, std::nullopt, now);
+}
+
+void TaskLifecycle::lose(const TaskRecord& record, std::string reason, SystemTime now) {
+  const Task& task = record.task;
+  if (task.desired_state == TaskState::Completed) {
+    finish(record, TaskState::Failed, std::move(reason), now);
+    return;
+  }
+  const std::string id = task.id;
+  MovedAttempt lost{task.node_id, task.attempt};
+  if (!move(id, TaskState::Failed, reason, std::nullopt, now))
+    return;
+  if (restart_mode(task.restart_policy).value_or(RestartMode::Never) == RestartMode::Never)
+    return;
+  if (!move(id, TaskState::Scheduled, std::string(kReasonRescheduledPrefix) + reason, NodeRef{},
+            now)) {
+    return;
+  }
+  moved_[id] = std::move(lost);
+  bump(counters_, "tasks.rescheduled");
+}
+
+bool TaskLifecycle::adopt_returned(const AgentRecord& agent, const TaskStatus& status,
+                                   SystemTime now) {
+  auto moved = moved_.find(status.task_id);
+  if (moved == moved_.end())
+    return false;
+  const Task& task = tasks_.find(status.task_id)->task;
+  bool same_attempt = moved->second.agent_id == agent.id &&
+                      moved->second.attempt == status.attempt && task.attempt == status.attempt;
+  if (!same_attempt || task.state != TaskState::Scheduled || !task.node_id.empty() ||
+      task.desired_state == TaskState::Completed) {
+    if (task.attempt != moved->second.attempt)
+      moved_.erase(moved);  // placed again since: nothing left to adopt
+    return false;
+  }
+  if (status.state != TaskState::Running && !is_terminal(status.state))
+    return false;
+  const std::string id = task.id;
+  moved_.erase(moved);
+  hints_.erase(id);
+  bump(counters_, "tasks.adopted_after_return");
+  return move(id, TaskState::Running, std::string(kReasonNodeReturned),
+              NodeRef{agent.id, agent.name}, now);
+}
+
+bool TaskLifecycle::another_node_offers(std::string_view driver, std::string_view except) const {
+  for (const auto& [id, agent] : agents_.agents()) {
+    if (id == except || agent.state != AgentState::Welcomed)
+      continue;
+    for (const auto& d : agent.drivers) {
+      if (d == driver)
+        return true;
+    }
+  }
+  return false;
 }
 
 }  // namespace cube::broker

@@ -12,6 +12,16 @@ bool occupies_node(const Task& task) {
          !task.node_id.empty();
 }
 
+// Adds (sign +1) or removes (-1) what `task` asks for to or from `load`.
+void account(NodeLoad& load, const Task& task, int sign) {
+  load.cpu += sign * task.cpu;
+  load.memory_bytes += sign * task.memory_bytes;
+  load.disk_bytes += sign * task.disk_bytes;
+  load.tasks = sign > 0 ? load.tasks + 1 : load.tasks - 1;
+  if (load.tasks == 0)
+    load = NodeLoad{};  // exactly zero again: no floating-point residue from the CPU sums
+}
+
 const std::set<std::string> kNoTasks;
 
 }  // namespace
@@ -91,6 +101,12 @@ Status TaskTable::update(std::string_view id, const std::function<void(Task&)>& 
       << "TaskTable::update must not change id, state or node: use transition()";
   if (task == before)
     return Status::ok();
+  if (occupies_node(task) && (task.cpu != before.cpu || task.memory_bytes != before.memory_bytes ||
+                              task.disk_bytes != before.disk_bytes)) {
+    NodeLoad& load = loads_[task.node_id];
+    account(load, before, -1);
+    account(load, task, +1);
+  }
   task.updated_ms = to_unix_ms(now);
   dirty_.insert(it->first);
   return Status::ok();
@@ -133,6 +149,13 @@ const std::set<std::string>& TaskTable::tasks_on_node(std::string_view node_id) 
   return it == by_node_.end() ? kNoTasks : it->second;
 }
 
+const NodeLoad& TaskTable::node_load(std::string_view node_id) {
+  auto it = loads_.find(node_id);
+  if (it == loads_.end())
+    it = loads_.emplace(std::string(node_id), NodeLoad{}).first;
+  return it->second;
+}
+
 std::vector<std::string> TaskTable::nodes_with_tasks() const {
   std::vector<std::string> out;
   out.reserve(by_node_.size());
@@ -164,7 +187,8 @@ void TaskTable::unindex(const std::string& id, TaskRecord& record) {
   if (occupies_node(record.task)) {
     auto node = by_node_.find(record.task.node_id);
     if (node != by_node_.end()) {
-      node->second.erase(id);
+      if (node->second.erase(id) > 0)
+        account(loads_[record.task.node_id], record.task, -1);
       if (node->second.empty())
         by_node_.erase(node);
     }
@@ -182,7 +206,8 @@ void TaskTable::index(const std::string& id, TaskRecord& record) {
     replace_queue_.emplace(seq, id);
     queue_position_[id] = seq;
   } else if (occupies_node(task)) {
-    by_node_[task.node_id].insert(id);
+    if (by_node_[task.node_id].insert(id).second)
+      account(loads_[task.node_id], task, +1);
   }
 }
 

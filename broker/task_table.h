@@ -35,6 +35,15 @@ struct NodeRef {
   std::string name;
 };
 
+// What the tasks Scheduled or Running on one node asked for, summed: the "allocated" the
+// scheduler subtracts from the node's capacity.
+struct NodeLoad {
+  double cpu = 0;  // cores
+  int64_t memory_bytes = 0;
+  int64_t disk_bytes = 0;
+  size_t tasks = 0;
+};
+
 struct TaskRecord {
   Task task;
   std::vector<TaskEvent> history;  // oldest first
@@ -92,6 +101,11 @@ class TaskTable {
   const std::set<std::string>& tasks_on_node(std::string_view node_id) const;
   // Agent IDs that have at least one task Scheduled or Running.
   std::vector<std::string> nodes_with_tasks() const;
+  // The load of the tasks Scheduled or Running on `node_id`, kept up to date as tasks move, so
+  // a scheduling pass reads it instead of walking the node's tasks. The entry is made (empty)
+  // on first use and never removed: the reference stays valid, and current, for the life of
+  // the table.
+  const NodeLoad& node_load(std::string_view node_id);
 
   // How many tasks are in each state, indexed by TaskState.
   const std::array<uint64_t, kTaskStateCount>& counts() const { return counts_; }
@@ -121,6 +135,7 @@ class TaskTable {
   std::map<std::string, uint64_t, std::less<>> queue_position_;
   uint64_t next_queue_seq_ = 0;
   std::map<std::string, std::set<std::string>, std::less<>> by_node_;
+  std::map<std::string, NodeLoad, std::less<>> loads_;  // by node; entries never removed
   std::array<uint64_t, kTaskStateCount> counts_{};
   std::set<std::string> dirty_;
   std::vector<TaskEventRecord> new_events_;

@@ -20,7 +20,9 @@
 #include "client/client.h"
 #include "client/views.h"
 #include "common/units.h"
+#include "protocol/curve.h"
 #include "protocol/envelope.h"
+#include "protocol/keygen_command.h"
 #include "protocol/task_json.h"
 #include "protocol/task_validation.h"
 
@@ -42,6 +44,13 @@ constexpr int kTries = 3;
 constexpr std::string_view kDefaultTimeout = "5s";
 // How long `submit --wait` waits for Running: pulling a large image can take minutes.
 constexpr std::string_view kDefaultWaitTimeout = "5m";
+// `logs -f` asks again this long after an answer with nothing new: new lines show up within a
+// quarter second, and an idle follower costs four small requests a second.
+constexpr Millis kFollowInterval{250};
+// One try of a LOGS request lasts at least this long: the broker answers within its 5 s fetch
+// deadline even when the agent is silent ("agent X did not answer"), and that answer is more
+// useful than a retry.
+constexpr Millis kLogsTryFloor{6000};
 
 // Thrown inside this file only, for "the user typed something wrong"; run_cli turns it into
 // exit code 2. Boost.Program_options errors are converted to it at the parse.
@@ -66,10 +75,12 @@ struct Context {
   std::string broker_address;
   std::string endpoint;
   Millis timeout{5000};
+  protocol::CurveClientKeys curve;  // --curve-secret, --broker-key
 
   Client make_client() const {
     ClientOptions options;
     options.endpoint = endpoint;
+    options.curve = curve;
     options.tries = kTries;
     options.timeout_per_try = Millis((timeout.count() + kTries - 1) / kTries);
     return Client(options, io.clock);
@@ -309,6 +320,7 @@ int cmd_get(Context& ctx) {
     for (const auto& e : details->events)
       events.push_back(task_event_to_json(e));
     out["Events"] = events;
+    out["Stats"] = details->stats ? task_stats_to_json(*details->stats) : json(nullptr);
     ctx.io.out << out.dump(2) << "\n";
   } else {
     ctx.io.out << render_task_details(*details, ctx.io.clock.wall());
@@ -324,6 +336,62 @@ int cmd_stop(Context& ctx) {
     return report_failure(ctx, client, task.status());
   ctx.io.out << (task->id.empty() ? id : task->id) << "\n";
   return kExitOk;
+}
+
+int cmd_logs(Context& ctx) {
+  const std::string& id = single_id(ctx);
+  int64_t tail = 0;
+  if (ctx.has("tail")) {
+    std::string text = ctx.get("tail");
+    char* end = nullptr;
+    errno = 0;
+    long long n = std::strtoll(text.c_str(), &end, 10);
+    if (text.empty() || end != text.c_str() + text.size() || errno != 0 || n < 0)
+      throw UsageError{"--tail: \"" + text + "\" is not a number of lines (0 or more)"};
+    tail = n;
+  }
+  const bool follow = ctx.vm["follow"].as<bool>();
+
+  ClientOptions options;
+  options.endpoint = ctx.endpoint;
+  options.curve = ctx.curve;
+  options.tries = static_cast<int>(std::clamp<int64_t>(ctx.timeout / kLogsTryFloor, 1, kTries));
+  options.timeout_per_try = std::max(kLogsTryFloor, Millis(ctx.timeout.count() / options.tries));
+  Client client(options, ctx.io.clock);
+
+  int64_t offset = 0;
+  bool first = true;
+  bool told_waiting = false;
+  while (true) {
+    const bool tail_request = first && ctx.has("tail");
+    // --tail 0 asks for the last line only to learn where the log ends, and prints from there.
+    auto chunk = client.logs(id, offset, 0, tail_request ? std::max<int64_t>(tail, 1) : 0);
+    if (!chunk) {
+      // Following a task that is not placed yet, or whose agent is away or slow: wait for it.
+      if (follow && chunk.status().is_unavailable() && !client.was_unanswered()) {
+        if (!told_waiting)
+          ctx.io.err << kProgram << ": waiting: " << chunk.status().message() << "\n";
+        told_waiting = true;
+        ctx.io.clock.sleep_for(kFollowInterval);
+        continue;
+      }
+      return report_failure(ctx, client, chunk.status());
+    }
+    if (!(tail_request && tail == 0)) {
+      ctx.io.out.write(chunk->data.data(), static_cast<std::streamsize>(chunk->data.size()));
+      ctx.io.out.flush();
+    }
+    first = false;
+    offset = chunk->next_offset;
+    if (chunk->eof)
+      return kExitOk;
+    const bool caught_up = static_cast<int64_t>(chunk->data.size()) < protocol::kMaxLogChunkBytes;
+    if (caught_up) {
+      if (!follow)
+        return kExitOk;
+      ctx.io.clock.sleep_for(kFollowInterval);
+    }
+  }
 }
 
 int cmd_nodes(Context& ctx) {
@@ -360,6 +428,7 @@ int cmd_status(Context& ctx) {
                 {"StartedAt", format_rfc3339(status->started_ms)},
                 {"NodesReady", status->nodes_ready},
                 {"NodesTotal", status->nodes_total},
+                {"Scheduler", status->scheduler},
                 {"Tasks", status->tasks_by_state},
                 {"Counters", status->counters}};
     ctx.io.out << out.dump(2) << "\n";
@@ -433,15 +502,33 @@ const std::vector<CommandSpec>& commands() {
        "its ID. Stopping a stopped task is not an error.",
        "  cube-client stop 0190a3c4-5f1e-7c2a-9b3d-2f4e6a8c0d12", false,
        [](po::options_description&) {}, cmd_stop},
+      {"logs", "Show a task's output (stdout and stderr)", "logs ID [-f] [--tail N]",
+       "Prints what the task wrote to stdout and stderr, as the agent that runs it (or ran it\n"
+       "last) has it: the container's log for docker tasks, the log file for exec tasks. The\n"
+       "broker fetches it over the agent's own connection. -f keeps printing new output until\n"
+       "the task ends; --tail N starts with the last N lines.",
+       "  cube-client logs 0190a3c4-5f1e-7c2a-9b3d-2f4e6a8c0d12\n"
+       "  cube-client logs 0190a3c4-5f1e-7c2a-9b3d-2f4e6a8c0d12 -f --tail 20",
+       false,
+       [](po::options_description& d) {
+         d.add_options()("follow,f", po::bool_switch(),
+                         "keep printing new output until the task ends")(
+             "tail", po::value<std::string>()->value_name("N"), "start with the last N lines");
+       },
+       cmd_logs},
       {"nodes", "List the agents (nodes)", "nodes [-o table|wide|json]",
-       "Lists the agents the broker knows: name, ID, state (ready, suspect, lost), slots in\n"
-       "use, capacity and when the broker last heard from each.",
+       "Lists the agents the broker knows: name, ID, state (ready, suspect, lost), tasks\n"
+       "running/slots, live CPU, memory and disk use of the host (used/total, from the agent's\n"
+       "latest stats), load average, labels and when the broker last heard from each.\n"
+       "-o wide adds the capacity the scheduler places against and what it has allocated;\n"
+       "-o json gives every number in bytes and cores.",
        "  cube-client nodes\n"
        "  cube-client nodes -o json",
        false, [](po::options_description& d) { add_output_option(d, "table, wide or json"); },
        cmd_nodes},
       {"status", "Show the broker's status", "status [-o table|json]",
-       "Shows the broker's version, epoch and uptime, nodes ready/total and tasks by state.",
+       "Shows the broker's version, epoch, uptime and placement policy, nodes ready/total and\n"
+       "tasks by state.",
        "  cube-client status\n"
        "  cube-client --broker 10.0.0.5:7100 status",
        false, [](po::options_description& d) { add_output_option(d, "table or json"); },
@@ -467,6 +554,11 @@ po::options_description global_options() {
     ("timeout", po::value<std::string>()->default_value(std::string(kDefaultTimeout))
                     ->value_name("DURATION"),
      "give up on a silent broker after this long (split across 3 tries)")
+    ("curve-secret", po::value<std::string>()->value_name("FILE"),
+     "encrypt with CURVE using this client secret key (make one with `cube-client keygen "
+     "--out DIR`); the broker must list its public key")
+    ("broker-key", po::value<std::string>()->value_name("KEY|FILE"),
+     "the broker's public key, Z85 text or a .pub file (default: $CUBE_BROKER_KEY)")
     ("help,h", po::bool_switch(), "show help")
     ("version", po::bool_switch(), "print the version");
   // clang-format on
@@ -533,6 +625,8 @@ int usage_error(const Io& io, const std::string& message, const std::string& com
 }
 
 int run(int argc, char** argv, const Io& io) {
+  if (protocol::is_keygen_command(argc, argv))
+    return protocol::run_keygen(kProgram, "client", argc, argv);
   std::vector<std::string> args(argv + std::min(argc, 1), argv + argc);
   // Everything after the first "--" is the task's command, never options of ours.
   std::vector<std::string> trailing;
@@ -585,7 +679,7 @@ int run(int argc, char** argv, const Io& io) {
     args.erase(args.begin() + static_cast<std::ptrdiff_t>(*command_at));
   }
 
-  Context ctx{io, command_name, {}, {}, std::move(trailing), {}, {}, {}};
+  Context ctx{io, command_name, {}, {}, std::move(trailing), {}, {}, {}, {}};
   po::options_description all;
   all.add(globals);
   if (spec != nullptr) {
@@ -635,6 +729,12 @@ int run(int argc, char** argv, const Io& io) {
       throw UsageError{from + ": " + endpoint.status().message()};
     }
     ctx.endpoint = *endpoint;
+    const char* env_broker_key = std::getenv("CUBE_BROKER_KEY");
+    auto curve = protocol::curve_client_keys(ctx.get("curve-secret"), ctx.get("broker-key"),
+                                             env_broker_key ? env_broker_key : "");
+    if (!curve.is_ok())
+      throw UsageError{curve.status().message()};
+    ctx.curve = *curve;
     ctx.timeout = duration_flag(ctx, "timeout");
     if (ctx.timeout.count() <= 0)
       throw UsageError{"--timeout must be more than 0"};

@@ -2,7 +2,7 @@
 // from main() so tests can run it with their own streams, stdin and clock.
 //
 //   cube-client [--broker HOST:PORT] [--timeout DURATION] COMMAND [ARGS]
-//   commands: submit, run, list, get, stop, nodes, status   (cube-client --help)
+//   commands: submit, run, list, get, stop, logs, nodes, status   (cube-client --help)
 //
 // Thread-safety: run_cli reads the environment (CUBE_BROKER) and the time zone; call it from one
 // thread at a time.

@@ -121,6 +121,7 @@ Status Client::open_socket() {
   protocol::apply_socket_defaults(*socket, protocol::kMaxReplyBytes);
   // Without ZMQ_IPV6 a "tcp://[::1]:7100" endpoint never connects; IPv4 is unaffected.
   socket->set(zmq::sockopt::ipv6, 1);
+  CUBE_RETURN_IF_ERROR(protocol::apply_curve_client(*socket, options_.curve));
   try {
     socket->connect(options_.endpoint);
   } catch (const zmq::error_t& e) {
@@ -260,7 +261,8 @@ Result<TaskDetails> Client::get(const std::string& task_id) {
     return reply.status();
   if (!reply->task)
     return missing("task");
-  return TaskDetails{std::move(*reply->task), std::move(reply->events)};
+  return TaskDetails{std::move(*reply->task), std::move(reply->events),
+                     std::move(reply->task_stats)};
 }
 
 Result<Task> Client::stop(const std::string& task_id) {
@@ -288,6 +290,21 @@ Result<protocol::BrokerStatus> Client::status() {
   if (!reply->broker)
     return missing("broker status");
   return std::move(*reply->broker);
+}
+
+Result<protocol::LogsChunk> Client::logs(const std::string& task_id, int64_t offset,
+                                         int64_t max_bytes, int64_t tail_lines) {
+  protocol::LogsRequest request;
+  request.task_id = task_id;
+  request.offset = offset;
+  request.max_bytes = max_bytes;
+  request.tail_lines = tail_lines;
+  auto reply = call(request);
+  if (!reply)
+    return reply.status();
+  if (!reply->logs)
+    return missing("logs");
+  return std::move(*reply->logs);
 }
 
 Result<Task> Client::wait_for(const std::string& task_id,

@@ -17,6 +17,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -27,6 +28,7 @@
 
 #include "common/clock.h"
 #include "common/status.h"
+#include "protocol/curve.h"
 #include "protocol/messages.h"
 #include "protocol/task.h"
 
@@ -52,20 +54,26 @@ struct ClientOptions {
   Millis timeout_per_try{2500};
   // How many times a request is sent before call() gives up with Unavailable. At least 1.
   int tries = 3;
+  // CURVE keys (protocol/curve.h), set on each REQ socket before it connects; disabled
+  // (plaintext) by default. A broker that refuses the key never answers: Unavailable.
+  protocol::CurveClientKeys curve;
 };
 
 // A task and its history, as `cube-client get` shows it.
 struct TaskDetails {
   Task task;
   std::vector<TaskEvent> events;  // oldest first, as the broker recorded them
+  // The task's latest CPU and memory use, when it is Running and its agent's driver reports
+  // usage (NODE_STATS); nullopt otherwise.
+  std::optional<protocol::TaskStats> stats{};
 };
 
 class Client {
  public:
   // Any client request; call() fills in its request_id.
-  using Request =
-      std::variant<protocol::SubmitRequest, protocol::ListRequest, protocol::GetRequest,
-                   protocol::StopRequest, protocol::NodesRequest, protocol::StatusRequest>;
+  using Request = std::variant<protocol::SubmitRequest, protocol::ListRequest, protocol::GetRequest,
+                               protocol::StopRequest, protocol::NodesRequest,
+                               protocol::StatusRequest, protocol::LogsRequest>;
 
   // Does not connect yet: the first request opens the socket. `clock` bounds every try (its
   // now()) and paces wait_for (its sleep_for); it must outlive the Client. A ManualClock works:
@@ -117,6 +125,16 @@ class Client {
 
   // Broker version, epoch, uptime and counts. Errors: as call().
   Result<protocol::BrokerStatus> status();
+
+  // Up to `max_bytes` (0: the most one answer carries, protocol::kMaxLogChunkBytes) of a task's
+  // combined stdout/stderr from byte `offset`, or, with tail_lines > 0, from the start of its
+  // last tail_lines lines. The broker asks the agent that runs (or last ran) the task. Ask
+  // again from next_offset to follow; eof means the task ended and everything was read.
+  // Errors: as call(); NotFound for an unknown task (or one whose agent no longer has it);
+  // Unavailable when the task was never placed, or its agent is not connected or did not
+  // answer within 5 s. A try must outlast that 5 s for the broker's answer to be seen.
+  Result<protocol::LogsChunk> logs(const std::string& task_id, int64_t offset,
+                                   int64_t max_bytes = 0, int64_t tail_lines = 0);
 
   // Polls get(task_id) until `is_done(task)` holds, sleeping `interval` on the clock between
   // polls (Clock::sleep_for: this thread's job is to wait). Returns the task that satisfied the

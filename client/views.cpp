@@ -1,6 +1,7 @@
 #include "client/views.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <ctime>
 #include <sstream>
@@ -126,6 +127,26 @@ std::string format_cpu(double cores) {
   return s;
 }
 
+std::string format_load(double one, double five, double fifteen) {
+  auto two_decimals = [](double v) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.2f", v);
+    std::string s = buf;
+    while (!s.empty() && s.back() == '0')
+      s.pop_back();
+    if (!s.empty() && s.back() == '.')
+      s.pop_back();
+    return s;
+  };
+  return two_decimals(one) + " " + two_decimals(five) + " " + two_decimals(fifteen);
+}
+
+std::string format_resources(double cpu, int64_t memory_bytes, int64_t disk_bytes) {
+  return (cpu > 0 ? format_cpu(cpu) + " CPU" : "-") + ", " +
+         (memory_bytes > 0 ? format_size(memory_bytes) : "-") + ", " +
+         (disk_bytes > 0 ? format_size(disk_bytes) : "-");
+}
+
 std::vector<std::string> format_ports(const Task& task) {
   std::vector<std::string> out;
   for (const auto& port : task.exposed_ports) {
@@ -219,6 +240,12 @@ std::string render_task_details(const TaskDetails& details, SystemTime now) {
     f.add("Disk", format_size(t.disk_bytes));
   if (t.duration_ms > 0)
     f.add("Duration", std::to_string(t.duration_ms) + " ms");
+  if (details.stats) {
+    // Live figures are estimates: two decimals of a core are plenty.
+    f.add("Usage", format_cpu(std::round(details.stats->cpu_used * 100) / 100) + " CPU, " +
+                       format_size(details.stats->memory_bytes) + " (" +
+                       format_age_since(details.stats->sampled_ms, now) + " ago)");
+  }
   f.add_list("Ports", format_ports(t));
   std::string restart = t.restart_policy.empty() ? "no" : t.restart_policy;
   restart += " (restarted " + std::to_string(t.restart_count) +
@@ -259,28 +286,43 @@ std::string render_task_details(const TaskDetails& details, SystemTime now) {
 
 std::string render_node_table(const std::vector<protocol::NodeInfo>& nodes, SystemTime now,
                               bool wide) {
-  std::vector<std::string> headers = {"NAME", "ID", "STATE", "SLOTS", "CPU", "MEMORY", "LAST SEEN"};
+  std::vector<std::string> headers = {"NAME",   "ID",   "STATE", "TASKS",  "CPU",
+                                      "MEMORY", "DISK", "LOAD",  "LABELS", "LAST SEEN"};
   if (wide) {
-    for (const char* h : {"DRIVERS", "DISK", "VERSION", "LABELS"})
+    for (const char* h : {"DRIVERS", "CAPACITY", "ALLOCATED", "VERSION"})
       headers.emplace_back(h);
   }
   Table table(headers);
   for (const auto& n : nodes) {
     std::string seen = n.last_seen_ms == 0 ? "-" : format_age_since(n.last_seen_ms, now) + " ago";
+    std::string cpu = "-", memory = "-", disk = "-", load = "-";
+    if (n.usage) {
+      const protocol::NodeUsage& u = *n.usage;
+      // Live figures are estimates: two decimals of a core are plenty.
+      cpu = format_cpu(std::round(u.cpu_used * 100) / 100) + "/" + format_cpu(u.cpu_total);
+      memory = format_size(u.memory_used_bytes) + "/" + format_size(u.memory_total_bytes);
+      disk = format_size(u.disk_used_bytes) + "/" + format_size(u.disk_total_bytes);
+      load = format_load(u.load_1, u.load_5, u.load_15);
+    }
     std::vector<std::string> row = {
         or_dash(n.name),
         wide ? n.id : n.id.substr(0, kShortIdWidth),
         or_dash(n.state),
         std::to_string(n.running) + "/" + std::to_string(n.capacity.slots),
-        format_cpu(n.capacity.cpu),
-        format_size(n.capacity.memory_bytes),
+        cpu,
+        memory,
+        disk,
+        load,
+        or_dash(join_labels(n.labels)),
         seen,
     };
     if (wide) {
       row.push_back(or_dash(join(n.drivers, ",")));
-      row.push_back(format_size(n.capacity.disk_bytes));
+      row.push_back(
+          format_resources(n.capacity.cpu, n.capacity.memory_bytes, n.capacity.disk_bytes));
+      row.push_back(
+          format_resources(n.allocated.cpu, n.allocated.memory_bytes, n.allocated.disk_bytes));
       row.push_back(or_dash(n.version));
-      row.push_back(or_dash(join_labels(n.labels)));
     }
     table.add_row(std::move(row));
   }
@@ -293,6 +335,7 @@ std::string render_broker_status(const protocol::BrokerStatus& s, const std::str
   f.add("Broker", address);
   f.add("Version", or_dash(s.version));
   f.add("Epoch", or_dash(s.epoch));
+  f.add("Scheduler", s.scheduler);
   if (s.started_ms != 0) {
     f.add("Uptime",
           format_age_since(s.started_ms, now) + " (since " + format_local_time(s.started_ms) + ")");

@@ -21,16 +21,21 @@ namespace cube {
 // one. `wide` adds IMAGE, DRIVER, CPU, MEMORY, RESTARTS, PORTS and shows every reason in full.
 std::string render_task_table(const std::vector<Task>& tasks, SystemTime now, bool wide);
 
-// `get`: the task's fields (only those that are set), ports, exit code, reason and its event
-// history in local time.
+// `get`: the task's fields (only those that are set), ports, exit code, reason, its latest
+// CPU and memory use when known ("Usage:  0.25 CPU, 48 MiB (3s ago)") and its event history in
+// local time.
 std::string render_task_details(const TaskDetails& details, SystemTime now);
 
-// `nodes`: NAME, ID (first 8 characters), STATE, SLOTS (running/total), CPU, MEMORY, LAST SEEN.
-// `wide` adds the full ID, DRIVERS, DISK, VERSION and LABELS.
+// `nodes`: NAME, ID (first 8 characters), STATE, TASKS (running/slots), CPU (busy/total cores),
+// MEMORY and DISK (used/total, human sizes), LOAD (1, 5 and 15 minutes), LABELS, LAST SEEN.
+// CPU, MEMORY, DISK and LOAD are the host's live figures from the agent's latest NODE_STATS
+// ("-" before the first). `wide` adds the full ID, DRIVERS, CAPACITY (what the scheduler places
+// against: declared or detected), ALLOCATED (what the broker placed there) and VERSION.
 std::string render_node_table(const std::vector<protocol::NodeInfo>& nodes, SystemTime now,
                               bool wide);
 
-// `status`: address, version, epoch, uptime, nodes ready/total, tasks by state, counters.
+// `status`: address, version, epoch, uptime, scheduler policy, nodes ready/total, tasks by
+// state, counters.
 std::string render_broker_status(const protocol::BrokerStatus& status, const std::string& address,
                                  SystemTime now);
 
@@ -42,6 +47,13 @@ std::string format_age_since(int64_t unix_ms, SystemTime now);
 
 // "0.5", "2", "1.25": cores without trailing zeros.
 std::string format_cpu(double cores);
+
+// "0.52 0.48 0.4": load averages, two decimals at most.
+std::string format_load(double one, double five, double fifteen);
+
+// "1.5 CPU, 3 GiB, 100 GiB" for CPU, memory and disk; a dimension of 0 shows as "-" (not
+// declared, or nothing allocated).
+std::string format_resources(double cpu, int64_t memory_bytes, int64_t disk_bytes);
 
 // "80/tcp -> 0.0.0.0:32768" per binding, or the bare port when it is not published yet.
 std::vector<std::string> format_ports(const Task& task);

@@ -3,6 +3,7 @@
 #include <msgpack.hpp>
 
 #include <bit>
+#include <concepts>
 #include <exception>
 #include <limits>
 #include <type_traits>
@@ -52,6 +53,24 @@ void put(Packer& p, TaskState v) {
 void put(Packer& p, ErrorCode v) {
   p.pack_uint64(static_cast<uint64_t>(v));
 }
+// Exactly bool: a plain overload would also take pointers (a string literal would become true).
+template <typename B>
+requires std::same_as<B, bool>
+void put(Packer& p, B v) {
+  if (v) {
+    p.pack_true();
+  } else {
+    p.pack_false();
+  }
+}
+// Bytes that need not be UTF-8 (log data) travel as MessagePack bin.
+struct Bin {
+  std::string_view bytes;
+};
+void put(Packer& p, Bin b) {
+  p.pack_bin(static_cast<uint32_t>(b.bytes.size()));
+  p.pack_bin_body(b.bytes.data(), static_cast<uint32_t>(b.bytes.size()));
+}
 
 // Struct overloads are declared first so the templates below find them.
 void put(Packer& p, const PortBinding& b);
@@ -59,8 +78,11 @@ void put(Packer& p, const TaskEvent& e);
 void put(Packer& p, const Capacity& c);
 void put(Packer& p, const Task& t);
 void put(Packer& p, const TaskStatus& s);
+void put(Packer& p, const NodeUsage& u);
+void put(Packer& p, const TaskStats& t);
 void put(Packer& p, const NodeInfo& n);
 void put(Packer& p, const BrokerStatus& b);
+void put(Packer& p, const LogsChunk& c);
 
 template <typename T>
 void put(Packer& p, const std::optional<T>& v) {
@@ -140,16 +162,33 @@ void put(Packer& p, const TaskStatus& s) {
                                                                           s.finish_time_ms);
 }
 
+void put(Packer& p, const NodeUsage& u) {
+  MapWriter(p, 11)("sampled_ms", u.sampled_ms)("cpu_used", u.cpu_used)("cpu_total", u.cpu_total)(
+      "memory_used_bytes", u.memory_used_bytes)("memory_total_bytes", u.memory_total_bytes)(
+      "disk_used_bytes", u.disk_used_bytes)("disk_total_bytes", u.disk_total_bytes)(
+      "load_1", u.load_1)("load_5", u.load_5)("load_15", u.load_15)("running", u.running);
+}
+
+void put(Packer& p, const TaskStats& t) {
+  MapWriter(p, 5)("task_id", t.task_id)("attempt", t.attempt)("sampled_ms", t.sampled_ms)(
+      "cpu_used", t.cpu_used)("memory_bytes", t.memory_bytes);
+}
+
 void put(Packer& p, const NodeInfo& n) {
-  MapWriter(p, 10)("id", n.id)("name", n.name)("state", n.state)("version", n.version)(
+  MapWriter(p, 12)("id", n.id)("name", n.name)("state", n.state)("version", n.version)(
       "drivers", n.drivers)("capacity", n.capacity)("labels", n.labels)("running", n.running)(
-      "free_slots", n.free_slots)("last_seen_ms", n.last_seen_ms);
+      "free_slots", n.free_slots)("last_seen_ms", n.last_seen_ms)("allocated", n.allocated)(
+      "usage", n.usage);
 }
 
 void put(Packer& p, const BrokerStatus& b) {
-  MapWriter(p, 7)("version", b.version)("epoch", b.epoch)("started_ms", b.started_ms)(
+  MapWriter(p, 8)("version", b.version)("epoch", b.epoch)("started_ms", b.started_ms)(
       "tasks_by_state", b.tasks_by_state)("nodes_ready", b.nodes_ready)(
-      "nodes_total", b.nodes_total)("counters", b.counters);
+      "nodes_total", b.nodes_total)("counters", b.counters)("scheduler", b.scheduler);
+}
+
+void put(Packer& p, const LogsChunk& c) {
+  MapWriter(p, 3)("data", Bin{c.data})("next_offset", c.next_offset)("eof", c.eof);
 }
 
 template <typename Fn>
@@ -211,6 +250,12 @@ class Reader {
     if (o.type != msgpack::type::STR)
       return expected(path, "a string", o);
     out.assign(o.via.str.ptr, o.via.str.size);
+  }
+  // Bytes that need not be UTF-8 (log data): MessagePack bin.
+  void read_bytes(std::string_view path, const msgpack::object& o, std::string& out) {
+    if (o.type != msgpack::type::BIN)
+      return expected(path, "binary", o);
+    out.assign(o.via.bin.ptr, o.via.bin.size);
   }
   void read(std::string_view path, const msgpack::object& o, bool& out) {
     if (o.type != msgpack::type::BOOLEAN)
@@ -408,6 +453,38 @@ void visit_fields(Reader& r, NodeInfo& out, std::string_view key, const msgpack:
   CUBE_FIELD("running", running)
   CUBE_FIELD("free_slots", free_slots)
   CUBE_FIELD("last_seen_ms", last_seen_ms)
+  CUBE_FIELD("allocated", allocated)
+  CUBE_FIELD("usage", usage)
+}
+
+void visit_fields(Reader& r, NodeUsage& out, std::string_view key, const msgpack::object* value) {
+  CUBE_FIELD("sampled_ms", sampled_ms)
+  CUBE_FIELD("cpu_used", cpu_used)
+  CUBE_FIELD("cpu_total", cpu_total)
+  CUBE_FIELD("memory_used_bytes", memory_used_bytes)
+  CUBE_FIELD("memory_total_bytes", memory_total_bytes)
+  CUBE_FIELD("disk_used_bytes", disk_used_bytes)
+  CUBE_FIELD("disk_total_bytes", disk_total_bytes)
+  CUBE_FIELD("load_1", load_1)
+  CUBE_FIELD("load_5", load_5)
+  CUBE_FIELD("load_15", load_15)
+  CUBE_FIELD("running", running)
+}
+
+void visit_fields(Reader& r, TaskStats& out, std::string_view key, const msgpack::object* value) {
+  CUBE_FIELD("task_id", task_id)
+  CUBE_FIELD("attempt", attempt)
+  CUBE_FIELD("sampled_ms", sampled_ms)
+  CUBE_FIELD("cpu_used", cpu_used)
+  CUBE_FIELD("memory_bytes", memory_bytes)
+}
+
+void visit_fields(Reader& r, NodeStats& out, std::string_view key, const msgpack::object* value) {
+  CUBE_FIELD("agent_id", agent_id)
+  CUBE_FIELD("session_id", session_id)
+  CUBE_FIELD("seq", seq)
+  CUBE_FIELD("usage", usage)
+  CUBE_FIELD("tasks", tasks)
 }
 
 void visit_fields(Reader& r, BrokerStatus& out, std::string_view key,
@@ -419,6 +496,14 @@ void visit_fields(Reader& r, BrokerStatus& out, std::string_view key,
   CUBE_FIELD("nodes_ready", nodes_ready)
   CUBE_FIELD("nodes_total", nodes_total)
   CUBE_FIELD("counters", counters)
+  CUBE_FIELD("scheduler", scheduler)
+}
+
+void visit_fields(Reader& r, LogsChunk& out, std::string_view key, const msgpack::object* value) {
+  if (key == "data")
+    return r.read_bytes("data", *value, out.data);
+  CUBE_FIELD("next_offset", next_offset)
+  CUBE_FIELD("eof", eof)
 }
 
 void visit_fields(Reader& r, Hello& out, std::string_view key, const msgpack::object* value) {
@@ -483,6 +568,25 @@ void visit_fields(Reader& r, ErrorMessage& out, std::string_view key,
   CUBE_FIELD("message", message)
 }
 
+void visit_fields(Reader& r, LogsFetch& out, std::string_view key, const msgpack::object* value) {
+  CUBE_FIELD("fetch_id", fetch_id)
+  CUBE_FIELD("task_id", task_id)
+  CUBE_FIELD("attempt", attempt)
+  CUBE_FIELD("offset", offset)
+  CUBE_FIELD("max_bytes", max_bytes)
+  CUBE_FIELD("tail_lines", tail_lines)
+}
+
+void visit_fields(Reader& r, LogsData& out, std::string_view key, const msgpack::object* value) {
+  CUBE_FIELD("fetch_id", fetch_id)
+  if (key == "data")
+    return r.read_bytes("data", *value, out.data);
+  CUBE_FIELD("next_offset", next_offset)
+  CUBE_FIELD("eof", eof)
+  CUBE_FIELD("error_code", error_code)
+  CUBE_FIELD("error_message", error_message)
+}
+
 void visit_fields(Reader& r, AgentHeartbeat& out, std::string_view key,
                   const msgpack::object* value) {
   CUBE_FIELD("agent_id", agent_id)
@@ -535,6 +639,14 @@ void visit_fields(Reader& r, StatusRequest& out, std::string_view key,
   CUBE_FIELD("request_id", request_id)
 }
 
+void visit_fields(Reader& r, LogsRequest& out, std::string_view key, const msgpack::object* value) {
+  CUBE_FIELD("request_id", request_id)
+  CUBE_FIELD("task_id", task_id)
+  CUBE_FIELD("offset", offset)
+  CUBE_FIELD("max_bytes", max_bytes)
+  CUBE_FIELD("tail_lines", tail_lines)
+}
+
 // The reply's error travels as two keys so that a successful reply stays small.
 struct ReplyWire {
   Reply& reply;
@@ -550,6 +662,8 @@ void visit_fields(Reader& r, ReplyWire& wire, std::string_view key, const msgpac
   CUBE_FIELD("tasks", tasks)
   CUBE_FIELD("nodes", nodes)
   CUBE_FIELD("broker", broker)
+  CUBE_FIELD("logs", logs)
+  CUBE_FIELD("task_stats", task_stats)
   if (key == "error_code")
     return r.read("error_code", *value, wire.code);
   if (key == "error_message")
@@ -670,6 +784,26 @@ Status decode_body(std::string_view body, ErrorMessage& out) {
   return decode_struct(body, out);
 }
 
+std::string encode_body(const LogsFetch& m) {
+  return encode_with([&](Packer& p) {
+    MapWriter(p, 6)("fetch_id", m.fetch_id)("task_id", m.task_id)("attempt", m.attempt)(
+        "offset", m.offset)("max_bytes", m.max_bytes)("tail_lines", m.tail_lines);
+  });
+}
+Status decode_body(std::string_view body, LogsFetch& out) {
+  return decode_struct(body, out);
+}
+
+std::string encode_body(const LogsData& m) {
+  return encode_with([&](Packer& p) {
+    MapWriter(p, 6)("fetch_id", m.fetch_id)("data", Bin{m.data})("next_offset", m.next_offset)(
+        "eof", m.eof)("error_code", m.error_code)("error_message", m.error_message);
+  });
+}
+Status decode_body(std::string_view body, LogsData& out) {
+  return decode_struct(body, out);
+}
+
 std::string encode_body(const AgentHeartbeat& m) {
   return encode_with([&](Packer& p) {
     MapWriter(p, 5)("agent_id", m.agent_id)("session_id", m.session_id)("seq", m.seq)(
@@ -687,6 +821,16 @@ std::string encode_body(const TaskStateEvent& m) {
   });
 }
 Status decode_body(std::string_view body, TaskStateEvent& out) {
+  return decode_struct(body, out);
+}
+
+std::string encode_body(const NodeStats& m) {
+  return encode_with([&](Packer& p) {
+    MapWriter(p, 5)("agent_id", m.agent_id)("session_id", m.session_id)("seq", m.seq)(
+        "usage", m.usage)("tasks", m.tasks);
+  });
+}
+Status decode_body(std::string_view body, NodeStats& out) {
   return decode_struct(body, out);
 }
 
@@ -744,11 +888,21 @@ Status decode_body(std::string_view body, StatusRequest& out) {
   return decode_struct(body, out);
 }
 
+std::string encode_body(const LogsRequest& m) {
+  return encode_with([&](Packer& p) {
+    MapWriter(p, 5)("request_id", m.request_id)("task_id", m.task_id)("offset", m.offset)(
+        "max_bytes", m.max_bytes)("tail_lines", m.tail_lines);
+  });
+}
+Status decode_body(std::string_view body, LogsRequest& out) {
+  return decode_struct(body, out);
+}
+
 std::string encode_body(const Reply& m) {
   return encode_with([&](Packer& p) {
-    MapWriter(p, 8)("request_id", m.request_id)("error_code", m.status.code())(
+    MapWriter(p, 10)("request_id", m.request_id)("error_code", m.status.code())(
         "error_message", m.status.message())("task", m.task)("events", m.events)("tasks", m.tasks)(
-        "nodes", m.nodes)("broker", m.broker);
+        "nodes", m.nodes)("broker", m.broker)("logs", m.logs)("task_stats", m.task_stats);
   });
 }
 Status decode_body(std::string_view body, Reply& out) {
@@ -784,6 +938,20 @@ uint64_t peek_request_id(std::string_view body) {
     return 0;
   }
   return request_id;
+}
+
+std::string encode_task(const Task& task) {
+  return encode_with([&](Packer& p) { put(p, task); });
+}
+Status decode_task(std::string_view bytes, Task& out) {
+  return decode_struct(bytes, out);
+}
+
+std::string encode_task_event(const TaskEvent& event) {
+  return encode_with([&](Packer& p) { put(p, event); });
+}
+Status decode_task_event(std::string_view bytes, TaskEvent& out) {
+  return decode_struct(bytes, out);
 }
 
 const char* message_type_name(uint8_t type) {

@@ -31,8 +31,11 @@ CUBE_DECLARE_CODEC(Stop)
 CUBE_DECLARE_CODEC(Sync)
 CUBE_DECLARE_CODEC(Snapshot)
 CUBE_DECLARE_CODEC(ErrorMessage)
+CUBE_DECLARE_CODEC(LogsFetch)
+CUBE_DECLARE_CODEC(LogsData)
 CUBE_DECLARE_CODEC(AgentHeartbeat)
 CUBE_DECLARE_CODEC(TaskStateEvent)
+CUBE_DECLARE_CODEC(NodeStats)
 CUBE_DECLARE_CODEC(Beacon)
 CUBE_DECLARE_CODEC(SubmitRequest)
 CUBE_DECLARE_CODEC(ListRequest)
@@ -40,6 +43,7 @@ CUBE_DECLARE_CODEC(GetRequest)
 CUBE_DECLARE_CODEC(StopRequest)
 CUBE_DECLARE_CODEC(NodesRequest)
 CUBE_DECLARE_CODEC(StatusRequest)
+CUBE_DECLARE_CODEC(LogsRequest)
 CUBE_DECLARE_CODEC(Reply)
 #undef CUBE_DECLARE_CODEC
 
@@ -57,5 +61,15 @@ Result<M> decode_as(std::string_view body) {
 // request whose other fields are malformed gets an error reply the client can match. 0 when the
 // body has none.
 uint64_t peek_request_id(std::string_view body);
+
+// A bare Task or TaskEvent as the same MessagePack map it has inside messages (the "Task map
+// keys" of docs/protocol.md), for storage: broker/sqlite_store.cpp keeps each task and history
+// entry as one of these blobs, so stored rows follow the wire's rules (maps only grow; unknown
+// keys are ignored and missing keys keep their defaults). Decoding is as defensive as
+// decode_body: Invalid naming the field, never a throw. Pure functions.
+std::string encode_task(const Task& task);
+Status decode_task(std::string_view bytes, Task& out);
+std::string encode_task_event(const TaskEvent& event);
+Status decode_task_event(std::string_view bytes, TaskEvent& out);
 
 }  // namespace cube::protocol

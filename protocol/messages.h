@@ -17,16 +17,16 @@ namespace cube::protocol {
 
 enum class MessageType : uint8_t {
   // agent <-> broker, work ROUTER/DEALER
-  Hello = 1,     // agent -> broker
-  Welcome = 2,   // broker -> agent
-  Credit = 3,    // agent -> broker
-  Assign = 4,    // broker -> agent
-  Accept = 5,    // agent -> broker
-  Reject = 6,    // agent -> broker
-  Stop = 7,      // broker -> agent
-  Sync = 8,      // broker -> agent: send a Snapshot
-  Snapshot = 9,  // agent -> broker
-  Error = 10,    // either way: the peer's last message was refused
+  Hello = 1,       // agent -> broker
+  Welcome = 2,     // broker -> agent
+  Credit = 3,      // agent -> broker
+  Assign = 4,      // broker -> agent
+  Accept = 5,      // agent -> broker
+  Reject = 6,      // agent -> broker
+  Stop = 7,        // broker -> agent
+  Sync = 8,        // broker -> agent: send a Snapshot
+  Snapshot = 9,    // agent -> broker
+  Error = 10,      // either way: the peer's last message was refused
   LogsFetch = 11,  // broker -> agent: read a task's logs (proxied client LOGS)
   LogsData = 12,   // agent -> broker: the answer to LogsFetch
   // agent -> broker, events PUB/SUB
@@ -137,6 +137,36 @@ struct ErrorMessage {
   friend bool operator==(const ErrorMessage&, const ErrorMessage&) = default;
 };
 
+// The most log bytes one LOGS_DATA (and so one LOGS reply) carries: half of the 1 MiB
+// ZMQ_MAXMSGSIZE of the broker's work socket, leaving room for the envelope and the other keys.
+inline constexpr int64_t kMaxLogChunkBytes = 512 << 10;
+
+// Broker -> agent: a client's LOGS for a task this agent runs or ran. The agent reads the logs on
+// a worker thread and answers LogsData with the same fetch_id (docs/protocol.md, Logs).
+struct LogsFetch {
+  uint64_t fetch_id = 0;  // chosen by the broker, unique among its fetches in flight
+  std::string task_id;
+  uint32_t attempt = 0;    // the attempt the broker placed here (informational)
+  int64_t offset = 0;      // byte offset in the task's combined stdout/stderr
+  int64_t max_bytes = 0;   // at most this many bytes (0 or above kMaxLogChunkBytes: that limit)
+  int64_t tail_lines = 0;  // > 0: start at the last tail_lines lines instead of `offset`
+  friend bool operator==(const LogsFetch&, const LogsFetch&) = default;
+};
+
+// Agent -> broker: the answer to LogsFetch. `data` travels as MessagePack bin (logs are bytes,
+// not necessarily UTF-8). error_code Ok: data from the requested position, next_offset to ask
+// for next, eof once the task ended and everything was returned; otherwise the error for the
+// client (not_found: the agent has no such task any more).
+struct LogsData {
+  uint64_t fetch_id = 0;
+  std::string data;
+  int64_t next_offset = 0;
+  bool eof = false;
+  ErrorCode error_code = ErrorCode::Ok;
+  std::string error_message;
+  friend bool operator==(const LogsData&, const LogsData&) = default;
+};
+
 // Events carry the agent's ID and a per-agent sequence number. A heartbeat does not consume a
 // number: it repeats the last one so that the broker sees a gap even when events stop.
 struct AgentHeartbeat {
@@ -154,6 +184,46 @@ struct TaskStateEvent {
   uint64_t seq = 0;
   TaskStatus status;
   friend bool operator==(const TaskStateEvent&, const TaskStateEvent&) = default;
+};
+
+// What an agent's host is using, sampled by the agent every stats interval (host-wide figures,
+// not the declared capacity the scheduler places against).
+struct NodeUsage {
+  int64_t sampled_ms = 0;          // wall time of the sample
+  double cpu_used = 0;             // cores busy, averaged since the previous sample (/proc/stat)
+  double cpu_total = 0;            // cores online
+  int64_t memory_used_bytes = 0;   // MemTotal - MemAvailable (/proc/meminfo)
+  int64_t memory_total_bytes = 0;  // MemTotal
+  int64_t disk_used_bytes = 0;     // of the file system holding the agent's data dir (statvfs)
+  int64_t disk_total_bytes = 0;
+  double load_1 = 0;  // load averages over 1, 5 and 15 minutes (/proc/loadavg)
+  double load_5 = 0;
+  double load_15 = 0;
+  uint32_t running = 0;  // task attempts the agent runs
+  friend bool operator==(const NodeUsage&, const NodeUsage&) = default;
+};
+
+// What one running task attempt uses, as its driver reports it (Driver::stats).
+struct TaskStats {
+  std::string task_id;
+  uint32_t attempt = 0;
+  int64_t sampled_ms = 0;
+  double cpu_used = 0;  // cores, averaged over the driver's last interval
+  int64_t memory_bytes = 0;
+  friend bool operator==(const TaskStats&, const TaskStats&) = default;
+};
+
+// Agent -> broker every stats interval. Like AGENT_HEARTBEAT it does not consume a sequence
+// number (seq repeats the last one) and the broker never asks for SYNC because of it: stats are
+// lossy, and the next sample replaces a lost one. `tasks` lists only tasks whose driver could
+// say (exec reports none).
+struct NodeStats {
+  std::string agent_id;
+  std::string session_id;
+  uint64_t seq = 0;
+  NodeUsage usage;
+  std::vector<TaskStats> tasks;
+  friend bool operator==(const NodeStats&, const NodeStats&) = default;
 };
 
 struct Beacon {
@@ -197,6 +267,26 @@ struct StatusRequest {
   friend bool operator==(const StatusRequest&, const StatusRequest&) = default;
 };
 
+// A task's logs, proxied by the broker to the agent that runs (or last ran) the task over that
+// agent's own connection. The reply carries `logs`.
+struct LogsRequest {
+  uint64_t request_id = 0;
+  std::string task_id;
+  int64_t offset = 0;      // byte offset in the task's combined stdout/stderr
+  int64_t max_bytes = 0;   // 0 or above kMaxLogChunkBytes: kMaxLogChunkBytes
+  int64_t tail_lines = 0;  // > 0: the last N lines (offset is ignored)
+  friend bool operator==(const LogsRequest&, const LogsRequest&) = default;
+};
+
+// One piece of a task's logs, in a LOGS reply. Ask again from next_offset to follow; eof: the
+// task has ended and nothing more will come.
+struct LogsChunk {
+  std::string data;  // MessagePack bin on the wire
+  int64_t next_offset = 0;
+  bool eof = false;
+  friend bool operator==(const LogsChunk&, const LogsChunk&) = default;
+};
+
 // What the broker knows of one agent, for `cube-client nodes`.
 struct NodeInfo {
   std::string id;
@@ -209,6 +299,11 @@ struct NodeInfo {
   uint32_t running = 0;     // tasks Scheduled or Running there
   uint32_t free_slots = 0;  // credit the broker may still use
   int64_t last_seen_ms = 0;
+  // What the broker has placed there (tasks Scheduled or Running): CPU, memory and disk they
+  // ask for, and in `slots` how many they are. The scheduler fits tasks against
+  // capacity - allocated.
+  Capacity allocated{};
+  std::optional<NodeUsage> usage{};  // the agent's latest NODE_STATS; nil before the first
   friend bool operator==(const NodeInfo&, const NodeInfo&) = default;
 };
 
@@ -220,6 +315,7 @@ struct BrokerStatus {
   uint32_t nodes_ready = 0;
   uint32_t nodes_total = 0;
   std::map<std::string, uint64_t> counters;  // decode errors, submits, placements...
+  std::string scheduler{};                   // the placement policy: "binpack", "spread"...
   friend bool operator==(const BrokerStatus&, const BrokerStatus&) = default;
 };
 
@@ -231,6 +327,9 @@ struct Reply {
   std::vector<Task> tasks;        // List
   std::vector<NodeInfo> nodes;    // Nodes
   std::optional<BrokerStatus> broker;
+  std::optional<LogsChunk> logs;  // Logs
+  // Get: the task's latest usage when it is Running and its agent reported it; nil otherwise.
+  std::optional<TaskStats> task_stats{};
   friend bool operator==(const Reply&, const Reply&) = default;
 };
 
@@ -252,8 +351,11 @@ CUBE_MESSAGE_TYPE(Stop, Stop);
 CUBE_MESSAGE_TYPE(Sync, Sync);
 CUBE_MESSAGE_TYPE(Snapshot, Snapshot);
 CUBE_MESSAGE_TYPE(ErrorMessage, Error);
+CUBE_MESSAGE_TYPE(LogsFetch, LogsFetch);
+CUBE_MESSAGE_TYPE(LogsData, LogsData);
 CUBE_MESSAGE_TYPE(AgentHeartbeat, AgentHeartbeat);
 CUBE_MESSAGE_TYPE(TaskStateEvent, TaskStateEvent);
+CUBE_MESSAGE_TYPE(NodeStats, NodeStats);
 CUBE_MESSAGE_TYPE(Beacon, Beacon);
 CUBE_MESSAGE_TYPE(SubmitRequest, SubmitRequest);
 CUBE_MESSAGE_TYPE(ListRequest, ListRequest);
@@ -261,6 +363,7 @@ CUBE_MESSAGE_TYPE(GetRequest, GetRequest);
 CUBE_MESSAGE_TYPE(StopRequest, StopRequest);
 CUBE_MESSAGE_TYPE(NodesRequest, NodesRequest);
 CUBE_MESSAGE_TYPE(StatusRequest, StatusRequest);
+CUBE_MESSAGE_TYPE(LogsRequest, LogsRequest);
 CUBE_MESSAGE_TYPE(Reply, Reply);
 #undef CUBE_MESSAGE_TYPE
 

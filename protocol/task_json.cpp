@@ -330,7 +330,34 @@ nlohmann::json node_to_json(const protocol::NodeInfo& n) {
           {"Running", n.running},
           {"FreeSlots", n.free_slots},
           {"Labels", n.labels},
-          {"LastSeen", format_rfc3339(n.last_seen_ms)}};
+          {"LastSeen", format_rfc3339(n.last_seen_ms)},
+          {"Allocated",
+           {{"CPU", n.allocated.cpu},
+            {"Memory", n.allocated.memory_bytes},
+            {"Disk", n.allocated.disk_bytes},
+            {"Tasks", n.allocated.slots}}},
+          {"Stats", n.usage ? node_usage_to_json(*n.usage) : nlohmann::json(nullptr)}};
+}
+
+nlohmann::json node_usage_to_json(const protocol::NodeUsage& u) {
+  return {{"SampledAt", format_rfc3339(u.sampled_ms)},
+          {"CPUUsed", u.cpu_used},
+          {"CPUTotal", u.cpu_total},
+          {"MemoryUsed", u.memory_used_bytes},
+          {"MemoryTotal", u.memory_total_bytes},
+          {"DiskUsed", u.disk_used_bytes},
+          {"DiskTotal", u.disk_total_bytes},
+          {"Load1", u.load_1},
+          {"Load5", u.load_5},
+          {"Load15", u.load_15},
+          {"Running", u.running}};
+}
+
+nlohmann::json task_stats_to_json(const protocol::TaskStats& t) {
+  return {{"SampledAt", format_rfc3339(t.sampled_ms)},
+          {"Attempt", t.attempt},
+          {"CPUUsed", t.cpu_used},
+          {"Memory", t.memory_bytes}};
 }
 
 }  // namespace cube

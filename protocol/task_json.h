@@ -32,8 +32,15 @@ Result<Task> task_from_json(const nlohmann::json& body);
 // (StartTime/FinishTime), PortBindings in Docker's shape, plus Cube's own fields.
 nlohmann::json task_to_json(const Task& task);
 nlohmann::json task_event_to_json(const TaskEvent& event);
-// Numbers in bytes and cores: ID, Name, State, Slots, Running, FreeSlots, CPU, Memory, Disk...
+// Numbers in bytes and cores: ID, Name, State, Slots, Running, FreeSlots, CPU, Memory, Disk
+// (the declared capacity), Allocated {CPU, Memory, Disk, Tasks} (what the broker placed there)
+// and Stats (node_usage_to_json; null before the agent's first NODE_STATS).
 nlohmann::json node_to_json(const protocol::NodeInfo& node);
+// A node's live usage: SampledAt (RFC 3339), CPUUsed/CPUTotal (cores), MemoryUsed/MemoryTotal,
+// DiskUsed/DiskTotal (bytes), Load1/Load5/Load15, Running.
+nlohmann::json node_usage_to_json(const protocol::NodeUsage& usage);
+// A task's live usage: SampledAt, Attempt, CPUUsed (cores), Memory (bytes).
+nlohmann::json task_stats_to_json(const protocol::TaskStats& stats);
 
 // "2025-11-23T10:00:00.123Z" from Unix milliseconds; "" for 0.
 std::string format_rfc3339(int64_t unix_ms);

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # From a fresh clone to a running cluster: installs the Debian packages, builds Cube, starts
-# dockerd if needed, starts a broker and an agent in the background, submits a first task and
-# shows it completing. State and logs live in .cube/ of the checkout.
+# dockerd if needed, starts a broker and an exec agent in the background (plus a docker agent
+# when dockerd is up), submits a first task and shows it completing, then (with dockerd) a
+# busybox httpd container answering on its published port. State and logs live in .cube/ of the
+# checkout.
 #
 #   ./scripts/quickstart.sh          # start (or restart) the local cluster and run a first task
 #   ./scripts/quickstart.sh stop     # stop the broker and agents it started
@@ -42,7 +44,8 @@ cmake --build "$BIN" -j"$(nproc)" --target cube-broker cube-agent cube-client
 mkdir -p "$STATE"
 stop_cluster
 
-"$BIN/broker/cube-broker" --bind "$CUBE_BROKER" >"$STATE/broker.log" 2>&1 &
+"$BIN/broker/cube-broker" --bind "$CUBE_BROKER" --data-dir "$STATE/broker" \
+  >"$STATE/broker.log" 2>&1 &
 echo $! >"$STATE/broker.pid"
 "$BIN/agent/cube-agent" --broker "$CUBE_BROKER" --name local-exec --driver exec \
   --data-dir "$STATE/agent" >"$STATE/agent.log" 2>&1 &
@@ -64,12 +67,52 @@ for _ in $(seq 1 100); do
 done
 "$CLIENT" list
 "$CLIENT" get "$id"
+echo "quickstart: its output (cube-client logs $id):"
+"$CLIENT" logs "$id"
+
+docker_up=no
+if curl -fsS --unix-socket /var/run/docker.sock http://localhost/_ping >/dev/null 2>&1; then
+  docker_up=yes
+  "$BIN/agent/cube-agent" --broker "$CUBE_BROKER" --name local-docker --driver docker \
+    --data-dir "$STATE/agent-docker" >"$STATE/agent-docker.log" 2>&1 &
+  echo $! >"$STATE/agent-docker.pid"
+  echo "quickstart: waiting for the docker agent to register"
+  for _ in $(seq 1 100); do
+    if "$CLIENT" nodes 2>/dev/null | grep -q local-docker; then break; fi
+    sleep 0.1
+  done
+  # A busybox httpd container (the local image from scripts/build-test-image.sh) with a
+  # published port, a memory limit and a health endpoint; -v makes httpd log each request.
+  web=$("$CLIENT" submit --name web --image cube/busybox:latest -p 8080/tcp --memory 64MiB \
+    --health /health --wait -- httpd -f -v -p 8080 -h /www)
+  echo "quickstart: submitted task $web (docker)"
+  port=$("$CLIENT" get "$web" -o json | sed -n 's/.*"HostPort": *"\([0-9]*\)".*/\1/p' | head -n 1)
+  echo "quickstart: container port 8080/tcp is published on 127.0.0.1:$port"
+  for _ in $(seq 1 50); do
+    if curl -fsS "http://127.0.0.1:$port/" 2>/dev/null; then break; fi
+    sleep 0.1
+  done
+  echo "quickstart: what it logged (cube-client logs $web):"
+  "$CLIENT" logs "$web"
+else
+  echo "quickstart: dockerd is not running; skipping the docker agent and the httpd task"
+fi
 
 cat <<EOT
 
-Cube is running: broker on $CUBE_BROKER, agent "local-exec" (exec driver).
+Cube is running: broker on $CUBE_BROKER, agent "local-exec" (exec driver)$(
+  [ "$docker_up" = yes ] && echo ' and agent "local-docker" (docker driver)').
   $CLIENT list
   $CLIENT submit --name demo --driver exec -- sh -c 'sleep 30'
   $CLIENT nodes
-Logs: $STATE/broker.log, $STATE/agent.log.  Stop: ./scripts/quickstart.sh stop
+EOT
+if [ "$docker_up" = yes ]; then
+  cat <<EOT
+  curl http://127.0.0.1:$port/                 # the httpd task "web"
+  $CLIENT logs -f $web    # follow its log
+  $CLIENT stop $web       # stops it and removes its container
+EOT
+fi
+cat <<EOT
+Logs: $STATE/broker.log, $STATE/agent.log$( [ "$docker_up" = yes ] && echo ", $STATE/agent-docker.log").  Stop: ./scripts/quickstart.sh stop
 EOT

@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 pattern='std::chrono::steady_clock::now|std::chrono::system_clock::now|steady_clock::now\(|system_clock::now\(|this_thread::sleep_for|this_thread::sleep_until|\busleep\(|\bnanosleep\(|[^_.:a-z]sleep\('
-hits=$(grep -rnE "$pattern" --include='*.cpp' --include='*.h' common protocol broker agent client tests bench 2>/dev/null \
+hits=$(grep -rnE "$pattern" --include='*.cpp' --include='*.h' common protocol broker agent client gateway tests bench 2>/dev/null \
   | grep -v '^common/clock\.cpp:' || true)
 if [ -n "$hits" ]; then
   echo "Real time or sleeps outside common/clock.cpp (inject a Clock instead):"

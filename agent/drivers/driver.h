@@ -10,6 +10,8 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -72,8 +74,42 @@ class Driver {
                              task_id);
   }
 
+  // Whether the backend can run tasks right now: OK, or Unavailable saying what is wrong and
+  // where ("dockerd unreachable at /var/run/docker.sock: ..."). The agent asks at start and
+  // every few seconds, and REJECTs assignments with this message while it fails. May block
+  // (docker: GET /_ping). Default: OK (a driver without a backend is always ready).
+  virtual Status check_backend() { return Status::ok(); }
+
+  // Removes what the driver still keeps for tasks the agent no longer tracks: docker removes
+  // the containers labelled for this node whose task is not in `known_task_ids` and that are
+  // at least `min_age` old (ended containers the agent has forgotten, and strays whose create
+  // finished after the agent gave up on it). Returns how many it removed. May block.
+  // Default: nothing kept, 0.
+  virtual Result<int> remove_untracked(const std::set<std::string>& known_task_ids,
+                                       Millis min_age) {
+    (void)known_task_ids;
+    (void)min_age;
+    return 0;
+  }
+
   // Where exit notifications go; set once before the first start().
   virtual void set_exit_sink(ExitSink sink) = 0;
+
+  // --- For drivers that never block (sim) ---
+
+  // True when every call returns at once without blocking (no I/O, no waiting): the agent then
+  // makes its driver calls on its own loop thread instead of a worker pool, so that one process
+  // can host thousands of agents without thousands of threads. Default: false.
+  virtual bool calls_never_block() const { return false; }
+
+  // Drivers whose tasks end on timers rather than by themselves (sim): the earliest time at
+  // which poll_due() has work, so the agent loop wakes for it; nullopt when nothing is due.
+  // Called on the agent's loop thread. Default: nullopt.
+  virtual std::optional<SteadyTime> next_deadline() const { return std::nullopt; }
+
+  // Ends the tasks whose time has come at `now`, reporting each through the exit sink (on the
+  // calling thread). Called on the agent's loop thread; never blocks. Default: nothing.
+  virtual void poll_due(SteadyTime now) { (void)now; }
 };
 
 }  // namespace cube::agent

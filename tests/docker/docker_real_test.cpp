@@ -250,5 +250,41 @@ TEST_F(DockerRealTest, StatsAreOneShot) {
   EXPECT_TRUE(stats->contains("memory_stats")) << stats->dump();
 }
 
+TEST_F(DockerRealTest, DriverStatsSeeABusyContainersCpuAndMemory) {
+  Task t = make_task("busy", {"sh", "-c", "while :; do :; done"});
+  t.cpu = 0.5;  // NanoCpus caps it at half a core
+  t.memory_bytes = 64 << 20;
+  auto started = driver_->start(t);
+  ASSERT_TRUE(started.is_ok()) << started.status().to_string();
+  // The first sample can precede the loop's start; a busy loop shows within a few samples.
+  Result<TaskUsage> usage = Status::unavailable("not sampled");
+  for (int i = 0; i < 5; ++i) {
+    usage = driver_->stats(t.id);
+    ASSERT_TRUE(usage.is_ok()) << usage.status().to_string();
+    if (usage->cpu_cores > 0.2)
+      break;
+  }
+  EXPECT_GT(usage->cpu_cores, 0.2) << "a busy loop uses CPU";
+  EXPECT_LT(usage->cpu_cores, 0.75) << "NanoCpus caps it at 0.5 cores";
+  EXPECT_GT(usage->memory_bytes, 0);
+  EXPECT_LT(usage->memory_bytes, int64_t{64} << 20);
+  ASSERT_TRUE(driver_->stop(t.id, Millis(1000)).is_ok());
+  EXPECT_EQ(driver_->stats(t.id).status().code(), ErrorCode::NotFound);
+}
+
+TEST_F(DockerRealTest, CheckBackendAnswersAndNamesAMissingSocket) {
+  EXPECT_TRUE(driver_->check_backend().is_ok());
+  DockerClientOptions options;
+  options.socket_path = "/nonexistent/cube-test-" + run_id_ + ".sock";
+  DockerClient nowhere(options);
+  DockerDriverOptions driver_options;
+  driver_options.node_id = node_id_;
+  DockerDriver driver(nowhere, driver_options, clock_);
+  Status down = driver.check_backend();
+  EXPECT_EQ(down.code(), ErrorCode::Unavailable);
+  EXPECT_TRUE(contains(down.message(), "dockerd unreachable at " + options.socket_path))
+      << down.message();
+}
+
 }  // namespace
 }  // namespace cube::agent::test

@@ -15,7 +15,7 @@
 #include "agent/drivers/docker/docker_client.h"
 #include "agent/drivers/docker/docker_driver.h"
 #include "common/clock.h"
-#include "tests/docker/exit_recorder.h"
+#include "tests/unit/docker/exit_recorder.h"
 
 namespace cube::agent::test {
 

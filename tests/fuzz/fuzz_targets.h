@@ -80,16 +80,16 @@ inline std::string check_decode(uint8_t type, std::string_view body) {
       return check_message<protocol::Snapshot>(body);
     case MessageType::Error:
       return check_message<protocol::ErrorMessage>(body);
-    // Reserved numbers whose messages are not defined yet: only peek_request_id applies.
     case MessageType::LogsFetch:
+      return check_message<protocol::LogsFetch>(body);
     case MessageType::LogsData:
-    case MessageType::NodeStats:
-    case MessageType::LogsRequest:
-      return {};
+      return check_message<protocol::LogsData>(body);
     case MessageType::AgentHeartbeat:
       return check_message<protocol::AgentHeartbeat>(body);
     case MessageType::TaskStateEvent:
       return check_message<protocol::TaskStateEvent>(body);
+    case MessageType::NodeStats:
+      return check_message<protocol::NodeStats>(body);
     case MessageType::Beacon:
       return check_message<protocol::Beacon>(body);
     case MessageType::SubmitRequest:
@@ -104,6 +104,8 @@ inline std::string check_decode(uint8_t type, std::string_view body) {
       return check_message<protocol::NodesRequest>(body);
     case MessageType::StatusRequest:
       return check_message<protocol::StatusRequest>(body);
+    case MessageType::LogsRequest:
+      return check_message<protocol::LogsRequest>(body);
     case MessageType::Reply:
       return check_message<protocol::Reply>(body);
   }

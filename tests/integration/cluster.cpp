@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 
@@ -24,13 +25,12 @@ Cluster::~Cluster() {
 void Cluster::start_broker(const std::vector<std::string>& extra_args, int port) {
   std::string ready = (dir_ / "broker.ready").string();
   std::remove(ready.c_str());
-  std::vector<std::string> argv = {binary("cube-broker"),
-                                   "--bind",
-                                   "127.0.0.1:" + std::to_string(port),
-                                   "--ready-file",
-                                   ready,
-                                   "--log-level",
-                                   "debug"};
+  std::vector<std::string> argv = {binary("cube-broker"), "--bind",
+                                   "127.0.0.1:" + std::to_string(port), "--ready-file", ready,
+                                   "--log-level", "debug",
+                                   // The default SQLite store lives here, so a restarted broker
+                                   // finds its tasks and tests never share a store.
+                                   "--data-dir", (dir_ / "broker-data").string()};
   argv.insert(argv.end(), extra_args.begin(), extra_args.end());
   std::string log = (dir_ / ("broker-" + std::to_string(broker_starts_++) + ".log")).string();
   broker_.emplace(argv, log);
@@ -48,26 +48,31 @@ void Cluster::start_broker(const std::vector<std::string>& extra_args, int port)
 }
 
 void Cluster::stop_broker(int sig) {
-  if (!broker_) return;
+  if (!broker_)
+    return;
   broker_->signal(sig);
   ASSERT_TRUE(broker_->wait(15s).has_value()) << "broker did not exit after signal " << sig;
 }
 
 void Cluster::start_agent(const std::string& name, const std::vector<std::string>& extra_args,
                           bool wait_ready) {
-  std::vector<std::string> argv = {binary("cube-agent"), "--broker",   address_,
-                                   "--name",             name,        "--driver",
-                                   "exec",               "--data-dir", (dir_ / name).string(),
-                                   "--log-level",        "debug"};
+  std::vector<std::string> argv = {
+      binary("cube-agent"),   "--broker",    address_, "--name", name, "--data-dir",
+      (dir_ / name).string(), "--log-level", "debug"};
+  // exec unless the test picks another driver (docker_cluster_test.cpp: --driver docker).
+  if (std::find(extra_args.begin(), extra_args.end(), "--driver") == extra_args.end())
+    argv.insert(argv.end(), {"--driver", "exec"});
   argv.insert(argv.end(), extra_args.begin(), extra_args.end());
   agents_.erase(name);
   agents_.emplace(name, Process(argv, (dir_ / (name + ".log")).string()));
-  if (!wait_ready) return;
+  if (!wait_ready)
+    return;
   bool ready = eventually(
       [&] {
         auto n = nodes();
         for (const auto& node : n) {
-          if (node.value("Name", "") == name && node.value("State", "") == "ready") return true;
+          if (node.value("Name", "") == name && node.value("State", "") == "ready")
+            return true;
         }
         return false;
       },
@@ -88,19 +93,23 @@ std::string Cluster::submit(const std::vector<std::string>& args) {
   auto r = cli(argv);
   EXPECT_EQ(r.status.code, 0) << "submit failed: " << r.err;
   std::string id = r.out;
-  while (!id.empty() && (id.back() == '\n' || id.back() == ' ')) id.pop_back();
+  while (!id.empty() && (id.back() == '\n' || id.back() == ' '))
+    id.pop_back();
   return id;
 }
 
 namespace {
 nlohmann::json parse_or_null(const CommandResult& r) {
-  if (r.status.code != 0) return nullptr;
+  if (r.status.code != 0)
+    return nullptr;
   auto j = nlohmann::json::parse(r.out, nullptr, false);
   return j.is_discarded() ? nlohmann::json(nullptr) : j;
 }
 }  // namespace
 
-nlohmann::json Cluster::list() { return parse_or_null(cli({"list", "-o", "json"})); }
+nlohmann::json Cluster::list() {
+  return parse_or_null(cli({"list", "-o", "json"}));
+}
 nlohmann::json Cluster::get(const std::string& id) {
   return parse_or_null(cli({"get", id, "-o", "json"}));
 }
@@ -123,7 +132,8 @@ bool Cluster::wait_task(const std::string& id,
 std::string Cluster::logs() const {
   std::ostringstream out;
   for (const auto& entry : std::filesystem::directory_iterator(dir_.path())) {
-    if (entry.path().extension() != ".log") continue;
+    if (entry.path().extension() != ".log")
+      continue;
     std::ifstream in(entry.path());
     out << "----- " << entry.path().filename().string() << "\n" << in.rdbuf() << "\n";
   }
@@ -131,7 +141,8 @@ std::string Cluster::logs() const {
 }
 
 void kill_group(pid_t pgid) {
-  if (pgid > 1) ::kill(-pgid, SIGKILL);
+  if (pgid > 1)
+    ::kill(-pgid, SIGKILL);
 }
 
 pid_t read_pid_file(const std::string& path) {

@@ -33,7 +33,9 @@ class Cluster {
   const std::string& address() const { return address_; }
   int port() const { return port_; }
 
-  // Starts an exec agent named `name` with its own data dir; waits until `nodes` lists it ready.
+  // Starts an agent named `name` with its own data dir (<dir>/<name>; its ID is in agent-id
+  // there), with the exec driver unless extra_args give --driver; waits until `nodes` lists it
+  // ready.
   void start_agent(const std::string& name, const std::vector<std::string>& extra_args = {},
                    bool wait_ready = true);
   Process& agent(const std::string& name) { return agents_.at(name); }

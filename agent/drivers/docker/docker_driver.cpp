@@ -1,5 +1,7 @@
 #include "agent/drivers/docker/docker_driver.h"
 
+#include "agent/drivers/docker/container_stats.h"
+
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -487,6 +489,37 @@ Result<std::vector<TaskStatus>> DockerDriver::list_owned() {
     out.push_back(std::move(status));
   }
   return out;
+}
+
+Result<TaskUsage> DockerDriver::stats(const std::string& task_id) {
+  std::string container_id;
+  {
+    std::lock_guard lock(mu_);
+    auto it = tasks_.find(task_id);
+    if (it == tasks_.end())
+      return Status::not_found("no docker container for task " + task_id + " on this agent");
+    if (it->second.ended)
+      return Status::not_found("task " + task_id + " has ended; it uses no resources");
+    container_id = it->second.container_id;
+  }
+  auto sample = api_.container_stats(container_id);
+  if (!sample) {
+    if (sample.status().is_not_found())
+      return Status::not_found("the container of task " + task_id + " is gone");
+    if (sample.status().is_unavailable())
+      return sample.status();
+    return Status::internal("reading the stats of task " + task_id + ": " +
+                            sample.status().message());
+  }
+  return task_usage_from_stats(*sample);
+}
+
+Status DockerDriver::check_backend() {
+  Status s = api_.ping();
+  if (s.is_ok() || s.is_unavailable())
+    return s;
+  // dockerd answered, but with an error: it cannot take containers right now either.
+  return Status::unavailable("dockerd answered the ping with an error: " + s.message());
 }
 
 Result<int> DockerDriver::remove_untracked(const std::set<std::string>& known_task_ids,

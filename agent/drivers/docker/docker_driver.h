@@ -112,6 +112,17 @@ class DockerDriver final : public Driver {
   // Unavailable when dockerd is unreachable.
   Result<std::vector<TaskStatus>> list_owned() override;
 
+  // CPU and memory of the task's running container from one stats sample
+  // (task_usage_from_stats); blocks about a second while dockerd samples CPU. NotFound for a
+  // task this driver does not track or whose container has ended or is gone; Unavailable when
+  // dockerd is unreachable; Internal for other dockerd failures.
+  Result<TaskUsage> stats(const std::string& task_id) override;
+
+  // GET /_ping: OK when dockerd answers; Unavailable "dockerd unreachable at <socket>: ..."
+  // when it does not; Unavailable "dockerd answered the ping with an error: ..." for an error
+  // answer (a daemon that is starting or shutting down).
+  Status check_backend() override;
+
   // Set once before the first start().
   void set_exit_sink(ExitSink sink) override CUBE_LOCKS_EXCLUDED(mu_);
 
@@ -120,7 +131,8 @@ class DockerDriver final : public Driver {
   // succeed in dockerd after the agent gave up on it; the age keeps in-flight starts safe).
   // Their tasks are forgotten without an exit report. Returns how many were removed.
   // Unavailable when dockerd is unreachable; the first other error after trying them all.
-  Result<int> remove_untracked(const std::set<std::string>& known_task_ids, Millis min_age);
+  Result<int> remove_untracked(const std::set<std::string>& known_task_ids,
+                               Millis min_age) override;
 
   // How many waiter threads exist (running or finished but not yet joined), for tests.
   size_t waiter_count_for_test() const CUBE_LOCKS_EXCLUDED(mu_);

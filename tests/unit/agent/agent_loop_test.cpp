@@ -628,5 +628,226 @@ TEST_F(AgentLoopTest, RealExecDriverEndToEnd) {
   stop_loop();  // before `exec` goes away
 }
 
+// --- logs and the driver's backend ---
+
+TEST_F(AgentLoopTest, LogsFetchIsAnsweredWithTheTasksOutput) {
+  ExecDriver exec(dir_.path(), clock_);
+  start_loop(exec);
+  welcome();
+  ASSERT_TRUE(heartbeat().has_value());
+  Task t = exec_task(1, {"sh", "-c", "echo one; echo two; echo three"});
+  broker_.send_work(protocol::Assign{t});
+  ASSERT_TRUE(broker_.expect_work<protocol::Accept>().has_value());
+  ASSERT_TRUE(broker_.next_event<protocol::TaskStateEvent>().has_value());  // Running
+  auto completed = broker_.next_event<protocol::TaskStateEvent>();
+  ASSERT_TRUE(completed.has_value());
+  ASSERT_EQ(completed->status.state, TaskState::Completed);
+  ASSERT_TRUE(broker_.expect_work<protocol::Credit>().has_value());
+
+  broker_.send_work(protocol::LogsFetch{77, t.id, 1, 0, 0, 0});
+  auto data = broker_.expect_work<protocol::LogsData>();
+  ASSERT_TRUE(data.has_value());
+  EXPECT_EQ(data->fetch_id, 77u);
+  EXPECT_EQ(data->error_code, ErrorCode::Ok) << data->error_message;
+  EXPECT_EQ(data->data, "one\ntwo\nthree\n");
+  EXPECT_EQ(data->next_offset, 14);
+  EXPECT_TRUE(data->eof);
+
+  broker_.send_work(protocol::LogsFetch{78, t.id, 1, 0, 0, 1});
+  auto tail = broker_.expect_work<protocol::LogsData>();
+  ASSERT_TRUE(tail.has_value());
+  EXPECT_EQ(tail->fetch_id, 78u);
+  EXPECT_EQ(tail->data, "three\n");
+
+  broker_.send_work(protocol::LogsFetch{79, "no-such-task", 1, 0, 0, 0});
+  auto missing = broker_.expect_work<protocol::LogsData>();
+  ASSERT_TRUE(missing.has_value());
+  EXPECT_EQ(missing->fetch_id, 79u);
+  EXPECT_EQ(missing->error_code, ErrorCode::NotFound);
+  EXPECT_EQ(missing->error_message.rfind("agent node-a: ", 0), 0u) << missing->error_message;
+  EXPECT_TRUE(missing->data.empty());
+  stop_loop();  // before `exec` goes away
+}
+
+// A driver whose backend can be switched off and on, like dockerd going away and coming back.
+class BackendDriver final : public Driver {
+ public:
+  std::string_view name() const override { return kDriverDocker; }
+  Result<TaskStatus> start(const Task& task) override {
+    TaskStatus s;
+    s.task_id = task.id;
+    s.attempt = task.attempt;
+    s.state = TaskState::Running;
+    return s;
+  }
+  Status stop(const std::string&, Millis) override { return Status::ok(); }
+  Result<TaskStatus> inspect(const std::string&) override { return Status::not_found("fake"); }
+  Result<LogChunk> logs(const std::string&, int64_t, int64_t) override {
+    return Status::not_found("fake");
+  }
+  Result<std::vector<TaskStatus>> list_owned() override {
+    std::lock_guard lock(mu_);
+    ++listings_;
+    if (!backend_.is_ok())
+      return backend_;
+    return std::vector<TaskStatus>{};
+  }
+  Status check_backend() override {
+    std::lock_guard lock(mu_);
+    return backend_;
+  }
+  void set_exit_sink(ExitSink) override {}
+
+  void set_backend(Status s) {
+    std::lock_guard lock(mu_);
+    backend_ = std::move(s);
+  }
+  int listings() {
+    std::lock_guard lock(mu_);
+    return listings_;
+  }
+
+ private:
+  std::mutex mu_;
+  Status backend_;
+  int listings_ = 0;
+};
+
+TEST_F(AgentLoopTest, AnUnreachableBackendRejectsTasksUntilItAnswersAgain) {
+  const Status down = Status::unavailable(
+      "dockerd unreachable at /var/run/docker.sock: Couldn't connect to server");
+  BackendDriver driver;
+  driver.set_backend(down);
+  start_loop(driver);
+  protocol::Hello hello = welcome();
+  EXPECT_EQ(hello.labels.at(std::string(kLabelDriverError)), down.message())
+      << "the node shows why it takes no tasks";
+  EXPECT_EQ(hello.labels.at("zone"), "a");
+
+  Task t;
+  t.id = new_random_id();
+  t.attempt = 1;
+  t.image = "cube/busybox:latest";
+  broker_.send_work(protocol::Assign{t});
+  auto reject = broker_.expect_work<protocol::Reject>();
+  ASSERT_TRUE(reject.has_value());
+  EXPECT_EQ(reject->task_id, t.id);
+  EXPECT_EQ(reject->reason, down.message());
+
+  // dockerd comes back: the next check (within the unhealthy interval) notices, the agent says
+  // HELLO again without the label, and lists the containers it could not list at start.
+  driver.set_backend(Status::ok());
+  std::optional<protocol::Hello> again;
+  for (int i = 0; i < 60 && !again; ++i) {
+    clock_.advance(Millis(100));
+    broker_.send_beacon("e1");
+    auto msg = broker_.next_work(Millis(100));
+    if (msg && msg->type == static_cast<uint8_t>(MessageType::Hello)) {
+      auto decoded = protocol::decode_as<protocol::Hello>(msg->body);
+      ASSERT_TRUE(decoded.is_ok());
+      again = *decoded;
+    }
+  }
+  ASSERT_TRUE(again.has_value()) << "no new HELLO after the backend recovered";
+  EXPECT_EQ(again->labels.count(std::string(kLabelDriverError)), 0u);
+  broker_.send_work(protocol::Welcome{"s2", "e1", 100});
+  ASSERT_TRUE(broker_.expect_work<protocol::Credit>().has_value());
+
+  Task t2 = t;
+  t2.attempt = 2;
+  broker_.send_work(protocol::Assign{t2});
+  auto accept = broker_.expect_work<protocol::Accept>();
+  ASSERT_TRUE(accept.has_value());
+  EXPECT_EQ(accept->attempt, 2u);
+  stop_loop();
+  EXPECT_GE(driver.listings(), 2) << "list_owned failed at start and was tried again";
+}
+
+// --- NODE_STATS ---
+
+// The fake driver, plus usage for every task it runs.
+class UsageReportingDriver final : public Driver {
+ public:
+  explicit UsageReportingDriver(FakeDriver& inner) : inner_(inner) {}
+  std::string_view name() const override { return inner_.name(); }
+  Result<TaskStatus> start(const Task& task) override { return inner_.start(task); }
+  Status stop(const std::string& id, Millis grace) override { return inner_.stop(id, grace); }
+  Result<TaskStatus> inspect(const std::string& id) override { return inner_.inspect(id); }
+  Result<LogChunk> logs(const std::string& id, int64_t offset, int64_t max_bytes) override {
+    return inner_.logs(id, offset, max_bytes);
+  }
+  Result<std::vector<TaskStatus>> list_owned() override { return inner_.list_owned(); }
+  void set_exit_sink(ExitSink sink) override { inner_.set_exit_sink(std::move(sink)); }
+  Result<TaskUsage> stats(const std::string&) override { return TaskUsage{0.5, 64 << 20}; }
+
+ private:
+  FakeDriver& inner_;
+};
+
+TEST_F(AgentLoopTest, NodeStatsCarryHostAndTaskUsageAndRepeatTheLastSeq) {
+  options_.stats_interval = Millis(300);
+  UsageReportingDriver driver(driver_);
+  start_loop(driver);
+  welcome();
+  ASSERT_TRUE(heartbeat().has_value());
+  Task t = exec_task(2);
+  broker_.send_work(protocol::Assign{t});
+  ASSERT_TRUE(broker_.expect_work<protocol::Accept>().has_value());
+  auto running = broker_.next_event<protocol::TaskStateEvent>();
+  ASSERT_TRUE(running.has_value());
+  ASSERT_EQ(running->seq, 1u);
+
+  // Stats taken before the task ran list no task; wait for one that does.
+  std::optional<protocol::NodeStats> stats;
+  for (int i = 0; i < 100 && !(stats && !stats->tasks.empty()); ++i) {
+    clock_.advance(Millis(100));
+    broker_.send_beacon("e1");
+    stats = broker_.next_event<protocol::NodeStats>(Millis(200));
+  }
+  ASSERT_TRUE(stats.has_value() && !stats->tasks.empty()) << "no NODE_STATS listing the task";
+  EXPECT_EQ(stats->agent_id, options_.agent_id);
+  EXPECT_EQ(stats->session_id, "s1");
+  EXPECT_EQ(stats->seq, 1u) << "stats repeat the last seq, like heartbeats";
+  EXPECT_GT(stats->usage.cpu_total, 0);
+  EXPECT_GE(stats->usage.cpu_used, 0);
+  EXPECT_GT(stats->usage.memory_total_bytes, 0);
+  EXPECT_GT(stats->usage.memory_used_bytes, 0);
+  EXPECT_GT(stats->usage.disk_total_bytes, 0);
+  EXPECT_EQ(stats->usage.running, 1u);
+  EXPECT_EQ(stats->usage.sampled_ms, to_unix_ms(clock_.wall()));
+  ASSERT_EQ(stats->tasks.size(), 1u);
+  EXPECT_EQ(stats->tasks[0].task_id, t.id);
+  EXPECT_EQ(stats->tasks[0].attempt, 2u);
+  EXPECT_DOUBLE_EQ(stats->tasks[0].cpu_used, 0.5);
+  EXPECT_EQ(stats->tasks[0].memory_bytes, 64 << 20);
+  EXPECT_EQ(stats->tasks[0].sampled_ms, stats->usage.sampled_ms);
+
+  // A task event still takes seq 2: stats consumed no number.
+  driver_.finish(t.id, 2, 0);
+  auto completed = broker_.next_event<protocol::TaskStateEvent>();
+  ASSERT_TRUE(completed.has_value());
+  EXPECT_EQ(completed->seq, 2u);
+}
+
+TEST_F(AgentLoopTest, StatsIntervalZeroSendsNoNodeStats) {
+  options_.stats_interval = Millis(0);
+  options_.capacity_overrides.memory_bytes = int64_t{1} << 30;
+  options_.capacity_overrides.cpu = 3;
+  start_loop();
+  auto hello = welcome();
+  EXPECT_EQ(hello.capacity.memory_bytes, int64_t{1} << 30) << "--memory replaces detection";
+  EXPECT_DOUBLE_EQ(hello.capacity.cpu, 3);
+  EXPECT_GT(hello.capacity.disk_bytes, 0) << "undeclared dimensions are still detected";
+  ASSERT_TRUE(heartbeat().has_value());
+  // Ten heartbeats' worth of time (the first stats would come after one): no NODE_STATS...
+  for (int i = 0; i < 10; ++i) {
+    clock_.advance(Millis(100));
+    broker_.send_beacon("e1");
+    EXPECT_FALSE(broker_.next_event<protocol::NodeStats>(Millis(100)).has_value());
+  }
+  // ...while the loop is alive and publishing.
+  EXPECT_TRUE(heartbeat().has_value());
+}
+
 }  // namespace
 }  // namespace cube::agent

@@ -87,7 +87,7 @@ class BrokerFixture : public ::testing::Test {
   AgentRegistry agents_;
   Liveness liveness_{Millis(1000), 3, Millis(5000)};
   Counters counters_;
-  TaskLifecycle lifecycle_{tasks_, agents_, counters_, Millis(10000)};
+  TaskLifecycle lifecycle_{tasks_, agents_, counters_, Millis(10000), clock_};
   std::vector<AgentCommand> out_;
   size_t cursor_ = 0;
   int hellos_ = 0;

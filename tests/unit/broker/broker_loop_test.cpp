@@ -472,6 +472,196 @@ TEST_F(BrokerLoopTest, RandomFramesOfEveryTypeNeverStopTheBroker) {
   }
 }
 
+// LOGS travels to the task's agent as LOGS_FETCH over its own connection; the agent's LOGS_DATA
+// comes back as the client's reply, or the deadline answers for a silent agent.
+TEST_F(BrokerLoopTest, LogsAreFetchedFromTheTasksAgentOverItsConnection) {
+  protocol::Welcome welcome = hello("agent-logs");
+  ASSERT_TRUE(protocol::send(dealer_, protocol::Credit{welcome.session_id, 1}).is_ok());
+  std::string placed = submit_task("web");
+  std::string pending = submit_task("waits");  // one slot: this one stays Pending
+  auto message = receive_within(dealer_, kWait);
+  ASSERT_TRUE(message.has_value());
+  ASSERT_EQ(message->type, type_of(MessageType::Assign));
+  Task assigned = protocol::decode_as<protocol::Assign>(message->body)->task;
+  ASSERT_EQ(assigned.id, placed);
+  ASSERT_TRUE(
+      protocol::send(dealer_, protocol::Accept{welcome.session_id, placed, assigned.attempt})
+          .is_ok());
+
+  // The request goes out as LOGS_FETCH with the request's position and a fetch id.
+  ASSERT_TRUE(protocol::send(client_, protocol::LogsRequest{501, placed, 6, 0, 0}).is_ok());
+  auto fetch_message = receive_within(dealer_, kWait);
+  ASSERT_TRUE(fetch_message.has_value());
+  ASSERT_EQ(fetch_message->type, type_of(MessageType::LogsFetch));
+  auto fetch = protocol::decode_as<protocol::LogsFetch>(fetch_message->body);
+  ASSERT_TRUE(fetch.is_ok()) << fetch.status().to_string();
+  EXPECT_EQ(fetch->task_id, placed);
+  EXPECT_EQ(fetch->attempt, assigned.attempt);
+  EXPECT_EQ(fetch->offset, 6);
+  EXPECT_EQ(fetch->max_bytes, protocol::kMaxLogChunkBytes) << "0 means the largest chunk";
+  EXPECT_EQ(fetch->tail_lines, 0);
+  // An answer with another fetch id is not this request's: dropped.
+  ASSERT_TRUE(protocol::send(dealer_, protocol::LogsData{fetch->fetch_id + 1, "nope", 1, true,
+                                                         ErrorCode::Ok, ""})
+                  .is_ok());
+  ASSERT_TRUE(
+      protocol::send(dealer_, protocol::LogsData{fetch->fetch_id, std::string("world\n\xff", 7), 13,
+                                                 false, ErrorCode::Ok, ""})
+          .is_ok());
+  protocol::Reply reply = read_reply();
+  EXPECT_EQ(reply.request_id, 501u);
+  ASSERT_TRUE(reply.status.is_ok()) << reply.status.to_string();
+  ASSERT_TRUE(reply.logs.has_value());
+  EXPECT_EQ(reply.logs->data, std::string("world\n\xff", 7));
+  EXPECT_EQ(reply.logs->next_offset, 13);
+  EXPECT_FALSE(reply.logs->eof);
+
+  // The agent's error reaches the client as it was.
+  ASSERT_TRUE(protocol::send(client_, protocol::LogsRequest{502, placed, 0, 100, 5}).is_ok());
+  fetch_message = receive_within(dealer_, kWait);
+  ASSERT_TRUE(fetch_message.has_value());
+  fetch = protocol::decode_as<protocol::LogsFetch>(fetch_message->body);
+  ASSERT_TRUE(fetch.is_ok());
+  EXPECT_EQ(fetch->max_bytes, 100);
+  EXPECT_EQ(fetch->tail_lines, 5);
+  ASSERT_TRUE(
+      protocol::send(dealer_, protocol::LogsData{fetch->fetch_id, "", 0, false, ErrorCode::NotFound,
+                                                 "agent x: no such task"})
+          .is_ok());
+  reply = read_reply();
+  EXPECT_EQ(reply.request_id, 502u);
+  EXPECT_EQ(reply.status, Status::not_found("agent x: no such task"));
+
+  // A silent agent: the deadline answers for it.
+  ASSERT_TRUE(protocol::send(client_, protocol::LogsRequest{503, placed, 0, 0, 0}).is_ok());
+  fetch_message = receive_within(dealer_, kWait);
+  ASSERT_TRUE(fetch_message.has_value());
+  fetch = protocol::decode_as<protocol::LogsFetch>(fetch_message->body);
+  ASSERT_TRUE(fetch.is_ok());
+  EXPECT_FALSE(readable(client_, Millis(200)));
+  clock_.advance(LogsProxy::kDefaultTimeout);
+  work_barrier();  // wakes the loop, which now sees the deadline passed
+  reply = read_reply();
+  EXPECT_EQ(reply.request_id, 503u);
+  EXPECT_EQ(reply.status.code(), ErrorCode::Unavailable);
+  EXPECT_THAT(reply.status.message(), HasSubstr("agent node-agent-logs did not answer"));
+  // Its late answer is dropped, and counted.
+  ASSERT_TRUE(protocol::send(
+                  dealer_, protocol::LogsData{fetch->fetch_id, "late", 4, true, ErrorCode::Ok, ""})
+                  .is_ok());
+  EXPECT_TRUE(work_barrier().empty());
+
+  // Unknown task; task not placed yet.
+  reply = call(protocol::LogsRequest{504, "no-such-task", 0, 0, 0});
+  EXPECT_EQ(reply.status.code(), ErrorCode::NotFound);
+  reply = call(protocol::LogsRequest{505, pending, 0, 0, 0});
+  EXPECT_EQ(reply.status.code(), ErrorCode::Unavailable);
+  EXPECT_THAT(reply.status.message(), HasSubstr("has not been placed on a node yet"));
+  auto c = counters();
+  EXPECT_EQ(c["client.logs"], 3u);
+  EXPECT_EQ(c["client.logs_timeouts"], 1u);
+  EXPECT_EQ(c["work.logs_data_unmatched"], 2u);
+}
+
+// NODE_STATS: the latest sample shows in NODES (with what the broker allocated there) and the
+// task's usage in GET; stats consume no seq, so one "ahead" of the agent's events is no gap.
+TEST_F(BrokerLoopTest, NodeStatsShowInNodesAndGetAndNeverAskForASync) {
+  protocol::Hello h;
+  h.agent_id = "agent-s";
+  h.name = "node-s";
+  h.drivers = {"docker"};
+  h.capacity = {2.0, int64_t{1} << 30, int64_t{10} << 30, 4};
+  ASSERT_TRUE(protocol::send(dealer_, h).is_ok());
+  auto message = receive_within(dealer_, kWait);
+  ASSERT_TRUE(message && message->type == type_of(MessageType::Welcome));
+  auto welcome = *protocol::decode_as<protocol::Welcome>(message->body);
+  ASSERT_TRUE(protocol::send(dealer_, protocol::Credit{welcome.session_id, 4}).is_ok());
+
+  Task spec;
+  spec.name = "measured";
+  spec.image = "busybox:latest";
+  spec.cpu = 0.5;
+  spec.memory_bytes = 256 << 20;
+  auto submitted = call(protocol::SubmitRequest{next_request_++, spec});
+  ASSERT_TRUE(submitted.status.is_ok()) << submitted.status.to_string();
+  std::string id = submitted.task->id;
+  message = receive_within(dealer_, kWait);
+  ASSERT_TRUE(message && message->type == type_of(MessageType::Assign));
+  ASSERT_TRUE(protocol::send(dealer_, protocol::Accept{welcome.session_id, id, 1}).is_ok());
+  protocol::TaskStateEvent running;
+  running.agent_id = "agent-s";
+  running.session_id = welcome.session_id;
+  running.seq = 1;
+  running.status.task_id = id;
+  running.status.attempt = 1;
+  running.status.state = TaskState::Running;
+  ASSERT_TRUE(publish_until(running, [&] { return get(id).state == TaskState::Running; }));
+
+  protocol::NodeStats stats;
+  stats.agent_id = "agent-s";
+  stats.session_id = welcome.session_id;
+  stats.seq = 7;  // would be a gap for a TASK_STATE (last seq is 1)
+  stats.usage.sampled_ms = 1'700'000'000'000;
+  stats.usage.cpu_used = 0.75;
+  stats.usage.cpu_total = 2;
+  stats.usage.memory_used_bytes = 300 << 20;
+  stats.usage.memory_total_bytes = int64_t{4} << 30;
+  stats.usage.disk_used_bytes = int64_t{3} << 30;
+  stats.usage.disk_total_bytes = int64_t{20} << 30;
+  stats.usage.load_1 = 0.5;
+  stats.usage.running = 1;
+  protocol::TaskStats usage;
+  usage.task_id = id;
+  usage.attempt = 1;
+  usage.sampled_ms = stats.usage.sampled_ms;
+  usage.cpu_used = 0.25;
+  usage.memory_bytes = 48 << 20;
+  stats.tasks = {usage};
+  protocol::Reply nodes;
+  ASSERT_TRUE(publish_until(stats, [&] {
+    nodes = call(protocol::NodesRequest{next_request_++});
+    return nodes.nodes.size() == 1 && nodes.nodes[0].usage.has_value();
+  }));
+  const protocol::NodeInfo& n = nodes.nodes[0];
+  EXPECT_EQ(*n.usage, stats.usage);
+  EXPECT_EQ(n.capacity.memory_bytes, int64_t{1} << 30);
+  EXPECT_DOUBLE_EQ(n.allocated.cpu, 0.5);
+  EXPECT_EQ(n.allocated.memory_bytes, 256 << 20);
+  EXPECT_EQ(n.allocated.disk_bytes, 0);
+  EXPECT_EQ(n.allocated.slots, 1u);
+
+  auto details = call(protocol::GetRequest{next_request_++, id});
+  ASSERT_TRUE(details.task_stats.has_value());
+  EXPECT_EQ(*details.task_stats, usage);
+
+  // No SYNC went out for the stats' seq, and nothing counted a gap.
+  EXPECT_TRUE(work_barrier().empty());
+  auto c = counters();
+  EXPECT_EQ(c["events.gap"], 0u);
+  EXPECT_GE(c["events.node_stats"], 1u);
+  auto status = call(protocol::StatusRequest{next_request_++});
+  ASSERT_TRUE(status.broker.has_value());
+  EXPECT_EQ(status.broker->scheduler, "roundrobin");
+
+  // Usage reported for another attempt is not this run's: GET shows none.
+  stats.tasks[0].attempt = 2;
+  stats.usage.cpu_used = 1.25;
+  ASSERT_TRUE(publish_until(stats, [&] {
+    auto r = call(protocol::NodesRequest{next_request_++});
+    return r.nodes.size() == 1 && r.nodes[0].usage && r.nodes[0].usage->cpu_used == 1.25;
+  }));
+  EXPECT_FALSE(call(protocol::GetRequest{next_request_++, id}).task_stats.has_value());
+
+  // Stats from a session that is not current are dropped.
+  stats.session_id = "not-a-session";
+  stats.usage.cpu_used = 1.75;
+  uint64_t refused = counters()["events.no_session"];
+  ASSERT_TRUE(publish_until(stats, [&] { return counters()["events.no_session"] > refused; }));
+  auto after = call(protocol::NodesRequest{next_request_++});
+  ASSERT_EQ(after.nodes.size(), 1u);
+  EXPECT_NE(after.nodes[0].usage->cpu_used, 1.75);
+}
+
 class BrokerLoopStoreFailureTest : public BrokerLoopTest {
  protected:
   BrokerLoopStoreFailureTest() { fail_first_commit_ = true; }

@@ -115,6 +115,9 @@ class FakeTaskBroker {
           }
           reply.task = t;
           reply.events = {TaskEvent{TaskState::Pending, 1'700'000'000'000, "", ""}};
+          if (t.state == TaskState::Running)
+            reply.task_stats =
+                protocol::TaskStats{t.id, t.attempt, 1'700'000'000'000, 0.25, 48 << 20};
         }
         if (!reply.task)
           reply.status = Status::not_found("no task with ID " + id);
@@ -127,6 +130,19 @@ class FakeTaskBroker {
         node.state = "ready";
         node.capacity = {2, 4ll << 30, 10ll << 30, 4};
         node.running = 1;
+        node.allocated = {0.5, 600ll << 20, 0, 1};
+        protocol::NodeUsage usage;
+        usage.cpu_used = 1.5;
+        usage.cpu_total = 2;
+        usage.memory_used_bytes = 1ll << 30;
+        usage.memory_total_bytes = 8ll << 30;
+        usage.disk_used_bytes = 3ll << 30;
+        usage.disk_total_bytes = 20ll << 30;
+        usage.load_1 = 0.5;
+        usage.load_5 = 0.25;
+        usage.load_15 = 0.1;
+        usage.running = 1;
+        node.usage = usage;
         reply.nodes = {node};
         break;
       }
@@ -137,6 +153,7 @@ class FakeTaskBroker {
         status.nodes_ready = 1;
         status.nodes_total = 2;
         status.tasks_by_state = {{"Running", 3}, {"Pending", 1}};
+        status.scheduler = "spread";
         reply.broker = status;
         break;
       }
@@ -416,6 +433,7 @@ TEST(Cli, GetShowsFieldsAndHistoryOrJson) {
   EXPECT_THAT(human.out, HasSubstr("Exit code:"));
   EXPECT_THAT(human.out, HasSubstr("Events:"));
   EXPECT_THAT(human.out, HasSubstr("Pending"));
+  EXPECT_THAT(human.out, HasSubstr("0.25 CPU, 48 MiB"));  // the task's latest usage
 
   CliResult json = run({"--broker", broker.address(), "get", kId, "-o", "json"}, clock);
   ASSERT_EQ(json.code, kExitOk) << json.err;
@@ -424,6 +442,8 @@ TEST(Cli, GetShowsFieldsAndHistoryOrJson) {
   EXPECT_EQ(parsed["State"], 2);
   ASSERT_EQ(parsed["Events"].size(), 1u);
   EXPECT_EQ(parsed["Events"][0]["State"], 0);
+  EXPECT_EQ(parsed["Stats"]["CPUUsed"], 0.25);
+  EXPECT_EQ(parsed["Stats"]["Memory"], 48 << 20);
 }
 
 TEST(Cli, StopPrintsTheId) {
@@ -446,11 +466,27 @@ TEST(Cli, NodesAndStatus) {
   EXPECT_THAT(nodes.out, HasSubstr("node-1"));
   EXPECT_THAT(nodes.out, HasSubstr("5b0c7e2a"));
   EXPECT_THAT(nodes.out, HasSubstr("1/4"));
-  EXPECT_THAT(nodes.out, HasSubstr("4 GiB"));
+  EXPECT_THAT(nodes.out, HasSubstr("1.5/2"));         // CPU busy/total
+  EXPECT_THAT(nodes.out, HasSubstr("1 GiB/8 GiB"));   // memory used/total
+  EXPECT_THAT(nodes.out, HasSubstr("3 GiB/20 GiB"));  // disk used/total
+  EXPECT_THAT(nodes.out, HasSubstr("0.5 0.25 0.1"));  // load 1/5/15
+
+  CliResult wide = run({"--broker", broker.address(), "nodes", "-o", "wide"}, clock);
+  ASSERT_EQ(wide.code, kExitOk) << wide.err;
+  EXPECT_THAT(wide.out, HasSubstr("2 CPU, 4 GiB, 10 GiB"));  // capacity
+  EXPECT_THAT(wide.out, HasSubstr("0.5 CPU, 600 MiB, -"));   // allocated
 
   CliResult json = run({"--broker", broker.address(), "nodes", "-o", "json"}, clock);
   ASSERT_EQ(json.code, kExitOk) << json.err;
-  EXPECT_EQ(nlohmann::json::parse(json.out)[0]["Name"], "node-1");
+  auto node = nlohmann::json::parse(json.out)[0];
+  EXPECT_EQ(node["Name"], "node-1");
+  EXPECT_EQ(node["Memory"], 4ll << 30);
+  EXPECT_EQ(node["Allocated"]["Memory"], 600ll << 20);
+  EXPECT_EQ(node["Allocated"]["CPU"], 0.5);
+  EXPECT_EQ(node["Stats"]["CPUUsed"], 1.5);
+  EXPECT_EQ(node["Stats"]["MemoryUsed"], 1ll << 30);
+  EXPECT_EQ(node["Stats"]["DiskTotal"], 20ll << 30);
+  EXPECT_EQ(node["Stats"]["Load15"], 0.1);
 
   CliResult status = run({"--broker", broker.address(), "status"}, clock);
   ASSERT_EQ(status.code, kExitOk) << status.err;
@@ -458,6 +494,11 @@ TEST(Cli, NodesAndStatus) {
   EXPECT_THAT(status.out, HasSubstr("e-123"));
   EXPECT_THAT(status.out, HasSubstr("1 ready / 2 total"));
   EXPECT_THAT(status.out, HasSubstr("4 total"));
+  EXPECT_THAT(status.out, HasSubstr("Scheduler:"));
+  EXPECT_THAT(status.out, HasSubstr("spread"));
+  CliResult status_json = run({"--broker", broker.address(), "status", "-o", "json"}, clock);
+  ASSERT_EQ(status_json.code, kExitOk) << status_json.err;
+  EXPECT_EQ(nlohmann::json::parse(status_json.out)["Scheduler"], "spread");
 }
 
 TEST(Cli, HelpAndVersionExitZero) {

@@ -139,7 +139,7 @@ TEST(TaskTable, WideShowsResourcesPortsAndFullReasons) {
   EXPECT_THAT(out, HasSubstr(std::string(60, 'x')));
 }
 
-TEST(NodeTable, ShowsShortIdSlotsAndHumanSizes) {
+TEST(NodeTable, ShowsShortIdTasksAndDashesBeforeTheFirstStats) {
   protocol::NodeInfo n;
   n.id = "5b0c7e2a-1111-4000-8000-000000000001";
   n.name = "node-1";
@@ -151,8 +151,81 @@ TEST(NodeTable, ShowsShortIdSlotsAndHumanSizes) {
   auto lines = lines_of(render_node_table({n}, from_unix_ms(1'002'000), false));
 
   ASSERT_EQ(lines.size(), 2u);
-  EXPECT_EQ(lines[0].find("NAME"), 0u);
-  EXPECT_EQ(lines[1], "node-1   5b0c7e2a   ready   3/8     1.5   3 GiB    2s ago");
+  EXPECT_EQ(lines[0],
+            "NAME     ID         STATE   TASKS   CPU   MEMORY   DISK   LOAD   LABELS   LAST SEEN");
+  EXPECT_EQ(lines[1],
+            "node-1   5b0c7e2a   ready   3/8     -     -        -      -      -        2s ago");
+}
+
+TEST(NodeTable, ShowsLiveUsageAsUsedOverTotalWithHumanSizes) {
+  protocol::NodeInfo n;
+  n.id = "5b0c7e2a-1111-4000-8000-000000000001";
+  n.name = "node-1";
+  n.state = "ready";
+  n.capacity = {2, 1ll << 30, 0, 4};
+  n.labels = {{"zone", "eu"}, {"disk", "ssd"}};
+  n.running = 1;
+  n.last_seen_ms = 1'000'000;
+  protocol::NodeUsage u;
+  u.cpu_used = 0.347;
+  u.cpu_total = 4;
+  u.memory_used_bytes = 1536ll << 20;
+  u.memory_total_bytes = 16ll << 30;
+  u.disk_used_bytes = 40ll << 30;
+  u.disk_total_bytes = 100ll << 30;
+  u.load_1 = 1.5;
+  u.load_5 = 0.75;
+  u.load_15 = 0.1;
+  n.usage = u;
+
+  auto lines = lines_of(render_node_table({n}, from_unix_ms(1'002'000), false));
+
+  ASSERT_EQ(lines.size(), 2u);
+  EXPECT_EQ(lines[1],
+            "node-1   5b0c7e2a   ready   1/4     0.35/4   1.5 GiB/16 GiB   40 GiB/100 GiB   "
+            "1.5 0.75 0.1   disk=ssd,zone=eu   2s ago");
+}
+
+TEST(NodeTable, WideAddsCapacityAndAllocation) {
+  protocol::NodeInfo n;
+  n.id = "5b0c7e2a-1111-4000-8000-000000000001";
+  n.name = "node-1";
+  n.drivers = {"exec"};
+  n.capacity = {2, 1ll << 30, 0, 4};
+  n.allocated = {0.5, 600ll << 20, 0, 1};
+  n.version = "0.1.0";
+
+  std::string out = render_node_table({n}, from_unix_ms(1'002'000), true);
+
+  EXPECT_THAT(out, HasSubstr("CAPACITY"));
+  EXPECT_THAT(out, HasSubstr("ALLOCATED"));
+  EXPECT_THAT(out, HasSubstr("5b0c7e2a-1111-4000-8000-000000000001"));
+  EXPECT_THAT(out, HasSubstr("2 CPU, 1 GiB, -"));  // disk 0: not declared
+  EXPECT_THAT(out, HasSubstr("0.5 CPU, 600 MiB, -"));
+}
+
+TEST(Views, FormatsLoadAndResources) {
+  EXPECT_EQ(format_load(0.5, 1.0, 10.126), "0.5 1 10.13");
+  EXPECT_EQ(format_resources(1.5, 3ll << 30, 0), "1.5 CPU, 3 GiB, -");
+  EXPECT_EQ(format_resources(0, 0, 0), "-, -, -");
+}
+
+TEST(Views, TaskDetailsShowTheLatestUsageWhenKnown) {
+  TaskDetails d;
+  d.task = task("id-1", "web", TaskState::Running, "");
+  EXPECT_THAT(render_task_details(d, from_unix_ms(1'010'000)), ::testing::Not(HasSubstr("Usage:")));
+  d.stats = protocol::TaskStats{"id-1", 1, 1'007'000, 0.254, 48ll << 20};
+  EXPECT_THAT(render_task_details(d, from_unix_ms(1'010'000)),
+              HasSubstr("0.25 CPU, 48 MiB (3s ago)"));
+}
+
+TEST(Views, BrokerStatusShowsThePolicy) {
+  protocol::BrokerStatus s;
+  s.version = "0.1.0";
+  s.scheduler = "epvm";
+  std::string out = render_broker_status(s, "127.0.0.1:7100", from_unix_ms(1'000'000));
+  EXPECT_THAT(out, HasSubstr("Scheduler:"));
+  EXPECT_THAT(out, HasSubstr("epvm"));
 }
 
 TEST(Views, FormatsCpuAndAges) {

@@ -116,7 +116,35 @@ NodeInfo sample_node() {
   n.running = 3;
   n.free_slots = 5;
   n.last_seen_ms = kT0 + 999;
+  n.allocated = {1.5, 1536ll << 20, 2ll << 30, 3};
+  n.usage = sample_node_usage();
   return n;
+}
+
+NodeUsage sample_node_usage() {
+  NodeUsage u;
+  u.sampled_ms = kT0 + 500;
+  u.cpu_used = 0.75;
+  u.cpu_total = 2.0;
+  u.memory_used_bytes = 1536ll << 20;
+  u.memory_total_bytes = 4ll << 30;
+  u.disk_used_bytes = 40ll << 30;
+  u.disk_total_bytes = 100ll << 30;
+  u.load_1 = 0.5;
+  u.load_5 = 0.25;
+  u.load_15 = 1.125;
+  u.running = 3;
+  return u;
+}
+
+TaskStats sample_task_stats() {
+  TaskStats t;
+  t.task_id = kTaskId;
+  t.attempt = 3;
+  t.sampled_ms = kT0 + 500;
+  t.cpu_used = 0.25;
+  t.memory_bytes = 48ll << 20;
+  return t;
 }
 
 BrokerStatus sample_broker_status() {
@@ -128,6 +156,7 @@ BrokerStatus sample_broker_status() {
   b.nodes_ready = 1;
   b.nodes_total = 2;
   b.counters = {{"decode_errors", 4}, {"submits", 1234567}};
+  b.scheduler = "binpack";
   return b;
 }
 
@@ -232,6 +261,30 @@ std::string sample_description<ErrorMessage>() {
 }
 
 template <>
+LogsFetch sample<LogsFetch>() {
+  return {0x1000000002a, kTaskId, 3, 4096, 65536, 20};
+}
+template <>
+std::string sample_description<LogsFetch>() {
+  return "fetch 0x1000000002a: 64 KiB of attempt 3 from byte 4096, last 20 lines";
+}
+
+template <>
+LogsData sample<LogsData>() {
+  // Not a realistic answer (an error with data), but it pins every key. The data is not UTF-8.
+  return {0x1000000002a,
+          std::string("hello from cube\n\xff\x00", 18),
+          4114,
+          true,
+          ErrorCode::NotFound,
+          "no task 0192f3a4 on this agent"};
+}
+template <>
+std::string sample_description<LogsData>() {
+  return "18 bytes (bin, not UTF-8), next offset 4114, eof, error not_found";
+}
+
+template <>
 AgentHeartbeat sample<AgentHeartbeat>() {
   return {kAgentId, kSessionId, 44, 3, 5};
 }
@@ -247,6 +300,20 @@ TaskStateEvent sample<TaskStateEvent>() {
 template <>
 std::string sample_description<TaskStateEvent>() {
   return "seq 45: the task completed with exit_code 0";
+}
+
+template <>
+NodeStats sample<NodeStats>() {
+  TaskStats second = sample_task_stats();
+  second.task_id = "0192f3a4-5b6c-7d8e-9f01-000000000002";
+  second.attempt = 1;
+  second.cpu_used = 1.5;
+  second.memory_bytes = 0;
+  return {kAgentId, kSessionId, 45, sample_node_usage(), {sample_task_stats(), second}};
+}
+template <>
+std::string sample_description<NodeStats>() {
+  return "seq 45: 0.75 of 2 cores busy, 1.5 of 4 GiB memory, 40 of 100 GiB disk, two tasks";
 }
 
 template <>
@@ -313,6 +380,15 @@ std::string sample_description<StatusRequest>() {
 }
 
 template <>
+LogsRequest sample<LogsRequest>() {
+  return {11, kTaskId, 4096, 65536, 20};
+}
+template <>
+std::string sample_description<LogsRequest>() {
+  return "request 11: 64 KiB of a task's logs from byte 4096, last 20 lines";
+}
+
+template <>
 Reply sample<Reply>() {
   Reply r;
   r.request_id = 9;
@@ -325,11 +401,14 @@ Reply sample<Reply>() {
   r.tasks = {sample_task(), sample_task_no_exit()};
   r.nodes = {sample_node()};
   r.broker = sample_broker_status();
+  r.logs = LogsChunk{"hello from cube\n", 16, true};
+  r.task_stats = sample_task_stats();
   return r;
 }
 template <>
 std::string sample_description<Reply>() {
-  return "every field set: error not_found, task, 3 events, 2 tasks, 1 node, broker status";
+  return "every field set: error not_found, task, 3 events, 2 tasks, 1 node, broker status, "
+         "logs, task stats";
 }
 
 Reply sample_reply_error() {
@@ -442,6 +521,40 @@ KeyResets<NodeInfo> node_keys() {
       CUBE_KEY(NodeInfo, "running", running),
       CUBE_KEY(NodeInfo, "free_slots", free_slots),
       CUBE_KEY(NodeInfo, "last_seen_ms", last_seen_ms),
+      CUBE_KEY(NodeInfo, "allocated", allocated),
+      CUBE_KEY(NodeInfo, "usage", usage),
+  };
+}
+
+KeyResets<NodeUsage> node_usage_keys() {
+  return {
+      CUBE_KEY(NodeUsage, "sampled_ms", sampled_ms),
+      CUBE_KEY(NodeUsage, "cpu_used", cpu_used),
+      CUBE_KEY(NodeUsage, "cpu_total", cpu_total),
+      CUBE_KEY(NodeUsage, "memory_used_bytes", memory_used_bytes),
+      CUBE_KEY(NodeUsage, "memory_total_bytes", memory_total_bytes),
+      CUBE_KEY(NodeUsage, "disk_used_bytes", disk_used_bytes),
+      CUBE_KEY(NodeUsage, "disk_total_bytes", disk_total_bytes),
+      CUBE_KEY(NodeUsage, "load_1", load_1),
+      CUBE_KEY(NodeUsage, "load_5", load_5),
+      CUBE_KEY(NodeUsage, "load_15", load_15),
+      CUBE_KEY(NodeUsage, "running", running),
+  };
+}
+
+KeyResets<TaskStats> task_stats_keys() {
+  return {
+      CUBE_KEY(TaskStats, "task_id", task_id),           CUBE_KEY(TaskStats, "attempt", attempt),
+      CUBE_KEY(TaskStats, "sampled_ms", sampled_ms),     CUBE_KEY(TaskStats, "cpu_used", cpu_used),
+      CUBE_KEY(TaskStats, "memory_bytes", memory_bytes),
+  };
+}
+
+KeyResets<LogsChunk> logs_chunk_keys() {
+  return {
+      CUBE_KEY(LogsChunk, "data", data),
+      CUBE_KEY(LogsChunk, "next_offset", next_offset),
+      CUBE_KEY(LogsChunk, "eof", eof),
   };
 }
 
@@ -454,6 +567,7 @@ KeyResets<BrokerStatus> broker_status_keys() {
       CUBE_KEY(BrokerStatus, "nodes_ready", nodes_ready),
       CUBE_KEY(BrokerStatus, "nodes_total", nodes_total),
       CUBE_KEY(BrokerStatus, "counters", counters),
+      CUBE_KEY(BrokerStatus, "scheduler", scheduler),
   };
 }
 
@@ -601,6 +715,45 @@ std::vector<FieldCase<TaskStateEvent>> field_cases<TaskStateEvent>() {
 }
 
 template <>
+std::vector<FieldCase<LogsFetch>> field_cases<LogsFetch>() {
+  return top<LogsFetch>({
+      CUBE_KEY(LogsFetch, "fetch_id", fetch_id),
+      CUBE_KEY(LogsFetch, "task_id", task_id),
+      CUBE_KEY(LogsFetch, "attempt", attempt),
+      CUBE_KEY(LogsFetch, "offset", offset),
+      CUBE_KEY(LogsFetch, "max_bytes", max_bytes),
+      CUBE_KEY(LogsFetch, "tail_lines", tail_lines),
+  });
+}
+
+template <>
+std::vector<FieldCase<LogsData>> field_cases<LogsData>() {
+  return top<LogsData>({
+      CUBE_KEY(LogsData, "fetch_id", fetch_id),
+      CUBE_KEY(LogsData, "data", data),
+      CUBE_KEY(LogsData, "next_offset", next_offset),
+      CUBE_KEY(LogsData, "eof", eof),
+      CUBE_KEY(LogsData, "error_code", error_code),
+      CUBE_KEY(LogsData, "error_message", error_message),
+  });
+}
+
+template <>
+std::vector<FieldCase<NodeStats>> field_cases<NodeStats>() {
+  auto c = top<NodeStats>({CUBE_KEY(NodeStats, "agent_id", agent_id),
+                           CUBE_KEY(NodeStats, "session_id", session_id),
+                           CUBE_KEY(NodeStats, "seq", seq), CUBE_KEY(NodeStats, "usage", usage),
+                           CUBE_KEY(NodeStats, "tasks", tasks)});
+  lift<NodeStats, NodeUsage>(
+      c, {std::string("usage")}, [](NodeStats& m) -> NodeUsage& { return m.usage; },
+      node_usage_keys());
+  lift<NodeStats, TaskStats>(
+      c, {std::string("tasks"), size_t{0}},
+      [](NodeStats& m) -> TaskStats& { return m.tasks.at(0); }, task_stats_keys());
+  return c;
+}
+
+template <>
 std::vector<FieldCase<Beacon>> field_cases<Beacon>() {
   return top<Beacon>({CUBE_KEY(Beacon, "broker_epoch", broker_epoch),
                       CUBE_KEY(Beacon, "heartbeat_ms", heartbeat_ms)});
@@ -643,6 +796,17 @@ std::vector<FieldCase<StatusRequest>> field_cases<StatusRequest>() {
 }
 
 template <>
+std::vector<FieldCase<LogsRequest>> field_cases<LogsRequest>() {
+  return top<LogsRequest>({
+      CUBE_KEY(LogsRequest, "request_id", request_id),
+      CUBE_KEY(LogsRequest, "task_id", task_id),
+      CUBE_KEY(LogsRequest, "offset", offset),
+      CUBE_KEY(LogsRequest, "max_bytes", max_bytes),
+      CUBE_KEY(LogsRequest, "tail_lines", tail_lines),
+  });
+}
+
+template <>
 std::vector<FieldCase<Reply>> field_cases<Reply>() {
   auto c = top<Reply>({
       CUBE_KEY(Reply, "request_id", request_id),
@@ -655,6 +819,8 @@ std::vector<FieldCase<Reply>> field_cases<Reply>() {
       CUBE_KEY(Reply, "tasks", tasks),
       CUBE_KEY(Reply, "nodes", nodes),
       CUBE_KEY(Reply, "broker", broker),
+      CUBE_KEY(Reply, "logs", logs),
+      CUBE_KEY(Reply, "task_stats", task_stats),
   });
   lift_task<Reply>(c, {std::string("task")}, [](Reply& m) -> Task& { return *m.task; });
   lift<Reply, TaskEvent>(
@@ -668,9 +834,20 @@ std::vector<FieldCase<Reply>> field_cases<Reply>() {
   lift<Reply, Capacity>(
       c, {std::string("nodes"), size_t{0}, std::string("capacity")},
       [](Reply& m) -> Capacity& { return m.nodes.at(0).capacity; }, capacity_keys());
+  lift<Reply, Capacity>(
+      c, {std::string("nodes"), size_t{0}, std::string("allocated")},
+      [](Reply& m) -> Capacity& { return m.nodes.at(0).allocated; }, capacity_keys());
+  lift<Reply, NodeUsage>(
+      c, {std::string("nodes"), size_t{0}, std::string("usage")},
+      [](Reply& m) -> NodeUsage& { return *m.nodes.at(0).usage; }, node_usage_keys());
+  lift<Reply, TaskStats>(
+      c, {std::string("task_stats")}, [](Reply& m) -> TaskStats& { return *m.task_stats; },
+      task_stats_keys());
   lift<Reply, BrokerStatus>(
       c, {std::string("broker")}, [](Reply& m) -> BrokerStatus& { return *m.broker; },
       broker_status_keys());
+  lift<Reply, LogsChunk>(
+      c, {std::string("logs")}, [](Reply& m) -> LogsChunk& { return *m.logs; }, logs_chunk_keys());
   return c;
 }
 
@@ -722,8 +899,11 @@ CUBE_DEFINE_PRINT(Stop)
 CUBE_DEFINE_PRINT(Sync)
 CUBE_DEFINE_PRINT(Snapshot)
 CUBE_DEFINE_PRINT(ErrorMessage)
+CUBE_DEFINE_PRINT(LogsFetch)
+CUBE_DEFINE_PRINT(LogsData)
 CUBE_DEFINE_PRINT(AgentHeartbeat)
 CUBE_DEFINE_PRINT(TaskStateEvent)
+CUBE_DEFINE_PRINT(NodeStats)
 CUBE_DEFINE_PRINT(Beacon)
 CUBE_DEFINE_PRINT(SubmitRequest)
 CUBE_DEFINE_PRINT(ListRequest)
@@ -731,6 +911,7 @@ CUBE_DEFINE_PRINT(GetRequest)
 CUBE_DEFINE_PRINT(StopRequest)
 CUBE_DEFINE_PRINT(NodesRequest)
 CUBE_DEFINE_PRINT(StatusRequest)
+CUBE_DEFINE_PRINT(LogsRequest)
 CUBE_DEFINE_PRINT(Reply)
 #undef CUBE_DEFINE_PRINT
 }  // namespace cube::protocol

@@ -27,10 +27,16 @@ using protocol::ErrorMessage;
 using protocol::GetRequest;
 using protocol::Hello;
 using protocol::ListRequest;
+using protocol::LogsChunk;
+using protocol::LogsData;
+using protocol::LogsFetch;
+using protocol::LogsRequest;
 using protocol::MessageTraits;
 using protocol::MessageType;
 using protocol::NodeInfo;
 using protocol::NodesRequest;
+using protocol::NodeStats;
+using protocol::NodeUsage;
 using protocol::Reject;
 using protocol::Reply;
 using protocol::Snapshot;
@@ -40,14 +46,17 @@ using protocol::StopRequest;
 using protocol::SubmitRequest;
 using protocol::Sync;
 using protocol::TaskStateEvent;
+using protocol::TaskStats;
 using protocol::Welcome;
 
 // Every message struct of protocol/messages.h, for typed tests.
 using AllMessageTypes =
     ::testing::Types<Hello, Welcome, Credit, Assign, Accept, Reject, Stop, Sync, Snapshot,
-                     ErrorMessage, AgentHeartbeat, TaskStateEvent, Beacon, SubmitRequest,
-                     ListRequest, GetRequest, StopRequest, NodesRequest, StatusRequest, Reply>;
-inline constexpr int kMessageTypeCount = 20;
+                     ErrorMessage, LogsFetch, LogsData, AgentHeartbeat, TaskStateEvent, NodeStats,
+                     Beacon, SubmitRequest, ListRequest, GetRequest, StopRequest, NodesRequest,
+                     StatusRequest, LogsRequest, Reply>;
+// Every name protocol::message_type_name knows (NODE_STATS included).
+inline constexpr int kMessageTypeCount = 24;
 
 // Building blocks, each with every field set.
 Task sample_task();                  // a failed task with exit code 137 and port bindings
@@ -55,7 +64,9 @@ Task sample_task_no_exit();          // a running task: exit_code nil, no port b
 TaskStatus sample_status_exited();   // exit_code 0
 TaskStatus sample_status_running();  // exit_code nil
 TaskStatus sample_status_killed();   // negative exit_code (killed by a signal)
-NodeInfo sample_node();
+NodeInfo sample_node();              // with allocations and a usage sample
+NodeUsage sample_node_usage();
+TaskStats sample_task_stats();
 BrokerStatus sample_broker_status();
 
 template <typename M>
@@ -111,8 +122,11 @@ CUBE_DECLARE_PRINT(Stop)
 CUBE_DECLARE_PRINT(Sync)
 CUBE_DECLARE_PRINT(Snapshot)
 CUBE_DECLARE_PRINT(ErrorMessage)
+CUBE_DECLARE_PRINT(LogsFetch)
+CUBE_DECLARE_PRINT(LogsData)
 CUBE_DECLARE_PRINT(AgentHeartbeat)
 CUBE_DECLARE_PRINT(TaskStateEvent)
+CUBE_DECLARE_PRINT(NodeStats)
 CUBE_DECLARE_PRINT(Beacon)
 CUBE_DECLARE_PRINT(SubmitRequest)
 CUBE_DECLARE_PRINT(ListRequest)
@@ -120,6 +134,7 @@ CUBE_DECLARE_PRINT(GetRequest)
 CUBE_DECLARE_PRINT(StopRequest)
 CUBE_DECLARE_PRINT(NodesRequest)
 CUBE_DECLARE_PRINT(StatusRequest)
+CUBE_DECLARE_PRINT(LogsRequest)
 CUBE_DECLARE_PRINT(Reply)
 #undef CUBE_DECLARE_PRINT
 }  // namespace cube::protocol

@@ -363,6 +363,27 @@ TEST(TaskJson, EventAndNodeJson) {
   EXPECT_EQ(n["FreeSlots"], 5);
   EXPECT_EQ(n["Memory"], 4ll << 30);
   EXPECT_EQ(n["Drivers"], nlohmann::json::parse(R"(["docker", "exec"])"));
+  EXPECT_EQ(n["Allocated"]["CPU"], 1.5);
+  EXPECT_EQ(n["Allocated"]["Memory"], 1536ll << 20);
+  EXPECT_EQ(n["Allocated"]["Disk"], 2ll << 30);
+  EXPECT_EQ(n["Allocated"]["Tasks"], 3);
+  EXPECT_EQ(n["Stats"]["CPUUsed"], 0.75);
+  EXPECT_EQ(n["Stats"]["CPUTotal"], 2.0);
+  EXPECT_EQ(n["Stats"]["MemoryUsed"], 1536ll << 20);
+  EXPECT_EQ(n["Stats"]["MemoryTotal"], 4ll << 30);
+  EXPECT_EQ(n["Stats"]["DiskUsed"], 40ll << 30);
+  EXPECT_EQ(n["Stats"]["DiskTotal"], 100ll << 30);
+  EXPECT_EQ(n["Stats"]["Load1"], 0.5);
+  EXPECT_EQ(n["Stats"]["Running"], 3);
+  EXPECT_EQ(n["Stats"]["SampledAt"], "2025-11-23T10:00:00.500Z");
+  protocol::NodeInfo fresh = test::sample_node();
+  fresh.usage.reset();
+  EXPECT_TRUE(node_to_json(fresh)["Stats"].is_null()) << "no stats before the first sample";
+
+  nlohmann::json t = task_stats_to_json(test::sample_task_stats());
+  EXPECT_EQ(t["CPUUsed"], 0.25);
+  EXPECT_EQ(t["Memory"], 48ll << 20);
+  EXPECT_EQ(t["Attempt"], 3);
 }
 
 TEST(TaskJson, Rfc3339) {

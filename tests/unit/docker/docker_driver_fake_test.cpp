@@ -6,8 +6,8 @@
 #include <string>
 
 #include "agent/drivers/docker/docker_driver.h"
-#include "tests/docker/exit_recorder.h"
-#include "tests/docker/fake_docker_api.h"
+#include "tests/unit/docker/exit_recorder.h"
+#include "tests/unit/docker/fake_docker_api.h"
 
 namespace cube::agent {
 namespace {
@@ -395,6 +395,53 @@ TEST_F(DockerDriverFakeTest, DestructorCancelsBlockedWaiters) {
   ASSERT_TRUE(api_.wait_for_waiters(2, kReportTimeout));
   driver_.reset();  // returns only after both waiters were cancelled and joined
   EXPECT_EQ(exits_.count(task("1").id) + exits_.count(task("2").id), 0u);
+}
+
+TEST_F(DockerDriverFakeTest, StatsOfARunningTaskComeFromItsContainer) {
+  Task t = task();
+  auto r = driver_->start(t);
+  ASSERT_TRUE(r.is_ok()) << r.status().to_string();
+  auto usage = driver_->stats(t.id);
+  ASSERT_TRUE(usage.is_ok()) << usage.status().to_string();
+  EXPECT_EQ(usage->memory_bytes, 1024);  // what the fake's stats document says
+  EXPECT_EQ(api_.count_calls("stats " + r->container_id), 1u);
+
+  EXPECT_EQ(driver_->stats("no-such-task").status().code(), ErrorCode::NotFound);
+  api_.set_unreachable(Status::unavailable("dockerd unreachable at /x.sock: refused"));
+  EXPECT_EQ(driver_->stats(t.id).status().code(), ErrorCode::Unavailable);
+  api_.set_unreachable(std::nullopt);
+
+  api_.exit(r->container_id, 0);
+  ASSERT_TRUE(exits_.wait_for(t.id, kReportTimeout).has_value());
+  auto ended = driver_->stats(t.id);
+  EXPECT_EQ(ended.status().code(), ErrorCode::NotFound) << "an ended task uses nothing";
+}
+
+TEST_F(DockerDriverFakeTest, CheckBackendIsAPing) {
+  EXPECT_TRUE(driver_->check_backend().is_ok());
+  EXPECT_EQ(api_.count_calls("ping"), 1u);
+  Status down = Status::unavailable("dockerd unreachable at /var/run/docker.sock: refused");
+  api_.set_unreachable(down);
+  EXPECT_EQ(driver_->check_backend(), down) << "the agent shows this message as it is";
+  api_.set_unreachable(Status::internal("GET /_ping: 500 starting up"));
+  Status odd = driver_->check_backend();
+  EXPECT_EQ(odd.code(), ErrorCode::Unavailable);
+  EXPECT_NE(odd.message().find("500 starting up"), std::string::npos) << odd.message();
+}
+
+TEST_F(DockerDriverFakeTest, RemoveUntrackedIsReachableThroughTheDriverInterface) {
+  Task t = task();
+  auto r = driver_->start(t);
+  ASSERT_TRUE(r.is_ok());
+  Driver& generic = *driver_;
+  clock_.advance(Millis(120000));
+  auto removed = generic.remove_untracked({t.id}, Millis(60000));
+  ASSERT_TRUE(removed.is_ok());
+  EXPECT_EQ(*removed, 0) << "a tracked task's container stays";
+  removed = generic.remove_untracked({}, Millis(60000));
+  ASSERT_TRUE(removed.is_ok()) << removed.status().to_string();
+  EXPECT_EQ(*removed, 1);
+  EXPECT_FALSE(api_.container(r->container_id).has_value());
 }
 
 }  // namespace

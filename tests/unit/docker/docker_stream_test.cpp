@@ -9,7 +9,7 @@
 #include <utility>
 #include <vector>
 
-#include "tests/docker/docker_stream_fuzz_check.h"
+#include "tests/unit/docker/docker_stream_fuzz_check.h"
 
 namespace cube::agent {
 namespace {

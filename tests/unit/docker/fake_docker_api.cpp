@@ -1,4 +1,4 @@
-#include "tests/docker/fake_docker_api.h"
+#include "tests/unit/docker/fake_docker_api.h"
 
 #include <algorithm>
 

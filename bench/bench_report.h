@@ -1,0 +1,95 @@
+// What one cube-bench run measured, computed from its RunRecorder and resource readings, and
+// printed as a table or as one JSON object.
+//
+// Definitions (all times are the bench clock's steady time; "first send" is the earliest time a
+// task was sent, or for the open loop meant to be sent):
+//   submits_per_s     acknowledged submits / (last acknowledgement - first send)
+//   placements_per_s  tasks started on an agent / (last start - first send). A task is placed
+//                     when the broker moves it to Scheduled and sends ASSIGN; the sim agent
+//                     starts it the moment the ASSIGN arrives, so the start time is the
+//                     placement time plus one message hop.
+//   completed_per_s   tasks ended on an agent / (last end - first send)
+//   latency_ms        submit -> Running: agent start - send time, per task (p50, p99, p99.9)
+//   submit_ms         submit round trip: acknowledgement - send time
+//   broker_cpu_s      CPU the broker used between the first send and the end of the run
+//
+// Thread-safety: plain values and pure functions.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "bench/run_recorder.h"
+
+namespace cube::bench {
+
+struct Percentiles {
+  size_t count = 0;
+  double p50 = 0, p90 = 0, p99 = 0, p999 = 0, max = 0, mean = 0;
+};
+
+// Nearest-rank percentiles of `values` (sorted in place). All zero when empty.
+Percentiles percentiles(std::vector<double>& values);
+
+// The setup of a run, echoed in the report.
+struct BenchConfig {
+  size_t agents = 100;
+  uint32_t slots = 8;
+  size_t tasks = 10000;
+  size_t clients = 4;
+  std::string store = "memory";
+  std::string scheduler = "binpack";
+  int64_t duration_ms = 100;
+  double rate = 0;                // 0: closed loop
+  std::string broker;             // empty: in-process
+  std::optional<int> broker_pid;  // an external broker's pid, for its CPU and memory
+  size_t agent_threads = 1;
+  int io_threads = 1;
+};
+
+struct BenchResult {
+  BenchConfig config;
+  double registration_s = 0;  // until the broker listed every agent ready
+  size_t acked = 0;
+  size_t submit_errors = 0;
+  size_t started = 0;
+  size_t ended = 0;
+  // Counted by the broker (STATUS, new since the run began); nullopt when it could not say.
+  std::optional<uint64_t> completed_at_broker;
+  std::optional<uint64_t> failed_at_broker;
+  double elapsed_s = 0;  // first send -> last end (or the end of waiting)
+  double submits_per_s = 0;
+  double placements_per_s = 0;
+  double completed_per_s = 0;
+  Percentiles latency_ms;  // submit -> Running
+  Percentiles submit_ms;   // submit round trip
+  std::optional<double> broker_cpu_s;
+  std::optional<double> broker_loop_cpu_s;  // in-process: the loop thread alone
+  std::optional<int64_t> broker_peak_rss_bytes;
+  // "process" (in-process: broker, agents and clients share it) or "broker" (an external
+  // broker's own pid).
+  std::string rss_scope;
+  // (RSS after the run - RSS before the first submit) / tasks, over the same scope.
+  std::optional<double> rss_growth_per_task_bytes;
+  std::string error;  // why the run is incomplete; empty when all went well
+
+  bool complete() const;
+};
+
+// Fills the counts, rates and percentiles of `result` from `recorder`. Tasks that never got
+// that far (a run that timed out) are left out of each figure.
+void compute_rates(const RunRecorder& recorder, BenchResult& result);
+
+// The per-task submit->Running latencies in milliseconds, sorted (for --latency-out).
+std::vector<double> running_latencies_ms(const RunRecorder& recorder);
+
+nlohmann::json to_json(const BenchResult& result);
+// The human-readable report: a one-line setup and a table of metrics.
+std::string to_table(const BenchResult& result);
+
+}  // namespace cube::bench

@@ -1,0 +1,202 @@
+// cube-bench: scheduling throughput and latency with thousands of simulated agents
+// (ARCHITECTURE.md, Benchmark; bench/README in README.md "Benchmarking").
+//
+// Starts a broker in this process (a BrokerLoop on its own thread, a free port) unless --broker
+// names a running one, and N sim agents (bench/sim_fleet.h) that connect to it like N separate
+// cube-agent processes. Waits until the broker lists every agent ready, then submits M tasks of
+// the sim driver from K client threads (bench/load_generator.h), closed loop or at a fixed
+// arrival rate, and waits until every task completed. Prints progress on stderr, then a table
+// (or with -o json one JSON object) of the rates, latencies and broker resources
+// (bench/bench_report.h says how each is measured).
+//
+// Exit codes: 0 every task completed; 1 the run is incomplete (timeout, submit errors, a task
+// that did not complete); 2 usage error.
+#include <cstdio>
+#include <iostream>
+#include <string>
+
+#include <spdlog/spdlog.h>
+#include <boost/program_options.hpp>
+
+#include "bench/bench_report.h"
+#include "bench/bench_run.h"
+#include "broker/scheduler.h"
+#include "client/client.h"
+#include "common/clock.h"
+#include "common/log.h"
+#include "common/units.h"
+
+namespace po = boost::program_options;
+
+namespace cube::bench {
+namespace {
+
+constexpr int kExitIncomplete = 1;
+constexpr int kExitUsage = 2;
+// Default --timeout: a minute for setup and stragglers, plus the run at a slow 1,000 tasks/s.
+constexpr Millis kBaseTimeout{60000};
+constexpr double kSlowTasksPerSecond = 1000;
+
+struct UsageError {
+  std::string message;
+};
+
+struct Args {
+  BenchConfig config;
+  std::string output = "table";
+  Millis timeout{0};  // 0: derived from the run's size
+  std::string latency_out;
+  std::string log_level = "warn";
+  bool quiet = false;
+};
+
+Args parse_args(int argc, char** argv, bool& help) {
+  Args a;
+  BenchConfig& c = a.config;
+  int64_t agents = 100, slots = 8, tasks = 10000, clients = 4, agent_threads = 1, io_threads = 1;
+  int broker_pid = 0;
+  std::string timeout;
+  po::options_description desc(
+      "Usage: cube-bench [options]\n\n"
+      "Measures the broker: N simulated agents (the sim driver, in this process, each with its\n"
+      "own sockets) and M tasks submitted from K client threads. The broker runs in this\n"
+      "process unless --broker names one.\n\nOptions");
+  desc.add_options()("help,h", "show this help and exit")(
+      "agents", po::value(&agents)->default_value(agents), "simulated agents (N)")(
+      "slots", po::value(&slots)->default_value(slots), "task slots per agent (S)")(
+      "tasks", po::value(&tasks)->default_value(tasks), "tasks to submit (M)")(
+      "clients", po::value(&clients)->default_value(clients),
+      "client threads (K), each with its own cube::Client")(
+      "store", po::value(&c.store)->default_value(c.store),
+      "in-process broker's store: memory or sqlite:PATH")(
+      "scheduler", po::value(&c.scheduler)->default_value(c.scheduler),
+      "in-process broker's policy: roundrobin, greedy, epvm, binpack or spread")(
+      "duration-ms", po::value(&c.duration_ms)->default_value(c.duration_ms),
+      "how long each sim task runs (0: until stopped, so it never completes)")(
+      "rate", po::value(&c.rate)->default_value(0),
+      "open loop: submit R tasks per second on a fixed schedule (0: closed loop)")(
+      "broker", po::value(&c.broker), "use the broker at HOST:PORT instead of one in-process")(
+      "broker-pid", po::value(&broker_pid),
+      "with --broker: its process id, to report its CPU and memory")(
+      "output,o", po::value(&a.output)->default_value(a.output), "table or json")(
+      "agent-threads", po::value(&agent_threads)->default_value(agent_threads),
+      "threads hosting the sim agents")("io-threads",
+                                        po::value(&io_threads)->default_value(io_threads),
+                                        "ZeroMQ I/O threads of the agents' shared context")(
+      "timeout", po::value(&timeout),
+      "give up after this long (default: 60s plus what the run should take at 1,000 tasks/s)")(
+      "latency-out", po::value(&a.latency_out),
+      "write the submit->Running latency distribution (quantile, ms) to this file")(
+      "log-level", po::value(&a.log_level)->default_value(a.log_level),
+      "trace, debug, info, warn, error or off")("quiet,q", "no progress lines");
+  po::variables_map vm;
+  try {
+    po::store(po::command_line_parser(argc, argv).options(desc).run(), vm);
+    po::notify(vm);
+  } catch (const po::error& e) {
+    throw UsageError{e.what()};
+  }
+  if (vm.count("help")) {
+    std::cout << desc << "\n";
+    help = true;
+    return a;
+  }
+  if (agents < 1 || agents > 100000)
+    throw UsageError{"--agents must be between 1 and 100000"};
+  if (slots < 1 || slots > 100000)
+    throw UsageError{"--slots must be between 1 and 100000"};
+  if (tasks < 1 || tasks > 100000000)
+    throw UsageError{"--tasks must be between 1 and 100000000"};
+  if (clients < 1 || clients > 1024)
+    throw UsageError{"--clients must be between 1 and 1024"};
+  if (agent_threads < 1 || agent_threads > 256)
+    throw UsageError{"--agent-threads must be between 1 and 256"};
+  if (io_threads < 1 || io_threads > 64)
+    throw UsageError{"--io-threads must be between 1 and 64"};
+  if (c.duration_ms < 0)
+    throw UsageError{"--duration-ms must not be negative"};
+  if (!(c.rate >= 0))
+    throw UsageError{"--rate must not be negative"};
+  if (a.output != "table" && a.output != "json")
+    throw UsageError{"-o must be table or json"};
+  if (!broker::policy_from_name(c.scheduler))
+    throw UsageError{"--scheduler " + c.scheduler +
+                     ": unknown policy; use roundrobin, greedy, epvm, binpack or spread"};
+  if (vm.count("broker-pid")) {
+    if (c.broker.empty())
+      throw UsageError{"--broker-pid goes with --broker"};
+    c.broker_pid = broker_pid;
+  }
+  if (!c.broker.empty()) {
+    auto endpoint = broker_endpoint(c.broker);
+    if (!endpoint.is_ok())
+      throw UsageError{"--broker: " + endpoint.status().message()};
+  }
+  if (!timeout.empty()) {
+    auto parsed = parse_duration(timeout);
+    if (!parsed.is_ok() || parsed->count() <= 0)
+      throw UsageError{"--timeout: \"" + timeout + "\" is not a positive duration"};
+    a.timeout = *parsed;
+  }
+  c.agents = static_cast<size_t>(agents);
+  c.slots = static_cast<uint32_t>(slots);
+  c.tasks = static_cast<size_t>(tasks);
+  c.clients = static_cast<size_t>(clients);
+  c.agent_threads = static_cast<size_t>(agent_threads);
+  c.io_threads = static_cast<int>(io_threads);
+  a.quiet = vm.count("quiet") > 0;
+  return a;
+}
+
+int run(int argc, char** argv) {
+  bool help = false;
+  Args args;
+  try {
+    args = parse_args(argc, argv, help);
+  } catch (const UsageError& e) {
+    std::cerr << "cube-bench: " << e.message << "\nTry 'cube-bench --help'.\n";
+    return kExitUsage;
+  }
+  if (help)
+    return 0;
+  Status logging = init_logging("cube-bench", args.log_level);
+  if (!logging.is_ok()) {
+    std::cerr << "cube-bench: --log-level: " << logging.message() << "\n";
+    return kExitUsage;
+  }
+  BenchRunOptions options;
+  options.config = args.config;
+  options.latency_out = args.latency_out;
+  options.timeout = args.timeout.count() > 0
+                        ? args.timeout
+                        : kBaseTimeout +
+                              Millis(static_cast<int64_t>(static_cast<double>(args.config.tasks) *
+                                                          1000.0 / kSlowTasksPerSecond)) +
+                              Millis(args.config.duration_ms);
+  if (!args.quiet)
+    options.progress = [](const std::string& line) { std::cerr << line << std::endl; };
+
+  auto result = run_bench(options, system_clock());
+  if (!result.is_ok()) {
+    std::cerr << "cube-bench: " << result.status().to_string() << "\n";
+    return kExitIncomplete;
+  }
+  if (args.output == "json") {
+    std::cout << to_json(*result).dump() << std::endl;
+  } else {
+    std::cout << to_table(*result) << std::flush;
+  }
+  return result->complete() ? 0 : kExitIncomplete;
+}
+
+}  // namespace
+}  // namespace cube::bench
+
+int main(int argc, char** argv) {
+  try {
+    return cube::bench::run(argc, argv);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "cube-bench: fatal: %s\n", e.what());
+    return 1;
+  }
+}

@@ -1,0 +1,72 @@
+// LoadGenerator: submits cube-bench's tasks from K client threads, each with its own
+// cube::Client (REQ socket, Lazy Pirate), and records send and acknowledgement times in a
+// RunRecorder.
+//
+// Closed loop (rate 0): each thread submits its next task as soon as the previous one is
+// acknowledged; latency counts from the moment the request is sent.
+//
+// Open loop (rate R > 0): task i is due at start + i / R whatever happened before (a fixed
+// arrival schedule), and its latency counts from that intended time, so time a task spent
+// waiting for a free client thread is part of its latency (no coordinated omission). A thread
+// waits for a due time with Clock::sleep_for, whose resolution is a millisecond: a task is
+// never sent before its time and at most about a millisecond after it, and that delay is
+// counted too. With K threads at most K requests are in flight, so K must exceed R times the
+// round-trip time or the schedule falls behind (which then shows in the latency).
+//
+// Thread-safety: run() blocks its caller until every task was submitted (or given up on).
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <mutex>
+#include <string>
+
+#include "bench/run_recorder.h"
+#include "client/client.h"
+#include "common/clock.h"
+#include "common/thread_annotations.h"
+
+namespace cube::bench {
+
+struct LoadOptions {
+  std::string endpoint;           // the broker's client endpoint, "tcp://127.0.0.1:7100"
+  size_t clients = 4;             // threads, each with its own cube::Client
+  double rate = 0;                // tasks per second; 0 = closed loop
+  int64_t duration_ms = 100;      // each sim task's DurationMs
+  Millis timeout_per_try{10000};  // cube::Client Lazy Pirate try; generous: the broker is busy
+  int tries = 3;
+};
+
+// The task cube-bench submits as number `index`: driver sim, name "b<index>", the given
+// duration, no resources requested (so that placement is bounded by slots, not by CPU or
+// memory), and the recorder's ID for that index.
+Task bench_task(const RunRecorder& recorder, size_t index, int64_t duration_ms);
+
+class LoadGenerator {
+ public:
+  // `recorder` and `clock` must outlive the generator.
+  LoadGenerator(LoadOptions options, RunRecorder& recorder, const Clock& clock);
+
+  // Submits recorder.tasks() tasks starting at `start` (the open-loop schedule's origin) and
+  // returns once all were acknowledged or given up on (RunRecorder::failed). Blocks.
+  void run(SteadyTime start);
+
+  // The first error a client saw, for the report; empty when none.
+  std::string first_error() const CUBE_LOCKS_EXCLUDED(mu_) {
+    std::lock_guard lock(mu_);
+    return first_error_;
+  }
+
+ private:
+  void client_thread(SteadyTime start);
+
+  LoadOptions options_;
+  RunRecorder& recorder_;
+  const Clock& clock_;
+  std::atomic<size_t> next_{0};
+  mutable std::mutex mu_;
+  std::string first_error_ CUBE_GUARDED_BY(mu_);
+};
+
+}  // namespace cube::bench

@@ -1,0 +1,247 @@
+#include "broker/sqlite_store.h"
+
+#include <fcntl.h>
+#include <sys/file.h>
+
+#include <cerrno>
+#include <cstring>
+#include <utility>
+
+#include "protocol/codec.h"
+
+namespace cube::broker {
+namespace {
+
+struct Migration {
+  int version;
+  const char* sql;
+};
+
+// Append only: a released migration is never edited, a change is a new version.
+constexpr Migration kMigrations[] = {
+    {1,
+     "CREATE TABLE tasks ("
+     "  id TEXT PRIMARY KEY,"
+     "  state INTEGER NOT NULL,"
+     "  node_id TEXT NOT NULL DEFAULT '',"
+     "  updated_ms INTEGER NOT NULL,"
+     "  body BLOB NOT NULL);"
+     "CREATE INDEX tasks_by_state ON tasks(state);"
+     "CREATE TABLE task_events ("
+     "  seq INTEGER PRIMARY KEY,"
+     "  task_id TEXT NOT NULL,"
+     "  event BLOB NOT NULL);"},
+};
+
+Result<UniqueFd> take_lock(const std::string& db_path) {
+  std::string path = db_path + ".lock";
+  UniqueFd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
+  if (!fd.valid())
+    return Status::unavailable("cannot open the store lock " + path + ": " + std::strerror(errno));
+  if (::flock(fd.get(), LOCK_EX | LOCK_NB) != 0) {
+    if (errno == EWOULDBLOCK) {
+      return Status::unavailable("another cube-broker is using the store " + db_path + " (" + path +
+                                 " is locked); stop it or pass another --data-dir");
+    }
+    return Status::unavailable("cannot lock " + path + ": " + std::strerror(errno));
+  }
+  return fd;
+}
+
+}  // namespace
+
+SqliteStore::SqliteStore(Key, SqliteStoreOptions options, UniqueFd lock, SqliteDb db)
+    : options_(std::move(options)), lock_(std::move(lock)), db_(std::move(db)) {}
+
+Result<std::unique_ptr<SqliteStore>> SqliteStore::open(SqliteStoreOptions options) {
+  auto lock = take_lock(options.path);
+  if (!lock.is_ok())
+    return lock.status();
+  auto db = SqliteDb::open(options.path, options.busy_timeout);
+  if (!db.is_ok())
+    return db.status();
+  auto store =
+      std::make_unique<SqliteStore>(Key(), std::move(options), std::move(*lock), std::move(*db));
+  std::string context = "store " + store->options_.path;
+  if (Status s = store->configure(); !s.is_ok())
+    return s.with_context(context);
+  if (Status s = store->migrate(); !s.is_ok())
+    return s.with_context(context);
+  if (Status s = store->prepare_statements(); !s.is_ok())
+    return s.with_context(context);
+  return store;
+}
+
+Status SqliteStore::configure() {
+  // journal_mode answers with the mode now in force; anything but "wal" (a read-only medium, an
+  // in-memory path) would silently lose the crash guarantees documented above.
+  auto mode = db_.query_text("PRAGMA journal_mode=WAL");
+  if (!mode.is_ok())
+    return mode.status();
+  if (*mode != "wal")
+    return Status::unavailable("cannot switch to WAL mode (journal_mode is " + *mode + ")");
+  return db_.exec(options_.sync_full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL");
+}
+
+Status SqliteStore::migrate() {
+  CUBE_RETURN_IF_ERROR(
+      db_.exec("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY)"));
+  auto current = db_.query_text("SELECT COALESCE(MAX(version), 0) FROM schema_version");
+  if (!current.is_ok())
+    return current.status();
+  schema_version_ = std::stoi(*current);
+  if (schema_version_ > kSchemaVersion) {
+    return Status::internal("written by a newer cube-broker (schema version " +
+                            std::to_string(schema_version_) + "; this one knows up to " +
+                            std::to_string(kSchemaVersion) + "); upgrade cube-broker");
+  }
+  for (const auto& migration : kMigrations) {
+    if (migration.version <= schema_version_)
+      continue;
+    CUBE_RETURN_IF_ERROR(db_.exec("BEGIN IMMEDIATE"));
+    Status s = db_.exec(migration.sql);
+    if (s.is_ok()) {
+      s = db_.exec("INSERT INTO schema_version (version) VALUES (" +
+                   std::to_string(migration.version) + ")");
+    }
+    if (s.is_ok())
+      s = db_.exec("COMMIT");
+    if (!s.is_ok()) {
+      (void)db_.exec("ROLLBACK");
+      return s.with_context("migration to schema version " + std::to_string(migration.version));
+    }
+    schema_version_ = migration.version;
+  }
+  return Status::ok();
+}
+
+Status SqliteStore::prepare_statements() {
+  auto prepare = [&](SqliteStmt& into, std::string_view sql) -> Status {
+    auto stmt = db_.prepare(sql);
+    if (!stmt.is_ok())
+      return stmt.status();
+    into = std::move(*stmt);
+    return Status::ok();
+  };
+  // IMMEDIATE takes the write lock at BEGIN, so a busy database fails (after the busy
+  // timeout) before anything is written rather than at COMMIT.
+  CUBE_RETURN_IF_ERROR(prepare(begin_, "BEGIN IMMEDIATE"));
+  CUBE_RETURN_IF_ERROR(prepare(commit_, "COMMIT"));
+  CUBE_RETURN_IF_ERROR(prepare(rollback_, "ROLLBACK"));
+  CUBE_RETURN_IF_ERROR(prepare(upsert_task_,
+                               "INSERT INTO tasks (id, state, node_id, updated_ms, body) "
+                               "VALUES (?1, ?2, ?3, ?4, ?5) "
+                               "ON CONFLICT (id) DO UPDATE SET state = excluded.state, "
+                               "node_id = excluded.node_id, updated_ms = excluded.updated_ms, "
+                               "body = excluded.body"));
+  CUBE_RETURN_IF_ERROR(
+      prepare(insert_event_, "INSERT INTO task_events (task_id, event) VALUES (?1, ?2)"));
+  return Status::ok();
+}
+
+Status SqliteStore::commit(std::span<const Task> upserts, std::span<const TaskEventRecord> events) {
+  if (upserts.empty() && events.empty())
+    return Status::ok();
+  auto begun = begin_.step();
+  begin_.reset();
+  if (!begun.is_ok())
+    return begun.status().with_context("cannot start a transaction in " + options_.path);
+  if (Status s = write_batch(upserts, events); !s.is_ok())
+    return roll_back(s.with_context("cannot write to " + options_.path));
+  auto committed = commit_.step();
+  commit_.reset();
+  if (!committed.is_ok())
+    return roll_back(committed.status().with_context("cannot commit to " + options_.path));
+  return Status::ok();
+}
+
+Status SqliteStore::write_batch(std::span<const Task> upserts,
+                                std::span<const TaskEventRecord> events) {
+  size_t rows = 0;
+  auto after_row = [&]() -> Status {
+    ++rows;
+    return row_hook_ ? row_hook_(rows) : Status::ok();
+  };
+  for (const auto& task : upserts) {
+    std::string body = protocol::encode_task(task);
+    CUBE_RETURN_IF_ERROR(upsert_task_.bind_text(1, task.id));
+    CUBE_RETURN_IF_ERROR(upsert_task_.bind_int64(2, static_cast<int64_t>(task.state)));
+    CUBE_RETURN_IF_ERROR(upsert_task_.bind_text(3, task.node_id));
+    CUBE_RETURN_IF_ERROR(upsert_task_.bind_int64(4, task.updated_ms));
+    CUBE_RETURN_IF_ERROR(upsert_task_.bind_blob(5, body));
+    auto done = upsert_task_.step();
+    upsert_task_.reset();
+    if (!done.is_ok())
+      return done.status().with_context("task " + task.id);
+    CUBE_RETURN_IF_ERROR(after_row());
+  }
+  for (const auto& [task_id, event] : events) {
+    std::string blob = protocol::encode_task_event(event);
+    CUBE_RETURN_IF_ERROR(insert_event_.bind_text(1, task_id));
+    CUBE_RETURN_IF_ERROR(insert_event_.bind_blob(2, blob));
+    auto done = insert_event_.step();
+    insert_event_.reset();
+    if (!done.is_ok())
+      return done.status().with_context("history of task " + task_id);
+    CUBE_RETURN_IF_ERROR(after_row());
+  }
+  return Status::ok();
+}
+
+Status SqliteStore::roll_back(Status failure) {
+  // SQLite may already have rolled back by itself (on SQLITE_FULL, SQLITE_IOERR...).
+  if (db_.in_autocommit())
+    return failure;
+  auto rolled = rollback_.step();
+  rollback_.reset();
+  if (!rolled.is_ok())
+    return Status(failure.code(),
+                  failure.message() + "; rollback failed too: " + rolled.status().message());
+  return failure;
+}
+
+Result<std::vector<Task>> SqliteStore::load_all() {
+  auto stmt = db_.prepare("SELECT id, body FROM tasks");
+  if (!stmt.is_ok())
+    return stmt.status();
+  std::vector<Task> out;
+  while (true) {
+    auto row = stmt->step();
+    if (!row.is_ok())
+      return row.status().with_context("cannot read tasks from " + options_.path);
+    if (!*row)
+      break;
+    Task task;
+    Status decoded = protocol::decode_task(stmt->column_blob(1), task);
+    if (!decoded.is_ok()) {
+      return Status::internal("the store " + options_.path + " is corrupt: task " +
+                              std::string(stmt->column_text(0)) + ": " + decoded.message());
+    }
+    out.push_back(std::move(task));
+  }
+  return out;
+}
+
+Result<std::vector<TaskEventRecord>> SqliteStore::load_events() {
+  auto stmt = db_.prepare("SELECT task_id, event, seq FROM task_events ORDER BY seq");
+  if (!stmt.is_ok())
+    return stmt.status();
+  std::vector<TaskEventRecord> out;
+  while (true) {
+    auto row = stmt->step();
+    if (!row.is_ok())
+      return row.status().with_context("cannot read task history from " + options_.path);
+    if (!*row)
+      break;
+    TaskEvent event;
+    Status decoded = protocol::decode_task_event(stmt->column_blob(1), event);
+    if (!decoded.is_ok()) {
+      return Status::internal("the store " + options_.path + " is corrupt: history entry " +
+                              std::to_string(stmt->column_int64(2)) + ": " + decoded.message());
+    }
+    out.emplace_back(std::string(stmt->column_text(0)), std::move(event));
+  }
+  return out;
+}
+
+}  // namespace cube::broker

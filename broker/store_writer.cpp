@@ -1,0 +1,73 @@
+#include "broker/store_writer.h"
+
+#include <sys/poll.h>
+
+#include <utility>
+
+#include "common/check.h"
+
+namespace cube::broker {
+
+StoreWriter::StoreWriter(Store& store, const Clock& clock)
+    : store_(store), clock_(clock), thread_([this] { run(); }) {}
+
+StoreWriter::~StoreWriter() {
+  (void)wait();
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+  }
+  cv_.notify_one();
+  thread_.join();
+}
+
+void StoreWriter::start(StoreBatch batch) {
+  CUBE_CHECK(!busy_) << "the broker loop starts one batch at a time";
+  busy_ = true;
+  {
+    std::lock_guard lock(mu_);
+    next_ = std::move(batch);
+  }
+  cv_.notify_one();
+}
+
+std::optional<StoreBatchDone> StoreWriter::take_done() {
+  if (!busy_)
+    return std::nullopt;
+  auto done = done_.drain();
+  if (done.empty())
+    return std::nullopt;
+  CUBE_CHECK(done.size() == 1) << "one batch is in flight at a time";
+  busy_ = false;
+  return std::move(done.front());
+}
+
+std::optional<StoreBatchDone> StoreWriter::wait() {
+  while (busy_) {
+    // The one place the loop may block on the writer: shutdown, with nothing else to serve.
+    pollfd item{done_.fd(), POLLIN, 0};
+    (void)::poll(&item, 1, -1);
+    if (auto done = take_done())
+      return done;
+  }
+  return std::nullopt;
+}
+
+void StoreWriter::run() {
+  while (true) {
+    StoreBatch batch;
+    {
+      std::unique_lock lock(mu_);
+      cv_.wait(lock, [this] { return stopping_ || next_.has_value(); });
+      if (!next_)
+        return;  // stopping with nothing to write
+      batch = std::move(*next_);
+      next_.reset();
+    }
+    SteadyTime start = clock_.now();
+    Status status = store_.commit(batch.upserts, batch.events);
+    done_.push(StoreBatchDone{std::move(status), std::move(batch), clock_.now() - start});
+  }
+}
+
+}  // namespace cube::broker

@@ -1,0 +1,41 @@
+// BrokerApi: the broker operations the HTTP gateway needs, as an interface so that the REST
+// handlers are unit-tested against a fake. The real implementation (gateway/client_pool.h)
+// sends each call to the broker's client port through cube::Client, exactly as cube-client
+// does: the gateway has no other path to the broker's state or store.
+//
+// Thread-safety: implementations must allow concurrent calls from any number of threads (the
+// HTTP server's worker threads). Every call blocks until the broker answers or the client's
+// Lazy Pirate retries give up.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "client/client.h"
+#include "common/status.h"
+#include "protocol/messages.h"
+#include "protocol/task.h"
+
+namespace cube::gateway {
+
+class BrokerApi {
+ public:
+  virtual ~BrokerApi() = default;
+
+  // As cube::Client (client/client.h): the task as stored; Invalid naming the field; an existing
+  // ID returns the stored task; a desired state of Completed stops the task with that ID
+  // (NotFound when there is none). Unavailable when the broker does not answer.
+  virtual Result<Task> submit(const Task& task) = 0;
+  // Every task. Unavailable when the broker does not answer.
+  virtual Result<std::vector<Task>> list() = 0;
+  // One task and its history; NotFound for an unknown ID.
+  virtual Result<TaskDetails> get(const std::string& task_id) = 0;
+  // Stops a task (desired state Completed); the task as stored. NotFound for an unknown ID.
+  virtual Result<Task> stop(const std::string& task_id) = 0;
+  // The agents the broker knows.
+  virtual Result<std::vector<protocol::NodeInfo>> nodes() = 0;
+  // Version, counts and counters (the source of /metrics and /healthz).
+  virtual Result<protocol::BrokerStatus> status() = 0;
+};
+
+}  // namespace cube::gateway

@@ -1,0 +1,39 @@
+// HttpRequest and HttpResponse: the gateway's own view of one HTTP exchange, independent of the
+// HTTP library. The REST handlers (gateway/rest_api.h) map one to the other as plain functions,
+// so they are unit-tested without sockets; gateway/http_server.h converts to and from
+// cpp-httplib.
+//
+// Thread-safety: values.
+#pragma once
+
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace cube::gateway {
+
+struct HttpRequest {
+  std::string method;         // as sent, upper case: "GET", "POST", ...
+  std::string path;           // percent-decoded, without the query string: "/tasks/ID"
+  std::string body;           // at most the server's body limit
+  std::string authorization;  // the Authorization header; "" when absent
+};
+
+struct HttpResponse {
+  int status = 200;
+  std::string content_type = "application/json";
+  std::string body;
+  // Extra headers (Allow, Location, WWW-Authenticate), in order.
+  std::vector<std::pair<std::string, std::string>> headers;
+
+  // The value of header `name` (exact case as added); "" when absent. For tests and logs.
+  std::string header(const std::string& name) const {
+    for (const auto& [k, v] : headers) {
+      if (k == name)
+        return v;
+    }
+    return "";
+  }
+};
+
+}  // namespace cube::gateway

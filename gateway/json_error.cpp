@@ -1,0 +1,43 @@
+#include "gateway/json_error.h"
+
+#include <nlohmann/json.hpp>
+
+#include "gateway/json_text.h"
+
+namespace cube::gateway {
+
+int http_status_for(ErrorCode code) {
+  switch (code) {
+    case ErrorCode::Ok:
+      return 200;
+    case ErrorCode::NotFound:
+      return 404;
+    case ErrorCode::Invalid:
+      return 400;
+    case ErrorCode::Conflict:
+      return 409;
+    case ErrorCode::Unavailable:
+      return 503;
+    case ErrorCode::Unauthorized:
+      return 401;
+    case ErrorCode::Internal:
+      return 500;
+  }
+  return 500;
+}
+
+HttpResponse error_response(int http_status, ErrorCode code, std::string_view message) {
+  nlohmann::json body = {
+      {"error", {{"code", std::string(error_code_name(code))}, {"message", std::string(message)}}}};
+  HttpResponse r;
+  r.status = http_status;
+  r.body = json_text(body);
+  return r;
+}
+
+HttpResponse error_response(const Status& status) {
+  CUBE_CHECK(!status.is_ok()) << "callers only turn failures into error responses";
+  return error_response(http_status_for(status.code()), status.code(), status.message());
+}
+
+}  // namespace cube::gateway

@@ -1,0 +1,189 @@
+#include "gateway/rest_api.h"
+
+#include <nlohmann/json.hpp>
+
+#include <utility>
+
+#include "common/ids.h"
+#include "gateway/bearer_auth.h"
+#include "gateway/json_error.h"
+#include "gateway/json_text.h"
+#include "gateway/prometheus_text.h"
+#include "gateway/router.h"
+#include "protocol/task_json.h"
+#include "protocol/task_validation.h"
+
+namespace cube::gateway {
+namespace {
+
+HttpResponse json_response(int status, const nlohmann::json& body) {
+  HttpResponse r;
+  r.status = status;
+  r.body = json_text(body);
+  return r;
+}
+
+HttpResponse no_content() {
+  HttpResponse r;
+  r.status = 204;
+  r.content_type.clear();
+  return r;
+}
+
+}  // namespace
+
+RestApi::RestApi(BrokerApi& broker, RestApiOptions options, const Clock& clock)
+    : broker_(broker), options_(std::move(options)), clock_(clock) {}
+
+HttpResponse RestApi::handle(const HttpRequest& request) const {
+  RouteMatch match = match_route(request.method, request.path);
+  bool is_health = match.kind == RouteMatch::Kind::Found && match.route == Route::Health;
+  if (options_.bearer_token && !is_health &&
+      !bearer_matches(request.authorization, *options_.bearer_token)) {
+    HttpResponse r = error_response(
+        401, ErrorCode::Unauthorized,
+        request.authorization.empty()
+            ? "this gateway needs a bearer token: send \"Authorization: Bearer <token>\""
+            : "the bearer token is not the one this gateway was started with");
+    r.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"cube\"");
+    return r;
+  }
+  switch (match.kind) {
+    case RouteMatch::Kind::NotFound:
+      return error_response(404, ErrorCode::NotFound,
+                            "no such endpoint: " + request.path +
+                                " (try /tasks, /tasks/{id}, /nodes, /metrics or /healthz)");
+    case RouteMatch::Kind::MethodNotAllowed: {
+      HttpResponse r = error_response(405, ErrorCode::Invalid,
+                                      "method " + request.method + " is not allowed on " +
+                                          request.path + "; use " + match.allow);
+      r.headers.emplace_back("Allow", match.allow);
+      return r;
+    }
+    case RouteMatch::Kind::Found:
+      break;
+  }
+  switch (match.route) {
+    case Route::ListTasks:
+      return list_tasks();
+    case Route::SubmitTask:
+      return submit(request);
+    case Route::GetTask:
+      return get_task(match.task_id);
+    case Route::StopTask:
+      return stop_task(match.task_id);
+    case Route::ListNodes:
+      return list_nodes();
+    case Route::Health:
+      return health();
+    case Route::Metrics:
+      return metrics();
+  }
+  return error_response(500, ErrorCode::Internal, "unhandled route");
+}
+
+HttpResponse RestApi::submit(const HttpRequest& request) const {
+  auto parsed = task_from_json_text(request.body);
+  if (!parsed)
+    return error_response(parsed.status());
+  Task& task = *parsed;
+
+  if (task.desired_state == TaskState::Completed) {
+    // Their TaskEvent with State 3 means "stop the task with this ID"; the broker does that
+    // for a SUBMIT with desired state Completed (NotFound when the ID is unknown).
+    auto stopped = broker_.submit(task);
+    if (!stopped)
+      return error_response(stopped.status());
+    return json_response(200, task_to_json(*stopped));
+  }
+
+  // Checked here too (the broker checks again) so that a bad body with an existing ID is a 400,
+  // as it is through cube-client, and not the stored task.
+  if (Status s = validate_task_spec(task); !s.is_ok())
+    return error_response(s);
+
+  if (task.id.empty()) {
+    // The broker would generate one too, but then a SUBMIT that cube::Client resends after a
+    // lost reply would store the task twice under two IDs.
+    task.id = new_uuid_v7(clock_.wall());
+  } else {
+    // 200 for an ID the broker has, 201 for a new one. Two racing POSTs of one new ID may both
+    // see 201; the broker still stores one task and both get it.
+    auto existing = broker_.get(task.id);
+    if (existing)
+      return json_response(200, task_to_json(existing->task));
+    if (!existing.status().is_not_found())
+      return error_response(existing.status());
+  }
+  auto stored = broker_.submit(task);
+  if (!stored)
+    return error_response(stored.status());
+  HttpResponse r = json_response(201, task_to_json(*stored));
+  r.headers.emplace_back("Location", "/tasks/" + stored->id);
+  return r;
+}
+
+HttpResponse RestApi::list_tasks() const {
+  auto tasks = broker_.list();
+  if (!tasks)
+    return error_response(tasks.status());
+  nlohmann::json body = nlohmann::json::array();
+  for (const auto& t : *tasks)
+    body.push_back(task_to_json(t));
+  return json_response(200, body);
+}
+
+HttpResponse RestApi::get_task(const std::string& id) const {
+  auto details = broker_.get(id);
+  if (!details)
+    return error_response(details.status());
+  nlohmann::json body = task_to_json(details->task);
+  nlohmann::json events = nlohmann::json::array();
+  for (const auto& e : details->events)
+    events.push_back(task_event_to_json(e));
+  body["Events"] = std::move(events);
+  return json_response(200, body);
+}
+
+HttpResponse RestApi::stop_task(const std::string& id) const {
+  auto stopped = broker_.stop(id);
+  if (!stopped)
+    return error_response(stopped.status());
+  return no_content();
+}
+
+HttpResponse RestApi::list_nodes() const {
+  auto nodes = broker_.nodes();
+  if (!nodes)
+    return error_response(nodes.status());
+  nlohmann::json body = nlohmann::json::array();
+  for (const auto& n : *nodes)
+    body.push_back(node_to_json(n));
+  return json_response(200, body);
+}
+
+HttpResponse RestApi::health() const {
+  auto status = broker_.status();
+  if (!status)
+    return error_response(503, ErrorCode::Unavailable,
+                          "the broker does not answer: " + status.status().message());
+  HttpResponse r;
+  r.content_type = "text/plain; charset=utf-8";
+  r.body = "ok\n";
+  return r;
+}
+
+HttpResponse RestApi::metrics() const {
+  auto status = broker_.status();
+  if (!status)
+    return error_response(status.status());
+  auto nodes = broker_.nodes();
+  if (!nodes)
+    return error_response(nodes.status());
+  HttpResponse r;
+  r.content_type = kPrometheusContentType;
+  r.body = render_metrics(*status, *nodes);
+  return r;
+}
+
+}  // namespace cube::gateway

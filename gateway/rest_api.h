@@ -1,0 +1,67 @@
+// RestApi: the prior orchestrators' REST API (go-cube, orc, Birdman) and Cube's extras, as a
+// function from HttpRequest to HttpResponse over a BrokerApi. Every operation is one or two
+// calls to the broker's client port, the same path cube-client takes.
+//
+//   POST   /tasks       body: a task or a TaskEvent {ID, State, Timestamp, Task} (their JSON).
+//                       201 + the stored task (Location: /tasks/ID) for a new task (a task
+//                       without ID gets a UUIDv7 here, before the SUBMIT, so that a Lazy
+//                       Pirate retry of that SUBMIT cannot store it twice);
+//                       200 + the stored task when the ID already exists (nothing changes);
+//                       State 3 (Completed): stops the task with that ID, 200 + the task,
+//                       404 when there is none;
+//                       400 {"error":{"code":"invalid","message":...}} for a body that is not
+//                       JSON (the message says at which byte it breaks), an unknown field (the
+//                       message names it) or a bad value (names the field and the fix).
+//   GET    /tasks       200 + array of tasks in their shape (numeric State, ContainerID,
+//                       StartTime/FinishTime, PortBindings...).
+//   GET    /tasks/ID    200 + the task with its "Events" history; 404 for an unknown ID.
+//   DELETE /tasks/ID    stops it: 204 (also when already stopped); 404 for an unknown ID.
+//   GET    /nodes       200 + array of agents.
+//   GET    /healthz     200 "ok" when the broker answers STATUS; 503 otherwise.
+//   GET    /metrics     200 + Prometheus text (gateway/prometheus_text.h); 503 when the broker
+//                       does not answer.
+// Unknown path: 404; known path, other method: 405 with Allow. A broker that does not answer:
+// 503 with code "unavailable". With a bearer token configured, every request but /healthz
+// without `Authorization: Bearer <token>` gets 401 (WWW-Authenticate: Bearer) before routing,
+// so unauthenticated callers learn nothing about the routes.
+//
+// Thread-safety: handle() may be called from many threads at once (BrokerApi allows it; the
+// RestApi itself holds no mutable state). It blocks for the broker's answer.
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "common/clock.h"
+#include "gateway/broker_api.h"
+#include "gateway/http_message.h"
+
+namespace cube::gateway {
+
+struct RestApiOptions {
+  // When set, requests must carry it as a bearer token (see the file comment).
+  std::optional<std::string> bearer_token;
+};
+
+class RestApi {
+ public:
+  // `broker` and `clock` (wall time for generated task IDs) must outlive the RestApi.
+  RestApi(BrokerApi& broker, RestApiOptions options, const Clock& clock = system_clock());
+
+  HttpResponse handle(const HttpRequest& request) const;
+
+ private:
+  HttpResponse submit(const HttpRequest& request) const;
+  HttpResponse list_tasks() const;
+  HttpResponse get_task(const std::string& id) const;
+  HttpResponse stop_task(const std::string& id) const;
+  HttpResponse list_nodes() const;
+  HttpResponse health() const;
+  HttpResponse metrics() const;
+
+  BrokerApi& broker_;
+  const RestApiOptions options_;
+  const Clock& clock_;
+};
+
+}  // namespace cube::gateway

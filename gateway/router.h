@@ -1,0 +1,41 @@
+// The gateway's route table: which (method, path) pairs exist, and for a request that matches
+// none, whether the path exists with other methods (405 with Allow) or not at all (404).
+//
+//   GET  /tasks          list tasks              POST /tasks   submit (or stop: State 3)
+//   GET  /tasks/{id}     one task and history    DELETE /tasks/{id}  stop
+//   GET  /nodes          agents                  GET  /metrics  Prometheus text
+//   GET  /healthz        "ok" when the broker answers STATUS
+//
+// HEAD is allowed wherever GET is. One trailing slash is ignored ("/tasks/" is "/tasks"), as
+// the prior orchestrators' routers (chi, gorilla) were commonly configured.
+//
+// Thread-safety: pure.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+namespace cube::gateway {
+
+enum class Route {
+  ListTasks,
+  SubmitTask,
+  GetTask,
+  StopTask,
+  ListNodes,
+  Health,
+  Metrics,
+};
+
+struct RouteMatch {
+  enum class Kind { Found, MethodNotAllowed, NotFound };
+  Kind kind = Kind::NotFound;
+  Route route = Route::Health;  // Found only
+  std::string task_id;          // GetTask / StopTask: the {id} segment
+  std::string allow;            // MethodNotAllowed: "GET, HEAD, POST" for the Allow header
+};
+
+// Matches `method` (upper case) and `path` (percent-decoded, no query) against the table.
+RouteMatch match_route(std::string_view method, std::string_view path);
+
+}  // namespace cube::gateway

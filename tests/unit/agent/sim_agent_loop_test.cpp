@@ -1,0 +1,268 @@
+// AgentLoop with the sim driver against a fake broker of real ZeroMQ sockets on ephemeral
+// loopback ports, with a ManualClock: a sim task runs for its DurationMs of clock time and the
+// loop wakes for its end by itself (Driver::next_deadline / poll_due). Also the stepping API
+// (begin/service/wake_fds/next_deadline) that bench/sim_fleet uses to host many agents on one
+// thread in a shared ZeroMQ context.
+#include <gtest/gtest.h>
+#include <poll.h>
+#include <sys/eventfd.h>
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "agent/agent_loop.h"
+#include "agent/drivers/sim/sim_driver.h"
+#include "common/ids.h"
+#include "common/unique_fd.h"
+#include "protocol/zmq_io.h"
+#include "tests/support/temp_dir.h"
+
+namespace cube::agent {
+namespace {
+
+constexpr Millis kWait{5000};
+
+struct Message {
+  uint8_t type = 0;
+  std::string body;
+  std::string routing_id;
+};
+
+// The broker's three sockets, bound on 127.0.0.1 ephemeral ports.
+class FakeBroker {
+ public:
+  FakeBroker()
+      : router_(context_, zmq::socket_type::router),
+        events_(context_, zmq::socket_type::sub),
+        beacon_(context_, zmq::socket_type::pub) {
+    for (auto* s : {&router_, &events_, &beacon_})
+      protocol::apply_socket_defaults(*s, protocol::kMaxInboundMessageBytes);
+    events_.set(zmq::sockopt::subscribe, "");
+    router_.bind("tcp://127.0.0.1:*");
+    events_.bind("tcp://127.0.0.1:*");
+    beacon_.bind("tcp://127.0.0.1:*");
+  }
+
+  void configure(AgentOptions& o) {
+    o.work_endpoint_override = router_.get(zmq::sockopt::last_endpoint);
+    o.events_endpoint_override = events_.get(zmq::sockopt::last_endpoint);
+    o.beacon_endpoint_override = beacon_.get(zmq::sockopt::last_endpoint);
+  }
+
+  std::optional<Message> next_work(Millis timeout) { return receive(router_, 1, timeout); }
+  std::optional<Message> next_event(Millis timeout) { return receive(events_, 0, timeout); }
+
+  template <typename M>
+  void send_work(const std::string& routing_id, const M& message) {
+    std::vector<zmq::message_t> frames;
+    frames.emplace_back(routing_id.data(), routing_id.size());
+    Status s = protocol::send(router_, frames, message);
+    ASSERT_TRUE(s.is_ok()) << s.to_string();
+  }
+
+  void send_beacon(const std::string& epoch, int64_t heartbeat_ms) {
+    ASSERT_TRUE(protocol::send(beacon_, protocol::Beacon{epoch, heartbeat_ms}).is_ok());
+  }
+
+ private:
+  static std::optional<Message> receive(zmq::socket_t& socket, size_t routing, Millis timeout) {
+    zmq_pollitem_t item{socket.handle(), 0, ZMQ_POLLIN, 0};
+    if (zmq::poll(&item, 1, timeout) <= 0)
+      return std::nullopt;
+    Status error;
+    auto msg = protocol::receive(socket, routing, &error);
+    if (!msg || !error.is_ok())
+      return std::nullopt;
+    Message out{msg->type, std::string(msg->body), ""};
+    if (routing > 0)
+      out.routing_id = msg->frames[0].to_string();
+    return out;
+  }
+
+  zmq::context_t context_{1};
+  zmq::socket_t router_;
+  zmq::socket_t events_;
+  zmq::socket_t beacon_;
+};
+
+template <typename M>
+std::optional<M> decode(const std::optional<Message>& msg) {
+  if (!msg || msg->type != static_cast<uint8_t>(protocol::MessageTraits<M>::kType))
+    return std::nullopt;
+  auto decoded = protocol::decode_as<M>(msg->body);
+  if (!decoded.is_ok())
+    return std::nullopt;
+  return std::move(*decoded);
+}
+
+Task sim_task(int64_t duration_ms) {
+  Task t;
+  t.id = new_random_id();
+  t.driver = "sim";
+  t.attempt = 1;
+  t.duration_ms = duration_ms;
+  return t;
+}
+
+AgentOptions sim_options(FakeBroker& broker, const std::string& name) {
+  AgentOptions o;
+  o.agent_id = new_random_id();
+  o.name = name;
+  o.driver = "sim";
+  o.slots = 2;
+  o.data_dir = "/";
+  o.heartbeat = Millis(100);
+  broker.configure(o);
+  return o;
+}
+
+// --- run() on its own thread ---
+
+TEST(SimAgentLoopTest, ASimTaskRunsForItsDurationOfClockTimeThenCompletes) {
+  ManualClock clock;
+  FakeBroker broker;
+  SimDriver driver(clock);
+  AgentOptions options = sim_options(broker, "sim-a");
+  UniqueFd stop(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+  auto loop = std::make_unique<AgentLoop>(options, driver, clock);
+  Status result;
+  std::thread thread([&] { result = loop->run(stop.get()); });
+
+  auto hello_msg = broker.next_work(kWait);
+  auto hello = decode<protocol::Hello>(hello_msg);
+  ASSERT_TRUE(hello.has_value());
+  EXPECT_EQ(hello->drivers, std::vector<std::string>{"sim"});
+  std::string routing = hello_msg->routing_id;
+  broker.send_work(routing, protocol::Welcome{"s1", "e1", 100});
+  ASSERT_TRUE(decode<protocol::Credit>(broker.next_work(kWait)).has_value());
+
+  // Wait until the events PUB/SUB pair is connected (a heartbeat arrives), so that no
+  // TASK_STATE is lost to the slow joiner.
+  bool connected = false;
+  for (int i = 0; i < 100 && !connected; ++i) {
+    clock.advance(Millis(100));
+    broker.send_beacon("e1", 100);
+    for (auto ev = broker.next_event(Millis(200)); ev && !connected;
+         ev = broker.next_event(Millis(0)))
+      connected = decode<protocol::AgentHeartbeat>(ev).has_value();
+  }
+  ASSERT_TRUE(connected);
+
+  Task task = sim_task(1000);
+  broker.send_work(routing, protocol::Assign{task});
+  auto accept = decode<protocol::Accept>(broker.next_work(kWait));
+  ASSERT_TRUE(accept.has_value());
+  EXPECT_EQ(accept->task_id, task.id);
+
+  auto next_state = [&]() -> std::optional<protocol::TaskStateEvent> {
+    for (int i = 0; i < 50; ++i) {
+      auto ev = broker.next_event(Millis(200));
+      if (auto state = decode<protocol::TaskStateEvent>(ev))
+        return state;
+    }
+    return std::nullopt;
+  };
+  auto running = next_state();
+  ASSERT_TRUE(running.has_value());
+  EXPECT_EQ(running->status.state, TaskState::Running);
+
+  // 999 ms of clock time: still running; the beacon wakes the loop so it looks.
+  clock.advance(Millis(999));
+  broker.send_beacon("e1", 100);
+  EXPECT_FALSE(decode<protocol::Credit>(broker.next_work(Millis(300))).has_value());
+  clock.advance(Millis(1));
+  broker.send_beacon("e1", 100);
+  auto completed = next_state();
+  ASSERT_TRUE(completed.has_value());
+  EXPECT_EQ(completed->status.task_id, task.id);
+  EXPECT_EQ(completed->status.state, TaskState::Completed);
+  EXPECT_EQ(completed->status.exit_code, 0);
+  auto credit = decode<protocol::Credit>(broker.next_work(kWait));
+  ASSERT_TRUE(credit.has_value());
+  EXPECT_EQ(credit->free_slots, 2u);
+
+  uint64_t one = 1;
+  ASSERT_EQ(::write(stop.get(), &one, sizeof one), static_cast<ssize_t>(sizeof one));
+  thread.join();
+  EXPECT_TRUE(result.is_ok()) << result.to_string();
+}
+
+// --- the stepping API, on the test's thread ---
+
+// Services `loop` whenever one of its wake fds is readable (or every 20 ms) until `done`.
+bool serve_until(AgentLoop& loop, const Clock& clock, const std::function<bool()>& done) {
+  for (int i = 0; i < 250; ++i) {
+    auto fds = loop.wake_fds();
+    pollfd p[3] = {{fds[0], POLLIN, 0}, {fds[1], POLLIN, 0}, {fds[2], POLLIN, 0}};
+    ::poll(p, 3, 20);
+    auto more = loop.service(clock.now());
+    EXPECT_TRUE(more.is_ok()) << more.status().to_string();
+    if (done())
+      return true;
+  }
+  return false;
+}
+
+TEST(SimAgentLoopTest, TwoAgentsShareAContextAndAreServedByTheCallersThread) {
+  ManualClock clock;
+  FakeBroker broker;
+  zmq::context_t shared(1);
+  SimDriver driver_a(clock);
+  SimDriver driver_b(clock);
+  AgentLoop a(sim_options(broker, "sim-a"), driver_a, clock, &shared);
+  AgentLoop b(sim_options(broker, "sim-b"), driver_b, clock, &shared);
+  ASSERT_TRUE(a.begin().is_ok());
+  ASSERT_TRUE(b.begin().is_ok());
+  for (int fd : a.wake_fds())
+    EXPECT_GE(fd, 0);
+
+  // Both HELLOs arrive; each agent is welcomed and answers with CREDIT.
+  std::map<std::string, std::string> routing_of;  // agent name -> routing id
+  ASSERT_TRUE(serve_until(a, clock, [&] {
+    (void)b.service(clock.now());
+    if (auto msg = broker.next_work(Millis(0))) {
+      if (auto hello = decode<protocol::Hello>(msg))
+        routing_of[hello->name] = msg->routing_id;
+    }
+    return routing_of.size() == 2;
+  }));
+  broker.send_work(routing_of["sim-a"], protocol::Welcome{"sa", "e1", 10000});
+  broker.send_work(routing_of["sim-b"], protocol::Welcome{"sb", "e1", 10000});
+  std::set<std::string> credited;
+  ASSERT_TRUE(serve_until(a, clock, [&] {
+    (void)b.service(clock.now());
+    if (auto credit = decode<protocol::Credit>(broker.next_work(Millis(0))))
+      credited.insert(credit->session_id);
+    return credited.size() == 2;
+  }));
+
+  // A sim task on agent a: ACCEPT, and a's next deadline is the task's end.
+  Task task = sim_task(200);
+  broker.send_work(routing_of["sim-a"], protocol::Assign{task});
+  ASSERT_TRUE(serve_until(
+      a, clock, [&] { return decode<protocol::Accept>(broker.next_work(Millis(0))).has_value(); }));
+  EXPECT_EQ(driver_a.running(), 1u);
+  EXPECT_EQ(a.next_deadline(clock.now()), clock.now() + Millis(200));
+
+  // At that time, one service() call ends it and sends CREDIT with the slot back.
+  clock.advance(Millis(200));
+  std::optional<protocol::Credit> credit;
+  ASSERT_TRUE(serve_until(a, clock, [&] {
+    credit = decode<protocol::Credit>(broker.next_work(Millis(0)));
+    return credit.has_value();
+  }));
+  EXPECT_EQ(credit->session_id, "sa");
+  EXPECT_EQ(credit->free_slots, 2u);
+  EXPECT_EQ(driver_a.running(), 0u);
+  EXPECT_GT(a.next_deadline(clock.now()), clock.now() + Millis(200))
+      << "nothing is due any more but the heartbeat";
+}
+
+}  // namespace
+}  // namespace cube::agent

@@ -1,0 +1,200 @@
+// StoreWriter on its own, and a BrokerLoop whose store is slow: the loop keeps serving while a
+// commit is in flight, and holds the submit's reply until that commit lands.
+#include "broker/store_writer.h"
+
+#include <gtest/gtest.h>
+#include <poll.h>
+#include <sys/eventfd.h>
+
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+
+#include "broker/broker_loop.h"
+#include "broker/memory_store.h"
+#include "protocol/codec.h"
+#include "protocol/zmq_io.h"
+
+namespace cube::broker {
+namespace {
+
+constexpr Millis kWait{5000};
+
+// A MemoryStore whose commits wait until the test opens the gate.
+class GatedStore final : public Store {
+ public:
+  Status commit(std::span<const Task> upserts, std::span<const TaskEventRecord> events) override {
+    std::unique_lock lock(mu_);
+    ++entered_;
+    changed_.notify_all();
+    changed_.wait(lock, [&] { return open_ || passes_ > 0; });
+    if (passes_ > 0)
+      --passes_;
+    return inner_.commit(upserts, events);
+  }
+  Result<std::vector<Task>> load_all() override {
+    std::lock_guard lock(mu_);
+    return inner_.load_all();
+  }
+  Result<std::vector<TaskEventRecord>> load_events() override {
+    std::lock_guard lock(mu_);
+    return inner_.load_events();
+  }
+
+  void open() {
+    std::lock_guard lock(mu_);
+    open_ = true;
+    changed_.notify_all();
+  }
+  void let_one_through() {
+    std::lock_guard lock(mu_);
+    ++passes_;
+    changed_.notify_all();
+  }
+  // Waits until `n` commits have started.
+  bool wait_entered(int n) {
+    std::unique_lock lock(mu_);
+    return changed_.wait_for(lock, kWait, [&] { return entered_ >= n; });
+  }
+  void fail_next(Status s) {
+    std::lock_guard lock(mu_);
+    inner_.fail_next_commit_for_test(std::move(s));
+  }
+  size_t stored() {
+    std::lock_guard lock(mu_);
+    return inner_.load_all()->size();
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable changed_;
+  bool open_ = false;
+  int passes_ = 0;
+  int entered_ = 0;
+  MemoryStore inner_;
+};
+
+bool fd_readable(int fd, Millis timeout) {
+  pollfd item{fd, POLLIN, 0};
+  return ::poll(&item, 1, static_cast<int>(timeout.count())) == 1;
+}
+
+Task task(const std::string& id) {
+  Task t;
+  t.id = id;
+  t.image = "busybox";
+  return t;
+}
+
+TEST(StoreWriter, OneBatchInFlightDoneThroughTheFd) {
+  GatedStore store;
+  ManualClock clock;
+  StoreWriter writer(store, clock);
+  EXPECT_FALSE(writer.busy());
+  EXPECT_FALSE(writer.take_done().has_value());
+  writer.start(StoreBatch{{task("a"), task("b")}, {{"a", TaskEvent{}}}});
+  EXPECT_TRUE(writer.busy());
+  ASSERT_TRUE(store.wait_entered(1));
+  EXPECT_FALSE(fd_readable(writer.fd(), Millis(50)));
+  EXPECT_FALSE(writer.take_done().has_value());  // still writing
+  store.let_one_through();
+  ASSERT_TRUE(fd_readable(writer.fd(), kWait));
+  auto done = writer.take_done();
+  ASSERT_TRUE(done.has_value());
+  EXPECT_TRUE(done->status.is_ok());
+  EXPECT_FALSE(writer.busy());
+  EXPECT_EQ(store.stored(), 2u);
+}
+
+TEST(StoreWriter, AFailedBatchComesBackForARetry) {
+  GatedStore store;
+  store.open();
+  store.fail_next(Status::unavailable("disk full"));
+  ManualClock clock;
+  StoreWriter writer(store, clock);
+  writer.start(StoreBatch{{task("a")}, {}});
+  auto done = writer.wait();
+  ASSERT_TRUE(done.has_value());
+  EXPECT_TRUE(done->status.is_unavailable());
+  ASSERT_EQ(done->batch.upserts.size(), 1u);
+  EXPECT_EQ(done->batch.upserts[0].id, "a");
+  EXPECT_EQ(store.stored(), 0u);
+  writer.start(std::move(done->batch));
+  done = writer.wait();
+  ASSERT_TRUE(done.has_value());
+  EXPECT_TRUE(done->status.is_ok());
+  EXPECT_EQ(store.stored(), 1u);
+  EXPECT_FALSE(writer.wait().has_value());  // nothing in flight
+}
+
+TEST(StoreWriter, DestructionFinishesTheBatchInFlight) {
+  GatedStore store;
+  ManualClock clock;
+  {
+    StoreWriter writer(store, clock);
+    writer.start(StoreBatch{{task("a")}, {}});
+    ASSERT_TRUE(store.wait_entered(1));
+    store.let_one_through();
+  }
+  EXPECT_EQ(store.stored(), 1u);
+}
+
+// The broker loop with a gated store: while the commit of a submit is held, the loop still
+// answers STATUS, and the submit's reply comes only once the commit is done.
+TEST(StoreWriter, TheBrokerLoopServesWhileACommitIsInFlight) {
+  auto owned = std::make_unique<GatedStore>();
+  GatedStore* store = owned.get();
+  ManualClock clock;
+  BrokerOptions options;
+  options.port = 0;
+  BrokerLoop loop(options, clock, std::move(owned));
+  ASSERT_TRUE(loop.bind().is_ok());
+  UniqueFd stop(::eventfd(0, EFD_CLOEXEC));
+  std::thread thread([&] { loop.run(stop.get()); });
+
+  zmq::context_t context;
+  auto connect = [&] {
+    zmq::socket_t s(context, zmq::socket_type::req);
+    s.set(zmq::sockopt::linger, 0);
+    s.connect(protocol::tcp_endpoint("127.0.0.1", loop.port()));
+    return s;
+  };
+  zmq::socket_t submitter = connect();
+  zmq::socket_t watcher = connect();
+  auto reply_within = [&](zmq::socket_t& s, Millis timeout) -> std::optional<protocol::Reply> {
+    zmq::pollitem_t item{s.handle(), 0, ZMQ_POLLIN, 0};
+    zmq::poll(&item, 1, timeout);
+    if ((item.revents & ZMQ_POLLIN) == 0)
+      return std::nullopt;
+    Status error;
+    auto message = protocol::receive(s, 0, &error);
+    if (!message || !error.is_ok())
+      return std::nullopt;
+    auto reply = protocol::decode_as<protocol::Reply>(message->body);
+    return reply.is_ok() ? std::optional(*reply) : std::nullopt;
+  };
+
+  Task t = task("0190a3c4-3333-7000-8000-000000000001");
+  ASSERT_TRUE(protocol::send(submitter, protocol::SubmitRequest{1, t}).is_ok());
+  ASSERT_TRUE(store->wait_entered(1));
+  // The commit is stuck in the store; the loop is not.
+  ASSERT_TRUE(protocol::send(watcher, protocol::StatusRequest{2}).is_ok());
+  auto status = reply_within(watcher, kWait);
+  ASSERT_TRUE(status.has_value()) << "the loop blocked on the commit";
+  EXPECT_EQ(status->request_id, 2u);
+  EXPECT_FALSE(reply_within(submitter, Millis(100)).has_value()) << "acknowledged before commit";
+
+  store->open();
+  auto submitted = reply_within(submitter, kWait);
+  ASSERT_TRUE(submitted.has_value());
+  EXPECT_TRUE(submitted->status.is_ok()) << submitted->status.to_string();
+  EXPECT_EQ(submitted->task->id, t.id);
+  EXPECT_EQ(store->stored(), 1u);
+
+  uint64_t one = 1;
+  ASSERT_EQ(::write(stop.get(), &one, sizeof one), static_cast<ssize_t>(sizeof one));
+  thread.join();
+}
+
+}  // namespace
+}  // namespace cube::broker

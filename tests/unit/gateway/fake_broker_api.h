@@ -1,0 +1,123 @@
+// FakeBrokerApi: an in-memory stand-in for the broker behind the REST handlers. It keeps tasks
+// in a map with the broker's observable rules (an existing ID returns the stored task, stop
+// moves a task to Completed, NotFound for unknown IDs), records every call, and can be told to
+// fail every call as an unreachable broker would.
+#pragma once
+
+#include <map>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "common/thread_annotations.h"
+#include "gateway/broker_api.h"
+
+namespace cube::gateway::testing {
+
+class FakeBrokerApi final : public BrokerApi {
+ public:
+  Result<Task> submit(const Task& task) override {
+    std::lock_guard lock(mu_);
+    calls_.push_back("submit");
+    if (unavailable_)
+      return down();
+    if (task.desired_state == TaskState::Completed)
+      return stop_locked(task.id);
+    Task stored = task;
+    if (stored.id.empty())
+      stored.id = "0190a3c4-0000-7000-8000-" + std::to_string(100000000000 + tasks_.size());
+    if (auto it = tasks_.find(stored.id); it != tasks_.end())
+      return it->second;
+    stored.state = TaskState::Pending;
+    stored.reason = "no nodes registered";
+    if (stored.driver.empty())
+      stored.driver = "docker";
+    tasks_[stored.id] = stored;
+    return stored;
+  }
+  Result<std::vector<Task>> list() override {
+    std::lock_guard lock(mu_);
+    calls_.push_back("list");
+    if (unavailable_)
+      return down();
+    std::vector<Task> out;
+    for (const auto& [id, t] : tasks_)
+      out.push_back(t);
+    return out;
+  }
+  Result<TaskDetails> get(const std::string& task_id) override {
+    std::lock_guard lock(mu_);
+    calls_.push_back("get");
+    if (unavailable_)
+      return down();
+    auto it = tasks_.find(task_id);
+    if (it == tasks_.end())
+      return Status::not_found("no task with ID " + task_id);
+    return TaskDetails{it->second, {TaskEvent{TaskState::Pending, 1700000000000, "", ""}}};
+  }
+  Result<Task> stop(const std::string& task_id) override {
+    std::lock_guard lock(mu_);
+    calls_.push_back("stop");
+    if (unavailable_)
+      return down();
+    return stop_locked(task_id);
+  }
+  Result<std::vector<protocol::NodeInfo>> nodes() override {
+    std::lock_guard lock(mu_);
+    calls_.push_back("nodes");
+    if (unavailable_)
+      return down();
+    return nodes_;
+  }
+  Result<protocol::BrokerStatus> status() override {
+    std::lock_guard lock(mu_);
+    calls_.push_back("status");
+    if (unavailable_)
+      return down();
+    return status_;
+  }
+
+  void set_unavailable(bool v) {
+    std::lock_guard lock(mu_);
+    unavailable_ = v;
+  }
+  void set_nodes(std::vector<protocol::NodeInfo> n) {
+    std::lock_guard lock(mu_);
+    nodes_ = std::move(n);
+  }
+  void set_status(protocol::BrokerStatus s) {
+    std::lock_guard lock(mu_);
+    status_ = std::move(s);
+  }
+  std::vector<std::string> calls() const {
+    std::lock_guard lock(mu_);
+    return calls_;
+  }
+  size_t task_count() const {
+    std::lock_guard lock(mu_);
+    return tasks_.size();
+  }
+
+ private:
+  static Status down() {
+    return Status::unavailable("broker at 127.0.0.1:7100 did not answer within 7.5 s (3 tries)");
+  }
+  Result<Task> stop_locked(const std::string& id) CUBE_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    auto it = tasks_.find(id);
+    if (it == tasks_.end())
+      return Status::not_found("no task with ID " + id);
+    it->second.state = TaskState::Completed;
+    it->second.desired_state = TaskState::Completed;
+    it->second.reason = "stopped";
+    return it->second;
+  }
+
+  mutable std::mutex mu_;
+  std::map<std::string, Task> tasks_ CUBE_GUARDED_BY(mu_);
+  std::vector<protocol::NodeInfo> nodes_ CUBE_GUARDED_BY(mu_);
+  protocol::BrokerStatus status_ CUBE_GUARDED_BY(mu_);
+  std::vector<std::string> calls_ CUBE_GUARDED_BY(mu_);
+  bool unavailable_ CUBE_GUARDED_BY(mu_) = false;
+};
+
+}  // namespace cube::gateway::testing

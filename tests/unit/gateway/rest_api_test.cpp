@@ -1,0 +1,290 @@
+// The REST handlers as plain functions over a FakeBrokerApi: status codes, JSON shapes and
+// error bodies for the prior orchestrators' requests, without sockets.
+#include "gateway/rest_api.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "common/ids.h"
+#include "gateway/json_error.h"
+#include "tests/support/prior_art_bodies.h"
+#include "tests/support/prometheus_text_parser.h"
+#include "tests/unit/gateway/fake_broker_api.h"
+
+namespace cube::gateway {
+namespace {
+
+using ::testing::ElementsAre;
+using testing::FakeBrokerApi;
+using ::testing::HasSubstr;
+
+HttpRequest request(std::string method, std::string path, std::string body = "") {
+  HttpRequest r;
+  r.method = std::move(method);
+  r.path = std::move(path);
+  r.body = std::move(body);
+  return r;
+}
+
+nlohmann::json json_of(const HttpResponse& r) {
+  auto j = nlohmann::json::parse(r.body, nullptr, false);
+  EXPECT_FALSE(j.is_discarded()) << r.body;
+  return j;
+}
+
+// The error shape every failure has: {"error": {"code": ..., "message": ...}}.
+void expect_error(const HttpResponse& r, int status, const std::string& code,
+                  const std::string& message_part) {
+  EXPECT_EQ(r.status, status) << r.body;
+  EXPECT_EQ(r.content_type, "application/json");
+  auto j = json_of(r);
+  ASSERT_TRUE(j.contains("error")) << r.body;
+  EXPECT_EQ(j["error"].value("code", ""), code) << r.body;
+  EXPECT_THAT(j["error"].value("message", ""), HasSubstr(message_part));
+}
+
+class RestApiTest : public ::testing::Test {
+ protected:
+  FakeBrokerApi broker_;
+  RestApi api_{broker_, RestApiOptions{}};
+};
+
+TEST_F(RestApiTest, GoCubeCreateTaskBodyIs201WithTheStoredTaskInTheirShape) {
+  auto r = api_.handle(request("POST", "/tasks", test::kGoCubeApiReferenceBody));
+  ASSERT_EQ(r.status, 201) << r.body;
+  EXPECT_EQ(r.header("Location"), "/tasks/3fa85f64-5717-4562-b3fc-2c963f66afa6");
+  auto t = json_of(r);
+  EXPECT_EQ(t["ID"], "3fa85f64-5717-4562-b3fc-2c963f66afa6");
+  EXPECT_EQ(t["Name"], "my-task");
+  EXPECT_EQ(t["Image"], "nginx:latest");
+  EXPECT_EQ(t["State"], 0);  // numeric, Pending
+  EXPECT_EQ(t["CPU"], 0.5);
+  EXPECT_EQ(t["Memory"], 536870912);
+  EXPECT_EQ(t["Disk"], 1073741824);
+  EXPECT_EQ(t["Env"], nlohmann::json::array({"ENV=production"}));
+  EXPECT_TRUE(t["ExposedPorts"].contains("80/tcp"));
+  EXPECT_EQ(t["RestartPolicy"], "always");
+  EXPECT_EQ(t["HealthCheck"], "/health");
+  for (const char* field : {"ContainerID", "StartTime", "FinishTime", "PortBindings"})
+    EXPECT_TRUE(t.contains(field)) << field;
+  EXPECT_EQ(broker_.task_count(), 1u);
+}
+
+TEST_F(RestApiTest, TheSameIdAgainIs200WithTheStoredTaskAndNoSecondSubmit) {
+  ASSERT_EQ(api_.handle(request("POST", "/tasks", test::kOrcCreateTaskBody)).status, 201);
+  auto again = api_.handle(request("POST", "/tasks", test::kOrcCreateTaskBody));
+  EXPECT_EQ(again.status, 200) << again.body;
+  EXPECT_EQ(json_of(again)["ID"], "266592cd-960d-4091-981c-8c25c44b1018");
+  EXPECT_EQ(broker_.task_count(), 1u);
+  // The second POST only looked the task up.
+  EXPECT_THAT(broker_.calls(), ElementsAre("get", "submit", "get"));
+}
+
+TEST_F(RestApiTest, GoCubeExampleBodyIsNotJsonAnd400SaysWhereItBreaks) {
+  auto r = api_.handle(request("POST", "/tasks", test::kGoCubeExampleUsageBody));
+  expect_error(r, 400, "invalid", "byte " + std::to_string(test::kGoCubeExampleUsageBreakByte));
+  EXPECT_THAT(json_of(r)["error"]["message"].get<std::string>(), HasSubstr("line 15"));
+  EXPECT_TRUE(broker_.calls().empty()) << "nothing reaches the broker";
+}
+
+TEST_F(RestApiTest, UnknownFieldIs400NamingIt) {
+  auto r = api_.handle(request("POST", "/tasks", R"({"Name": "x", "Imagee": "busybox"})"));
+  expect_error(r, 400, "invalid", "\"Imagee\"");
+}
+
+TEST_F(RestApiTest, BadValueIs400NamingTheField) {
+  auto r = api_.handle(request("POST", "/tasks", R"({"Name": "x", "Image": "busybox",
+                                                     "Memory": "12XB"})"));
+  expect_error(r, 400, "invalid", "Memory");
+  r = api_.handle(request("POST", "/tasks", R"({"Name": "x", "Image": "busybox",
+                                                "RestartPolicy": "sometimes"})"));
+  expect_error(r, 400, "invalid", "RestartPolicy");
+  EXPECT_EQ(broker_.task_count(), 0u);
+}
+
+TEST_F(RestApiTest, AnInvalidBodyWithAnExistingIdIsStill400) {
+  ASSERT_EQ(api_.handle(request("POST", "/tasks", test::kOrcCreateTaskBody)).status, 201);
+  auto r = api_.handle(request("POST", "/tasks", R"({"ID": "266592cd-960d-4091-981c-8c25c44b1018",
+                                                     "Image": "busybox", "CPU": -1})"));
+  expect_error(r, 400, "invalid", "CPU");
+}
+
+TEST_F(RestApiTest, TaskEventWithState3StopsTheTask) {
+  ASSERT_EQ(api_.handle(request("POST", "/tasks", test::kOrcCreateTaskBody)).status, 201);
+  auto r = api_.handle(request("POST", "/tasks", R"({"ID": "266592cd-960d-4091-981c-8c25c44b1018",
+      "State": 3, "Task": {"ID": "266592cd-960d-4091-981c-8c25c44b1018"}})"));
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(json_of(r)["State"], 3);
+  EXPECT_EQ(json_of(r)["Reason"], "stopped");
+
+  auto unknown =
+      api_.handle(request("POST", "/tasks", R"({"ID": "0190a3c4-0000-7000-8000-000000000001",
+      "State": 3, "Task": {}})"));
+  expect_error(unknown, 404, "not_found", "0190a3c4-0000-7000-8000-000000000001");
+}
+
+TEST_F(RestApiTest, ATaskWithoutIdGetsAUuidV7BeforeTheSubmit) {
+  auto r = api_.handle(request("POST", "/tasks", R"({"Name": "web", "Image": "busybox"})"));
+  ASSERT_EQ(r.status, 201) << r.body;
+  std::string id = json_of(r)["ID"];
+  EXPECT_TRUE(is_uuid(id)) << id;
+  EXPECT_EQ(id[14], '7') << "version 7, time-ordered: " << id;
+  // Generated here, so a retried SUBMIT carries the same ID; no lookup was needed.
+  EXPECT_THAT(broker_.calls(), ElementsAre("submit"));
+}
+
+TEST_F(RestApiTest, EmptyBodyIs400) {
+  expect_error(api_.handle(request("POST", "/tasks", "")), 400, "invalid", "not valid JSON");
+}
+
+TEST_F(RestApiTest, ListIsAnArrayOfTasks) {
+  auto empty = api_.handle(request("GET", "/tasks"));
+  ASSERT_EQ(empty.status, 200);
+  EXPECT_EQ(json_of(empty), nlohmann::json::array());
+  ASSERT_EQ(api_.handle(request("POST", "/tasks", test::kOrcCreateTaskBody)).status, 201);
+  ASSERT_EQ(api_.handle(request("POST", "/tasks", test::kGoCubeApiReferenceBody)).status, 201);
+  auto list = json_of(api_.handle(request("GET", "/tasks")));
+  ASSERT_TRUE(list.is_array());
+  ASSERT_EQ(list.size(), 2u);
+  for (const auto& t : list) {
+    EXPECT_TRUE(t["State"].is_number_integer());
+    EXPECT_TRUE(t.contains("ContainerID"));
+  }
+}
+
+TEST_F(RestApiTest, GetReturnsTheTaskWithEventsAnd404ForUnknown) {
+  ASSERT_EQ(api_.handle(request("POST", "/tasks", test::kOrcCreateTaskBody)).status, 201);
+  auto r = api_.handle(request("GET", "/tasks/266592cd-960d-4091-981c-8c25c44b1018"));
+  ASSERT_EQ(r.status, 200);
+  auto t = json_of(r);
+  EXPECT_EQ(t["Name"], "test-from-api-777");
+  ASSERT_TRUE(t["Events"].is_array());
+  EXPECT_EQ(t["Events"].size(), 1u);
+  expect_error(api_.handle(request("GET", "/tasks/nope")), 404, "not_found", "nope");
+}
+
+TEST_F(RestApiTest, DeleteStopsWith204And404ForUnknown) {
+  ASSERT_EQ(api_.handle(request("POST", "/tasks", test::kOrcCreateTaskBody)).status, 201);
+  auto r = api_.handle(request("DELETE", "/tasks/266592cd-960d-4091-981c-8c25c44b1018"));
+  EXPECT_EQ(r.status, 204);
+  EXPECT_TRUE(r.body.empty());
+  auto t = json_of(api_.handle(request("GET", "/tasks/266592cd-960d-4091-981c-8c25c44b1018")));
+  EXPECT_EQ(t["State"], 3);
+  // Stopping again is fine.
+  EXPECT_EQ(api_.handle(request("DELETE", "/tasks/266592cd-960d-4091-981c-8c25c44b1018")).status,
+            204);
+  expect_error(api_.handle(request("DELETE", "/tasks/0190a3c4-0000-7000-8000-000000000000")), 404,
+               "not_found", "0190a3c4-0000-7000-8000-000000000000");
+}
+
+TEST_F(RestApiTest, NodesIsAnArray) {
+  protocol::NodeInfo n;
+  n.id = "a1";
+  n.name = "node-1";
+  n.state = "ready";
+  n.capacity.slots = 4;
+  n.free_slots = 3;
+  broker_.set_nodes({n});
+  auto r = api_.handle(request("GET", "/nodes"));
+  ASSERT_EQ(r.status, 200);
+  auto j = json_of(r);
+  ASSERT_EQ(j.size(), 1u);
+  EXPECT_EQ(j[0]["Name"], "node-1");
+  EXPECT_EQ(j[0]["State"], "ready");
+  EXPECT_EQ(j[0]["FreeSlots"], 3);
+}
+
+TEST_F(RestApiTest, UnknownPathIs404AndWrongMethodIs405WithAllow) {
+  expect_error(api_.handle(request("GET", "/stats")), 404, "not_found", "/stats");
+  auto r = api_.handle(request("PUT", "/tasks"));
+  expect_error(r, 405, "invalid", "PUT");
+  EXPECT_EQ(r.header("Allow"), "GET, HEAD, POST");
+  r = api_.handle(request("POST", "/tasks/abc"));
+  expect_error(r, 405, "invalid", "POST");
+  EXPECT_EQ(r.header("Allow"), "GET, HEAD, DELETE");
+  EXPECT_TRUE(broker_.calls().empty());
+}
+
+TEST_F(RestApiTest, BrokerDownIs503Unavailable) {
+  broker_.set_unavailable(true);
+  expect_error(api_.handle(request("GET", "/tasks")), 503, "unavailable", "did not answer");
+  expect_error(api_.handle(request("POST", "/tasks", test::kGoCubeApiReferenceBody)), 503,
+               "unavailable", "did not answer");
+  expect_error(api_.handle(request("GET", "/healthz")), 503, "unavailable", "does not answer");
+  expect_error(api_.handle(request("GET", "/metrics")), 503, "unavailable", "did not answer");
+}
+
+TEST_F(RestApiTest, HealthzIsOkWhenTheBrokerAnswers) {
+  auto r = api_.handle(request("GET", "/healthz"));
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.body, "ok\n");
+  EXPECT_THAT(broker_.calls(), ElementsAre("status"));
+}
+
+TEST_F(RestApiTest, MetricsIsPrometheusTextFromStatusAndNodes) {
+  protocol::BrokerStatus s;
+  s.version = "0.1.0";
+  s.tasks_by_state = {{"Pending", 2}, {"Running", 1}};
+  s.counters = {{"client.submits", 3}};
+  broker_.set_status(s);
+  auto r = api_.handle(request("GET", "/metrics"));
+  ASSERT_EQ(r.status, 200);
+  EXPECT_THAT(r.content_type, HasSubstr("text/plain; version=0.0.4"));
+  std::string error;
+  auto parsed = test::parse_prometheus_text(r.body, &error);
+  ASSERT_TRUE(parsed) << error;
+  EXPECT_EQ(parsed->value("cube_task_submits_total"), 3.0);
+  EXPECT_EQ(parsed->value("cube_tasks", {{"state", "Pending"}}), 2.0);
+  EXPECT_THAT(broker_.calls(), ElementsAre("status", "nodes"));
+}
+
+class RestApiTokenTest : public ::testing::Test {
+ protected:
+  static constexpr const char* kToken = "0123456789abcdef0123456789abcdef";
+  FakeBrokerApi broker_;
+  RestApi api_{broker_, RestApiOptions{std::string(kToken)}};
+};
+
+TEST_F(RestApiTokenTest, RequestsWithoutTheTokenAre401BeforeRouting) {
+  auto r = api_.handle(request("GET", "/tasks"));
+  expect_error(r, 401, "unauthorized", "Authorization: Bearer");
+  EXPECT_EQ(r.header("WWW-Authenticate"), "Bearer realm=\"cube\"");
+  // Unknown paths too: without the token nothing about the routes is revealed.
+  expect_error(api_.handle(request("GET", "/secret")), 401, "unauthorized", "bearer token");
+  auto wrong = request("GET", "/tasks");
+  wrong.authorization = "Bearer nope";
+  expect_error(api_.handle(wrong), 401, "unauthorized", "not the one");
+  EXPECT_TRUE(broker_.calls().empty());
+}
+
+TEST_F(RestApiTokenTest, TheRightTokenIsServedAndHealthzNeedsNone) {
+  auto r = request("GET", "/tasks");
+  r.authorization = std::string("Bearer ") + kToken;
+  EXPECT_EQ(api_.handle(r).status, 200);
+  r.authorization = std::string("bearer ") + kToken;  // the scheme is case-insensitive
+  EXPECT_EQ(api_.handle(r).status, 200);
+  EXPECT_EQ(api_.handle(request("GET", "/healthz")).status, 200);
+}
+
+TEST(JsonError, CodesMapToHttpStatuses) {
+  EXPECT_EQ(http_status_for(ErrorCode::NotFound), 404);
+  EXPECT_EQ(http_status_for(ErrorCode::Invalid), 400);
+  EXPECT_EQ(http_status_for(ErrorCode::Conflict), 409);
+  EXPECT_EQ(http_status_for(ErrorCode::Unavailable), 503);
+  EXPECT_EQ(http_status_for(ErrorCode::Unauthorized), 401);
+  EXPECT_EQ(http_status_for(ErrorCode::Internal), 500);
+  auto r = error_response(Status::conflict("already \"there\""));
+  EXPECT_EQ(r.status, 409);
+  EXPECT_EQ(r.body, "{\"error\":{\"code\":\"conflict\",\"message\":\"already \\\"there\\\"\"}}\n");
+}
+
+TEST(JsonError, InvalidUtf8InAMessageIsReplacedNotThrown) {
+  auto r = error_response(Status::invalid("bad name \xff\xfe"));
+  EXPECT_EQ(r.status, 400);
+  EXPECT_FALSE(nlohmann::json::parse(r.body, nullptr, false).is_discarded()) << r.body;
+}
+
+}  // namespace
+}  // namespace cube::gateway

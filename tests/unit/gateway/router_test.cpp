@@ -1,0 +1,58 @@
+#include "gateway/router.h"
+
+#include <gtest/gtest.h>
+
+namespace cube::gateway {
+namespace {
+
+using Kind = RouteMatch::Kind;
+
+TEST(Router, MatchesEveryRoute) {
+  struct Case {
+    const char* method;
+    const char* path;
+    Route route;
+  };
+  const Case cases[] = {
+      {"GET", "/tasks", Route::ListTasks},   {"POST", "/tasks", Route::SubmitTask},
+      {"GET", "/tasks/abc", Route::GetTask}, {"DELETE", "/tasks/abc", Route::StopTask},
+      {"GET", "/nodes", Route::ListNodes},   {"GET", "/healthz", Route::Health},
+      {"GET", "/metrics", Route::Metrics},   {"HEAD", "/tasks", Route::ListTasks},
+      {"GET", "/tasks/", Route::ListTasks},  {"DELETE", "/tasks/abc/", Route::StopTask},
+  };
+  for (const auto& c : cases) {
+    auto m = match_route(c.method, c.path);
+    EXPECT_EQ(m.kind, Kind::Found) << c.method << " " << c.path;
+    EXPECT_EQ(m.route, c.route) << c.method << " " << c.path;
+  }
+}
+
+TEST(Router, TaskIdIsTheSegment) {
+  auto m = match_route("GET", "/tasks/266592cd-960d-4091-981c-8c25c44b1018");
+  ASSERT_EQ(m.kind, Kind::Found);
+  EXPECT_EQ(m.task_id, "266592cd-960d-4091-981c-8c25c44b1018");
+}
+
+TEST(Router, KnownPathOtherMethodIs405WithAllow) {
+  auto m = match_route("PUT", "/tasks");
+  EXPECT_EQ(m.kind, Kind::MethodNotAllowed);
+  EXPECT_EQ(m.allow, "GET, HEAD, POST");
+  m = match_route("POST", "/tasks/x");
+  EXPECT_EQ(m.kind, Kind::MethodNotAllowed);
+  EXPECT_EQ(m.allow, "GET, HEAD, DELETE");
+  m = match_route("DELETE", "/metrics");
+  EXPECT_EQ(m.kind, Kind::MethodNotAllowed);
+  EXPECT_EQ(m.allow, "GET, HEAD");
+  EXPECT_EQ(match_route("get", "/tasks").kind, Kind::MethodNotAllowed)
+      << "methods are case-sensitive";
+}
+
+TEST(Router, UnknownPathsAre404) {
+  for (const char* path :
+       {"/", "", "/task", "/tasks/a/b", "/tasks//", "/stats", "/TASKS", "/healthz/x", "//tasks"}) {
+    EXPECT_EQ(match_route("GET", path).kind, Kind::NotFound) << path;
+  }
+}
+
+}  // namespace
+}  // namespace cube::gateway
