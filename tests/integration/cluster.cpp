@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <fstream>
 #include <sstream>
+#include <utility>
 
 namespace cube::test {
 
@@ -15,7 +16,7 @@ std::string binary(const std::string& name) {
   return std::string(CUBE_BIN_DIR) + "/" + kFolder.at(name) + "/" + name;
 }
 
-Cluster::Cluster() : dir_("cube-it") {}
+Cluster::Cluster(ClusterNetwork network) : network_(std::move(network)), dir_("cube-it") {}
 
 Cluster::~Cluster() {
   agents_.clear();  // SIGKILL + reap each
@@ -26,12 +27,13 @@ void Cluster::start_broker(const std::vector<std::string>& extra_args, int port)
   std::string ready = (dir_ / "broker.ready").string();
   std::remove(ready.c_str());
   std::vector<std::string> argv = {binary("cube-broker"), "--bind",
-                                   "127.0.0.1:" + std::to_string(port), "--ready-file", ready,
-                                   "--log-level", "debug",
+                                   network_.broker_host + ":" + std::to_string(port),
+                                   "--ready-file", ready, "--log-level", "debug",
                                    // The default SQLite store lives here, so a restarted broker
                                    // finds its tasks and tests never share a store.
                                    "--data-dir", (dir_ / "broker-data").string()};
   argv.insert(argv.end(), extra_args.begin(), extra_args.end());
+  argv.insert(argv.begin(), network_.broker_prefix.begin(), network_.broker_prefix.end());
   std::string log = (dir_ / ("broker-" + std::to_string(broker_starts_++) + ".log")).string();
   broker_.emplace(argv, log);
   std::string content;
@@ -63,6 +65,7 @@ void Cluster::start_agent(const std::string& name, const std::vector<std::string
   if (std::find(extra_args.begin(), extra_args.end(), "--driver") == extra_args.end())
     argv.insert(argv.end(), {"--driver", "exec"});
   argv.insert(argv.end(), extra_args.begin(), extra_args.end());
+  argv.insert(argv.begin(), network_.agent_prefix.begin(), network_.agent_prefix.end());
   agents_.erase(name);
   agents_.emplace(name, Process(argv, (dir_ / (name + ".log")).string()));
   if (!wait_ready)
@@ -84,6 +87,7 @@ CommandResult Cluster::cli(const std::vector<std::string>& args,
                            std::chrono::milliseconds timeout) {
   std::vector<std::string> argv = {binary("cube-client"), "--broker", address_};
   argv.insert(argv.end(), args.begin(), args.end());
+  argv.insert(argv.begin(), network_.client_prefix.begin(), network_.client_prefix.end());
   return run_command(argv, timeout);
 }
 

@@ -21,12 +21,24 @@ using namespace std::chrono_literals;
 
 std::string binary(const std::string& name);  // build/<folder>/<name>
 
+// Where a Cluster's processes run. The default is all of them on loopback in the test's own
+// network namespace; nat_test.cpp gives each role its own namespace with a prefix such as
+// {"/usr/sbin/ip", "netns", "exec", NS} (which execs in place, so Process::signal still reaches
+// the cube process).
+struct ClusterNetwork {
+  std::string broker_host = "127.0.0.1";   // cube-broker --bind HOST:PORT
+  std::vector<std::string> broker_prefix;  // prepended to the cube-broker command
+  std::vector<std::string> agent_prefix;   // prepended to every cube-agent command
+  std::vector<std::string> client_prefix;  // prepended to every cube-client command (cli())
+};
+
 class Cluster {
  public:
-  Cluster();
+  explicit Cluster(ClusterNetwork network = {});
   ~Cluster();
 
-  // Starts cube-broker on 127.0.0.1 (port 0 = any free base port) and waits until it has bound.
+  // Starts cube-broker on the network's broker_host, 127.0.0.1 by default (port 0 = any free
+  // base port), and waits until it has bound.
   void start_broker(const std::vector<std::string>& extra_args = {}, int port = 0);
   void stop_broker(int sig);  // signal and reap
   Process& broker() { return *broker_; }
@@ -56,6 +68,7 @@ class Cluster {
   std::string logs() const;  // broker and agent output, for failure messages
 
  private:
+  ClusterNetwork network_;
   TempDir dir_;
   std::optional<Process> broker_;
   std::map<std::string, Process> agents_;
