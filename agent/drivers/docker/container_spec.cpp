@@ -20,7 +20,12 @@ std::string container_name_for(const Task& task) {
   }
   if (name.empty())
     name = "task";
-  return "cube-" + name + "-" + task.id;
+  // The short ID is the ID's last 12 digits, like Docker's short IDs: in a UUIDv7 those are
+  // random (the leading ones are a timestamp, shared by tasks submitted together).
+  constexpr size_t kShortIdChars = 12;
+  std::string short_id =
+      task.id.size() > kShortIdChars ? task.id.substr(task.id.size() - kShortIdChars) : task.id;
+  return "cube-" + name + "-" + short_id;
 }
 
 Result<std::string> normalize_port(std::string_view port) {

@@ -1,10 +1,10 @@
 // DockerDriver: runs Cube tasks as Docker containers, through the narrow DockerApi (so unit
 // tests use a fake and only tests/docker/ talks to dockerd).
 //
-// One task attempt = one container named container_name_for(task) ("cube-<name>-<task id>")
-// and labelled cube.task, cube.node, cube.attempt (container_spec.h). The name makes a repeated
-// start of the same attempt find its container instead of creating a duplicate; the labels let
-// a restarted agent re-adopt its containers (list_owned).
+// One task attempt = one container named container_name_for(task) ("cube-<name>-<last 12 digits of
+// the task id>") and labelled cube.task, cube.node, cube.attempt (container_spec.h). The name makes
+// a repeated start of the same attempt find its container instead of creating a duplicate; the
+// labels let a restarted agent re-adopt its containers (list_owned).
 //
 // Exits: for every container it starts or adopts, the driver runs a waiter thread blocked in
 // DockerApi::container_wait (no polling). When the container ends, the waiter inspects it and

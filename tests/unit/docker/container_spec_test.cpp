@@ -123,16 +123,16 @@ TEST(ContainerSpecTest, NormalizePort) {
   EXPECT_FALSE(normalize_port("").is_ok());
 }
 
-TEST(ContainerSpecTest, NameIsSanitizedAndKeepsTheWholeId) {
+TEST(ContainerSpecTest, NameIsTheSanitizedTaskNameAndAShortId) {
   Task t = web_task();
-  EXPECT_EQ(container_name_for(t), "cube-web-0190a3c4-1111-7000-8000-000000000001");
+  EXPECT_EQ(container_name_for(t), "cube-web-000000000001");
   t.name = "my app/v2 (test)";
-  EXPECT_EQ(container_name_for(t), "cube-my-app-v2--test--0190a3c4-1111-7000-8000-000000000001");
+  EXPECT_EQ(container_name_for(t), "cube-my-app-v2--test--000000000001");
   t.name = "";
-  EXPECT_EQ(container_name_for(t), "cube-task-0190a3c4-1111-7000-8000-000000000001");
+  EXPECT_EQ(container_name_for(t), "cube-task-000000000001");
   t.name = std::string(100, 'n');
-  EXPECT_EQ(container_name_for(t), "cube-" + std::string(40, 'n') + "-" + t.id);
-  // Two tasks named alike whose UUIDv7 IDs share the first 8 digits still differ.
+  EXPECT_EQ(container_name_for(t), "cube-" + std::string(40, 'n') + "-000000000001");
+  // Two tasks named alike whose UUIDv7 IDs share the leading (timestamp) digits still differ.
   Task a = web_task();
   Task b = web_task();
   b.id = "0190a3c4-1111-7000-8000-000000000002";

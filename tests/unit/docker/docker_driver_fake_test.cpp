@@ -5,6 +5,7 @@
 #include <memory>
 #include <string>
 
+#include "agent/drivers/docker/container_spec.h"
 #include "agent/drivers/docker/docker_driver.h"
 #include "tests/unit/docker/exit_recorder.h"
 #include "tests/unit/docker/fake_docker_api.h"
@@ -78,7 +79,7 @@ TEST_F(DockerDriverFakeTest, StartCreatesALabelledLimitedContainerAndReportsItsP
 
   auto c = api_.container(r->container_id);
   ASSERT_TRUE(c.has_value());
-  EXPECT_EQ(c->name, "cube-web-" + t.id);
+  EXPECT_EQ(c->name, "cube-web-" + t.id.substr(t.id.size() - 12));
   EXPECT_EQ(c->status, "running");
   const json& cfg = c->config;
   EXPECT_EQ(cfg["Labels"]["cube.task"], t.id);
@@ -307,10 +308,11 @@ TEST_F(DockerDriverFakeTest, ContainerOfAnOlderAttemptIsReplaced) {
 
 TEST_F(DockerDriverFakeTest, NameTakenByAForeignContainerIsConflict) {
   Task t = task();
-  api_.add_container("cube-web-" + t.id, {{"Image", "x"}, {"Labels", json::object()}}, "running");
+  api_.add_container(container_name_for(t), {{"Image", "x"}, {"Labels", json::object()}},
+                     "running");
   auto r = driver_->start(t);
   EXPECT_EQ(r.status().code(), ErrorCode::Conflict);
-  EXPECT_NE(r.status().message().find("docker rm -f cube-web-" + t.id), std::string::npos);
+  EXPECT_NE(r.status().message().find("docker rm -f " + container_name_for(t)), std::string::npos);
 }
 
 TEST_F(DockerDriverFakeTest, LogsAreDemultiplexedAndSlicedByOffset) {
