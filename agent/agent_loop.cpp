@@ -8,6 +8,7 @@
 #include <spdlog/spdlog.h>
 
 #include "agent/host_capacity.h"
+#include "agent/http_probe.h"
 #include "agent/log_reader.h"
 
 namespace cube::agent {
@@ -32,6 +33,12 @@ std::string broker_label(const AgentOptions& o, const BrokerEndpoints& e) {
   if (!o.work_endpoint_override.empty())
     return e.work;
   return o.broker_host + ":" + std::to_string(o.broker_port);
+}
+
+// One probe per watched attempt is in flight at most, and only running attempts are watched:
+// a thread per slot means probes never queue behind each other (capped for big agents).
+size_t health_pool_threads(uint32_t slots) {
+  return std::clamp<size_t>(static_cast<size_t>(slots), 1, 16);
 }
 
 size_t pool_threads(uint32_t slots) {
@@ -249,6 +256,8 @@ SteadyTime AgentLoop::next_deadline(SteadyTime now) const {
     deadline = std::min(deadline, *due);
   if (state_ == SessionState::Welcomed && stats_enabled() && !stats_in_flight_)
     deadline = std::min(deadline, next_stats_);
+  if (auto due = health_.next_deadline())
+    deadline = std::min(deadline, *due);
   return deadline;
 }
 
@@ -476,8 +485,15 @@ void AgentLoop::on_stop(const protocol::Stop& stop) {
                   stop.attempt);
     return;
   }
-  if (a->stop_requested)
+  if (a->stop_requested) {
+    if (a->stop_as_failure) {
+      // Stopping for failed health checks: the broker's STOP is what the end now reports.
+      a->stop_as_failure = false;
+      a->stop_reason = stop.reason.empty() ? "stopped" : stop.reason;
+    }
     return;  // already stopping
+  }
+  health_.forget(a->task_id, a->attempt);
   a->stop_requested = true;
   a->stop_grace = stop.grace_ms > 0 ? Millis(stop.grace_ms) : options_.stop_grace;
   a->stop_reason = stop.reason.empty() ? "stopped" : stop.reason;
@@ -515,6 +531,8 @@ void AgentLoop::handle_results(SteadyTime now) {
       on_owned_listed(std::move(listed->result), now);
     } else if (auto* stats = std::get_if<StatsSampled>(&event)) {
       on_stats_sampled(stats->sample);
+    } else if (auto* probed = std::get_if<HealthProbed>(&event)) {
+      on_health_probed(*probed, now);
     } else if (auto* reaped = std::get_if<Reaped>(&event)) {
       reaping_ = false;
       next_reap_ = now + kReapInterval;
@@ -554,6 +572,8 @@ void AgentLoop::on_start_done(StartDone& done, SteadyTime now) {
   tracker_.mark_running(*a, running);
   spdlog::info("task {} attempt {} running", done.task_id, done.attempt);
   publish_task_state(running);
+  if (!a->early_exit && !a->stop_requested)
+    watch_health(done, running, now);
   if (a->early_exit) {
     TaskStatus ended = std::move(*a->early_exit);
     a->early_exit.reset();
@@ -576,6 +596,10 @@ void AgentLoop::on_stop_done(const StopDone& done) {
                done.attempt, done.status.to_string());
   tracker_.mark_stop_failed(*a);
   a->stop_requested = false;  // a new STOP tries again
+  if (a->stop_as_failure) {
+    a->stop_as_failure = false;
+    health_.rearm(a->task_id, a->attempt, clock_.now());  // still unhealthy: it tries again
+  }
 }
 
 void AgentLoop::on_exited(TaskStatus status, SteadyTime now) {
@@ -597,7 +621,7 @@ void AgentLoop::finish_exit(TrackedAttempt& a, TaskStatus status, SteadyTime now
   status.task_id = a.task_id;
   status.attempt = a.attempt;
   if (a.stop_requested) {
-    status.state = TaskState::Completed;
+    status.state = a.stop_as_failure ? TaskState::Failed : TaskState::Completed;
     status.reason = a.stop_reason;
   }
   finish(a, std::move(status), now);
@@ -609,6 +633,7 @@ void AgentLoop::finish(TrackedAttempt& a, TaskStatus final_status, SteadyTime no
                final_status.reason);
   // `a` may be forgotten by mark_finished (retention limit): publish from the copy.
   TaskStatus copy = final_status;
+  health_.forget(a.task_id, a.attempt);
   tracker_.mark_finished(a, std::move(final_status), now);
   publish_task_state(copy);
   credit_dirty_ = true;
@@ -726,8 +751,10 @@ void AgentLoop::on_owned_listed(Result<std::vector<TaskStatus>> result, SteadyTi
 // --- output ---
 
 void AgentLoop::post_start(const Task& task) {
-  pool_.post([&driver = driver_, queue = results_, task] {
-    StartDone done{task.id, task.attempt, Status::internal("the driver did not return")};
+  pool_.post([&driver = driver_, queue = results_, task, defaults = options_.health] {
+    StartDone done{task.id, task.attempt, Status::internal("the driver did not return"), {}};
+    if (!task.health_check.empty())
+      done.health = {task.health_check, task.exposed_ports, health_settings(task, defaults, "")};
     try {
       done.result = driver.start(task);
     } catch (const std::exception& e) {
@@ -793,6 +820,7 @@ void AgentLoop::run_timers(SteadyTime now) {
   driver_.poll_due(now);  // ends reach the loop through the exit sink and the result queue
   tracker_.prune(now);
   run_backend_timers(now);
+  run_health_timer(now);
   switch (state_) {
     case SessionState::AwaitingWelcome:
       if (now >= welcome_deadline_) {
@@ -866,6 +894,92 @@ void AgentLoop::on_stats_sampled(StatsSample& sample) {
   Status s = protocol::send(pub_, stats);
   if (!s.is_ok())
     spdlog::debug("NODE_STATS not published: {}", s.message());
+}
+
+// --- health checks ---
+
+void AgentLoop::watch_health(StartDone& done, const TaskStatus& running, SteadyTime now) {
+  if (done.health.path.empty())
+    return;
+  // Without published ports only an exec task listens on this host itself (a sim task serves
+  // nothing; a container without bindings cannot be reached).
+  std::optional<std::string> url;
+  if (!running.port_bindings.empty() || driver_.name() == kDriverExec) {
+    url = health_check_url(done.health.path, done.health.exposed_ports, running.port_bindings,
+                           options_.publish_address);
+  }
+  if (!url) {
+    spdlog::warn("task {} has health check {} but no published TCP port to probe: not checked",
+                 done.task_id, done.health.path);
+    return;
+  }
+  done.health.settings.url = std::move(*url);
+  spdlog::info(
+      "health check of task {} attempt {}: GET {} every {} ms (timeout {} ms, failed after {} "
+      "failures in a row), first in {} ms",
+      done.task_id, done.attempt, done.health.settings.url, done.health.settings.interval.count(),
+      done.health.settings.timeout.count(), done.health.settings.retries,
+      done.health.settings.interval.count());
+  if (!health_pool_)
+    health_pool_ = std::make_unique<WorkerPool>(health_pool_threads(options_.slots));
+  health_.watch(done.task_id, done.attempt, std::move(done.health.settings), now);
+}
+
+void AgentLoop::run_health_timer(SteadyTime now) {
+  if (health_.watched() == 0)
+    return;
+  HealthProber::Due due = health_.advance(now);
+  for (const auto& verdict : due.verdicts)
+    fail_unhealthy(verdict.task_id, verdict.attempt, verdict.reason);
+  for (auto& probe : due.probes) {
+    health_pool_->post([queue = results_, probe = std::move(probe)] {
+      HealthProbed probed{probe.task_id, probe.attempt, probe.seq, Status::ok()};
+      try {
+        probed.result = http_probe(probe.url, probe.timeout);
+      } catch (const std::exception& e) {
+        probed.result = Status::internal(std::string("health probe error: ") + e.what());
+      }
+      queue->push(std::move(probed));
+    });
+  }
+}
+
+void AgentLoop::on_health_probed(const HealthProbed& probed, SteadyTime now) {
+  using Kind = HealthProber::Outcome::Kind;
+  auto outcome = health_.on_result(probed.task_id, probed.attempt, probed.seq, probed.result, now);
+  switch (outcome.kind) {
+    case Kind::Ignored:
+      return;
+    case Kind::Healthy:
+      if (outcome.recovered)
+        spdlog::info("task {} attempt {} passes its health check again", probed.task_id,
+                     probed.attempt);
+      return;
+    case Kind::Failing:
+      spdlog::warn("health check of task {} attempt {} failed ({} of {}): {}", probed.task_id,
+                   probed.attempt, outcome.failures, outcome.retries, outcome.error);
+      return;
+    case Kind::Unhealthy:
+      fail_unhealthy(outcome.verdict->task_id, outcome.verdict->attempt, outcome.verdict->reason);
+      return;
+  }
+}
+
+void AgentLoop::fail_unhealthy(const std::string& task_id, uint32_t attempt,
+                               const std::string& reason) {
+  TrackedAttempt* a = tracker_.find_active(task_id, attempt);
+  if (a == nullptr || a->stop_requested || a->phase != AttemptPhase::Running) {
+    health_.forget(task_id, attempt);
+    return;  // ending or stopping already
+  }
+  spdlog::warn("task {} attempt {} is unhealthy ({}): stopping it (grace {} ms)", task_id, attempt,
+               reason, options_.stop_grace.count());
+  a->stop_requested = true;
+  a->stop_as_failure = true;
+  a->stop_grace = options_.stop_grace;
+  a->stop_reason = reason;
+  tracker_.mark_stopping(*a);
+  post_stop(*a);
 }
 
 Millis AgentLoop::heartbeat_interval() const {

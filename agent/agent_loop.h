@@ -59,6 +59,14 @@
 // collect_stats (agent/node_stats.h) reads /proc, statvfs and Driver::stats on a worker, one
 // sample at a time, and the loop turns it into NodeUsage (CPU rate since the previous sample).
 //
+// Health: an attempt whose task has a HealthCheck path is watched by a HealthProber
+// (agent/health_check.h) from the moment it runs; due probes (http_probe) run on a pool of their
+// own, created with the first watched attempt, so a stop waiting out its grace never delays a
+// probe. After the task's failure threshold the loop stops the attempt (options.stop_grace) and
+// reports it Failed with the health check's reason; a STOP from the broker meanwhile wins (the
+// end is reported Completed with the STOP's reason). Attempts adopted after an agent restart
+// are not probed: the agent no longer has their spec.
+//
 // Exit: run() returns when stop_fd becomes readable. Tasks keep running when the agent exits
 // (like the Nomad and Docker agents); they are not stopped.
 #pragma once
@@ -69,11 +77,13 @@
 #include <optional>
 #include <string>
 #include <variant>
+#include <vector>
 
 #include <zmq.hpp>
 
 #include "agent/backend_health.h"
 #include "agent/drivers/driver.h"
+#include "agent/health_check.h"
 #include "agent/node_stats.h"
 #include "agent/options.h"
 #include "agent/reconnect.h"
@@ -146,6 +156,12 @@ class AgentLoop {
     std::string task_id;
     uint32_t attempt = 0;
     Result<TaskStatus> result;
+    // The task's health check (path empty: none) and what its URL is made from.
+    struct Health {
+      std::string path;
+      std::vector<std::string> exposed_ports;
+      HealthSettings settings;  // url filled in once the port bindings are known
+    } health;
   };
   struct StopDone {
     std::string task_id;
@@ -171,8 +187,14 @@ class AgentLoop {
   struct StatsSampled {
     StatsSample sample;
   };
+  struct HealthProbed {
+    std::string task_id;
+    uint32_t attempt = 0;
+    uint64_t seq = 0;
+    Status result;
+  };
   using LoopEvent = std::variant<StartDone, StopDone, Exited, LogsDone, BackendChecked, OwnedListed,
-                                 Reaped, StatsSampled>;
+                                 Reaped, StatsSampled, HealthProbed>;
 
   void setup_sockets();
   void create_dealer();
@@ -208,6 +230,13 @@ class AgentLoop {
   bool stats_enabled() const;
   void run_stats_timer(SteadyTime now);
   void on_stats_sampled(StatsSample& sample);
+  // Health checks: starts watching a task that runs now (when it has a health check and a
+  // port to probe), posts the due probes, and acts on their results and verdicts.
+  void watch_health(StartDone& done, const TaskStatus& running, SteadyTime now);
+  void run_health_timer(SteadyTime now);
+  void on_health_probed(const HealthProbed& probed, SteadyTime now);
+  // Stops an attempt that failed its health checks; its end is reported Failed with `reason`.
+  void fail_unhealthy(const std::string& task_id, uint32_t attempt, const std::string& reason);
   // The task ended (by itself or stopped): Completed with the STOP's reason when a STOP asked
   // for it, the driver's status otherwise.
   void finish_exit(TrackedAttempt& a, TaskStatus status, SteadyTime now);
@@ -274,6 +303,11 @@ class AgentLoop {
   // with the driver's exit sink, which may outlive the loop.
   std::shared_ptr<EventQueue<LoopEvent>> results_;
   WorkerPool pool_;
+  HealthProber health_;
+  // Runs the health probes; made with the first watched attempt (agents without health checks,
+  // such as cube-bench's thousands of sim agents, start no threads for it). Declared after
+  // pool_: destroyed first, joining probes in flight (each ends within its timeout).
+  std::unique_ptr<WorkerPool> health_pool_;
 };
 
 }  // namespace cube::agent

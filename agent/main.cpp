@@ -57,6 +57,8 @@ int main(int argc, char** argv) {
     std::vector<std::string> labels;
     std::string cpu_flag, memory_flag, disk_flag, stats_interval = "5s";
     std::string curve_secret, broker_key;
+    std::string health_interval = "10s", health_timeout = "2s";
+    int64_t health_retries = 3;
 
     po::options_description desc(
         "Usage: cube-agent [options]\n\n"
@@ -96,6 +98,14 @@ int main(int argc, char** argv) {
         "SIGTERM-to-SIGKILL grace when a STOP gives none")(
         "log-level", po::value(&log_level)->default_value("info"),
         "trace, debug, info, warn, error or off");
+    desc.add_options()("health-interval", po::value(&health_interval)->default_value("10s"),
+                       "time between health probes of a task with a HealthCheck path, and the "
+                       "grace before the first (when the task sets none)")(
+        "health-timeout", po::value(&health_timeout)->default_value("2s"),
+        "a health probe not answered within this fails (when the task sets none)")(
+        "health-retries", po::value(&health_retries)->default_value(3),
+        "consecutive failed health probes after which the task is stopped and reported "
+        "Failed (when the task sets none)");
     desc.add_options()("curve-secret", po::value(&curve_secret),
                        "encrypt with CURVE using this agent's secret key file (make one with "
                        "`cube-agent keygen --out DIR --name NAME`); the broker must list its "
@@ -162,6 +172,10 @@ int main(int argc, char** argv) {
     if (!stats_every.is_ok() || stats_every->count() < 0)
       return usage_error("--stats-interval: \"" + stats_interval + "\" is not a duration (5s)");
     options.stats_interval = *stats_every;
+    auto health = agent::parse_health_defaults(health_interval, health_timeout, health_retries);
+    if (!health.is_ok())
+      return usage_error(health.status().message());
+    options.health = *health;
     const char* env_broker_key = std::getenv("CUBE_BROKER_KEY");
     auto curve =
         protocol::curve_client_keys(curve_secret, broker_key, env_broker_key ? env_broker_key : "");

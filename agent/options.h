@@ -9,6 +9,7 @@
 #include <string>
 #include <string_view>
 
+#include "agent/health_check.h"
 #include "agent/host_capacity.h"
 #include "agent/task_tracker.h"
 #include "common/clock.h"
@@ -69,6 +70,9 @@ struct AgentOptions {
   // NODE_STATS period (--stats-interval); 0 sends none. 5 s: five heartbeats, frequent enough
   // for `cube-client nodes`, rare enough that 10,000 agents cost the broker little.
   Millis stats_interval{5000};
+  // Health check settings for tasks that leave theirs at 0 (--health-interval,
+  // --health-timeout, --health-retries; agent/health_check.h).
+  HealthDefaults health;
   // CURVE keys (--curve-secret, --broker-key; protocol/curve.h): set on every socket before it
   // connects. Disabled (plaintext) by default.
   protocol::CurveClientKeys curve;

@@ -46,6 +46,9 @@ struct TrackedAttempt {
   bool stop_requested = false;
   Millis stop_grace{0};
   std::string stop_reason;
+  // The agent stops the attempt itself because it failed its health checks: its end is
+  // reported Failed with stop_reason instead of Completed. A STOP from the broker clears it.
+  bool stop_as_failure = false;
   // The driver reported the end before the loop saw start()'s result (a task that exits at
   // once): reported right after Running so that events stay in order.
   std::optional<TaskStatus> early_exit;

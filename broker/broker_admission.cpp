@@ -1,6 +1,7 @@
-// BrokerLoop's admission checks (issue 9): who an agent is under CURVE, and whether a SUBMIT is
-// let in (task policy, per-client rate, pending bound). Kept out of broker_loop.cpp so the
-// security rules read in one place; they run on the loop thread like every handler.
+// BrokerLoop's admission checks (issue 9): who an agent is under CURVE, whether a SUBMIT is
+// let in (task policy, per-client rate, pending bound), the allowlist reload (SIGHUP) and the
+// ZAP counters. Kept out of broker_loop.cpp so the security rules read in one place; they run
+// on the loop thread like every handler.
 #include <spdlog/spdlog.h>
 
 #include "broker/broker_loop.h"
@@ -67,6 +68,40 @@ Status BrokerLoop::admit_submit(const protocol::Received& message, const Task& t
                                ", --max-pending): retry later");
   }
   return Status::ok();
+}
+
+Status BrokerLoop::reload_allowlist_files() {
+  if (zap_ == nullptr || options_.authorized_agents_file.empty() ||
+      options_.authorized_clients_file.empty())
+    return Status::ok();
+  auto agents = protocol::load_authorized_keys(options_.authorized_agents_file);
+  auto clients = protocol::load_authorized_keys(options_.authorized_clients_file);
+  Status problem = !agents.is_ok()    ? agents.status().with_context("--authorized-agents")
+                   : !clients.is_ok() ? clients.status().with_context("--authorized-clients")
+                                      : Status::ok();
+  if (!problem.is_ok()) {
+    bump(counters_, "zap.reload_failed");
+    spdlog::error("not reloading the authorized keys, keeping the current lists: {}",
+                  problem.message());
+    return problem;
+  }
+  zap_->reload(ZapAllowlists::from(*agents, *clients));
+  bump(counters_, "zap.reloads");
+  spdlog::info("reloaded the authorized keys: {} agents ({}), {} clients ({})", agents->size(),
+               options_.authorized_agents_file, clients->size(), options_.authorized_clients_file);
+  return Status::ok();
+}
+
+void BrokerLoop::export_zap_counts(std::map<std::string, uint64_t>& counters) const {
+  if (zap_ == nullptr)
+    return;
+  ZapCounts now = zap_->counts();
+  counters["zap.admitted"] = now.admitted - zap_baseline_.admitted;
+  counters["zap.refused.agents"] = now.refused_agents - zap_baseline_.refused_agents;
+  // The startup self-check's probe is a refused client; it is not a stranger knocking.
+  counters["zap.refused.clients"] = now.refused_clients - zap_baseline_.refused_clients;
+  if (now.refused_other > 0)
+    counters["zap.refused.other"] = now.refused_other;
 }
 
 }  // namespace cube::broker

@@ -11,6 +11,8 @@
 #include <tuple>
 #include <utility>
 
+#include <unistd.h>
+
 #include "broker/allocation.h"
 #include "broker/plan_apply.h"
 #include "broker/version.h"
@@ -84,6 +86,9 @@ Task spec_of(const Task& in) {
   t.constraints = in.constraints;
   t.labels = in.labels;
   t.duration_ms = in.duration_ms;
+  t.health_interval_ms = in.health_interval_ms;
+  t.health_timeout_ms = in.health_timeout_ms;
+  t.health_retries = in.health_retries;
   return t;
 }
 
@@ -92,6 +97,14 @@ Task spec_of(const Task& in) {
 uint64_t random_fetch_id_start() {
   std::random_device seed;
   return (static_cast<uint64_t>(seed()) << 32) | seed();
+}
+
+// Reads and discards what is pending on a readable signalfd, eventfd or pipe. One read is
+// enough and cannot block (poll said readable): 4 KiB holds every pending signalfd record
+// (128 bytes each) and an eventfd counter (8 bytes; the read resets it).
+void drain_fd(int fd) {
+  std::array<char, 4096> sink;
+  [[maybe_unused]] ssize_t n = ::read(fd, sink.data(), sink.size());
 }
 
 std::span<const zmq::message_t> routing_of(const protocol::Received& message) {
@@ -155,6 +168,7 @@ Status BrokerLoop::bind() {
       return server_key.status().with_context("--curve-secret");
     CUBE_RETURN_IF_ERROR(check_zap_refuses_strangers(protocol::tcp_endpoint(options_.host, port_),
                                                      *server_key, *zap_, clock_));
+    zap_baseline_ = zap_->counts();
   }
   next_beacon_ = clock_.now();
   return Status::ok();
@@ -257,21 +271,24 @@ Status BrokerLoop::bind_at(int base) {
 
 // ------------------------------------------------------------------------------ the loop
 
-void BrokerLoop::run(int stop_fd) {
+void BrokerLoop::run(int stop_fd, int reload_fd) {
   CUBE_CHECK(port_ != 0) << "run() needs a successful bind()";
   if (writer_ == nullptr)
     writer_ = std::make_unique<StoreWriter>(*store_, clock_);
-  std::array<zmq::pollitem_t, 5> items = {{
+  std::array<zmq::pollitem_t, 6> items = {{
       {client_.handle(), 0, ZMQ_POLLIN, 0},
       {work_.handle(), 0, ZMQ_POLLIN, 0},
       {events_.handle(), 0, ZMQ_POLLIN, 0},
       {nullptr, stop_fd, ZMQ_POLLIN, 0},
       {nullptr, writer_->fd(), ZMQ_POLLIN, 0},
+      {nullptr, reload_fd, ZMQ_POLLIN, 0},
   }};
+  // Without a reload fd the last item is left out of the poll set.
+  size_t polled = reload_fd >= 0 ? items.size() : items.size() - 1;
   while (true) {
     before_poll();
     try {
-      zmq::poll(items.data(), items.size(), Millis(poll_timeout_ms()));
+      zmq::poll(items.data(), polled, Millis(poll_timeout_ms()));
     } catch (const zmq::error_t& e) {
       if (e.num() == EINTR)
         continue;
@@ -284,6 +301,10 @@ void BrokerLoop::run(int stop_fd) {
     if (items[4].revents & ZMQ_POLLIN) {
       if (auto done = writer_->take_done())
         on_commit_done(std::move(*done));
+    }
+    if (polled == items.size() && (items[5].revents & ZMQ_POLLIN)) {
+      drain_fd(reload_fd);
+      (void)reload_allowlist_files();  // logs its outcome; a bad file keeps the old lists
     }
     if (items[0].revents & ZMQ_POLLIN)
       drain_client();
@@ -1143,6 +1164,7 @@ protocol::BrokerStatus BrokerLoop::broker_status() const {
   b.counters = std::map<std::string, uint64_t>(counters_.begin(), counters_.end());
   b.scheduler = std::string(policy_name(options_.policy));
   metrics_.export_to(b.counters);
+  export_zap_counts(b.counters);
   return b;
 }
 

@@ -90,9 +90,18 @@ class BrokerLoop {
   void reload_allowlists(const std::vector<protocol::AuthorizedKey>& agents,
                          const std::vector<protocol::AuthorizedKey>& clients);
 
+  // Re-reads options.authorized_agents_file and authorized_clients_file and, when both parse,
+  // replaces the allowlists for new connections (connections already made stay) and logs the
+  // new counts. Invalid or Unavailable (naming the file and the line) when either cannot be
+  // read or parsed: the lists in use are kept, and the error is logged. OK and nothing done
+  // without CURVE or without the file names. Reads two small files; any thread.
+  Status reload_allowlist_files();
+
   // Serves until `stop_fd` becomes readable (a ShutdownSignal, an eventfd or a pipe; it is not
-  // read), then commits what is left and returns. Precondition: bind() returned OK. Blocks.
-  void run(int stop_fd);
+  // read), then commits what is left and returns. When `reload_fd` (a HangupSignal, an eventfd
+  // or a pipe) becomes readable, the loop reads and discards what is pending there and calls
+  // reload_allowlist_files(). Precondition: bind() returned OK. Blocks.
+  void run(int stop_fd, int reload_fd = -1);
 
  private:
   struct WorkMessage {
@@ -172,6 +181,10 @@ class BrokerLoop {
   // refuses), then sends the last replies and agent messages.
   void finish_commits();
 
+  // Adds the ZAP handler's refusals and admissions since bind() (the self-check excluded) to
+  // STATUS counters as "zap.admitted", "zap.refused.agents", "zap.refused.clients".
+  void export_zap_counts(std::map<std::string, uint64_t>& counters) const;
+
   protocol::NodeInfo node_info(const AgentRecord& agent) const;
   protocol::BrokerStatus broker_status() const;
 
@@ -189,6 +202,8 @@ class BrokerLoop {
   // Answers libzmq's ZAP requests under CURVE; started before the first bind, and declared
   // after context_ so that it stops before the context closes.
   std::unique_ptr<ZapHandler> zap_;
+  // zap_'s counts right after the startup self-check, which STATUS leaves out.
+  ZapCounts zap_baseline_;
   zmq::socket_t client_;
   zmq::socket_t work_;
   zmq::socket_t events_;

@@ -1,4 +1,5 @@
-// cube-broker: parses options, builds the store and the BrokerLoop, runs it until SIGINT/SIGTERM.
+// cube-broker: parses options, builds the store and the BrokerLoop, runs it until SIGINT/SIGTERM
+// (SIGHUP re-reads the CURVE allowlists).
 // Exit codes: 0 clean shutdown, 1 runtime error (port in use, store unreadable), 2 usage error.
 #include <spdlog/spdlog.h>
 
@@ -19,6 +20,7 @@
 #include "broker/store_spec.h"
 #include "broker/version.h"
 #include "common/clock.h"
+#include "common/hangup_signal.h"
 #include "common/log.h"
 #include "common/shutdown_signal.h"
 #include "common/units.h"
@@ -79,8 +81,9 @@ Status write_ready_file(const std::string& path, const std::string& host, int po
 int run(int argc, char** argv) {
   if (protocol::is_keygen_command(argc, argv))
     return protocol::run_keygen("cube-broker", "broker", argc, argv);
-  // First, before any thread exists, so SIGINT/SIGTERM are blocked in every thread.
+  // First, before any thread exists, so SIGINT/SIGTERM/SIGHUP are blocked in every thread.
   ShutdownSignal shutdown;
+  HangupSignal hangup;  // SIGHUP: re-read --authorized-agents/--authorized-clients
 
   po::options_description desc("Usage: cube-broker [options]\n\nOptions");
   desc.add_options()("help,h", "show this help and exit")("version", "print the version and exit")(
@@ -268,10 +271,10 @@ int run(int argc, char** argv) {
     }
   }
   if (http_gateway) {
-    gateway::run_with_gateway([&loop](int stop_fd) { loop.run(stop_fd); }, *http_gateway,
-                              shutdown.fd());
+    gateway::run_with_gateway([&loop, &hangup](int stop_fd) { loop.run(stop_fd, hangup.fd()); },
+                              *http_gateway, shutdown.fd());
   } else {
-    loop.run(shutdown.fd());
+    loop.run(shutdown.fd(), hangup.fd());
   }
   int signal = shutdown.consume();
   spdlog::info("stopped{}", signal != 0 ? " on signal " + std::to_string(signal) : "");

@@ -49,6 +49,10 @@ struct BrokerOptions {
   std::string curve_secret;
   std::vector<protocol::AuthorizedKey> authorized_agents;
   std::vector<protocol::AuthorizedKey> authorized_clients;
+  // The files the two lists came from, re-read by BrokerLoop::reload_allowlist_files() (SIGHUP).
+  // Empty when the lists were given directly (tests).
+  std::string authorized_agents_file;
+  std::string authorized_clients_file;
   // What tasks may ask for (broker/task_policy.h); checked at SUBMIT.
   TaskPolicy task_policy;
   // Per-client SUBMIT rate (broker/rate_limiter.h); off by default.

@@ -16,9 +16,10 @@ void add_security_options(po::options_description& desc) {
                      "secret key file (make one with `cube-broker keygen --out DIR`)")(
       "authorized-agents", po::value<std::string>(),
       "with --curve-secret: the agents' public keys, one \"KEY NAME\" per line (an agent's name "
-      "is its key's name)")("authorized-clients", po::value<std::string>(),
-                            "with --curve-secret: the clients' public keys, one \"KEY NAME\" "
-                            "per line")(
+      "is its key's name); re-read on SIGHUP")(
+      "authorized-clients", po::value<std::string>(),
+      "with --curve-secret: the clients' public keys, one \"KEY NAME\" "
+      "per line; re-read on SIGHUP")(
       "allow-image", po::value<std::vector<std::string>>()->composing(),
       "only accept tasks whose image matches this glob (repeatable; default: any image)")(
       "max-task-cpu", po::value<double>(), "refuse tasks asking for more CPU cores than this")(
@@ -55,10 +56,12 @@ Status read_security_options(const po::variables_map& vm, bool loopback, BrokerO
     if (!agents.is_ok())
       return agents.status().with_context("--authorized-agents");
     options.authorized_agents = *agents;
+    options.authorized_agents_file = vm["authorized-agents"].as<std::string>();
     auto clients = protocol::load_authorized_keys(vm["authorized-clients"].as<std::string>());
     if (!clients.is_ok())
       return clients.status().with_context("--authorized-clients");
     options.authorized_clients = *clients;
+    options.authorized_clients_file = vm["authorized-clients"].as<std::string>();
   }
 
   TaskPolicy& policy = options.task_policy;

@@ -83,6 +83,15 @@ Status ZapHandler::start() {
   return Status::ok();
 }
 
+ZapCounts ZapHandler::counts() const {
+  ZapCounts c;
+  c.admitted = admitted_.load();
+  c.refused_agents = refused_agents_.load();
+  c.refused_clients = refused_clients_.load();
+  c.refused_other = refused_other_.load();
+  return c;
+}
+
 void ZapHandler::reload(ZapAllowlists lists) {
   std::lock_guard lock(mutex_);
   lists_ = std::move(lists);
@@ -134,10 +143,11 @@ void ZapHandler::answer(std::vector<zmq::message_t>& request) {
   ZapDecision decision;
   std::string key_text = "(none)";
   std::string peer;
+  std::string domain;
   if (request.size() < 6 || frame_text(request[0]) != "1.0") {
     decision = {false, "", "malformed ZAP request"};
   } else {
-    std::string domain = frame_text(request[2]);
+    domain = frame_text(request[2]);
     std::string mechanism = frame_text(request[5]);
     if (mechanism == "CURVE" && request.size() >= 7 && request[6].size() == 32) {
       std::array<char, protocol::kCurveKeyChars + 1> z85{};
@@ -151,7 +161,12 @@ void ZapHandler::answer(std::vector<zmq::message_t>& request) {
   if (decision.allowed) {
     admitted_.fetch_add(1);
   } else {
-    refusals_.fetch_add(1);
+    if (domain == protocol::kZapDomainAgents)
+      refused_agents_.fetch_add(1);
+    else if (domain == protocol::kZapDomainClients)
+      refused_clients_.fetch_add(1);
+    else
+      refused_other_.fetch_add(1);
     if (reported_.size() > kMaxReportedKeys)
       reported_.clear();
     if (reported_.emplace(key_text, true).second)

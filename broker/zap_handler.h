@@ -43,6 +43,16 @@ struct ZapAllowlists {
                             const std::vector<protocol::AuthorizedKey>& clients);
 };
 
+// Connections counted by a ZapHandler since start(), by ZAP domain. A refusal in a domain that
+// is neither (a malformed request, an unknown domain) counts in refused_other.
+struct ZapCounts {
+  uint64_t admitted = 0;
+  uint64_t refused_agents = 0;
+  uint64_t refused_clients = 0;
+  uint64_t refused_other = 0;
+  uint64_t refused() const { return refused_agents + refused_clients + refused_other; }
+};
+
 struct ZapDecision {
   bool allowed = false;
   std::string user_id;  // the key's name when allowed
@@ -74,8 +84,10 @@ class ZapHandler {
   void reload(ZapAllowlists lists);
 
   // Connections refused / admitted since start().
-  uint64_t refusals() const { return refusals_.load(); }
+  uint64_t refusals() const { return counts().refused(); }
   uint64_t admitted() const { return admitted_.load(); }
+  // The same by domain (for STATUS counters and /metrics). Any thread; never blocks.
+  ZapCounts counts() const;
 
  private:
   void serve();
@@ -87,8 +99,10 @@ class ZapHandler {
   std::thread thread_;
   std::mutex mutex_;
   ZapAllowlists lists_ CUBE_GUARDED_BY(mutex_);
-  std::atomic<uint64_t> refusals_{0};
   std::atomic<uint64_t> admitted_{0};
+  std::atomic<uint64_t> refused_agents_{0};
+  std::atomic<uint64_t> refused_clients_{0};
+  std::atomic<uint64_t> refused_other_{0};
   std::map<std::string, bool> reported_;  // thread only: keys already logged
 };
 

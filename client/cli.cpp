@@ -95,9 +95,13 @@ struct Context {
   }
 };
 
-// Prints a failed request and picks the exit code: 3 when the broker never answered, 1 when it
-// answered with an error.
+// Prints a failed request and picks the exit code: 3 when the broker never answered, 4 when it
+// refused the connection's handshake (keys), 1 when it answered with an error.
 int report_failure(const Context& ctx, const Client& client, const Status& status) {
+  if (client.was_refused()) {
+    ctx.io.err << kProgram << ": " << status.message() << "\n";
+    return kExitRefused;
+  }
   if (client.was_unanswered()) {
     ctx.io.err << kProgram << ": " << status.message()
                << "; is cube-broker running there? (set --broker or CUBE_BROKER)\n";
@@ -124,7 +128,8 @@ void add_spec_options(po::options_description& desc, bool with_name_and_image) {
   // clang-format off
   if (with_name_and_image) {
     desc.add_options()
-      ("name", po::value<std::string>()->value_name("NAME"), "task name")
+      ("name", po::value<std::string>()->value_name("NAME"),
+       "task name (default: the image name without registry and tag, or the command)")
       ("image", po::value<std::string>()->value_name("IMAGE"),
        "container image, e.g. nginx:1.25 (required for the docker driver)");
   }
@@ -141,6 +146,12 @@ void add_spec_options(po::options_description& desc, bool with_name_and_image) {
      "environment variable (repeatable)")
     ("restart", po::value<std::string>()->value_name("POLICY"), "no, on-failure or always")
     ("health", po::value<std::string>()->value_name("PATH"), "HTTP health check path, e.g. /health")
+    ("health-interval", po::value<std::string>()->value_name("DURATION"),
+     "time between health probes, and the grace before the first (default: the agent's, 10s)")
+    ("health-timeout", po::value<std::string>()->value_name("DURATION"),
+     "a health probe not answered within this fails (default: the agent's, 2s)")
+    ("health-retries", po::value<std::string>()->value_name("N"),
+     "failed probes in a row that fail the task (default: the agent's, 3)")
     ("constraint", po::value<std::vector<std::string>>()->value_name("K=V"),
      "only place on nodes with this label (repeatable)")
     ("label", po::value<std::vector<std::string>>()->value_name("K=V"),
@@ -155,9 +166,10 @@ void add_spec_options(po::options_description& desc, bool with_name_and_image) {
 }
 
 // The flags that describe a task (everything but --wait), to reject mixing them with -f.
-constexpr const char* kSpecFlags[] = {"name",   "image",      "id",    "driver",  "cpu",
-                                      "memory", "disk",       "port",  "env",     "restart",
-                                      "health", "constraint", "label", "duration"};
+constexpr const char* kSpecFlags[] = {
+    "name",           "image",          "id",         "driver",  "cpu",     "memory",
+    "disk",           "port",           "env",        "restart", "health",  "health-interval",
+    "health-timeout", "health-retries", "constraint", "label",   "duration"};
 
 Millis duration_flag(const Context& ctx, const char* name) {
   std::string text = ctx.get(name);
@@ -198,6 +210,24 @@ Task task_from_flags(const Context& ctx, std::string name, std::string image) {
   }
   if (ctx.has("duration"))
     task.duration_ms = duration_flag(ctx, "duration").count();
+  for (const char* flag : {"health-interval", "health-timeout"}) {
+    if (!ctx.has(flag))
+      continue;
+    Millis d = duration_flag(ctx, flag);
+    if (d.count() <= 0)
+      throw UsageError{"--" + std::string(flag) + " must be more than 0"};
+    (std::string_view(flag) == "health-interval" ? task.health_interval_ms
+                                                 : task.health_timeout_ms) = d.count();
+  }
+  if (ctx.has("health-retries")) {
+    std::string text = ctx.get("health-retries");
+    char* end = nullptr;
+    errno = 0;
+    long n = std::strtol(text.c_str(), &end, 10);
+    if (text.empty() || end != text.c_str() + text.size() || errno != 0 || n < 1 || n > 1000)
+      throw UsageError{"--health-retries: \"" + text + "\" is not a number from 1 to 1000"};
+    task.health_retries = static_cast<int32_t>(n);
+  }
   for (const auto& label : ctx.get_list("label")) {
     auto eq = label.find('=');
     if (eq == std::string::npos || eq == 0)
@@ -254,6 +284,18 @@ int submit_task(Context& ctx, Task task) {
   return kExitOk;
 }
 
+// Like `docker run`, a task submitted without --name is named after what it runs: the image's
+// last path component without tag or digest ("no-such/image:1" -> "image"), else the command.
+std::string default_task_name(const Context& ctx) {
+  std::string source = ctx.has("image")       ? ctx.get("image")
+                       : ctx.trailing.empty() ? std::string()
+                                              : ctx.trailing.front();
+  source = source.substr(0, source.find('@'));
+  if (auto slash = source.rfind('/'); slash != std::string::npos)
+    source = source.substr(slash + 1);
+  return source.substr(0, source.find(':'));
+}
+
 int cmd_submit(Context& ctx) {
   if (!ctx.args.empty()) {
     throw UsageError{"unexpected argument \"" + ctx.args.front() +
@@ -266,9 +308,10 @@ int cmd_submit(Context& ctx) {
       throw UsageError{"give the task either with -f FILE or with flags, not both"};
     return submit_task(ctx, task_from_file(ctx, ctx.get("file")));
   }
-  if (!ctx.has("name"))
-    throw UsageError{"submit needs -f FILE or --name NAME"};
-  return submit_task(ctx, task_from_flags(ctx, ctx.get("name"), ctx.get("image")));
+  std::string name = ctx.has("name") ? ctx.get("name") : default_task_name(ctx);
+  if (name.empty())
+    throw UsageError{"submit needs -f FILE, --name NAME or --image IMAGE"};
+  return submit_task(ctx, task_from_flags(ctx, name, ctx.get("image")));
 }
 
 int cmd_run(Context& ctx) {
@@ -580,7 +623,7 @@ void print_overall_help(std::ostream& out) {
          "  cube-client get ID\n"
          "  CUBE_BROKER=10.0.0.5:7100 cube-client nodes\n\n"
          "Exit codes: 0 ok, 1 error from the broker (or the task failed), 2 usage error,\n"
-         "3 broker unreachable.\n"
+         "3 broker unreachable, 4 refused by the broker's CURVE keys (the message says why).\n"
          "Run 'cube-client COMMAND --help' for a command's options and examples.\n";
 }
 

@@ -19,6 +19,9 @@ inline constexpr int kExitOk = 0;
 inline constexpr int kExitBrokerError = 1;  // the broker answered with an error, or a task failed
 inline constexpr int kExitUsage = 2;        // bad arguments or input; nothing was sent
 inline constexpr int kExitUnreachable = 3;  // the broker did not answer within --timeout
+// The broker refused the connection's CURVE handshake: no key, a key it does not list, or the
+// wrong --broker-key. Retrying will not help; the message says what to change.
+inline constexpr int kExitRefused = 4;
 
 // Runs one cube-client invocation. `argv[0]` is the program name. Normal output goes to `out`,
 // errors to `err` as "cube-client: ..." lines; `in` is read for `submit -f -`; `clock` gives

@@ -1,6 +1,7 @@
 #include "client/client.h"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -76,7 +77,7 @@ Client::Client(ClientOptions options, const Clock& clock)
 
 Client::~Client() {
   // The socket must close before its context, or the context's destructor waits for it.
-  socket_.reset();
+  close_socket();
   context_.reset();
 }
 
@@ -86,19 +87,23 @@ Client::Client(Client&& other) noexcept
       address_(std::move(other.address_)),
       context_(std::move(other.context_)),
       socket_(std::move(other.socket_)),
+      watch_(std::move(other.watch_)),
       next_id_(other.next_id_),
-      was_unanswered_(other.was_unanswered_) {}
+      was_unanswered_(other.was_unanswered_),
+      was_refused_(other.was_refused_) {}
 
 Client& Client::operator=(Client&& other) noexcept {
   if (this != &other) {
-    socket_.reset();  // before context_ is replaced, for the same reason as in the destructor
+    close_socket();  // before context_ is replaced, for the same reason as in the destructor
     options_ = std::move(other.options_);
     clock_ = other.clock_;
     address_ = std::move(other.address_);
     context_ = std::move(other.context_);
     socket_ = std::move(other.socket_);
+    watch_ = std::move(other.watch_);
     next_id_ = other.next_id_;
     was_unanswered_ = other.was_unanswered_;
+    was_refused_ = other.was_refused_;
   }
   return *this;
 }
@@ -110,8 +115,13 @@ uint64_t Client::next_request_id() {
   return next_id_;
 }
 
-Status Client::open_socket() {
+void Client::close_socket() {
+  watch_.reset();
   socket_.reset();
+}
+
+Status Client::open_socket() {
+  close_socket();
   if (!context_)
     context_ = std::make_unique<zmq::context_t>(1);
   auto socket = std::make_unique<zmq::socket_t>(*context_, zmq::socket_type::req);
@@ -122,17 +132,24 @@ Status Client::open_socket() {
   // Without ZMQ_IPV6 a "tcp://[::1]:7100" endpoint never connects; IPv4 is unaffected.
   socket->set(zmq::sockopt::ipv6, 1);
   CUBE_RETURN_IF_ERROR(protocol::apply_curve_client(*socket, options_.curve));
+  // Before connect, so the first handshake's events are seen.
+  auto watch = HandshakeWatch::start(*context_, *socket);
+  if (!watch.is_ok())
+    return watch.status();
   try {
     socket->connect(options_.endpoint);
   } catch (const zmq::error_t& e) {
+    watch->reset();
     return Status::invalid("cannot use broker endpoint \"" + options_.endpoint + "\": " + e.what());
   }
   socket_ = std::move(socket);
+  watch_ = std::move(*watch);
   return Status::ok();
 }
 
 Result<protocol::Reply> Client::call(const Request& request) {
   was_unanswered_ = false;
+  was_refused_ = false;
   uint64_t id = next_request_id();
   auto [type, body] = std::visit(
       [id](auto r) {
@@ -146,7 +163,7 @@ Result<protocol::Reply> Client::call(const Request& request) {
     return run_tries(type, body, id);
   } catch (const zmq::error_t& e) {
     // Only a broken context or an exhausted process (EMFILE) gets here; the socket is suspect.
-    socket_.reset();
+    close_socket();
     return Status::unavailable("talking to the broker at " + address_ + " failed: " + e.what());
   }
 }
@@ -154,6 +171,7 @@ Result<protocol::Reply> Client::call(const Request& request) {
 Result<protocol::Reply> Client::run_tries(uint8_t type, const std::string& body,
                                           uint64_t request_id) {
   int stale = 0;
+  HandshakeEvents seen;  // over every try's socket, for the verdict after the last one
   for (int attempt = 0; attempt < options_.tries; ++attempt) {
     if (!socket_)
       CUBE_RETURN_IF_ERROR(open_socket());
@@ -167,10 +185,11 @@ Result<protocol::Reply> Client::run_tries(uint8_t type, const std::string& body,
         int64_t wait_ms = millis_until(clock_->now(), deadline);
         if (wait_ms == 0)
           break;
-        zmq::pollitem_t item{socket_->handle(), 0, ZMQ_POLLIN, 0};
+        std::array<zmq::pollitem_t, 2> items = {
+            {{socket_->handle(), 0, ZMQ_POLLIN, 0}, {watch_->handle(), 0, ZMQ_POLLIN, 0}}};
         int ready = 0;
         try {
-          ready = zmq::poll(&item, 1, Millis(wait_ms));
+          ready = zmq::poll(items.data(), items.size(), Millis(wait_ms));
         } catch (const zmq::error_t& e) {
           if (e.num() == EINTR)
             continue;  // a signal; the deadline still holds
@@ -180,6 +199,19 @@ Result<protocol::Reply> Client::run_tries(uint8_t type, const std::string& body,
         // not move (ManualClock).
         if (ready == 0)
           break;
+        if (items[1].revents & ZMQ_POLLIN) {
+          watch_->read_pending();
+          // A refused handshake is final: no retry can succeed, so say why at once.
+          if (auto refused = handshake_verdict(watch_->events(), options_.curve.enabled(), address_,
+                                               /*final=*/false)) {
+            outcome.kind = TryOutcome::Kind::Done;
+            outcome.result = std::move(*refused);
+            was_refused_ = true;
+            break;
+          }
+        }
+        if (!(items[0].revents & ZMQ_POLLIN))
+          continue;
         Status envelope_error;
         auto received = protocol::receive(*socket_, 0, &envelope_error);
         if (!received)
@@ -221,9 +253,19 @@ Result<protocol::Reply> Client::run_tries(uint8_t type, const std::string& body,
     }
     if (outcome.kind == TryOutcome::Kind::Done)
       return std::move(*outcome.result);
+    watch_->read_pending();
+    const HandshakeEvents& e = watch_->events();
+    seen.connected |= e.connected;
+    seen.succeeded |= e.succeeded;
+    seen.closed_in_handshake |= e.closed_in_handshake;
+    seen.crypto_failure |= e.crypto_failure;
     // Lazy Pirate: a REQ socket that sent and got no (usable) answer is stuck waiting for one;
     // close it (linger 0 drops the queued request) and resend on a fresh socket.
-    socket_.reset();
+    close_socket();
+  }
+  if (auto refused = handshake_verdict(seen, options_.curve.enabled(), address_, /*final=*/true)) {
+    was_refused_ = true;
+    return *refused;
   }
   was_unanswered_ = true;
   std::string message = "broker at " + address_ + " did not answer within " +

@@ -26,6 +26,7 @@
 
 #include <zmq.hpp>
 
+#include "client/handshake_watch.h"
 #include "common/clock.h"
 #include "common/status.h"
 #include "protocol/curve.h"
@@ -55,7 +56,9 @@ struct ClientOptions {
   // How many times a request is sent before call() gives up with Unavailable. At least 1.
   int tries = 3;
   // CURVE keys (protocol/curve.h), set on each REQ socket before it connects; disabled
-  // (plaintext) by default. A broker that refuses the key never answers: Unavailable.
+  // (plaintext) by default. A broker that refuses the handshake (no key, a key it does not
+  // list, the wrong broker key, or keys it does not expect) never answers: call() then returns
+  // Unauthorized naming the cause (client/handshake_watch.h) and was_refused() is true.
   protocol::CurveClientKeys curve;
 };
 
@@ -92,6 +95,8 @@ class Client {
   //     exactly as the reply carried it;
   //   - Unavailable "broker at HOST:PORT did not answer within 7.5 s (3 tries)" when every try
   //     timed out; was_unanswered() is then true;
+  //   - Unauthorized "the broker at HOST:PORT refused this client's key ..." when the broker
+  //     refused the connection's handshake (ClientOptions::curve); was_refused() is then true;
   //   - Internal when the broker answered something that is not a CUBE1 reply (another protocol
   //     version, another message type, an undecodable body), naming what was wrong;
   //   - Invalid when the endpoint cannot be used (a malformed endpoint string).
@@ -101,6 +106,9 @@ class Client {
   // True when the last call() failed because no reply came back in any try: the broker is down
   // or unreachable, as opposed to having answered with an error.
   bool was_unanswered() const { return was_unanswered_; }
+  // True when the last call() failed because the broker refused the connection's handshake
+  // (CURVE keys missing, not authorized, or wrong): retrying will not help.
+  bool was_refused() const { return was_refused_; }
 
   // The broker's address as given ("127.0.0.1:7100"), for messages.
   const std::string& address() const { return address_; }
@@ -155,6 +163,8 @@ class Client {
   struct TryOutcome;
 
   Status open_socket();
+  // Closes the socket and its handshake watch (the watch first: it refers to the socket).
+  void close_socket();
   Result<protocol::Reply> run_tries(uint8_t type, const std::string& body, uint64_t request_id);
   uint64_t next_request_id();
 
@@ -163,8 +173,10 @@ class Client {
   std::string address_;
   std::unique_ptr<zmq::context_t> context_;
   std::unique_ptr<zmq::socket_t> socket_;  // null until the first call and after a failed try
+  std::unique_ptr<HandshakeWatch> watch_;  // socket_'s monitor; null exactly when socket_ is
   uint64_t next_id_ = 0;                   // random start, then +1 per request
   bool was_unanswered_ = false;
+  bool was_refused_ = false;
 };
 
 }  // namespace cube

@@ -251,7 +251,20 @@ std::string render_task_details(const TaskDetails& details, SystemTime now) {
   restart += " (restarted " + std::to_string(t.restart_count) +
              (t.restart_count == 1 ? " time)" : " times)");
   f.add("Restart", restart);
-  f.add("Health check", t.health_check);
+  std::string health = t.health_check;
+  if (!health.empty() &&
+      (t.health_interval_ms > 0 || t.health_timeout_ms > 0 || t.health_retries > 0)) {
+    // Only what the task sets; the rest is the agent's default.
+    std::vector<std::string> settings;
+    if (t.health_interval_ms > 0)
+      settings.push_back("every " + std::to_string(t.health_interval_ms) + " ms");
+    if (t.health_timeout_ms > 0)
+      settings.push_back("timeout " + std::to_string(t.health_timeout_ms) + " ms");
+    if (t.health_retries > 0)
+      settings.push_back(std::to_string(t.health_retries) + " failures fail it");
+    health += " (" + join(settings, ", ") + ")";
+  }
+  f.add("Health check", health);
   f.add("Constraints", join(t.constraints, ", "));
   f.add("Labels", join_labels(t.labels));
   f.add("Container", t.container_id);
@@ -346,6 +359,13 @@ std::string render_broker_status(const protocol::BrokerStatus& s, const std::str
   for (const auto& [state, count] : s.tasks_by_state)
     total += count;
   f.add("Tasks", std::to_string(total) + " total");
+  // Under CURVE the broker counts the connections its allowlists refused (zap.* counters).
+  if (auto agents = s.counters.find("zap.refused.agents"); agents != s.counters.end()) {
+    auto clients = s.counters.find("zap.refused.clients");
+    f.add("Refused keys", std::to_string(agents->second) + " agent / " +
+                              std::to_string(clients == s.counters.end() ? 0 : clients->second) +
+                              " client connections (not in the authorized keys)");
+  }
   std::string out = f.render();
 
   // Known states in their numeric order (all of them, zeros too), then any a newer broker adds.

@@ -120,6 +120,19 @@ std::string render_metrics(const protocol::BrokerStatus& status,
   add_plain_counter(registry, "cube_store_commit_failures_total", "Failed store commits",
                     counter(counters, "store.commit_failed"));
 
+  // Under CURVE: connections the broker's ZAP handler refused (a key not on the allowlist of
+  // that socket's domain), exported at 0 otherwise so alerts need no special case.
+  auto& refused = BuildCounter()
+                      .Name("cube_connections_refused_total")
+                      .Help(
+                          "Connections refused by the CURVE allowlists, by domain (agents: "
+                          "--authorized-agents, clients: --authorized-clients)")
+                      .Register(registry);
+  for (const char* domain : {"agents", "clients"}) {
+    refused.Add({{"domain", domain}})
+        .Increment(static_cast<double>(counter(counters, std::string("zap.refused.") + domain)));
+  }
+
   add_histogram(registry, "cube_scheduling_latency_seconds",
                 "Time from a task being accepted to its first placement on an agent",
                 protocol::kSchedulingLatency, counters);

@@ -143,7 +143,7 @@ void put(Packer& p, const Capacity& c) {
 }
 
 void put(Packer& p, const Task& t) {
-  MapWriter(p, 29)("id", t.id)("name", t.name)("image", t.image)("cmd", t.cmd)("env", t.env)(
+  MapWriter(p, 32)("id", t.id)("name", t.name)("image", t.image)("cmd", t.cmd)("env", t.env)(
       "cpu", t.cpu)("memory_bytes", t.memory_bytes)("disk_bytes", t.disk_bytes)(
       "exposed_ports", t.exposed_ports)("restart_policy", t.restart_policy)(
       "health_check", t.health_check)("driver", t.driver)("constraints", t.constraints)(
@@ -152,7 +152,9 @@ void put(Packer& p, const Task& t) {
       "node_id", t.node_id)("node", t.node)("reason", t.reason)("exit_code", t.exit_code)(
       "container_id", t.container_id)("port_bindings", t.port_bindings)(
       "start_time_ms", t.start_time_ms)("finish_time_ms", t.finish_time_ms)(
-      "created_ms", t.created_ms)("updated_ms", t.updated_ms);
+      "created_ms", t.created_ms)("updated_ms", t.updated_ms)(
+      "health_interval_ms", t.health_interval_ms)("health_timeout_ms", t.health_timeout_ms)(
+      "health_retries", t.health_retries);
 }
 
 void put(Packer& p, const TaskStatus& s) {
@@ -428,6 +430,9 @@ void visit_fields(Reader& r, Task& out, std::string_view key, const msgpack::obj
   CUBE_FIELD("finish_time_ms", finish_time_ms)
   CUBE_FIELD("created_ms", created_ms)
   CUBE_FIELD("updated_ms", updated_ms)
+  CUBE_FIELD("health_interval_ms", health_interval_ms)
+  CUBE_FIELD("health_timeout_ms", health_timeout_ms)
+  CUBE_FIELD("health_retries", health_retries)
 }
 
 void visit_fields(Reader& r, TaskStatus& out, std::string_view key, const msgpack::object* value) {

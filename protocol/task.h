@@ -76,6 +76,11 @@ struct Task {
   std::vector<std::string> constraints;    // "key=value" matched against node labels
   std::map<std::string, std::string> labels;
   int64_t duration_ms = 0;  // sim driver: how long the task "runs"; 0 = until stopped
+  // Health check settings (agent/health_check.h); 0 = the agent's default (--health-interval,
+  // --health-timeout, --health-retries). Only used when health_check is set.
+  int64_t health_interval_ms = 0;  // time between probes; also the grace before the first
+  int64_t health_timeout_ms = 0;   // a probe not answered within this fails
+  int32_t health_retries = 0;      // consecutive failed probes that fail the task
 
   // --- What Cube observes (the status) ---
   TaskState state = TaskState::Pending;

@@ -79,6 +79,22 @@ Status read_int64_number(std::string_view field, const json& v, int64_t& out) {
   return Status::ok();
 }
 
+// A duration is milliseconds as a number, or a string such as "500ms" or "10s".
+Status read_duration_ms(std::string_view field, const json& v, int64_t& out) {
+  if (v.is_number())
+    return read_int64_number(field, v, out);
+  if (v.is_string()) {
+    auto d = parse_duration(v.get<std::string>());
+    if (!d)
+      return d.status().with_context("field \"" + std::string(field) + "\"");
+    out = d->count();
+    return Status::ok();
+  }
+  if (v.is_null())
+    return Status::ok();
+  return field_error(field, std::string("expected milliseconds or \"5s\", got ") + json_type(v));
+}
+
 // A size is bytes as a number, or a string such as "512MiB".
 Status read_size(std::string_view field, const json& v, int64_t& out) {
   if (v.is_null())
@@ -156,6 +172,19 @@ Status read_task(const json& body, Task& task, std::optional<TaskState>& state_o
       s = read_string(key, v, task.restart_policy);
     } else if (key == "HealthCheck") {
       s = read_string(key, v, task.health_check);
+    } else if (key == "HealthCheckInterval") {
+      s = read_duration_ms(key, v, task.health_interval_ms);
+    } else if (key == "HealthCheckTimeout") {
+      s = read_duration_ms(key, v, task.health_timeout_ms);
+    } else if (key == "HealthCheckRetries") {
+      if (v.is_number_integer()) {
+        int64_t n = v.get<int64_t>();
+        if (n < 0 || n > std::numeric_limits<int32_t>::max())
+          return field_error(key, v.dump() + " is out of range");
+        task.health_retries = static_cast<int32_t>(n);
+      } else if (!v.is_null()) {
+        s = field_error(key, std::string("expected a whole number, got ") + json_type(v));
+      }
     } else if (key == "Driver") {
       s = read_string(key, v, task.driver);
     } else if (key == "Constraints") {
@@ -306,6 +335,13 @@ nlohmann::json task_to_json(const Task& t) {
   j["ExitCode"] = t.exit_code ? json(*t.exit_code) : json(nullptr);
   if (t.duration_ms > 0)
     j["Duration"] = t.duration_ms;
+  // Like Duration: only when set, so tasks without them print as the prior orchestrators'.
+  if (t.health_interval_ms > 0)
+    j["HealthCheckInterval"] = t.health_interval_ms;
+  if (t.health_timeout_ms > 0)
+    j["HealthCheckTimeout"] = t.health_timeout_ms;
+  if (t.health_retries > 0)
+    j["HealthCheckRetries"] = t.health_retries;
   return j;
 }
 

@@ -86,6 +86,12 @@ Status validate_task_spec(const Task& task) {
     return field_error("HealthCheck",
                        "\"" + task.health_check + "\" must be a path such as /health");
   }
+  if (task.health_interval_ms < 0)
+    return field_error("HealthCheckInterval", "must not be negative");
+  if (task.health_timeout_ms < 0)
+    return field_error("HealthCheckTimeout", "must not be negative");
+  if (task.health_retries < 0)
+    return field_error("HealthCheckRetries", "must not be negative");
   for (const auto& e : task.env) {
     if (e.find('=') == std::string::npos || e.front() == '=') {
       return field_error("Env", "\"" + e + "\" is not KEY=VALUE");

@@ -11,7 +11,8 @@ namespace cube {
 // reference that is not [registry/]name[:tag][@digest]; an exec task has no Cmd; CPU is not a
 // finite number; CPU, Memory, Disk or duration are negative; an exposed port is not
 // "PORT[/tcp|/udp]" with PORT in 1..65535; RestartPolicy is not "", "no", "on-failure" or
-// "always"; HealthCheck does not start with "/"; an Env entry has no "="; a constraint is not
+// "always"; HealthCheck does not start with "/"; HealthCheckInterval, HealthCheckTimeout or
+// HealthCheckRetries are negative; an Env entry has no "="; a constraint is not
 // "key=value"; the ID is given and is not a UUID; Name is longer than 128 bytes.
 Status validate_task_spec(const Task& task);
 

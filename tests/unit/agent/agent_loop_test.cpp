@@ -4,8 +4,11 @@
 // A BEACON (or any message) wakes the loop so that it notices an advanced clock at once.
 #include "agent/agent_loop.h"
 
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
 #include <sys/eventfd.h>
+#include <sys/socket.h>
 
 #include <condition_variable>
 #include <map>
@@ -847,6 +850,150 @@ TEST_F(AgentLoopTest, StatsIntervalZeroSendsNoNodeStats) {
   }
   // ...while the loop is alive and publishing.
   EXPECT_TRUE(heartbeat().has_value());
+}
+
+// --- health checks ---
+
+// An HTTP server on 127.0.0.1:<ephemeral> answering every request with `code`, counting them.
+class HttpStub {
+ public:
+  explicit HttpStub(int code) : code_(code) {
+    listener_ = UniqueFd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    EXPECT_EQ(::bind(listener_.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+    EXPECT_EQ(::listen(listener_.get(), 8), 0);
+    socklen_t len = sizeof addr;
+    ::getsockname(listener_.get(), reinterpret_cast<sockaddr*>(&addr), &len);
+    port_ = ntohs(addr.sin_port);
+    thread_ = std::thread([this] { serve(); });
+  }
+  ~HttpStub() {
+    ::shutdown(listener_.get(), SHUT_RDWR);  // accept() returns: the thread ends
+    thread_.join();
+  }
+  int port() const { return port_; }
+  // Waits until `n` requests were answered.
+  bool wait_requests(int n, Millis timeout = kWait) {
+    std::unique_lock lock(mu_);
+    return cv_.wait_for(lock, timeout, [&] { return served_ >= n; });
+  }
+  int served() {
+    std::lock_guard lock(mu_);
+    return served_;
+  }
+
+ private:
+  void serve() {
+    while (true) {
+      UniqueFd conn(::accept4(listener_.get(), nullptr, nullptr, SOCK_CLOEXEC));
+      if (!conn.valid())
+        return;
+      std::string request;
+      char buf[2048];
+      while (request.find("\r\n\r\n") == std::string::npos) {
+        ssize_t n = ::recv(conn.get(), buf, sizeof buf, 0);
+        if (n <= 0)
+          break;
+        request.append(buf, static_cast<size_t>(n));
+      }
+      std::string answer = "HTTP/1.1 " + std::to_string(code_) +
+                           " X\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+      ::send(conn.get(), answer.data(), answer.size(), MSG_NOSIGNAL);
+      conn = UniqueFd();
+      std::lock_guard lock(mu_);
+      ++served_;
+      cv_.notify_all();
+    }
+  }
+
+  int code_;
+  UniqueFd listener_;
+  int port_ = 0;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  int served_ = 0;
+  std::thread thread_;
+};
+
+class AgentHealthTest : public AgentLoopTest {
+ protected:
+  // An exec task (the fake driver publishes nothing, so the agent probes 127.0.0.1 at the
+  // exposed port) with a health check every 100 ms and `retries` failures allowed.
+  Task health_task(const HttpStub& server, int32_t retries) {
+    Task t = exec_task(1);
+    t.exposed_ports = {std::to_string(server.port()) + "/tcp"};
+    t.health_check = "/h";
+    t.health_interval_ms = 100;
+    t.health_retries = retries;
+    return t;
+  }
+  void run_task(const Task& t) {
+    start_loop();
+    welcome();
+    ASSERT_TRUE(heartbeat().has_value());
+    driver_.remember_attempt(t.id, t.attempt);
+    broker_.send_work(protocol::Assign{t});
+    ASSERT_TRUE(broker_.expect_work<protocol::Accept>().has_value());
+    auto running = broker_.next_event<protocol::TaskStateEvent>();
+    ASSERT_TRUE(running.has_value());
+    ASSERT_EQ(running->status.state, TaskState::Running);
+  }
+  // One probe interval of loop time (the beacon wakes the loop and keeps the broker alive),
+  // then waits for the probe to reach the server.
+  void probe_once(HttpStub& server) {
+    int before = server.served();
+    clock_.advance(Millis(100));
+    broker_.send_beacon("e1");
+    ASSERT_TRUE(server.wait_requests(before + 1)) << "no probe after an interval";
+  }
+};
+
+TEST_F(AgentHealthTest, FailedProbesStopTheTaskAndReportItFailedWithTheReason) {
+  HttpStub server(404);
+  Task t = health_task(server, 2);
+  run_task(t);
+  EXPECT_EQ(server.served(), 0) << "no probe before the grace of one interval";
+  probe_once(server);
+  EXPECT_FALSE(broker_.next_event<protocol::TaskStateEvent>(Millis(200)).has_value())
+      << "one failure of two is not enough";
+  EXPECT_FALSE(driver_.stop_grace(t.id).has_value());
+  probe_once(server);
+  auto failed = broker_.next_event<protocol::TaskStateEvent>();
+  ASSERT_TRUE(failed.has_value());
+  EXPECT_EQ(failed->status.task_id, t.id);
+  EXPECT_EQ(failed->status.state, TaskState::Failed);
+  EXPECT_EQ(failed->status.reason, "health check failed 2 times: GET http://127.0.0.1:" +
+                                       std::to_string(server.port()) + "/h: HTTP 404");
+  EXPECT_EQ(failed->status.exit_code, 143) << "the exit code of the stop is kept";
+  EXPECT_EQ(driver_.stop_grace(t.id), options_.stop_grace);
+  auto credit = broker_.expect_work<protocol::Credit>();
+  ASSERT_TRUE(credit.has_value());
+  EXPECT_EQ(credit->free_slots, 2u);
+  // Nothing is probed any more.
+  clock_.advance(Millis(1000));
+  broker_.send_beacon("e1");
+  EXPECT_FALSE(server.wait_requests(3, Millis(300)));
+}
+
+TEST_F(AgentHealthTest, AHealthyTaskKeepsRunningWhileProbed) {
+  HttpStub server(200);
+  Task t = health_task(server, 1);
+  run_task(t);
+  for (int i = 0; i < 5; ++i)
+    probe_once(server);
+  EXPECT_FALSE(broker_.next_event<protocol::TaskStateEvent>(Millis(200)).has_value());
+  EXPECT_FALSE(driver_.stop_grace(t.id).has_value());
+  // A STOP ends the probing with the task.
+  broker_.send_work(protocol::Stop{t.id, 0, 1000, "stopped"});
+  auto stopped = broker_.next_event<protocol::TaskStateEvent>();
+  ASSERT_TRUE(stopped.has_value());
+  EXPECT_EQ(stopped->status.state, TaskState::Completed);
+  int served = server.served();
+  clock_.advance(Millis(1000));
+  broker_.send_beacon("e1");
+  EXPECT_FALSE(server.wait_requests(served + 1, Millis(300)));
 }
 
 }  // namespace

@@ -88,6 +88,11 @@ TEST(ZapHandlerTest, SelfCheckPassesWhenStrangersAreRefusedAndReloadTakesEffect)
                                          Millis(5000));
   EXPECT_TRUE(s.is_ok()) << s.to_string();
   EXPECT_GE(zap.refusals(), 1u);
+  // Counted in the domain of the socket that refused it (the server is a "clients" socket).
+  ZapCounts counts = zap.counts();
+  EXPECT_EQ(counts.refused_clients, zap.refusals());
+  EXPECT_EQ(counts.refused_agents, 0u);
+  EXPECT_EQ(counts.refused_other, 0u);
 
   // After a reload the new key gets in.
   zap.reload(ZapAllowlists::from({}, {{keys.client.public_key, "bob"}}));

@@ -287,6 +287,26 @@ TEST(Cli, SubmitSimTaskWithDurationAndExplicitId) {
   EXPECT_EQ(t.id, "0190a3c4-0000-7000-8000-000000000001");
 }
 
+TEST(Cli, SubmitWithoutANameIsNamedAfterTheImageOrTheCommand) {
+  FakeTaskBroker broker;
+  ManualClock clock;
+
+  CliResult by_image = run(
+      {"--broker", broker.address(), "submit", "--image", "registry:5000/no-such/image:1"}, clock);
+  CliResult by_digest = run(
+      {"--broker", broker.address(), "submit", "--image", "busybox@sha256:" + std::string(64, 'a')},
+      clock);
+  CliResult by_command = run(
+      {"--broker", broker.address(), "submit", "--driver", "exec", "--", "/bin/sleep", "1"}, clock);
+
+  ASSERT_EQ(by_image.code, kExitOk) << by_image.err;
+  ASSERT_EQ(by_digest.code, kExitOk) << by_digest.err;
+  ASSERT_EQ(by_command.code, kExitOk) << by_command.err;
+  EXPECT_EQ(decode_submitted(broker.requests().at(0)).name, "image");
+  EXPECT_EQ(decode_submitted(broker.requests().at(1)).name, "busybox");
+  EXPECT_EQ(decode_submitted(broker.requests().at(2)).name, "sleep");
+}
+
 TEST(Cli, SubmitFromStdinAcceptsATaskEventWrapper) {
   FakeTaskBroker broker;
   ManualClock clock;

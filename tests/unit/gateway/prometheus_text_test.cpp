@@ -35,6 +35,8 @@ protocol::BrokerStatus sample_status() {
       {"client.malformed.SUBMIT", 2},
       {"work.malformed.CREDIT", 1},
       {"events.bad_envelope", 5},
+      {"zap.refused.agents", 6},
+      {"zap.refused.clients", 9},
   };
   protocol::LatencyHistogram scheduling;
   scheduling.observe(microseconds(40));
@@ -111,6 +113,18 @@ TEST_F(PrometheusTextTest, MessagesAndDecodeErrorsBySocketAndType) {
   EXPECT_EQ(m_.value("cube_broker_counter_total", {{"name", "events.bad_envelope"}}), 5.0);
   EXPECT_FALSE(m_.value("cube_broker_counter_total", {{"name", "latency.scheduling.sum_us"}}))
       << "histogram keys are exported as histograms, not as raw counters";
+}
+
+TEST_F(PrometheusTextTest, ConnectionsRefusedByTheCurveAllowlistsByDomain) {
+  EXPECT_EQ(m_.types.at("cube_connections_refused_total"), "counter");
+  EXPECT_EQ(m_.value("cube_connections_refused_total", {{"domain", "agents"}}), 6.0);
+  EXPECT_EQ(m_.value("cube_connections_refused_total", {{"domain", "clients"}}), 9.0);
+  // A broker without CURVE has no zap.* counters: both series are still there, at 0.
+  std::string error;
+  auto plain = test::parse_prometheus_text(render_metrics(protocol::BrokerStatus{}, {}), &error);
+  ASSERT_TRUE(plain) << error;
+  EXPECT_EQ(plain->value("cube_connections_refused_total", {{"domain", "agents"}}), 0.0);
+  EXPECT_EQ(plain->value("cube_connections_refused_total", {{"domain", "clients"}}), 0.0);
 }
 
 TEST_F(PrometheusTextTest, SchedulingLatencyIsACumulativeHistogramInSeconds) {

@@ -35,6 +35,9 @@ Task sample_task() {
   t.exposed_ports = {"8080/tcp", "53/udp"};
   t.restart_policy = "on-failure";
   t.health_check = "/health";
+  t.health_interval_ms = 10000;
+  t.health_timeout_ms = 2000;
+  t.health_retries = 3;
   t.driver = "docker";
   t.constraints = {"zone=eu-1"};
   t.labels = {{"team", "infra"}, {"tier", "front"}};
@@ -474,6 +477,9 @@ KeyResets<Task> task_keys() {
       CUBE_KEY(Task, "finish_time_ms", finish_time_ms),
       CUBE_KEY(Task, "created_ms", created_ms),
       CUBE_KEY(Task, "updated_ms", updated_ms),
+      CUBE_KEY(Task, "health_interval_ms", health_interval_ms),
+      CUBE_KEY(Task, "health_timeout_ms", health_timeout_ms),
+      CUBE_KEY(Task, "health_retries", health_retries),
   };
 }
 

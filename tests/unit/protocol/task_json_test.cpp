@@ -200,6 +200,10 @@ TEST(TaskJson, WrongTypeNamesTheField) {
       {R"({"Labels": {"a": 1}})", "field \"Labels\": values must be strings"},
       {R"({"Duration": true})", "field \"Duration\""},
       {R"({"Duration": "5 parsecs"})", "field \"Duration\""},
+      {R"({"HealthCheckInterval": true})", "field \"HealthCheckInterval\""},
+      {R"({"HealthCheckTimeout": "2 fortnights"})", "field \"HealthCheckTimeout\""},
+      {R"({"HealthCheckRetries": "3"})", "field \"HealthCheckRetries\": expected a whole number"},
+      {R"({"HealthCheckRetries": -1})", "field \"HealthCheckRetries\": -1 is out of range"},
       {R"({"State": "Runnning"})", "field \"State\": expected a state 0-4 or its name"},
       {R"({"State": 9})", "field \"State\""},
       {R"({"State": 2.5})", "field \"State\""},
@@ -287,6 +291,26 @@ TEST(TaskJson, OutputFieldsOfThePriorOrchestratorsAreIgnored) {
   EXPECT_EQ(got, expected);
 }
 
+TEST(TaskJson, HealthCheckSettingsAsMillisecondsOrDurations) {
+  auto t = task_from_json_text(
+      R"({"HealthCheck": "/health", "HealthCheckInterval": "500ms", "HealthCheckTimeout": 250,
+          "HealthCheckRetries": 5})");
+  ASSERT_TRUE(t.is_ok()) << t.status().to_string();
+  EXPECT_EQ(t->health_check, "/health");
+  EXPECT_EQ(t->health_interval_ms, 500);
+  EXPECT_EQ(t->health_timeout_ms, 250);
+  EXPECT_EQ(t->health_retries, 5);
+  nlohmann::json j = task_to_json(*t);
+  EXPECT_EQ(j["HealthCheckInterval"], 500);
+  EXPECT_EQ(j["HealthCheckTimeout"], 250);
+  EXPECT_EQ(j["HealthCheckRetries"], 5);
+  // Unset (the agent's defaults): not printed, as the prior orchestrators print tasks.
+  nlohmann::json plain = task_to_json(Task{});
+  EXPECT_FALSE(plain.contains("HealthCheckInterval"));
+  EXPECT_FALSE(plain.contains("HealthCheckTimeout"));
+  EXPECT_FALSE(plain.contains("HealthCheckRetries"));
+}
+
 TEST(TaskJson, ExposedPortsAsObjectOrArray) {
   auto ports = parse_ok(R"({"ExposedPorts": {"80/tcp": {}, "53/udp": {}}})").exposed_ports;
   EXPECT_EQ(ports, (std::vector<std::string>{"53/udp", "80/tcp"}));
@@ -318,6 +342,9 @@ TEST(TaskJson, ToJsonAndBackKeepsTheSpec) {
   spec.constraints = original.constraints;
   spec.labels = original.labels;
   spec.duration_ms = original.duration_ms;
+  spec.health_interval_ms = original.health_interval_ms;
+  spec.health_timeout_ms = original.health_timeout_ms;
+  spec.health_retries = original.health_retries;
   // "State" in the output is the observed state (Failed): sent back, it means "run it".
   spec.desired_state = TaskState::Running;
   EXPECT_EQ(*back, spec);

@@ -135,6 +135,19 @@ std::vector<Rule> rules() {
       {"health path", [](Task& t) { t.health_check = "/health"; }, ""},
       {"health no slash", [](Task& t) { t.health_check = "health"; },
        "field \"HealthCheck\": \"health\" must be a path such as /health"},
+      {"health settings",
+       [](Task& t) {
+         t.health_interval_ms = 200;
+         t.health_timeout_ms = 100;
+         t.health_retries = 2;
+       },
+       ""},
+      {"health interval negative", [](Task& t) { t.health_interval_ms = -1; },
+       "field \"HealthCheckInterval\": must not be negative"},
+      {"health timeout negative", [](Task& t) { t.health_timeout_ms = -1; },
+       "field \"HealthCheckTimeout\""},
+      {"health retries negative", [](Task& t) { t.health_retries = -3; },
+       "field \"HealthCheckRetries\""},
       // Env: KEY=VALUE.
       {"env ok",
        [](Task& t) {
