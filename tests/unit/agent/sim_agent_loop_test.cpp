@@ -133,6 +133,19 @@ TEST(SimAgentLoopTest, ASimTaskRunsForItsDurationOfClockTimeThenCompletes) {
   auto loop = std::make_unique<AgentLoop>(options, driver, clock);
   Status result;
   std::thread thread([&] { result = loop->run(stop.get()); });
+  // Stops and joins the loop however the test ends: a failed ASSERT returns early, and a
+  // joinable std::thread destroyed there would terminate the whole test binary.
+  auto stop_loop = [&] {
+    if (!thread.joinable())
+      return;
+    uint64_t one = 1;
+    EXPECT_EQ(::write(stop.get(), &one, sizeof one), static_cast<ssize_t>(sizeof one));
+    thread.join();
+  };
+  struct StopOnExit {
+    std::function<void()> stop;
+    ~StopOnExit() { stop(); }
+  } stop_on_exit{stop_loop};
 
   auto hello_msg = broker.next_work(kWait);
   auto hello = decode<protocol::Hello>(hello_msg);
@@ -187,9 +200,7 @@ TEST(SimAgentLoopTest, ASimTaskRunsForItsDurationOfClockTimeThenCompletes) {
   ASSERT_TRUE(credit.has_value());
   EXPECT_EQ(credit->free_slots, 2u);
 
-  uint64_t one = 1;
-  ASSERT_EQ(::write(stop.get(), &one, sizeof one), static_cast<ssize_t>(sizeof one));
-  thread.join();
+  stop_loop();
   EXPECT_TRUE(result.is_ok()) << result.to_string();
 }
 
