@@ -257,11 +257,23 @@ class AgentLoopTest : public ::testing::Test {
   }
   ~AgentLoopTest() override { stop_loop(); }
 
-  void start_loop(Driver& driver) {
+  // Stops the loop when it goes out of scope. A test that runs the loop on a driver of its own
+  // keeps this next to that driver, so the loop stops before the driver is destroyed (locals
+  // die in reverse order, also when an ASSERT returns early).
+  struct LoopStopper {
+    AgentLoopTest& test;
+    ~LoopStopper() { test.stop_loop(); }
+  };
+
+  void start_loop_on(Driver& driver) {
     loop_ = std::make_unique<AgentLoop>(options_, driver, clock_);
     thread_ = std::thread([this] { result_ = loop_->run(stop_fd_.get()); });
   }
-  void start_loop() { start_loop(driver_); }
+  [[nodiscard]] LoopStopper start_loop(Driver& driver) {
+    start_loop_on(driver);
+    return LoopStopper{*this};
+  }
+  void start_loop() { start_loop_on(driver_); }
 
   void stop_loop() {
     if (!thread_.joinable())
@@ -606,7 +618,7 @@ TEST_F(AgentLoopTest, TasksTheDriverAlreadyOwnsAreReportedInHello) {
 
 TEST_F(AgentLoopTest, RealExecDriverEndToEnd) {
   ExecDriver exec(dir_.path(), clock_);
-  start_loop(exec);
+  LoopStopper stopper = start_loop(exec);
   welcome();
   ASSERT_TRUE(heartbeat().has_value());
   Task t = exec_task(1, {"sh", "-c", "echo hello; exit 0"});
@@ -635,7 +647,7 @@ TEST_F(AgentLoopTest, RealExecDriverEndToEnd) {
 
 TEST_F(AgentLoopTest, LogsFetchIsAnsweredWithTheTasksOutput) {
   ExecDriver exec(dir_.path(), clock_);
-  start_loop(exec);
+  LoopStopper stopper = start_loop(exec);
   welcome();
   ASSERT_TRUE(heartbeat().has_value());
   Task t = exec_task(1, {"sh", "-c", "echo one; echo two; echo three"});
@@ -721,7 +733,7 @@ TEST_F(AgentLoopTest, AnUnreachableBackendRejectsTasksUntilItAnswersAgain) {
       "dockerd unreachable at /var/run/docker.sock: Couldn't connect to server");
   BackendDriver driver;
   driver.set_backend(down);
-  start_loop(driver);
+  LoopStopper stopper = start_loop(driver);
   protocol::Hello hello = welcome();
   EXPECT_EQ(hello.labels.at(std::string(kLabelDriverError)), down.message())
       << "the node shows why it takes no tasks";
@@ -790,7 +802,7 @@ class UsageReportingDriver final : public Driver {
 TEST_F(AgentLoopTest, NodeStatsCarryHostAndTaskUsageAndRepeatTheLastSeq) {
   options_.stats_interval = Millis(300);
   UsageReportingDriver driver(driver_);
-  start_loop(driver);
+  LoopStopper stopper = start_loop(driver);
   welcome();
   ASSERT_TRUE(heartbeat().has_value());
   Task t = exec_task(2);
