@@ -237,8 +237,11 @@ Status BrokerLoop::bind_at(int base) {
     // A send to a vanished agent fails (and is counted) instead of disappearing silently.
     work.set(zmq::sockopt::router_mandatory, 1);
     work.set(zmq::sockopt::backlog, kListenBacklog);
-    protocol::enable_zmtp_heartbeats(work, static_cast<int>(options_.heartbeat.count()),
-                                     static_cast<int>(options_.node_grace.count()));
+    // No ZMTP heartbeats of our own on the work ROUTER: every agent's DEALER sends PINGs with
+    // a TTL (agent_loop.cpp), which make libzmq close an agent connection that goes silent, and
+    // the broker answers them. Our own PINGs would add nothing but cost: libzmq 4.3 cancels a
+    // timer per connection per interval with a linear scan of all timers, O(agents^2) per
+    // second in the I/O thread (docs/decisions.md, "ZMTP heartbeats").
     if (!options_.curve_secret.empty()) {
       for (auto& [socket, role] : sockets) {
         std::string_view domain =

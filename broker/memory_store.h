@@ -2,13 +2,24 @@
 // process only: for `--store memory`, tests and benchmarks. It never fails, except where a test
 // asks it to (fail_next_commit_for_test).
 //
-// Thread-safety: as Store (one thread at a time).
+// What it holds is compact: each task as its MessagePack blob (protocol/codec.h encode_task, the
+// form the SQLite store keeps, less the keys that hold their default value: decoding leaves a
+// missing key's field at its default) and the history as one append-only byte log whose
+// records name their task by a 4-byte index. The broker's
+// TaskTable already holds every task decoded; a second decoded copy here (a Task with a dozen
+// strings, a pair<string, TaskEvent> per history entry) cost about a third of the broker's
+// memory per task held (cube-bench, 1,000 agents). Blobs are decoded only by load_all and
+// load_events, at broker start.
+//
+// Thread-safety: as Store (one thread at a time). commits_are_cheap(): yes (no I/O).
 #pragma once
 
-#include <map>
+#include <cstdint>
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
+#include <unordered_set>
 #include <vector>
 
 #include "broker/store.h"
@@ -19,10 +30,12 @@ class MemoryStore final : public Store {
  public:
   // OK, unless fail_next_commit_for_test armed a failure: then that Status, and nothing changes.
   Status commit(std::span<const Task> upserts, std::span<const TaskEventRecord> events) override;
-  // Always OK; tasks ordered by id.
+  // OK with the tasks ordered by id; Internal only if a stored blob no longer decodes (a bug).
   Result<std::vector<Task>> load_all() override;
-  // Always OK; in append order.
+  // OK in append order; Internal only if a stored blob no longer decodes (a bug).
   Result<std::vector<TaskEventRecord>> load_events() override;
+  // A commit copies bytes in memory: no reason to run it on a thread of its own.
+  bool commits_are_cheap() const override { return true; }
 
   // How many commits succeeded: lets tests check that work was batched.
   int commit_count() const { return commit_count_; }
@@ -30,8 +43,39 @@ class MemoryStore final : public Store {
   void fail_next_commit_for_test(Status status) { next_failure_ = std::move(status); }
 
  private:
-  std::map<std::string, Task> tasks_;
-  std::vector<TaskEventRecord> events_;
+  // A task's compact blob. encode_task writes the id first and it is never a default, so the
+  // set is keyed by the id inside the blob: the id (a 36-byte UUID) is not stored twice.
+  struct Entry {
+    mutable std::string blob;     // replaced in place by an upsert of the same id
+    uint32_t index = 0;           // into entries_
+    mutable bool stored = false;  // false while only history names the task (blob: just the id)
+  };
+  // The id inside a blob ("" if it has none).
+  static std::string_view id_of(std::string_view blob);
+  struct IdHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view id) const { return std::hash<std::string_view>{}(id); }
+    size_t operator()(const Entry& e) const { return (*this)(id_of(e.blob)); }
+  };
+  struct IdEqual {
+    using is_transparent = void;
+    static std::string_view id(std::string_view id) { return id; }
+    static std::string_view id(const Entry& e) { return id_of(e.blob); }
+    template <typename A, typename B>
+    bool operator()(const A& a, const B& b) const {
+      return id(a) == id(b);
+    }
+  };
+  // The entry of `id`, adding one that holds just the id if there is none.
+  const Entry& entry(std::string_view id);
+
+  // Hashed: a commit looks up every task it writes (an ordered map's string compares were a
+  // few % of the broker loop); load_all sorts.
+  std::unordered_set<Entry, IdHash, IdEqual> tasks_;
+  std::vector<const Entry*> entries_;  // index -> entry (set nodes never move)
+  // Records of: u32 task index, u32 blob size, encode_task_event blob (host byte order).
+  std::string event_log_;
+  size_t event_count_ = 0;
   int commit_count_ = 0;
   std::optional<Status> next_failure_;
 };

@@ -47,6 +47,11 @@ class Store {
   // Every stored history entry, in the order it was appended.
   //   Unavailable / Internal as for commit. Blocks for a full read.
   virtual Result<std::vector<TaskEventRecord>> load_events() = 0;
+
+  // True when commit() does no I/O and returns within microseconds (the memory store):
+  // StoreWriter then runs it on the caller's thread, which saves two thread hand-offs per
+  // batch. False unless a store says otherwise. Never blocks.
+  virtual bool commits_are_cheap() const { return false; }
 };
 
 }  // namespace cube::broker

@@ -24,6 +24,14 @@ StoreWriter::~StoreWriter() {
 void StoreWriter::start(StoreBatch batch) {
   CUBE_CHECK(!busy_) << "the broker loop starts one batch at a time";
   busy_ = true;
+  if (store_.commits_are_cheap()) {
+    // Same result, same hand-back through done_ (the loop polls fd()), without waking the
+    // writer thread and then the loop again: measured with cube-bench, memory store.
+    SteadyTime begin = clock_.now();
+    Status status = store_.commit(batch.upserts, batch.events);
+    done_.push(StoreBatchDone{std::move(status), std::move(batch), clock_.now() - begin});
+    return;
+  }
   {
     std::lock_guard lock(mu_);
     next_ = std::move(batch);

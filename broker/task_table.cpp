@@ -7,6 +7,9 @@
 namespace cube::broker {
 namespace {
 
+// History entries of a task that runs once (append_event reserves this many at the first).
+constexpr size_t kTypicalHistory = 4;
+
 bool occupies_node(const Task& task) {
   return (task.state == TaskState::Scheduled || task.state == TaskState::Running) &&
          !task.node_id.empty();
@@ -213,6 +216,10 @@ void TaskTable::index(const std::string& id, TaskRecord& record) {
 
 void TaskTable::append_event(const std::string& id, TaskRecord& record, SystemTime now) {
   TaskEvent event{record.task.state, to_unix_ms(now), record.task.reason, record.task.node};
+  // A task that runs once has four entries (Pending, Scheduled, Running, Completed): one
+  // allocation instead of three as the history grows (1, 2, 4).
+  if (record.history.empty())
+    record.history.reserve(kTypicalHistory);
   record.history.push_back(event);
   new_events_.emplace_back(id, std::move(event));
 }

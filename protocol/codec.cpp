@@ -13,7 +13,15 @@ namespace {
 
 // ---------------------------------------------------------------- encoding
 
-using Packer = msgpack::packer<msgpack::sbuffer>;
+// msgpack-c's packer writes into any stream with write(data, size). encode_with packs into a
+// per-thread scratch string that keeps its capacity, then returns an exact-size copy: one
+// allocation per message instead of an sbuffer's (grown by doubling) plus the copy (cube-bench
+// profile of the broker loop), and callers that keep the bytes keep no slack.
+struct StringSink {
+  std::string bytes;
+  void write(const char* data, size_t size) { bytes.append(data, size); }
+};
+using Packer = msgpack::packer<StringSink>;
 
 void pack_str(Packer& p, std::string_view s) {
   p.pack_str(static_cast<uint32_t>(s.size()));
@@ -195,10 +203,16 @@ void put(Packer& p, const LogsChunk& c) {
 
 template <typename Fn>
 std::string encode_with(Fn&& fn) {
-  msgpack::sbuffer buffer(256);
-  Packer packer(buffer);
+  // A big reply (a LIST of every task) must not pin its size in every thread that sent one.
+  constexpr size_t kScratchKept = 64 * 1024;
+  thread_local StringSink sink;  // encode_with never nests: fn only packs
+  sink.bytes.clear();
+  Packer packer(sink);
   fn(packer);
-  return std::string(buffer.data(), buffer.size());
+  std::string out = sink.bytes;
+  if (sink.bytes.capacity() > kScratchKept)
+    sink.bytes = std::string();
+  return out;
 }
 
 // ---------------------------------------------------------------- decoding

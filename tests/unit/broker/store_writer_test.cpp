@@ -106,6 +106,46 @@ TEST(StoreWriter, OneBatchInFlightDoneThroughTheFd) {
   EXPECT_EQ(store.stored(), 2u);
 }
 
+// A store that says its commits are cheap, and records the thread each commit ran on.
+class CheapStore final : public Store {
+ public:
+  Status commit(std::span<const Task> upserts, std::span<const TaskEventRecord> events) override {
+    thread = std::this_thread::get_id();
+    return inner.commit(upserts, events);
+  }
+  Result<std::vector<Task>> load_all() override { return inner.load_all(); }
+  Result<std::vector<TaskEventRecord>> load_events() override { return inner.load_events(); }
+  bool commits_are_cheap() const override { return true; }
+
+  MemoryStore inner;
+  std::thread::id thread;
+};
+
+TEST(StoreWriter, ACheapStoreCommitsInsideStartAndAnswersThroughTheFd) {
+  CheapStore store;
+  ManualClock clock;
+  StoreWriter writer(store, clock);
+  writer.start(StoreBatch{{task("a")}, {{"a", TaskEvent{}}}});
+  EXPECT_EQ(store.thread, std::this_thread::get_id());  // committed before start() returned
+  EXPECT_TRUE(writer.busy());                           // until the loop takes the result
+  ASSERT_TRUE(fd_readable(writer.fd(), Millis(0)));
+  auto done = writer.take_done();
+  ASSERT_TRUE(done.has_value());
+  EXPECT_TRUE(done->status.is_ok());
+  EXPECT_FALSE(writer.busy());
+  EXPECT_EQ(store.inner.load_all()->size(), 1u);
+
+  store.inner.fail_next_commit_for_test(Status::unavailable("disk full"));
+  writer.start(StoreBatch{{task("b")}, {}});
+  ASSERT_TRUE(fd_readable(writer.fd(), Millis(0)));
+  done = writer.take_done();
+  ASSERT_TRUE(done.has_value());
+  EXPECT_TRUE(done->status.is_unavailable());
+  ASSERT_EQ(done->batch.upserts.size(), 1u);  // given back for a retry
+  EXPECT_EQ(done->batch.upserts[0].id, "b");
+  EXPECT_FALSE(writer.wait().has_value());  // nothing in flight
+}
+
 TEST(StoreWriter, AFailedBatchComesBackForARetry) {
   GatedStore store;
   store.open();
