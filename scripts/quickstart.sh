@@ -93,7 +93,13 @@ if curl -fsS --unix-socket /var/run/docker.sock http://localhost/_ping >/dev/nul
     sleep 0.1
   done
   echo "quickstart: what it logged (cube-client logs $web):"
-  "$CLIENT" logs "$web"
+  # dockerd writes a container's log asynchronously: give httpd's request line a moment.
+  for _ in $(seq 1 50); do
+    logged=$("$CLIENT" logs "$web" 2>/dev/null || true)
+    if [ -n "$logged" ]; then break; fi
+    sleep 0.1
+  done
+  echo "${logged:-(nothing yet: $CLIENT logs -f $web)}"
 else
   echo "quickstart: dockerd is not running; skipping the docker agent and the httpd task"
 fi
