@@ -6,13 +6,27 @@
 # checkout.
 #
 #   ./scripts/quickstart.sh          # start (or restart) the local cluster and run a first task
-#   ./scripts/quickstart.sh stop     # stop the broker and agents it started
+#   ./scripts/quickstart.sh stop     # stop its tasks (and their containers), broker and agents
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
 STATE="$ROOT/.cube"
 BIN="$ROOT/build"
 export CUBE_BROKER=127.0.0.1:7100
+
+# Stops the tasks still running (so no container outlives the cluster), waiting a bounded time.
+stop_tasks() {
+  local client="$BIN/client/cube-client" ids
+  [ -x "$client" ] || return 0
+  ids=$("$client" --timeout 2s list 2>/dev/null |
+    awk 'NR > 1 && ($3 == "Pending" || $3 == "Scheduled" || $3 == "Running") { print $1 }') || true
+  [ -n "$ids" ] || return 0
+  for id in $ids; do "$client" stop "$id" >/dev/null 2>&1 || true; done
+  for _ in $(seq 1 100); do
+    "$client" --timeout 2s list 2>/dev/null | awk 'NR > 1 { print $3 }' | grep -q Running || break
+    sleep 0.1
+  done
+}
 
 stop_cluster() {
   for name in agent-docker agent broker; do
@@ -29,6 +43,7 @@ stop_cluster() {
 }
 
 if [ "${1:-}" = "stop" ]; then
+  stop_tasks
   stop_cluster
   echo "quickstart: cluster stopped"
   exit 0
