@@ -40,6 +40,15 @@ Status missing(std::string_view what) {
                           " (is the broker a different version?)");
 }
 
+// The task that the answer to a SUBMIT or a STOP carries.
+Result<Task> task_of(Result<protocol::Reply> reply) {
+  if (!reply)
+    return reply.status();
+  if (!reply->task)
+    return missing("task");
+  return std::move(*reply->task);
+}
+
 }  // namespace
 
 std::string default_broker_address() {
@@ -280,12 +289,7 @@ Result<protocol::Reply> Client::run_tries(uint8_t type, const std::string& body,
 Result<Task> Client::submit(const Task& task) {
   protocol::SubmitRequest request;
   request.task = task;
-  auto reply = call(request);
-  if (!reply)
-    return reply.status();
-  if (!reply->task)
-    return missing("task");
-  return std::move(*reply->task);
+  return task_of(call(request));
 }
 
 Result<std::vector<Task>> Client::list() {
@@ -310,12 +314,7 @@ Result<TaskDetails> Client::get(const std::string& task_id) {
 Result<Task> Client::stop(const std::string& task_id) {
   protocol::StopRequest request;
   request.task_id = task_id;
-  auto reply = call(request);
-  if (!reply)
-    return reply.status();
-  if (!reply->task)
-    return missing("task");
-  return std::move(*reply->task);
+  return task_of(call(request));
 }
 
 Result<std::vector<protocol::NodeInfo>> Client::nodes() {
