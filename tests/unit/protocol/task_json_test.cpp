@@ -7,61 +7,18 @@
 #include <algorithm>
 
 #include "protocol/task_validation.h"
+#include "tests/support/prior_art_bodies.h"
 #include "tests/unit/protocol/samples.h"
 
 namespace cube {
 namespace {
 
-// go-cube README, "Create Task".
-constexpr std::string_view kGoCubeBody = R"({
-  "ID": "3fa85f64-5717-4562-b3fc-2c963f66afa6",
-  "State": 2,
-  "Timestamp": "2025-11-23T10:00:00Z",
-  "Task": {
-    "ID": "3fa85f64-5717-4562-b3fc-2c963f66afa6",
-    "Name": "my-task",
-    "Image": "nginx:latest",
-    "CPU": 0.5,
-    "Memory": 536870912,
-    "Disk": 1073741824,
-    "Env": ["ENV=production"],
-    "ExposedPorts": {
-      "80/tcp": {}
-    },
-    "RestartPolicy": "always",
-    "HealthCheck": "/health"
-  }
-})";
-
-// go-cube README, "Example Usage": the curl body as printed there, which lacks the closing
-// brace of "Task".
-constexpr std::string_view kGoCubeCurlBody = R"({
-    "ID": "123e4567-e89b-12d3-a456-426614174000",
-    "State": 2,
-    "Task": {
-      "ID": "123e4567-e89b-12d3-a456-426614174000",
-      "Name": "nginx-server",
-      "Image": "nginx:latest",
-      "CPU": 0.5,
-      "Memory": 268435456,
-      "ExposedPorts": {
-        "80/tcp": {}
-      },
-      "RestartPolicy": "always",
-      "HealthCheck": "/health"
-  })";
-
-// orc README, "Create new task": the inner task says Scheduled, the event asks for Running.
-constexpr std::string_view kOrcBody = R"({
-    "ID": "266592cd-960d-4091-981c-8c25c44b1018",
-    "State": 2,
-    "Task": {
-        "State": 1,
-        "ID": "266592cd-960d-4091-981c-8c25c44b1018",
-        "Name": "test-from-api-777",
-        "Image": "strm/helloworld-http"
-    }
-})";
+// The bodies of go-cube's and orc's READMEs, verbatim (tests/support/prior_art_bodies.h).
+constexpr std::string_view kGoCubeBody = test::kGoCubeApiReferenceBody;
+// go-cube's "Example Usage" curl body, which lacks the closing brace of the outer object.
+constexpr std::string_view kGoCubeCurlBody = test::kGoCubeExampleUsageBody;
+// orc's "Create new task": the inner task says Scheduled, the event asks for Running.
+constexpr std::string_view kOrcBody = test::kOrcCreateTaskBody;
 
 // orc README, "Check tasks": one element of its output, as a user would send it back.
 constexpr std::string_view kOrcListElement = R"({
