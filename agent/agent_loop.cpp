@@ -825,8 +825,13 @@ void AgentLoop::run_timers(SteadyTime now) {
     case SessionState::AwaitingWelcome:
       if (now >= welcome_deadline_) {
         Millis delay = backoff_.on_failure(now);
-        spdlog::warn("no WELCOME from broker {} within {} ms; retrying in {} ms", broker_label_,
-                     options_.welcome_timeout.count(), delay.count());
+        // A broker that refuses our key never answers at all, so name that cause too.
+        spdlog::warn("no WELCOME from broker {} within {} ms; retrying in {} ms{}", broker_label_,
+                     options_.welcome_timeout.count(), delay.count(),
+                     options_.curve.enabled()
+                         ? " (is this agent's public key in the broker's --authorized-agents, "
+                           "and is --broker-key the broker's public key?)"
+                         : "");
         create_dealer();
         hello_unsent_ = false;
         state_ = SessionState::BackingOff;
