@@ -1,8 +1,14 @@
 #include "broker/zap_handler.h"
 
 #include <gtest/gtest.h>
+#include <spdlog/sinks/ringbuffer_sink.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <memory>
 
 #include "protocol/curve.h"
+#include "tests/support/process.h"
 
 namespace cube::broker {
 namespace {
@@ -124,5 +130,51 @@ TEST(ZapHandlerTest, SelfCheckFailsWithoutAHandler) {
   EXPECT_NE(s.message().find("refusing to start"), std::string::npos) << s.message();
 }
 
+// Routes spdlog's default logger into a ring buffer while it lives, so a test can read the log.
+class CapturedLog {
+ public:
+  CapturedLog() : previous_(spdlog::default_logger()) {
+    spdlog::set_default_logger(std::make_shared<spdlog::logger>("captured", sink_));
+  }
+  ~CapturedLog() { spdlog::set_default_logger(previous_); }
+  // Lines logged so far that contain `text`. Any thread.
+  long count(const std::string& text) const {
+    auto lines = sink_->last_formatted();
+    return std::count_if(lines.begin(), lines.end(), [&](const std::string& line) {
+      return line.find(text) != std::string::npos;
+    });
+  }
+
+ private:
+  std::shared_ptr<spdlog::sinks::ringbuffer_sink_mt> sink_ =
+      std::make_shared<spdlog::sinks::ringbuffer_sink_mt>(256);
+  std::shared_ptr<spdlog::logger> previous_;
+};
+
+TEST(ZapHandlerTest, TheSelfChecksProbeIsNotLoggedAsAStrangerButAStrangerIs) {
+  CapturedLog log;
+  Keys keys;
+  zmq::context_t context(1);
+  ZapHandler zap(context, ZapAllowlists{});
+  ASSERT_TRUE(zap.start().is_ok());
+  zmq::socket_t server(context, zmq::socket_type::router);
+  std::string endpoint = bind_server(server, keys);
+  ASSERT_TRUE(check_zap_refuses_strangers(endpoint, keys.server.public_key, zap, system_clock(),
+                                          Millis(5000))
+                  .is_ok());
+  EXPECT_EQ(log.count("refused a connection"), 0) << "the probe is no stranger";
+
+  zmq::context_t client_context(1);
+  zmq::socket_t stranger(client_context, zmq::socket_type::dealer);
+  stranger.set(zmq::sockopt::linger, 0);
+  ASSERT_TRUE(
+      protocol::apply_curve_client(stranger, {keys.server.public_key, keys.client}).is_ok());
+  stranger.connect(endpoint);
+  EXPECT_TRUE(test::eventually([&] { return log.count("refused a connection") == 1; },
+                               std::chrono::milliseconds(5000)))
+      << "a stranger's refusal is logged";
+}
+
 }  // namespace
+
 }  // namespace cube::broker
