@@ -126,6 +126,10 @@ AgentOptions sim_options(FakeBroker& broker, const std::string& name) {
 
 TEST(SimAgentLoopTest, ASimTaskRunsForItsDurationOfClockTimeThenCompletes) {
   ManualClock clock;
+  // The beacons advertise a 1 s heartbeat, so the agent gives up on the broker only after 3 s of
+  // clock time: the test's 999 ms jump must not make it register again when the jump is seen
+  // before the beacon that follows it.
+  constexpr int64_t kBeaconHeartbeatMs = 1000;
   FakeBroker broker;
   SimDriver driver(clock);
   AgentOptions options = sim_options(broker, "sim-a");
@@ -160,7 +164,7 @@ TEST(SimAgentLoopTest, ASimTaskRunsForItsDurationOfClockTimeThenCompletes) {
   bool connected = false;
   for (int i = 0; i < 100 && !connected; ++i) {
     clock.advance(Millis(100));
-    broker.send_beacon("e1", 100);
+    broker.send_beacon("e1", kBeaconHeartbeatMs);
     for (auto ev = broker.next_event(Millis(200)); ev && !connected;
          ev = broker.next_event(Millis(0)))
       connected = decode<protocol::AgentHeartbeat>(ev).has_value();
@@ -187,10 +191,10 @@ TEST(SimAgentLoopTest, ASimTaskRunsForItsDurationOfClockTimeThenCompletes) {
 
   // 999 ms of clock time: still running; the beacon wakes the loop so it looks.
   clock.advance(Millis(999));
-  broker.send_beacon("e1", 100);
+  broker.send_beacon("e1", kBeaconHeartbeatMs);
   EXPECT_FALSE(decode<protocol::Credit>(broker.next_work(Millis(300))).has_value());
   clock.advance(Millis(1));
-  broker.send_beacon("e1", 100);
+  broker.send_beacon("e1", kBeaconHeartbeatMs);
   auto completed = next_state();
   ASSERT_TRUE(completed.has_value());
   EXPECT_EQ(completed->status.task_id, task.id);
