@@ -8,6 +8,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -81,5 +82,14 @@ class Cluster {
 void kill_group(pid_t pgid);
 // Reads an integer written by a task into a file; 0 when absent.
 pid_t read_pid_file(const std::string& path);
+
+// A task's numeric State in the JSON of `cube-client get/list -o json` (-1 when missing).
+inline int state_of(const nlohmann::json& task) {
+  return task.value("State", -1);
+}
+
+inline bool contains(const std::string& haystack, std::string_view needle) {
+  return haystack.find(needle) != std::string::npos;
+}
 
 }  // namespace cube::test

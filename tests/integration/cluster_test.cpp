@@ -15,8 +15,6 @@
 namespace cube::test {
 namespace {
 
-int state_of(const nlohmann::json& task) { return task.value("State", -1); }
-
 TEST(Cluster, TwentyTasksOverTwoAgentsAllCompleteOnBothNodes) {
   Cluster c;
   c.start_broker();

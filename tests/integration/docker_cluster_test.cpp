@@ -29,14 +29,6 @@ using agent::DockerClientOptions;
 
 constexpr const char* kImage = "cube/busybox:latest";
 
-int state_of(const nlohmann::json& task) {
-  return task.value("State", -1);
-}
-
-bool contains(const std::string& haystack, std::string_view needle) {
-  return haystack.find(needle) != std::string::npos;
-}
-
 size_t append_body(char* data, size_t size, size_t count, void* user) {
   static_cast<std::string*>(user)->append(data, size * count);
   return size * count;

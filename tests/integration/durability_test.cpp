@@ -20,10 +20,6 @@
 namespace cube::test {
 namespace {
 
-int state_of(const nlohmann::json& task) {
-  return task.value("State", -1);
-}
-
 Millis since(SteadyTime start) {
   return std::chrono::duration_cast<Millis>(system_clock().now() - start);
 }

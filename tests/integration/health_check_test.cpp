@@ -24,14 +24,6 @@ using agent::DockerClientOptions;
 
 constexpr const char* kImage = "cube/busybox:latest";
 
-int state_of(const nlohmann::json& task) {
-  return task.value("State", -1);
-}
-
-bool contains(const std::string& haystack, std::string_view needle) {
-  return haystack.find(needle) != std::string::npos;
-}
-
 // A busybox httpd on 8080 serving /www, where /www/health exists.
 std::vector<std::string> httpd_with_health_file() {
   return {"--", "sh", "-c",

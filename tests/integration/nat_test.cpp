@@ -29,10 +29,6 @@ constexpr int kRunning = 2;
 constexpr int kCompleted = 3;
 constexpr int kFailed = 4;
 
-int state_of(const nlohmann::json& task) {
-  return task.value("State", -1);
-}
-
 Millis since(SteadyTime start) {
   return std::chrono::duration_cast<Millis>(system_clock().now() - start);
 }

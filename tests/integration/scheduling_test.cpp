@@ -23,10 +23,6 @@ namespace {
 constexpr int64_t kGiB = int64_t{1} << 30;
 constexpr int64_t kMiB = int64_t{1} << 20;
 
-int state_of(const nlohmann::json& task) {
-  return task.value("State", -1);
-}
-
 // Long-running exec tasks, cleaned up when the test ends.
 class TaskGuard {
  public:
