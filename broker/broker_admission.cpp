@@ -43,7 +43,7 @@ bool BrokerLoop::check_agent_identity(const protocol::Received& message,
   bump(counters_, "work.hello_wrong_identity");
   if (first_report("work.identity." + key_name + "/" + hello->name))
     spdlog::warn("refused HELLO: {}", problem);
-  queue_work(routing_id, protocol::ErrorMessage{ErrorCode::Unauthorized, problem});
+  queue_work_error(routing_id, protocol::ErrorMessage{ErrorCode::Unauthorized, problem});
   return false;
 }
 

@@ -406,7 +406,7 @@ void BrokerLoop::before_poll() {
   }
 
   commit_step(now);
-  send_work_queue();
+  flush_outbox();
 }
 
 void BrokerLoop::commit_step(SteadyTime now) {
@@ -417,19 +417,22 @@ void BrokerLoop::commit_step(SteadyTime now) {
       return;
     writer_->start(std::move(*retry_batch_));
     retry_batch_.reset();
+  } else if (!tasks_.has_uncommitted()) {
+    // What the queued messages report is stored already (a duplicate submit, a stop of a task
+    // that had ended, or a batch that landed earlier).
+    outbox_.settle();
     return;
+  } else {
+    batch_in_flight_ = outbox_.cut();
+    writer_->start(StoreBatch{tasks_.uncommitted_tasks(), tasks_.uncommitted_events()});
+    tasks_.mark_committed();
   }
-  if (!tasks_.has_uncommitted()) {
-    // What these replies report is stored already (a duplicate submit, a stop of a task that
-    // had ended, or a batch that landed earlier).
-    release_replies(held_replies_);
-    return;
+  // The memory store commits inside start(): take its result now, so the outbox flushes in
+  // this same step instead of one wake-up later.
+  if (store_->commits_are_cheap()) {
+    if (auto done = writer_->take_done())
+      on_commit_done(std::move(*done));
   }
-  writer_->start(StoreBatch{tasks_.uncommitted_tasks(), tasks_.uncommitted_events()});
-  tasks_.mark_committed();
-  for (auto& held : held_replies_)
-    committing_replies_.push_back(std::move(held));
-  held_replies_.clear();
 }
 
 void BrokerLoop::on_commit_done(StoreBatchDone done) {
@@ -439,7 +442,7 @@ void BrokerLoop::on_commit_done(StoreBatchDone done) {
     if (commit_retry_at_)
       spdlog::info("the store accepts writes again");
     commit_retry_at_.reset();
-    release_replies(committing_replies_);
+    outbox_.stored(batch_in_flight_);
     return;
   }
   bump(counters_, "store.commit_failed");
@@ -454,7 +457,10 @@ void BrokerLoop::finish_commits() {
     if (auto done = writer_->wait()) {
       on_commit_done(std::move(*done));
       if (retry_batch_) {
-        spdlog::error("stopping with changes the store did not accept; they are lost");
+        spdlog::error(
+            "stopping with changes the store did not accept; they are lost, and the "
+            "{} messages reporting them are not sent",
+            outbox_.drop());
         return;
       }
     }
@@ -467,8 +473,8 @@ void BrokerLoop::finish_commits() {
       break;
     commit_step(clock_.now());
   }
-  release_replies(held_replies_);
-  send_work_queue();
+  outbox_.settle();
+  flush_outbox();
 }
 
 // ------------------------------------------------------------------------------ client socket
@@ -558,7 +564,7 @@ void BrokerLoop::handle_client(protocol::Received& message) {
       metrics_.on_stopped(req->task_id);
       bump(counters_, "client.stops");
       schedule_needed_ = true;
-      hold_reply(message, req->request_id, req->task_id);
+      reply_after_commit(message, req->request_id, req->task_id);
       return;
     }
     case MessageType::NodesRequest: {
@@ -626,7 +632,7 @@ void BrokerLoop::on_submit(protocol::Received& message) {
     metrics_.on_stopped(submitted.id);
     bump(counters_, "client.stops");
     schedule_needed_ = true;
-    return hold_reply(message, request_id, submitted.id);
+    return reply_after_commit(message, request_id, submitted.id);
   }
 
   if (Status s = validate_task_spec(submitted); !s.is_ok())
@@ -635,7 +641,7 @@ void BrokerLoop::on_submit(protocol::Received& message) {
   if (!submitted.id.empty() && tasks_.find(submitted.id) != nullptr) {
     // Idempotent: a retry (or a second submit) of the same ID returns the stored task.
     bump(counters_, "client.submit_duplicates");
-    return hold_reply(message, request_id, submitted.id);
+    return reply_after_commit(message, request_id, submitted.id);
   }
   if (Status s = admit_submit(message, submitted); !s.is_ok())
     return reply_error(routing, request_id, s);
@@ -652,7 +658,7 @@ void BrokerLoop::on_submit(protocol::Received& message) {
   metrics_.on_submitted(id, clock_.now());
   bump(counters_, "client.submits");
   schedule_needed_ = true;
-  hold_reply(message, request_id, std::move(id));
+  reply_after_commit(message, request_id, std::move(id));
 }
 
 void BrokerLoop::reply(std::span<const zmq::message_t> routing, protocol::Reply reply) {
@@ -668,32 +674,21 @@ void BrokerLoop::reply_error(std::span<const zmq::message_t> routing, uint64_t r
   reply(routing, std::move(r));
 }
 
-void BrokerLoop::hold_reply(protocol::Received& message, uint64_t request_id, std::string task_id) {
-  HeldReply held;
-  held.routing.reserve(message.envelope_start);
-  for (size_t i = 0; i < message.envelope_start; ++i)
-    held.routing.push_back(std::move(message.frames[i]));
-  held.request_id = request_id;
-  held.task_id = std::move(task_id);
-  held_replies_.push_back(std::move(held));
-}
-
-void BrokerLoop::send_held_replies() {
-  release_replies(held_replies_);
-}
-
-void BrokerLoop::release_replies(std::vector<HeldReply>& replies) {
-  for (auto& held : replies) {
-    protocol::Reply r;
-    r.request_id = held.request_id;
-    if (const TaskRecord* record = tasks_.find(held.task_id)) {
-      r.task = record->task;
-    } else {
-      r.status = Status::internal("task " + held.task_id + " vanished before its reply");
-    }
-    reply(held.routing, std::move(r));
+void BrokerLoop::reply_after_commit(const protocol::Received& message, uint64_t request_id,
+                                    const std::string& task_id) {
+  protocol::Reply r;
+  r.request_id = request_id;
+  if (const TaskRecord* record = tasks_.find(task_id)) {
+    r.task = record->task;
+  } else {
+    r.status = Status::internal("task " + task_id + " vanished before its reply");
   }
-  replies.clear();
+  std::vector<std::string> routing;
+  routing.reserve(message.envelope_start);
+  for (size_t i = 0; i < message.envelope_start; ++i)
+    routing.push_back(frame_string(message.frames[i]));
+  outbox_.push(OutboxSocket::Client, std::move(routing), protocol::MessageType::Reply,
+               protocol::encode_body(r));
 }
 
 // ------------------------------------------------------------------------------ work socket
@@ -713,7 +708,7 @@ void BrokerLoop::drain_work() {
       std::string routing_id = frame_string(message->frames[0]);
       if (first_report("work.envelope." + routing_id))
         spdlog::warn("agent connection {}: {}", hex(routing_id), error.message());
-      queue_work(routing_id, protocol::ErrorMessage{error.code(), error.message()});
+      queue_work_error(routing_id, protocol::ErrorMessage{error.code(), error.message()});
       continue;
     }
     metrics_.on_message(BrokerSocket::Work, message->type);
@@ -731,10 +726,10 @@ void BrokerLoop::handle_work(protocol::Received& message) {
       spdlog::warn("agent connection {}: malformed {}: {}", hex(routing_id),
                    type_name(message.type), s.message());
     }
-    queue_work(routing_id,
-               protocol::ErrorMessage{
-                   ErrorCode::Invalid,
-                   "malformed " + std::string(type_name(message.type)) + ": " + s.message()});
+    queue_work_error(routing_id,
+                     protocol::ErrorMessage{
+                         ErrorCode::Invalid,
+                         "malformed " + std::string(type_name(message.type)) + ": " + s.message()});
   };
   switch (static_cast<MessageType>(message.type)) {
     case MessageType::Hello:
@@ -807,10 +802,10 @@ void BrokerLoop::handle_work(protocol::Received& message) {
         spdlog::warn("agent connection {}: unexpected message type {} ({})", hex(routing_id),
                      message.type, type_name(message.type));
       }
-      queue_work(routing_id,
-                 protocol::ErrorMessage{ErrorCode::Invalid,
-                                        "unexpected message type " + std::to_string(message.type) +
-                                            " (" + type_name(message.type) + ") on the work port"});
+      queue_work_error(routing_id, protocol::ErrorMessage{
+                                       ErrorCode::Invalid,
+                                       "unexpected message type " + std::to_string(message.type) +
+                                           " (" + type_name(message.type) + ") on the work port"});
       break;
   }
   queue_commands();
@@ -824,8 +819,9 @@ void BrokerLoop::on_hello(const std::string& routing_id, std::string_view body) 
       spdlog::warn("agent connection {}: malformed HELLO: {}", hex(routing_id),
                    hello.status().message());
     }
-    queue_work(routing_id, protocol::ErrorMessage{ErrorCode::Invalid,
-                                                  "malformed HELLO: " + hello.status().message()});
+    queue_work_error(
+        routing_id,
+        protocol::ErrorMessage{ErrorCode::Invalid, "malformed HELLO: " + hello.status().message()});
     return;
   }
   SystemTime wall = clock_.wall();
@@ -842,8 +838,8 @@ void BrokerLoop::on_hello(const std::string& routing_id, std::string_view body) 
   auto registered = agents_.on_hello(*hello, routing_id, new_random_id(), to_unix_ms(wall));
   if (!registered.is_ok()) {
     bump(counters_, "work.hello_refused");
-    queue_work(routing_id,
-               protocol::ErrorMessage{registered.status().code(), registered.status().message()});
+    queue_work_error(routing_id, protocol::ErrorMessage{registered.status().code(),
+                                                        registered.status().message()});
     return;
   }
   AgentRecord& agent = *registered->agent;
@@ -864,7 +860,8 @@ AgentRecord* BrokerLoop::authenticate_work(const std::string& routing_id,
   auto agent = agents_.authenticate(session_id);
   if (!agent.is_ok()) {
     bump(counters_, "work.unauthorized");
-    queue_work(routing_id, protocol::ErrorMessage{agent.status().code(), agent.status().message()});
+    queue_work_error(routing_id,
+                     protocol::ErrorMessage{agent.status().code(), agent.status().message()});
     return nullptr;
   }
   AgentRecord* record = *agent;
@@ -892,13 +889,14 @@ void BrokerLoop::request_sync(AgentRecord& agent, std::string reason) {
 
 template <typename M>
 void BrokerLoop::queue_work(const std::string& routing_id, const M& message) {
-  work_queue_.push_back(
-      {routing_id, protocol::MessageTraits<M>::kType, protocol::encode_body(message)});
+  outbox_.push(OutboxSocket::Work, {routing_id}, protocol::MessageTraits<M>::kType,
+               protocol::encode_body(message));
 }
-// broker_admission.cpp queues errors too; at -O3 the uses here may all be inlined, leaving no
-// symbol for it to link against unless this instantiation is explicit.
-template void BrokerLoop::queue_work<protocol::ErrorMessage>(const std::string&,
-                                                             const protocol::ErrorMessage&);
+
+void BrokerLoop::queue_work_error(const std::string& routing_id,
+                                  const protocol::ErrorMessage& error) {
+  queue_work(routing_id, error);
+}
 
 void BrokerLoop::queue_commands() {
   for (auto& command : commands_) {
@@ -912,18 +910,25 @@ void BrokerLoop::queue_commands() {
   commands_.clear();
 }
 
-void BrokerLoop::send_work_queue() {
-  for (const auto& message : work_queue_) {
-    std::array<zmq::message_t, 1> routing{
-        zmq::message_t(message.routing_id.data(), message.routing_id.size())};
-    Status s = protocol::send_raw(work_, routing, message.type, message.body);
-    if (!s.is_ok()) {
-      // The agent is gone (ROUTER_MANDATORY) or not reading. An unanswered ASSIGN times out and
-      // is offered elsewhere; a lost STOP is repeated on the agent's next HELLO.
-      bump(counters_, key("work", "send_failed", static_cast<uint8_t>(message.type)));
-    }
+void BrokerLoop::flush_outbox() {
+  outbox_.flush([this](const OutboxMessage& message) { send_now(message); });
+}
+
+void BrokerLoop::send_now(const OutboxMessage& message) {
+  std::vector<zmq::message_t> routing;
+  routing.reserve(message.routing.size());
+  for (const auto& frame : message.routing)
+    routing.emplace_back(frame.data(), frame.size());
+  if (message.socket == OutboxSocket::Client) {
+    if (!protocol::send_raw(client_, routing, message.type, message.body).is_ok())
+      bump(counters_, "client.send_failed");
+    return;
   }
-  work_queue_.clear();
+  if (!protocol::send_raw(work_, routing, message.type, message.body).is_ok()) {
+    // The agent is gone (ROUTER_MANDATORY) or not reading. An unanswered ASSIGN times out and
+    // is offered elsewhere; a lost STOP is repeated on the agent's next HELLO.
+    bump(counters_, key("work", "send_failed", static_cast<uint8_t>(message.type)));
+  }
 }
 
 // ------------------------------------------------------------------------------ logs proxy
@@ -949,7 +954,11 @@ void BrokerLoop::on_logs(protocol::Received& message, const protocol::LogsReques
                         ? protocol::kMaxLogChunkBytes
                         : request.max_bytes;
   fetch.tail_lines = request.tail_lines;
-  queue_work(target.routing_id, fetch);
+  // Bypasses the outbox: the log bytes live on the agent, not in the store.
+  send_now(OutboxMessage{OutboxSocket::Work,
+                         {target.routing_id},
+                         protocol::MessageType::LogsFetch,
+                         protocol::encode_body(fetch)});
   bump(counters_, "client.logs");
 }
 
@@ -960,8 +969,9 @@ void BrokerLoop::on_logs_data(const std::string& routing_id, std::string_view bo
     if (first_report("work.malformed." + routing_id))
       spdlog::warn("agent connection {}: malformed LOGS_DATA: {}", hex(routing_id),
                    m.status().message());
-    queue_work(routing_id, protocol::ErrorMessage{ErrorCode::Invalid,
-                                                  "malformed LOGS_DATA: " + m.status().message()});
+    queue_work_error(
+        routing_id,
+        protocol::ErrorMessage{ErrorCode::Invalid, "malformed LOGS_DATA: " + m.status().message()});
     return;
   }
   const LogsProxy::Pending* pending = logs_.find(m->fetch_id);
@@ -1048,8 +1058,8 @@ AgentRecord* BrokerLoop::authenticate_event(std::string_view agent_id,
     // The broker declared it lost but it is still talking: ask it to say HELLO again so its
     // tasks are reconciled. (Only when Lost: events still in flight from a replaced session
     // must not trigger another HELLO.)
-    queue_work(known->routing_id,
-               protocol::ErrorMessage{ErrorCode::Unauthorized, "no session: send HELLO"});
+    queue_work_error(known->routing_id,
+                     protocol::ErrorMessage{ErrorCode::Unauthorized, "no session: send HELLO"});
   }
   return nullptr;
 }

@@ -12,9 +12,9 @@
 // kBatchLimit messages, run due timers (beacon, lost agents, unanswered assignments, ended
 // restart backoffs), then one before-poll step: one scheduling pass if anything changed, the
 // changed tasks handed to the store writer thread as one group commit (when the previous one
-// has landed; broker/store_writer.h), then the messages to agents. The replies held for
-// SUBMIT/STOP_TASK go out when the commit holding their change has landed (a change is
-// acknowledged only after its commit).
+// has landed; broker/store_writer.h), then the outbox's messages whose commit has landed:
+// replies to SUBMIT/STOP_TASK and every ASSIGN/STOP/SYNC/WELCOME wait for the commit holding
+// the change they report (broker/outbox.h states the rule and its exceptions).
 //
 // Malformed input on any socket is counted (STATUS "counters"), logged once per peer and
 // dropped, or answered with an error where the peer expects a reply; it never stops the loop.
@@ -43,6 +43,7 @@
 #include "broker/logs_proxy.h"
 #include "broker/node_stats_table.h"
 #include "broker/options.h"
+#include "broker/outbox.h"
 #include "broker/scheduler_view.h"
 #include "broker/store.h"
 #include "broker/store_writer.h"
@@ -104,17 +105,6 @@ class BrokerLoop {
   void run(int stop_fd, int reload_fd = -1);
 
  private:
-  struct WorkMessage {
-    std::string routing_id;
-    protocol::MessageType type;
-    std::string body;
-  };
-  struct HeldReply {
-    std::vector<zmq::message_t> routing;
-    uint64_t request_id = 0;
-    std::string task_id;
-  };
-
   Status load_store();
   Status bind_at(int base);
 
@@ -156,29 +146,33 @@ class BrokerLoop {
   void before_poll();
   int64_t poll_timeout_ms() const;
 
-  // Replies to a client right away.
+  // Replies to a client right away (reads and errors: broker/outbox.h says why they may).
   void reply(std::span<const zmq::message_t> routing, protocol::Reply reply);
   void reply_error(std::span<const zmq::message_t> routing, uint64_t request_id, Status status);
-  // Holds an OK reply carrying the task `task_id` until the next successful commit.
-  void hold_reply(protocol::Received& message, uint64_t request_id, std::string task_id);
-  // Queues a message for a work-socket peer (sent in order in before_poll()).
+  // Queues an OK reply carrying task `task_id` as it is now; it leaves with the commit of the
+  // change it reports (broker/outbox.h).
+  void reply_after_commit(const protocol::Received& message, uint64_t request_id,
+                          const std::string& task_id);
+  // Queues an ERROR for a work-socket peer (through the outbox, so each agent's stream keeps
+  // its order; broker_admission.cpp uses it too).
+  void queue_work_error(const std::string& routing_id, const protocol::ErrorMessage& error);
+  // Queues a message for a work-socket peer in the outbox.
   template <typename M>
   void queue_work(const std::string& routing_id, const M& message);
-  // Moves the lifecycle's commands into the work queue, resolving agent ids to routing ids.
+  // Moves the lifecycle's commands into the outbox, resolving agent ids to routing ids.
   void queue_commands();
-  void send_work_queue();
-  void send_held_replies();
-  // Sends `replies` (each with its task as it is now) and empties the vector.
-  void release_replies(std::vector<HeldReply>& replies);
+  // Sends what the outbox holds for stored batches.
+  void flush_outbox();
+  void send_now(const OutboxMessage& message);
 
-  // Group commit on the writer thread (broker/store_writer.h): starts the next batch when none
-  // is in flight (a refused batch again once commit_retry_at_ passed), or releases the held
-  // replies when nothing is left to commit.
+  // Group commit (broker/store_writer.h): starts the next batch when none is in flight (a
+  // refused batch again once commit_retry_at_ passed), or, with nothing uncommitted and nothing
+  // in flight, settles the outbox.
   void commit_step(SteadyTime now);
-  // The batch in flight landed: release its replies, or keep it for a retry.
+  // The batch in flight landed: its messages may leave; or keep it for a retry.
   void on_commit_done(StoreBatchDone done);
   // At shutdown: waits for the batch in flight and commits what is left (unless the store
-  // refuses), then sends the last replies and agent messages.
+  // refuses), then sends what the outbox holds (or drops it if the store refused).
   void finish_commits();
 
   // Adds the ZAP handler's refusals and admissions since bind() (the self-check excluded) to
@@ -220,8 +214,7 @@ class BrokerLoop {
   RateLimiter rate_limiter_;
 
   std::vector<AgentCommand> commands_;  // appended by lifecycle/plan_apply, drained each step
-  std::vector<WorkMessage> work_queue_;
-  std::vector<HeldReply> held_replies_;
+  Outbox outbox_;
   LogsProxy logs_;
   SchedulerView scheduler_view_;  // the scheduler's nodes, kept between passes
   bool schedule_needed_ = true;
@@ -230,10 +223,10 @@ class BrokerLoop {
   std::optional<SteadyTime> commit_retry_at_;
   SteadyTime next_pass_at_{};  // the earliest time of the next scheduling pass (kPassSpacing)
   std::set<std::string> reported_;
-  // Replies waiting for the batch in flight (or refused and waiting for its retry).
-  std::vector<HeldReply> committing_replies_;
-  // A batch the store refused, started again at commit_retry_at_.
+  // A batch the store refused, started again at commit_retry_at_, and its outbox number.
   std::optional<StoreBatch> retry_batch_;
+  // The outbox number of the batch in flight (or of retry_batch_).
+  uint64_t batch_in_flight_ = 0;
   // Created by run(); declared last so it stops (finishing its batch) before anything it uses.
   std::unique_ptr<StoreWriter> writer_;
 };

@@ -8,6 +8,7 @@
 #include <random>
 #include <utility>
 
+#include "common/ids.h"
 #include "protocol/codec.h"
 #include "protocol/envelope.h"
 #include "protocol/zmq_io.h"
@@ -78,8 +79,8 @@ Client::Client(ClientOptions options, const Clock& clock)
     : options_(std::move(options)), clock_(&clock), address_(address_of(options_.endpoint)) {
   options_.tries = std::max(1, options_.tries);
   options_.timeout_per_try = std::max(Millis(1), options_.timeout_per_try);
-  // Request ids are unique per client: a random start makes two clients (or two runs of the
-  // CLI) unlikely to collide in the broker's reply cache, and +1 keeps them unique within one.
+  // Request ids match a reply to its request (a late reply to an earlier try is dropped): a
+  // random start makes two runs of the CLI unlikely to reuse one, and +1 keeps them unique.
   std::random_device rd;
   next_id_ = (static_cast<uint64_t>(rd()) << 32) ^ static_cast<uint64_t>(rd());
 }
@@ -289,6 +290,11 @@ Result<protocol::Reply> Client::run_tries(uint8_t type, const std::string& body,
 Result<Task> Client::submit(const Task& task) {
   protocol::SubmitRequest request;
   request.task = task;
+  // The ID is chosen here, before the first send, and every retry carries it: a retry whose
+  // first try was stored (reply lost, broker restarted) is then a no-op at the broker instead
+  // of a second task. A stop-by-State-3 submit names its task and gets no new ID.
+  if (request.task.id.empty() && request.task.desired_state != TaskState::Completed)
+    request.task.id = new_uuid_v7(clock_->wall());
   return task_of(call(request));
 }
 

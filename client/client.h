@@ -113,9 +113,10 @@ class Client {
   // The broker's address as given ("127.0.0.1:7100"), for messages.
   const std::string& address() const { return address_; }
 
-  // Submits a task (an empty ID lets the broker assign a UUIDv7). Returns the task as stored.
-  // Submitting the same ID twice returns the stored task, not a duplicate. Errors: as call();
-  // Invalid from the broker names the bad field.
+  // Submits a task. A task without an ID gets a UUIDv7 here, before the first send, kept for
+  // every retry, so a retry after a lost reply or a broker restart cannot store it twice.
+  // Returns the task as stored. Submitting the same ID twice returns the stored task, not a
+  // duplicate. Errors: as call(); Invalid from the broker names the bad field.
   Result<Task> submit(const Task& task);
 
   // Every task the broker knows. Errors: as call().

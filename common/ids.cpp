@@ -69,4 +69,8 @@ bool is_uuid(std::string_view s) {
   return true;
 }
 
+bool is_uuid_v7(std::string_view s) {
+  return is_uuid(s) && s[14] == '7';
+}
+
 }  // namespace cube

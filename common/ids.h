@@ -18,4 +18,7 @@ std::string new_random_id();
 // True for the 8-4-4-4-12 hex form (any version); the form task IDs must have.
 bool is_uuid(std::string_view s);
 
+// True for a UUID whose version nibble is 7 (what new_uuid_v7 makes).
+bool is_uuid_v7(std::string_view s);
+
 }  // namespace cube

@@ -236,5 +236,78 @@ TEST(StoreWriter, TheBrokerLoopServesWhileACommitIsInFlight) {
   thread.join();
 }
 
+// The outbox rule with a slow store: the ASSIGN for a submitted task (and the submit's reply)
+// leave only after the commit that records the submit and the placement has landed, so a broker
+// killed while the commit is in flight has told the agent nothing the store does not know.
+TEST(StoreWriter, AnAssignWaitsForTheCommitOfItsPlacement) {
+  auto owned = std::make_unique<GatedStore>();
+  GatedStore* store = owned.get();
+  ManualClock clock;
+  BrokerOptions options;
+  options.port = 0;
+  BrokerLoop loop(options, clock, std::move(owned));
+  ASSERT_TRUE(loop.bind().is_ok());
+  UniqueFd stop(::eventfd(0, EFD_CLOEXEC));
+  std::thread thread([&] { loop.run(stop.get()); });
+
+  zmq::context_t context;
+  auto connect = [&](zmq::socket_type type, int offset) {
+    zmq::socket_t s(context, type);
+    s.set(zmq::sockopt::linger, 0);
+    s.connect(protocol::tcp_endpoint("127.0.0.1", loop.port() + offset));
+    return s;
+  };
+  auto next_within = [](zmq::socket_t& s, Millis timeout) -> std::optional<protocol::Received> {
+    zmq::pollitem_t item{s.handle(), 0, ZMQ_POLLIN, 0};
+    zmq::poll(&item, 1, timeout);
+    if ((item.revents & ZMQ_POLLIN) == 0)
+      return std::nullopt;
+    Status error;
+    auto message = protocol::receive(s, 0, &error);
+    if (!error.is_ok())
+      return std::nullopt;
+    return message;
+  };
+  zmq::socket_t client = connect(zmq::socket_type::req, 0);
+  zmq::socket_t agent = connect(zmq::socket_type::dealer, 1);
+
+  // An agent with two free slots (nothing to commit: its WELCOME leaves at once).
+  protocol::Hello hello;
+  hello.agent_id = "agent-1";
+  hello.name = "node-1";
+  hello.version = "test";
+  hello.drivers = {"docker"};
+  hello.capacity.slots = 2;
+  ASSERT_TRUE(protocol::send(agent, hello).is_ok());
+  auto welcome_message = next_within(agent, kWait);
+  ASSERT_TRUE(welcome_message.has_value());
+  ASSERT_EQ(welcome_message->type, static_cast<uint8_t>(protocol::MessageType::Welcome));
+  auto welcome = protocol::decode_as<protocol::Welcome>(welcome_message->body);
+  ASSERT_TRUE(welcome.is_ok());
+  ASSERT_TRUE(protocol::send(agent, protocol::Credit{welcome->session_id, 2}).is_ok());
+
+  Task t = task("0190a3c4-3333-7000-8000-000000000002");
+  ASSERT_TRUE(protocol::send(client, protocol::SubmitRequest{1, t}).is_ok());
+  ASSERT_TRUE(store->wait_entered(1));
+  EXPECT_FALSE(next_within(agent, Millis(200)).has_value()) << "ASSIGN sent before its commit";
+  EXPECT_FALSE(next_within(client, Millis(0)).has_value()) << "reply sent before its commit";
+  EXPECT_EQ(store->stored(), 0u);
+
+  store->open();
+  auto assign_message = next_within(agent, kWait);
+  ASSERT_TRUE(assign_message.has_value());
+  ASSERT_EQ(assign_message->type, static_cast<uint8_t>(protocol::MessageType::Assign));
+  auto assign = protocol::decode_as<protocol::Assign>(assign_message->body);
+  ASSERT_TRUE(assign.is_ok());
+  EXPECT_EQ(assign->task.id, t.id);
+  EXPECT_EQ(store->stored(), 1u);  // the store knew the task before the agent heard of it
+  auto reply = next_within(client, kWait);
+  ASSERT_TRUE(reply.has_value());
+
+  uint64_t one = 1;
+  ASSERT_EQ(::write(stop.get(), &one, sizeof one), static_cast<ssize_t>(sizeof one));
+  thread.join();
+}
+
 }  // namespace
 }  // namespace cube::broker

@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "common/ids.h"
 #include "protocol/codec.h"
 #include "tests/unit/client/fake_broker.h"
 
@@ -249,12 +250,13 @@ TEST(Cli, SubmitFlagsBuildTheTask) {
                     clock);
 
   ASSERT_EQ(r.code, kExitOk) << r.err;
-  EXPECT_EQ(r.out, std::string(kId) + "\n");  // only the ID
   EXPECT_EQ(r.err, "");
   auto requests = broker.requests();
   ASSERT_EQ(requests.size(), 1u);
   Task t = decode_submitted(requests[0]);
-  EXPECT_EQ(t.id, "");
+  // The client chose the ID (a UUIDv7) before sending, so a retry cannot store the task twice.
+  EXPECT_TRUE(is_uuid_v7(t.id)) << t.id;
+  EXPECT_EQ(r.out, t.id + "\n");  // only the ID
   EXPECT_EQ(t.name, "web");
   EXPECT_EQ(t.image, "nginx:1.25");
   EXPECT_EQ(t.driver, "docker");
@@ -349,8 +351,8 @@ TEST(Cli, RunIsSubmitWithNameAndImage) {
                     clock);
 
   ASSERT_EQ(r.code, kExitOk) << r.err;
-  EXPECT_EQ(r.out, std::string(kId) + "\n");
   Task t = decode_submitted(broker.requests().at(0));
+  EXPECT_EQ(r.out, t.id + "\n");
   EXPECT_EQ(t.name, "hello");
   EXPECT_EQ(t.image, "busybox:latest");
   EXPECT_EQ(t.exposed_ports, (std::vector<std::string>{"80"}));
@@ -367,7 +369,8 @@ TEST(Cli, SubmitWaitReturnsOnceRunning) {
       clock);
 
   EXPECT_EQ(r.code, kExitOk) << r.err;
-  EXPECT_EQ(r.out, std::string(kId) + "\n");
+  std::string id = decode_submitted(broker.requests().at(0)).id;
+  EXPECT_EQ(r.out, id + "\n");
   EXPECT_EQ(broker.requests().size(), 4u);  // SUBMIT and three GETs
 }
 
@@ -381,8 +384,9 @@ TEST(Cli, SubmitWaitExitsOneWithTheReasonWhenTheTaskFails) {
           clock);
 
   EXPECT_EQ(r.code, kExitBrokerError);
-  EXPECT_EQ(r.out, std::string(kId) + "\n");
-  EXPECT_EQ(r.err, "cube-client: task " + std::string(kId) + " failed: image not found: nginx:9\n");
+  std::string id = decode_submitted(broker.requests().at(0)).id;
+  EXPECT_EQ(r.out, id + "\n");
+  EXPECT_EQ(r.err, "cube-client: task " + id + " failed: image not found: nginx:9\n");
 }
 
 TEST(Cli, SubmitWaitGivesUpAfterTheWaitTimeout) {

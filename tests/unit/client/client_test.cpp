@@ -6,6 +6,7 @@
 
 #include <array>
 
+#include "common/ids.h"
 #include "protocol/codec.h"
 #include "protocol/envelope.h"
 #include "tests/unit/client/fake_broker.h"
@@ -64,6 +65,44 @@ TEST(ClientLazyPirate, RetriesASilentRequestWithTheSameIdOnAFreshSocket) {
   EXPECT_NE(requests[0].request_id, 0u);
   EXPECT_EQ(requests[0].request_id, requests[1].request_id);
   EXPECT_EQ(requests[0].body, requests[1].body);
+}
+
+// A submit whose reply is lost is retried with the same task ID: a broker that stored the first
+// try then answers the retry with the stored task instead of storing a second one.
+TEST(ClientLazyPirate, ASubmitRetryCarriesTheTaskIdChosenBeforeTheFirstTry) {
+  FakeBroker broker([](size_t index, const ReceivedRequest&) {
+    return index == 0 ? FakeResponse::drop() : FakeResponse::answer(reply_with_task("web"));
+  });
+  ManualClock clock;
+  Client client(options_for(broker.endpoint(), Millis(200)), clock);
+  Task task;
+  task.name = "web";
+  task.image = "nginx:1.25";
+
+  ASSERT_TRUE(client.submit(task).is_ok());
+
+  auto requests = broker.requests();
+  ASSERT_EQ(requests.size(), 2u);
+  auto first = protocol::decode_as<protocol::SubmitRequest>(requests[0].body);
+  auto retry = protocol::decode_as<protocol::SubmitRequest>(requests[1].body);
+  ASSERT_TRUE(first.is_ok() && retry.is_ok());
+  EXPECT_TRUE(is_uuid_v7(first->task.id)) << first->task.id;
+  EXPECT_EQ(retry->task.id, first->task.id);
+}
+
+TEST(ClientRequests, ASubmitThatStopsATaskByStateThreeGetsNoNewId) {
+  FakeBroker broker(
+      [](size_t, const ReceivedRequest&) { return FakeResponse::answer(reply_with_task("web")); });
+  ManualClock clock;
+  Client client(options_for(broker.endpoint(), Millis(2000)), clock);
+  Task stop;
+  stop.desired_state = TaskState::Completed;
+
+  (void)client.submit(stop);
+
+  auto sent = protocol::decode_as<protocol::SubmitRequest>(broker.requests().at(0).body);
+  ASSERT_TRUE(sent.is_ok());
+  EXPECT_EQ(sent->task.id, "") << "the broker answers a stop without an ID with a clear error";
 }
 
 TEST(ClientLazyPirate, EachCallUsesTheNextRequestId) {
@@ -256,7 +295,11 @@ TEST(ClientRequests, SubmitSendsTheTaskAndReturnsTheStoredOne) {
   EXPECT_EQ(requests[0].type, static_cast<uint8_t>(protocol::MessageType::SubmitRequest));
   auto sent = protocol::decode_as<protocol::SubmitRequest>(requests[0].body);
   ASSERT_TRUE(sent.is_ok());
-  EXPECT_EQ(sent->task, task);
+  // Sent as given, but with an ID the client chose (a UUIDv7), kept for every retry.
+  EXPECT_TRUE(is_uuid_v7(sent->task.id)) << sent->task.id;
+  Task expected = task;
+  expected.id = sent->task.id;
+  EXPECT_EQ(sent->task, expected);
 }
 
 TEST(ClientRequests, EachMethodSendsItsMessageType) {

@@ -23,6 +23,8 @@ TEST(UuidV7, FormatVersionAndVariant) {
   std::string id = new_uuid_v7(from_unix_ms(kT0));
   ASSERT_EQ(id.size(), 36u) << id;
   EXPECT_TRUE(is_uuid(id)) << id;
+  EXPECT_TRUE(is_uuid_v7(id)) << id;
+  EXPECT_FALSE(is_uuid_v7(new_random_id()));
   EXPECT_EQ(id[8], '-');
   EXPECT_EQ(id[13], '-');
   EXPECT_EQ(id[18], '-');

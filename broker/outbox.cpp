@@ -1,0 +1,26 @@
+#include "broker/outbox.h"
+
+#include <utility>
+
+#include "common/check.h"
+
+namespace cube::broker {
+
+void Outbox::push(OutboxSocket socket, std::vector<std::string> routing, protocol::MessageType type,
+                  std::string body) {
+  queue_.push_back({socket, std::move(routing), type, std::move(body), open_batch_});
+}
+
+void Outbox::stored(uint64_t batch) {
+  CUBE_CHECK(batch >= stored_batch_ && batch < open_batch_)
+      << "batches are stored in the order they were cut";
+  stored_batch_ = batch;
+}
+
+size_t Outbox::drop() {
+  size_t dropped = queue_.size();
+  queue_.clear();
+  return dropped;
+}
+
+}  // namespace cube::broker

@@ -1,0 +1,89 @@
+// Outbox: everything the broker sends because of stored state waits here until that state is
+// stored.
+//
+// The rule: a message that reports or acts on a change the broker made leaves the broker only
+// after the store has acknowledged the group commit holding every change made before the
+// message was queued. So a broker killed at any instant has told no agent to run, and no client
+// that it accepted, anything the restarted broker will not know. Through the outbox go the
+// client replies to SUBMIT and STOP_TASK, and every message to agents but LOGS_FETCH (WELCOME,
+// ASSIGN, STOP, SYNC and ERROR), so each agent's stream keeps the order the broker decided it in.
+//
+// Sent at once, bypassing the outbox (they report no change of their own):
+//   - client ERROR replies to requests refused before they changed anything (malformed,
+//     unauthorized, invalid, unknown task); a REQ client has one request in flight, so there is
+//     no order to keep;
+//   - replies to the reads (LIST, GET, NODES, STATUS): the broker's current view, which may
+//     include changes whose commit is still in flight, answered while a slow commit runs;
+//   - the BEACON on the PUB socket (epoch and heartbeat only);
+//   - LOGS_FETCH to an agent and the logs reply to the client (log bytes live on the agent).
+//
+// How: each message is tagged with the number of the batch that will carry the changes made so
+// far. cut() is called when a batch goes to the store and returns its number; stored(n) when
+// the store acknowledged batch n. flush() sends, in the order queued, every message whose batch
+// is stored. Batches are acknowledged in order (the store writer has one in flight), so the
+// tags are non-decreasing and a flush pops a prefix. When nothing is uncommitted and no batch
+// is in flight, settle() counts an empty batch as stored, so a reply reporting state already
+// stored leaves in the same loop iteration. With --store memory the commit runs inside the loop
+// step (broker/store_writer.h), so every flush is immediate.
+//
+// Thread-safety: none; owned by the broker loop thread.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <string>
+#include <vector>
+
+#include "protocol/messages.h"
+
+namespace cube::broker {
+
+enum class OutboxSocket : uint8_t { Client, Work };
+
+struct OutboxMessage {
+  OutboxSocket socket = OutboxSocket::Work;
+  std::vector<std::string> routing;  // ROUTER envelope frames, outermost first
+  protocol::MessageType type{};
+  std::string body;  // encoded MessagePack body
+  uint64_t batch = 0;
+};
+
+class Outbox {
+ public:
+  // Queues a message behind every change made so far.
+  void push(OutboxSocket socket, std::vector<std::string> routing, protocol::MessageType type,
+            std::string body);
+
+  // A batch holding every change made so far goes to the store: returns its number.
+  uint64_t cut() { return open_batch_++; }
+  // The store acknowledged batch `batch` (and so every earlier one).
+  void stored(uint64_t batch);
+  // Nothing is uncommitted and no batch is in flight: what is queued reports stored state.
+  void settle() { stored(cut()); }
+
+  // Calls send(message) for each message whose batch is stored, in the order queued, and
+  // removes them. Returns how many were sent.
+  template <typename Send>
+  size_t flush(Send&& send) {
+    size_t sent = 0;
+    while (!queue_.empty() && queue_.front().batch <= stored_batch_) {
+      send(queue_.front());
+      queue_.pop_front();
+      ++sent;
+    }
+    return sent;
+  }
+
+  // Drops every queued message (shutdown with changes the store refused). Returns how many.
+  size_t drop();
+
+  size_t size() const { return queue_.size(); }
+  bool empty() const { return queue_.empty(); }
+
+ private:
+  std::deque<OutboxMessage> queue_;
+  uint64_t open_batch_ = 1;    // the batch that will carry the changes made from now on
+  uint64_t stored_batch_ = 0;  // the newest batch the store acknowledged
+};
+
+}  // namespace cube::broker
