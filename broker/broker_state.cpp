@@ -1,0 +1,129 @@
+#include "broker/broker_state.h"
+
+#include <random>
+#include <utility>
+
+#include "common/ids.h"
+
+namespace cube::broker {
+namespace {
+
+// The set behind first_report() is cleared when it grows past this, so a flood of distinct
+// bad peers costs bounded memory (they are then logged once more).
+constexpr size_t kMaxReportedKeys = 10000;
+
+// A random first LOGS_FETCH id, so that an answer meant for a previous broker process does not
+// match a request of this one.
+uint64_t random_fetch_id_start() {
+  std::random_device seed;
+  return (static_cast<uint64_t>(seed()) << 32) | seed();
+}
+
+}  // namespace
+
+std::string hex(std::string_view bytes) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(bytes.size() * 2);
+  for (unsigned char c : bytes) {
+    out.push_back(kHex[c >> 4]);
+    out.push_back(kHex[c & 0xf]);
+  }
+  return out;
+}
+
+std::string frame_string(const zmq::message_t& frame) {
+  return std::string(static_cast<const char*>(frame.data()), frame.size());
+}
+
+BrokerState::BrokerState(const BrokerOptions& options, const Clock& clock,
+                         zmq::context_t& zmq_context)
+    : options(options),
+      clock(clock),
+      epoch(new_random_id()),
+      started_ms(to_unix_ms(clock.wall())),
+      sockets(zmq_context, counters),
+      liveness(options.heartbeat, options.suspect_after_beats, options.node_grace),
+      lifecycle(tasks, agents, counters, options.stop_grace, clock, options.restart,
+                std::random_device{}()),
+      rate_limiter(options.client_rate),
+      logs(random_fetch_id_start()) {}
+
+bool BrokerState::first_report(const std::string& key) {
+  if (reported_.size() >= kMaxReportedKeys)
+    reported_.clear();
+  return reported_.insert(key).second;
+}
+
+void BrokerState::reply(std::span<const zmq::message_t> routing, const protocol::Reply& reply) {
+  sockets.send_client(routing, protocol::MessageType::Reply, protocol::encode_body(reply));
+}
+
+void BrokerState::reply_error(std::span<const zmq::message_t> routing, uint64_t request_id,
+                              Status status) {
+  protocol::Reply r;
+  r.request_id = request_id;
+  r.status = std::move(status);
+  reply(routing, r);
+}
+
+void BrokerState::reply_after_commit(std::span<const zmq::message_t> routing, uint64_t request_id,
+                                     const std::string& task_id) {
+  protocol::Reply r;
+  r.request_id = request_id;
+  if (const TaskRecord* record = tasks.find(task_id)) {
+    r.task = record->task;
+  } else {
+    r.status = Status::internal("task " + task_id + " vanished before its reply");
+  }
+  std::vector<std::string> frames;
+  frames.reserve(routing.size());
+  for (const auto& frame : routing)
+    frames.push_back(frame_string(frame));
+  outbox.push(OutboxSocket::Client, std::move(frames), protocol::MessageType::Reply,
+              protocol::encode_body(r));
+}
+
+void BrokerState::queue_commands() {
+  for (auto& command : commands) {
+    const AgentRecord* agent = agents.find(command.agent_id);
+    if (agent == nullptr || agent->routing_id.empty()) {
+      bump(counters, "work.no_route");
+      continue;
+    }
+    std::visit([&](const auto& m) { queue_work(agent->routing_id, m); }, command.message);
+  }
+  commands.clear();
+}
+
+void BrokerState::flush_outbox() {
+  outbox.flush([this](const OutboxMessage& message) {
+    if (message.socket == OutboxSocket::Work) {
+      sockets.send_work(message.routing.front(), message.type, message.body);
+      return;
+    }
+    std::vector<zmq::message_t> routing;
+    routing.reserve(message.routing.size());
+    for (const auto& frame : message.routing)
+      routing.emplace_back(frame.data(), frame.size());
+    sockets.send_client(routing, message.type, message.body);
+  });
+}
+
+void BrokerState::touch(AgentRecord& agent) {
+  agent.last_seen_ms = to_unix_ms(clock.wall());
+  if (liveness.on_traffic(agent.id, clock.now()) != NodeState::Ready)
+    schedule_needed = true;  // a suspect agent is offered tasks again
+}
+
+void BrokerState::request_sync(AgentRecord& agent, std::string reason) {
+  SteadyTime now = clock.now();
+  if (agent.sync_requested_at && now - *agent.sync_requested_at < 3 * options.heartbeat)
+    return;
+  agent.sync_requested_at = now;
+  bump(counters, "events.sync_requests");
+  commands.push_back({agent.id, protocol::Sync{std::move(reason)}});
+  queue_commands();
+}
+
+}  // namespace cube::broker

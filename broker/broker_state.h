@@ -1,0 +1,116 @@
+// BrokerState: what the broker loop owns and its message handlers share: the task table, the
+// agents and their liveness, the lifecycle that decides task changes, the outbox, the sockets,
+// counters. The loop (broker/broker_loop.h) polls, runs timers and commits; the handlers
+// (broker/handlers.h) decide what a message changes; both work on this one BrokerState.
+//
+// Sending: handlers never write to a socket for a change they made. Replies that report a
+// change and every message to an agent go through queue_work()/reply_after_commit() into the
+// outbox (broker/outbox.h), which the loop flushes once the commit holding the change has
+// landed. Only the messages the outbox header lists as bypassing it (errors before any change,
+// read replies, LOGS) use reply()/reply_error()/sockets.send_work() directly.
+//
+// Thread-safety: none; the broker loop thread only. Nothing here blocks.
+#pragma once
+
+#include <zmq.hpp>
+
+#include <cstdint>
+#include <map>
+#include <span>
+#include <string>
+#include <string_view>
+#include <unordered_set>
+#include <vector>
+
+#include "broker/agent_command.h"
+#include "broker/agent_registry.h"
+#include "broker/broker_metrics.h"
+#include "broker/broker_sockets.h"
+#include "broker/counters.h"
+#include "broker/event_sync.h"
+#include "broker/liveness.h"
+#include "broker/logs_proxy.h"
+#include "broker/node_stats_table.h"
+#include "broker/options.h"
+#include "broker/outbox.h"
+#include "broker/rate_limiter.h"
+#include "broker/task_lifecycle.h"
+#include "broker/task_table.h"
+#include "broker/zap_handler.h"
+#include "common/clock.h"
+#include "protocol/codec.h"
+
+namespace cube::broker {
+
+struct BrokerState {
+  // `options` and `clock` must outlive the state; `zmq_context` too (the sockets live in it).
+  BrokerState(const BrokerOptions& options, const Clock& clock, zmq::context_t& zmq_context);
+  BrokerState(const BrokerState&) = delete;
+  BrokerState& operator=(const BrokerState&) = delete;
+
+  const BrokerOptions& options;
+  const Clock& clock;
+  const std::string epoch;  // random per broker start; the beacon and WELCOME carry it
+  const int64_t started_ms;
+
+  Counters counters;      // declared before what counts into it
+  BrokerMetrics metrics;  // message counts and latencies, exported in STATUS
+  BrokerSockets sockets;  // bound by BrokerLoop::bind()
+  TaskTable tasks;
+  AgentRegistry agents;
+  Liveness liveness;
+  EventSync event_sync;
+  NodeStatsTable node_stats;  // latest NODE_STATS per agent and task, for NODES and GET
+  TaskLifecycle lifecycle;
+  RateLimiter rate_limiter;
+  LogsProxy logs;
+  // Messages to agents that the lifecycle and the placement decided; queue_commands() moves
+  // them into the outbox.
+  std::vector<AgentCommand> commands;
+  Outbox outbox;
+  // Something changed that may let a task be placed: the loop runs a scheduling pass.
+  bool schedule_needed = true;
+  // Under CURVE: the ZAP handler (owned by the loop) and its counts after the startup
+  // self-check, which STATUS leaves out. nullptr without CURVE.
+  const ZapHandler* zap = nullptr;
+  ZapCounts zap_baseline;
+
+  // True the first time `key` is seen, so a misbehaving peer is logged once, not per message.
+  bool first_report(const std::string& key);
+
+  // --- Client replies ---
+  // Sends at once (the reads and the errors that broker/outbox.h lets bypass it).
+  void reply(std::span<const zmq::message_t> routing, const protocol::Reply& reply);
+  void reply_error(std::span<const zmq::message_t> routing, uint64_t request_id, Status status);
+  // Queues an OK reply carrying task `task_id` as it is now; it leaves with the commit of the
+  // change it reports.
+  void reply_after_commit(std::span<const zmq::message_t> routing, uint64_t request_id,
+                          const std::string& task_id);
+
+  // --- Agent messages (work ROUTER), all through the outbox ---
+  template <typename M>
+  void queue_work(const std::string& routing_id, const M& message) {
+    outbox.push(OutboxSocket::Work, {routing_id}, protocol::MessageTraits<M>::kType,
+                protocol::encode_body(message));
+  }
+  // Moves `commands` into the outbox, resolving agent ids to their connections.
+  void queue_commands();
+  // Sends what the outbox holds for stored batches.
+  void flush_outbox();
+
+  // --- Agents ---
+  // Marks traffic from an agent for liveness and display.
+  void touch(AgentRecord& agent);
+  // Asks the agent for a SNAPSHOT (events were missed), at most once per 3 heartbeats: the
+  // SNAPSHOT answers every gap seen meanwhile.
+  void request_sync(AgentRecord& agent, std::string reason);
+
+ private:
+  std::unordered_set<std::string> reported_;
+};
+
+// Printable form of a routing id (binary bytes) for logs and report keys.
+std::string hex(std::string_view bytes);
+std::string frame_string(const zmq::message_t& frame);
+
+}  // namespace cube::broker

@@ -1,0 +1,36 @@
+// The broker's message handlers, one file per socket, all registered in one MessageTable
+// (broker/message_table.h), which decodes and counts before a handler runs:
+//
+//   client_handlers.cpp  SUBMIT, LIST, GET, STOP_TASK, NODES, STATUS (client ROUTER)
+//   work_handlers.cpp    HELLO, CREDIT, ACCEPT, REJECT, SNAPSHOT, ERROR (work ROUTER)
+//   event_handlers.cpp   AGENT_HEARTBEAT, TASK_STATE, NODE_STATS (events SUB)
+//   logs_handlers.cpp    LOGS (client) and LOGS_DATA (work): the logs proxy
+//
+// A handler decides through TaskLifecycle/AgentRegistry/TaskTable and queues what must be sent
+// (BrokerState); it never blocks and never throws.
+//
+// Thread-safety: the broker loop thread.
+#pragma once
+
+#include "broker/broker_state.h"
+#include "broker/message_table.h"
+#include "common/clock.h"
+
+namespace cube::broker {
+
+// The table with every handler of the three sockets.
+MessageTable broker_message_table();
+
+void add_client_handlers(MessageTable& table);
+void add_work_handlers(MessageTable& table);
+void add_event_handlers(MessageTable& table);
+void add_logs_handlers(MessageTable& table);
+
+// Answers the LOGS requests whose agent did not answer in time (a loop timer).
+void expire_logs(BrokerState& state, SteadyTime now);
+
+// The views that NODES and STATUS answer with.
+protocol::NodeInfo node_info(const BrokerState& state, const AgentRecord& agent);
+protocol::BrokerStatus broker_status(const BrokerState& state);
+
+}  // namespace cube::broker
