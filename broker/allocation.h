@@ -1,7 +1,7 @@
-// What the broker has placed on a node: the sum of the CPU, memory and disk that the tasks
-// Scheduled or Running there asked for (TaskTable::tasks_on_node), and how many they are. This
-// is the "allocated" that the scheduler subtracts from a node's declared capacity (plan_apply)
-// and that `cube-client nodes` shows; it is never a stats sample.
+// What the broker has placed on a node, in the shape NODES reports it: the CPU, memory and disk
+// that the tasks Scheduled or Running there asked for, and in `slots` how many they are. It is
+// TaskTable's running NodeLoad (kept up to date as tasks move), the same figure the scheduler
+// subtracts from the node's declared capacity; never a stats sample.
 //
 // Thread-safety: none; broker loop thread. Nothing blocks.
 #pragma once
@@ -13,7 +13,6 @@
 
 namespace cube::broker {
 
-// cpu, memory_bytes and disk_bytes summed over the node's tasks; slots = how many tasks.
 protocol::Capacity allocated_on_node(const TaskTable& tasks, std::string_view node_id);
 
 }  // namespace cube::broker

@@ -1,6 +1,7 @@
 // What NODES and STATUS answer with: the broker's current view of its agents and itself.
 #include "broker/allocation.h"
 #include "broker/handlers.h"
+#include "broker/node_readiness.h"
 #include "broker/version.h"
 
 namespace cube::broker {
@@ -72,7 +73,7 @@ protocol::BrokerStatus broker_status(const BrokerState& state) {
   SteadyTime now = state.clock.now();
   for (const auto& [id, agent] : state.agents.agents()) {
     ++b.nodes_total;
-    if (agent.state == AgentState::Welcomed && state.liveness.state(id, now) == NodeState::Ready)
+    if (is_placeable(agent, state.liveness, now))
       ++b.nodes_ready;
   }
   b.counters = std::map<std::string, uint64_t>(state.counters.begin(), state.counters.end());

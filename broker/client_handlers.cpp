@@ -29,7 +29,7 @@ Task spec_of(const Task& in) {
   t.exposed_ports = in.exposed_ports;
   t.restart_policy = in.restart_policy;
   t.health_check = in.health_check;
-  t.driver = in.driver.empty() ? std::string(kDriverDocker) : in.driver;
+  t.driver = std::string(effective_driver(in.driver));
   t.constraints = in.constraints;
   t.labels = in.labels;
   t.duration_ms = in.duration_ms;

@@ -3,6 +3,7 @@
 #include <deque>
 #include <string>
 
+#include "broker/node_readiness.h"
 #include "common/check.h"
 
 namespace cube::broker {
@@ -14,8 +15,7 @@ std::string hint_constraint(const PlacementHint& hint, const AgentRegistry& agen
                             const Liveness& liveness, SteadyTime now) {
   if (!hint.prefer_node.empty()) {
     const AgentRecord* node = agents.find(hint.prefer_node);
-    if (node != nullptr && node->state == AgentState::Welcomed &&
-        liveness.state(hint.prefer_node, now) == NodeState::Ready) {
+    if (node != nullptr && is_placeable(*node, liveness, now)) {
       return std::string(kNodeIdLabel) + "=" + hint.prefer_node;
     }
   }

@@ -56,7 +56,6 @@ constexpr std::array<std::pair<Policy, std::string_view>, 5> kPolicyNames = {{
     {Policy::Spread, "spread"},
 }};
 
-constexpr std::string_view kDefaultDriver = "docker";
 constexpr uint32_t kNone = std::numeric_limits<uint32_t>::max();
 
 // Heaps kept at once. Each costs one to three entries (24 bytes) per node; a batch rarely has
@@ -289,7 +288,7 @@ class Engine {
 
   // Finds or creates the shape (and its selector) of `task`.
   uint32_t shape_of(const TaskRequest& task) {
-    std::string_view driver = task.driver.empty() ? kDefaultDriver : task.driver;
+    std::string_view driver = effective_driver(task.driver);
     size_t h = selector_hash(driver, task.constraints);
     ShapeKey key{driver, task.constraints, task.resources, 0};
     key.hash = mix(mix(mix(h, std::bit_cast<uint64_t>(task.resources.cpu)),

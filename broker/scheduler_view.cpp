@@ -1,5 +1,7 @@
 #include "broker/scheduler_view.h"
 
+#include "broker/node_readiness.h"
+
 namespace cube::broker {
 namespace {
 
@@ -29,7 +31,7 @@ void SchedulerView::rebuild_entries(const AgentRegistry& agents, TaskTable& task
 bool SchedulerView::is_ready(Entry& entry, const Liveness& liveness, SteadyTime now) {
   if (now < entry.ready_until)
     return true;
-  auto until = liveness.ready_until(entry.agent->id);
+  auto until = placeable_until(*entry.agent, liveness);
   entry.ready_until = until.value_or(SteadyTime::min());
   return now < entry.ready_until;
 }
@@ -46,11 +48,9 @@ void SchedulerView::refresh(const AgentRegistry& agents, const Liveness& livenes
   for (uint32_t i = 0; i < entries_.size(); ++i) {
     Entry& entry = entries_[i];
     const AgentRecord& agent = *entry.agent;
-    if (agent.state != AgentState::Welcomed)
-      continue;
     if (entry.session_id != agent.session_id) {
-      // A new session: the HELLO may have changed name, drivers, capacity or labels; and
-      // readiness must be asked again.
+      // A new session (or none: lost): the HELLO may have changed name, drivers, capacity or
+      // labels; and readiness must be asked again.
       entry.session_id = agent.session_id;
       entry.ready_until = SteadyTime::min();
       rebuild_nodes = true;

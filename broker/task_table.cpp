@@ -159,6 +159,11 @@ const NodeLoad& TaskTable::node_load(std::string_view node_id) {
   return it->second;
 }
 
+NodeLoad TaskTable::load_on_node(std::string_view node_id) const {
+  auto it = loads_.find(node_id);
+  return it == loads_.end() ? NodeLoad{} : it->second;
+}
+
 std::vector<std::string> TaskTable::nodes_with_tasks() const {
   std::vector<std::string> out;
   out.reserve(by_node_.size());

@@ -106,6 +106,8 @@ class TaskTable {
   // on first use and never removed: the reference stays valid, and current, for the life of
   // the table.
   const NodeLoad& node_load(std::string_view node_id);
+  // The same load for a reader that must not add an entry: empty for a node with no tasks.
+  NodeLoad load_on_node(std::string_view node_id) const;
 
   // How many tasks are in each state, indexed by TaskState.
   const std::array<uint64_t, kTaskStateCount>& counts() const { return counts_; }

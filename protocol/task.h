@@ -44,6 +44,14 @@ inline constexpr std::string_view kDriverDocker = "docker";
 inline constexpr std::string_view kDriverExec = "exec";
 inline constexpr std::string_view kDriverSim = "sim";
 
+// The driver a task runs with: its Driver field, or docker when empty. The one place that says
+// what the default is; the broker stores every task with its driver resolved at submit, so
+// the scheduler and the agents see it set (they still read it through this for tasks stored
+// before that).
+inline std::string_view effective_driver(std::string_view driver) {
+  return driver.empty() ? kDriverDocker : driver;
+}
+
 struct PortBinding {
   std::string host_ip;
   std::string host_port;

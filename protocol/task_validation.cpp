@@ -43,7 +43,7 @@ Status validate_task_spec(const Task& task) {
   }
   if (task.name.size() > 128)
     return field_error("Name", "longer than 128 bytes");
-  std::string_view driver = task.driver.empty() ? kDriverDocker : std::string_view(task.driver);
+  std::string_view driver = effective_driver(task.driver);
   if (driver != kDriverDocker && driver != kDriverExec && driver != kDriverSim) {
     return field_error("Driver",
                        "unknown driver \"" + task.driver + "\" (use docker, exec or sim)");
