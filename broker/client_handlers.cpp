@@ -8,36 +8,12 @@
 #include "broker/handlers.h"
 #include "common/ids.h"
 #include "protocol/task_validation.h"
+#include "protocol/wire_fields.h"
 
 namespace cube::broker {
 namespace {
 
 using protocol::MessageType;
-
-// Only what the user asks for: the broker owns every status field of a new task. The default
-// driver is resolved here, once: everything downstream (scheduler, agent) sees it set.
-Task spec_of(const Task& in) {
-  Task t;
-  t.id = in.id;
-  t.name = in.name;
-  t.image = in.image;
-  t.cmd = in.cmd;
-  t.env = in.env;
-  t.cpu = in.cpu;
-  t.memory_bytes = in.memory_bytes;
-  t.disk_bytes = in.disk_bytes;
-  t.exposed_ports = in.exposed_ports;
-  t.restart_policy = in.restart_policy;
-  t.health_check = in.health_check;
-  t.driver = std::string(effective_driver(in.driver));
-  t.constraints = in.constraints;
-  t.labels = in.labels;
-  t.duration_ms = in.duration_ms;
-  t.health_interval_ms = in.health_interval_ms;
-  t.health_timeout_ms = in.health_timeout_ms;
-  t.health_retries = in.health_retries;
-  return t;
-}
 
 // STOP_TASK, and SUBMIT with State 3 (the prior orchestrators' way to stop a task).
 void stop_task(BrokerState& state, const Inbound& in, uint64_t request_id,
@@ -73,7 +49,10 @@ void on_submit(BrokerState& state, Inbound& in, protocol::SubmitRequest& req) {
     return state.reply_error(in.routing(), req.request_id, s);
 
   SystemTime wall = state.clock.wall();
-  Task task = spec_of(submitted);
+  // Only what the user asks for: the broker owns every status field of a new task. The default
+  // driver is resolved here, once: everything downstream (scheduler, agent) sees it set.
+  Task task = protocol::spec_of(submitted);
+  task.driver = std::string(effective_driver(task.driver));
   if (task.id.empty())
     task.id = new_uuid_v7(wall);  // only older clients send none (docs/protocol.md)
   task.state = TaskState::Pending;

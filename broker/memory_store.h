@@ -2,10 +2,10 @@
 // process only: for `--store memory`, tests and benchmarks. It never fails, except where a test
 // asks it to (fail_next_commit_for_test).
 //
-// What it holds is compact: each task as its MessagePack blob (protocol/codec.h encode_task, the
-// form the SQLite store keeps, less the keys that hold their default value: decoding leaves a
-// missing key's field at its default) and the history as one append-only byte log whose
-// records name their task by a 4-byte index. The broker's
+// What it holds is compact: each task as its MessagePack blob without the keys that hold their
+// default value (protocol/codec.h encode_task_compact; decoding leaves a missing key's field at
+// its default) and the history as one append-only byte log whose records name their task by a
+// 4-byte index. The broker's
 // TaskTable already holds every task decoded; a second decoded copy here (a Task with a dozen
 // strings, a pair<string, TaskEvent> per history entry) cost about a third of the broker's
 // memory per task held (cube-bench, 1,000 agents). Blobs are decoded only by load_all and
@@ -43,7 +43,7 @@ class MemoryStore final : public Store {
   void fail_next_commit_for_test(Status status) { next_failure_ = std::move(status); }
 
  private:
-  // A task's compact blob. encode_task writes the id first and it is never a default, so the
+  // A task's compact blob. Its first key is the id (protocol::peek_task_id reads it), so the
   // set is keyed by the id inside the blob: the id (a 36-byte UUID) is not stored twice.
   struct Entry {
     mutable std::string blob;     // replaced in place by an upsert of the same id

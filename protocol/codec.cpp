@@ -1,6 +1,10 @@
 #include "protocol/codec.h"
 
+#include "protocol/wire_fields.h"
+
 #include <msgpack.hpp>
+
+#include <tuple>
 
 #include <bit>
 #include <concepts>
@@ -80,17 +84,15 @@ void put(Packer& p, Bin b) {
   p.pack_bin_body(b.bytes.data(), static_cast<uint32_t>(b.bytes.size()));
 }
 
-// Struct overloads are declared first so the templates below find them.
-void put(Packer& p, const PortBinding& b);
-void put(Packer& p, const TaskEvent& e);
-void put(Packer& p, const Capacity& c);
-void put(Packer& p, const Task& t);
-void put(Packer& p, const TaskStatus& s);
-void put(Packer& p, const NodeUsage& u);
-void put(Packer& p, const TaskStats& t);
-void put(Packer& p, const NodeInfo& n);
-void put(Packer& p, const BrokerStatus& b);
-void put(Packer& p, const LogsChunk& c);
+// Templates over containers and structs are declared first so that each finds the others.
+template <typename T>
+void put(Packer& p, const std::optional<T>& v);
+template <typename T>
+void put(Packer& p, const std::vector<T>& v);
+template <typename V>
+void put(Packer& p, const std::map<std::string, V>& m);
+template <HasWireFields S>
+void put(Packer& p, const S& s);
 
 template <typename T>
 void put(Packer& p, const std::optional<T>& v) {
@@ -117,88 +119,37 @@ void put(Packer& p, const std::map<std::string, V>& m) {
   }
 }
 
-// Writes `key: value` pairs after a map header with the right count.
-class MapWriter {
- public:
-  MapWriter(Packer& p, uint32_t count) : p_(p), remaining_(count) { p_.pack_map(count); }
-  ~MapWriter() { CUBE_CHECK(remaining_ == 0) << "map header count differs from keys written"; }
-  template <typename T>
-  MapWriter& operator()(std::string_view key, const T& value) {
-    CUBE_CHECK(remaining_ > 0) << "more keys than the map header declared, at " << key;
-    --remaining_;
-    pack_str(p_, key);
-    put(p_, value);
-    return *this;
-  }
-
- private:
-  Packer& p_;
-  uint32_t remaining_;
-};
-
-void put(Packer& p, const PortBinding& b) {
-  MapWriter(p, 2)("host_ip", b.host_ip)("host_port", b.host_port);
+// One `key: value` pair from a field descriptor (protocol/wire_fields.h).
+template <typename S, typename F>
+void put_field(Packer& p, const S& s, const F& f) {
+  pack_str(p, f.key);
+  put(p, s.*f.member);
+}
+template <typename S>
+void put_field(Packer& p, const S& s, const BinField<S>& f) {
+  pack_str(p, f.key);
+  put(p, Bin{s.*f.member});
 }
 
-void put(Packer& p, const TaskEvent& e) {
-  MapWriter(p, 4)("state", e.state)("timestamp_ms", e.timestamp_ms)("reason", e.reason)("node",
-                                                                                        e.node);
+// A struct: a map with every field of its table, in table order.
+template <HasWireFields S>
+void put(Packer& p, const S& s) {
+  p.pack_map(kFieldCount<S>);
+  for_each_field<S>([&](const auto& f) { put_field(p, s, f); });
 }
 
-void put(Packer& p, const Capacity& c) {
-  MapWriter(p, 4)("cpu", c.cpu)("memory_bytes", c.memory_bytes)("disk_bytes", c.disk_bytes)(
-      "slots", c.slots);
-}
-
-void put(Packer& p, const Task& t) {
-  MapWriter(p, 32)("id", t.id)("name", t.name)("image", t.image)("cmd", t.cmd)("env", t.env)(
-      "cpu", t.cpu)("memory_bytes", t.memory_bytes)("disk_bytes", t.disk_bytes)(
-      "exposed_ports", t.exposed_ports)("restart_policy", t.restart_policy)(
-      "health_check", t.health_check)("driver", t.driver)("constraints", t.constraints)(
-      "labels", t.labels)("duration_ms", t.duration_ms)("state", t.state)(
-      "desired_state", t.desired_state)("attempt", t.attempt)("restart_count", t.restart_count)(
-      "node_id", t.node_id)("node", t.node)("reason", t.reason)("exit_code", t.exit_code)(
-      "container_id", t.container_id)("port_bindings", t.port_bindings)(
-      "start_time_ms", t.start_time_ms)("finish_time_ms", t.finish_time_ms)(
-      "created_ms", t.created_ms)("updated_ms", t.updated_ms)(
-      "health_interval_ms", t.health_interval_ms)("health_timeout_ms", t.health_timeout_ms)(
-      "health_retries", t.health_retries);
-}
-
-void put(Packer& p, const TaskStatus& s) {
-  MapWriter(p, 9)("task_id", s.task_id)("attempt", s.attempt)("state", s.state)(
-      "exit_code", s.exit_code)("reason", s.reason)("container_id", s.container_id)(
-      "port_bindings", s.port_bindings)("start_time_ms", s.start_time_ms)("finish_time_ms",
-                                                                          s.finish_time_ms);
-}
-
-void put(Packer& p, const NodeUsage& u) {
-  MapWriter(p, 11)("sampled_ms", u.sampled_ms)("cpu_used", u.cpu_used)("cpu_total", u.cpu_total)(
-      "memory_used_bytes", u.memory_used_bytes)("memory_total_bytes", u.memory_total_bytes)(
-      "disk_used_bytes", u.disk_used_bytes)("disk_total_bytes", u.disk_total_bytes)(
-      "load_1", u.load_1)("load_5", u.load_5)("load_15", u.load_15)("running", u.running);
-}
-
-void put(Packer& p, const TaskStats& t) {
-  MapWriter(p, 5)("task_id", t.task_id)("attempt", t.attempt)("sampled_ms", t.sampled_ms)(
-      "cpu_used", t.cpu_used)("memory_bytes", t.memory_bytes);
-}
-
-void put(Packer& p, const NodeInfo& n) {
-  MapWriter(p, 12)("id", n.id)("name", n.name)("state", n.state)("version", n.version)(
-      "drivers", n.drivers)("capacity", n.capacity)("labels", n.labels)("running", n.running)(
-      "free_slots", n.free_slots)("last_seen_ms", n.last_seen_ms)("allocated", n.allocated)(
-      "usage", n.usage);
-}
-
-void put(Packer& p, const BrokerStatus& b) {
-  MapWriter(p, 8)("version", b.version)("epoch", b.epoch)("started_ms", b.started_ms)(
-      "tasks_by_state", b.tasks_by_state)("nodes_ready", b.nodes_ready)(
-      "nodes_total", b.nodes_total)("counters", b.counters)("scheduler", b.scheduler);
-}
-
-void put(Packer& p, const LogsChunk& c) {
-  MapWriter(p, 3)("data", Bin{c.data})("next_offset", c.next_offset)("eof", c.eof);
+// A struct without the fields that hold their default value: decoding leaves a missing key's
+// field at its default, so the result decodes to the same struct, in fewer bytes.
+template <HasWireFields S>
+void put_compact(Packer& p, const S& s) {
+  static const S kDefault{};
+  uint32_t kept = 0;
+  for_each_field<S>([&](const auto& f) { kept += !(s.*f.member == kDefault.*f.member); });
+  p.pack_map(kept);
+  for_each_field<S>([&](const auto& f) {
+    if (!(s.*f.member == kDefault.*f.member))
+      put_field(p, s, f);
+  });
 }
 
 template <typename Fn>
@@ -387,283 +338,25 @@ class Reader {
   Status status_;
 };
 
-// A visitor binds each wire key to a member: F(key, member) reads `value` into `member` when
-// `key` matches. Writing the keys once here keeps decode in step with the encoders above.
-#define CUBE_FIELD(name, member)      \
-  if (key == name) {                  \
-    r.read(name, *value, out.member); \
-    return;                           \
-  }
-
-void visit_fields(Reader& r, PortBinding& out, std::string_view key, const msgpack::object* value) {
-  CUBE_FIELD("host_ip", host_ip)
-  CUBE_FIELD("host_port", host_port)
+// One field from a field descriptor (protocol/wire_fields.h).
+template <typename S, typename F>
+void read_field(Reader& r, S& out, const F& f, const msgpack::object& value) {
+  r.read(f.key, value, out.*f.member);
+}
+template <typename S>
+void read_field(Reader& r, S& out, const BinField<S>& f, const msgpack::object& value) {
+  r.read_bytes(f.key, value, out.*f.member);
 }
 
-void visit_fields(Reader& r, TaskEvent& out, std::string_view key, const msgpack::object* value) {
-  CUBE_FIELD("state", state)
-  CUBE_FIELD("timestamp_ms", timestamp_ms)
-  CUBE_FIELD("reason", reason)
-  CUBE_FIELD("node", node)
-}
-
-void visit_fields(Reader& r, Capacity& out, std::string_view key, const msgpack::object* value) {
-  CUBE_FIELD("cpu", cpu)
-  CUBE_FIELD("memory_bytes", memory_bytes)
-  CUBE_FIELD("disk_bytes", disk_bytes)
-  CUBE_FIELD("slots", slots)
-}
-
-void visit_fields(Reader& r, Task& out, std::string_view key, const msgpack::object* value) {
-  CUBE_FIELD("id", id)
-  CUBE_FIELD("name", name)
-  CUBE_FIELD("image", image)
-  CUBE_FIELD("cmd", cmd)
-  CUBE_FIELD("env", env)
-  CUBE_FIELD("cpu", cpu)
-  CUBE_FIELD("memory_bytes", memory_bytes)
-  CUBE_FIELD("disk_bytes", disk_bytes)
-  CUBE_FIELD("exposed_ports", exposed_ports)
-  CUBE_FIELD("restart_policy", restart_policy)
-  CUBE_FIELD("health_check", health_check)
-  CUBE_FIELD("driver", driver)
-  CUBE_FIELD("constraints", constraints)
-  CUBE_FIELD("labels", labels)
-  CUBE_FIELD("duration_ms", duration_ms)
-  CUBE_FIELD("state", state)
-  CUBE_FIELD("desired_state", desired_state)
-  CUBE_FIELD("attempt", attempt)
-  CUBE_FIELD("restart_count", restart_count)
-  CUBE_FIELD("node_id", node_id)
-  CUBE_FIELD("node", node)
-  CUBE_FIELD("reason", reason)
-  CUBE_FIELD("exit_code", exit_code)
-  CUBE_FIELD("container_id", container_id)
-  CUBE_FIELD("port_bindings", port_bindings)
-  CUBE_FIELD("start_time_ms", start_time_ms)
-  CUBE_FIELD("finish_time_ms", finish_time_ms)
-  CUBE_FIELD("created_ms", created_ms)
-  CUBE_FIELD("updated_ms", updated_ms)
-  CUBE_FIELD("health_interval_ms", health_interval_ms)
-  CUBE_FIELD("health_timeout_ms", health_timeout_ms)
-  CUBE_FIELD("health_retries", health_retries)
-}
-
-void visit_fields(Reader& r, TaskStatus& out, std::string_view key, const msgpack::object* value) {
-  CUBE_FIELD("task_id", task_id)
-  CUBE_FIELD("attempt", attempt)
-  CUBE_FIELD("state", state)
-  CUBE_FIELD("exit_code", exit_code)
-  CUBE_FIELD("reason", reason)
-  CUBE_FIELD("container_id", container_id)
-  CUBE_FIELD("port_bindings", port_bindings)
-  CUBE_FIELD("start_time_ms", start_time_ms)
-  CUBE_FIELD("finish_time_ms", finish_time_ms)
-}
-
-void visit_fields(Reader& r, NodeInfo& out, std::string_view key, const msgpack::object* value) {
-  CUBE_FIELD("id", id)
-  CUBE_FIELD("name", name)
-  CUBE_FIELD("state", state)
-  CUBE_FIELD("version", version)
-  CUBE_FIELD("drivers", drivers)
-  CUBE_FIELD("capacity", capacity)
-  CUBE_FIELD("labels", labels)
-  CUBE_FIELD("running", running)
-  CUBE_FIELD("free_slots", free_slots)
-  CUBE_FIELD("last_seen_ms", last_seen_ms)
-  CUBE_FIELD("allocated", allocated)
-  CUBE_FIELD("usage", usage)
-}
-
-void visit_fields(Reader& r, NodeUsage& out, std::string_view key, const msgpack::object* value) {
-  CUBE_FIELD("sampled_ms", sampled_ms)
-  CUBE_FIELD("cpu_used", cpu_used)
-  CUBE_FIELD("cpu_total", cpu_total)
-  CUBE_FIELD("memory_used_bytes", memory_used_bytes)
-  CUBE_FIELD("memory_total_bytes", memory_total_bytes)
-  CUBE_FIELD("disk_used_bytes", disk_used_bytes)
-  CUBE_FIELD("disk_total_bytes", disk_total_bytes)
-  CUBE_FIELD("load_1", load_1)
-  CUBE_FIELD("load_5", load_5)
-  CUBE_FIELD("load_15", load_15)
-  CUBE_FIELD("running", running)
-}
-
-void visit_fields(Reader& r, TaskStats& out, std::string_view key, const msgpack::object* value) {
-  CUBE_FIELD("task_id", task_id)
-  CUBE_FIELD("attempt", attempt)
-  CUBE_FIELD("sampled_ms", sampled_ms)
-  CUBE_FIELD("cpu_used", cpu_used)
-  CUBE_FIELD("memory_bytes", memory_bytes)
-}
-
-void visit_fields(Reader& r, NodeStats& out, std::string_view key, const msgpack::object* value) {
-  CUBE_FIELD("agent_id", agent_id)
-  CUBE_FIELD("session_id", session_id)
-  CUBE_FIELD("seq", seq)
-  CUBE_FIELD("usage", usage)
-  CUBE_FIELD("tasks", tasks)
-}
-
-void visit_fields(Reader& r, BrokerStatus& out, std::string_view key,
-                  const msgpack::object* value) {
-  CUBE_FIELD("version", version)
-  CUBE_FIELD("epoch", epoch)
-  CUBE_FIELD("started_ms", started_ms)
-  CUBE_FIELD("tasks_by_state", tasks_by_state)
-  CUBE_FIELD("nodes_ready", nodes_ready)
-  CUBE_FIELD("nodes_total", nodes_total)
-  CUBE_FIELD("counters", counters)
-  CUBE_FIELD("scheduler", scheduler)
-}
-
-void visit_fields(Reader& r, LogsChunk& out, std::string_view key, const msgpack::object* value) {
-  if (key == "data")
-    return r.read_bytes("data", *value, out.data);
-  CUBE_FIELD("next_offset", next_offset)
-  CUBE_FIELD("eof", eof)
-}
-
-void visit_fields(Reader& r, Hello& out, std::string_view key, const msgpack::object* value) {
-  CUBE_FIELD("agent_id", agent_id)
-  CUBE_FIELD("name", name)
-  CUBE_FIELD("version", version)
-  CUBE_FIELD("drivers", drivers)
-  CUBE_FIELD("capacity", capacity)
-  CUBE_FIELD("labels", labels)
-  CUBE_FIELD("seq", seq)
-  CUBE_FIELD("tasks", tasks)
-}
-
-void visit_fields(Reader& r, Welcome& out, std::string_view key, const msgpack::object* value) {
-  CUBE_FIELD("session_id", session_id)
-  CUBE_FIELD("broker_epoch", broker_epoch)
-  CUBE_FIELD("heartbeat_ms", heartbeat_ms)
-}
-
-void visit_fields(Reader& r, Credit& out, std::string_view key, const msgpack::object* value) {
-  CUBE_FIELD("session_id", session_id)
-  CUBE_FIELD("free_slots", free_slots)
-}
-
-void visit_fields(Reader& r, Assign& out, std::string_view key, const msgpack::object* value) {
-  CUBE_FIELD("task", task)
-}
-
-void visit_fields(Reader& r, Accept& out, std::string_view key, const msgpack::object* value) {
-  CUBE_FIELD("session_id", session_id)
-  CUBE_FIELD("task_id", task_id)
-  CUBE_FIELD("attempt", attempt)
-}
-
-void visit_fields(Reader& r, Reject& out, std::string_view key, const msgpack::object* value) {
-  CUBE_FIELD("session_id", session_id)
-  CUBE_FIELD("task_id", task_id)
-  CUBE_FIELD("attempt", attempt)
-  CUBE_FIELD("reason", reason)
-}
-
-void visit_fields(Reader& r, Stop& out, std::string_view key, const msgpack::object* value) {
-  CUBE_FIELD("task_id", task_id)
-  CUBE_FIELD("attempt", attempt)
-  CUBE_FIELD("grace_ms", grace_ms)
-  CUBE_FIELD("reason", reason)
-}
-
-void visit_fields(Reader& r, Sync& out, std::string_view key, const msgpack::object* value) {
-  CUBE_FIELD("reason", reason)
-}
-
-void visit_fields(Reader& r, Snapshot& out, std::string_view key, const msgpack::object* value) {
-  CUBE_FIELD("session_id", session_id)
-  CUBE_FIELD("seq", seq)
-  CUBE_FIELD("tasks", tasks)
-}
-
-void visit_fields(Reader& r, ErrorMessage& out, std::string_view key,
-                  const msgpack::object* value) {
-  CUBE_FIELD("code", code)
-  CUBE_FIELD("message", message)
-}
-
-void visit_fields(Reader& r, LogsFetch& out, std::string_view key, const msgpack::object* value) {
-  CUBE_FIELD("fetch_id", fetch_id)
-  CUBE_FIELD("task_id", task_id)
-  CUBE_FIELD("attempt", attempt)
-  CUBE_FIELD("offset", offset)
-  CUBE_FIELD("max_bytes", max_bytes)
-  CUBE_FIELD("tail_lines", tail_lines)
-}
-
-void visit_fields(Reader& r, LogsData& out, std::string_view key, const msgpack::object* value) {
-  CUBE_FIELD("fetch_id", fetch_id)
-  if (key == "data")
-    return r.read_bytes("data", *value, out.data);
-  CUBE_FIELD("next_offset", next_offset)
-  CUBE_FIELD("eof", eof)
-  CUBE_FIELD("error_code", error_code)
-  CUBE_FIELD("error_message", error_message)
-}
-
-void visit_fields(Reader& r, AgentHeartbeat& out, std::string_view key,
-                  const msgpack::object* value) {
-  CUBE_FIELD("agent_id", agent_id)
-  CUBE_FIELD("session_id", session_id)
-  CUBE_FIELD("seq", seq)
-  CUBE_FIELD("running", running)
-  CUBE_FIELD("free_slots", free_slots)
-}
-
-void visit_fields(Reader& r, TaskStateEvent& out, std::string_view key,
-                  const msgpack::object* value) {
-  CUBE_FIELD("agent_id", agent_id)
-  CUBE_FIELD("session_id", session_id)
-  CUBE_FIELD("seq", seq)
-  CUBE_FIELD("status", status)
-}
-
-void visit_fields(Reader& r, Beacon& out, std::string_view key, const msgpack::object* value) {
-  CUBE_FIELD("broker_epoch", broker_epoch)
-  CUBE_FIELD("heartbeat_ms", heartbeat_ms)
-}
-
-void visit_fields(Reader& r, SubmitRequest& out, std::string_view key,
-                  const msgpack::object* value) {
-  CUBE_FIELD("request_id", request_id)
-  CUBE_FIELD("task", task)
-}
-
-void visit_fields(Reader& r, ListRequest& out, std::string_view key, const msgpack::object* value) {
-  CUBE_FIELD("request_id", request_id)
-}
-
-void visit_fields(Reader& r, GetRequest& out, std::string_view key, const msgpack::object* value) {
-  CUBE_FIELD("request_id", request_id)
-  CUBE_FIELD("task_id", task_id)
-}
-
-void visit_fields(Reader& r, StopRequest& out, std::string_view key, const msgpack::object* value) {
-  CUBE_FIELD("request_id", request_id)
-  CUBE_FIELD("task_id", task_id)
-}
-
-void visit_fields(Reader& r, NodesRequest& out, std::string_view key,
-                  const msgpack::object* value) {
-  CUBE_FIELD("request_id", request_id)
-}
-
-void visit_fields(Reader& r, StatusRequest& out, std::string_view key,
-                  const msgpack::object* value) {
-  CUBE_FIELD("request_id", request_id)
-}
-
-void visit_fields(Reader& r, LogsRequest& out, std::string_view key, const msgpack::object* value) {
-  CUBE_FIELD("request_id", request_id)
-  CUBE_FIELD("task_id", task_id)
-  CUBE_FIELD("offset", offset)
-  CUBE_FIELD("max_bytes", max_bytes)
-  CUBE_FIELD("tail_lines", tail_lines)
+// Reads `value` into the field of S whose key is `key`; an unknown key is ignored (messages
+// only grow).
+template <HasWireFields S>
+void visit_fields(Reader& r, S& out, std::string_view key, const msgpack::object* value) {
+  std::apply(
+      [&](const auto&... f) {
+        (void)((key == f.key ? (read_field(r, out, f, *value), true) : false) || ...);
+      },
+      wire_fields(static_cast<const S*>(nullptr)));
 }
 
 // The reply's error travels as two keys so that a successful reply stays small.
@@ -674,22 +367,14 @@ struct ReplyWire {
 };
 
 void visit_fields(Reader& r, ReplyWire& wire, std::string_view key, const msgpack::object* value) {
-  Reply& out = wire.reply;
-  CUBE_FIELD("request_id", request_id)
-  CUBE_FIELD("task", task)
-  CUBE_FIELD("events", events)
-  CUBE_FIELD("tasks", tasks)
-  CUBE_FIELD("nodes", nodes)
-  CUBE_FIELD("broker", broker)
-  CUBE_FIELD("logs", logs)
-  CUBE_FIELD("task_stats", task_stats)
+  if (key == "request_id")
+    return r.read("request_id", *value, wire.reply.request_id);
   if (key == "error_code")
     return r.read("error_code", *value, wire.code);
   if (key == "error_message")
     return r.read("error_message", *value, wire.message);
+  visit_fields(r, wire.reply, key, value);
 }
-
-#undef CUBE_FIELD
 
 template <typename T>
 Status decode_struct(std::string_view body, T& out) {
@@ -715,213 +400,49 @@ Status decode_struct(std::string_view body, T& out) {
 
 // ---------------------------------------------------------------- public entry points
 
-std::string encode_body(const Hello& m) {
-  return encode_with([&](Packer& p) {
-    MapWriter(p, 8)("agent_id", m.agent_id)("name", m.name)("version", m.version)(
-        "drivers", m.drivers)("capacity", m.capacity)("labels", m.labels)("seq", m.seq)("tasks",
-                                                                                        m.tasks);
-  });
-}
-Status decode_body(std::string_view body, Hello& out) {
-  return decode_struct(body, out);
-}
+#define CUBE_DEFINE_CODEC(Struct)                          \
+  std::string encode_body(const Struct& m) {               \
+    return encode_with([&](Packer& p) { put(p, m); });     \
+  }                                                        \
+  Status decode_body(std::string_view body, Struct& out) { \
+    return decode_struct(body, out);                       \
+  }
 
-std::string encode_body(const Welcome& m) {
-  return encode_with([&](Packer& p) {
-    MapWriter(p, 3)("session_id", m.session_id)("broker_epoch", m.broker_epoch)("heartbeat_ms",
-                                                                                m.heartbeat_ms);
-  });
-}
-Status decode_body(std::string_view body, Welcome& out) {
-  return decode_struct(body, out);
-}
-
-std::string encode_body(const Credit& m) {
-  return encode_with(
-      [&](Packer& p) { MapWriter(p, 2)("session_id", m.session_id)("free_slots", m.free_slots); });
-}
-Status decode_body(std::string_view body, Credit& out) {
-  return decode_struct(body, out);
-}
-
-std::string encode_body(const Assign& m) {
-  return encode_with([&](Packer& p) { MapWriter(p, 1)("task", m.task); });
-}
-Status decode_body(std::string_view body, Assign& out) {
-  return decode_struct(body, out);
-}
-
-std::string encode_body(const Accept& m) {
-  return encode_with([&](Packer& p) {
-    MapWriter(p, 3)("session_id", m.session_id)("task_id", m.task_id)("attempt", m.attempt);
-  });
-}
-Status decode_body(std::string_view body, Accept& out) {
-  return decode_struct(body, out);
-}
-
-std::string encode_body(const Reject& m) {
-  return encode_with([&](Packer& p) {
-    MapWriter(p, 4)("session_id", m.session_id)("task_id", m.task_id)("attempt", m.attempt)(
-        "reason", m.reason);
-  });
-}
-Status decode_body(std::string_view body, Reject& out) {
-  return decode_struct(body, out);
-}
-
-std::string encode_body(const Stop& m) {
-  return encode_with([&](Packer& p) {
-    MapWriter(p, 4)("task_id", m.task_id)("attempt", m.attempt)("grace_ms", m.grace_ms)("reason",
-                                                                                        m.reason);
-  });
-}
-Status decode_body(std::string_view body, Stop& out) {
-  return decode_struct(body, out);
-}
-
-std::string encode_body(const Sync& m) {
-  return encode_with([&](Packer& p) { MapWriter(p, 1)("reason", m.reason); });
-}
-Status decode_body(std::string_view body, Sync& out) {
-  return decode_struct(body, out);
-}
-
-std::string encode_body(const Snapshot& m) {
-  return encode_with([&](Packer& p) {
-    MapWriter(p, 3)("session_id", m.session_id)("seq", m.seq)("tasks", m.tasks);
-  });
-}
-Status decode_body(std::string_view body, Snapshot& out) {
-  return decode_struct(body, out);
-}
-
-std::string encode_body(const ErrorMessage& m) {
-  return encode_with([&](Packer& p) { MapWriter(p, 2)("code", m.code)("message", m.message); });
-}
-Status decode_body(std::string_view body, ErrorMessage& out) {
-  return decode_struct(body, out);
-}
-
-std::string encode_body(const LogsFetch& m) {
-  return encode_with([&](Packer& p) {
-    MapWriter(p, 6)("fetch_id", m.fetch_id)("task_id", m.task_id)("attempt", m.attempt)(
-        "offset", m.offset)("max_bytes", m.max_bytes)("tail_lines", m.tail_lines);
-  });
-}
-Status decode_body(std::string_view body, LogsFetch& out) {
-  return decode_struct(body, out);
-}
-
-std::string encode_body(const LogsData& m) {
-  return encode_with([&](Packer& p) {
-    MapWriter(p, 6)("fetch_id", m.fetch_id)("data", Bin{m.data})("next_offset", m.next_offset)(
-        "eof", m.eof)("error_code", m.error_code)("error_message", m.error_message);
-  });
-}
-Status decode_body(std::string_view body, LogsData& out) {
-  return decode_struct(body, out);
-}
-
-std::string encode_body(const AgentHeartbeat& m) {
-  return encode_with([&](Packer& p) {
-    MapWriter(p, 5)("agent_id", m.agent_id)("session_id", m.session_id)("seq", m.seq)(
-        "running", m.running)("free_slots", m.free_slots);
-  });
-}
-Status decode_body(std::string_view body, AgentHeartbeat& out) {
-  return decode_struct(body, out);
-}
-
-std::string encode_body(const TaskStateEvent& m) {
-  return encode_with([&](Packer& p) {
-    MapWriter(p, 4)("agent_id", m.agent_id)("session_id", m.session_id)("seq", m.seq)("status",
-                                                                                      m.status);
-  });
-}
-Status decode_body(std::string_view body, TaskStateEvent& out) {
-  return decode_struct(body, out);
-}
-
-std::string encode_body(const NodeStats& m) {
-  return encode_with([&](Packer& p) {
-    MapWriter(p, 5)("agent_id", m.agent_id)("session_id", m.session_id)("seq", m.seq)(
-        "usage", m.usage)("tasks", m.tasks);
-  });
-}
-Status decode_body(std::string_view body, NodeStats& out) {
-  return decode_struct(body, out);
-}
-
-std::string encode_body(const Beacon& m) {
-  return encode_with([&](Packer& p) {
-    MapWriter(p, 2)("broker_epoch", m.broker_epoch)("heartbeat_ms", m.heartbeat_ms);
-  });
-}
-Status decode_body(std::string_view body, Beacon& out) {
-  return decode_struct(body, out);
-}
-
-std::string encode_body(const SubmitRequest& m) {
-  return encode_with(
-      [&](Packer& p) { MapWriter(p, 2)("request_id", m.request_id)("task", m.task); });
-}
-Status decode_body(std::string_view body, SubmitRequest& out) {
-  return decode_struct(body, out);
-}
-
-std::string encode_body(const ListRequest& m) {
-  return encode_with([&](Packer& p) { MapWriter(p, 1)("request_id", m.request_id); });
-}
-Status decode_body(std::string_view body, ListRequest& out) {
-  return decode_struct(body, out);
-}
-
-std::string encode_body(const GetRequest& m) {
-  return encode_with(
-      [&](Packer& p) { MapWriter(p, 2)("request_id", m.request_id)("task_id", m.task_id); });
-}
-Status decode_body(std::string_view body, GetRequest& out) {
-  return decode_struct(body, out);
-}
-
-std::string encode_body(const StopRequest& m) {
-  return encode_with(
-      [&](Packer& p) { MapWriter(p, 2)("request_id", m.request_id)("task_id", m.task_id); });
-}
-Status decode_body(std::string_view body, StopRequest& out) {
-  return decode_struct(body, out);
-}
-
-std::string encode_body(const NodesRequest& m) {
-  return encode_with([&](Packer& p) { MapWriter(p, 1)("request_id", m.request_id); });
-}
-Status decode_body(std::string_view body, NodesRequest& out) {
-  return decode_struct(body, out);
-}
-
-std::string encode_body(const StatusRequest& m) {
-  return encode_with([&](Packer& p) { MapWriter(p, 1)("request_id", m.request_id); });
-}
-Status decode_body(std::string_view body, StatusRequest& out) {
-  return decode_struct(body, out);
-}
-
-std::string encode_body(const LogsRequest& m) {
-  return encode_with([&](Packer& p) {
-    MapWriter(p, 5)("request_id", m.request_id)("task_id", m.task_id)("offset", m.offset)(
-        "max_bytes", m.max_bytes)("tail_lines", m.tail_lines);
-  });
-}
-Status decode_body(std::string_view body, LogsRequest& out) {
-  return decode_struct(body, out);
-}
+CUBE_DEFINE_CODEC(Hello)
+CUBE_DEFINE_CODEC(Welcome)
+CUBE_DEFINE_CODEC(Credit)
+CUBE_DEFINE_CODEC(Assign)
+CUBE_DEFINE_CODEC(Accept)
+CUBE_DEFINE_CODEC(Reject)
+CUBE_DEFINE_CODEC(Stop)
+CUBE_DEFINE_CODEC(Sync)
+CUBE_DEFINE_CODEC(Snapshot)
+CUBE_DEFINE_CODEC(ErrorMessage)
+CUBE_DEFINE_CODEC(LogsFetch)
+CUBE_DEFINE_CODEC(LogsData)
+CUBE_DEFINE_CODEC(AgentHeartbeat)
+CUBE_DEFINE_CODEC(TaskStateEvent)
+CUBE_DEFINE_CODEC(NodeStats)
+CUBE_DEFINE_CODEC(Beacon)
+CUBE_DEFINE_CODEC(SubmitRequest)
+CUBE_DEFINE_CODEC(ListRequest)
+CUBE_DEFINE_CODEC(GetRequest)
+CUBE_DEFINE_CODEC(StopRequest)
+CUBE_DEFINE_CODEC(NodesRequest)
+CUBE_DEFINE_CODEC(StatusRequest)
+CUBE_DEFINE_CODEC(LogsRequest)
+#undef CUBE_DEFINE_CODEC
 
 std::string encode_body(const Reply& m) {
   return encode_with([&](Packer& p) {
-    MapWriter(p, 10)("request_id", m.request_id)("error_code", m.status.code())(
-        "error_message", m.status.message())("task", m.task)("events", m.events)("tasks", m.tasks)(
-        "nodes", m.nodes)("broker", m.broker)("logs", m.logs)("task_stats", m.task_stats);
+    p.pack_map(3 + kFieldCount<Reply>);
+    pack_str(p, "request_id");
+    put(p, m.request_id);
+    pack_str(p, "error_code");
+    put(p, m.status.code());
+    pack_str(p, "error_message");
+    put(p, m.status.message());
+    for_each_field<Reply>([&](const auto& f) { put_field(p, m, f); });
   });
 }
 Status decode_body(std::string_view body, Reply& out) {
@@ -971,6 +492,50 @@ std::string encode_task_event(const TaskEvent& event) {
 }
 Status decode_task_event(std::string_view bytes, TaskEvent& out) {
   return decode_struct(bytes, out);
+}
+
+std::string encode_task_compact(const Task& task) {
+  return encode_with([&](Packer& p) { put_compact(p, task); });
+}
+
+std::string encode_task_event_compact(const TaskEvent& event) {
+  return encode_with([&](Packer& p) { put_compact(p, event); });
+}
+
+std::string_view peek_task_id(std::string_view blob) {
+  // Our own encoders' output only: a fixmap or map16 header, then "id" first (wire_fields.h
+  // lists it first, and the compact form drops it only when empty), a str8/str16/fixstr value.
+  auto byte = [&](size_t i) { return static_cast<uint8_t>(blob[i]); };
+  size_t pos = 0;
+  if (!blob.empty() && (byte(0) & 0xf0) == 0x80) {
+    pos = 1;
+  } else if (!blob.empty() && byte(0) == 0xde) {
+    pos = 3;
+  } else {
+    return {};
+  }
+  constexpr std::string_view kIdKey = "\xa2id";
+  if (blob.substr(pos, kIdKey.size()) != kIdKey)
+    return {};
+  pos += kIdKey.size();
+  if (pos >= blob.size())
+    return {};
+  size_t size = 0;
+  if ((byte(pos) & 0xe0) == 0xa0) {
+    size = byte(pos) & 0x1fu;
+    pos += 1;
+  } else if (byte(pos) == 0xd9 && blob.size() - pos >= 2) {
+    size = byte(pos + 1);
+    pos += 2;
+  } else if (byte(pos) == 0xda && blob.size() - pos >= 3) {
+    size = (size_t{byte(pos + 1)} << 8) | byte(pos + 2);
+    pos += 3;
+  } else {
+    return {};
+  }
+  if (blob.size() - pos < size)
+    return {};
+  return blob.substr(pos, size);
 }
 
 const char* message_type_name(uint8_t type) {

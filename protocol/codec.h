@@ -72,4 +72,14 @@ Status decode_task(std::string_view bytes, Task& out);
 std::string encode_task_event(const TaskEvent& event);
 Status decode_task_event(std::string_view bytes, TaskEvent& out);
 
+// The same maps without the keys whose value is the field's default (decode_task and
+// decode_task_event read them back to the same value: a missing key keeps its default), about
+// half the bytes of a typical task; for stores that keep many tasks in memory. A task's "id",
+// when not empty, is the first key of both forms.
+std::string encode_task_compact(const Task& task);
+std::string encode_task_event_compact(const TaskEvent& event);
+// The "id" at the start of a task blob made by encode_task or encode_task_compact; "" when it
+// has none. Reads a few bytes, decodes nothing else.
+std::string_view peek_task_id(std::string_view blob);
+
 }  // namespace cube::protocol

@@ -7,20 +7,16 @@
 #include <limits>
 
 #include "common/units.h"
+#include "protocol/wire_fields.h"
 
 namespace cube {
 namespace {
 
 using nlohmann::json;
-
-// Fields the prior orchestrators print and their users send back; accepted and ignored.
-// Cube's own output-only fields (Node, Reason, Attempt...) are here too, so that the output of
-// `get -o json` can be submitted again.
-constexpr std::array<std::string_view, 17> kIgnoredFields = {
-    "PortBindings", "HostPorts", "StartsAt",   "FinishedAt",   "CreatedAt",    "UpdatedAt",
-    "ContainerID",  "StartTime", "FinishTime", "RestartCount", "Node",         "NodeID",
-    "Reason",       "ExitCode",  "Events",     "Attempt",      "DesiredState",
-};
+using protocol::FieldRole;
+using protocol::for_each_field;
+using protocol::JsonForm;
+using protocol::kForeignJsonFields;
 
 Status field_error(std::string_view field, const std::string& message) {
   return Status::invalid("field \"" + std::string(field) + "\": " + message);
@@ -130,98 +126,146 @@ Status read_state(std::string_view field, const json& v, TaskState& out) {
   return Status::ok();
 }
 
+// --- One field from JSON, by its C++ type and JsonForm (protocol/wire_fields.h) ---
+
+Status read_json(std::string_view field, JsonForm, const json& v, std::string& out) {
+  return read_string(field, v, out);
+}
+
+Status read_json(std::string_view field, JsonForm form, const json& v,
+                 std::vector<std::string>& out) {
+  if (form == JsonForm::Ports && v.is_object()) {
+    out.clear();
+    for (const auto& [port, ignored] : v.items())
+      out.push_back(port);
+    return Status::ok();
+  }
+  if (form == JsonForm::Ports && !v.is_array() && !v.is_null())
+    return field_error(
+        field, std::string("expected an object like {\"80/tcp\": {}}, got ") + json_type(v));
+  return read_string_list(field, v, out);
+}
+
+Status read_json(std::string_view field, JsonForm, const json& v, double& out) {
+  if (v.is_number()) {
+    out = v.get<double>();
+  } else if (!v.is_null()) {
+    return field_error(field, std::string("expected a number of cores, got ") + json_type(v));
+  }
+  return Status::ok();
+}
+
+Status read_json(std::string_view field, JsonForm form, const json& v, int64_t& out) {
+  if (form == JsonForm::Duration)
+    return read_duration_ms(field, v, out);
+  return read_size(field, v, out);
+}
+
+Status read_json(std::string_view field, JsonForm, const json& v, int32_t& out) {
+  if (v.is_number_integer()) {
+    int64_t n = v.get<int64_t>();
+    if (n < 0 || n > std::numeric_limits<int32_t>::max())
+      return field_error(field, v.dump() + " is out of range");
+    out = static_cast<int32_t>(n);
+  } else if (!v.is_null()) {
+    return field_error(field, std::string("expected a whole number, got ") + json_type(v));
+  }
+  return Status::ok();
+}
+
+Status read_json(std::string_view field, JsonForm, const json& v,
+                 std::map<std::string, std::string>& out) {
+  if (v.is_object()) {
+    for (const auto& [k, lv] : v.items()) {
+      if (!lv.is_string())
+        return field_error(field, "values must be strings");
+      out[k] = lv.get<std::string>();
+    }
+  } else if (!v.is_null()) {
+    return field_error(field, std::string("expected an object of strings, got ") + json_type(v));
+  }
+  return Status::ok();
+}
+
+// Status fields are never read from JSON (read_task ignores them); the overload exists so the
+// table can be walked with one generic call.
+template <typename T>
+Status read_json(std::string_view field, JsonForm, const json&, T&) {
+  return Status::internal("field \"" + std::string(field) + "\" is not read from JSON");
+}
+
 // Reads the task object itself; `state_out` receives a State field when present.
 Status read_task(const json& body, Task& task, std::optional<TaskState>& state_out) {
   if (!body.is_object()) {
     return Status::invalid(std::string("a task must be a JSON object, got ") + json_type(body));
   }
   for (const auto& [key, v] : body.items()) {
-    Status s;
-    if (key == "ID") {
-      s = read_string(key, v, task.id);
-    } else if (key == "Name") {
-      s = read_string(key, v, task.name);
-    } else if (key == "Image") {
-      s = read_string(key, v, task.image);
-    } else if (key == "Cmd") {
-      s = read_string_list(key, v, task.cmd);
-    } else if (key == "Env") {
-      s = read_string_list(key, v, task.env);
-    } else if (key == "CPU") {
-      if (v.is_number()) {
-        task.cpu = v.get<double>();
-      } else if (!v.is_null()) {
-        s = field_error(key, std::string("expected a number of cores, got ") + json_type(v));
-      }
-    } else if (key == "Memory") {
-      s = read_size(key, v, task.memory_bytes);
-    } else if (key == "Disk") {
-      s = read_size(key, v, task.disk_bytes);
-    } else if (key == "ExposedPorts") {
-      if (v.is_object()) {
-        task.exposed_ports.clear();
-        for (const auto& [port, ignored] : v.items())
-          task.exposed_ports.push_back(port);
-      } else if (v.is_array()) {
-        s = read_string_list(key, v, task.exposed_ports);
-      } else if (!v.is_null()) {
-        s = field_error(
-            key, std::string("expected an object like {\"80/tcp\": {}}, got ") + json_type(v));
-      }
-    } else if (key == "RestartPolicy") {
-      s = read_string(key, v, task.restart_policy);
-    } else if (key == "HealthCheck") {
-      s = read_string(key, v, task.health_check);
-    } else if (key == "HealthCheckInterval") {
-      s = read_duration_ms(key, v, task.health_interval_ms);
-    } else if (key == "HealthCheckTimeout") {
-      s = read_duration_ms(key, v, task.health_timeout_ms);
-    } else if (key == "HealthCheckRetries") {
-      if (v.is_number_integer()) {
-        int64_t n = v.get<int64_t>();
-        if (n < 0 || n > std::numeric_limits<int32_t>::max())
-          return field_error(key, v.dump() + " is out of range");
-        task.health_retries = static_cast<int32_t>(n);
-      } else if (!v.is_null()) {
-        s = field_error(key, std::string("expected a whole number, got ") + json_type(v));
-      }
-    } else if (key == "Driver") {
-      s = read_string(key, v, task.driver);
-    } else if (key == "Constraints") {
-      s = read_string_list(key, v, task.constraints);
-    } else if (key == "Labels") {
-      if (v.is_object()) {
-        for (const auto& [k, lv] : v.items()) {
-          if (!lv.is_string())
-            return field_error("Labels", "values must be strings");
-          task.labels[k] = lv.get<std::string>();
-        }
-      } else if (!v.is_null()) {
-        s = field_error(key, std::string("expected an object of strings, got ") + json_type(v));
-      }
-    } else if (key == "Duration") {
-      if (v.is_number()) {
-        s = read_int64_number(key, v, task.duration_ms);
-      } else if (v.is_string()) {
-        auto d = parse_duration(v.get<std::string>());
-        if (!d)
-          return d.status().with_context("field \"Duration\"");
-        task.duration_ms = d->count();
-      } else if (!v.is_null()) {
-        s = field_error(key, std::string("expected milliseconds or \"5s\", got ") + json_type(v));
-      }
-    } else if (key == "State") {
+    if (key == "State") {
+      // On input a State is the desired state, as in the prior orchestrators (3 stops the task).
       TaskState state = TaskState::Running;
-      s = read_state(key, v, state);
-      if (s.is_ok() && !v.is_null())
+      CUBE_RETURN_IF_ERROR(read_state(key, v, state));
+      if (!v.is_null())
         state_out = state;
-    } else if (std::find(kIgnoredFields.begin(), kIgnoredFields.end(), key) ==
-               kIgnoredFields.end()) {
+      continue;
+    }
+    bool known = false;
+    Status s;
+    for_each_field<Task>([&](const auto& f) {
+      if (known || key != f.json)
+        return;
+      known = true;
+      if (f.role == FieldRole::Spec)
+        s = read_json(f.json, f.form, v, task.*f.member);
+    });
+    CUBE_RETURN_IF_ERROR(s);
+    if (!known && std::find(std::begin(kForeignJsonFields), std::end(kForeignJsonFields), key) ==
+                      std::end(kForeignJsonFields)) {
       return Status::invalid("unknown field \"" + key + "\" in task");
     }
-    CUBE_RETURN_IF_ERROR(s);
   }
   return Status::ok();
+}
+
+// --- One field to JSON ---
+
+json to_json(JsonForm form, const std::vector<std::string>& v) {
+  if (form != JsonForm::Ports)
+    return v;
+  json exposed = json::object();
+  for (const auto& p : v)
+    exposed[p] = json::object();
+  return exposed;
+}
+
+json to_json(JsonForm form, int64_t v) {
+  if (form == JsonForm::Time)
+    return format_rfc3339(v);
+  return v;
+}
+
+json to_json(JsonForm, TaskState v) {
+  return static_cast<int>(v);
+}
+
+json to_json(JsonForm, const std::optional<int32_t>& v) {
+  return v ? json(*v) : json(nullptr);
+}
+
+json to_json(JsonForm, const std::map<std::string, std::vector<PortBinding>>& v) {
+  json bindings = json::object();
+  for (const auto& [port, list] : v) {
+    json arr = json::array();
+    for (const auto& b : list)
+      arr.push_back({{"HostIp", b.host_ip}, {"HostPort", b.host_port}});
+    bindings[port] = arr;
+  }
+  return bindings;
+}
+
+// Strings, numbers and label maps as themselves.
+template <typename T>
+json to_json(JsonForm, const T& v) {
+  return v;
 }
 
 }  // namespace
@@ -293,55 +337,13 @@ std::string format_rfc3339(int64_t unix_ms) {
 }
 
 nlohmann::json task_to_json(const Task& t) {
-  json exposed = json::object();
-  for (const auto& p : t.exposed_ports)
-    exposed[p] = json::object();
-  json bindings = json::object();
-  for (const auto& [port, list] : t.port_bindings) {
-    json arr = json::array();
-    for (const auto& b : list)
-      arr.push_back({{"HostIp", b.host_ip}, {"HostPort", b.host_port}});
-    bindings[port] = arr;
-  }
-  json j = {
-      {"ID", t.id},
-      {"Name", t.name},
-      {"State", static_cast<int>(t.state)},
-      {"Image", t.image},
-      {"Cmd", t.cmd},
-      {"Env", t.env},
-      {"CPU", t.cpu},
-      {"Memory", t.memory_bytes},
-      {"Disk", t.disk_bytes},
-      {"ExposedPorts", exposed},
-      {"PortBindings", bindings},
-      {"RestartPolicy", t.restart_policy},
-      {"HealthCheck", t.health_check},
-      {"RestartCount", t.restart_count},
-      {"ContainerID", t.container_id},
-      {"StartTime", format_rfc3339(t.start_time_ms)},
-      {"FinishTime", format_rfc3339(t.finish_time_ms)},
-      {"CreatedAt", format_rfc3339(t.created_ms)},
-      {"UpdatedAt", format_rfc3339(t.updated_ms)},
-      {"Driver", t.driver},
-      {"Constraints", t.constraints},
-      {"Labels", t.labels},
-      {"Node", t.node},
-      {"NodeID", t.node_id},
-      {"Reason", t.reason},
-      {"Attempt", t.attempt},
-      {"DesiredState", static_cast<int>(t.desired_state)},
-  };
-  j["ExitCode"] = t.exit_code ? json(*t.exit_code) : json(nullptr);
-  if (t.duration_ms > 0)
-    j["Duration"] = t.duration_ms;
-  // Like Duration: only when set, so tasks without them print as the prior orchestrators'.
-  if (t.health_interval_ms > 0)
-    j["HealthCheckInterval"] = t.health_interval_ms;
-  if (t.health_timeout_ms > 0)
-    j["HealthCheckTimeout"] = t.health_timeout_ms;
-  if (t.health_retries > 0)
-    j["HealthCheckRetries"] = t.health_retries;
+  static const Task kDefault{};
+  json j = json::object();
+  for_each_field<Task>([&](const auto& f) {
+    if (f.json_omits_default && t.*f.member == kDefault.*f.member)
+      return;  // Cube's own optional settings: tasks without them print as the prior ones'
+    j[std::string(f.json)] = to_json(f.form, t.*f.member);
+  });
   return j;
 }
 

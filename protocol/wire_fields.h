@@ -1,0 +1,366 @@
+// The field tables: every CUBE1 struct's MessagePack keys, written once, in wire order. The
+// codec (protocol/codec.cpp) encodes and decodes every struct from its table; the task JSON
+// (protocol/task_json.cpp) reads and writes a Task from the same table's JSON columns; the
+// memory store's compact form (encode_task_compact) drops the fields that hold their default.
+// Adding a field to a struct means adding one line here (at the end of its table: keys are
+// frozen and messages only grow), and the golden file of each message that carries it.
+//
+// A table is what wire_fields(static_cast<const S*>(nullptr)) returns: a tuple of field
+// descriptors, each naming the key and the member. The pointer argument only picks the
+// overload; nothing is dereferenced.
+//
+// Thread-safety: constants.
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+#include <tuple>
+
+#include "protocol/messages.h"
+#include "protocol/task.h"
+
+namespace cube::protocol {
+
+// One member of S under a MessagePack key.
+template <typename S, typename T>
+struct Field {
+  std::string_view key;
+  T S::*member;
+};
+
+// A string member that travels as MessagePack bin (bytes that need not be UTF-8: log data).
+template <typename S>
+struct BinField {
+  std::string_view key;
+  std::string S::*member;
+};
+
+template <typename S, typename T>
+constexpr Field<S, T> field(std::string_view key, T S::*member) {
+  return {key, member};
+}
+
+// --- Task: the wire key and the prior orchestrators' JSON for each field ---
+
+// Who sets a field: the user (part of the spec, read from submitted JSON) or Cube (written
+// by the broker and agents; printed in JSON, and accepted but ignored on input so that the
+// output of `get -o json` can be submitted again).
+enum class FieldRole : uint8_t { Spec, Status };
+
+// How a Task field looks in JSON.
+enum class JsonForm : uint8_t {
+  Text,      // a string
+  TextList,  // an array of strings
+  Cores,     // a number of CPU cores
+  Size,      // bytes as a number, or a string such as "512MiB"
+  Ports,     // {"80/tcp": {}} (an array of port strings is accepted too)
+  Duration,  // milliseconds as a number, or a string such as "10s"
+  Count,     // a whole number 0..2^31-1
+  Labels,    // an object of strings
+  State,     // 0..4 (a state's name is accepted on input)
+  Number,    // a number, output only
+  ExitCode,  // a number, or null when the attempt has not ended
+  Time,      // RFC 3339 from Unix milliseconds ("" for 0), output only
+  Bindings,  // Docker's {"80/tcp": [{"HostIp": "", "HostPort": "32768"}]}, output only
+};
+
+template <typename T>
+struct TaskField {
+  std::string_view key;
+  T Task::*member;
+  std::string_view json;  // PascalCase name in the prior orchestrators' task JSON
+  FieldRole role;
+  JsonForm form;
+  bool json_omits_default = false;  // printed only when set (Cube's own optional settings)
+};
+
+template <typename T>
+constexpr TaskField<T> task_field(std::string_view key, T Task::*member, std::string_view json,
+                                  FieldRole role, JsonForm form, bool json_omits_default = false) {
+  return {key, member, json, role, form, json_omits_default};
+}
+
+constexpr auto wire_fields(const Task*) {
+  using R = FieldRole;
+  using J = JsonForm;
+  return std::make_tuple(
+      task_field("id", &Task::id, "ID", R::Spec, J::Text),
+      task_field("name", &Task::name, "Name", R::Spec, J::Text),
+      task_field("image", &Task::image, "Image", R::Spec, J::Text),
+      task_field("cmd", &Task::cmd, "Cmd", R::Spec, J::TextList),
+      task_field("env", &Task::env, "Env", R::Spec, J::TextList),
+      task_field("cpu", &Task::cpu, "CPU", R::Spec, J::Cores),
+      task_field("memory_bytes", &Task::memory_bytes, "Memory", R::Spec, J::Size),
+      task_field("disk_bytes", &Task::disk_bytes, "Disk", R::Spec, J::Size),
+      task_field("exposed_ports", &Task::exposed_ports, "ExposedPorts", R::Spec, J::Ports),
+      task_field("restart_policy", &Task::restart_policy, "RestartPolicy", R::Spec, J::Text),
+      task_field("health_check", &Task::health_check, "HealthCheck", R::Spec, J::Text),
+      task_field("driver", &Task::driver, "Driver", R::Spec, J::Text),
+      task_field("constraints", &Task::constraints, "Constraints", R::Spec, J::TextList),
+      task_field("labels", &Task::labels, "Labels", R::Spec, J::Labels),
+      task_field("duration_ms", &Task::duration_ms, "Duration", R::Spec, J::Duration, true),
+      task_field("state", &Task::state, "State", R::Status, J::State),
+      task_field("desired_state", &Task::desired_state, "DesiredState", R::Status, J::State),
+      task_field("attempt", &Task::attempt, "Attempt", R::Status, J::Number),
+      task_field("restart_count", &Task::restart_count, "RestartCount", R::Status, J::Number),
+      task_field("node_id", &Task::node_id, "NodeID", R::Status, J::Text),
+      task_field("node", &Task::node, "Node", R::Status, J::Text),
+      task_field("reason", &Task::reason, "Reason", R::Status, J::Text),
+      task_field("exit_code", &Task::exit_code, "ExitCode", R::Status, J::ExitCode),
+      task_field("container_id", &Task::container_id, "ContainerID", R::Status, J::Text),
+      task_field("port_bindings", &Task::port_bindings, "PortBindings", R::Status, J::Bindings),
+      task_field("start_time_ms", &Task::start_time_ms, "StartTime", R::Status, J::Time),
+      task_field("finish_time_ms", &Task::finish_time_ms, "FinishTime", R::Status, J::Time),
+      task_field("created_ms", &Task::created_ms, "CreatedAt", R::Status, J::Time),
+      task_field("updated_ms", &Task::updated_ms, "UpdatedAt", R::Status, J::Time),
+      // Added after the first release: a decoder that misses them reads 0, the agent's default.
+      task_field("health_interval_ms", &Task::health_interval_ms, "HealthCheckInterval", R::Spec,
+                 J::Duration, true),
+      task_field("health_timeout_ms", &Task::health_timeout_ms, "HealthCheckTimeout", R::Spec,
+                 J::Duration, true),
+      task_field("health_retries", &Task::health_retries, "HealthCheckRetries", R::Spec, J::Count,
+                 true));
+}
+
+// JSON keys the prior orchestrators print and their users may send back that are no Task field
+// of Cube's: accepted and ignored on input.
+inline constexpr std::string_view kForeignJsonFields[] = {"HostPorts", "StartsAt", "FinishedAt",
+                                                          "Events"};
+
+// --- Everything else, one table per struct ---
+
+constexpr auto wire_fields(const PortBinding*) {
+  return std::make_tuple(field("host_ip", &PortBinding::host_ip),
+                         field("host_port", &PortBinding::host_port));
+}
+
+constexpr auto wire_fields(const TaskEvent*) {
+  return std::make_tuple(field("state", &TaskEvent::state),
+                         field("timestamp_ms", &TaskEvent::timestamp_ms),
+                         field("reason", &TaskEvent::reason), field("node", &TaskEvent::node));
+}
+
+constexpr auto wire_fields(const TaskStatus*) {
+  using S = TaskStatus;
+  return std::make_tuple(
+      field("task_id", &S::task_id), field("attempt", &S::attempt), field("state", &S::state),
+      field("exit_code", &S::exit_code), field("reason", &S::reason),
+      field("container_id", &S::container_id), field("port_bindings", &S::port_bindings),
+      field("start_time_ms", &S::start_time_ms), field("finish_time_ms", &S::finish_time_ms));
+}
+
+constexpr auto wire_fields(const Capacity*) {
+  return std::make_tuple(
+      field("cpu", &Capacity::cpu), field("memory_bytes", &Capacity::memory_bytes),
+      field("disk_bytes", &Capacity::disk_bytes), field("slots", &Capacity::slots));
+}
+
+constexpr auto wire_fields(const NodeUsage*) {
+  using S = NodeUsage;
+  return std::make_tuple(
+      field("sampled_ms", &S::sampled_ms), field("cpu_used", &S::cpu_used),
+      field("cpu_total", &S::cpu_total), field("memory_used_bytes", &S::memory_used_bytes),
+      field("memory_total_bytes", &S::memory_total_bytes),
+      field("disk_used_bytes", &S::disk_used_bytes),
+      field("disk_total_bytes", &S::disk_total_bytes), field("load_1", &S::load_1),
+      field("load_5", &S::load_5), field("load_15", &S::load_15), field("running", &S::running));
+}
+
+constexpr auto wire_fields(const TaskStats*) {
+  using S = TaskStats;
+  return std::make_tuple(field("task_id", &S::task_id), field("attempt", &S::attempt),
+                         field("sampled_ms", &S::sampled_ms), field("cpu_used", &S::cpu_used),
+                         field("memory_bytes", &S::memory_bytes));
+}
+
+constexpr auto wire_fields(const NodeInfo*) {
+  using S = NodeInfo;
+  return std::make_tuple(field("id", &S::id), field("name", &S::name), field("state", &S::state),
+                         field("version", &S::version), field("drivers", &S::drivers),
+                         field("capacity", &S::capacity), field("labels", &S::labels),
+                         field("running", &S::running), field("free_slots", &S::free_slots),
+                         field("last_seen_ms", &S::last_seen_ms), field("allocated", &S::allocated),
+                         field("usage", &S::usage));
+}
+
+constexpr auto wire_fields(const BrokerStatus*) {
+  using S = BrokerStatus;
+  return std::make_tuple(
+      field("version", &S::version), field("epoch", &S::epoch), field("started_ms", &S::started_ms),
+      field("tasks_by_state", &S::tasks_by_state), field("nodes_ready", &S::nodes_ready),
+      field("nodes_total", &S::nodes_total), field("counters", &S::counters),
+      field("scheduler", &S::scheduler));
+}
+
+constexpr auto wire_fields(const LogsChunk*) {
+  return std::make_tuple(BinField<LogsChunk>{"data", &LogsChunk::data},
+                         field("next_offset", &LogsChunk::next_offset),
+                         field("eof", &LogsChunk::eof));
+}
+
+constexpr auto wire_fields(const Hello*) {
+  using S = Hello;
+  return std::make_tuple(field("agent_id", &S::agent_id), field("name", &S::name),
+                         field("version", &S::version), field("drivers", &S::drivers),
+                         field("capacity", &S::capacity), field("labels", &S::labels),
+                         field("seq", &S::seq), field("tasks", &S::tasks));
+}
+
+constexpr auto wire_fields(const Welcome*) {
+  using S = Welcome;
+  return std::make_tuple(field("session_id", &S::session_id),
+                         field("broker_epoch", &S::broker_epoch),
+                         field("heartbeat_ms", &S::heartbeat_ms));
+}
+
+constexpr auto wire_fields(const Credit*) {
+  return std::make_tuple(field("session_id", &Credit::session_id),
+                         field("free_slots", &Credit::free_slots));
+}
+
+constexpr auto wire_fields(const Assign*) {
+  return std::make_tuple(field("task", &Assign::task));
+}
+
+constexpr auto wire_fields(const Accept*) {
+  return std::make_tuple(field("session_id", &Accept::session_id),
+                         field("task_id", &Accept::task_id), field("attempt", &Accept::attempt));
+}
+
+constexpr auto wire_fields(const Reject*) {
+  return std::make_tuple(field("session_id", &Reject::session_id),
+                         field("task_id", &Reject::task_id), field("attempt", &Reject::attempt),
+                         field("reason", &Reject::reason));
+}
+
+constexpr auto wire_fields(const Stop*) {
+  return std::make_tuple(field("task_id", &Stop::task_id), field("attempt", &Stop::attempt),
+                         field("grace_ms", &Stop::grace_ms), field("reason", &Stop::reason));
+}
+
+constexpr auto wire_fields(const Sync*) {
+  return std::make_tuple(field("reason", &Sync::reason));
+}
+
+constexpr auto wire_fields(const Snapshot*) {
+  return std::make_tuple(field("session_id", &Snapshot::session_id), field("seq", &Snapshot::seq),
+                         field("tasks", &Snapshot::tasks));
+}
+
+constexpr auto wire_fields(const ErrorMessage*) {
+  return std::make_tuple(field("code", &ErrorMessage::code),
+                         field("message", &ErrorMessage::message));
+}
+
+constexpr auto wire_fields(const LogsFetch*) {
+  using S = LogsFetch;
+  return std::make_tuple(field("fetch_id", &S::fetch_id), field("task_id", &S::task_id),
+                         field("attempt", &S::attempt), field("offset", &S::offset),
+                         field("max_bytes", &S::max_bytes), field("tail_lines", &S::tail_lines));
+}
+
+constexpr auto wire_fields(const LogsData*) {
+  using S = LogsData;
+  return std::make_tuple(field("fetch_id", &S::fetch_id), BinField<S>{"data", &S::data},
+                         field("next_offset", &S::next_offset), field("eof", &S::eof),
+                         field("error_code", &S::error_code),
+                         field("error_message", &S::error_message));
+}
+
+constexpr auto wire_fields(const AgentHeartbeat*) {
+  using S = AgentHeartbeat;
+  return std::make_tuple(field("agent_id", &S::agent_id), field("session_id", &S::session_id),
+                         field("seq", &S::seq), field("running", &S::running),
+                         field("free_slots", &S::free_slots));
+}
+
+constexpr auto wire_fields(const TaskStateEvent*) {
+  using S = TaskStateEvent;
+  return std::make_tuple(field("agent_id", &S::agent_id), field("session_id", &S::session_id),
+                         field("seq", &S::seq), field("status", &S::status));
+}
+
+constexpr auto wire_fields(const NodeStats*) {
+  using S = NodeStats;
+  return std::make_tuple(field("agent_id", &S::agent_id), field("session_id", &S::session_id),
+                         field("seq", &S::seq), field("usage", &S::usage),
+                         field("tasks", &S::tasks));
+}
+
+constexpr auto wire_fields(const Beacon*) {
+  return std::make_tuple(field("broker_epoch", &Beacon::broker_epoch),
+                         field("heartbeat_ms", &Beacon::heartbeat_ms));
+}
+
+constexpr auto wire_fields(const SubmitRequest*) {
+  return std::make_tuple(field("request_id", &SubmitRequest::request_id),
+                         field("task", &SubmitRequest::task));
+}
+
+constexpr auto wire_fields(const ListRequest*) {
+  return std::make_tuple(field("request_id", &ListRequest::request_id));
+}
+
+constexpr auto wire_fields(const GetRequest*) {
+  return std::make_tuple(field("request_id", &GetRequest::request_id),
+                         field("task_id", &GetRequest::task_id));
+}
+
+constexpr auto wire_fields(const StopRequest*) {
+  return std::make_tuple(field("request_id", &StopRequest::request_id),
+                         field("task_id", &StopRequest::task_id));
+}
+
+constexpr auto wire_fields(const NodesRequest*) {
+  return std::make_tuple(field("request_id", &NodesRequest::request_id));
+}
+
+constexpr auto wire_fields(const StatusRequest*) {
+  return std::make_tuple(field("request_id", &StatusRequest::request_id));
+}
+
+constexpr auto wire_fields(const LogsRequest*) {
+  using S = LogsRequest;
+  return std::make_tuple(field("request_id", &S::request_id), field("task_id", &S::task_id),
+                         field("offset", &S::offset), field("max_bytes", &S::max_bytes),
+                         field("tail_lines", &S::tail_lines));
+}
+
+// Reply's error is one Status in the struct but two keys on the wire ("error_code",
+// "error_message", after "request_id"), so that a successful reply stays small; the codec
+// writes those two itself (protocol/codec.cpp) around this table.
+constexpr auto wire_fields(const Reply*) {
+  using S = Reply;
+  return std::make_tuple(field("task", &S::task), field("events", &S::events),
+                         field("tasks", &S::tasks), field("nodes", &S::nodes),
+                         field("broker", &S::broker), field("logs", &S::logs),
+                         field("task_stats", &S::task_stats));
+}
+
+// Structs that have a table.
+template <typename S>
+concept HasWireFields = requires {
+  wire_fields(static_cast<const S*>(nullptr));
+};
+
+// Calls fn(descriptor) for each field of S, in wire order.
+template <HasWireFields S, typename Fn>
+constexpr void for_each_field(Fn&& fn) {
+  std::apply([&](const auto&... f) { (fn(f), ...); }, wire_fields(static_cast<const S*>(nullptr)));
+}
+
+// Only what the user asks for: the Spec fields of `in`, every Status field at its default.
+inline Task spec_of(const Task& in) {
+  Task out;
+  for_each_field<Task>([&](const auto& f) {
+    if (f.role == FieldRole::Spec)
+      out.*f.member = in.*f.member;
+  });
+  return out;
+}
+
+template <HasWireFields S>
+inline constexpr uint32_t kFieldCount =
+    std::tuple_size_v<decltype(wire_fields(static_cast<const S*>(nullptr)))>;
+
+}  // namespace cube::protocol
