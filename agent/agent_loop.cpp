@@ -53,6 +53,11 @@ Event completed(Event event, Call& call, ErrorCode failure, const char* what) {
   return event;
 }
 
+// What run() and step() return when ZeroMQ fails for good.
+Status zmq_failed(const zmq::error_t& e) {
+  return Status::internal(std::string("agent loop: ZeroMQ failed: ") + e.what());
+}
+
 size_t pool_threads(uint32_t slots) {
   // One start and one stop per slot can be in flight; a stop blocks for its grace period, so
   // a few more threads than slots keep starts flowing. Capped for agents with many slots.
@@ -178,7 +183,7 @@ Status AgentLoop::run(int stop_fd) {
     } catch (const zmq::error_t& e) {
       if (e.num() == EINTR)
         continue;
-      return Status::internal(std::string("agent loop: ZeroMQ failed: ") + e.what());
+      return zmq_failed(e);
     }
     if (items[3].revents & ZMQ_POLLIN)
       return Status::ok();
@@ -200,7 +205,7 @@ Status AgentLoop::begin() {
   try {
     start_hello(clock_.now());
   } catch (const zmq::error_t& e) {
-    return Status::internal(std::string("agent loop: ZeroMQ failed: ") + e.what());
+    return zmq_failed(e);
   }
   return Status::ok();
 }
@@ -234,7 +239,7 @@ Result<bool> AgentLoop::step(SteadyTime now, unsigned woken) {
     return (dealer_events & ZMQ_POLLIN) != 0 || sub_more ||
            (hello_unsent_ && (dealer_events & ZMQ_POLLOUT) != 0);
   } catch (const zmq::error_t& e) {
-    return Status::internal(std::string("agent loop: ZeroMQ failed: ") + e.what());
+    return zmq_failed(e);
   }
 }
 
