@@ -41,6 +41,23 @@ size_t health_pool_threads(uint32_t slots) {
   return std::clamp<size_t>(static_cast<size_t>(slots), 1, 16);
 }
 
+// A call's answer in event.result, or, when it throws, `failure` "<what> error: <message>":
+// what every job posted back to the loop does.
+template <typename Event, typename Call>
+Event completed(Event event, Call& call, ErrorCode failure, const char* what) {
+  try {
+    event.result = call();
+  } catch (const std::exception& e) {
+    event.result = Status(failure, std::string(what) + " error: " + e.what());
+  }
+  return event;
+}
+
+// What run() and step() return when ZeroMQ fails for good.
+Status zmq_failed(const zmq::error_t& e) {
+  return Status::internal(std::string("agent loop: ZeroMQ failed: ") + e.what());
+}
+
 size_t pool_threads(uint32_t slots) {
   // One start and one stop per slot can be in flight; a stop blocks for its grace period, so
   // a few more threads than slots keep starts flowing. Capped for agents with many slots.
@@ -63,13 +80,18 @@ AgentLoop::AgentLoop(AgentOptions options, Driver& driver, const Clock& clock,
       tracker_(options_.slots, options_.max_finished),
       backoff_(seeded_random_source(std::random_device{}())),
       backend_(clock.now()),
+      inline_calls_(driver.calls_never_block()),
       results_(std::make_shared<EventQueue<LoopEvent>>()),
-      pool_(driver.calls_never_block() ? 0 : pool_threads(options_.slots)) {
+      pool_(inline_calls_ ? 0 : pool_threads(options_.slots)) {
   CUBE_CHECK(!options_.agent_id.empty())
       << "main() loads the agent id (load_or_create_agent_id) before building the loop";
   setup_sockets();
-  driver_.set_exit_sink(
-      [queue = results_](TaskStatus status) { queue->push(Exited{std::move(status)}); });
+  if (inline_calls_) {
+    // Such a driver calls the sink on the thread that called it: this loop's (driver.h).
+    driver_.set_exit_sink([this](AttemptEnd end) { inline_results_.emplace_back(std::move(end)); });
+  } else {
+    driver_.set_exit_sink([queue = results_](AttemptEnd end) { queue->push(std::move(end)); });
+  }
   const SteadyTime now = clock_.now();
   Status backend = driver_.check_backend();
   backend_.on_result(backend, now);
@@ -103,7 +125,10 @@ bool AgentLoop::adopt_owned(const std::vector<TaskStatus>& owned, SteadyTime now
   return any;
 }
 
-AgentLoop::~AgentLoop() = default;
+AgentLoop::~AgentLoop() {
+  if (inline_calls_)
+    driver_.set_exit_sink(nullptr);  // its sink points at this loop
+}
 
 void AgentLoop::setup_sockets() {
   try {
@@ -140,44 +165,38 @@ void AgentLoop::create_dealer() {
 }
 
 Status AgentLoop::run(int stop_fd) {
-  CUBE_RETURN_IF_ERROR(setup_status_);
-  try {
-    start_hello(clock_.now());
-    while (true) {
-      SteadyTime now = clock_.now();
-      short dealer_events = ZMQ_POLLIN;
-      if (hello_unsent_)
-        dealer_events |= ZMQ_POLLOUT;
-      zmq_pollitem_t items[] = {
-          {dealer_.handle(), 0, dealer_events, 0},
-          {sub_.handle(), 0, ZMQ_POLLIN, 0},
-          {nullptr, results_->fd(), ZMQ_POLLIN, 0},
-          {nullptr, stop_fd, ZMQ_POLLIN, 0},
-      };
-      try {
-        zmq::poll(items, 4, Millis(poll_timeout_ms(now)));
-      } catch (const zmq::error_t& e) {
-        if (e.num() == EINTR)
-          continue;
-        throw;
-      }
-      if (items[3].revents & ZMQ_POLLIN)
-        return Status::ok();
-      now = clock_.now();
-      if ((items[0].revents & ZMQ_POLLOUT) && hello_unsent_)
-        try_send_hello();
-      if (items[0].revents & ZMQ_POLLIN)
-        handle_dealer(now);
-      if (items[1].revents & ZMQ_POLLIN)
-        handle_beacon(now);
-      if (items[2].revents & ZMQ_POLLIN)
-        handle_results(now);
-      run_timers(now);
-      if (credit_dirty_ && state_ == SessionState::Welcomed)
-        send_credit();
+  CUBE_RETURN_IF_ERROR(begin());
+  while (true) {
+    SteadyTime now = clock_.now();
+    short dealer_events = ZMQ_POLLIN;
+    if (hello_unsent_)
+      dealer_events |= ZMQ_POLLOUT;
+    zmq_pollitem_t items[] = {
+        {dealer_.handle(), 0, dealer_events, 0},
+        {sub_.handle(), 0, ZMQ_POLLIN, 0},
+        {nullptr, results_->fd(), ZMQ_POLLIN, 0},
+        {nullptr, stop_fd, ZMQ_POLLIN, 0},
+    };
+    try {
+      // Level-triggered: messages a step left waiting (batch limit) make it return at once.
+      zmq::poll(items, 4, Millis(poll_timeout_ms(now)));
+    } catch (const zmq::error_t& e) {
+      if (e.num() == EINTR)
+        continue;
+      return zmq_failed(e);
     }
-  } catch (const zmq::error_t& e) {
-    return Status::internal(std::string("agent loop: ZeroMQ failed: ") + e.what());
+    if (items[3].revents & ZMQ_POLLIN)
+      return Status::ok();
+    unsigned woken = 0;
+    if (items[0].revents != 0)
+      woken |= kWakeDealer;
+    if (items[1].revents != 0)
+      woken |= kWakeSub;
+    if (items[2].revents != 0)
+      woken |= kWakeResults;
+    auto stepped = step(clock_.now(), woken);
+    if (!stepped.is_ok())
+      return stepped.status();
   }
 }
 
@@ -186,12 +205,12 @@ Status AgentLoop::begin() {
   try {
     start_hello(clock_.now());
   } catch (const zmq::error_t& e) {
-    return Status::internal(std::string("agent loop: ZeroMQ failed: ") + e.what());
+    return zmq_failed(e);
   }
   return Status::ok();
 }
 
-Result<bool> AgentLoop::service(SteadyTime now, unsigned woken) {
+Result<bool> AgentLoop::step(SteadyTime now, unsigned woken) {
   try {
     // ZMQ_EVENTS also processes the socket's pending commands, which is what makes its ZMQ_FD
     // quiet again until something new arrives. A socket whose fd did not fire has had no news
@@ -210,9 +229,9 @@ Result<bool> AgentLoop::service(SteadyTime now, unsigned woken) {
       sub_more = (events(sub_) & ZMQ_POLLIN) != 0;  // a batch limit was hit
     }
     run_timers(now);
-    // Results of calls made on this thread (a driver that never blocks) and of poll_due, so the
-    // Running and final states go out in this same call.
-    handle_results(now);
+    // After the timers, so that the Running and final states of calls made on this thread
+    // (a driver that never blocks) and of poll_due go out in this same step.
+    handle_results(now, (woken & kWakeResults) != 0);
     if (credit_dirty_ && state_ == SessionState::Welcomed)
       send_credit();
     // Sending may have taken in messages that ZMQ_FD will not signal again: look once more.
@@ -220,7 +239,7 @@ Result<bool> AgentLoop::service(SteadyTime now, unsigned woken) {
     return (dealer_events & ZMQ_POLLIN) != 0 || sub_more ||
            (hello_unsent_ && (dealer_events & ZMQ_POLLOUT) != 0);
   } catch (const zmq::error_t& e) {
-    return Status::internal(std::string("agent loop: ZeroMQ failed: ") + e.what());
+    return zmq_failed(e);
   }
 }
 
@@ -485,26 +504,15 @@ void AgentLoop::on_stop(const protocol::Stop& stop) {
                   stop.attempt);
     return;
   }
-  if (a->stop_requested) {
-    if (a->stop_as_failure) {
-      // Stopping for failed health checks: the broker's STOP is what the end now reports.
-      a->stop_as_failure = false;
-      a->stop_reason = stop.reason.empty() ? "stopped" : stop.reason;
-    }
-    return;  // already stopping
-  }
+  Millis grace = stop.grace_ms > 0 ? Millis(stop.grace_ms) : options_.stop_grace;
+  auto request = tracker_.request_stop(*a, stop.reason, grace);
+  if (request == TaskTracker::StopRequest::AlreadyStopping)
+    return;
   health_.forget(a->task_id, a->attempt);
-  a->stop_requested = true;
-  a->stop_grace = stop.grace_ms > 0 ? Millis(stop.grace_ms) : options_.stop_grace;
-  a->stop_reason = stop.reason.empty() ? "stopped" : stop.reason;
   spdlog::info("stopping task {} attempt {} ({}, grace {} ms)", a->task_id, a->attempt,
-               a->stop_reason, a->stop_grace.count());
-  if (a->phase == AttemptPhase::Running) {
-    tracker_.mark_stopping(*a);
+               a->stop_reason, grace.count());
+  if (request == TaskTracker::StopRequest::StopNow)
     post_stop(*a);
-  }
-  // Starting: on_start_done() posts the stop once start() returned; a driver never gets two
-  // calls for the same task at once.
 }
 
 void AgentLoop::on_sync() {
@@ -515,35 +523,39 @@ void AgentLoop::on_sync() {
 
 // --- results from workers and the driver ---
 
-void AgentLoop::handle_results(SteadyTime now) {
-  for (auto& event : results_->drain()) {
-    if (auto* start = std::get_if<StartDone>(&event)) {
-      on_start_done(*start, now);
-    } else if (auto* stop = std::get_if<StopDone>(&event)) {
-      on_stop_done(*stop);
-    } else if (auto* exited = std::get_if<Exited>(&event)) {
-      on_exited(std::move(exited->status), now);
-    } else if (auto* logs = std::get_if<LogsDone>(&event)) {
-      on_logs_done(*logs);
-    } else if (auto* checked = std::get_if<BackendChecked>(&event)) {
-      on_backend_checked(std::move(checked->status), now);
-    } else if (auto* listed = std::get_if<OwnedListed>(&event)) {
-      on_owned_listed(std::move(listed->result), now);
-    } else if (auto* stats = std::get_if<StatsSampled>(&event)) {
-      on_stats_sampled(stats->sample);
-    } else if (auto* probed = std::get_if<HealthProbed>(&event)) {
-      on_health_probed(*probed, now);
-    } else if (auto* reaped = std::get_if<Reaped>(&event)) {
-      reaping_ = false;
-      next_reap_ = now + kReapInterval;
-      if (!reaped->result.is_ok()) {
-        spdlog::warn("removing what the {} driver keeps for forgotten tasks failed: {}",
-                     driver_.name(), reaped->result.status().to_string());
-      } else if (*reaped->result > 0) {
-        spdlog::info("removed {} leftover container(s) of tasks this agent no longer tracks",
-                     *reaped->result);
-      }
-    }
+void AgentLoop::handle_results(SteadyTime now, bool queue_woken) {
+  if (queue_woken) {
+    for (auto& event : results_->drain())
+      handle_result(event, now);
+  }
+  // Handling a result may call the driver again (a stop after start), adding results here.
+  while (!inline_results_.empty()) {
+    handling_.swap(inline_results_);
+    for (auto& event : handling_)
+      handle_result(event, now);
+    handling_.clear();  // keeps its capacity: no allocation per step
+  }
+}
+
+void AgentLoop::handle_result(LoopEvent& event, SteadyTime now) {
+  if (auto* start = std::get_if<StartDone>(&event)) {
+    on_start_done(*start, now);
+  } else if (auto* stop = std::get_if<StopDone>(&event)) {
+    on_stop_done(*stop);
+  } else if (auto* ended = std::get_if<AttemptEnd>(&event)) {
+    on_exited(std::move(*ended), now);
+  } else if (auto* logs = std::get_if<LogsDone>(&event)) {
+    on_logs_done(*logs);
+  } else if (auto* checked = std::get_if<BackendChecked>(&event)) {
+    on_backend_checked(std::move(checked->result), now);
+  } else if (auto* listed = std::get_if<OwnedListed>(&event)) {
+    on_owned_listed(std::move(listed->result), now);
+  } else if (auto* stats = std::get_if<StatsSampled>(&event)) {
+    on_stats_sampled(stats->result);
+  } else if (auto* probed = std::get_if<HealthProbed>(&event)) {
+    on_health_probed(*probed, now);
+  } else if (auto* reaped = std::get_if<Reaped>(&event)) {
+    on_reaped(reaped->result, now);
   }
 }
 
@@ -562,80 +574,58 @@ void AgentLoop::on_start_done(StartDone& done, SteadyTime now) {
                  done.result.status().to_string());
     if (done.result.status().is_unavailable())
       backend_.check_soon(now);
-    finish(*a, std::move(failed), now);
+    report_finished(tracker_.mark_finished(*a, std::move(failed), now));
     return;
   }
   TaskStatus running = std::move(done.result).value();
   running.task_id = done.task_id;
   running.attempt = done.attempt;
   running.state = TaskState::Running;
-  tracker_.mark_running(*a, running);
+  auto next = tracker_.mark_running(*a, running);
   spdlog::info("task {} attempt {} running", done.task_id, done.attempt);
   publish_task_state(running);
-  if (!a->early_exit && !a->stop_requested)
-    watch_health(done, running, now);
-  if (a->early_exit) {
-    TaskStatus ended = std::move(*a->early_exit);
-    a->early_exit.reset();
-    finish_exit(*a, std::move(ended), now);
-    return;
-  }
-  if (a->stop_requested) {
-    tracker_.mark_stopping(*a);
-    post_stop(*a);
+  switch (next) {
+    case TaskTracker::AfterStart::Run:
+      watch_health(done, running, now);
+      return;
+    case TaskTracker::AfterStart::Stop:
+      post_stop(*a);
+      return;
+    case TaskTracker::AfterStart::Ended:
+      report_finished(tracker_.finish_early_exit(*a, now));
+      return;
   }
 }
 
 void AgentLoop::on_stop_done(const StopDone& done) {
-  if (done.status.is_ok())
+  if (done.result.is_ok())
     return;  // the final state comes through the exit sink
   TrackedAttempt* a = tracker_.find(done.task_id, done.attempt);
   if (a == nullptr || a->phase != AttemptPhase::Stopping)
     return;  // it ended meanwhile
   spdlog::warn("stopping task {} attempt {} failed: {}; it is still running", done.task_id,
-               done.attempt, done.status.to_string());
-  tracker_.mark_stop_failed(*a);
-  a->stop_requested = false;  // a new STOP tries again
-  if (a->stop_as_failure) {
-    a->stop_as_failure = false;
+               done.attempt, done.result.to_string());
+  if (tracker_.mark_stop_failed(*a))
     health_.rearm(a->task_id, a->attempt, clock_.now());  // still unhealthy: it tries again
-  }
 }
 
-void AgentLoop::on_exited(TaskStatus status, SteadyTime now) {
-  TrackedAttempt* a = tracker_.find(status.task_id, status.attempt);
+void AgentLoop::on_exited(AttemptEnd end, SteadyTime now) {
+  TrackedAttempt* a = tracker_.find(end.task_id, end.attempt);
   if (a == nullptr || a->phase == AttemptPhase::Finished) {
-    spdlog::debug("ignoring the end of task {} attempt {}: not tracked", status.task_id,
-                  status.attempt);
+    spdlog::debug("ignoring the end of task {} attempt {}: not tracked", end.task_id, end.attempt);
     return;
   }
-  if (a->phase == AttemptPhase::Starting) {
-    // The task ended before the loop saw start() return: report Running first.
-    a->early_exit = std::move(status);
-    return;
-  }
-  finish_exit(*a, std::move(status), now);
+  // Still starting: held until start() returns, so that Running is reported first.
+  if (auto final_status = tracker_.end(*a, std::move(end), now))
+    report_finished(*final_status);
 }
 
-void AgentLoop::finish_exit(TrackedAttempt& a, TaskStatus status, SteadyTime now) {
-  status.task_id = a.task_id;
-  status.attempt = a.attempt;
-  if (a.stop_requested) {
-    status.state = a.stop_as_failure ? TaskState::Failed : TaskState::Completed;
-    status.reason = a.stop_reason;
-  }
-  finish(a, std::move(status), now);
-}
-
-void AgentLoop::finish(TrackedAttempt& a, TaskStatus final_status, SteadyTime now) {
+void AgentLoop::report_finished(const TaskStatus& final_status) {
   spdlog::info("task {} attempt {} {}{}{}", final_status.task_id, final_status.attempt,
                task_state_name(final_status.state), final_status.reason.empty() ? "" : ": ",
                final_status.reason);
-  // `a` may be forgotten by mark_finished (retention limit): publish from the copy.
-  TaskStatus copy = final_status;
-  health_.forget(a.task_id, a.attempt);
-  tracker_.mark_finished(a, std::move(final_status), now);
-  publish_task_state(copy);
+  health_.forget(final_status.task_id, final_status.attempt);
+  publish_task_state(final_status);
   credit_dirty_ = true;
 }
 
@@ -644,14 +634,8 @@ void AgentLoop::finish(TrackedAttempt& a, TaskStatus final_status, SteadyTime no
 void AgentLoop::on_logs_fetch(const protocol::LogsFetch& f) {
   spdlog::debug("logs of task {} attempt {} (fetch {}): offset {}, max {} bytes, tail {} lines",
                 f.task_id, f.attempt, f.fetch_id, f.offset, f.max_bytes, f.tail_lines);
-  pool_.post([&driver = driver_, queue = results_, f] {
-    LogsDone done{f, Status::internal("the driver did not return")};
-    try {
-      done.result = read_task_logs(driver, f.task_id, f.offset, f.max_bytes, f.tail_lines);
-    } catch (const std::exception& e) {
-      done.result = Status::internal(std::string("driver error: ") + e.what());
-    }
-    queue->push(std::move(done));
+  call_driver(LogsDone{f, Status::internal("the driver did not return")}, [&driver = driver_, f] {
+    return read_task_logs(driver, f.task_id, f.offset, f.max_bytes, f.tail_lines);
   });
 }
 
@@ -682,42 +666,24 @@ void AgentLoop::on_logs_done(LogsDone& done) {
 
 void AgentLoop::run_backend_timers(SteadyTime now) {
   if (backend_.start_check_if_due(now)) {
-    pool_.post([&driver = driver_, queue = results_] {
-      Status status;
-      try {
-        status = driver.check_backend();
-      } catch (const std::exception& e) {
-        status = Status::unavailable(std::string("driver error: ") + e.what());
-      }
-      queue->push(BackendChecked{std::move(status)});
-    });
+    call_driver(
+        BackendChecked{Status::ok()}, [&driver = driver_] { return driver.check_backend(); },
+        ErrorCode::Unavailable);
   }
   if (!owned_listed_ && !listing_owned_ && backend_.is_ok() && now >= list_owned_retry_at_) {
     listing_owned_ = true;
-    pool_.post([&driver = driver_, queue = results_] {
-      OwnedListed listed{Status::internal("the driver did not return")};
-      try {
-        listed.result = driver.list_owned();
-      } catch (const std::exception& e) {
-        listed.result = Status::internal(std::string("driver error: ") + e.what());
-      }
-      queue->push(std::move(listed));
-    });
+    call_driver(OwnedListed{Status::internal("the driver did not return")},
+                [&driver = driver_] { return driver.list_owned(); });
   }
   if (owned_listed_ && !reaping_ && now >= next_reap_) {
     reaping_ = true;
     std::set<std::string> known;
     for (const TaskStatus& s : tracker_.snapshot())
       known.insert(s.task_id);
-    pool_.post([&driver = driver_, queue = results_, known = std::move(known)] {
-      Reaped reaped{Status::internal("the driver did not return")};
-      try {
-        reaped.result = driver.remove_untracked(known, kReapMinAge);
-      } catch (const std::exception& e) {
-        reaped.result = Status::internal(std::string("driver error: ") + e.what());
-      }
-      queue->push(std::move(reaped));
-    });
+    call_driver(Reaped{Status::internal("the driver did not return")},
+                [&driver = driver_, known = std::move(known)] {
+                  return driver.remove_untracked(known, kReapMinAge);
+                });
   }
 }
 
@@ -748,33 +714,48 @@ void AgentLoop::on_owned_listed(Result<std::vector<TaskStatus>> result, SteadyTi
     start_hello(now);  // the broker reconciles the adopted tasks
 }
 
+void AgentLoop::on_reaped(const Result<int>& removed, SteadyTime now) {
+  reaping_ = false;
+  next_reap_ = now + kReapInterval;
+  if (!removed.is_ok()) {
+    spdlog::warn("removing what the {} driver keeps for forgotten tasks failed: {}", driver_.name(),
+                 removed.status().to_string());
+  } else if (*removed > 0) {
+    spdlog::info("removed {} leftover container(s) of tasks this agent no longer tracks", *removed);
+  }
+}
+
 // --- output ---
 
 void AgentLoop::post_start(const Task& task) {
-  pool_.post([&driver = driver_, queue = results_, task, defaults = options_.health] {
-    StartDone done{task.id, task.attempt, Status::internal("the driver did not return"), {}};
-    if (!task.health_check.empty())
-      done.health = {task.health_check, task.exposed_ports, health_settings(task, defaults, "")};
-    try {
-      done.result = driver.start(task);
-    } catch (const std::exception& e) {
-      done.result = Status::internal(std::string("driver error: ") + e.what());
-    }
-    queue->push(std::move(done));
-  });
+  StartDone done{task.id, task.attempt, Status::internal("the driver did not return"), {}};
+  if (!task.health_check.empty()) {
+    done.health = {task.health_check, task.exposed_ports,
+                   health_settings(task, options_.health, "")};
+  }
+  call_driver(std::move(done), [&driver = driver_, task] { return driver.start(task); });
 }
 
 void AgentLoop::post_stop(const TrackedAttempt& a) {
-  pool_.post([&driver = driver_, queue = results_, id = a.task_id, attempt = a.attempt,
-              grace = a.stop_grace] {
-    Status status;
-    try {
-      status = driver.stop(id, grace);
-    } catch (const std::exception& e) {
-      status = Status::internal(std::string("driver error: ") + e.what());
-    }
-    queue->push(StopDone{id, attempt, std::move(status)});
-  });
+  call_driver(
+      StopDone{a.task_id, a.attempt, Status::ok()},
+      [&driver = driver_, id = a.task_id, grace = a.stop_grace] { return driver.stop(id, grace); });
+}
+
+template <typename Event, typename Call>
+void AgentLoop::call_driver(Event event, Call call, ErrorCode failure) {
+  if (inline_calls_) {
+    inline_results_.emplace_back(completed(std::move(event), call, failure, "driver"));
+    return;
+  }
+  post_call(pool_, std::move(event), std::move(call), failure, "driver");
+}
+
+template <typename Event, typename Call>
+void AgentLoop::post_call(WorkerPool& pool, Event event, Call call, ErrorCode failure,
+                          const char* what) {
+  pool.post([queue = results_, event = std::move(event), call = std::move(call), failure,
+             what]() mutable { queue->push(completed(std::move(event), call, failure, what)); });
 }
 
 void AgentLoop::publish_task_state(const TaskStatus& status) {
@@ -877,14 +858,19 @@ void AgentLoop::run_stats_timer(SteadyTime now) {
   }
   stats_in_flight_ = true;
   next_stats_ = now + options_.stats_interval;
-  pool_.post([&driver = driver_, queue = results_, running = std::move(running),
-              data_dir = options_.data_dir] {
-    queue->push(StatsSampled{collect_stats(driver, running, data_dir)});
-  });
+  call_driver(StatsSampled{Status::internal("the driver did not return")},
+              [&driver = driver_, running = std::move(running), data_dir = options_.data_dir] {
+                return collect_stats(driver, running, data_dir);
+              });
 }
 
-void AgentLoop::on_stats_sampled(StatsSample& sample) {
+void AgentLoop::on_stats_sampled(Result<StatsSample>& sampled) {
   stats_in_flight_ = false;
+  if (!sampled.is_ok()) {
+    spdlog::warn("sampling node stats failed: {}", sampled.status().to_string());
+    return;
+  }
+  StatsSample& sample = *sampled;
   int64_t sampled_ms = to_unix_ms(clock_.wall());
   protocol::NodeStats stats;
   stats.usage = usage_tracker_.update(sample, tracker_.active(), sampled_ms);
@@ -937,15 +923,11 @@ void AgentLoop::run_health_timer(SteadyTime now) {
   for (const auto& verdict : due.verdicts)
     fail_unhealthy(verdict.task_id, verdict.attempt, verdict.reason);
   for (auto& probe : due.probes) {
-    health_pool_->post([queue = results_, probe = std::move(probe)] {
-      HealthProbed probed{probe.task_id, probe.attempt, probe.seq, Status::ok()};
-      try {
-        probed.result = http_probe(probe.url, probe.timeout);
-      } catch (const std::exception& e) {
-        probed.result = Status::internal(std::string("health probe error: ") + e.what());
-      }
-      queue->push(std::move(probed));
-    });
+    HealthProbed probed{probe.task_id, probe.attempt, probe.seq, Status::ok()};
+    post_call(
+        *health_pool_, std::move(probed),
+        [url = std::move(probe.url), timeout = probe.timeout] { return http_probe(url, timeout); },
+        ErrorCode::Internal, "health probe");
   }
 }
 
@@ -973,17 +955,12 @@ void AgentLoop::on_health_probed(const HealthProbed& probed, SteadyTime now) {
 void AgentLoop::fail_unhealthy(const std::string& task_id, uint32_t attempt,
                                const std::string& reason) {
   TrackedAttempt* a = tracker_.find_active(task_id, attempt);
-  if (a == nullptr || a->stop_requested || a->phase != AttemptPhase::Running) {
+  if (a == nullptr || !tracker_.stop_unhealthy(*a, reason, options_.stop_grace)) {
     health_.forget(task_id, attempt);
     return;  // ending or stopping already
   }
   spdlog::warn("task {} attempt {} is unhealthy ({}): stopping it (grace {} ms)", task_id, attempt,
                reason, options_.stop_grace.count());
-  a->stop_requested = true;
-  a->stop_as_failure = true;
-  a->stop_grace = options_.stop_grace;
-  a->stop_reason = reason;
-  tracker_.mark_stopping(*a);
   post_stop(*a);
 }
 

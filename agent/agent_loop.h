@@ -7,11 +7,15 @@
 //   PUB    -> broker events SUB (port+2): AGENT_HEARTBEAT, TASK_STATE and NODE_STATS.
 //   SUB    <- broker beacon PUB (port+3): BEACON.
 //
-// Each iteration polls the DEALER, the SUB, the worker-result queue and stop_fd with the
-// nearest deadline as timeout (heartbeat, WELCOME timeout, backoff, beacon watchdog), handles
-// what is ready, runs due timers and sends one CREDIT if free slots changed. Driver calls
-// (start, stop) run on a WorkerPool and come back through an EventQueue; the exit sink posts to
-// the same queue. The loop never blocks.
+// One iteration is step(): messages on the DEALER and the SUB, then due timers (the driver's
+// poll_due among them), then the results of driver calls and exit reports, then one CREDIT if
+// free slots changed. Its two hosts only differ in how they wait: run() (cube-agent) polls the
+// DEALER, the SUB, the result queue and stop_fd with the nearest deadline as timeout;
+// cube-bench's sim fleet (bench/sim_fleet.h) epolls many agents' wake_fds() and calls begin()
+// and step() itself. Driver calls run on a WorkerPool and come back through an EventQueue (the
+// exit sink posts to the same queue); for a driver whose calls never block they run on the
+// loop's thread and their results, exit reports included, are handled in the same step. The
+// loop never blocks.
 //
 // Session: HELLO at start (agent id, name, version, drivers, capacity, labels, seq of the last
 // event, every known task attempt). No WELCOME within options.welcome_timeout: the DEALER is
@@ -27,11 +31,13 @@
 // ACCEPTed again and never started twice; a new attempt of a task whose older attempt still
 // runs here is REJECTed; an ASSIGN arriving while no session is current (between a re-HELLO
 // and its WELCOME) is dropped, and the broker's assignment deadline takes it back. The start result
-// becomes TASK_STATE Running, or Failed with the driver's message as reason. The task's end becomes
-// TASK_STATE Completed or Failed, then CREDIT. STOP (attempt 0: whatever attempt runs) calls
-// driver.stop() with the STOP's grace (options.stop_grace when 0); the end of a stopped attempt is
-// reported as Completed with the STOP's reason ("stopped" when it gave none), keeping the exit
-// code. A STOP for an attempt the agent does not run is ignored. SYNC is answered with SNAPSHOT.
+// becomes TASK_STATE Running, or Failed with the driver's message as reason. The task's end (the
+// driver's facts, AttemptEnd) becomes TASK_STATE Completed or Failed as decide_outcome()
+// (protocol/task_outcome.h) judges it with the agent's own stop, then CREDIT. STOP (attempt 0:
+// whatever attempt runs) calls driver.stop() with the STOP's grace (options.stop_grace when 0);
+// the end of a stopped attempt is reported as Completed with the STOP's reason ("stopped" when it
+// gave none), keeping the exit code. A STOP for an attempt the agent does not run is ignored.
+// SYNC is answered with SNAPSHOT. The attempt state machine is TaskTracker's.
 //
 // Logs: LOGS_FETCH (broker, for a client's LOGS) is read on a worker (read_task_logs) and
 // answered with LOGS_DATA carrying the same fetch_id: the data, or the driver's error prefixed
@@ -121,26 +127,27 @@ class AgentLoop {
   Status run(int stop_fd);
 
   // --- Many agents on one thread (bench/sim_fleet.h) ---
-  // Instead of run(), a host calls begin() once, then service() whenever one of wake_fds() is
-  // readable, service() returned true, or next_deadline() has passed. Each call handles what
-  // run() handles in one iteration. Same thread for every call; never blocks.
+  // Instead of run(), a host calls begin() once, then step() whenever one of wake_fds() is
+  // readable, step() returned true, or next_deadline() has passed. run() is this same loop
+  // around zmq::poll. Same thread for every call; never blocks.
 
   // Sends the first HELLO. Internal when the sockets could not be set up.
   Status begin();
-  // Which of wake_fds() fired, for service(): a bit per fd, in wake_fds() order.
+  // Which of wake_fds() fired, for step(): a bit per fd, in wake_fds() order.
   static constexpr unsigned kWakeDealer = 1, kWakeSub = 2, kWakeResults = 4, kWakeAll = 7;
-  // Handles what is ready: messages on the DEALER and the SUB (up to a batch each; a socket is
-  // only looked at when its bit is in `woken`), due timers, results of driver calls, then CREDIT
-  // if free slots changed. True when messages are still waiting (a batch limit was hit): call
-  // again, with kWakeAll, without waiting for a wake fd. Internal when ZeroMQ fails for good
-  // (as run()). Pass kWakeAll after begin() and whenever unsure.
-  Result<bool> service(SteadyTime now, unsigned woken = kWakeAll);
+  // One iteration, in this order: messages on the DEALER and the SUB (up to a batch each; a
+  // socket is only looked at when its bit is in `woken`), due timers, results of driver calls
+  // (the queue's only when its bit is in `woken`), then CREDIT if free slots changed. True when
+  // messages are still waiting (a batch limit was hit): call again, with kWakeAll, without
+  // waiting for a wake fd. Internal when ZeroMQ fails for good (as run()). Pass kWakeAll after
+  // begin() and whenever unsure.
+  Result<bool> step(SteadyTime now, unsigned woken = kWakeAll);
   // What to watch for readability: the DEALER's and the SUB's ZMQ_FD (ZeroMQ signals them
-  // edge-style: after each service() they are quiet until something new arrives) and the
+  // edge-style: after each step() they are quiet until something new arrives) and the
   // driver-result queue's eventfd, in that order. The DEALER's changes when it is recreated
-  // (reconnect), so read them again after every service().
+  // (reconnect), so read them again after every step().
   std::array<int, 3> wake_fds() const;
-  // The latest time service() must run even when no fd becomes readable (heartbeat, WELCOME
+  // The latest time step() must run even when no fd becomes readable (heartbeat, WELCOME
   // timeout, backoff, beacon watchdog, backend checks, the driver's own timers).
   SteadyTime next_deadline(SteadyTime now) const;
 
@@ -166,17 +173,14 @@ class AgentLoop {
   struct StopDone {
     std::string task_id;
     uint32_t attempt = 0;
-    Status status;
-  };
-  struct Exited {
-    TaskStatus status;
+    Status result;
   };
   struct LogsDone {
     protocol::LogsFetch fetch;
     Result<LogChunk> result;
   };
   struct BackendChecked {
-    Status status;
+    Status result;
   };
   struct OwnedListed {
     Result<std::vector<TaskStatus>> result;
@@ -185,7 +189,7 @@ class AgentLoop {
     Result<int> result;
   };
   struct StatsSampled {
-    StatsSample sample;
+    Result<StatsSample> result;
   };
   struct HealthProbed {
     std::string task_id;
@@ -193,8 +197,8 @@ class AgentLoop {
     uint64_t seq = 0;
     Status result;
   };
-  using LoopEvent = std::variant<StartDone, StopDone, Exited, LogsDone, BackendChecked, OwnedListed,
-                                 Reaped, StatsSampled, HealthProbed>;
+  using LoopEvent = std::variant<StartDone, StopDone, AttemptEnd, LogsDone, BackendChecked,
+                                 OwnedListed, Reaped, StatsSampled, HealthProbed>;
 
   void setup_sockets();
   void create_dealer();
@@ -204,7 +208,10 @@ class AgentLoop {
 
   void handle_dealer(SteadyTime now);
   void handle_beacon(SteadyTime now);
-  void handle_results(SteadyTime now);
+  // Handles the results of calls made on this thread, and those of the result queue when
+  // `queue_woken` (its fd fired).
+  void handle_results(SteadyTime now, bool queue_woken);
+  void handle_result(LoopEvent& event, SteadyTime now);
   void run_timers(SteadyTime now);
 
   void on_welcome(const protocol::Welcome& w, SteadyTime now);
@@ -216,11 +223,12 @@ class AgentLoop {
 
   void on_start_done(StartDone& done, SteadyTime now);
   void on_stop_done(const StopDone& done);
-  void on_exited(TaskStatus status, SteadyTime now);
+  void on_exited(AttemptEnd end, SteadyTime now);
   void on_logs_done(LogsDone& done);
   // A backend check's answer: logs a change, and re-sends HELLO so its labels follow.
   void on_backend_checked(Status status, SteadyTime now);
   void on_owned_listed(Result<std::vector<TaskStatus>> result, SteadyTime now);
+  void on_reaped(const Result<int>& removed, SteadyTime now);
   // Tasks found by list_owned(): tracked from now on. True when any was new.
   bool adopt_owned(const std::vector<TaskStatus>& owned, SteadyTime now);
   // Starts the backend check, the late list_owned and the reaping when they are due.
@@ -229,7 +237,7 @@ class AgentLoop {
   // tasks on a worker (collect_stats); the result is published by on_stats_sampled.
   bool stats_enabled() const;
   void run_stats_timer(SteadyTime now);
-  void on_stats_sampled(StatsSample& sample);
+  void on_stats_sampled(Result<StatsSample>& sampled);
   // Health checks: starts watching a task that runs now (when it has a health check and a
   // port to probe), posts the due probes, and acts on their results and verdicts.
   void watch_health(StartDone& done, const TaskStatus& running, SteadyTime now);
@@ -237,14 +245,21 @@ class AgentLoop {
   void on_health_probed(const HealthProbed& probed, SteadyTime now);
   // Stops an attempt that failed its health checks; its end is reported Failed with `reason`.
   void fail_unhealthy(const std::string& task_id, uint32_t attempt, const std::string& reason);
-  // The task ended (by itself or stopped): Completed with the STOP's reason when a STOP asked
-  // for it, the driver's status otherwise.
-  void finish_exit(TrackedAttempt& a, TaskStatus status, SteadyTime now);
-  void finish(TrackedAttempt& a, TaskStatus final_status, SteadyTime now);
+  // An attempt the tracker has just finished: logs it, publishes TASK_STATE, and frees its
+  // slot for the next CREDIT.
+  void report_finished(const TaskStatus& final_status);
   void note_decode_error(uint8_t type, const Status& error);
 
   void post_start(const Task& task);
   void post_stop(const TrackedAttempt& a);
+  // Every driver call goes through here: runs `call` (it returns what `event.result` holds; an
+  // exception becomes `failure` "driver error: ...") on a worker of pool_, or at once on this
+  // thread for a driver whose calls never block, and hands `event` back to handle_results.
+  template <typename Event, typename Call>
+  void call_driver(Event event, Call call, ErrorCode failure = ErrorCode::Internal);
+  // The same on any pool, always through the result queue; `what` names the call in errors.
+  template <typename Event, typename Call>
+  void post_call(WorkerPool& pool, Event event, Call call, ErrorCode failure, const char* what);
   void publish_task_state(const TaskStatus& status);
   void publish_heartbeat();
   void send_credit();
@@ -298,6 +313,12 @@ class AgentLoop {
   NodeUsageTracker usage_tracker_{read_cpu_times()};
   SteadyTime next_stats_{};
   bool stats_in_flight_ = false;  // a collect_stats() job has not reported back yet
+
+  // Driver::calls_never_block(): calls and exit reports stay on this thread, in
+  // inline_results_, without the worker pool or the result queue's eventfd.
+  const bool inline_calls_;
+  std::vector<LoopEvent> inline_results_;
+  std::vector<LoopEvent> handling_;  // inline_results_ being handled (kept for its capacity)
 
   // Declared last: destroyed first, so no job runs once the members above are gone. Shared
   // with the driver's exit sink, which may outlive the loop.

@@ -1,5 +1,7 @@
 #include "agent/task_tracker.h"
 
+#include <utility>
+
 #include "common/check.h"
 
 namespace cube::agent {
@@ -79,25 +81,89 @@ TrackedAttempt* TaskTracker::find_active(const std::string& task_id, uint32_t at
   return nullptr;
 }
 
-void TaskTracker::mark_running(TrackedAttempt& a, TaskStatus status) {
-  CUBE_CHECK(a.phase != AttemptPhase::Finished)
-      << "the loop only reports Running for an attempt it has not finished";
+TaskTracker::AfterStart TaskTracker::mark_running(TrackedAttempt& a, TaskStatus status) {
+  CUBE_CHECK(a.phase == AttemptPhase::Starting) << "only post_start() reports Running, once";
   a.phase = AttemptPhase::Running;
   a.status = std::move(status);
+  if (a.early_exit)
+    return AfterStart::Ended;
+  if (a.stop_cause != StopCause::Kind::None) {
+    a.phase = AttemptPhase::Stopping;
+    return AfterStart::Stop;
+  }
+  return AfterStart::Run;
 }
 
-void TaskTracker::mark_stopping(TrackedAttempt& a) {
+TaskTracker::StopRequest TaskTracker::request_stop(TrackedAttempt& a, std::string_view reason,
+                                                   Millis grace) {
+  CUBE_CHECK(a.phase != AttemptPhase::Finished) << "STOP picks an active attempt";
+  std::string_view said = reason.empty() ? kReasonStoppedByRequest : reason;
+  if (a.stop_cause == StopCause::Kind::Unhealthy) {
+    // Stopping for failed health checks: the broker's STOP is what the end now reports.
+    a.stop_cause = StopCause::Kind::Requested;
+    a.stop_reason = said;
+    return StopRequest::AlreadyStopping;
+  }
+  if (a.stop_cause == StopCause::Kind::Requested)
+    return StopRequest::AlreadyStopping;
+  if (a.phase == AttemptPhase::Starting) {
+    // A driver never gets two calls for the same task at once: stop once start() returned.
+    a.stop_cause = StopCause::Kind::Requested;
+    a.stop_reason = said;
+    a.stop_grace = grace;
+    return StopRequest::AfterStart;
+  }
+  mark_stopping(a, StopCause::Kind::Requested, said, grace);
+  return StopRequest::StopNow;
+}
+
+bool TaskTracker::stop_unhealthy(TrackedAttempt& a, std::string_view reason, Millis grace) {
+  if (a.phase != AttemptPhase::Running || a.stop_cause != StopCause::Kind::None)
+    return false;
+  mark_stopping(a, StopCause::Kind::Unhealthy, reason, grace);
+  return true;
+}
+
+void TaskTracker::mark_stopping(TrackedAttempt& a, StopCause::Kind cause, std::string_view reason,
+                                Millis grace) {
   CUBE_CHECK(a.phase == AttemptPhase::Running)
       << "the loop only stops attempts whose start returned";
   a.phase = AttemptPhase::Stopping;
+  a.stop_cause = cause;
+  a.stop_reason = reason;
+  a.stop_grace = grace;
 }
 
-void TaskTracker::mark_stop_failed(TrackedAttempt& a) {
+bool TaskTracker::mark_stop_failed(TrackedAttempt& a) {
   CUBE_CHECK(a.phase == AttemptPhase::Stopping) << "only a stopping attempt can fail to stop";
   a.phase = AttemptPhase::Running;
+  bool unhealthy = a.stop_cause == StopCause::Kind::Unhealthy;
+  a.stop_cause = StopCause::Kind::None;
+  a.stop_reason.clear();
+  return unhealthy;
 }
 
-void TaskTracker::mark_finished(TrackedAttempt& a, TaskStatus final_status, SteadyTime now) {
+std::optional<TaskStatus> TaskTracker::end(TrackedAttempt& a, AttemptEnd end, SteadyTime now) {
+  CUBE_CHECK(a.phase != AttemptPhase::Finished) << "the loop drops ends of finished attempts";
+  if (a.phase == AttemptPhase::Starting) {
+    a.early_exit = std::move(end);
+    return std::nullopt;
+  }
+  StopCause stop{a.stop_cause, a.stop_reason};
+  // a.status is the Running status (ids, container, ports, start time); the final one
+  // replaces it.
+  return mark_finished(a, ended_status(std::move(a.status), end.exit, end.finish_time_ms, stop),
+                       now);
+}
+
+TaskStatus TaskTracker::finish_early_exit(TrackedAttempt& a, SteadyTime now) {
+  CUBE_CHECK(a.early_exit.has_value()) << "only after AfterStart::Ended";
+  AttemptEnd held = std::move(*a.early_exit);
+  a.early_exit.reset();
+  return *end(a, std::move(held), now);
+}
+
+TaskStatus TaskTracker::mark_finished(TrackedAttempt& a, TaskStatus final_status, SteadyTime now) {
   CUBE_CHECK(a.phase != AttemptPhase::Finished)
       << "the loop drops a second final status for the same attempt";
   a.phase = AttemptPhase::Finished;
@@ -105,9 +171,11 @@ void TaskTracker::mark_finished(TrackedAttempt& a, TaskStatus final_status, Stea
   a.finished_at = now;
   CUBE_CHECK(active_ > 0) << "every unfinished attempt was counted in active_";
   --active_;
+  TaskStatus reported = a.status;
   finished_order_.emplace_back(a.task_id, a.attempt);
   if (finished_order_.size() > max_finished_)
-    forget_oldest_finished();
+    forget_oldest_finished();  // may be `a`
+  return reported;
 }
 
 std::vector<TaskStatus> TaskTracker::snapshot() const {

@@ -4,8 +4,12 @@
 // SNAPSHOT (every attempt the agent runs, plus recently finished ones whose final state the
 // broker may have missed while it was away).
 //
-// Phases: Starting (accepted, driver.start() in flight) -> Running -> Stopping (STOP received,
-// driver.stop() in flight) -> Finished. Starting, Running and Stopping occupy a slot.
+// Phases: Starting (accepted, driver.start() in flight) -> Running -> Stopping (STOP received or
+// health checks failed, driver.stop() in flight) -> Finished. Starting, Running and Stopping
+// occupy a slot. The transitions below are the attempt state machine: they keep the agent's own
+// stop (why, with what grace) and an end the driver reported before start() returned, and
+// finish an attempt with decide_outcome() (protocol/task_outcome.h), so the loop only acts on
+// what they return.
 // Finished attempts are kept for a while (at most max_finished, at most finished_ttl) and then
 // forgotten; they hold no slot.
 //
@@ -23,8 +27,10 @@
 #include <utility>
 #include <vector>
 
+#include "agent/drivers/driver.h"
 #include "common/clock.h"
 #include "protocol/task.h"
+#include "protocol/task_outcome.h"
 
 namespace cube::agent {
 
@@ -41,17 +47,16 @@ struct TrackedAttempt {
   // Running status, then the final one.
   TaskStatus status;
 
-  // --- loop bookkeeping while a driver call is in flight ---
-  // A STOP arrived: stop as soon as start() returns, and report the end as stopped.
-  bool stop_requested = false;
+  // --- The agent's own stop, written only by TaskTracker's transitions ---
+  // Why the agent stops it (None: it does not); its end is reported as decide_outcome() says
+  // with this cause. Requested: a STOP from the broker, stopped as soon as start() returns.
+  // Unhealthy: its health checks failed (a STOP from the broker meanwhile turns it Requested).
+  StopCause::Kind stop_cause = StopCause::Kind::None;
+  std::string stop_reason;  // the STOP's reason ("stopped" when it gave none), or the health's
   Millis stop_grace{0};
-  std::string stop_reason;
-  // The agent stops the attempt itself because it failed its health checks: its end is
-  // reported Failed with stop_reason instead of Completed. A STOP from the broker clears it.
-  bool stop_as_failure = false;
   // The driver reported the end before the loop saw start()'s result (a task that exits at
   // once): reported right after Running so that events stay in order.
-  std::optional<TaskStatus> early_exit;
+  std::optional<AttemptEnd> early_exit;
 
   SteadyTime finished_at{};
 };
@@ -86,13 +91,41 @@ class TaskTracker {
   // otherwise. This is how STOP (attempt 0 = any) picks its target.
   TrackedAttempt* find_active(const std::string& task_id, uint32_t attempt);
 
-  // Phase changes. Preconditions (CUBE_CHECKed, the loop guarantees them): mark_running and
-  // mark_stopping need an active attempt; mark_finished an attempt not yet finished.
-  void mark_running(TrackedAttempt& a, TaskStatus status);
-  void mark_stopping(TrackedAttempt& a);
-  // Back from Stopping to Running (driver.stop() failed: the task still runs).
-  void mark_stop_failed(TrackedAttempt& a);
-  void mark_finished(TrackedAttempt& a, TaskStatus final_status, SteadyTime now);
+  // --- Transitions. Preconditions are CUBE_CHECKed: the loop guarantees them. ---
+
+  // What the loop does once start() returned.
+  enum class AfterStart {
+    Run,    // nothing pending: watch it (health checks)
+    Stop,   // a STOP came while it was starting: it is Stopping now; call driver.stop()
+    Ended,  // the driver reported its end meanwhile: finish_early_exit() reports it now
+  };
+  // Starting -> Running with the driver's `status`.
+  AfterStart mark_running(TrackedAttempt& a, TaskStatus status);
+
+  enum class StopRequest {
+    StopNow,          // it was Running and is Stopping now: call driver.stop()
+    AfterStart,       // it is Starting: stopped once start() returns (AfterStart::Stop)
+    AlreadyStopping,  // a stop is under way; one for failed health checks now reports this STOP
+  };
+  // A STOP from the broker for an active attempt; `reason` "" means "stopped".
+  StopRequest request_stop(TrackedAttempt& a, std::string_view reason, Millis grace);
+  // The attempt failed its health checks. True when the loop must call driver.stop(): it was
+  // Running with no stop under way and is Stopping now, its end to be reported Failed with
+  // `reason`. False when it is starting, ending or being stopped already.
+  bool stop_unhealthy(TrackedAttempt& a, std::string_view reason, Millis grace);
+  // driver.stop() failed: Stopping -> Running (the task still runs); a new STOP or health
+  // verdict may try again. True when the failed stop was for failed health checks.
+  bool mark_stop_failed(TrackedAttempt& a);
+
+  // The driver reported the end of active attempt `a`. Starting: held until start() returns
+  // (the loop reports Running first); returns nullopt. Otherwise `a` is Finished with
+  // decide_outcome() of the facts and the agent's own stop, if any, and the final status is
+  // returned: a copy, as `a` may be forgotten at once (retention limit).
+  std::optional<TaskStatus> end(TrackedAttempt& a, AttemptEnd end, SteadyTime now);
+  // After AfterStart::Ended: finishes `a` with the end held while it started, as end() does.
+  TaskStatus finish_early_exit(TrackedAttempt& a, SteadyTime now);
+  // Finishes an active attempt with `final_status` (start() failed) and returns a copy of it.
+  TaskStatus mark_finished(TrackedAttempt& a, TaskStatus final_status, SteadyTime now);
 
   uint32_t slots() const { return slots_; }
   // Attempts that occupy a slot (starting, running or stopping).
@@ -110,6 +143,8 @@ class TaskTracker {
 
  private:
   using Key = std::pair<std::string, uint32_t>;
+  void mark_stopping(TrackedAttempt& a, StopCause::Kind cause, std::string_view reason,
+                     Millis grace);
   void forget_oldest_finished();
 
   uint32_t slots_;

@@ -185,9 +185,9 @@ void SimFleet::host(Shard& shard) {
   const size_t count = shard.count;
   auto loop_of = [&](size_t i) -> agent::AgentLoop& { return *agents_[shard.first + i].loop; };
 
-  // Each agent's wake fds as registered; re-read after every service() (a reconnecting agent
+  // Each agent's wake fds as registered; re-read after every step() (a reconnecting agent
   // replaces its DEALER). Level-triggered: ZeroMQ keeps a mailbox fd readable until the socket
-  // processes its commands, which service() does.
+  // processes its commands, which step() does.
   std::vector<std::array<int, 3>> watched(count, {-1, -1, -1});
   auto watch = [&](size_t i) -> bool {
     std::array<int, 3> fds = loop_of(i).wake_fds();
@@ -275,7 +275,7 @@ void SimFleet::host(Shard& shard) {
     for (size_t r = 0; r < round.size(); ++r) {
       uint32_t i = round[r];
       agent::AgentLoop& loop = loop_of(i);
-      auto more = loop.service(now, round_woken[r]);
+      auto more = loop.step(now, round_woken[r]);
       if (!more.is_ok())
         return fail(more.status().to_string());
       if (!watch(i))

@@ -8,7 +8,7 @@
 //   - a few host threads (options.threads) instead of a thread per agent: each polls the
 //     agents of its shard with epoll over their wake fds (AgentLoop::wake_fds) and services an
 //     agent only when one of its fds fired, it has messages left, or its next deadline passed
-//     (a heap of deadlines, refreshed after each service). zmq::poll would ask ZMQ_EVENTS of
+//     (a heap of deadlines, refreshed after each step). zmq::poll would ask ZMQ_EVENTS of
 //     every socket on every wake-up, thousands of syscalls per iteration;
 //   - the sim driver's calls never block, so no worker pool threads either.
 //

@@ -69,7 +69,7 @@ struct RestartDecision {
 };
 
 // Decides what follows the end of `task`'s current attempt in state `ended` (Completed or
-// Failed) with `end_reason` (the agent's reason, or "exit code N"; may be empty). `random` is a
+// Failed) with `end_reason` (the agent's reason, e.g. "exit code 1"; may be empty). `random` is a
 // uniform sample in [0, 1) for the jitter. Reads task.restart_policy, restart_count and
 // desired_state only. Pure; never blocks.
 RestartDecision decide_restart(const Task& task, TaskState ended, std::string_view end_reason,

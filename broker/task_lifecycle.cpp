@@ -12,15 +12,6 @@ bool is_current(const Task& task, const AgentRecord& agent, uint32_t attempt) {
   return task.attempt == attempt && task.node_id == agent.id;
 }
 
-// What the agent reported about a finished attempt, as a reason a user can read.
-std::string finish_reason(const TaskStatus& status) {
-  if (!status.reason.empty())
-    return status.reason;
-  if (status.exit_code)
-    return "exit code " + std::to_string(*status.exit_code);
-  return "";
-}
-
 // "web (0190...)" or just the ID, for logs.
 std::string label(const Task& task) {
   return task.name.empty() ? task.id : task.name + " (" + task.id + ")";
@@ -106,7 +97,9 @@ void TaskLifecycle::apply_status(const AgentRecord& agent, const TaskStatus& sta
       return;  // already ended: applying the same end twice changes nothing
     (void)tasks_.update(
         id, [&](Task& t) { copy_observed(t, status); }, now);
-    end_attempt(*record, status.state, finish_reason(status), now);
+    // The agent decided state and reason (protocol/task_outcome.h); only the user's stop and
+    // the restart policy override them here.
+    end_attempt(*record, status.state, status.reason, now);
     return;
   }
   // Pending/Scheduled reports: the agent holds the attempt but has not started it yet.

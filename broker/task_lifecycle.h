@@ -64,10 +64,11 @@ class TaskLifecycle {
   //   - Running: Scheduled -> Running with start time, container and port bindings; a task
   //     Failed "node lost" with this attempt comes back (Failed -> Scheduled -> Running,
   //     "node returned"); a task the broker already ended gets a STOP;
-  //   - Completed/Failed: the attempt ends with the exit code and the agent's reason ("exit
-  //     code N" when it gave none); a task the user stopped ends Completed "stopped" whatever
-  //     the exit code; otherwise the restart policy decides between ending the task there,
-  //     restarting it after a backoff, and rescheduling it elsewhere (see the file comment);
+  //   - Completed/Failed: the attempt ends with the exit code, state and reason the agent
+  //     reported (decided by protocol/task_outcome.h); a task the user stopped ends Completed
+  //     "stopped" whatever the exit code; otherwise the restart policy decides between ending the
+  //     task there, restarting it after a backoff, and rescheduling it elsewhere (see the file
+  //     comment);
   //   - an attempt this agent was running when its node was lost, reported again before the
   //     rescheduled task was placed elsewhere: adopted back (Scheduled -> Running "node
   //     returned"), then applied as above.

@@ -1,5 +1,10 @@
-// Driver: how an agent runs a task. One interface, several implementations (exec now; docker
-// and sim later). The agent loop sees only Driver&; the broker never sees a driver.
+// Driver: how an agent runs a task. One interface, three implementations: docker
+// (agent/drivers/docker/), exec and sim. The agent loop sees only Driver&; the broker never sees
+// a driver.
+//
+// Drivers report facts, not verdicts: how an attempt ended (TaskExit, protocol/task_outcome.h)
+// goes to the exit sink, and the agent decides the reported state and reason with
+// decide_outcome(). A start() that fails is a Status, which the agent reports as Failed.
 //
 // Threading contract: start, stop, inspect, logs and list_owned may block (fork, HTTP to
 // dockerd, image pulls) and are called on the agent's worker threads, never on its poll loop.
@@ -19,12 +24,23 @@
 #include "common/clock.h"
 #include "common/status.h"
 #include "protocol/task.h"
+#include "protocol/task_outcome.h"
 
 namespace cube::agent {
 
-// Called when a task the driver started ends on its own or after stop(): the status is final
-// (Completed for exit code 0, Failed otherwise, with exit_code and reason). Any thread.
-using ExitSink = std::function<void(TaskStatus final_status)>;
+// How one attempt the driver started (or adopted) ended: what the exit sink receives, once per
+// attempt.
+struct AttemptEnd {
+  std::string task_id;
+  uint32_t attempt = 0;
+  TaskExit exit;
+  int64_t finish_time_ms = 0;  // Unix ms, as the backend recorded it or the driver saw it
+};
+
+// Called when a task the driver started ends on its own or after stop(), with the facts of its
+// end. Any thread; a driver whose calls never block calls it on the thread that called it (the
+// agent's loop thread).
+using ExitSink = std::function<void(AttemptEnd ended)>;
 
 struct LogChunk {
   std::string data;
@@ -56,7 +72,8 @@ class Driver {
   // is unknown (stop is idempotent). The final state still arrives through the exit sink.
   virtual Status stop(const std::string& task_id, Millis grace) = 0;
 
-  // Current status of a task this driver knows. NotFound when it knows no such task.
+  // Current status of a task this driver knows (an ended one as ended_status() describes it,
+  // without the agent's knowledge). NotFound when it knows no such task.
   virtual Result<TaskStatus> inspect(const std::string& task_id) = 0;
 
   // Up to max_bytes of the task's combined stdout/stderr from `offset`. NotFound for an unknown
@@ -64,7 +81,8 @@ class Driver {
   virtual Result<LogChunk> logs(const std::string& task_id, int64_t offset, int64_t max_bytes) = 0;
 
   // Tasks this driver runs or ran that survive an agent restart (containers found by label,
-  // children in the driver's records), so HELLO can report them.
+  // children in the driver's records), so HELLO can report them; ended ones as ended_status()
+  // describes them.
   virtual Result<std::vector<TaskStatus>> list_owned() = 0;
 
   // Resource usage of a running task (CPU in cores, memory in bytes) for NODE_STATS.

@@ -162,8 +162,11 @@ TEST_F(DockerRealTest, NonZeroExitIsReportedAsFailedWithItsExitCode) {
   ASSERT_TRUE(report->exit_code.has_value());
   EXPECT_EQ(*report->exit_code, 3);
   EXPECT_EQ(report->reason, "exit code 3");
-  EXPECT_EQ(report->container_id, started->container_id);
   EXPECT_GT(report->finish_time_ms, 0);
+  auto ended = driver_->inspect(t.id);
+  ASSERT_TRUE(ended.is_ok()) << ended.status().to_string();
+  EXPECT_EQ(ended->container_id, started->container_id);
+  EXPECT_EQ(ended->state, TaskState::Failed);
 }
 
 TEST_F(DockerRealTest, LogsContainStdoutAndStderr) {

@@ -2,6 +2,7 @@
 
 #include <charconv>
 #include <chrono>
+#include <utility>
 
 namespace cube::agent {
 namespace {
@@ -41,19 +42,6 @@ bool take_char(std::string_view& s, char c) {
     return false;
   s.remove_prefix(1);
   return true;
-}
-
-std::string exit_reason(int32_t exit_code, bool oom_killed, std::string_view error) {
-  if (oom_killed)
-    return "out of memory";
-  if (!error.empty())
-    return std::string(error);
-  // Shell conventions, which tini (Init) follows when it cannot exec the task's Cmd.
-  if (exit_code == 127)
-    return "exit code 127: command not found";
-  if (exit_code == 126)
-    return "exit code 126: command not executable";
-  return "exit code " + std::to_string(exit_code);
 }
 
 }  // namespace
@@ -173,51 +161,34 @@ Result<ContainerFacts> parse_container_inspect(const json& inspect) {
   return f;
 }
 
+std::optional<TaskExit> container_exit(const ContainerFacts& facts, bool stop_requested) {
+  if (facts.running)
+    return std::nullopt;
+  TaskExit exit;
+  exit.stopped_on_request = stop_requested;
+  exit.error = facts.error;
+  if (!facts.exit_code.has_value()) {
+    // "created": create succeeded, start never happened (or failed) and left no exit code.
+    exit.kind = TaskExit::Kind::NeverStarted;
+    return exit;
+  }
+  exit.kind = facts.oom_killed ? TaskExit::Kind::OutOfMemory : TaskExit::Kind::Exited;
+  exit.exit_code = facts.exit_code;
+  return exit;
+}
+
 TaskStatus task_status_from(const ContainerFacts& facts, const std::string& task_id,
                             uint32_t attempt, bool stop_requested) {
   TaskStatus s;
   s.task_id = task_id;
   s.attempt = attempt;
+  s.state = TaskState::Running;
   s.container_id = facts.id;
   s.port_bindings = facts.port_bindings;
   s.start_time_ms = facts.started_ms;
-  if (facts.running) {
-    s.state = TaskState::Running;
-    return s;
-  }
-  s.finish_time_ms = facts.finished_ms;
-  if (!facts.exit_code.has_value()) {
-    // "created": create succeeded, start never happened (or failed) and left no exit code.
-    s.state = stop_requested ? TaskState::Completed : TaskState::Failed;
-    s.reason = stop_requested        ? "stopped"
-               : facts.error.empty() ? "container was created but never started"
-                                     : facts.error;
-    return s;
-  }
-  s.exit_code = facts.exit_code;
-  if (stop_requested) {
-    s.state = TaskState::Completed;
-    s.reason = "stopped";
-  } else if (*facts.exit_code == 0) {
-    s.state = TaskState::Completed;
-  } else {
-    s.state = TaskState::Failed;
-    s.reason = exit_reason(*facts.exit_code, facts.oom_killed, facts.error);
-  }
+  if (auto exit = container_exit(facts, stop_requested))
+    return ended_status(std::move(s), *exit, facts.finished_ms);
   return s;
-}
-
-TaskStatus final_status_from_exit(const std::string& task_id, uint32_t attempt,
-                                  const std::string& container_id, int32_t exit_code,
-                                  bool stop_requested, int64_t start_time_ms,
-                                  int64_t finish_time_ms) {
-  ContainerFacts facts;
-  facts.id = container_id;
-  facts.exit_code = exit_code;
-  facts.status = "exited";
-  facts.started_ms = start_time_ms;
-  facts.finished_ms = finish_time_ms;
-  return task_status_from(facts, task_id, attempt, stop_requested);
 }
 
 }  // namespace cube::agent

@@ -1,5 +1,6 @@
-// Reading dockerd's container inspect document and turning it into a Cube TaskStatus. Pure
-// functions, unit-tested with canned JSON.
+// Reading dockerd's container inspect document and turning it into facts (ContainerFacts, and
+// TaskExit once the container ended) and a Cube TaskStatus. Pure functions, unit-tested with
+// canned JSON.
 #pragma once
 
 #include <cstdint>
@@ -12,6 +13,7 @@
 
 #include "common/status.h"
 #include "protocol/task.h"
+#include "protocol/task_outcome.h"
 
 namespace cube::agent {
 
@@ -43,23 +45,17 @@ std::map<std::string, std::vector<PortBinding>> parse_port_bindings(const nlohma
 // ("0001-01-01T00:00:00Z", meaning "never") and anything before 1970 give 0.
 std::optional<int64_t> parse_docker_time_ms(std::string_view text);
 
-// The status of one task attempt running in the container:
-//   running                          -> Running
-//   ended and stop_requested         -> Completed, reason "stopped" (the exit code is kept)
-//   ended with exit code 0           -> Completed
-//   ended otherwise                  -> Failed, reason "out of memory" when OOM-killed, else
-//                                       dockerd's State.Error, else "exit code N" (127 and
-//                                       126 add "command not found" / "not executable")
-//   created but never started        -> Failed "container was created but never started"
-// container_id, port_bindings, start/finish times come from the facts.
+// How the container ended, as facts (protocol/task_outcome.h); nullopt while it runs:
+//   exited or dead with an exit code -> OutOfMemory when State.OOMKilled, else Exited; both
+//                                       with the exit code and State.Error
+//   no exit code ("created")         -> NeverStarted, with State.Error
+// `stop_requested`: the driver's stop() was called for it.
+std::optional<TaskExit> container_exit(const ContainerFacts& facts, bool stop_requested);
+
+// The status of one task attempt in the container: Running while it runs, else
+// ended_status() of container_exit(). container_id, port_bindings, start/finish times come
+// from the facts.
 TaskStatus task_status_from(const ContainerFacts& facts, const std::string& task_id,
                             uint32_t attempt, bool stop_requested);
-
-// The final status from a wait result when the container is already gone (removed before it
-// could be inspected): same rules as task_status_from, without OOM or error details.
-TaskStatus final_status_from_exit(const std::string& task_id, uint32_t attempt,
-                                  const std::string& container_id, int32_t exit_code,
-                                  bool stop_requested, int64_t start_time_ms,
-                                  int64_t finish_time_ms);
 
 }  // namespace cube::agent

@@ -89,18 +89,18 @@ std::vector<std::jthread> DockerDriver::take_finished_waiters() {
 }
 
 void DockerDriver::arm_waiter(const std::string& task_id, uint32_t attempt,
-                              const std::string& container_id, int64_t start_time_ms) {
+                              const std::string& container_id) {
   if (stopping_ || waiters_.contains(container_id))
     return;
   finished_.erase(container_id);
-  waiters_.emplace(container_id, std::jthread([this, task_id, attempt, container_id,
-                                               start_time_ms](std::stop_token stop) {
-                     run_waiter(std::move(stop), task_id, attempt, container_id, start_time_ms);
+  waiters_.emplace(container_id,
+                   std::jthread([this, task_id, attempt, container_id](std::stop_token stop) {
+                     run_waiter(std::move(stop), task_id, attempt, container_id);
                    }));
 }
 
 void DockerDriver::run_waiter(std::stop_token stop, std::string task_id, uint32_t attempt,
-                              std::string container_id, int64_t start_time_ms) {
+                              std::string container_id) {
   std::optional<ContainerWaitResult> waited;
   bool gone = false;
   Millis backoff = options_.wait_retry_initial;
@@ -139,34 +139,28 @@ void DockerDriver::run_waiter(std::stop_token stop, std::string task_id, uint32_
       stop_requested = it->second.stop_requested;
   }
 
-  TaskStatus final_status;
-  bool have_status = false;
+  AttemptEnd end{task_id, attempt, {}, 0};
+  std::optional<TaskExit> exit;
   if (!gone) {
     auto inspected = api_.container_inspect(container_id);
     if (inspected) {
       auto facts = parse_container_inspect(*inspected);
-      if (facts && !facts->running) {
-        final_status = task_status_from(*facts, task_id, attempt, stop_requested);
-        have_status = true;
-      }
+      if (facts && (exit = container_exit(*facts, stop_requested)))
+        end.finish_time_ms = facts->finished_ms;
     }
   }
-  if (!have_status) {
+  if (!exit) {
+    // Removed (stop, or someone else) before it could be inspected: the wait's code is all.
+    exit = TaskExit{};
+    exit->stopped_on_request = stop_requested;
     if (waited) {
-      // Removed (stop, or someone else) before it could be inspected: the wait's code is all.
-      final_status = final_status_from_exit(
-          task_id, attempt, container_id, static_cast<int32_t>(waited->status_code), stop_requested,
-          start_time_ms, to_unix_ms(clock_.wall()));
+      exit->exit_code = static_cast<int32_t>(waited->status_code);
     } else {
-      final_status.task_id = task_id;
-      final_status.attempt = attempt;
-      final_status.container_id = container_id;
-      final_status.start_time_ms = start_time_ms;
-      final_status.finish_time_ms = to_unix_ms(clock_.wall());
-      final_status.state = stop_requested ? TaskState::Completed : TaskState::Failed;
-      final_status.reason = stop_requested ? "stopped" : "container was removed outside Cube";
+      exit->kind = TaskExit::Kind::Vanished;
     }
+    end.finish_time_ms = to_unix_ms(clock_.wall());
   }
+  end.exit = std::move(*exit);
 
   ExitSink sink;
   bool report = false;
@@ -175,7 +169,7 @@ void DockerDriver::run_waiter(std::stop_token stop, std::string task_id, uint32_
     auto it = tasks_.find(task_id);
     if (it != tasks_.end() && it->second.container_id == container_id && !it->second.ended) {
       it->second.ended = true;
-      it->second.last = final_status;
+      it->second.last = ended_status(it->second.last, end.exit, end.finish_time_ms);
       report = true;
       sink = sink_;
       if (it->second.stop_requested)
@@ -183,7 +177,7 @@ void DockerDriver::run_waiter(std::stop_token stop, std::string task_id, uint32_
     }
   }
   if (report && sink)
-    sink(final_status);
+    sink(std::move(end));
   std::lock_guard lock(mu_);
   finished_.insert(container_id);
 }
@@ -260,7 +254,7 @@ TaskStatus DockerDriver::track_running(const Task& task, const ContainerFacts& f
     t.attempt = task.attempt;
     t.container_id = facts.id;
     t.last = status;
-    arm_waiter(task.id, task.attempt, facts.id, status.start_time_ms);
+    arm_waiter(task.id, task.attempt, facts.id);
   }
   return status;
 }
@@ -485,7 +479,7 @@ Result<std::vector<TaskStatus>> DockerDriver::list_owned() {
       tasks_[task_id] = std::move(t);
     }
     if (status.state == TaskState::Running)
-      arm_waiter(task_id, attempt, c.id, status.start_time_ms);
+      arm_waiter(task_id, attempt, c.id);
     out.push_back(std::move(status));
   }
   return out;

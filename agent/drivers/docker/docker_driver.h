@@ -8,9 +8,10 @@
 //
 // Exits: for every container it starts or adopts, the driver runs a waiter thread blocked in
 // DockerApi::container_wait (no polling). When the container ends, the waiter inspects it and
-// sends the final TaskStatus to the exit sink: Completed for exit code 0 or after stop()
-// (reason "stopped"), Failed otherwise (reason "out of memory" when OOM-killed, else "exit
-// code N"). A container that exits at once can be reported before start() has returned.
+// sends the facts to the exit sink (container_exit: exit code, OOM-killed, State.Error, never
+// started, whether stop() was called); a container removed before it could be inspected is
+// reported with the wait's exit code, or as vanished. A container that exits at once can be
+// reported before start() has returned.
 // If dockerd drops the wait (restart), the waiter retries with backoff (1 s doubling to 30 s).
 //
 // Exited containers are kept (so a restarted agent can still report how they ended) until
@@ -88,8 +89,8 @@ class DockerDriver final : public Driver {
   Result<TaskStatus> start(const Task& task) override;
 
   // docker stop with t=grace (SIGTERM, SIGKILL after grace), then remove (force). OK when the
-  // task or its container is already gone. The waiter reports the final state (Completed,
-  // reason "stopped") unless the task had already ended and been reported. A task this
+  // task or its container is already gone. The waiter reports the end (stopped on request)
+  // unless the task had already ended and been reported. A task this
   // instance does not track (an agent restart before list_owned) is found by its labels.
   // Unavailable when dockerd is unreachable; Internal for other dockerd failures.
   Status stop(const std::string& task_id, Millis grace) override;
@@ -155,10 +156,10 @@ class DockerDriver final : public Driver {
   // Records the container and arms its waiter; returns what start() reports.
   TaskStatus track_running(const Task& task, const ContainerFacts& facts) CUBE_LOCKS_EXCLUDED(mu_);
 
-  void arm_waiter(const std::string& task_id, uint32_t attempt, const std::string& container_id,
-                  int64_t start_time_ms) CUBE_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void arm_waiter(const std::string& task_id, uint32_t attempt, const std::string& container_id)
+      CUBE_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void run_waiter(std::stop_token stop, std::string task_id, uint32_t attempt,
-                  std::string container_id, int64_t start_time_ms) CUBE_LOCKS_EXCLUDED(mu_);
+                  std::string container_id) CUBE_LOCKS_EXCLUDED(mu_);
   // Moves out the threads of finished waiters; the caller joins them after unlocking.
   std::vector<std::jthread> take_finished_waiters() CUBE_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 

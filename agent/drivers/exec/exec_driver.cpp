@@ -56,26 +56,20 @@ std::string path_of(const std::vector<std::string>& env) {
   return "";
 }
 
-TaskStatus final_status(TaskStatus status, const ExitInfo& info, int64_t now_ms) {
-  status.finish_time_ms = now_ms;
+// What waitid() said, as facts.
+TaskExit exit_of(const ExitInfo& info, bool stopped_on_request) {
+  TaskExit exit;
+  exit.stopped_on_request = stopped_on_request;
   if (info.signal != 0) {
-    status.state = TaskState::Failed;
-    status.exit_code = 128 + info.signal;
-    status.reason = "killed by signal " + std::to_string(info.signal);
-  } else if (info.exit_code == 0) {
-    status.state = TaskState::Completed;
-    status.exit_code = 0;
-    status.reason.clear();
+    exit.kind = TaskExit::Kind::Signaled;
+    exit.signal = info.signal;
   } else if (info.exit_code < 0) {
-    status.state = TaskState::Failed;
-    status.exit_code.reset();
-    status.reason = "exit status unknown";
+    exit.kind = TaskExit::Kind::Unknown;
   } else {
-    status.state = TaskState::Failed;
-    status.exit_code = info.exit_code;
-    status.reason = "exit code " + std::to_string(info.exit_code);
+    exit.kind = TaskExit::Kind::Exited;
+    exit.exit_code = info.exit_code;
   }
-  return status;
+  return exit;
 }
 
 }  // namespace
@@ -212,13 +206,15 @@ void ExecDriver::wait_for_exit(Record& record) {
     if (fds[0].revents != 0)
       break;
   }
-  TaskStatus final;
+  AttemptEnd end{record.task_id, record.attempt, {}, 0};
   {
     std::lock_guard lock(record.mu);
     ExitInfo info = record.child.reap_group();
-    final = final_status(record.status, info, to_unix_ms(clock_.wall()));
-    record.status = final;
+    record.exit = exit_of(info, record.stop_requested);
+    record.finish_time_ms = to_unix_ms(clock_.wall());
     record.exited = true;
+    end.exit = record.exit;
+    end.finish_time_ms = record.finish_time_ms;
   }
   record.exited_cv.notify_all();
   ExitSink sink;
@@ -227,7 +223,7 @@ void ExecDriver::wait_for_exit(Record& record) {
     sink = sink_;
   }
   if (sink)
-    sink(std::move(final));
+    sink(std::move(end));
 }
 
 Status ExecDriver::stop(const std::string& task_id, Millis grace) {
@@ -238,6 +234,7 @@ Status ExecDriver::stop(const std::string& task_id, Millis grace) {
   auto ended = [&record]() CUBE_EXCLUSIVE_LOCKS_REQUIRED(record->mu) { return record->exited; };
   if (ended())
     return Status::ok();
+  record->stop_requested = true;
   CUBE_RETURN_IF_ERROR(record->child.signal_group(SIGTERM));
   if (record->exited_cv.wait_for(lock, grace, ended))
     return Status::ok();
@@ -256,7 +253,7 @@ Result<TaskStatus> ExecDriver::inspect(const std::string& task_id) {
   if (!record)
     return Status::not_found("no task " + task_id + " on this agent (exec driver)");
   std::lock_guard lock(record->mu);
-  return record->status;
+  return record->observed_status();
 }
 
 Result<LogChunk> ExecDriver::logs(const std::string& task_id, int64_t offset, int64_t max_bytes) {
@@ -320,7 +317,7 @@ Result<std::vector<TaskStatus>> ExecDriver::list_owned() {
   out.reserve(records.size());
   for (const auto& r : records) {
     std::lock_guard lock(r->mu);
-    out.push_back(r->status);
+    out.push_back(r->observed_status());
   }
   return out;
 }
@@ -353,7 +350,7 @@ std::vector<std::shared_ptr<ExecDriver::Record>> ExecDriver::trim_records() {
       std::lock_guard lock(it->second->mu);
       if (!it->second->exited)
         continue;
-      int64_t finish = it->second->status.finish_time_ms;
+      int64_t finish = it->second->finish_time_ms;
       if (oldest == records_.end() || finish < oldest_finish) {
         oldest = it;
         oldest_finish = finish;

@@ -11,8 +11,8 @@
 //     after the grace period. When the leader ends (by itself or stopped), whatever is left of
 //     its group is killed and reaped before the final status is reported, so a final status
 //     means nothing of the task runs any more.
-//   - final status: Completed for exit code 0; Failed "exit code N", or Failed
-//     "killed by signal N" with exit code 128+N (the shell's convention).
+//   - the exit sink gets the facts: exited with code N, killed by signal N, or unknown (waitid
+//     said neither), and whether stop() had been called.
 //
 // The constructor makes the agent process a child subreaper (PR_SET_CHILD_SUBREAPER) so that
 // the members of a task's group whose parent died are re-parented to the agent and reaped by
@@ -99,8 +99,16 @@ class ExecDriver final : public Driver {
     std::mutex mu;
     std::condition_variable exited_cv;  // signalled when `exited` becomes true
     ChildProcess child CUBE_GUARDED_BY(mu);
-    TaskStatus status CUBE_GUARDED_BY(mu);
+    TaskStatus status CUBE_GUARDED_BY(mu);  // Running, as start() returned it
+    bool stop_requested CUBE_GUARDED_BY(mu) = false;
     bool exited CUBE_GUARDED_BY(mu) = false;
+    TaskExit exit CUBE_GUARDED_BY(mu);  // once exited
+    int64_t finish_time_ms CUBE_GUARDED_BY(mu) = 0;
+
+    // Running, or ended as ended_status() describes it.
+    TaskStatus observed_status() const CUBE_EXCLUSIVE_LOCKS_REQUIRED(mu) {
+      return exited ? ended_status(status, exit, finish_time_ms) : status;
+    }
     std::thread waiter;  // set by start() before the record is published; joined on removal
   };
 

@@ -50,13 +50,13 @@ Result<TaskStatus> SimDriver::start(const Task& task) {
 Status SimDriver::stop(const std::string& task_id, Millis grace) {
   (void)grace;  // nothing runs, so nothing needs time to shut down
   SteadyTime now = clock_.now();
-  std::vector<TaskStatus> ended;
+  std::vector<AttemptEnd> ended;
   {
     std::lock_guard lock(mu_);
     auto it = tasks_.find(task_id);
     if (it == tasks_.end() || !it->second.running)
       return Status::ok();
-    ended.push_back(end(it->second));
+    ended.push_back(end(it->second, /*stopped_on_request=*/true));
     trim();
   }
   report(ended, now);
@@ -68,7 +68,8 @@ Result<TaskStatus> SimDriver::inspect(const std::string& task_id) {
   auto it = tasks_.find(task_id);
   if (it == tasks_.end())
     return Status::not_found("the sim driver knows no task " + task_id);
-  return it->second.status;
+  const Attempt& a = it->second;
+  return a.running ? a.status : ended_status(a.status, a.exit, a.finish_time_ms);
 }
 
 Result<LogChunk> SimDriver::logs(const std::string& task_id, int64_t offset, int64_t max_bytes) {
@@ -111,7 +112,7 @@ std::optional<SteadyTime> SimDriver::next_deadline() const {
 }
 
 void SimDriver::poll_due(SteadyTime now) {
-  std::vector<TaskStatus> ended;
+  std::vector<AttemptEnd> ended;
   {
     std::lock_guard lock(mu_);
     while (!deadlines_.empty() && std::get<0>(deadlines_.top()) <= now) {
@@ -121,7 +122,7 @@ void SimDriver::poll_due(SteadyTime now) {
       auto it = tasks_.find(task_id);
       if (it == tasks_.end() || !it->second.running || it->second.attempt != attempt)
         continue;  // stopped before its time
-      ended.push_back(end(it->second));
+      ended.push_back(end(it->second, /*stopped_on_request=*/false));
     }
     if (!ended.empty())
       trim();
@@ -134,14 +135,13 @@ size_t SimDriver::running() const {
   return running_;
 }
 
-TaskStatus SimDriver::end(Attempt& a) {
+AttemptEnd SimDriver::end(Attempt& a, bool stopped_on_request) {
   a.running = false;
-  a.status.state = TaskState::Completed;
-  a.status.exit_code = 0;
-  a.status.finish_time_ms = to_unix_ms(clock_.wall());
+  a.exit = TaskExit{TaskExit::Kind::Exited, 0, 0, stopped_on_request, {}};
+  a.finish_time_ms = to_unix_ms(clock_.wall());
   --running_;
   ended_order_.push(a.status.task_id);
-  return a.status;
+  return AttemptEnd{a.status.task_id, a.attempt, a.exit, a.finish_time_ms};
 }
 
 void SimDriver::trim() {
@@ -155,7 +155,7 @@ void SimDriver::trim() {
   }
 }
 
-void SimDriver::report(const std::vector<TaskStatus>& ended, SteadyTime now) {
+void SimDriver::report(std::vector<AttemptEnd>& ended, SteadyTime now) {
   if (ended.empty())
     return;
   ExitSink sink;
@@ -163,11 +163,11 @@ void SimDriver::report(const std::vector<TaskStatus>& ended, SteadyTime now) {
     std::lock_guard lock(mu_);
     sink = sink_;
   }
-  for (const auto& status : ended) {
+  for (auto& end : ended) {
     if (observer_ != nullptr)
-      observer_->task_ended(status.task_id, status.attempt, now);
+      observer_->task_ended(end.task_id, end.attempt, now);
     if (sink)
-      sink(status);
+      sink(std::move(end));
   }
 }
 

@@ -4,10 +4,9 @@
 // For task T, attempt A:
 //   - start() records the attempt and returns Running at once (start_time_ms = clock.wall());
 //     container_id is "sim-" followed by the first 8 characters of the task id.
-//   - T.duration_ms > 0: the attempt ends Completed (exit code 0) once the injected clock reaches
+//   - T.duration_ms > 0: the attempt exits with code 0 once the injected clock reaches
 //     start + duration; T.duration_ms == 0: it runs until stop().
-//   - stop() ends the attempt at once: Completed with exit code 0 (the agent reports a stopped
-//     attempt as Completed with the STOP's reason).
+//   - stop() ends the attempt at once: exit code 0, stopped on request.
 //   - logs() returns no output (eof once the attempt ended); stats() reports zero usage.
 //   - Nothing survives the driver: list_owned() is always empty.
 //
@@ -91,18 +90,20 @@ class SimDriver final : public Driver {
   struct Attempt {
     uint32_t attempt = 0;
     bool running = true;
-    TaskStatus status;
+    TaskStatus status;  // as start() returned it
     std::optional<SteadyTime> ends_at;
+    TaskExit exit;  // once ended
+    int64_t finish_time_ms = 0;
   };
   // (end time, task id, attempt) of running attempts with a duration; entries whose attempt
   // ended earlier (stopped) are skipped when they surface.
   using Deadline = std::tuple<SteadyTime, std::string, uint32_t>;
 
-  // Marks `a` ended (Completed, exit code 0); returns its final status. Lock held.
-  TaskStatus end(Attempt& a) CUBE_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Marks `a` ended (exit code 0); returns what the exit sink gets. Lock held.
+  AttemptEnd end(Attempt& a, bool stopped_on_request) CUBE_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Forgets the oldest ended attempts beyond kMaxEnded. Lock held.
   void trim() CUBE_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  void report(const std::vector<TaskStatus>& ended, SteadyTime now);
+  void report(std::vector<AttemptEnd>& ended, SteadyTime now);
 
   const Clock& clock_;
   SimObserver* const observer_;

@@ -55,13 +55,8 @@ class FakeDriver final : public Driver {
       sink = sink_;
       attempt = attempts_[task_id];
     }
-    TaskStatus s;
-    s.task_id = task_id;
-    s.attempt = attempt;
-    s.state = TaskState::Failed;
-    s.exit_code = 143;
-    s.reason = "killed by signal 15";
-    sink(s);
+    // SIGTERM ended it.
+    sink(AttemptEnd{task_id, attempt, {TaskExit::Kind::Signaled, std::nullopt, 15, true, ""}, 0});
     return Status::ok();
   }
   Result<TaskStatus> inspect(const std::string&) override { return Status::not_found("fake"); }
@@ -81,13 +76,7 @@ class FakeDriver final : public Driver {
       std::lock_guard lock(mu_);
       sink = sink_;
     }
-    TaskStatus s;
-    s.task_id = task_id;
-    s.attempt = attempt;
-    s.state = exit_code == 0 ? TaskState::Completed : TaskState::Failed;
-    s.exit_code = exit_code;
-    s.reason = exit_code == 0 ? "" : "exit code " + std::to_string(exit_code);
-    sink(s);
+    sink(AttemptEnd{task_id, attempt, {TaskExit::Kind::Exited, exit_code, 0, false, ""}, 0});
   }
   int starts(const std::string& task_id) {
     std::lock_guard lock(mu_);
@@ -391,6 +380,8 @@ TEST_F(AgentLoopTest, AssignIsAcceptedThenRunningThenCompletedWithSequenceNumber
   EXPECT_EQ(completed->seq, 2u);
   EXPECT_EQ(completed->status.state, TaskState::Completed);
   EXPECT_EQ(completed->status.exit_code, 0);
+  EXPECT_EQ(completed->status.reason, "exit code 0") << "the agent's verdict, kept by the broker";
+  EXPECT_EQ(completed->status.start_time_ms, 1234) << "the final status keeps what Running had";
   auto credit = broker_.expect_work<protocol::Credit>();
   ASSERT_TRUE(credit.has_value());
   EXPECT_EQ(credit->free_slots, 2u);

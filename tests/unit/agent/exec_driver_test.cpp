@@ -30,13 +30,13 @@ constexpr Millis kExitTimeout{10000};
 class ExitCollector {
  public:
   ExitSink sink() {
-    return [this](TaskStatus s) {
+    return [this](AttemptEnd end) {
       std::lock_guard lock(mu_);
-      exits_[s.task_id].push_back(std::move(s));
+      exits_[end.task_id].push_back(std::move(end));
       cv_.notify_all();
     };
   }
-  std::optional<TaskStatus> wait_for(const std::string& task_id, size_t nth = 1,
+  std::optional<AttemptEnd> wait_for(const std::string& task_id, size_t nth = 1,
                                      Millis timeout = kExitTimeout) {
     std::unique_lock lock(mu_);
     if (!cv_.wait_for(lock, timeout, [&] { return exits_[task_id].size() >= nth; }))
@@ -51,8 +51,13 @@ class ExitCollector {
  private:
   std::mutex mu_;
   std::condition_variable cv_;
-  std::map<std::string, std::vector<TaskStatus>> exits_;
+  std::map<std::string, std::vector<AttemptEnd>> exits_;
 };
+
+// What an agent that did not stop the task reports for `end` (protocol/task_outcome.h).
+TaskOutcome outcome(const AttemptEnd& end) {
+  return decide_outcome(end.exit);
+}
 
 std::string read_file(const std::filesystem::path& p) {
   std::ifstream in(p, std::ios::binary);
@@ -107,9 +112,9 @@ TEST_F(ExecDriverTest, ExitZeroCompletes) {
 
   auto end = exits_.wait_for(t.id);
   ASSERT_TRUE(end.has_value()) << "no exit notification";
-  EXPECT_EQ(end->state, TaskState::Completed);
-  EXPECT_EQ(end->exit_code, 0);
-  EXPECT_EQ(end->reason, "");
+  EXPECT_EQ(outcome(*end).state, TaskState::Completed);
+  EXPECT_EQ(outcome(*end).exit_code, 0);
+  EXPECT_EQ(outcome(*end).reason, "exit code 0");
   EXPECT_EQ(end->attempt, 1u);
   EXPECT_EQ(end->finish_time_ms, to_unix_ms(clock_.wall()));
 
@@ -123,9 +128,9 @@ TEST_F(ExecDriverTest, NonZeroExitFails) {
   ASSERT_TRUE(driver_.start(t).is_ok());
   auto end = exits_.wait_for(t.id);
   ASSERT_TRUE(end.has_value());
-  EXPECT_EQ(end->state, TaskState::Failed);
-  EXPECT_EQ(end->exit_code, 3);
-  EXPECT_EQ(end->reason, "exit code 3");
+  EXPECT_EQ(outcome(*end).state, TaskState::Failed);
+  EXPECT_EQ(outcome(*end).exit_code, 3);
+  EXPECT_EQ(outcome(*end).reason, "exit code 3");
 }
 
 TEST_F(ExecDriverTest, KilledBySignalReportsIt) {
@@ -133,9 +138,9 @@ TEST_F(ExecDriverTest, KilledBySignalReportsIt) {
   ASSERT_TRUE(driver_.start(t).is_ok());
   auto end = exits_.wait_for(t.id);
   ASSERT_TRUE(end.has_value());
-  EXPECT_EQ(end->state, TaskState::Failed);
-  EXPECT_EQ(end->exit_code, 128 + 9);
-  EXPECT_EQ(end->reason, "killed by signal 9");
+  EXPECT_EQ(outcome(*end).state, TaskState::Failed);
+  EXPECT_EQ(outcome(*end).exit_code, 128 + 9);
+  EXPECT_EQ(outcome(*end).reason, "killed by signal 9");
 }
 
 TEST_F(ExecDriverTest, MissingExecutableIsNotFoundBeforeRunning) {
@@ -188,9 +193,10 @@ TEST_F(ExecDriverTest, StopKillsTheWholeProcessGroup) {
   EXPECT_TRUE(stopped.is_ok()) << stopped.to_string();
   auto end = exits_.wait_for(t.id);
   ASSERT_TRUE(end.has_value());
-  EXPECT_EQ(end->state, TaskState::Failed);
-  EXPECT_EQ(end->reason, "killed by signal 15");
-  EXPECT_EQ(end->exit_code, 128 + 15);
+  EXPECT_EQ(end->exit.kind, TaskExit::Kind::Signaled);
+  EXPECT_EQ(end->exit.signal, 15);
+  EXPECT_TRUE(end->exit.stopped_on_request);
+  EXPECT_EQ(outcome(*end).exit_code, 128 + 15);
   errno = 0;
   EXPECT_EQ(::kill(-pgid, 0), -1) << "a process of the task's group survived the stop";
   EXPECT_EQ(errno, ESRCH);
@@ -205,7 +211,7 @@ TEST_F(ExecDriverTest, LeftoverGroupMembersDieWithTheLeader) {
   pid_t pgid = driver_.pid_for_test(t.id);
   auto end = exits_.wait_for(t.id);
   ASSERT_TRUE(end.has_value());
-  EXPECT_EQ(end->state, TaskState::Completed);
+  EXPECT_EQ(outcome(*end).state, TaskState::Completed);
   errno = 0;
   EXPECT_EQ(::kill(-pgid, 0), -1);
   EXPECT_EQ(errno, ESRCH);
@@ -221,8 +227,10 @@ TEST_F(ExecDriverTest, StopEscalatesToSigkillAfterTheGrace) {
   EXPECT_TRUE(driver_.stop(t.id, Millis(200)).is_ok());
   auto end = exits_.wait_for(t.id);
   ASSERT_TRUE(end.has_value());
-  EXPECT_EQ(end->reason, "killed by signal 9");
-  EXPECT_EQ(end->exit_code, 128 + 9);
+  EXPECT_EQ(end->exit.kind, TaskExit::Kind::Signaled);
+  EXPECT_EQ(end->exit.signal, 9);
+  EXPECT_TRUE(end->exit.stopped_on_request);
+  EXPECT_EQ(outcome(*end).exit_code, 128 + 9);
   errno = 0;
   EXPECT_EQ(::kill(-pgid, 0), -1);
   EXPECT_EQ(errno, ESRCH);
@@ -242,7 +250,8 @@ TEST_F(ExecDriverTest, ChildDoesNotInheritTheAgentsBlockedSignals) {
   EXPECT_TRUE(driver_.stop(t.id, Millis(8000)).is_ok());
   auto end = exits_.wait_for(t.id);
   ASSERT_TRUE(end.has_value());
-  EXPECT_EQ(end->reason, "killed by signal 15");
+  EXPECT_EQ(end->exit.kind, TaskExit::Kind::Signaled);
+  EXPECT_EQ(end->exit.signal, 15);
 }
 
 TEST_F(ExecDriverTest, EnvironmentWorkDirAndLogFile) {
@@ -256,7 +265,7 @@ TEST_F(ExecDriverTest, EnvironmentWorkDirAndLogFile) {
   ASSERT_TRUE(driver_.start(t).is_ok());
   auto end = exits_.wait_for(t.id);
   ASSERT_TRUE(end.has_value());
-  ASSERT_EQ(end->state, TaskState::Completed);
+  ASSERT_EQ(outcome(*end).state, TaskState::Completed);
 
   auto log = driver_.log_path(t.id, 2);
   EXPECT_EQ(log, dir_ / "tasks" / t.id / "2.log");
@@ -334,7 +343,7 @@ TEST_F(ExecDriverTest, SecondStartWhileRunningConflictsAndANewAttemptRunsAfterEx
   auto end = exits_.wait_for(t.id, 2);
   ASSERT_TRUE(end.has_value());
   EXPECT_EQ(end->attempt, 2u);
-  EXPECT_EQ(end->state, TaskState::Completed);
+  EXPECT_EQ(outcome(*end).state, TaskState::Completed);
   EXPECT_EQ(read_file(driver_.log_path(t.id, 2)), "attempt two\n");
   EXPECT_EQ(driver_.list_owned()->size(), 1u);
 }

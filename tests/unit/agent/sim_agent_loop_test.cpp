@@ -1,7 +1,7 @@
 // AgentLoop with the sim driver against a fake broker of real ZeroMQ sockets on ephemeral
 // loopback ports, with a ManualClock: a sim task runs for its DurationMs of clock time and the
 // loop wakes for its end by itself (Driver::next_deadline / poll_due). Also the stepping API
-// (begin/service/wake_fds/next_deadline) that bench/sim_fleet uses to host many agents on one
+// (begin/step/wake_fds/next_deadline) that bench/sim_fleet uses to host many agents on one
 // thread in a shared ZeroMQ context.
 #include <gtest/gtest.h>
 #include <poll.h>
@@ -216,7 +216,7 @@ bool serve_until(AgentLoop& loop, const Clock& clock, const std::function<bool()
     auto fds = loop.wake_fds();
     pollfd p[3] = {{fds[0], POLLIN, 0}, {fds[1], POLLIN, 0}, {fds[2], POLLIN, 0}};
     ::poll(p, 3, 20);
-    auto more = loop.service(clock.now());
+    auto more = loop.step(clock.now());
     EXPECT_TRUE(more.is_ok()) << more.status().to_string();
     if (done())
       return true;
@@ -240,7 +240,7 @@ TEST(SimAgentLoopTest, TwoAgentsShareAContextAndAreServedByTheCallersThread) {
   // Both HELLOs arrive; each agent is welcomed and answers with CREDIT.
   std::map<std::string, std::string> routing_of;  // agent name -> routing id
   ASSERT_TRUE(serve_until(a, clock, [&] {
-    (void)b.service(clock.now());
+    (void)b.step(clock.now());
     if (auto msg = broker.next_work(Millis(0))) {
       if (auto hello = decode<protocol::Hello>(msg))
         routing_of[hello->name] = msg->routing_id;
@@ -251,7 +251,7 @@ TEST(SimAgentLoopTest, TwoAgentsShareAContextAndAreServedByTheCallersThread) {
   broker.send_work(routing_of["sim-b"], protocol::Welcome{"sb", "e1", 10000});
   std::set<std::string> credited;
   ASSERT_TRUE(serve_until(a, clock, [&] {
-    (void)b.service(clock.now());
+    (void)b.step(clock.now());
     if (auto credit = decode<protocol::Credit>(broker.next_work(Millis(0))))
       credited.insert(credit->session_id);
     return credited.size() == 2;
@@ -265,7 +265,7 @@ TEST(SimAgentLoopTest, TwoAgentsShareAContextAndAreServedByTheCallersThread) {
   EXPECT_EQ(driver_a.running(), 1u);
   EXPECT_EQ(a.next_deadline(clock.now()), clock.now() + Millis(200));
 
-  // At that time, one service() call ends it and sends CREDIT with the slot back.
+  // At that time, one step() call ends it and sends CREDIT with the slot back.
   clock.advance(Millis(200));
   std::optional<protocol::Credit> credit;
   ASSERT_TRUE(serve_until(a, clock, [&] {

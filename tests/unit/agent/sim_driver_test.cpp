@@ -41,13 +41,13 @@ class RecordingObserver final : public SimObserver {
 class SimDriverTest : public ::testing::Test {
  protected:
   SimDriverTest() : driver_(clock_, &observer_) {
-    driver_.set_exit_sink([this](TaskStatus s) { exits_.push_back(std::move(s)); });
+    driver_.set_exit_sink([this](AttemptEnd end) { exits_.push_back(std::move(end)); });
   }
 
   ManualClock clock_;
   RecordingObserver observer_;
   SimDriver driver_;
-  std::vector<TaskStatus> exits_;
+  std::vector<AttemptEnd> exits_;
 };
 
 TEST_F(SimDriverTest, StartReturnsRunningAtOnceWithTheStartTime) {
@@ -81,8 +81,8 @@ TEST_F(SimDriverTest, ATaskEndsCompletedWhenItsDurationHasPassed) {
   driver_.poll_due(clock_.now());
   ASSERT_EQ(exits_.size(), 1u);
   EXPECT_EQ(exits_[0].task_id, "t1");
-  EXPECT_EQ(exits_[0].state, TaskState::Completed);
-  EXPECT_EQ(exits_[0].exit_code, 0);
+  EXPECT_EQ(exits_[0].exit, (TaskExit{TaskExit::Kind::Exited, 0, 0, false, ""}));
+  EXPECT_EQ(decide_outcome(exits_[0].exit).state, TaskState::Completed);
   EXPECT_EQ(exits_[0].finish_time_ms, to_unix_ms(clock_.wall()));
   EXPECT_EQ(driver_.running(), 0u);
   EXPECT_EQ(driver_.next_deadline(), std::nullopt);
@@ -116,8 +116,9 @@ TEST_F(SimDriverTest, DurationZeroRunsUntilStopped) {
 
   ASSERT_TRUE(driver_.stop("forever", Millis(10000)).is_ok());
   ASSERT_EQ(exits_.size(), 1u) << "the final state goes to the sink before stop() returns";
-  EXPECT_EQ(exits_[0].state, TaskState::Completed);
-  EXPECT_EQ(exits_[0].exit_code, 0);
+  EXPECT_EQ(exits_[0].exit, (TaskExit{TaskExit::Kind::Exited, 0, 0, true, ""}))
+      << "exit 0, stopped on request";
+  EXPECT_EQ(decide_outcome(exits_[0].exit).state, TaskState::Completed);
   EXPECT_EQ(driver_.running(), 0u);
 
   EXPECT_TRUE(driver_.stop("forever", Millis(0)).is_ok()) << "stop is idempotent";

@@ -2,12 +2,16 @@
 
 #include <gtest/gtest.h>
 
+#include <utility>
+
 #include "common/clock.h"
 
 namespace cube::agent {
 namespace {
 
 using Admission = TaskTracker::Admission;
+using AfterStart = TaskTracker::AfterStart;
+using StopRequest = TaskTracker::StopRequest;
 
 TaskStatus final_status(const std::string& id, uint32_t attempt, TaskState state) {
   TaskStatus s;
@@ -32,8 +36,9 @@ TEST(TaskTrackerTest, FreeSlotsFollowActiveAttempts) {
   TrackedAttempt* a = t.find("a", 1);
   ASSERT_NE(a, nullptr);
   EXPECT_EQ(a->phase, AttemptPhase::Starting);
-  t.mark_running(*a, final_status("a", 1, TaskState::Running));
-  t.mark_stopping(*a);
+  EXPECT_EQ(t.mark_running(*a, final_status("a", 1, TaskState::Running)), AfterStart::Run);
+  EXPECT_EQ(t.request_stop(*a, "", Millis(10)), StopRequest::StopNow);
+  EXPECT_EQ(a->phase, AttemptPhase::Stopping);
   EXPECT_EQ(t.free_slots(), 0u) << "a stopping attempt still holds its slot";
   t.mark_finished(*a, final_status("a", 1, TaskState::Completed), clock.now());
   EXPECT_EQ(t.free_slots(), 1u);
@@ -151,6 +156,116 @@ TEST(TaskTrackerTest, AdoptedTasksTakeSlotsAndCanExceedThem) {
   EXPECT_EQ(t.free_slots(), 0u) << "never negative";
   EXPECT_EQ(t.find("c", 1)->phase, AttemptPhase::Finished);
   EXPECT_EQ(t.admit("d", 1), Admission::NoFreeSlot);
+}
+
+// --- the attempt state machine ---
+
+AttemptEnd exit_end(const std::string& id, uint32_t attempt, TaskExit exit) {
+  return AttemptEnd{id, attempt, std::move(exit), 5000};
+}
+
+TaskExit exited(int32_t code) {
+  return TaskExit{TaskExit::Kind::Exited, code, 0, false, ""};
+}
+
+TaskExit sigterm() {
+  return TaskExit{TaskExit::Kind::Signaled, std::nullopt, 15, true, ""};
+}
+
+// A new attempt (id, 1), Starting, and optionally Running already.
+TrackedAttempt& admitted(TaskTracker& t, const std::string& id, bool running) {
+  EXPECT_EQ(t.admit(id, 1), Admission::Admitted);
+  TrackedAttempt& a = *t.find(id, 1);
+  if (running) {
+    EXPECT_EQ(t.mark_running(a, final_status(id, 1, TaskState::Running)), AfterStart::Run);
+  }
+  return a;
+}
+
+TEST(TaskTrackerTest, ARunningAttemptEndsAsTheFactsSay) {
+  ManualClock clock;
+  TaskTracker t(2);
+  ASSERT_EQ(t.admit("a", 1), Admission::Admitted);
+  TaskStatus running = final_status("a", 1, TaskState::Running);
+  running.container_id = "c-a";
+  running.start_time_ms = 42;
+  ASSERT_EQ(t.mark_running(*t.find("a", 1), running), AfterStart::Run);
+  auto ended = t.end(*t.find("a", 1), exit_end("a", 1, exited(3)), clock.now());
+  ASSERT_TRUE(ended.has_value());
+  EXPECT_EQ(ended->state, TaskState::Failed);
+  EXPECT_EQ(ended->reason, "exit code 3");
+  EXPECT_EQ(ended->exit_code, 3);
+  EXPECT_EQ(ended->finish_time_ms, 5000);
+  EXPECT_EQ(ended->container_id, "c-a") << "what Running had is kept";
+  EXPECT_EQ(ended->start_time_ms, 42);
+  EXPECT_EQ(t.find("a", 1)->phase, AttemptPhase::Finished);
+  EXPECT_EQ(t.find("a", 1)->status, *ended) << "HELLO reports the same";
+  EXPECT_EQ(t.active(), 0u);
+}
+
+TEST(TaskTrackerTest, AnEndBeforeStartReturnedIsHeldUntilRunningIsReported) {
+  ManualClock clock;
+  TaskTracker t(1);
+  TrackedAttempt& a = admitted(t, "a", /*running=*/false);
+  EXPECT_EQ(t.end(a, exit_end("a", 1, exited(0)), clock.now()), std::nullopt);
+  EXPECT_EQ(a.phase, AttemptPhase::Starting) << "held";
+  EXPECT_EQ(t.active(), 1u);
+  ASSERT_EQ(t.mark_running(a, final_status("a", 1, TaskState::Running)), AfterStart::Ended);
+  TaskStatus ended = t.finish_early_exit(a, clock.now());
+  EXPECT_EQ(ended.state, TaskState::Completed);
+  EXPECT_EQ(ended.reason, "exit code 0");
+  EXPECT_EQ(t.active(), 0u);
+}
+
+TEST(TaskTrackerTest, AStopDuringStartStopsOnceStartReturnsAndEndsCompleted) {
+  ManualClock clock;
+  TaskTracker t(1);
+  TrackedAttempt& a = admitted(t, "a", /*running=*/false);
+  EXPECT_EQ(t.request_stop(a, "", Millis(700)), StopRequest::AfterStart);
+  EXPECT_EQ(t.request_stop(a, "again", Millis(1)), StopRequest::AlreadyStopping);
+  EXPECT_EQ(a.phase, AttemptPhase::Starting) << "no stop() while start() is in flight";
+  ASSERT_EQ(t.mark_running(a, final_status("a", 1, TaskState::Running)), AfterStart::Stop);
+  EXPECT_EQ(a.phase, AttemptPhase::Stopping);
+  EXPECT_EQ(a.stop_grace, Millis(700)) << "the first STOP's grace";
+  auto ended = t.end(a, exit_end("a", 1, sigterm()), clock.now());
+  ASSERT_TRUE(ended.has_value());
+  EXPECT_EQ(ended->state, TaskState::Completed);
+  EXPECT_EQ(ended->reason, "stopped") << "a STOP without a reason";
+  EXPECT_EQ(ended->exit_code, 143) << "the exit code is kept";
+}
+
+TEST(TaskTrackerTest, AnUnhealthyAttemptEndsFailedUnlessTheBrokerStopsItMeanwhile) {
+  ManualClock clock;
+  TaskTracker t(2);
+  for (const char* id : {"sick", "stopped"}) {
+    TrackedAttempt& a = admitted(t, id, /*running=*/true);
+    ASSERT_TRUE(t.stop_unhealthy(a, "health check failed", Millis(5)));
+    EXPECT_FALSE(t.stop_unhealthy(a, "again", Millis(5))) << "stopping already";
+  }
+  EXPECT_EQ(t.request_stop(*t.find("stopped", 1), "user asked", Millis(9)),
+            StopRequest::AlreadyStopping);
+  auto sick = t.end(*t.find("sick", 1), exit_end("sick", 1, sigterm()), clock.now());
+  auto stopped = t.end(*t.find("stopped", 1), exit_end("stopped", 1, sigterm()), clock.now());
+  ASSERT_TRUE(sick && stopped);
+  EXPECT_EQ(sick->state, TaskState::Failed);
+  EXPECT_EQ(sick->reason, "health check failed");
+  EXPECT_EQ(sick->exit_code, 143);
+  EXPECT_EQ(stopped->state, TaskState::Completed);
+  EXPECT_EQ(stopped->reason, "user asked") << "the broker's STOP wins";
+}
+
+TEST(TaskTrackerTest, AFailedStopLeavesItRunningAndStoppableAgain) {
+  TaskTracker t(1);
+  TrackedAttempt& a = admitted(t, "a", /*running=*/false);
+  EXPECT_FALSE(t.stop_unhealthy(a, "health check failed", Millis(5))) << "not running yet";
+  ASSERT_EQ(t.mark_running(a, final_status("a", 1, TaskState::Running)), AfterStart::Run);
+  ASSERT_TRUE(t.stop_unhealthy(a, "health check failed", Millis(5)));
+  EXPECT_TRUE(t.mark_stop_failed(a)) << "it was a health stop: check again";
+  EXPECT_EQ(a.phase, AttemptPhase::Running);
+  EXPECT_EQ(a.stop_cause, StopCause::Kind::None);
+  EXPECT_EQ(t.request_stop(a, "user asked", Millis(5)), StopRequest::StopNow);
+  EXPECT_FALSE(t.mark_stop_failed(a));
+  EXPECT_EQ(t.request_stop(a, "", Millis(5)), StopRequest::StopNow) << "a new STOP tries again";
 }
 
 }  // namespace

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "broker_fixture.h"
+#include "protocol/task_outcome.h"
 
 namespace cube::broker {
 namespace {
@@ -34,6 +35,8 @@ class TaskLifecycleTest : public testing::BrokerFixture {
     s.attempt = task(id).attempt;
     s.state = state;
     s.exit_code = exit;
+    if (is_terminal(state) && exit)  // the reason an agent reports with it
+      s.reason = decide_outcome({TaskExit::Kind::Exited, exit, 0, false, ""}).reason;
     s.container_id = "c-" + id;
     s.start_time_ms = 1000;
     if (is_terminal(state))

@@ -6,6 +6,7 @@
 #include "broker/restart_policy.h"
 #include "broker/task_lifecycle.h"
 #include "broker_fixture.h"
+#include "protocol/task_outcome.h"
 
 namespace cube::broker {
 namespace {
@@ -57,6 +58,8 @@ class TaskRestartTest : public testing::BrokerFixture {
     s.attempt = t.attempt;
     s.state = state;
     s.exit_code = exit;
+    if (is_terminal(state) && exit)  // the reason an agent reports with it
+      s.reason = decide_outcome({TaskExit::Kind::Exited, exit, 0, false, ""}).reason;
     restarts_.apply_status(*agents_.find(t.node_id), s, clock_.wall(), out_);
   }
 

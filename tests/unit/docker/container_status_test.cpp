@@ -1,4 +1,4 @@
-// dockerd inspect documents -> ContainerFacts -> TaskStatus (container_status.h).
+// dockerd inspect documents -> ContainerFacts -> TaskExit and TaskStatus (container_status.h).
 #include "agent/drivers/docker/container_status.h"
 
 #include <gtest/gtest.h>
@@ -70,7 +70,7 @@ TEST(ContainerStatusTest, ExitCodesAndReasons) {
     const char* reason;
   };
   const Case cases[] = {
-      {"exit 0", 0, false, false, TaskState::Completed, ""},
+      {"exit 0", 0, false, false, TaskState::Completed, "exit code 0"},
       {"exit 3", 3, false, false, TaskState::Failed, "exit code 3"},
       {"oom", 137, true, false, TaskState::Failed, "out of memory"},
       {"no command", 127, false, false, TaskState::Failed, "exit code 127: command not found"},
@@ -94,15 +94,20 @@ TEST(ContainerStatusTest, CreatedButNeverStartedIsFailed) {
   EXPECT_EQ(s.reason, "container was created but never started");
 }
 
-TEST(ContainerStatusTest, FinalStatusFromExitWhenContainerIsGone) {
-  TaskStatus s = final_status_from_exit("t1", 1, "c1", 3, false, 10, 20);
-  EXPECT_EQ(s.state, TaskState::Failed);
-  EXPECT_EQ(s.exit_code, 3);
-  EXPECT_EQ(s.reason, "exit code 3");
-  EXPECT_EQ(s.finish_time_ms, 20);
-  TaskStatus stopped = final_status_from_exit("t1", 1, "c1", 137, true, 10, 20);
-  EXPECT_EQ(stopped.state, TaskState::Completed);
-  EXPECT_EQ(stopped.reason, "stopped");
+TEST(ContainerStatusTest, ExitFactsOfAnEndedContainer) {
+  using Kind = TaskExit::Kind;
+  auto facts = [](const json& doc) { return parse_container_inspect(doc).value(); };
+  EXPECT_EQ(container_exit(facts(inspect_doc("running", true, 0)), false), std::nullopt);
+  EXPECT_EQ(container_exit(facts(inspect_doc("exited", false, 3)), false),
+            (TaskExit{Kind::Exited, 3, 0, false, ""}));
+  EXPECT_EQ(container_exit(facts(inspect_doc("exited", false, 137, true)), true),
+            (TaskExit{Kind::OutOfMemory, 137, 0, true, ""}));
+  EXPECT_EQ(container_exit(facts(inspect_doc("created", false, 0)), false),
+            (TaskExit{Kind::NeverStarted, std::nullopt, 0, false, ""}));
+  json failed_start = inspect_doc("created", false, 0);
+  failed_start["State"]["Error"] = "exec format error";
+  EXPECT_EQ(container_exit(facts(failed_start), false),
+            (TaskExit{Kind::NeverStarted, std::nullopt, 0, false, "exec format error"}));
 }
 
 TEST(ContainerStatusTest, ParsesDockerTimes) {

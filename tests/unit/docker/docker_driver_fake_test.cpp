@@ -174,7 +174,7 @@ TEST_F(DockerDriverFakeTest, ExitCodesReachTheExitSink) {
     TaskState state;
     std::string reason;
   };
-  for (const Case& c : {Case{"1", 0, false, TaskState::Completed, ""},
+  for (const Case& c : {Case{"1", 0, false, TaskState::Completed, "exit code 0"},
                         Case{"2", 3, false, TaskState::Failed, "exit code 3"},
                         Case{"3", 137, true, TaskState::Failed, "out of memory"}}) {
     Task t = task(c.suffix);
@@ -186,11 +186,12 @@ TEST_F(DockerDriverFakeTest, ExitCodesReachTheExitSink) {
     EXPECT_EQ(report->state, c.state) << c.code;
     EXPECT_EQ(report->exit_code, c.code);
     EXPECT_EQ(report->reason, c.reason);
-    EXPECT_EQ(report->container_id, r->container_id);
-    // inspect() now returns the final status.
+    // inspect() now returns the final status, of the same container.
     auto status = driver_->inspect(t.id);
     ASSERT_TRUE(status.is_ok());
     EXPECT_EQ(status->state, c.state);
+    EXPECT_EQ(status->reason, c.reason);
+    EXPECT_EQ(status->container_id, r->container_id);
   }
 }
 

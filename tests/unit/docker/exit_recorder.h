@@ -1,5 +1,7 @@
 // ExitRecorder: collects what a driver sends to its exit sink and lets a test wait for one
-// task's report with a deadline (a condition variable, no sleeping).
+// task's report with a deadline (a condition variable, no sleeping). A report is read as the
+// status an agent that did not stop the task would publish for it (ended_status with no
+// StopCause), so tests check the driver's facts through the one decision.
 #pragma once
 
 #include <condition_variable>
@@ -15,10 +17,13 @@ namespace cube::agent::test {
 class ExitRecorder {
  public:
   ExitSink sink() {
-    return [this](TaskStatus s) {
+    return [this](AttemptEnd end) {
+      TaskStatus observed;
+      observed.task_id = end.task_id;
+      observed.attempt = end.attempt;
       {
         std::lock_guard lock(mu_);
-        reports_.push_back(std::move(s));
+        reports_.push_back(ended_status(std::move(observed), end.exit, end.finish_time_ms));
       }
       cv_.notify_all();
     };
