@@ -470,9 +470,9 @@ void AgentLoop::on_assign(const protocol::Assign& assign) {
     reject("the task has no id");
     return;
   }
-  std::string wanted = task.driver.empty() ? std::string(kDriverDocker) : task.driver;
+  std::string_view wanted = effective_driver(task.driver);
   if (wanted != driver_.name()) {
-    reject("driver " + wanted + " not offered by this agent");
+    reject("driver " + std::string(wanted) + " not offered by this agent");
     return;
   }
   if (!backend_.is_ok() && tracker_.find(task.id, task.attempt) == nullptr) {
