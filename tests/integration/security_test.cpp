@@ -155,7 +155,9 @@ TEST_F(SecurityTest, EncryptedClusterRunsTasksAndAdmitsOnlyListedKeys) {
   EXPECT_EQ(node_names(), std::vector<std::string>{"a1"});
 
   // A client without keys is refused at the handshake: exit 4, naming the cause.
-  auto plain = c_.cli({"--timeout", "1500ms", "nodes"}, 15s);
+  // A generous timeout: the refusal is reported as soon as the handshake fails; under load (CI on
+  // 2 cores) the handshake alone can take over a second, and running out first would exit 3.
+  auto plain = c_.cli({"--timeout", "5s", "nodes"}, 30s);
   EXPECT_EQ(plain.status.code, 4) << plain.out << plain.err;
   EXPECT_NE(plain.err.find("requires CURVE encryption"), std::string::npos) << plain.err;
 
