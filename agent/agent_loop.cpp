@@ -113,7 +113,7 @@ AgentLoop::AgentLoop(AgentOptions options, Driver& driver, const Clock& clock,
   next_reap_ = now + kReapInterval;
 }
 
-bool AgentLoop::adopt_owned(const std::vector<TaskStatus>& owned, SteadyTime now) {
+bool AgentLoop::adopt_owned(const std::vector<AttemptStatus>& owned, SteadyTime now) {
   bool any = false;
   for (const auto& status : owned) {
     if (tracker_.adopt(status, now)) {
@@ -564,7 +564,7 @@ void AgentLoop::on_start_done(StartDone& done, SteadyTime now) {
   CUBE_CHECK(a != nullptr && a->phase == AttemptPhase::Starting)
       << "only post_start() posts StartDone, once per attempt admitted as Starting";
   if (!done.result.is_ok()) {
-    TaskStatus failed;
+    AttemptStatus failed;
     failed.task_id = done.task_id;
     failed.attempt = done.attempt;
     failed.state = TaskState::Failed;
@@ -577,7 +577,7 @@ void AgentLoop::on_start_done(StartDone& done, SteadyTime now) {
     report_finished(tracker_.mark_finished(*a, std::move(failed), now));
     return;
   }
-  TaskStatus running = std::move(done.result).value();
+  AttemptStatus running = std::move(done.result).value();
   running.task_id = done.task_id;
   running.attempt = done.attempt;
   running.state = TaskState::Running;
@@ -620,7 +620,7 @@ void AgentLoop::on_exited(AttemptEnd end, SteadyTime now) {
     report_finished(*final_status);
 }
 
-void AgentLoop::report_finished(const TaskStatus& final_status) {
+void AgentLoop::report_finished(const AttemptStatus& final_status) {
   spdlog::info("task {} attempt {} {}{}{}", final_status.task_id, final_status.attempt,
                task_state_name(final_status.state), final_status.reason.empty() ? "" : ": ",
                final_status.reason);
@@ -678,7 +678,7 @@ void AgentLoop::run_backend_timers(SteadyTime now) {
   if (owned_listed_ && !reaping_ && now >= next_reap_) {
     reaping_ = true;
     std::set<std::string> known;
-    for (const TaskStatus& s : tracker_.snapshot())
+    for (const AttemptStatus& s : tracker_.snapshot())
       known.insert(s.task_id);
     call_driver(Reaped{Status::internal("the driver did not return")},
                 [&driver = driver_, known = std::move(known)] {
@@ -700,7 +700,7 @@ void AgentLoop::on_backend_checked(Status status, SteadyTime now) {
     start_hello(now);  // so the node's labels show the change
 }
 
-void AgentLoop::on_owned_listed(Result<std::vector<TaskStatus>> result, SteadyTime now) {
+void AgentLoop::on_owned_listed(Result<std::vector<AttemptStatus>> result, SteadyTime now) {
   listing_owned_ = false;
   if (!result.is_ok()) {
     spdlog::warn("cannot list the tasks the {} driver already runs: {}", driver_.name(),
@@ -758,7 +758,7 @@ void AgentLoop::post_call(WorkerPool& pool, Event event, Call call, ErrorCode fa
              what]() mutable { queue->push(completed(std::move(event), call, failure, what)); });
 }
 
-void AgentLoop::publish_task_state(const TaskStatus& status) {
+void AgentLoop::publish_task_state(const AttemptStatus& status) {
   protocol::TaskStateEvent event;
   event.agent_id = options_.agent_id;
   event.session_id = session_id_;
@@ -889,7 +889,7 @@ void AgentLoop::on_stats_sampled(Result<StatsSample>& sampled) {
 
 // --- health checks ---
 
-void AgentLoop::watch_health(StartDone& done, const TaskStatus& running, SteadyTime now) {
+void AgentLoop::watch_health(StartDone& done, const AttemptStatus& running, SteadyTime now) {
   if (done.health.path.empty())
     return;
   // Without published ports only an exec task listens on this host itself (a sim task serves

@@ -162,7 +162,7 @@ class AgentLoop {
   struct StartDone {
     std::string task_id;
     uint32_t attempt = 0;
-    Result<TaskStatus> result;
+    Result<AttemptStatus> result;
     // The task's health check (path empty: none) and what its URL is made from.
     struct Health {
       std::string path;
@@ -183,7 +183,7 @@ class AgentLoop {
     Status result;
   };
   struct OwnedListed {
-    Result<std::vector<TaskStatus>> result;
+    Result<std::vector<AttemptStatus>> result;
   };
   struct Reaped {
     Result<int> result;
@@ -227,10 +227,10 @@ class AgentLoop {
   void on_logs_done(LogsDone& done);
   // A backend check's answer: logs a change, and re-sends HELLO so its labels follow.
   void on_backend_checked(Status status, SteadyTime now);
-  void on_owned_listed(Result<std::vector<TaskStatus>> result, SteadyTime now);
+  void on_owned_listed(Result<std::vector<AttemptStatus>> result, SteadyTime now);
   void on_reaped(const Result<int>& removed, SteadyTime now);
   // Tasks found by list_owned(): tracked from now on. True when any was new.
-  bool adopt_owned(const std::vector<TaskStatus>& owned, SteadyTime now);
+  bool adopt_owned(const std::vector<AttemptStatus>& owned, SteadyTime now);
   // Starts the backend check, the late list_owned and the reaping when they are due.
   void run_backend_timers(SteadyTime now);
   // NODE_STATS: when due (Welcomed, options.stats_interval), samples the host and the running
@@ -240,14 +240,14 @@ class AgentLoop {
   void on_stats_sampled(Result<StatsSample>& sampled);
   // Health checks: starts watching a task that runs now (when it has a health check and a
   // port to probe), posts the due probes, and acts on their results and verdicts.
-  void watch_health(StartDone& done, const TaskStatus& running, SteadyTime now);
+  void watch_health(StartDone& done, const AttemptStatus& running, SteadyTime now);
   void run_health_timer(SteadyTime now);
   void on_health_probed(const HealthProbed& probed, SteadyTime now);
   // Stops an attempt that failed its health checks; its end is reported Failed with `reason`.
   void fail_unhealthy(const std::string& task_id, uint32_t attempt, const std::string& reason);
   // An attempt the tracker has just finished: logs it, publishes TASK_STATE, and frees its
   // slot for the next CREDIT.
-  void report_finished(const TaskStatus& final_status);
+  void report_finished(const AttemptStatus& final_status);
   void note_decode_error(uint8_t type, const Status& error);
 
   void post_start(const Task& task);
@@ -260,7 +260,7 @@ class AgentLoop {
   // The same on any pool, always through the result queue; `what` names the call in errors.
   template <typename Event, typename Call>
   void post_call(WorkerPool& pool, Event event, Call call, ErrorCode failure, const char* what);
-  void publish_task_state(const TaskStatus& status);
+  void publish_task_state(const AttemptStatus& status);
   void publish_heartbeat();
   void send_credit();
   template <typename M>

@@ -43,7 +43,7 @@ TaskTracker::Admission TaskTracker::admit(const std::string& task_id, uint32_t a
   return Admission::Admitted;
 }
 
-bool TaskTracker::adopt(const TaskStatus& status, SteadyTime now) {
+bool TaskTracker::adopt(const AttemptStatus& status, SteadyTime now) {
   Key key{status.task_id, status.attempt};
   if (attempts_.contains(key))
     return false;
@@ -81,7 +81,7 @@ TrackedAttempt* TaskTracker::find_active(const std::string& task_id, uint32_t at
   return nullptr;
 }
 
-TaskTracker::AfterStart TaskTracker::mark_running(TrackedAttempt& a, TaskStatus status) {
+TaskTracker::AfterStart TaskTracker::mark_running(TrackedAttempt& a, AttemptStatus status) {
   CUBE_CHECK(a.phase == AttemptPhase::Starting) << "only post_start() reports Running, once";
   a.phase = AttemptPhase::Running;
   a.status = std::move(status);
@@ -143,7 +143,7 @@ bool TaskTracker::mark_stop_failed(TrackedAttempt& a) {
   return unhealthy;
 }
 
-std::optional<TaskStatus> TaskTracker::end(TrackedAttempt& a, AttemptEnd end, SteadyTime now) {
+std::optional<AttemptStatus> TaskTracker::end(TrackedAttempt& a, AttemptEnd end, SteadyTime now) {
   CUBE_CHECK(a.phase != AttemptPhase::Finished) << "the loop drops ends of finished attempts";
   if (a.phase == AttemptPhase::Starting) {
     a.early_exit = std::move(end);
@@ -156,14 +156,15 @@ std::optional<TaskStatus> TaskTracker::end(TrackedAttempt& a, AttemptEnd end, St
                        now);
 }
 
-TaskStatus TaskTracker::finish_early_exit(TrackedAttempt& a, SteadyTime now) {
+AttemptStatus TaskTracker::finish_early_exit(TrackedAttempt& a, SteadyTime now) {
   CUBE_CHECK(a.early_exit.has_value()) << "only after AfterStart::Ended";
   AttemptEnd held = std::move(*a.early_exit);
   a.early_exit.reset();
   return *end(a, std::move(held), now);
 }
 
-TaskStatus TaskTracker::mark_finished(TrackedAttempt& a, TaskStatus final_status, SteadyTime now) {
+AttemptStatus TaskTracker::mark_finished(TrackedAttempt& a, AttemptStatus final_status,
+                                         SteadyTime now) {
   CUBE_CHECK(a.phase != AttemptPhase::Finished)
       << "the loop drops a second final status for the same attempt";
   a.phase = AttemptPhase::Finished;
@@ -171,15 +172,15 @@ TaskStatus TaskTracker::mark_finished(TrackedAttempt& a, TaskStatus final_status
   a.finished_at = now;
   CUBE_CHECK(active_ > 0) << "every unfinished attempt was counted in active_";
   --active_;
-  TaskStatus reported = a.status;
+  AttemptStatus reported = a.status;
   finished_order_.emplace_back(a.task_id, a.attempt);
   if (finished_order_.size() > max_finished_)
     forget_oldest_finished();  // may be `a`
   return reported;
 }
 
-std::vector<TaskStatus> TaskTracker::snapshot() const {
-  std::vector<TaskStatus> out;
+std::vector<AttemptStatus> TaskTracker::snapshot() const {
+  std::vector<AttemptStatus> out;
   out.reserve(attempts_.size());
   for (const auto& [key, a] : attempts_)
     out.push_back(a.status);

@@ -45,7 +45,7 @@ struct TrackedAttempt {
   AttemptPhase phase = AttemptPhase::Starting;
   // What HELLO/SNAPSHOT report: Scheduled while starting (nothing runs yet), then the driver's
   // Running status, then the final one.
-  TaskStatus status;
+  AttemptStatus status;
 
   // --- The agent's own stop, written only by TaskTracker's transitions ---
   // Why the agent stops it (None: it does not); its end is reported as decide_outcome() says
@@ -82,7 +82,7 @@ class TaskTracker {
 
   // Records a task found running when the agent started (driver.list_owned()), in the phase
   // its status says (Running, or Finished for a terminal state). False when already known.
-  bool adopt(const TaskStatus& status, SteadyTime now);
+  bool adopt(const AttemptStatus& status, SteadyTime now);
 
   // The attempt, whatever its phase; nullptr when unknown (or forgotten). The pointer stays
   // valid until the attempt is pruned.
@@ -100,7 +100,7 @@ class TaskTracker {
     Ended,  // the driver reported its end meanwhile: finish_early_exit() reports it now
   };
   // Starting -> Running with the driver's `status`.
-  AfterStart mark_running(TrackedAttempt& a, TaskStatus status);
+  AfterStart mark_running(TrackedAttempt& a, AttemptStatus status);
 
   enum class StopRequest {
     StopNow,          // it was Running and is Stopping now: call driver.stop()
@@ -121,11 +121,11 @@ class TaskTracker {
   // (the loop reports Running first); returns nullopt. Otherwise `a` is Finished with
   // decide_outcome() of the facts and the agent's own stop, if any, and the final status is
   // returned: a copy, as `a` may be forgotten at once (retention limit).
-  std::optional<TaskStatus> end(TrackedAttempt& a, AttemptEnd end, SteadyTime now);
+  std::optional<AttemptStatus> end(TrackedAttempt& a, AttemptEnd end, SteadyTime now);
   // After AfterStart::Ended: finishes `a` with the end held while it started, as end() does.
-  TaskStatus finish_early_exit(TrackedAttempt& a, SteadyTime now);
+  AttemptStatus finish_early_exit(TrackedAttempt& a, SteadyTime now);
   // Finishes an active attempt with `final_status` (start() failed) and returns a copy of it.
-  TaskStatus mark_finished(TrackedAttempt& a, TaskStatus final_status, SteadyTime now);
+  AttemptStatus mark_finished(TrackedAttempt& a, AttemptStatus final_status, SteadyTime now);
 
   uint32_t slots() const { return slots_; }
   // Attempts that occupy a slot (starting, running or stopping).
@@ -136,7 +136,7 @@ class TaskTracker {
 
   // Status of every known attempt (active and retained finished), ordered by (task id,
   // attempt): the tasks list of HELLO and SNAPSHOT.
-  std::vector<TaskStatus> snapshot() const;
+  std::vector<AttemptStatus> snapshot() const;
 
   // Forgets finished attempts older than finished_ttl at `now`.
   void prune(SteadyTime now);

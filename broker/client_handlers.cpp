@@ -8,7 +8,6 @@
 #include "broker/handlers.h"
 #include "common/ids.h"
 #include "protocol/task_validation.h"
-#include "protocol/wire_fields.h"
 
 namespace cube::broker {
 namespace {
@@ -51,7 +50,8 @@ void on_submit(BrokerState& state, Inbound& in, protocol::SubmitRequest& req) {
   SystemTime wall = state.clock.wall();
   // Only what the user asks for: the broker owns every status field of a new task. The default
   // driver is resolved here, once: everything downstream (scheduler, agent) sees it set.
-  Task task = protocol::spec_of(submitted);
+  Task task;
+  static_cast<TaskSpec&>(task) = submitted;
   task.driver = std::string(effective_driver(task.driver));
   if (task.id.empty())
     task.id = new_uuid_v7(wall);  // only older clients send none (docs/protocol.md)

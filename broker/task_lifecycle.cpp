@@ -18,7 +18,7 @@ std::string label(const Task& task) {
 }
 
 // Copies what an agent observed about an attempt into the task.
-void copy_observed(Task& task, const TaskStatus& status) {
+void copy_observed(Task& task, const AttemptStatus& status) {
   if (!status.container_id.empty())
     task.container_id = status.container_id;
   if (!status.port_bindings.empty())
@@ -45,8 +45,8 @@ TaskLifecycle::TaskLifecycle(TaskTable& tasks, AgentRegistry& agents, Counters& 
       restart_(restart),
       random_(random_seed) {}
 
-void TaskLifecycle::apply_status(const AgentRecord& agent, const TaskStatus& status, SystemTime now,
-                                 std::vector<AgentCommand>& out) {
+void TaskLifecycle::apply_status(const AgentRecord& agent, const AttemptStatus& status,
+                                 SystemTime now, std::vector<AgentCommand>& out) {
   const TaskRecord* record = tasks_.find(status.task_id);
   if (record == nullptr) {
     bump(counters_, "status.unknown_task");
@@ -105,7 +105,7 @@ void TaskLifecycle::apply_status(const AgentRecord& agent, const TaskStatus& sta
   // Pending/Scheduled reports: the agent holds the attempt but has not started it yet.
 }
 
-void TaskLifecycle::reconcile(const AgentRecord& agent, std::span<const TaskStatus> reported,
+void TaskLifecycle::reconcile(const AgentRecord& agent, std::span<const AttemptStatus> reported,
                               SystemTime now, std::vector<AgentCommand>& out) {
   std::set<std::string> reported_current;
   for (const auto& status : reported) {
@@ -365,7 +365,7 @@ void TaskLifecycle::lose(const TaskRecord& record, std::string reason, SystemTim
   bump(counters_, "tasks.rescheduled");
 }
 
-bool TaskLifecycle::adopt_returned(const AgentRecord& agent, const TaskStatus& status,
+bool TaskLifecycle::adopt_returned(const AgentRecord& agent, const AttemptStatus& status,
                                    SystemTime now) {
   auto moved = moved_.find(status.task_id);
   if (moved == moved_.end())

@@ -72,7 +72,7 @@ class TaskLifecycle {
   //   - an attempt this agent was running when its node was lost, reported again before the
   //     rescheduled task was placed elsewhere: adopted back (Scheduled -> Running "node
   //     returned"), then applied as above.
-  void apply_status(const AgentRecord& agent, const TaskStatus& status, SystemTime now,
+  void apply_status(const AgentRecord& agent, const AttemptStatus& status, SystemTime now,
                     std::vector<AgentCommand>& out);
 
   // Reconciles the full list of attempts an agent reports in HELLO or SNAPSHOT: each is applied
@@ -80,7 +80,7 @@ class TaskLifecycle {
   // agent with their current attempt that the agent does not report fail ("agent lost the
   // task") and are rescheduled unless their policy is "no"; tasks Scheduled there that it does not
   // report and whose ASSIGN is not still unanswered are offered again.
-  void reconcile(const AgentRecord& agent, std::span<const TaskStatus> reported, SystemTime now,
+  void reconcile(const AgentRecord& agent, std::span<const AttemptStatus> reported, SystemTime now,
                  std::vector<AgentCommand>& out);
 
   // ACCEPT: the assignment is answered. A late ACCEPT (the attempt is no longer the task's
@@ -141,7 +141,7 @@ class TaskLifecycle {
   void lose(const TaskRecord& record, std::string reason, SystemTime now);
   // Adopts a rescheduled attempt its old node reports again (see apply_status). True when the
   // task is now current on `agent`.
-  bool adopt_returned(const AgentRecord& agent, const TaskStatus& status, SystemTime now);
+  bool adopt_returned(const AgentRecord& agent, const AttemptStatus& status, SystemTime now);
   // A Welcomed agent other than `except` offers `driver`.
   bool another_node_offers(std::string_view driver, std::string_view except) const;
 

@@ -69,7 +69,7 @@ struct Hello {
   Capacity capacity;
   std::map<std::string, std::string> labels;
   uint64_t seq = 0;
-  std::vector<TaskStatus> tasks;
+  std::vector<AttemptStatus> tasks;
   friend bool operator==(const Hello&, const Hello&) = default;
 };
 
@@ -127,7 +127,7 @@ struct Sync {
 struct Snapshot {
   std::string session_id;
   uint64_t seq = 0;
-  std::vector<TaskStatus> tasks;
+  std::vector<AttemptStatus> tasks;
   friend bool operator==(const Snapshot&, const Snapshot&) = default;
 };
 
@@ -182,7 +182,7 @@ struct TaskStateEvent {
   std::string agent_id;
   std::string session_id;
   uint64_t seq = 0;
-  TaskStatus status;
+  AttemptStatus status;
   friend bool operator==(const TaskStateEvent&, const TaskStateEvent&) = default;
 };
 

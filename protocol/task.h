@@ -67,9 +67,10 @@ struct TaskEvent {
   friend bool operator==(const TaskEvent&, const TaskEvent&) = default;
 };
 
-struct Task {
-  // --- What the user asks for (the spec) ---
-  std::string id;  // UUID; the broker generates a UUIDv7 when empty
+// What the user asks for: everything a submit may set. The broker keeps it as submitted (with
+// the default driver resolved) and never changes it.
+struct TaskSpec {
+  std::string id;  // UUID; cube::Client chooses a UUIDv7 when the user gives none
   std::string name;
   std::string image;
   std::vector<std::string> cmd;
@@ -90,7 +91,12 @@ struct Task {
   int64_t health_timeout_ms = 0;   // a probe not answered within this fails
   int32_t health_retries = 0;      // consecutive failed probes that fail the task
 
-  // --- What Cube observes (the status) ---
+  friend bool operator==(const TaskSpec&, const TaskSpec&) = default;
+};
+
+// What happened to the task: written by the broker (TaskLifecycle) from its own decisions and
+// the agents' reports; a submit's values here are ignored.
+struct TaskStatus {
   TaskState state = TaskState::Pending;
   // Desired state: Running, or Completed once the user asked to stop the task.
   TaskState desired_state = TaskState::Running;
@@ -107,11 +113,18 @@ struct Task {
   int64_t created_ms = 0;
   int64_t updated_ms = 0;
 
+  friend bool operator==(const TaskStatus&, const TaskStatus&) = default;
+};
+
+// A task as the broker stores it and the wire carries it (one flat map: protocol/wire_fields.h
+// lists which key belongs to which part). Its fields read as task.image or task.state; the
+// spec alone is `static_cast<const TaskSpec&>(task)`.
+struct Task : TaskSpec, TaskStatus {
   friend bool operator==(const Task&, const Task&) = default;
 };
 
 // What an agent knows and reports about one task attempt (in HELLO, SNAPSHOT and TASK_STATE).
-struct TaskStatus {
+struct AttemptStatus {
   std::string task_id;
   uint32_t attempt = 0;
   TaskState state = TaskState::Running;
@@ -121,7 +134,7 @@ struct TaskStatus {
   std::map<std::string, std::vector<PortBinding>> port_bindings;
   int64_t start_time_ms = 0;
   int64_t finish_time_ms = 0;
-  friend bool operator==(const TaskStatus&, const TaskStatus&) = default;
+  friend bool operator==(const AttemptStatus&, const AttemptStatus&) = default;
 };
 
 }  // namespace cube

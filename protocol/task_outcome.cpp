@@ -69,8 +69,8 @@ TaskOutcome decide_outcome(const TaskExit& exit, const StopCause& stop) {
   return out;
 }
 
-TaskStatus ended_status(TaskStatus status, const TaskExit& exit, int64_t finish_time_ms,
-                        const StopCause& stop) {
+AttemptStatus ended_status(AttemptStatus status, const TaskExit& exit, int64_t finish_time_ms,
+                           const StopCause& stop) {
   TaskOutcome outcome = decide_outcome(exit, stop);
   status.state = outcome.state;
   status.exit_code = outcome.exit_code;

@@ -88,7 +88,7 @@ TaskOutcome decide_outcome(const TaskExit& exit, const StopCause& stop = {});
 
 // `status` (what was observed of the attempt: ids, container, ports, start time) as it ended:
 // finish_time_ms set, and state, exit_code and reason from decide_outcome(exit, stop).
-TaskStatus ended_status(TaskStatus status, const TaskExit& exit, int64_t finish_time_ms,
-                        const StopCause& stop = {});
+AttemptStatus ended_status(AttemptStatus status, const TaskExit& exit, int64_t finish_time_ms,
+                           const StopCause& stop = {});
 
 }  // namespace cube

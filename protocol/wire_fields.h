@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <string_view>
 #include <tuple>
+#include <type_traits>
 
 #include "protocol/messages.h"
 #include "protocol/task.h"
@@ -42,9 +43,9 @@ constexpr Field<S, T> field(std::string_view key, T S::*member) {
 
 // --- Task: the wire key and the prior orchestrators' JSON for each field ---
 
-// Who sets a field: the user (part of the spec, read from submitted JSON) or Cube (written
-// by the broker and agents; printed in JSON, and accepted but ignored on input so that the
-// output of `get -o json` can be submitted again).
+// Which part of the task a field is in (protocol/task.h): the user's TaskSpec (read from
+// submitted JSON) or Cube's TaskStatus (printed in JSON, and accepted but ignored on input so
+// that the output of `get -o json` can be submitted again). Follows from the member's struct.
 enum class FieldRole : uint8_t { Spec, Status };
 
 // How a Task field looks in JSON.
@@ -74,52 +75,52 @@ struct TaskField {
   bool json_omits_default = false;  // printed only when set (Cube's own optional settings)
 };
 
-template <typename T>
-constexpr TaskField<T> task_field(std::string_view key, T Task::*member, std::string_view json,
-                                  FieldRole role, JsonForm form, bool json_omits_default = false) {
-  return {key, member, json, role, form, json_omits_default};
+// `member` is a member of TaskSpec or TaskStatus; the role follows from which.
+template <typename Part, typename T>
+constexpr TaskField<T> task_field(std::string_view key, T Part::*member, std::string_view json,
+                                  JsonForm form, bool json_omits_default = false) {
+  static_assert(std::is_same_v<Part, TaskSpec> || std::is_same_v<Part, TaskStatus>);
+  FieldRole role = std::is_same_v<Part, TaskSpec> ? FieldRole::Spec : FieldRole::Status;
+  return {key, static_cast<T Task::*>(member), json, role, form, json_omits_default};
 }
 
 constexpr auto wire_fields(const Task*) {
-  using R = FieldRole;
   using J = JsonForm;
   return std::make_tuple(
-      task_field("id", &Task::id, "ID", R::Spec, J::Text),
-      task_field("name", &Task::name, "Name", R::Spec, J::Text),
-      task_field("image", &Task::image, "Image", R::Spec, J::Text),
-      task_field("cmd", &Task::cmd, "Cmd", R::Spec, J::TextList),
-      task_field("env", &Task::env, "Env", R::Spec, J::TextList),
-      task_field("cpu", &Task::cpu, "CPU", R::Spec, J::Cores),
-      task_field("memory_bytes", &Task::memory_bytes, "Memory", R::Spec, J::Size),
-      task_field("disk_bytes", &Task::disk_bytes, "Disk", R::Spec, J::Size),
-      task_field("exposed_ports", &Task::exposed_ports, "ExposedPorts", R::Spec, J::Ports),
-      task_field("restart_policy", &Task::restart_policy, "RestartPolicy", R::Spec, J::Text),
-      task_field("health_check", &Task::health_check, "HealthCheck", R::Spec, J::Text),
-      task_field("driver", &Task::driver, "Driver", R::Spec, J::Text),
-      task_field("constraints", &Task::constraints, "Constraints", R::Spec, J::TextList),
-      task_field("labels", &Task::labels, "Labels", R::Spec, J::Labels),
-      task_field("duration_ms", &Task::duration_ms, "Duration", R::Spec, J::Duration, true),
-      task_field("state", &Task::state, "State", R::Status, J::State),
-      task_field("desired_state", &Task::desired_state, "DesiredState", R::Status, J::State),
-      task_field("attempt", &Task::attempt, "Attempt", R::Status, J::Number),
-      task_field("restart_count", &Task::restart_count, "RestartCount", R::Status, J::Number),
-      task_field("node_id", &Task::node_id, "NodeID", R::Status, J::Text),
-      task_field("node", &Task::node, "Node", R::Status, J::Text),
-      task_field("reason", &Task::reason, "Reason", R::Status, J::Text),
-      task_field("exit_code", &Task::exit_code, "ExitCode", R::Status, J::ExitCode),
-      task_field("container_id", &Task::container_id, "ContainerID", R::Status, J::Text),
-      task_field("port_bindings", &Task::port_bindings, "PortBindings", R::Status, J::Bindings),
-      task_field("start_time_ms", &Task::start_time_ms, "StartTime", R::Status, J::Time),
-      task_field("finish_time_ms", &Task::finish_time_ms, "FinishTime", R::Status, J::Time),
-      task_field("created_ms", &Task::created_ms, "CreatedAt", R::Status, J::Time),
-      task_field("updated_ms", &Task::updated_ms, "UpdatedAt", R::Status, J::Time),
+      task_field("id", &Task::id, "ID", J::Text), task_field("name", &Task::name, "Name", J::Text),
+      task_field("image", &Task::image, "Image", J::Text),
+      task_field("cmd", &Task::cmd, "Cmd", J::TextList),
+      task_field("env", &Task::env, "Env", J::TextList),
+      task_field("cpu", &Task::cpu, "CPU", J::Cores),
+      task_field("memory_bytes", &Task::memory_bytes, "Memory", J::Size),
+      task_field("disk_bytes", &Task::disk_bytes, "Disk", J::Size),
+      task_field("exposed_ports", &Task::exposed_ports, "ExposedPorts", J::Ports),
+      task_field("restart_policy", &Task::restart_policy, "RestartPolicy", J::Text),
+      task_field("health_check", &Task::health_check, "HealthCheck", J::Text),
+      task_field("driver", &Task::driver, "Driver", J::Text),
+      task_field("constraints", &Task::constraints, "Constraints", J::TextList),
+      task_field("labels", &Task::labels, "Labels", J::Labels),
+      task_field("duration_ms", &Task::duration_ms, "Duration", J::Duration, true),
+      task_field("state", &Task::state, "State", J::State),
+      task_field("desired_state", &Task::desired_state, "DesiredState", J::State),
+      task_field("attempt", &Task::attempt, "Attempt", J::Number),
+      task_field("restart_count", &Task::restart_count, "RestartCount", J::Number),
+      task_field("node_id", &Task::node_id, "NodeID", J::Text),
+      task_field("node", &Task::node, "Node", J::Text),
+      task_field("reason", &Task::reason, "Reason", J::Text),
+      task_field("exit_code", &Task::exit_code, "ExitCode", J::ExitCode),
+      task_field("container_id", &Task::container_id, "ContainerID", J::Text),
+      task_field("port_bindings", &Task::port_bindings, "PortBindings", J::Bindings),
+      task_field("start_time_ms", &Task::start_time_ms, "StartTime", J::Time),
+      task_field("finish_time_ms", &Task::finish_time_ms, "FinishTime", J::Time),
+      task_field("created_ms", &Task::created_ms, "CreatedAt", J::Time),
+      task_field("updated_ms", &Task::updated_ms, "UpdatedAt", J::Time),
       // Added after the first release: a decoder that misses them reads 0, the agent's default.
-      task_field("health_interval_ms", &Task::health_interval_ms, "HealthCheckInterval", R::Spec,
+      task_field("health_interval_ms", &Task::health_interval_ms, "HealthCheckInterval",
                  J::Duration, true),
-      task_field("health_timeout_ms", &Task::health_timeout_ms, "HealthCheckTimeout", R::Spec,
-                 J::Duration, true),
-      task_field("health_retries", &Task::health_retries, "HealthCheckRetries", R::Spec, J::Count,
-                 true));
+      task_field("health_timeout_ms", &Task::health_timeout_ms, "HealthCheckTimeout", J::Duration,
+                 true),
+      task_field("health_retries", &Task::health_retries, "HealthCheckRetries", J::Count, true));
 }
 
 // JSON keys the prior orchestrators print and their users may send back that are no Task field
@@ -140,8 +141,8 @@ constexpr auto wire_fields(const TaskEvent*) {
                          field("reason", &TaskEvent::reason), field("node", &TaskEvent::node));
 }
 
-constexpr auto wire_fields(const TaskStatus*) {
-  using S = TaskStatus;
+constexpr auto wire_fields(const AttemptStatus*) {
+  using S = AttemptStatus;
   return std::make_tuple(
       field("task_id", &S::task_id), field("attempt", &S::attempt), field("state", &S::state),
       field("exit_code", &S::exit_code), field("reason", &S::reason),
@@ -347,16 +348,6 @@ concept HasWireFields = requires {
 template <HasWireFields S, typename Fn>
 constexpr void for_each_field(Fn&& fn) {
   std::apply([&](const auto&... f) { (fn(f), ...); }, wire_fields(static_cast<const S*>(nullptr)));
-}
-
-// Only what the user asks for: the Spec fields of `in`, every Status field at its default.
-inline Task spec_of(const Task& in) {
-  Task out;
-  for_each_field<Task>([&](const auto& f) {
-    if (f.role == FieldRole::Spec)
-      out.*f.member = in.*f.member;
-  });
-  return out;
 }
 
 template <HasWireFields S>

@@ -66,7 +66,7 @@ class Driver {
   //   NotFound     image or executable missing, with the name in the message
   //   Unavailable  the backend (dockerd) is unreachable - another node may succeed
   //   Internal     anything else, with the backend's message
-  virtual Result<TaskStatus> start(const Task& task) = 0;
+  virtual Result<AttemptStatus> start(const Task& task) = 0;
 
   // Stops the task: polite signal, then kill after `grace`. OK when the task already ended or
   // is unknown (stop is idempotent). The final state still arrives through the exit sink.
@@ -74,7 +74,7 @@ class Driver {
 
   // Current status of a task this driver knows (an ended one as ended_status() describes it,
   // without the agent's knowledge). NotFound when it knows no such task.
-  virtual Result<TaskStatus> inspect(const std::string& task_id) = 0;
+  virtual Result<AttemptStatus> inspect(const std::string& task_id) = 0;
 
   // Up to max_bytes of the task's combined stdout/stderr from `offset`. NotFound for an unknown
   // task.
@@ -83,7 +83,7 @@ class Driver {
   // Tasks this driver runs or ran that survive an agent restart (containers found by label,
   // children in the driver's records), so HELLO can report them; ended ones as ended_status()
   // describes them.
-  virtual Result<std::vector<TaskStatus>> list_owned() = 0;
+  virtual Result<std::vector<AttemptStatus>> list_owned() = 0;
 
   // Resource usage of a running task (CPU in cores, memory in bytes) for NODE_STATS.
   // NotFound for an unknown or ended task; Unavailable when the backend cannot say.

@@ -177,9 +177,9 @@ std::optional<TaskExit> container_exit(const ContainerFacts& facts, bool stop_re
   return exit;
 }
 
-TaskStatus task_status_from(const ContainerFacts& facts, const std::string& task_id,
-                            uint32_t attempt, bool stop_requested) {
-  TaskStatus s;
+AttemptStatus task_status_from(const ContainerFacts& facts, const std::string& task_id,
+                               uint32_t attempt, bool stop_requested) {
+  AttemptStatus s;
   s.task_id = task_id;
   s.attempt = attempt;
   s.state = TaskState::Running;

@@ -1,5 +1,5 @@
 // Reading dockerd's container inspect document and turning it into facts (ContainerFacts, and
-// TaskExit once the container ended) and a Cube TaskStatus. Pure functions, unit-tested with
+// TaskExit once the container ended) and a Cube AttemptStatus. Pure functions, unit-tested with
 // canned JSON.
 #pragma once
 
@@ -55,7 +55,7 @@ std::optional<TaskExit> container_exit(const ContainerFacts& facts, bool stop_re
 // The status of one task attempt in the container: Running while it runs, else
 // ended_status() of container_exit(). container_id, port_bindings, start/finish times come
 // from the facts.
-TaskStatus task_status_from(const ContainerFacts& facts, const std::string& task_id,
-                            uint32_t attempt, bool stop_requested);
+AttemptStatus task_status_from(const ContainerFacts& facts, const std::string& task_id,
+                               uint32_t attempt, bool stop_requested);
 
 }  // namespace cube::agent

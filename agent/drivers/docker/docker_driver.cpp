@@ -237,8 +237,8 @@ Result<std::optional<ContainerFacts>> DockerDriver::existing_container(const Tas
   return std::optional<ContainerFacts>();
 }
 
-TaskStatus DockerDriver::track_running(const Task& task, const ContainerFacts& facts) {
-  TaskStatus status;
+AttemptStatus DockerDriver::track_running(const Task& task, const ContainerFacts& facts) {
+  AttemptStatus status;
   status.task_id = task.id;
   status.attempt = task.attempt;
   status.state = TaskState::Running;
@@ -259,7 +259,7 @@ TaskStatus DockerDriver::track_running(const Task& task, const ContainerFacts& f
   return status;
 }
 
-Result<TaskStatus> DockerDriver::start(const Task& task) {
+Result<AttemptStatus> DockerDriver::start(const Task& task) {
   auto config = container_config_for(task, spec_options_);
   if (!config)
     return config.status();
@@ -383,7 +383,7 @@ Status DockerDriver::stop(const std::string& task_id, Millis grace) {
   return Status::ok();
 }
 
-Result<TaskStatus> DockerDriver::inspect(const std::string& task_id) {
+Result<AttemptStatus> DockerDriver::inspect(const std::string& task_id) {
   Tracked t;
   {
     std::lock_guard lock(mu_);
@@ -441,11 +441,11 @@ Result<LogChunk> DockerDriver::logs(const std::string& task_id, int64_t offset, 
   return chunk;
 }
 
-Result<std::vector<TaskStatus>> DockerDriver::list_owned() {
+Result<std::vector<AttemptStatus>> DockerDriver::list_owned() {
   auto found = api_.container_list({{std::string(kLabelNode), options_.node_id}}, true);
   if (!found)
     return found.status();
-  std::vector<TaskStatus> out;
+  std::vector<AttemptStatus> out;
   for (const ContainerSummary& c : *found) {
     const std::string task_id = label_or_empty(c.labels, kLabelTask);
     if (task_id.empty())
@@ -469,7 +469,7 @@ Result<std::vector<TaskStatus>> DockerDriver::list_owned() {
     }
     bool stop_requested =
         it != tasks_.end() && it->second.container_id == c.id && it->second.stop_requested;
-    TaskStatus status = task_status_from(*facts, task_id, attempt, stop_requested);
+    AttemptStatus status = task_status_from(*facts, task_id, attempt, stop_requested);
     if (it == tasks_.end() || it->second.container_id != c.id) {
       Tracked t;
       t.attempt = attempt;

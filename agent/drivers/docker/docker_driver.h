@@ -86,7 +86,7 @@ class DockerDriver final : public Driver {
   //   Conflict     the container name is taken by a container of another task or node
   //   Unavailable  "dockerd unreachable at <socket>: <curl error>"
   //   Internal     anything else dockerd reports, with its message
-  Result<TaskStatus> start(const Task& task) override;
+  Result<AttemptStatus> start(const Task& task) override;
 
   // docker stop with t=grace (SIGTERM, SIGKILL after grace), then remove (force). OK when the
   // task or its container is already gone. The waiter reports the end (stopped on request)
@@ -97,7 +97,7 @@ class DockerDriver final : public Driver {
 
   // Status from docker inspect (the final status once the waiter reported it). NotFound for a
   // task this driver does not track; Unavailable when dockerd is unreachable.
-  Result<TaskStatus> inspect(const std::string& task_id) override;
+  Result<AttemptStatus> inspect(const std::string& task_id) override;
 
   // The container's stdout and stderr, demultiplexed and combined in dockerd's order. Offsets
   // count bytes of that combined stream: the driver fetches the whole log from dockerd and
@@ -111,7 +111,7 @@ class DockerDriver final : public Driver {
   // (with ports), ended ones as Completed/Failed with their exit code. Re-adopts them: they
   // are tracked from now on and running ones get a waiter (at most one per container).
   // Unavailable when dockerd is unreachable.
-  Result<std::vector<TaskStatus>> list_owned() override;
+  Result<std::vector<AttemptStatus>> list_owned() override;
 
   // CPU and memory of the task's running container from one stats sample
   // (task_usage_from_stats); blocks about a second while dockerd samples CPU. NotFound for a
@@ -144,7 +144,7 @@ class DockerDriver final : public Driver {
     std::string container_id;
     bool stop_requested = false;
     bool ended = false;  // the final status was reported (or found ended by list_owned)
-    TaskStatus last;     // the Running status from start/adopt, or the final status
+    AttemptStatus last;  // the Running status from start/adopt, or the final status
   };
 
   // NotFound/Invalid/... mapping of a failed pull (see start()).
@@ -154,7 +154,8 @@ class DockerDriver final : public Driver {
   Result<std::optional<ContainerFacts>> existing_container(const Task& task,
                                                            const std::string& name);
   // Records the container and arms its waiter; returns what start() reports.
-  TaskStatus track_running(const Task& task, const ContainerFacts& facts) CUBE_LOCKS_EXCLUDED(mu_);
+  AttemptStatus track_running(const Task& task, const ContainerFacts& facts)
+      CUBE_LOCKS_EXCLUDED(mu_);
 
   void arm_waiter(const std::string& task_id, uint32_t attempt, const std::string& container_id)
       CUBE_EXCLUSIVE_LOCKS_REQUIRED(mu_);

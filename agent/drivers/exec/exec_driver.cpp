@@ -110,7 +110,7 @@ std::filesystem::path ExecDriver::log_path(const std::string& task_id, uint32_t 
   return data_dir_ / "tasks" / task_id / (std::to_string(attempt) + ".log");
 }
 
-Result<TaskStatus> ExecDriver::start(const Task& task) {
+Result<AttemptStatus> ExecDriver::start(const Task& task) {
   if (task.cmd.empty())
     return Status::invalid("exec task " + task.id + " has no Cmd: give the command to run");
   if (!is_safe_file_name(task.id)) {
@@ -153,7 +153,7 @@ Result<TaskStatus> ExecDriver::start(const Task& task) {
   record->task_id = task.id;
   record->attempt = task.attempt;
   record->log_path = spec.log_path;
-  TaskStatus running;
+  AttemptStatus running;
   running.task_id = task.id;
   running.attempt = task.attempt;
   running.state = TaskState::Running;
@@ -248,7 +248,7 @@ Status ExecDriver::stop(const std::string& task_id, Millis grace) {
                           " ms after SIGKILL (a process in uninterruptible sleep?)");
 }
 
-Result<TaskStatus> ExecDriver::inspect(const std::string& task_id) {
+Result<AttemptStatus> ExecDriver::inspect(const std::string& task_id) {
   auto record = find(task_id);
   if (!record)
     return Status::not_found("no task " + task_id + " on this agent (exec driver)");
@@ -306,14 +306,14 @@ Result<LogChunk> ExecDriver::logs(const std::string& task_id, int64_t offset, in
   return chunk;
 }
 
-Result<std::vector<TaskStatus>> ExecDriver::list_owned() {
+Result<std::vector<AttemptStatus>> ExecDriver::list_owned() {
   std::vector<std::shared_ptr<Record>> records;
   {
     std::lock_guard lock(mu_);
     for (const auto& [id, r] : records_)
       records.push_back(r);
   }
-  std::vector<TaskStatus> out;
+  std::vector<AttemptStatus> out;
   out.reserve(records.size());
   for (const auto& r : records) {
     std::lock_guard lock(r->mu);

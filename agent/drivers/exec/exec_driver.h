@@ -69,17 +69,17 @@ class ExecDriver final : public Driver {
   // Errors: Invalid (no Cmd, a task id that is not a safe file name, not executable),
   // NotFound "executable not found: X" (before anything runs), Conflict (an attempt of this
   // task is still running here), Internal (cannot create the task dir or log, fork failed).
-  Result<TaskStatus> start(const Task& task) override;
+  Result<AttemptStatus> start(const Task& task) override;
   // SIGTERM to the group, waits up to `grace` for the task to end, then SIGKILL and waits up to
   // kKillWait. OK for unknown or ended tasks. Blocks. Internal if the group survived SIGKILL.
   Status stop(const std::string& task_id, Millis grace) override;
-  Result<TaskStatus> inspect(const std::string& task_id) override;
+  Result<AttemptStatus> inspect(const std::string& task_id) override;
   // Reads <data_dir>/tasks/<id>/<attempt>.log of the task's latest attempt. Invalid for a
   // negative offset, max_bytes <= 0 or an offset past the end; eof once the task has ended and
   // everything was read.
   Result<LogChunk> logs(const std::string& task_id, int64_t offset, int64_t max_bytes) override;
   // Every task this instance started and still remembers, running or ended, by task id.
-  Result<std::vector<TaskStatus>> list_owned() override;
+  Result<std::vector<AttemptStatus>> list_owned() override;
   // Replaceable at any time; the sink is called on the waiter threads.
   void set_exit_sink(ExitSink sink) override;
 
@@ -99,14 +99,14 @@ class ExecDriver final : public Driver {
     std::mutex mu;
     std::condition_variable exited_cv;  // signalled when `exited` becomes true
     ChildProcess child CUBE_GUARDED_BY(mu);
-    TaskStatus status CUBE_GUARDED_BY(mu);  // Running, as start() returned it
+    AttemptStatus status CUBE_GUARDED_BY(mu);  // Running, as start() returned it
     bool stop_requested CUBE_GUARDED_BY(mu) = false;
     bool exited CUBE_GUARDED_BY(mu) = false;
     TaskExit exit CUBE_GUARDED_BY(mu);  // once exited
     int64_t finish_time_ms CUBE_GUARDED_BY(mu) = 0;
 
     // Running, or ended as ended_status() describes it.
-    TaskStatus observed_status() const CUBE_EXCLUSIVE_LOCKS_REQUIRED(mu) {
+    AttemptStatus observed_status() const CUBE_EXCLUSIVE_LOCKS_REQUIRED(mu) {
       return exited ? ended_status(status, exit, finish_time_ms) : status;
     }
     std::thread waiter;  // set by start() before the record is published; joined on removal

@@ -7,7 +7,7 @@ namespace cube::agent {
 SimDriver::SimDriver(const Clock& clock, SimObserver* observer)
     : clock_(clock), observer_(observer) {}
 
-Result<TaskStatus> SimDriver::start(const Task& task) {
+Result<AttemptStatus> SimDriver::start(const Task& task) {
   if (task.id.empty())
     return Status::invalid("a sim task needs an id");
   if (task.duration_ms < 0) {
@@ -15,7 +15,7 @@ Result<TaskStatus> SimDriver::start(const Task& task) {
                            " is negative; use 0 to run until stopped");
   }
   SteadyTime now = clock_.now();
-  TaskStatus status;
+  AttemptStatus status;
   status.task_id = task.id;
   status.attempt = task.attempt;
   status.state = TaskState::Running;
@@ -63,7 +63,7 @@ Status SimDriver::stop(const std::string& task_id, Millis grace) {
   return Status::ok();
 }
 
-Result<TaskStatus> SimDriver::inspect(const std::string& task_id) {
+Result<AttemptStatus> SimDriver::inspect(const std::string& task_id) {
   std::lock_guard lock(mu_);
   auto it = tasks_.find(task_id);
   if (it == tasks_.end())
@@ -85,8 +85,8 @@ Result<LogChunk> SimDriver::logs(const std::string& task_id, int64_t offset, int
   return chunk;
 }
 
-Result<std::vector<TaskStatus>> SimDriver::list_owned() {
-  return std::vector<TaskStatus>{};
+Result<std::vector<AttemptStatus>> SimDriver::list_owned() {
+  return std::vector<AttemptStatus>{};
 }
 
 Result<TaskUsage> SimDriver::stats(const std::string& task_id) {

@@ -62,17 +62,17 @@ class SimDriver final : public Driver {
 
   // Running at once. Errors: Invalid for a task without an id or with a negative duration_ms;
   // Conflict when an attempt of this task is still running here.
-  Result<TaskStatus> start(const Task& task) override;
+  Result<AttemptStatus> start(const Task& task) override;
   // Ends the running attempt of `task_id` now (the grace is irrelevant: nothing runs); the
   // final status goes to the exit sink before stop() returns. OK for unknown or ended tasks.
   Status stop(const std::string& task_id, Millis grace) override;
   // The latest attempt's status. NotFound for a task this driver does not remember.
-  Result<TaskStatus> inspect(const std::string& task_id) override;
+  Result<AttemptStatus> inspect(const std::string& task_id) override;
   // Always empty data; eof once the attempt ended. NotFound for an unknown task; Invalid for a
   // negative offset or max_bytes <= 0.
   Result<LogChunk> logs(const std::string& task_id, int64_t offset, int64_t max_bytes) override;
   // Always empty: a sim task does not outlive its driver.
-  Result<std::vector<TaskStatus>> list_owned() override;
+  Result<std::vector<AttemptStatus>> list_owned() override;
   // Zero CPU and memory for a running attempt; NotFound otherwise.
   Result<TaskUsage> stats(const std::string& task_id) override;
   void set_exit_sink(ExitSink sink) override;
@@ -90,7 +90,7 @@ class SimDriver final : public Driver {
   struct Attempt {
     uint32_t attempt = 0;
     bool running = true;
-    TaskStatus status;  // as start() returned it
+    AttemptStatus status;  // as start() returned it
     std::optional<SteadyTime> ends_at;
     TaskExit exit;  // once ended
     int64_t finish_time_ms = 0;

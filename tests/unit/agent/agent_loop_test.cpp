@@ -34,12 +34,12 @@ class FakeDriver final : public Driver {
  public:
   std::string_view name() const override { return kDriverExec; }
 
-  Result<TaskStatus> start(const Task& task) override {
+  Result<AttemptStatus> start(const Task& task) override {
     std::lock_guard lock(mu_);
     ++starts_[task.id];
     if (!task.cmd.empty() && task.cmd[0] == "missing")
       return Status::not_found("executable not found: missing");
-    TaskStatus s;
+    AttemptStatus s;
     s.task_id = task.id;
     s.attempt = task.attempt;
     s.state = TaskState::Running;
@@ -59,11 +59,11 @@ class FakeDriver final : public Driver {
     sink(AttemptEnd{task_id, attempt, {TaskExit::Kind::Signaled, std::nullopt, 15, true, ""}, 0});
     return Status::ok();
   }
-  Result<TaskStatus> inspect(const std::string&) override { return Status::not_found("fake"); }
+  Result<AttemptStatus> inspect(const std::string&) override { return Status::not_found("fake"); }
   Result<LogChunk> logs(const std::string&, int64_t, int64_t) override {
     return Status::not_found("fake");
   }
-  Result<std::vector<TaskStatus>> list_owned() override { return owned_; }
+  Result<std::vector<AttemptStatus>> list_owned() override { return owned_; }
   void set_exit_sink(ExitSink sink) override {
     std::lock_guard lock(mu_);
     sink_ = std::move(sink);
@@ -92,7 +92,7 @@ class FakeDriver final : public Driver {
     attempts_[task_id] = attempt;
   }
 
-  std::vector<TaskStatus> owned_;  // set before the loop is built
+  std::vector<AttemptStatus> owned_;  // set before the loop is built
 
  private:
   std::mutex mu_;
@@ -591,7 +591,7 @@ TEST_F(AgentLoopTest, NoWelcomeMeansRetryOnAFreshSocketWithBackoff) {
 }
 
 TEST_F(AgentLoopTest, TasksTheDriverAlreadyOwnsAreReportedInHello) {
-  TaskStatus owned;
+  AttemptStatus owned;
   owned.task_id = new_random_id();
   owned.attempt = 4;
   owned.state = TaskState::Running;
@@ -679,24 +679,24 @@ TEST_F(AgentLoopTest, LogsFetchIsAnsweredWithTheTasksOutput) {
 class BackendDriver final : public Driver {
  public:
   std::string_view name() const override { return kDriverDocker; }
-  Result<TaskStatus> start(const Task& task) override {
-    TaskStatus s;
+  Result<AttemptStatus> start(const Task& task) override {
+    AttemptStatus s;
     s.task_id = task.id;
     s.attempt = task.attempt;
     s.state = TaskState::Running;
     return s;
   }
   Status stop(const std::string&, Millis) override { return Status::ok(); }
-  Result<TaskStatus> inspect(const std::string&) override { return Status::not_found("fake"); }
+  Result<AttemptStatus> inspect(const std::string&) override { return Status::not_found("fake"); }
   Result<LogChunk> logs(const std::string&, int64_t, int64_t) override {
     return Status::not_found("fake");
   }
-  Result<std::vector<TaskStatus>> list_owned() override {
+  Result<std::vector<AttemptStatus>> list_owned() override {
     std::lock_guard lock(mu_);
     ++listings_;
     if (!backend_.is_ok())
       return backend_;
-    return std::vector<TaskStatus>{};
+    return std::vector<AttemptStatus>{};
   }
   Status check_backend() override {
     std::lock_guard lock(mu_);
@@ -776,13 +776,13 @@ class UsageReportingDriver final : public Driver {
  public:
   explicit UsageReportingDriver(FakeDriver& inner) : inner_(inner) {}
   std::string_view name() const override { return inner_.name(); }
-  Result<TaskStatus> start(const Task& task) override { return inner_.start(task); }
+  Result<AttemptStatus> start(const Task& task) override { return inner_.start(task); }
   Status stop(const std::string& id, Millis grace) override { return inner_.stop(id, grace); }
-  Result<TaskStatus> inspect(const std::string& id) override { return inner_.inspect(id); }
+  Result<AttemptStatus> inspect(const std::string& id) override { return inner_.inspect(id); }
   Result<LogChunk> logs(const std::string& id, int64_t offset, int64_t max_bytes) override {
     return inner_.logs(id, offset, max_bytes);
   }
-  Result<std::vector<TaskStatus>> list_owned() override { return inner_.list_owned(); }
+  Result<std::vector<AttemptStatus>> list_owned() override { return inner_.list_owned(); }
   void set_exit_sink(ExitSink sink) override { inner_.set_exit_sink(std::move(sink)); }
   Result<TaskUsage> stats(const std::string&) override { return TaskUsage{0.5, 64 << 20}; }
 

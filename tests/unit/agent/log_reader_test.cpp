@@ -20,9 +20,9 @@ class LogDriver final : public Driver {
   int calls = 0;
 
   std::string_view name() const override { return kDriverExec; }
-  Result<TaskStatus> start(const Task&) override { return Status::internal("unused"); }
+  Result<AttemptStatus> start(const Task&) override { return Status::internal("unused"); }
   Status stop(const std::string&, Millis) override { return Status::ok(); }
-  Result<TaskStatus> inspect(const std::string&) override { return Status::not_found("unused"); }
+  Result<AttemptStatus> inspect(const std::string&) override { return Status::not_found("unused"); }
   Result<LogChunk> logs(const std::string& task_id, int64_t offset, int64_t max_bytes) override {
     ++calls;
     if (task_id != "t1")
@@ -42,7 +42,7 @@ class LogDriver final : public Driver {
     c.eof = ended && c.next_offset >= size;
     return c;
   }
-  Result<std::vector<TaskStatus>> list_owned() override { return std::vector<TaskStatus>{}; }
+  Result<std::vector<AttemptStatus>> list_owned() override { return std::vector<AttemptStatus>{}; }
   void set_exit_sink(ExitSink) override {}
 };
 

@@ -94,13 +94,13 @@ TEST(DiskUsage, ReadsTheDataDirsFileSystemAndNamesAMissingDir) {
 class UsageDriver final : public Driver {
  public:
   std::string_view name() const override { return kDriverExec; }
-  Result<TaskStatus> start(const Task&) override { return Status::internal("unused"); }
+  Result<AttemptStatus> start(const Task&) override { return Status::internal("unused"); }
   Status stop(const std::string&, Millis) override { return Status::ok(); }
-  Result<TaskStatus> inspect(const std::string&) override { return Status::not_found("unused"); }
+  Result<AttemptStatus> inspect(const std::string&) override { return Status::not_found("unused"); }
   Result<LogChunk> logs(const std::string&, int64_t, int64_t) override {
     return Status::not_found("unused");
   }
-  Result<std::vector<TaskStatus>> list_owned() override { return std::vector<TaskStatus>{}; }
+  Result<std::vector<AttemptStatus>> list_owned() override { return std::vector<AttemptStatus>{}; }
   void set_exit_sink(ExitSink) override {}
   Result<TaskUsage> stats(const std::string& task_id) override {
     if (task_id == "t1")

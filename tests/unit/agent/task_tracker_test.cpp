@@ -13,8 +13,8 @@ using Admission = TaskTracker::Admission;
 using AfterStart = TaskTracker::AfterStart;
 using StopRequest = TaskTracker::StopRequest;
 
-TaskStatus final_status(const std::string& id, uint32_t attempt, TaskState state) {
-  TaskStatus s;
+AttemptStatus final_status(const std::string& id, uint32_t attempt, TaskState state) {
+  AttemptStatus s;
   s.task_id = id;
   s.attempt = attempt;
   s.state = state;
@@ -88,7 +88,7 @@ TEST(TaskTrackerTest, SnapshotReportsActiveAndFinishedAttempts) {
   TaskTracker t(4);
   ASSERT_EQ(t.admit("b", 1), Admission::Admitted);
   ASSERT_EQ(t.admit("a", 1), Admission::Admitted);
-  TaskStatus running = final_status("a", 1, TaskState::Running);
+  AttemptStatus running = final_status("a", 1, TaskState::Running);
   running.start_time_ms = 42;
   t.mark_running(*t.find("a", 1), running);
   ASSERT_EQ(t.admit("c", 1), Admission::Admitted);
@@ -186,7 +186,7 @@ TEST(TaskTrackerTest, ARunningAttemptEndsAsTheFactsSay) {
   ManualClock clock;
   TaskTracker t(2);
   ASSERT_EQ(t.admit("a", 1), Admission::Admitted);
-  TaskStatus running = final_status("a", 1, TaskState::Running);
+  AttemptStatus running = final_status("a", 1, TaskState::Running);
   running.container_id = "c-a";
   running.start_time_ms = 42;
   ASSERT_EQ(t.mark_running(*t.find("a", 1), running), AfterStart::Run);
@@ -211,7 +211,7 @@ TEST(TaskTrackerTest, AnEndBeforeStartReturnedIsHeldUntilRunningIsReported) {
   EXPECT_EQ(a.phase, AttemptPhase::Starting) << "held";
   EXPECT_EQ(t.active(), 1u);
   ASSERT_EQ(t.mark_running(a, final_status("a", 1, TaskState::Running)), AfterStart::Ended);
-  TaskStatus ended = t.finish_early_exit(a, clock.now());
+  AttemptStatus ended = t.finish_early_exit(a, clock.now());
   EXPECT_EQ(ended.state, TaskState::Completed);
   EXPECT_EQ(ended.reason, "exit code 0");
   EXPECT_EQ(t.active(), 0u);

@@ -129,7 +129,7 @@ class BrokerLoopTest : public ::testing::Test {
 
   // HELLO on the DEALER; returns the WELCOME.
   protocol::Welcome hello(const std::string& agent_id, uint64_t seq = 0,
-                          std::vector<TaskStatus> tasks = {}) {
+                          std::vector<AttemptStatus> tasks = {}) {
     protocol::Hello h;
     h.agent_id = agent_id;
     h.name = "node-" + agent_id;
@@ -304,7 +304,7 @@ TEST_F(BrokerLoopTest, GapInEventsAsksForASnapshotAndStopReachesTheAgent) {
   EXPECT_EQ(stop->attempt, 1u);
 
   // SNAPSHOT as of seq 3: the task ended (killed: exit 137) -> Completed "stopped".
-  TaskStatus ended = event.status;
+  AttemptStatus ended = event.status;
   ended.state = TaskState::Failed;
   ended.exit_code = 137;
   ASSERT_TRUE(protocol::send(dealer_, protocol::Snapshot{welcome.session_id, 3, {ended}}).is_ok());

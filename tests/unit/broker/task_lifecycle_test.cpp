@@ -29,8 +29,8 @@ class TaskLifecycleTest : public testing::BrokerFixture {
     out_.clear();
     return agent;
   }
-  TaskStatus status(const std::string& id, TaskState state, std::optional<int32_t> exit = {}) {
-    TaskStatus s;
+  AttemptStatus status(const std::string& id, TaskState state, std::optional<int32_t> exit = {}) {
+    AttemptStatus s;
     s.task_id = id;
     s.attempt = task(id).attempt;
     s.state = state;
@@ -52,7 +52,7 @@ TEST_F(TaskLifecycleTest, AcceptKeepsScheduledAndRunningReportStartsTheTask) {
   EXPECT_EQ(task("t").state, TaskState::Scheduled);
   EXPECT_TRUE(a.unanswered.empty());
 
-  TaskStatus s = status("t", TaskState::Running);
+  AttemptStatus s = status("t", TaskState::Running);
   s.port_bindings["80/tcp"] = {{"0.0.0.0", "32768"}};
   lifecycle_.apply_status(a, s, clock_.wall(), out_);
   EXPECT_EQ(task("t").state, TaskState::Running);
@@ -113,7 +113,7 @@ TEST_F(TaskLifecycleTest, FinalReportsEndTheTaskWithTheExitCode) {
   running("oom");
   lifecycle_.apply_status(a, status("ok", TaskState::Completed, 0), clock_.wall(), out_);
   lifecycle_.apply_status(a, status("bad", TaskState::Failed, 3), clock_.wall(), out_);
-  TaskStatus oom = status("oom", TaskState::Failed, 137);
+  AttemptStatus oom = status("oom", TaskState::Failed, 137);
   oom.reason = "out of memory";
   lifecycle_.apply_status(a, oom, clock_.wall(), out_);
   EXPECT_EQ(task("ok").state, TaskState::Completed);
@@ -132,12 +132,12 @@ TEST_F(TaskLifecycleTest, FinalReportsEndTheTaskWithTheExitCode) {
 
 TEST_F(TaskLifecycleTest, ReportsForUnknownTasksOrOtherAttemptsAreIgnoredOrStopped) {
   AgentRecord& a = running("t");
-  TaskStatus unknown;
+  AttemptStatus unknown;
   unknown.task_id = "nope";
   unknown.attempt = 1;
   unknown.state = TaskState::Running;
   lifecycle_.apply_status(a, unknown, clock_.wall(), out_);
-  TaskStatus old = status("t", TaskState::Failed, 1);
+  AttemptStatus old = status("t", TaskState::Failed, 1);
   old.attempt = 0;
   lifecycle_.apply_status(a, old, clock_.wall(), out_);
   EXPECT_EQ(task("t").state, TaskState::Running);  // stale attempt: ignored
@@ -214,11 +214,11 @@ TEST_F(TaskLifecycleTest, NodeLostFailsAcceptedTasksAndOffersUnansweredOnesAgain
 
 TEST_F(TaskLifecycleTest, HelloAfterLossAdoptsTheTaskAgain) {
   running("r");
-  TaskStatus report = status("r", TaskState::Running);
+  AttemptStatus report = status("r", TaskState::Running);
   lifecycle_.node_lost("a1", clock_.wall());
   ASSERT_EQ(task("r").state, TaskState::Failed);
   AgentRecord& back = welcome("a1", 3);
-  lifecycle_.reconcile(back, std::vector<TaskStatus>{report}, clock_.wall(), out_);
+  lifecycle_.reconcile(back, std::vector<AttemptStatus>{report}, clock_.wall(), out_);
   EXPECT_EQ(task("r").state, TaskState::Running);
   EXPECT_EQ(task("r").reason, "node returned");
   const auto& h = history("r");
@@ -235,7 +235,7 @@ TEST_F(TaskLifecycleTest, HelloStopsWhatMovedOrEndedAndFailsWhatTheAgentLost) {
   running("lost_by_agent");
   placed("never_arrived");
   running("moved");
-  TaskStatus moved_report = status("moved", TaskState::Running);
+  AttemptStatus moved_report = status("moved", TaskState::Running);
   // "moved" is taken elsewhere: its node is lost and it is placed on b1.
   {
     AgentRecord& b = welcome("b1", 2);
@@ -250,11 +250,11 @@ TEST_F(TaskLifecycleTest, HelloStopsWhatMovedOrEndedAndFailsWhatTheAgentLost) {
         tasks_.transition("moved", TaskState::Scheduled, "", NodeRef{b.id, b.name}, clock_.wall())
             .is_ok());
   }
-  TaskStatus unknown;
+  AttemptStatus unknown;
   unknown.task_id = "ghost";
   unknown.attempt = 4;
   unknown.state = TaskState::Running;
-  std::vector<TaskStatus> reported = {status("kept", TaskState::Running), moved_report, unknown};
+  std::vector<AttemptStatus> reported = {status("kept", TaskState::Running), moved_report, unknown};
 
   AgentRecord& a = welcome("a1", 3);  // restarted agent: new session
   lifecycle_.reconcile(a, reported, clock_.wall(), out_);
@@ -277,8 +277,8 @@ TEST_F(TaskLifecycleTest, HelloRepeatsTheStopOfATaskTheUserStopped) {
   ASSERT_TRUE(lifecycle_.stop_task("r", clock_.wall(), out_).is_ok());
   out_.clear();
   AgentRecord& a = welcome("a1", 3);
-  lifecycle_.reconcile(a, std::vector<TaskStatus>{status("r", TaskState::Running)}, clock_.wall(),
-                       out_);
+  lifecycle_.reconcile(a, std::vector<AttemptStatus>{status("r", TaskState::Running)},
+                       clock_.wall(), out_);
   ASSERT_EQ(stops().size(), 1u);
   EXPECT_EQ(stops()[0].second.task_id, "r");
   EXPECT_EQ(task("r").state, TaskState::Running);

@@ -53,7 +53,7 @@ class TaskRestartTest : public testing::BrokerFixture {
 
   void report(const std::string& id, TaskState state, std::optional<int32_t> exit = {}) {
     const Task& t = task(id);
-    TaskStatus s;
+    AttemptStatus s;
     s.task_id = id;
     s.attempt = t.attempt;
     s.state = state;
@@ -268,14 +268,14 @@ TEST_F(TaskRestartTest, AReturningNodeGetsStopsForMovedCopiesAndKeepsWhatWasNotP
   run("moved");
   run("waiting");
   auto running_report = [&](const std::string& id) {
-    TaskStatus s;
+    AttemptStatus s;
     s.task_id = id;
     s.attempt = task(id).attempt;
     s.state = TaskState::Running;
     return s;
   };
-  TaskStatus moved_report = running_report("moved");
-  TaskStatus waiting_report = running_report("waiting");
+  AttemptStatus moved_report = running_report("moved");
+  AttemptStatus waiting_report = running_report("waiting");
   restarts_.node_lost("a1", clock_.wall());
   // Only one slot elsewhere: "moved" is placed on b1, "waiting" stays in the queue.
   welcome("b1", 1);
@@ -287,7 +287,7 @@ TEST_F(TaskRestartTest, AReturningNodeGetsStopsForMovedCopiesAndKeepsWhatWasNotP
 
   out_.clear();
   AgentRecord& back = welcome("a1", 2);
-  restarts_.reconcile(back, std::vector<TaskStatus>{moved_report, waiting_report}, clock_.wall(),
+  restarts_.reconcile(back, std::vector<AttemptStatus>{moved_report, waiting_report}, clock_.wall(),
                       out_);
   ASSERT_EQ(stops().size(), 1u);
   EXPECT_EQ(stops()[0].first, "a1");

@@ -1,4 +1,4 @@
-// dockerd inspect documents -> ContainerFacts -> TaskExit and TaskStatus (container_status.h).
+// dockerd inspect documents -> ContainerFacts -> TaskExit and AttemptStatus (container_status.h).
 #include "agent/drivers/docker/container_status.h"
 
 #include <gtest/gtest.h>
@@ -50,7 +50,7 @@ TEST(ContainerStatusTest, RejectsDocumentsWithoutIdOrState) {
 
 TEST(ContainerStatusTest, RunningContainerIsRunningWithPorts) {
   auto f = parse_container_inspect(inspect_doc("running", true, 0)).value();
-  TaskStatus s = task_status_from(f, "t1", 2, false);
+  AttemptStatus s = task_status_from(f, "t1", 2, false);
   EXPECT_EQ(s.state, TaskState::Running);
   EXPECT_EQ(s.task_id, "t1");
   EXPECT_EQ(s.attempt, 2u);
@@ -78,7 +78,7 @@ TEST(ContainerStatusTest, ExitCodesAndReasons) {
   };
   for (const Case& c : cases) {
     auto f = parse_container_inspect(inspect_doc("exited", false, c.exit_code, c.oom)).value();
-    TaskStatus s = task_status_from(f, "t1", 2, c.stop_requested);
+    AttemptStatus s = task_status_from(f, "t1", 2, c.stop_requested);
     EXPECT_EQ(s.state, c.state) << c.name;
     EXPECT_EQ(s.reason, c.reason) << c.name;
     ASSERT_TRUE(s.exit_code.has_value()) << c.name;
@@ -89,7 +89,7 @@ TEST(ContainerStatusTest, ExitCodesAndReasons) {
 
 TEST(ContainerStatusTest, CreatedButNeverStartedIsFailed) {
   auto f = parse_container_inspect(inspect_doc("created", false, 0)).value();
-  TaskStatus s = task_status_from(f, "t1", 2, false);
+  AttemptStatus s = task_status_from(f, "t1", 2, false);
   EXPECT_EQ(s.state, TaskState::Failed);
   EXPECT_EQ(s.reason, "container was created but never started");
 }

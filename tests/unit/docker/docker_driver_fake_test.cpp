@@ -253,8 +253,8 @@ TEST_F(DockerDriverFakeTest, FreshDriverReadoptsRunningAndEndedContainersByLabel
   auto owned = driver_->list_owned();
   ASSERT_TRUE(owned.is_ok()) << owned.status().to_string();
   ASSERT_EQ(owned->size(), 2u);
-  std::map<std::string, TaskStatus> by_task;
-  for (const TaskStatus& s : *owned)
+  std::map<std::string, AttemptStatus> by_task;
+  for (const AttemptStatus& s : *owned)
     by_task[s.task_id] = s;
   EXPECT_EQ(by_task.at(running.id).state, TaskState::Running);
   EXPECT_EQ(by_task.at(running.id).container_id, r1->container_id);

@@ -18,7 +18,7 @@ class ExitRecorder {
  public:
   ExitSink sink() {
     return [this](AttemptEnd end) {
-      TaskStatus observed;
+      AttemptStatus observed;
       observed.task_id = end.task_id;
       observed.attempt = end.attempt;
       {
@@ -30,11 +30,11 @@ class ExitRecorder {
   }
 
   // The first report for `task_id`, waiting up to `timeout` for it.
-  std::optional<TaskStatus> wait_for(const std::string& task_id, Millis timeout) {
+  std::optional<AttemptStatus> wait_for(const std::string& task_id, Millis timeout) {
     std::unique_lock lock(mu_);
-    std::optional<TaskStatus> found;
+    std::optional<AttemptStatus> found;
     cv_.wait_for(lock, timeout, [&] {
-      for (const TaskStatus& s : reports_) {
+      for (const AttemptStatus& s : reports_) {
         if (s.task_id == task_id) {
           found = s;
           return true;
@@ -48,7 +48,7 @@ class ExitRecorder {
   size_t count(const std::string& task_id) {
     std::lock_guard lock(mu_);
     size_t n = 0;
-    for (const TaskStatus& s : reports_)
+    for (const AttemptStatus& s : reports_)
       n += s.task_id == task_id ? 1 : 0;
     return n;
   }
@@ -56,7 +56,7 @@ class ExitRecorder {
  private:
   std::mutex mu_;
   std::condition_variable cv_;
-  std::vector<TaskStatus> reports_;
+  std::vector<AttemptStatus> reports_;
 };
 
 }  // namespace cube::agent::test

@@ -92,7 +92,7 @@ TEST(RoundTrip, UnsignedLimits) {
 TEST(RoundTrip, ExitCodeNilZeroAndNegativeStayDistinct) {
   for (std::optional<int32_t> code : {std::optional<int32_t>(), std::optional<int32_t>(0),
                                       std::optional<int32_t>(-15), std::optional<int32_t>(255)}) {
-    TaskStatus s = sample_status_exited();
+    AttemptStatus s = sample_status_exited();
     s.exit_code = code;
     TaskStateEvent event;
     event.status = s;

@@ -72,8 +72,8 @@ Task sample_task_no_exit() {
   return t;
 }
 
-TaskStatus sample_status_exited() {
-  TaskStatus s;
+AttemptStatus sample_status_exited() {
+  AttemptStatus s;
   s.task_id = kTaskId;
   s.attempt = 3;
   s.state = TaskState::Completed;
@@ -86,8 +86,8 @@ TaskStatus sample_status_exited() {
   return s;
 }
 
-TaskStatus sample_status_running() {
-  TaskStatus s;
+AttemptStatus sample_status_running() {
+  AttemptStatus s;
   s.task_id = "0192f3a4-5b6c-7d8e-9f01-000000000002";
   s.attempt = 1;
   s.state = TaskState::Running;
@@ -98,8 +98,8 @@ TaskStatus sample_status_running() {
   return s;
 }
 
-TaskStatus sample_status_killed() {
-  TaskStatus s = sample_status_exited();
+AttemptStatus sample_status_killed() {
+  AttemptStatus s = sample_status_exited();
   s.task_id = "0192f3a4-5b6c-7d8e-9f01-000000000003";
   s.state = TaskState::Failed;
   s.exit_code = -15;
@@ -483,17 +483,17 @@ KeyResets<Task> task_keys() {
   };
 }
 
-KeyResets<TaskStatus> task_status_keys() {
+KeyResets<AttemptStatus> task_status_keys() {
   return {
-      CUBE_KEY(TaskStatus, "task_id", task_id),
-      CUBE_KEY(TaskStatus, "attempt", attempt),
-      CUBE_KEY(TaskStatus, "state", state),
-      CUBE_KEY(TaskStatus, "exit_code", exit_code),
-      CUBE_KEY(TaskStatus, "reason", reason),
-      CUBE_KEY(TaskStatus, "container_id", container_id),
-      CUBE_KEY(TaskStatus, "port_bindings", port_bindings),
-      CUBE_KEY(TaskStatus, "start_time_ms", start_time_ms),
-      CUBE_KEY(TaskStatus, "finish_time_ms", finish_time_ms),
+      CUBE_KEY(AttemptStatus, "task_id", task_id),
+      CUBE_KEY(AttemptStatus, "attempt", attempt),
+      CUBE_KEY(AttemptStatus, "state", state),
+      CUBE_KEY(AttemptStatus, "exit_code", exit_code),
+      CUBE_KEY(AttemptStatus, "reason", reason),
+      CUBE_KEY(AttemptStatus, "container_id", container_id),
+      CUBE_KEY(AttemptStatus, "port_bindings", port_bindings),
+      CUBE_KEY(AttemptStatus, "start_time_ms", start_time_ms),
+      CUBE_KEY(AttemptStatus, "finish_time_ms", finish_time_ms),
   };
 }
 
@@ -610,8 +610,8 @@ void lift_task(std::vector<FieldCase<M>>& cases, const Path& at, std::function<T
 
 template <typename M>
 void lift_status(std::vector<FieldCase<M>>& cases, const Path& at,
-                 std::function<TaskStatus&(M&)> get) {
-  lift<M, TaskStatus>(cases, at, get, task_status_keys());
+                 std::function<AttemptStatus&(M&)> get) {
+  lift<M, AttemptStatus>(cases, at, get, task_status_keys());
   lift<M, PortBinding>(
       cases, join(at, {std::string("port_bindings"), std::string("8080/tcp"), size_t{0}}),
       [get](M& m) -> PortBinding& { return get(m).port_bindings.at("8080/tcp").at(0); },
@@ -636,7 +636,7 @@ std::vector<FieldCase<Hello>> field_cases<Hello>() {
       c, {std::string("capacity")}, [](Hello& m) -> Capacity& { return m.capacity; },
       capacity_keys());
   lift_status<Hello>(c, {std::string("tasks"), size_t{0}},
-                     [](Hello& m) -> TaskStatus& { return m.tasks.at(0); });
+                     [](Hello& m) -> AttemptStatus& { return m.tasks.at(0); });
   return c;
 }
 
@@ -689,7 +689,7 @@ std::vector<FieldCase<Snapshot>> field_cases<Snapshot>() {
   auto c = top<Snapshot>({CUBE_KEY(Snapshot, "session_id", session_id),
                           CUBE_KEY(Snapshot, "seq", seq), CUBE_KEY(Snapshot, "tasks", tasks)});
   lift_status<Snapshot>(c, {std::string("tasks"), size_t{0}},
-                        [](Snapshot& m) -> TaskStatus& { return m.tasks.at(0); });
+                        [](Snapshot& m) -> AttemptStatus& { return m.tasks.at(0); });
   return c;
 }
 
@@ -716,7 +716,7 @@ std::vector<FieldCase<TaskStateEvent>> field_cases<TaskStateEvent>() {
                                 CUBE_KEY(TaskStateEvent, "seq", seq),
                                 CUBE_KEY(TaskStateEvent, "status", status)});
   lift_status<TaskStateEvent>(c, {std::string("status")},
-                              [](TaskStateEvent& m) -> TaskStatus& { return m.status; });
+                              [](TaskStateEvent& m) -> AttemptStatus& { return m.status; });
   return c;
 }
 
@@ -882,7 +882,7 @@ void PrintTo(const Task& task, std::ostream* os) {
   *os << dump(body_as_json(protocol::encode_body(protocol::Assign{task}))["task"]);
 }
 
-void PrintTo(const TaskStatus& status, std::ostream* os) {
+void PrintTo(const AttemptStatus& status, std::ostream* os) {
   protocol::TaskStateEvent event;
   event.status = status;
   *os << dump(body_as_json(protocol::encode_body(event))["status"]);

@@ -59,12 +59,12 @@ using AllMessageTypes =
 inline constexpr int kMessageTypeCount = 24;
 
 // Building blocks, each with every field set.
-Task sample_task();                  // a failed task with exit code 137 and port bindings
-Task sample_task_no_exit();          // a running task: exit_code nil, no port bindings
-TaskStatus sample_status_exited();   // exit_code 0
-TaskStatus sample_status_running();  // exit_code nil
-TaskStatus sample_status_killed();   // negative exit_code (killed by a signal)
-NodeInfo sample_node();              // with allocations and a usage sample
+Task sample_task();                     // a failed task with exit code 137 and port bindings
+Task sample_task_no_exit();             // a running task: exit_code nil, no port bindings
+AttemptStatus sample_status_exited();   // exit_code 0
+AttemptStatus sample_status_running();  // exit_code nil
+AttemptStatus sample_status_killed();   // negative exit_code (killed by a signal)
+NodeInfo sample_node();                 // with allocations and a usage sample
 NodeUsage sample_node_usage();
 TaskStats sample_task_stats();
 BrokerStatus sample_broker_status();
@@ -107,7 +107,7 @@ std::vector<FieldCase<M>> field_cases();
 // instead of raw object bytes.
 namespace cube {
 void PrintTo(const Task& task, std::ostream* os);
-void PrintTo(const TaskStatus& status, std::ostream* os);
+void PrintTo(const AttemptStatus& status, std::ostream* os);
 }  // namespace cube
 
 namespace cube::protocol {

@@ -105,14 +105,14 @@ TEST(TaskOutcomeTest, EveryRowOfTheTable) {
 }
 
 TEST(TaskOutcomeTest, EndedStatusKeepsWhatWasObservedAndAddsTheVerdict) {
-  TaskStatus running;
+  AttemptStatus running;
   running.task_id = "t1";
   running.attempt = 2;
   running.state = TaskState::Running;
   running.container_id = "c0ffee";
   running.port_bindings["8080/tcp"] = {{"127.0.0.1", "49153"}};
   running.start_time_ms = 10;
-  TaskStatus ended = ended_status(running, exited(3), 20);
+  AttemptStatus ended = ended_status(running, exited(3), 20);
   EXPECT_EQ(ended.task_id, "t1");
   EXPECT_EQ(ended.attempt, 2u);
   EXPECT_EQ(ended.container_id, "c0ffee");
@@ -122,7 +122,7 @@ TEST(TaskOutcomeTest, EndedStatusKeepsWhatWasObservedAndAddsTheVerdict) {
   EXPECT_EQ(ended.state, TaskState::Failed);
   EXPECT_EQ(ended.exit_code, 3);
   EXPECT_EQ(ended.reason, "exit code 3");
-  TaskStatus stopped = ended_status(running, exited(3), 20, {StopCause::Kind::Requested, "bye"});
+  AttemptStatus stopped = ended_status(running, exited(3), 20, {StopCause::Kind::Requested, "bye"});
   EXPECT_EQ(stopped.state, TaskState::Completed);
   EXPECT_EQ(stopped.reason, "bye");
 }
