@@ -31,7 +31,7 @@ bool glob_match(std::string_view pattern, std::string_view text) {
   return ::fnmatch(std::string(pattern).c_str(), std::string(text).c_str(), 0) == 0;
 }
 
-Status check_task_policy(const TaskPolicy& policy, const Task& task) {
+Status check_task_policy(const TaskPolicy& policy, const TaskSpec& task) {
   bool exec = task.driver == kDriverExec;
   if (exec && !policy.allow_exec) {
     return Status::invalid(

@@ -37,6 +37,6 @@ bool glob_match(std::string_view pattern, std::string_view text);
 // OK when `task` (as submitted, driver "" meaning docker) is inside `policy`; otherwise
 // Invalid "task refused by policy: ..." naming the rule (--allow-image, --max-task-cpu,
 // --max-task-memory, --allow-exec). Pure.
-Status check_task_policy(const TaskPolicy& policy, const Task& task);
+Status check_task_policy(const TaskPolicy& policy, const TaskSpec& task);
 
 }  // namespace cube::broker

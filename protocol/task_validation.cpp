@@ -37,7 +37,7 @@ bool is_port_spec(std::string_view spec) {
 
 }  // namespace
 
-Status validate_task_spec(const Task& task) {
+Status validate_task_spec(const TaskSpec& task) {
   if (!task.id.empty() && !is_uuid(task.id)) {
     return field_error("ID", "\"" + task.id + "\" is not a UUID (leave it out to get one)");
   }

@@ -1,5 +1,6 @@
-// Semantic checks of a task spec, done by the broker before anything is stored (the client may
-// run them too for earlier errors). Every error names the field and the fix.
+// Semantic checks of a task spec: the one validation, run by the broker before anything is
+// stored; cube-client and the HTTP gateway call it too, for an earlier error, and never check
+// on their own. Every error names the field and the fix.
 #pragma once
 
 #include "common/status.h"
@@ -14,6 +15,6 @@ namespace cube {
 // "always"; HealthCheck does not start with "/"; HealthCheckInterval, HealthCheckTimeout or
 // HealthCheckRetries are negative; an Env entry has no "="; a constraint is not
 // "key=value"; the ID is given and is not a UUID; Name is longer than 128 bytes.
-Status validate_task_spec(const Task& task);
+Status validate_task_spec(const TaskSpec& task);
 
 }  // namespace cube
