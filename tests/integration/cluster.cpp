@@ -144,9 +144,32 @@ std::string Cluster::logs() const {
   return out.str();
 }
 
+Client client_for(const Cluster& c, Millis timeout_per_try, int tries) {
+  ClientOptions options;
+  options.endpoint = "tcp://" + c.address();
+  options.timeout_per_try = timeout_per_try;
+  options.tries = tries;
+  return Client(options);
+}
+
+Task exec_task(const std::string& name, std::vector<std::string> cmd,
+               const std::string& restart_policy) {
+  Task t;
+  t.name = name;
+  t.driver = "exec";
+  t.cmd = std::move(cmd);
+  t.restart_policy = restart_policy;
+  return t;
+}
+
 void kill_group(pid_t pgid) {
   if (pgid > 1)
     ::kill(-pgid, SIGKILL);
+}
+
+GroupReaper::~GroupReaper() {
+  for (pid_t g : groups)
+    kill_group(g);
 }
 
 pid_t read_pid_file(const std::string& path) {

@@ -7,12 +7,15 @@
 #include <functional>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
+#include "client/client.h"
+#include "protocol/task.h"
 #include "tests/support/process.h"
 #include "tests/support/temp_dir.h"
 
@@ -78,8 +81,24 @@ class Cluster {
   int broker_starts_ = 0;
 };
 
+// A cube::Client for the cluster's broker (one try by default: a test that expects the broker to
+// be gone wants to know at once).
+Client client_for(const Cluster& c, Millis timeout_per_try = Millis(1000), int tries = 1);
+
+// A task for the exec driver.
+Task exec_task(const std::string& name, std::vector<std::string> cmd,
+               const std::string& restart_policy = "");
+
 // Kills a whole process group if it still exists (tasks left by a killed agent).
 void kill_group(pid_t pgid);
+
+// Task processes outlive a SIGKILLed agent (tasks keep running when the agent exits); a test
+// records the process groups it saw and this kills them at the end, even on failure.
+struct GroupReaper {
+  std::set<pid_t> groups;
+  ~GroupReaper();
+};
+
 // Reads an integer written by a task into a file; 0 when absent.
 pid_t read_pid_file(const std::string& path);
 
