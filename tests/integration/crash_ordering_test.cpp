@@ -488,7 +488,10 @@ class HttpUser {
 };
 
 // (2) The same through the HTTP gateway, which runs inside the broker and dies with it, taking
-// the POSTs in progress (and its own cube::Client retries) with it.
+// the POSTs in progress (and its own cube::Client retries) with it. So no kill can show whether
+// the gateway chooses an ID before its SUBMIT (tests/unit/gateway/rest_api_test.cpp does); what
+// this shows is how often an unanswered POST had been stored, and that a careful user still gets
+// each task exactly once.
 TEST(CrashOrdering, HttpSubmitsWithoutIdSurviveBrokerKillsExactlyOnce) {
   CrashRounds rounds;
   std::string ready = (rounds.c.dir() / "http.ready").string();
