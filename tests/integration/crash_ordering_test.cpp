@@ -1,12 +1,12 @@
 // Broker crashes against the outbox rule (docs/architecture.md, section 4), with real processes:
 // one cube-broker on a SQLite store with sync=full, one exec agent, and several users submitting
 // bursts of tasks through cube::Client or through the broker's HTTP gateway. The broker is
-// SIGKILLed at a random point of every burst and restarted on the same store and port. Each task
-// appends its name to a marker file when it starts and then keeps running (restart policy "no"),
-// so a task that ran twice leaves two lines. After every restart the test compares what really
-// runs (processes whose stdout is an attempt's log: exec_task_processes) with what the broker
-// says runs, and the marker file and `cube-client list` with what the users were acknowledged.
-// Figures are printed for the report.
+// SIGKILLed at a random point of every burst (and in every other round once more, soon after the
+// restart) and restarted on the same store and port. Each task appends its name to a marker file
+// when it starts and then keeps running (restart policy "no"), so a task that ran twice leaves
+// two lines. After every restart the test compares what really runs (processes whose stdout is
+// an attempt's log: exec_task_processes) with what the broker says runs, and the marker file and
+// `cube-client list` with what the users were acknowledged. Figures are printed for the report.
 #include <gtest/gtest.h>
 #include <httplib.h>
 #include <signal.h>
@@ -40,7 +40,7 @@ namespace {
 
 using json = nlohmann::json;
 
-constexpr int kRounds = 24;  // one SIGKILL each
+constexpr int kRounds = 24;  // one SIGKILL in each burst
 constexpr int kUsers = 4;    // submitting threads
 constexpr int kTasksPerUser = 2;
 constexpr int kTasksPerRound = kUsers * kTasksPerUser;
@@ -50,6 +50,10 @@ constexpr int kTasksPerRound = kUsers * kTasksPerUser;
 // kills inside the burst however fast the machine commits (a sync=full commit takes a few
 // milliseconds here, a burst some tens).
 constexpr Millis kMaxKillDelay{10};
+// Every other round the restarted broker is killed once more, within kMaxRekillDelay of its
+// start: while the agent registers again (it notices the new epoch in the beacon, once a
+// second) and the broker commits what it reconciled, and while users' retries are in flight.
+constexpr Millis kMaxRekillDelay{1500};
 constexpr auto kConvergeTimeout = 30s;
 constexpr const char* kAgent = "a";
 
@@ -81,6 +85,7 @@ struct SubmitRecord {
 struct Kill {
   int64_t killed_ms = 0;
   int64_t restarted_ms = 0;  // when the restarted broker was ready
+  bool in_burst = true;      // else soon after a restart
   bool submits_outstanding = false;
   int cut = 0;         // submits sent before the kill and answered after the restart
   int cut_stored = 0;  // of those, stored by the killed broker: the kill took only the reply
@@ -141,30 +146,35 @@ class CrashRounds {
 
   // One line of figures for the report.
   void print_figures(const char* label) const {
+    int in_bursts = 0;
     int with_outstanding = 0;
     int after_commit = 0;
     int cut = 0;
     int cut_stored = 0;
     for (const auto& k : kills_) {
+      in_bursts += k.in_burst ? 1 : 0;
       with_outstanding += k.submits_outstanding ? 1 : 0;
       after_commit += k.cut_stored > 0 ? 1 : 0;
       cut += k.cut;
       cut_stored += k.cut_stored;
     }
     std::printf(
-        "[crash-ordering] %s: %zu kills (%d with submits outstanding, %d between a commit and "
-        "its replies), %zu tasks acknowledged; %d submits sent before a kill were answered "
-        "after the restart (%d had been stored by the killed broker, %d were stored by the "
-        "restarted one); highest attempt %u; %lld ms; seed %u\n",
-        label, kills_.size(), with_outstanding, after_commit, acknowledged_.size(), cut, cut_stored,
-        cut - cut_stored, max_attempt_, static_cast<long long>(elapsed_.count()), seed_);
+        "[crash-ordering] %s: %zu kills: %d in bursts (%d with submits outstanding, %d between a "
+        "commit and its replies) and %zu soon after a restart; %zu tasks acknowledged; %d "
+        "submits sent before a kill in a burst were answered after the restart (%d had been "
+        "stored by the killed broker, %d were stored by the restarted one); highest attempt %u; "
+        "%lld ms; seed %u\n",
+        label, kills_.size(), in_bursts, with_outstanding, after_commit, kills_.size() - in_bursts,
+        acknowledged_.size(), cut, cut_stored, cut - cut_stored, max_attempt_,
+        static_cast<long long>(elapsed_.count()), seed_);
   }
 
   const std::vector<Kill>& kills() const { return kills_; }
 
   // The experiment happened: a kill per round, some of them inside a burst.
   void expect_kills_inside_bursts() const {
-    EXPECT_GE(kills_.size(), 20u);
+    EXPECT_GE(std::count_if(kills_.begin(), kills_.end(), [](const Kill& k) { return k.in_burst; }),
+              20);
     EXPECT_TRUE(std::any_of(kills_.begin(), kills_.end(), [](const Kill& k) {
       return k.submits_outstanding;
     })) << "no kill landed with submits outstanding";
@@ -210,21 +220,34 @@ class CrashRounds {
       // The experiment itself, not a wait for something: where in the burst the kill lands.
       system_clock().sleep_for(Millis(kill_delay_(rng_)));
       kill.submits_outstanding = outstanding.load() > 0;
-      kill.killed_ms = wall_ms();
-      c.stop_broker(SIGKILL);
-      // What runs now was started by the killed broker's ASSIGNs.
-      std::vector<ExecTaskProcess> left_running = exec_task_processes(agent_dir());
-      c.start_broker(restart_args_, port_);
-      kill.restarted_ms = wall_ms();
+      kill_and_restart(kill);
+      if (round % 2 == 1 && !::testing::Test::HasFatalFailure()) {
+        system_clock().sleep_for(Millis(rekill_delay_(rng_)));  // the experiment again
+        Kill again{.in_burst = false};
+        kill_and_restart(again);
+        kills_.push_back(again);
+      }
       if (::testing::Test::HasFatalFailure())
         return;
-      expect_store_recorded(left_running);
     }
     take_records(records, kill);
     kills_.push_back(kill);
     if (::testing::Test::HasFailure())
       return;
     expect_converged();
+  }
+
+  // SIGKILLs the broker, restarts it on the same store and port, and checks what runs then.
+  void kill_and_restart(Kill& kill) {
+    kill.killed_ms = wall_ms();
+    c.stop_broker(SIGKILL);
+    // What runs now was started by the killed broker's ASSIGNs.
+    std::vector<ExecTaskProcess> left_running = exec_task_processes(agent_dir());
+    c.start_broker(restart_args_, port_);
+    kill.restarted_ms = wall_ms();
+    if (::testing::Test::HasFatalFailure())
+      return;
+    expect_store_recorded(left_running);
   }
 
   // The outbox rule itself: every attempt the agent runs right after the kill is one the store
@@ -370,6 +393,7 @@ class CrashRounds {
   std::mt19937 rng_{seed_};
   std::uniform_int_distribution<int> kill_after_{0, kTasksPerRound};
   std::uniform_int_distribution<int> kill_delay_{0, static_cast<int>(kMaxKillDelay.count())};
+  std::uniform_int_distribution<int> rekill_delay_{0, static_cast<int>(kMaxRekillDelay.count())};
 
   std::map<std::string, std::string> acknowledged_;  // task name -> ID
   std::vector<Kill> kills_;
