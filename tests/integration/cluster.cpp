@@ -2,8 +2,10 @@
 
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <charconv>
 #include <fstream>
 #include <sstream>
 #include <utility>
@@ -144,9 +146,69 @@ std::string Cluster::logs() const {
   return out.str();
 }
 
+Client client_for(const Cluster& c, Millis timeout_per_try, int tries) {
+  ClientOptions options;
+  options.endpoint = "tcp://" + c.address();
+  options.timeout_per_try = timeout_per_try;
+  options.tries = tries;
+  return Client(options);
+}
+
+Task exec_task(const std::string& name, std::vector<std::string> cmd,
+               const std::string& restart_policy) {
+  Task t;
+  t.name = name;
+  t.driver = "exec";
+  t.cmd = std::move(cmd);
+  t.restart_policy = restart_policy;
+  return t;
+}
+
 void kill_group(pid_t pgid) {
   if (pgid > 1)
     ::kill(-pgid, SIGKILL);
+}
+
+std::vector<ExecTaskProcess> exec_task_processes(const std::filesystem::path& agent_dir) {
+  const std::string tasks_dir =
+      (std::filesystem::weakly_canonical(agent_dir) / "tasks").string() + "/";
+  std::vector<ExecTaskProcess> found;
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc", ec)) {
+    const std::string pid_text = entry.path().filename().string();
+    pid_t pid = 0;
+    auto [end, parsed] = std::from_chars(pid_text.data(), pid_text.data() + pid_text.size(), pid);
+    if (parsed != std::errc() || end != pid_text.data() + pid_text.size())
+      continue;
+    // Fails for processes that ended meanwhile and for zombies (no fds left): neither runs.
+    std::error_code link_error;
+    std::string out = std::filesystem::read_symlink(entry.path() / "fd" / "1", link_error).string();
+    if (link_error || !out.starts_with(tasks_dir) || !out.ends_with(".log"))
+      continue;
+    std::string rest = out.substr(tasks_dir.size());  // <task id>/<attempt>.log
+    size_t slash = rest.find('/');
+    if (slash == std::string::npos)
+      continue;
+    ExecTaskProcess process;
+    process.pid = pid;
+    process.task_id = rest.substr(0, slash);
+    std::string attempt = rest.substr(slash + 1, rest.size() - slash - 1 - 4);
+    auto [attempt_end, attempt_parsed] =
+        std::from_chars(attempt.data(), attempt.data() + attempt.size(), process.attempt);
+    if (attempt_parsed != std::errc() || attempt_end != attempt.data() + attempt.size())
+      continue;
+    found.push_back(std::move(process));
+  }
+  return found;
+}
+
+GroupReaper::~GroupReaper() {
+  for (const auto& dir : agent_dirs) {
+    for (const auto& process : exec_task_processes(dir))
+      groups.insert(::getpgid(process.pid));
+  }
+  for (pid_t g : groups)
+    kill_group(g);
 }
 
 pid_t read_pid_file(const std::string& path) {

@@ -4,15 +4,19 @@
 #pragma once
 
 #include <chrono>
+#include <filesystem>
 #include <functional>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
+#include "client/client.h"
+#include "protocol/task.h"
 #include "tests/support/process.h"
 #include "tests/support/temp_dir.h"
 
@@ -78,8 +82,39 @@ class Cluster {
   int broker_starts_ = 0;
 };
 
+// A cube::Client for the cluster's broker (one try by default: a test that expects the broker to
+// be gone wants to know at once).
+Client client_for(const Cluster& c, Millis timeout_per_try = Millis(1000), int tries = 1);
+
+// A task for the exec driver.
+Task exec_task(const std::string& name, std::vector<std::string> cmd,
+               const std::string& restart_policy = "");
+
 // Kills a whole process group if it still exists (tasks left by a killed agent).
 void kill_group(pid_t pgid);
+
+// One live process of an exec task, as the kernel sees it: the exec driver points a task's
+// stdout at <agent data dir>/tasks/<task id>/<attempt>.log, so /proc/PID/fd/1 names the task and
+// the attempt whatever the agent or the broker believe.
+struct ExecTaskProcess {
+  pid_t pid = 0;
+  std::string task_id;
+  uint32_t attempt = 0;
+};
+// Every live process started by the exec agent whose data dir is `agent_dir` (its task process
+// and anything that inherited its stdout).
+std::vector<ExecTaskProcess> exec_task_processes(const std::filesystem::path& agent_dir);
+
+// Task processes outlive a SIGKILLed agent (tasks keep running when the agent exits). When the
+// test ends, even on failure, kills the process groups recorded in `groups` and those of every
+// exec task process then found under `agent_dirs`. Declare it after the Cluster, so it runs
+// while the agents' dirs still exist.
+struct GroupReaper {
+  std::set<pid_t> groups;
+  std::vector<std::filesystem::path> agent_dirs;
+  ~GroupReaper();
+};
+
 // Reads an integer written by a task into a file; 0 when absent.
 pid_t read_pid_file(const std::string& path);
 

@@ -24,34 +24,6 @@ Millis since(SteadyTime start) {
   return std::chrono::duration_cast<Millis>(system_clock().now() - start);
 }
 
-Client client_for(const Cluster& c, Millis timeout_per_try = Millis(1000), int tries = 1) {
-  ClientOptions options;
-  options.endpoint = "tcp://" + c.address();
-  options.timeout_per_try = timeout_per_try;
-  options.tries = tries;
-  return Client(options);
-}
-
-Task exec_task(const std::string& name, std::vector<std::string> cmd,
-               const std::string& restart_policy = "") {
-  Task t;
-  t.name = name;
-  t.driver = "exec";
-  t.cmd = std::move(cmd);
-  t.restart_policy = restart_policy;
-  return t;
-}
-
-// Task processes outlive a SIGKILLed agent (tasks keep running when the agent exits); each test
-// records the process groups it saw and kills them at the end.
-struct GroupReaper {
-  std::set<pid_t> groups;
-  ~GroupReaper() {
-    for (pid_t g : groups)
-      kill_group(g);
-  }
-};
-
 // (a) K client threads stream submits; the broker is SIGKILLed mid-stream and restarted on the
 // same store: every submit that was acknowledged is there (lost must be 0), and submitting an
 // acknowledged ID again is idempotent.

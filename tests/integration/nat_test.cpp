@@ -15,7 +15,6 @@
 #include <cstdlib>
 #include <fstream>
 #include <optional>
-#include <set>
 #include <string_view>
 
 #include "common/clock.h"
@@ -49,15 +48,6 @@ bool tcp_connects(const NetNamespaceLab& lab, const std::string& ns, const std::
       lab.run_in(ns, {"/bin/bash", "-c", "exec 3<>/dev/tcp/" + ip + "/" + std::to_string(port)});
   return r.status.exited() && r.status.code == 0;
 }
-
-// Kills the process groups of tasks the agent started (they outlive a SIGKILLed agent).
-struct GroupReaper {
-  std::set<pid_t> groups;
-  ~GroupReaper() {
-    for (pid_t g : groups)
-      kill_group(g);
-  }
-};
 
 class NatTest : public ::testing::Test {
  protected:
