@@ -1,5 +1,5 @@
 // Health checks: which URL the agent probes for a task, with which settings, and the prober's
-// state machine (ARCHITECTURE.md, "Health checks and restarts"; docs/durability.md).
+// state machine (docs/durability.md, "Health checks").
 //
 // A task with a HealthCheck path is probed once it runs: HTTP GET http://HOST:PORT/PATH, where
 // PORT is the host port of the task's first published TCP port (the first entry of

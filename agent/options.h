@@ -1,5 +1,5 @@
-// AgentOptions: everything cube-agent can be told on its command line, with the defaults of
-// ARCHITECTURE.md and docs/protocol.md. A plain value: agent/main.cpp fills it, AgentLoop reads
+// AgentOptions: everything cube-agent can be told on its command line, with the defaults that
+// docs/protocol.md describes. A plain value: agent/main.cpp fills it, AgentLoop reads
 // it once at construction.
 #pragma once
 

@@ -1,5 +1,5 @@
 // Backoff: when the agent retries HELLO after the broker did not answer. 1 s doubling to 32 s
-// (the zguide's Paranoid Pirate worker, ARCHITECTURE.md "Liveness"), with jitter so that the
+// (the zguide's Paranoid Pirate worker; docs/architecture.md, "Agent side"), with jitter so that the
 // agents of a restarted broker do not all come back in the same millisecond.
 //
 // Pure state: the agent loop passes `now` from its Clock, turns next_attempt() into a poll

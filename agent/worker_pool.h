@@ -1,7 +1,6 @@
 // WorkerPool: N threads that run the agent's blocking driver calls (fork/exec, docker HTTP,
 // stop with a grace period) so that the poll loop never blocks. Jobs report back by pushing to
-// an EventQueue whose fd is in the loop's poll set (ARCHITECTURE.md: "Blocking driver calls run
-// on worker threads that post results back to the agent's poll loop").
+// an EventQueue whose fd is in the loop's poll set (docs/architecture.md, "Agent side").
 //
 // Thread-safety: post() from any thread. Jobs run in post order per pool but concurrently with
 // each other; they must not throw (wrap driver calls and turn exceptions into Status).

@@ -1,5 +1,5 @@
 // cube-bench: scheduling throughput and latency with thousands of simulated agents
-// (ARCHITECTURE.md, Benchmark; bench/README in README.md "Benchmarking").
+// (README.md, "Benchmarking"; bench/RESULTS.md).
 //
 // Starts a broker in this process (a BrokerLoop on its own thread, a free port) unless --broker
 // names a running one, and N sim agents (bench/sim_fleet.h) that connect to it like N separate

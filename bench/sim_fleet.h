@@ -1,4 +1,4 @@
-// SimFleet: thousands of sim agents in one process, for cube-bench (ARCHITECTURE.md, Benchmark).
+// SimFleet: thousands of sim agents in one process, for cube-bench.
 //
 // Each agent is a real agent::AgentLoop with its own SimDriver and its own DEALER, PUB and SUB
 // sockets connected to the broker, so the broker sees N independent peers exactly as it would

@@ -2,7 +2,7 @@
 // `cube-client nodes` and `get`. Kept in memory only: stats are lossy and short-lived (a new
 // sample every few seconds), so they are neither persisted nor replayed after a broker restart,
 // and the scheduler never reads them (it places against declared capacity minus allocations,
-// ARCHITECTURE.md "Scheduling").
+// docs/decisions.md).
 //
 // Each NODE_STATS replaces everything its agent reported before: the node's usage, and the set
 // of tasks with usage from that agent (a task the agent no longer reports loses its usage,

@@ -1,5 +1,5 @@
-// BrokerOptions: everything cube-broker can be told on its command line, with the defaults of
-// ARCHITECTURE.md and docs/protocol.md. A plain value: broker/main.cpp fills it, BrokerLoop reads
+// BrokerOptions: everything cube-broker can be told on its command line, with the defaults that
+// docs/protocol.md describes. A plain value: broker/main.cpp fills it, BrokerLoop reads
 // it once at construction.
 #pragma once
 
@@ -28,7 +28,7 @@ struct BrokerOptions {
   // An agent silent this long is lost: its tasks go to Failed "node lost".
   Millis node_grace{5000};
   // An agent that missed this many heartbeats is suspect: no new placements on it. 3 beats
-  // survive one lost packet plus jitter (ARCHITECTURE.md, Liveness).
+  // survive one lost packet plus jitter (docs/protocol.md, "Liveness").
   int suspect_after_beats = 3;
   // An ASSIGN not answered by ACCEPT/REJECT within this is taken back and offered elsewhere.
   Millis assign_timeout{5000};

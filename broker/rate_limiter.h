@@ -1,4 +1,4 @@
-// RateLimiter: a token bucket per client (issue 9, "Overload"), so one client flooding SUBMITs
+// RateLimiter: a token bucket per client, so one client flooding SUBMITs
 // gets Unavailable "rate limit: retry later" instead of growing the broker's queue without bound
 // or starving other clients. Each client's bucket holds at most `burst` tokens, refills at
 // `per_second`, and each admitted request takes one.

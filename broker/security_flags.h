@@ -1,4 +1,4 @@
-// cube-broker's security flags (issue 9): CURVE keys and allowlists, task policy, client rate
+// cube-broker's security flags CURVE keys and allowlists, task policy, client rate
 // and pending bound. Declared and read here so broker/main.cpp stays a list of calls.
 //
 // Thread-safety: call from main() only (reads files).

@@ -6,7 +6,7 @@
 // point (kill -9, a crash: the OS still has the written pages) but the last commits before a
 // power loss or kernel panic may be lost, never half-applied. synchronous=FULL (`--store
 // sqlite:PATH?sync=full`) fsyncs the log on every commit and survives power loss too, at a cost
-// of one fsync per group commit (ARCHITECTURE.md measured 16,000 vs 2,900 single-row commits/s).
+// of one fsync per group commit (16,000 vs 2,900 single-row commits/s: docs/durability.md).
 //
 // Schema (versioned; table schema_version holds the versions applied, migrations run in order
 // at open, each in its own transaction):

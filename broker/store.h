@@ -1,5 +1,5 @@
 // Store: where the broker keeps tasks so that a restart loses nothing it acknowledged
-// (ARCHITECTURE.md, Store). The broker holds every task in memory (broker/task_table.h) and
+// (docs/durability.md). The broker holds every task in memory (broker/task_table.h) and
 // writes the tasks that changed once per poll iteration (group commit); a submit is answered
 // only after the commit that contains it returned OK. The store is only read at startup.
 //

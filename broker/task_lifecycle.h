@@ -1,5 +1,5 @@
 // TaskLifecycle: how tasks change state in answer to agents and users (docs/protocol.md: agent
-// session, events, liveness; ARCHITECTURE.md: tasks). It decides; it does not do I/O. State
+// session, events, liveness; docs/architecture.md, "A task's life"). It decides; it does not do I/O. State
 // changes go through TaskTable::transition (an invalid one is logged, counted as
 // "tasks.invalid_transition" and changes nothing); messages to agents are appended to `out`
 // for the broker loop to send.

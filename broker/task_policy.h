@@ -1,4 +1,4 @@
-// TaskPolicy: what the broker lets clients run (issue 9, "Task policy"): image patterns, the
+// TaskPolicy: what the broker lets clients run: image patterns, the
 // largest CPU and memory one task may ask for, and whether the exec driver (a command run
 // directly on the agent's host, outside any container) may be used. A task outside the policy
 // is refused at SUBMIT with Invalid "task refused by policy: ..." naming the flag that refused it,

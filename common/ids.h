@@ -1,5 +1,5 @@
 // Task IDs. Cube generates UUIDv7 (time-ordered) when the user gives none: SQLite inserts
-// time-ordered keys about five times faster than random ones (ARCHITECTURE.md, Store).
+// time-ordered keys about five times faster than random ones (docs/durability.md, "The store").
 #pragma once
 
 #include <string>

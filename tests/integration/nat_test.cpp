@@ -1,4 +1,4 @@
-// Issue 6 item 6, agents behind NAT, on a real routed network (NetNamespaceLab): cube-broker runs
+// Agents behind NAT, on a real routed network (NetNamespaceLab): cube-broker runs
 // in a "public" namespace, cube-agent in a "private" one that reaches it only through a router
 // that masquerades, and that the public side has no route to. The agent connects out, registers,
 // pulls and completes tasks; when the router drops everything the broker declares it lost and

@@ -1,4 +1,4 @@
-// Resource-aware scheduling end to end (issue 5), with real cube-broker, cube-agent (exec
+// Resource-aware scheduling end to end, with real cube-broker, cube-agent (exec
 // driver) and cube-client processes: declared capacity, allocation accounting, the visible
 // pending queue and its event-driven release, binpack versus spread, label constraints, the
 // scheduler flag, and live node stats in `nodes -o json`.

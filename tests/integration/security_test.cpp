@@ -1,4 +1,4 @@
-// Issue 9, security, with real processes: CURVE keys and the ZAP allowlist, agent identity,
+// Security with real processes: CURVE keys and the ZAP allowlist, agent identity,
 // safe defaults, task policy and the per-client rate limit.
 #include <gtest/gtest.h>
 #include <signal.h>

@@ -1,5 +1,5 @@
 // Request bodies copied verbatim from the prior orchestrators' READMEs
-// (../shared/prior-art/go-cube.md and orc.md), byte for byte including their whitespace, so that
+// (the READMEs of go-cube and orc), byte for byte including their whitespace, so that
 // the gateway's tests prove those users' curl calls work unchanged against Cube.
 #pragma once
 

@@ -1,5 +1,5 @@
 // ExecDriver ("exec"): runs a task's Cmd as a plain child process of the agent, for hosts
-// without Docker and for tests (ARCHITECTURE.md, Drivers). The agent must opt in with
+// without Docker and for tests (docs/architecture.md, "Agent side"). The agent must opt in with
 // `--driver exec`: tasks run with the agent's user and privileges.
 //
 // For task T, attempt A:

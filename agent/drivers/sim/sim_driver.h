@@ -1,5 +1,5 @@
 // SimDriver ("sim"): a task that "runs" for task.duration_ms without any process, so that one
-// process can host thousands of agents for benchmarks (ARCHITECTURE.md, Drivers; cube-bench).
+// process can host thousands of agents for benchmarks (cube-bench; docs/architecture.md, "Agent side").
 //
 // For task T, attempt A:
 //   - start() records the attempt and returns Running at once (start_time_ms = clock.wall());

@@ -1,5 +1,5 @@
 // The prior orchestrators' task JSON (protocol/task_json.h), with the bodies their READMEs
-// show (../shared/prior-art/go-cube.md and orc.md) copied verbatim.
+// show (the READMEs of go-cube and orc) copied verbatim.
 #include "protocol/task_json.h"
 
 #include <gtest/gtest.h>

@@ -1,4 +1,4 @@
-// protocol/task.h: state numbers, names and the transition table of ARCHITECTURE.md.
+// protocol/task.h: state numbers, names and the transition table of docs/architecture.md.
 #include "protocol/task.h"
 
 #include <gtest/gtest.h>
@@ -43,7 +43,7 @@ TEST(TaskState, NamesRoundTripInAnyCase) {
 
 TEST(TaskState, TransitionTable) {
   using S = TaskState;
-  // ARCHITECTURE.md, plus Pending/Scheduled -> Completed for a user's stop (task.h).
+  // docs/architecture.md, plus Pending/Scheduled -> Completed for a user's stop (task.h).
   const std::set<std::pair<S, S>> allowed = {
       {S::Pending, S::Scheduled}, {S::Pending, S::Completed}, {S::Scheduled, S::Scheduled},
       {S::Scheduled, S::Running}, {S::Scheduled, S::Failed},  {S::Scheduled, S::Completed},
