@@ -116,6 +116,20 @@ HttpResponse RestApi::submit(const HttpRequest& request) const {
       return error_response(existing.status());
   }
   auto stored = broker_.submit(task);
+  if (stored.status().code() == ErrorCode::Unavailable) {
+    // The broker did not answer: the task may be stored or not. Its ID lets the client find
+    // out (GET /tasks/{ID}) or retry with it in the body, which stores it at most once.
+    Status unknown = stored.status().with_context("task " + task.id +
+                                                  " may have been stored; retry with \"ID\": \"" +
+                                                  task.id + "\" to submit it at most once");
+    nlohmann::json body = {
+        {"error",
+         {{"code", std::string(error_code_name(unknown.code()))}, {"message", unknown.message()}}},
+        {"ID", task.id}};
+    HttpResponse r = json_response(http_status_for(unknown.code()), body);
+    r.headers.emplace_back("Location", "/tasks/" + task.id);
+    return r;
+  }
   if (!stored)
     return error_response(stored.status());
   HttpResponse r = json_response(201, task_to_json(*stored));

@@ -216,6 +216,23 @@ TEST_F(RestApiTest, BrokerDownIs503Unavailable) {
   expect_error(api_.handle(request("GET", "/metrics")), 503, "unavailable", "did not answer");
 }
 
+// A POST the broker did not answer may have been stored: the 503 names the ID the gateway chose,
+// so the client can look the task up, or retry with that ID and store it at most once.
+TEST_F(RestApiTest, AnUnansweredSubmitNamesTheIdToRetryWith) {
+  broker_.set_unavailable(true);
+  auto r = api_.handle(request("POST", "/tasks", R"({"Name": "web", "Image": "nginx:1.25"})"));
+  expect_error(r, 503, "unavailable", "may have been stored; retry with \"ID\"");
+  std::string id = json_of(r).value("ID", "");
+  EXPECT_TRUE(is_uuid_v7(id)) << r.body;
+  EXPECT_EQ(r.header("Location"), "/tasks/" + id);
+
+  broker_.set_unavailable(false);
+  auto retried = api_.handle(request(
+      "POST", "/tasks", R"({"ID": ")" + id + R"(", "Name": "web", "Image": "nginx:1.25"})"));
+  EXPECT_EQ(retried.status, 201) << retried.body;
+  EXPECT_EQ(json_of(retried)["ID"], id);
+}
+
 TEST_F(RestApiTest, HealthzIsOkWhenTheBrokerAnswers) {
   auto r = api_.handle(request("GET", "/healthz"));
   EXPECT_EQ(r.status, 200);
