@@ -131,11 +131,38 @@ void put_field(Packer& p, const S& s, const BinField<S>& f) {
   put(p, Bin{s.*f.member});
 }
 
-// A struct: a map with every field of its table, in table order.
+// Whether `f` is written for `s`: always, but for a later field that holds its default.
+template <typename S, typename F>
+bool is_written(const S& s, const F& f) {
+  if constexpr (requires { f.omitted_when_default; }) {
+    static const S kDefault{};
+    return !f.omitted_when_default || !(s.*f.member == kDefault.*f.member);
+  } else {
+    return true;
+  }
+}
+
+// How many fields of `s` put_fields() writes.
+template <HasWireFields S>
+uint32_t written_count(const S& s) {
+  uint32_t n = 0;
+  for_each_field<S>([&](const auto& f) { n += is_written(s, f); });
+  return n;
+}
+
+template <HasWireFields S>
+void put_fields(Packer& p, const S& s) {
+  for_each_field<S>([&](const auto& f) {
+    if (is_written(s, f))
+      put_field(p, s, f);
+  });
+}
+
+// A struct: a map with the fields of its table, in table order.
 template <HasWireFields S>
 void put(Packer& p, const S& s) {
-  p.pack_map(kFieldCount<S>);
-  for_each_field<S>([&](const auto& f) { put_field(p, s, f); });
+  p.pack_map(written_count(s));
+  put_fields(p, s);
 }
 
 // A struct without the fields that hold their default value: decoding leaves a missing key's
@@ -420,9 +447,12 @@ CUBE_DEFINE_CODEC(Snapshot)
 CUBE_DEFINE_CODEC(ErrorMessage)
 CUBE_DEFINE_CODEC(LogsFetch)
 CUBE_DEFINE_CODEC(LogsData)
+CUBE_DEFINE_CODEC(AssignBatch)
+CUBE_DEFINE_CODEC(AcceptBatch)
 CUBE_DEFINE_CODEC(AgentHeartbeat)
 CUBE_DEFINE_CODEC(TaskStateEvent)
 CUBE_DEFINE_CODEC(NodeStats)
+CUBE_DEFINE_CODEC(TaskStateBatch)
 CUBE_DEFINE_CODEC(Beacon)
 CUBE_DEFINE_CODEC(SubmitRequest)
 CUBE_DEFINE_CODEC(ListRequest)
@@ -431,18 +461,19 @@ CUBE_DEFINE_CODEC(StopRequest)
 CUBE_DEFINE_CODEC(NodesRequest)
 CUBE_DEFINE_CODEC(StatusRequest)
 CUBE_DEFINE_CODEC(LogsRequest)
+CUBE_DEFINE_CODEC(SubmitBatchRequest)
 #undef CUBE_DEFINE_CODEC
 
 std::string encode_body(const Reply& m) {
   return encode_with([&](Packer& p) {
-    p.pack_map(3 + kFieldCount<Reply>);
+    p.pack_map(3 + written_count(m));
     pack_str(p, "request_id");
     put(p, m.request_id);
     pack_str(p, "error_code");
     put(p, m.status.code());
     pack_str(p, "error_message");
     put(p, m.status.message());
-    for_each_field<Reply>([&](const auto& f) { put_field(p, m, f); });
+    put_fields(p, m);
   });
 }
 Status decode_body(std::string_view body, Reply& out) {
@@ -564,10 +595,18 @@ const char* message_type_name(uint8_t type) {
       return "LOGS_FETCH";
     case MessageType::LogsData:
       return "LOGS_DATA";
+    case MessageType::AssignBatch:
+      return "ASSIGN_BATCH";
+    case MessageType::AcceptBatch:
+      return "ACCEPT_BATCH";
     case MessageType::NodeStats:
       return "NODE_STATS";
+    case MessageType::TaskStateBatch:
+      return "TASK_STATE_BATCH";
     case MessageType::LogsRequest:
       return "LOGS";
+    case MessageType::SubmitBatchRequest:
+      return "SUBMIT_BATCH";
     case MessageType::AgentHeartbeat:
       return "AGENT_HEARTBEAT";
     case MessageType::TaskStateEvent:

@@ -8,6 +8,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/status.h"
@@ -17,22 +18,25 @@ namespace cube::protocol {
 
 enum class MessageType : uint8_t {
   // agent <-> broker, work ROUTER/DEALER
-  Hello = 1,       // agent -> broker
-  Welcome = 2,     // broker -> agent
-  Credit = 3,      // agent -> broker
-  Assign = 4,      // broker -> agent
-  Accept = 5,      // agent -> broker
-  Reject = 6,      // agent -> broker
-  Stop = 7,        // broker -> agent
-  Sync = 8,        // broker -> agent: send a Snapshot
-  Snapshot = 9,    // agent -> broker
-  Error = 10,      // either way: the peer's last message was refused
-  LogsFetch = 11,  // broker -> agent: read a task's logs (proxied client LOGS)
-  LogsData = 12,   // agent -> broker: the answer to LogsFetch
+  Hello = 1,         // agent -> broker
+  Welcome = 2,       // broker -> agent
+  Credit = 3,        // agent -> broker
+  Assign = 4,        // broker -> agent
+  Accept = 5,        // agent -> broker
+  Reject = 6,        // agent -> broker
+  Stop = 7,          // broker -> agent
+  Sync = 8,          // broker -> agent: send a Snapshot
+  Snapshot = 9,      // agent -> broker
+  Error = 10,        // either way: the peer's last message was refused
+  LogsFetch = 11,    // broker -> agent: read a task's logs (proxied client LOGS)
+  LogsData = 12,     // agent -> broker: the answer to LogsFetch
+  AssignBatch = 13,  // broker -> agent: the tasks placed on it in one pass (feature "batches")
+  AcceptBatch = 14,  // agent -> broker: the ACCEPTs of one poll iteration (feature "batches")
   // agent -> broker, events PUB/SUB
   AgentHeartbeat = 20,
   TaskStateEvent = 21,
-  NodeStats = 22,  // agent -> broker: node and per-task resource usage
+  NodeStats = 22,       // agent -> broker: node and per-task resource usage
+  TaskStateBatch = 23,  // agent -> broker: the task state changes of one iteration ("batches")
   // broker -> agents, beacon PUB/SUB
   Beacon = 30,
   // client -> broker, client ROUTER/REQ
@@ -43,12 +47,23 @@ enum class MessageType : uint8_t {
   NodesRequest = 44,
   StatusRequest = 45,
   LogsRequest = 46,
+  SubmitBatchRequest = 47,  // many tasks in one request; each acknowledged on its own
   // broker -> client
   Reply = 60,
 };
 
 // "HELLO", "CREDIT", ... for logs and counters; "UNKNOWN" for numbers not listed above.
 const char* message_type_name(uint8_t type);
+
+// Optional protocol features a peer announces (HELLO and WELCOME `features`). A peer uses a
+// feature's messages only when the other side announced it, so agents and brokers of different
+// versions keep talking with the messages both know.
+//   "batches": ASSIGN_BATCH, ACCEPT_BATCH and TASK_STATE_BATCH
+inline constexpr std::string_view kFeatureBatches = "batches";
+
+// The most tasks one SUBMIT_BATCH may carry: 1,000 typical tasks (300-500 bytes each) stay
+// well inside the 1 MiB frame limit of the client socket (kMaxInboundMessageBytes).
+inline constexpr size_t kMaxSubmitBatch = 1000;
 
 struct Capacity {
   double cpu = 0;  // cores
@@ -70,6 +85,7 @@ struct Hello {
   std::map<std::string, std::string> labels;
   uint64_t seq = 0;
   std::vector<AttemptStatus> tasks;
+  std::vector<std::string> features{};  // what this agent understands (kFeatureBatches...)
   friend bool operator==(const Hello&, const Hello&) = default;
 };
 
@@ -77,6 +93,7 @@ struct Welcome {
   std::string session_id;
   std::string broker_epoch;  // random per broker start; the beacon repeats it
   int64_t heartbeat_ms = 0;
+  std::vector<std::string> features{};  // what this broker understands
   friend bool operator==(const Welcome&, const Welcome&) = default;
 };
 
@@ -91,6 +108,28 @@ struct Credit {
 struct Assign {
   Task task;  // task.attempt identifies the assignment; (task.id, attempt) is idempotent
   friend bool operator==(const Assign&, const Assign&) = default;
+};
+
+// Broker -> agent (feature "batches"): every task placed on this agent in one scheduling pass,
+// at most its credit. Each is answered as its own ASSIGN would be.
+struct AssignBatch {
+  std::vector<Task> tasks;
+  friend bool operator==(const AssignBatch&, const AssignBatch&) = default;
+};
+
+// One attempt of a task.
+struct AttemptRef {
+  std::string task_id;
+  uint32_t attempt = 0;
+  friend bool operator==(const AttemptRef&, const AttemptRef&) = default;
+};
+
+// Agent -> broker (feature "batches"): the ACCEPTs of one poll iteration, in the order the
+// agent accepted them. REJECT stays one message per task (rare, and carries a reason).
+struct AcceptBatch {
+  std::string session_id;
+  std::vector<AttemptRef> attempts;
+  friend bool operator==(const AcceptBatch&, const AcceptBatch&) = default;
 };
 
 struct Accept {
@@ -186,6 +225,17 @@ struct TaskStateEvent {
   friend bool operator==(const TaskStateEvent&, const TaskStateEvent&) = default;
 };
 
+// Agent -> broker events (feature "batches"): the task state changes of one poll iteration, in
+// order. They carry the sequence numbers seq - n + 1 .. seq (n = statuses.size(), at least 1),
+// so the broker's gap detection sees every change as if each had been a TASK_STATE.
+struct TaskStateBatch {
+  std::string agent_id;
+  std::string session_id;
+  uint64_t seq = 0;  // the number of the last status
+  std::vector<AttemptStatus> statuses;
+  friend bool operator==(const TaskStateBatch&, const TaskStateBatch&) = default;
+};
+
 // What an agent's host is using, sampled by the agent every stats interval (host-wide figures,
 // not the declared capacity the scheduler places against).
 struct NodeUsage {
@@ -267,6 +317,15 @@ struct StatusRequest {
   friend bool operator==(const StatusRequest&, const StatusRequest&) = default;
 };
 
+// Many tasks in one request (at most kMaxSubmitBatch). Each is validated, admitted and stored on
+// its own, as a SUBMIT of it would be: one bad task does not fail the others. The reply's
+// `submitted` has one outcome per task, in the request's order.
+struct SubmitBatchRequest {
+  uint64_t request_id = 0;
+  std::vector<Task> tasks;
+  friend bool operator==(const SubmitBatchRequest&, const SubmitBatchRequest&) = default;
+};
+
 // A task's logs, proxied by the broker to the agent that runs (or last ran) the task over that
 // agent's own connection. The reply carries `logs`.
 struct LogsRequest {
@@ -319,6 +378,18 @@ struct BrokerStatus {
   friend bool operator==(const BrokerStatus&, const BrokerStatus&) = default;
 };
 
+// How one task of a SUBMIT_BATCH fared: its ID (the one sent, or the one the broker chose) and
+// OK, or why it was refused.
+struct SubmitOutcome {
+  std::string task_id;
+  ErrorCode error_code = ErrorCode::Ok;
+  std::string error_message;
+  Status status() const {
+    return error_code == ErrorCode::Ok ? Status::ok() : Status(error_code, error_message);
+  }
+  friend bool operator==(const SubmitOutcome&, const SubmitOutcome&) = default;
+};
+
 struct Reply {
   uint64_t request_id = 0;
   Status status;  // ok, or the error code and message for the user
@@ -330,6 +401,7 @@ struct Reply {
   std::optional<LogsChunk> logs;  // Logs
   // Get: the task's latest usage when it is Running and its agent reported it; nil otherwise.
   std::optional<TaskStats> task_stats{};
+  std::vector<SubmitOutcome> submitted{};  // SubmitBatch: one per task, in the request's order
   friend bool operator==(const Reply&, const Reply&) = default;
 };
 
@@ -353,9 +425,12 @@ CUBE_MESSAGE_TYPE(Snapshot, Snapshot);
 CUBE_MESSAGE_TYPE(ErrorMessage, Error);
 CUBE_MESSAGE_TYPE(LogsFetch, LogsFetch);
 CUBE_MESSAGE_TYPE(LogsData, LogsData);
+CUBE_MESSAGE_TYPE(AssignBatch, AssignBatch);
+CUBE_MESSAGE_TYPE(AcceptBatch, AcceptBatch);
 CUBE_MESSAGE_TYPE(AgentHeartbeat, AgentHeartbeat);
 CUBE_MESSAGE_TYPE(TaskStateEvent, TaskStateEvent);
 CUBE_MESSAGE_TYPE(NodeStats, NodeStats);
+CUBE_MESSAGE_TYPE(TaskStateBatch, TaskStateBatch);
 CUBE_MESSAGE_TYPE(Beacon, Beacon);
 CUBE_MESSAGE_TYPE(SubmitRequest, SubmitRequest);
 CUBE_MESSAGE_TYPE(ListRequest, ListRequest);
@@ -364,6 +439,7 @@ CUBE_MESSAGE_TYPE(StopRequest, StopRequest);
 CUBE_MESSAGE_TYPE(NodesRequest, NodesRequest);
 CUBE_MESSAGE_TYPE(StatusRequest, StatusRequest);
 CUBE_MESSAGE_TYPE(LogsRequest, LogsRequest);
+CUBE_MESSAGE_TYPE(SubmitBatchRequest, SubmitBatchRequest);
 CUBE_MESSAGE_TYPE(Reply, Reply);
 #undef CUBE_MESSAGE_TYPE
 

@@ -22,11 +22,14 @@
 
 namespace cube::protocol {
 
-// One member of S under a MessagePack key.
+// One member of S under a MessagePack key. A field added to a struct after its first release
+// is written only when it holds a value (`omitted_when_default`), so that peers which do not set
+// it keep sending the very bytes they always sent (and the golden files stay as they are).
 template <typename S, typename T>
 struct Field {
   std::string_view key;
   T S::*member;
+  bool omitted_when_default = false;
 };
 
 // A string member that travels as MessagePack bin (bytes that need not be UTF-8: log data).
@@ -38,7 +41,13 @@ struct BinField {
 
 template <typename S, typename T>
 constexpr Field<S, T> field(std::string_view key, T S::*member) {
-  return {key, member};
+  return {key, member, false};
+}
+
+// A field added after the struct's first release: written only when not the default.
+template <typename S, typename T>
+constexpr Field<S, T> later_field(std::string_view key, T S::*member) {
+  return {key, member, true};
 }
 
 // --- Task: the wire key and the prior orchestrators' JSON for each field ---
@@ -201,17 +210,17 @@ constexpr auto wire_fields(const LogsChunk*) {
 
 constexpr auto wire_fields(const Hello*) {
   using S = Hello;
-  return std::make_tuple(field("agent_id", &S::agent_id), field("name", &S::name),
-                         field("version", &S::version), field("drivers", &S::drivers),
-                         field("capacity", &S::capacity), field("labels", &S::labels),
-                         field("seq", &S::seq), field("tasks", &S::tasks));
+  return std::make_tuple(
+      field("agent_id", &S::agent_id), field("name", &S::name), field("version", &S::version),
+      field("drivers", &S::drivers), field("capacity", &S::capacity), field("labels", &S::labels),
+      field("seq", &S::seq), field("tasks", &S::tasks), later_field("features", &S::features));
 }
 
 constexpr auto wire_fields(const Welcome*) {
   using S = Welcome;
-  return std::make_tuple(field("session_id", &S::session_id),
-                         field("broker_epoch", &S::broker_epoch),
-                         field("heartbeat_ms", &S::heartbeat_ms));
+  return std::make_tuple(
+      field("session_id", &S::session_id), field("broker_epoch", &S::broker_epoch),
+      field("heartbeat_ms", &S::heartbeat_ms), later_field("features", &S::features));
 }
 
 constexpr auto wire_fields(const Credit*) {
@@ -332,10 +341,41 @@ constexpr auto wire_fields(const LogsRequest*) {
 // writes those two itself (protocol/codec.cpp) around this table.
 constexpr auto wire_fields(const Reply*) {
   using S = Reply;
-  return std::make_tuple(field("task", &S::task), field("events", &S::events),
-                         field("tasks", &S::tasks), field("nodes", &S::nodes),
-                         field("broker", &S::broker), field("logs", &S::logs),
-                         field("task_stats", &S::task_stats));
+  return std::make_tuple(
+      field("task", &S::task), field("events", &S::events), field("tasks", &S::tasks),
+      field("nodes", &S::nodes), field("broker", &S::broker), field("logs", &S::logs),
+      field("task_stats", &S::task_stats), later_field("submitted", &S::submitted));
+}
+
+constexpr auto wire_fields(const SubmitOutcome*) {
+  using S = SubmitOutcome;
+  return std::make_tuple(field("task_id", &S::task_id), field("error_code", &S::error_code),
+                         field("error_message", &S::error_message));
+}
+
+constexpr auto wire_fields(const AssignBatch*) {
+  return std::make_tuple(field("tasks", &AssignBatch::tasks));
+}
+
+constexpr auto wire_fields(const AttemptRef*) {
+  return std::make_tuple(field("task_id", &AttemptRef::task_id),
+                         field("attempt", &AttemptRef::attempt));
+}
+
+constexpr auto wire_fields(const AcceptBatch*) {
+  return std::make_tuple(field("session_id", &AcceptBatch::session_id),
+                         field("attempts", &AcceptBatch::attempts));
+}
+
+constexpr auto wire_fields(const TaskStateBatch*) {
+  using S = TaskStateBatch;
+  return std::make_tuple(field("agent_id", &S::agent_id), field("session_id", &S::session_id),
+                         field("seq", &S::seq), field("statuses", &S::statuses));
+}
+
+constexpr auto wire_fields(const SubmitBatchRequest*) {
+  return std::make_tuple(field("request_id", &SubmitBatchRequest::request_id),
+                         field("tasks", &SubmitBatchRequest::tasks));
 }
 
 // Structs that have a table.

@@ -84,12 +84,18 @@ inline std::string check_decode(uint8_t type, std::string_view body) {
       return check_message<protocol::LogsFetch>(body);
     case MessageType::LogsData:
       return check_message<protocol::LogsData>(body);
+    case MessageType::AssignBatch:
+      return check_message<protocol::AssignBatch>(body);
+    case MessageType::AcceptBatch:
+      return check_message<protocol::AcceptBatch>(body);
     case MessageType::AgentHeartbeat:
       return check_message<protocol::AgentHeartbeat>(body);
     case MessageType::TaskStateEvent:
       return check_message<protocol::TaskStateEvent>(body);
     case MessageType::NodeStats:
       return check_message<protocol::NodeStats>(body);
+    case MessageType::TaskStateBatch:
+      return check_message<protocol::TaskStateBatch>(body);
     case MessageType::Beacon:
       return check_message<protocol::Beacon>(body);
     case MessageType::SubmitRequest:
@@ -106,6 +112,8 @@ inline std::string check_decode(uint8_t type, std::string_view body) {
       return check_message<protocol::StatusRequest>(body);
     case MessageType::LogsRequest:
       return check_message<protocol::LogsRequest>(body);
+    case MessageType::SubmitBatchRequest:
+      return check_message<protocol::SubmitBatchRequest>(body);
     case MessageType::Reply:
       return check_message<protocol::Reply>(body);
   }

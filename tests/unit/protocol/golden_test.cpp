@@ -4,6 +4,7 @@
 // ignored and a missing key leaves the field at its default.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <map>
 #include <set>
@@ -185,6 +186,38 @@ TEST(GoldenFiles, ReplyWithErrorEncodesTaskAndBrokerAsNil) {
   EXPECT_FALSE(decoded.task.has_value());
   EXPECT_FALSE(decoded.broker.has_value());
   EXPECT_TRUE(decoded.status.is_invalid());
+}
+
+// Keys added after the first release are written only when set: a message that leaves them empty
+// keeps the bytes older peers sent (the plain golden files above), and one that sets them has
+// them at the end, pinned here.
+template <typename M>
+void expect_later_key_golden(const M& message, const std::string& name, const std::string& key,
+                             const std::string& description) {
+  std::string body = protocol::encode_body(message);
+  auto golden = load_or_update_golden(name, body, header_for(MessageTraits<M>::kType, description));
+  ASSERT_TRUE(golden.is_ok()) << golden.status().to_string();
+  EXPECT_EQ(body, *golden);
+  EXPECT_EQ(decode_ok<M>(*golden), message);
+  auto keys = keys_of(*golden, {});
+  ASSERT_FALSE(keys.empty());
+  EXPECT_EQ(keys.back(), key);
+  std::string without = protocol::encode_body(M{});
+  auto default_keys = keys_of(without, {});
+  EXPECT_EQ(std::count(default_keys.begin(), default_keys.end(), key), 0)
+      << key << " is written although it is empty";
+}
+
+TEST(GoldenFiles, HelloAndWelcomeCarryFeaturesOnlyWhenSet) {
+  expect_later_key_golden(sample_hello_with_features(), "hello_features", "features",
+                          "the HELLO sample of hello.hex with features [\"batches\"]");
+  expect_later_key_golden(sample_welcome_with_features(), "welcome_features", "features",
+                          "the WELCOME sample of welcome.hex with features [\"batches\"]");
+}
+
+TEST(GoldenFiles, ReplyToASubmitBatchCarriesOneOutcomePerTask) {
+  expect_later_key_golden(sample_reply_submit_batch(), "reply_submit_batch", "submitted",
+                          "the answer to SUBMIT_BATCH: one task stored, one refused as invalid");
 }
 
 TEST(GoldenFiles, ExitCodeNilAndSetAreDistinctOnTheWire) {

@@ -288,6 +288,24 @@ std::string sample_description<LogsData>() {
 }
 
 template <>
+AssignBatch sample<AssignBatch>() {
+  return {{sample_task(), sample_task_no_exit()}};
+}
+template <>
+std::string sample_description<AssignBatch>() {
+  return "two tasks placed in one pass (every field set)";
+}
+
+template <>
+AcceptBatch sample<AcceptBatch>() {
+  return {kSessionId, {{kTaskId, 3}, {"0192f3a4-5b6c-7d8e-9f01-000000000002", 1}}};
+}
+template <>
+std::string sample_description<AcceptBatch>() {
+  return "two attempts accepted in one iteration";
+}
+
+template <>
 AgentHeartbeat sample<AgentHeartbeat>() {
   return {kAgentId, kSessionId, 44, 3, 5};
 }
@@ -317,6 +335,18 @@ NodeStats sample<NodeStats>() {
 template <>
 std::string sample_description<NodeStats>() {
   return "seq 45: 0.75 of 2 cores busy, 1.5 of 4 GiB memory, 40 of 100 GiB disk, two tasks";
+}
+
+template <>
+TaskStateBatch sample<TaskStateBatch>() {
+  return {kAgentId,
+          kSessionId,
+          47,
+          {sample_status_running(), sample_status_exited(), sample_status_killed()}};
+}
+template <>
+std::string sample_description<TaskStateBatch>() {
+  return "seq 45..47: three changes of one iteration (exit_code nil, 0 and -15)";
 }
 
 template <>
@@ -392,6 +422,15 @@ std::string sample_description<LogsRequest>() {
 }
 
 template <>
+SubmitBatchRequest sample<SubmitBatchRequest>() {
+  return {13, {sample_task(), sample_task_no_exit()}};
+}
+template <>
+std::string sample_description<SubmitBatchRequest>() {
+  return "request 13 submitting two tasks";
+}
+
+template <>
 Reply sample<Reply>() {
   Reply r;
   r.request_id = 9;
@@ -412,6 +451,26 @@ template <>
 std::string sample_description<Reply>() {
   return "every field set: error not_found, task, 3 events, 2 tasks, 1 node, broker status, "
          "logs, task stats";
+}
+
+Hello sample_hello_with_features() {
+  Hello h = sample<Hello>();
+  h.features = {"batches"};
+  return h;
+}
+
+Welcome sample_welcome_with_features() {
+  Welcome w = sample<Welcome>();
+  w.features = {"batches"};
+  return w;
+}
+
+Reply sample_reply_submit_batch() {
+  Reply r;
+  r.request_id = 13;
+  r.submitted = {{kTaskId, ErrorCode::Ok, ""},
+                 {"", ErrorCode::Invalid, "field \"Memory\": \"12XB\" is not a size"}};
+  return r;
 }
 
 Reply sample_reply_error() {
@@ -802,6 +861,45 @@ std::vector<FieldCase<StatusRequest>> field_cases<StatusRequest>() {
 }
 
 template <>
+std::vector<FieldCase<AssignBatch>> field_cases<AssignBatch>() {
+  auto c = top<AssignBatch>({CUBE_KEY(AssignBatch, "tasks", tasks)});
+  lift_task<AssignBatch>(c, {std::string("tasks"), size_t{0}},
+                         [](AssignBatch& m) -> Task& { return m.tasks.at(0); });
+  return c;
+}
+
+template <>
+std::vector<FieldCase<AcceptBatch>> field_cases<AcceptBatch>() {
+  auto c = top<AcceptBatch>({CUBE_KEY(AcceptBatch, "session_id", session_id),
+                             CUBE_KEY(AcceptBatch, "attempts", attempts)});
+  lift<AcceptBatch, AttemptRef>(
+      c, {std::string("attempts"), size_t{0}},
+      [](AcceptBatch& m) -> AttemptRef& { return m.attempts.at(0); },
+      {CUBE_KEY(AttemptRef, "task_id", task_id), CUBE_KEY(AttemptRef, "attempt", attempt)});
+  return c;
+}
+
+template <>
+std::vector<FieldCase<TaskStateBatch>> field_cases<TaskStateBatch>() {
+  auto c = top<TaskStateBatch>({CUBE_KEY(TaskStateBatch, "agent_id", agent_id),
+                                CUBE_KEY(TaskStateBatch, "session_id", session_id),
+                                CUBE_KEY(TaskStateBatch, "seq", seq),
+                                CUBE_KEY(TaskStateBatch, "statuses", statuses)});
+  lift_status<TaskStateBatch>(c, {std::string("statuses"), size_t{1}},
+                              [](TaskStateBatch& m) -> AttemptStatus& { return m.statuses.at(1); });
+  return c;
+}
+
+template <>
+std::vector<FieldCase<SubmitBatchRequest>> field_cases<SubmitBatchRequest>() {
+  auto c = top<SubmitBatchRequest>({CUBE_KEY(SubmitBatchRequest, "request_id", request_id),
+                                    CUBE_KEY(SubmitBatchRequest, "tasks", tasks)});
+  lift_task<SubmitBatchRequest>(c, {std::string("tasks"), size_t{0}},
+                                [](SubmitBatchRequest& m) -> Task& { return m.tasks.at(0); });
+  return c;
+}
+
+template <>
 std::vector<FieldCase<LogsRequest>> field_cases<LogsRequest>() {
   return top<LogsRequest>({
       CUBE_KEY(LogsRequest, "request_id", request_id),
@@ -907,9 +1005,12 @@ CUBE_DEFINE_PRINT(Snapshot)
 CUBE_DEFINE_PRINT(ErrorMessage)
 CUBE_DEFINE_PRINT(LogsFetch)
 CUBE_DEFINE_PRINT(LogsData)
+CUBE_DEFINE_PRINT(AssignBatch)
+CUBE_DEFINE_PRINT(AcceptBatch)
 CUBE_DEFINE_PRINT(AgentHeartbeat)
 CUBE_DEFINE_PRINT(TaskStateEvent)
 CUBE_DEFINE_PRINT(NodeStats)
+CUBE_DEFINE_PRINT(TaskStateBatch)
 CUBE_DEFINE_PRINT(Beacon)
 CUBE_DEFINE_PRINT(SubmitRequest)
 CUBE_DEFINE_PRINT(ListRequest)
@@ -918,6 +1019,7 @@ CUBE_DEFINE_PRINT(StopRequest)
 CUBE_DEFINE_PRINT(NodesRequest)
 CUBE_DEFINE_PRINT(StatusRequest)
 CUBE_DEFINE_PRINT(LogsRequest)
+CUBE_DEFINE_PRINT(SubmitBatchRequest)
 CUBE_DEFINE_PRINT(Reply)
 #undef CUBE_DEFINE_PRINT
 }  // namespace cube::protocol

@@ -17,8 +17,11 @@
 namespace cube::test {
 
 using protocol::Accept;
+using protocol::AcceptBatch;
 using protocol::AgentHeartbeat;
 using protocol::Assign;
+using protocol::AssignBatch;
+using protocol::AttemptRef;
 using protocol::Beacon;
 using protocol::BrokerStatus;
 using protocol::Capacity;
@@ -43,8 +46,11 @@ using protocol::Snapshot;
 using protocol::StatusRequest;
 using protocol::Stop;
 using protocol::StopRequest;
+using protocol::SubmitBatchRequest;
+using protocol::SubmitOutcome;
 using protocol::SubmitRequest;
 using protocol::Sync;
+using protocol::TaskStateBatch;
 using protocol::TaskStateEvent;
 using protocol::TaskStats;
 using protocol::Welcome;
@@ -52,11 +58,12 @@ using protocol::Welcome;
 // Every message struct of protocol/messages.h, for typed tests.
 using AllMessageTypes =
     ::testing::Types<Hello, Welcome, Credit, Assign, Accept, Reject, Stop, Sync, Snapshot,
-                     ErrorMessage, LogsFetch, LogsData, AgentHeartbeat, TaskStateEvent, NodeStats,
-                     Beacon, SubmitRequest, ListRequest, GetRequest, StopRequest, NodesRequest,
-                     StatusRequest, LogsRequest, Reply>;
+                     ErrorMessage, LogsFetch, LogsData, AssignBatch, AcceptBatch, AgentHeartbeat,
+                     TaskStateEvent, NodeStats, TaskStateBatch, Beacon, SubmitRequest, ListRequest,
+                     GetRequest, StopRequest, NodesRequest, StatusRequest, LogsRequest,
+                     SubmitBatchRequest, Reply>;
 // Every name protocol::message_type_name knows (NODE_STATS included).
-inline constexpr int kMessageTypeCount = 24;
+inline constexpr int kMessageTypeCount = 28;
 
 // Building blocks, each with every field set.
 Task sample_task();                     // a failed task with exit code 137 and port bindings
@@ -78,6 +85,12 @@ std::string sample_description();
 
 // The reply to a malformed request: error set, no task, no broker (both nil on the wire).
 Reply sample_reply_error();
+
+// Messages with the keys added after the first release set (they are written only when set,
+// so sample<Hello>() and friends, which leave them empty, keep their original bytes).
+Hello sample_hello_with_features();
+Welcome sample_welcome_with_features();
+Reply sample_reply_submit_batch();  // one task stored, one refused
 
 // "hello", "task_state", "stop_task": the golden file name (without .hex) of a message type.
 std::string golden_name(MessageType type);
@@ -124,9 +137,12 @@ CUBE_DECLARE_PRINT(Snapshot)
 CUBE_DECLARE_PRINT(ErrorMessage)
 CUBE_DECLARE_PRINT(LogsFetch)
 CUBE_DECLARE_PRINT(LogsData)
+CUBE_DECLARE_PRINT(AssignBatch)
+CUBE_DECLARE_PRINT(AcceptBatch)
 CUBE_DECLARE_PRINT(AgentHeartbeat)
 CUBE_DECLARE_PRINT(TaskStateEvent)
 CUBE_DECLARE_PRINT(NodeStats)
+CUBE_DECLARE_PRINT(TaskStateBatch)
 CUBE_DECLARE_PRINT(Beacon)
 CUBE_DECLARE_PRINT(SubmitRequest)
 CUBE_DECLARE_PRINT(ListRequest)
@@ -135,6 +151,7 @@ CUBE_DECLARE_PRINT(StopRequest)
 CUBE_DECLARE_PRINT(NodesRequest)
 CUBE_DECLARE_PRINT(StatusRequest)
 CUBE_DECLARE_PRINT(LogsRequest)
+CUBE_DECLARE_PRINT(SubmitBatchRequest)
 CUBE_DECLARE_PRINT(Reply)
 #undef CUBE_DECLARE_PRINT
 }  // namespace cube::protocol
