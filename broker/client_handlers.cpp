@@ -75,8 +75,8 @@ void on_list(BrokerState& state, Inbound& in, protocol::ListRequest& req) {
   protocol::Reply r;
   r.request_id = req.request_id;
   r.tasks.reserve(state.tasks.size());
-  for (const auto& [id, record] : state.tasks.records())
-    r.tasks.push_back(record.task);
+  for (const TaskRecord* record : state.tasks.records_by_id())
+    r.tasks.push_back(record->task);
   state.reply(in.routing(), r);
 }
 

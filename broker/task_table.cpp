@@ -1,5 +1,6 @@
 #include "broker/task_table.h"
 
+#include <algorithm>
 #include <utility>
 
 #include "common/check.h"
@@ -42,7 +43,7 @@ Status TaskTable::add(Task task, SystemTime now) {
   append_event(id, it->second, now);
   index(id, it->second);
   ++counts_[static_cast<size_t>(it->second.task.state)];
-  dirty_.insert(id);
+  mark_uncommitted(it->second);
   return Status::ok();
 }
 
@@ -87,7 +88,7 @@ Status TaskTable::transition(std::string_view id, TaskState to, std::string reas
   ++counts_[static_cast<size_t>(to)];
   index(key, record);
   append_event(key, record, now);
-  dirty_.insert(key);
+  mark_uncommitted(record);
   return Status::ok();
 }
 
@@ -111,7 +112,7 @@ Status TaskTable::update(std::string_view id, const std::function<void(Task&)>& 
     account(load, task, +1);
   }
   task.updated_ms = to_unix_ms(now);
-  dirty_.insert(it->first);
+  mark_uncommitted(it->second);
   return Status::ok();
 }
 
@@ -124,7 +125,7 @@ Status TaskTable::set_reason(std::string_view id, std::string reason, SystemTime
     return Status::ok();
   task.reason = std::move(reason);
   task.updated_ms = to_unix_ms(now);
-  dirty_.insert(it->first);
+  mark_uncommitted(it->second);
   return Status::ok();
 }
 
@@ -172,17 +173,40 @@ std::vector<std::string> TaskTable::nodes_with_tasks() const {
   return out;
 }
 
+std::vector<const TaskRecord*> TaskTable::records_by_id() const {
+  std::vector<const std::pair<const std::string, TaskRecord>*> entries;
+  entries.reserve(records_.size());
+  for (const auto& entry : records_)
+    entries.push_back(&entry);
+  std::sort(entries.begin(), entries.end(),
+            [](const auto* a, const auto* b) { return a->first < b->first; });
+  std::vector<const TaskRecord*> out;
+  out.reserve(entries.size());
+  for (const auto* entry : entries)
+    out.push_back(&entry->second);
+  return out;
+}
+
 std::vector<Task> TaskTable::uncommitted_tasks() const {
   std::vector<Task> out;
-  out.reserve(dirty_.size());
-  for (const auto& id : dirty_)
-    out.push_back(records_.find(id)->second.task);
+  out.reserve(uncommitted_.size());
+  for (const TaskRecord* record : uncommitted_)
+    out.push_back(record->task);
   return out;
 }
 
 void TaskTable::mark_committed() {
-  dirty_.clear();
+  for (TaskRecord* record : uncommitted_)
+    record->uncommitted = false;
+  uncommitted_.clear();
   new_events_.clear();
+}
+
+void TaskTable::mark_uncommitted(TaskRecord& record) {
+  if (record.uncommitted)
+    return;
+  record.uncommitted = true;
+  uncommitted_.push_back(&record);
 }
 
 void TaskTable::unindex(const std::string& id, TaskRecord& record) {

@@ -9,6 +9,10 @@
 // they have an attempt and no node, because Scheduled->Pending is not a valid transition), then
 // the Pending tasks.
 //
+// The indexes are hashed by task ID: the broker looks tasks up several times per task on its
+// hot path, and time-ordered UUIDv7 IDs share long prefixes that make ordered-map compares
+// walk most of the string. Only LIST wants them in ID order, and sorts.
+//
 // Thread-safety: none; owned and used by the broker loop thread. Nothing blocks.
 #pragma once
 
@@ -20,6 +24,7 @@
 #include <set>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "broker/store.h"
@@ -50,7 +55,18 @@ struct TaskRecord {
   // Assignments taken back since the last ACCEPT (rejected or timed out); not persisted. The
   // broker gives up on a task after a few (a spec every agent refuses must not bounce forever).
   uint32_t offers_without_accept = 0;
+  // Changed since the last group commit (TaskTable lists it in its uncommitted tasks once).
+  bool uncommitted = false;
 };
+
+// Hashes task and node IDs for the tables below; transparent, so a string_view finds a
+// std::string key without a copy.
+struct IdHash {
+  using is_transparent = void;
+  size_t operator()(std::string_view id) const { return std::hash<std::string_view>{}(id); }
+};
+template <typename V>
+using IdMap = std::unordered_map<std::string, V, IdHash, std::equal_to<>>;
 
 class TaskTable {
  public:
@@ -113,12 +129,14 @@ class TaskTable {
   const std::array<uint64_t, kTaskStateCount>& counts() const { return counts_; }
   size_t size() const { return records_.size(); }
 
-  // Every task, ordered by ID (UUIDv7 IDs are time-ordered, so roughly by submission).
-  const std::map<std::string, TaskRecord, std::less<>>& records() const { return records_; }
+  // Every task, in no particular order.
+  const IdMap<TaskRecord>& records() const { return records_; }
+  // Every task ordered by ID (UUIDv7 IDs are time-ordered, so roughly by submission), for LIST.
+  std::vector<const TaskRecord*> records_by_id() const;
 
   // What the next group commit must write: the changed tasks (current values) and the history
   // events appended since the last mark_committed().
-  bool has_uncommitted() const { return !dirty_.empty() || !new_events_.empty(); }
+  bool has_uncommitted() const { return !uncommitted_.empty() || !new_events_.empty(); }
   std::vector<Task> uncommitted_tasks() const;
   const std::vector<TaskEventRecord>& uncommitted_events() const { return new_events_; }
   // Call after the store committed the batch above. Changes made since are kept for next time.
@@ -129,17 +147,20 @@ class TaskTable {
   void unindex(const std::string& id, TaskRecord& record);
   void index(const std::string& id, TaskRecord& record);
   void append_event(const std::string& id, TaskRecord& record, SystemTime now);
+  // Lists the task for the next commit (once, in the order of first change).
+  void mark_uncommitted(TaskRecord& record);
 
-  std::map<std::string, TaskRecord, std::less<>> records_;
+  IdMap<TaskRecord> records_;  // nodes never move: pointers to keys and records stay valid
   // Placement queues: sequence number -> task ID; the record remembers its sequence number.
   std::map<uint64_t, std::string> replace_queue_;
   std::map<uint64_t, std::string> pending_queue_;
-  std::map<std::string, uint64_t, std::less<>> queue_position_;
+  IdMap<uint64_t> queue_position_;
   uint64_t next_queue_seq_ = 0;
   std::map<std::string, std::set<std::string>, std::less<>> by_node_;
-  std::map<std::string, NodeLoad, std::less<>> loads_;  // by node; entries never removed
+  IdMap<NodeLoad> loads_;  // by node; entries never removed
   std::array<uint64_t, kTaskStateCount> counts_{};
-  std::set<std::string> dirty_;
+  // The tasks changed since the last commit, in the order of first change.
+  std::vector<TaskRecord*> uncommitted_;
   std::vector<TaskEventRecord> new_events_;
 };
 
