@@ -53,7 +53,7 @@ class LoadGenerator {
   void run(SteadyTime start);
 
   // The first error a client saw, for the report; empty when none.
-  std::string first_error() const CUBE_LOCKS_EXCLUDED(mu_) {
+  std::string first_error() const CUBE_EXCLUDES(mu_) {
     std::lock_guard lock(mu_);
     return first_error_;
   }

@@ -69,7 +69,7 @@ class StoreWriter {
   std::optional<StoreBatchDone> wait();
 
  private:
-  void run() CUBE_LOCKS_EXCLUDED(mu_);
+  void run() CUBE_EXCLUDES(mu_);
 
   Store& store_;
   const Clock& clock_;

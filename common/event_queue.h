@@ -25,7 +25,7 @@ class EventQueue {
   EventQueue(const EventQueue&) = delete;
   EventQueue& operator=(const EventQueue&) = delete;
 
-  void push(T item) CUBE_LOCKS_EXCLUDED(mu_) {
+  void push(T item) CUBE_EXCLUDES(mu_) {
     {
       std::lock_guard lock(mu_);
       items_.push_back(std::move(item));
@@ -39,7 +39,7 @@ class EventQueue {
   int fd() const { return fd_.get(); }
 
   // Takes every waiting item, in push order. Loop thread only.
-  std::deque<T> drain() CUBE_LOCKS_EXCLUDED(mu_) {
+  std::deque<T> drain() CUBE_EXCLUDES(mu_) {
     uint64_t count = 0;
     [[maybe_unused]] auto n = ::read(fd_.get(), &count, sizeof count);
     std::lock_guard lock(mu_);

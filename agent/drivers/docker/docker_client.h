@@ -70,7 +70,7 @@ class DockerClient final : public DockerApi {
   const std::string& socket_path() const { return options_.socket_path; }
 
   // The negotiated "1.41", or empty before a successful negotiation.
-  std::string negotiated_api_version() const CUBE_LOCKS_EXCLUDED(mu_);
+  std::string negotiated_api_version() const CUBE_EXCLUDES(mu_);
 
   // DockerApi (contracts in docker_api.h).
   Status ping() override;
@@ -114,11 +114,11 @@ class DockerClient final : public DockerApi {
   Result<nlohmann::json> call_json(const Request& request);
 
   // "/v1.41", negotiating first when needed.
-  Result<std::string> api_prefix() CUBE_LOCKS_EXCLUDED(mu_);
-  Result<DockerVersionInfo> negotiate() CUBE_LOCKS_EXCLUDED(mu_);
+  Result<std::string> api_prefix() CUBE_EXCLUDES(mu_);
+  Result<DockerVersionInfo> negotiate() CUBE_EXCLUDES(mu_);
 
-  CurlEasy acquire_handle() CUBE_LOCKS_EXCLUDED(mu_);
-  void release_handle(CurlEasy handle) CUBE_LOCKS_EXCLUDED(mu_);
+  CurlEasy acquire_handle() CUBE_EXCLUDES(mu_);
+  void release_handle(CurlEasy handle) CUBE_EXCLUDES(mu_);
 
   const DockerClientOptions options_;
   mutable std::mutex mu_;

@@ -231,7 +231,7 @@ Status ExecDriver::stop(const std::string& task_id, Millis grace) {
   if (!record)
     return Status::ok();
   std::unique_lock lock(record->mu);
-  auto ended = [&record]() CUBE_EXCLUSIVE_LOCKS_REQUIRED(record->mu) { return record->exited; };
+  auto ended = [&record]() CUBE_REQUIRES(record->mu) { return record->exited; };
   if (ended())
     return Status::ok();
   record->stop_requested = true;

@@ -106,17 +106,17 @@ class ExecDriver final : public Driver {
     int64_t finish_time_ms CUBE_GUARDED_BY(mu) = 0;
 
     // Running, or ended as ended_status() describes it.
-    TaskStatus observed_status() const CUBE_EXCLUSIVE_LOCKS_REQUIRED(mu) {
+    TaskStatus observed_status() const CUBE_REQUIRES(mu) {
       return exited ? ended_status(status, exit, finish_time_ms) : status;
     }
     std::thread waiter;  // set by start() before the record is published; joined on removal
   };
 
   void wait_for_exit(Record& record);
-  std::shared_ptr<Record> find(const std::string& task_id) CUBE_LOCKS_EXCLUDED(mu_);
+  std::shared_ptr<Record> find(const std::string& task_id) CUBE_EXCLUDES(mu_);
   // Removes ended records beyond kMaxRecords; returns them so that their waiter threads are
   // joined outside mu_.
-  std::vector<std::shared_ptr<Record>> trim_records() CUBE_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  std::vector<std::shared_ptr<Record>> trim_records() CUBE_REQUIRES(mu_);
 
   const std::filesystem::path data_dir_;
   const Clock& clock_;

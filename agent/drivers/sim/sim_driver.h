@@ -100,9 +100,9 @@ class SimDriver final : public Driver {
   using Deadline = std::tuple<SteadyTime, std::string, uint32_t>;
 
   // Marks `a` ended (exit code 0); returns what the exit sink gets. Lock held.
-  AttemptEnd end(Attempt& a, bool stopped_on_request) CUBE_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  AttemptEnd end(Attempt& a, bool stopped_on_request) CUBE_REQUIRES(mu_);
   // Forgets the oldest ended attempts beyond kMaxEnded. Lock held.
-  void trim() CUBE_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void trim() CUBE_REQUIRES(mu_);
   void report(std::vector<AttemptEnd>& ended, SteadyTime now);
 
   const Clock& clock_;

@@ -102,7 +102,7 @@ class FakeBrokerApi final : public BrokerApi {
   static Status down() {
     return Status::unavailable("broker at 127.0.0.1:7100 did not answer within 7.5 s (3 tries)");
   }
-  Result<Task> stop_locked(const std::string& id) CUBE_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+  Result<Task> stop_locked(const std::string& id) CUBE_REQUIRES(mu_) {
     auto it = tasks_.find(id);
     if (it == tasks_.end())
       return Status::not_found("no task with ID " + id);
