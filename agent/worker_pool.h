@@ -11,11 +11,10 @@
 #include <cstddef>
 #include <deque>
 #include <functional>
-#include <mutex>
 #include <thread>
 #include <vector>
 
-#include "common/thread_annotations.h"
+#include "common/mutex.h"
 
 namespace cube::agent {
 
@@ -50,7 +49,7 @@ class WorkerPool {
  private:
   void run() CUBE_EXCLUDES(mu_);
 
-  mutable std::mutex mu_;
+  mutable Mutex mu_;
   std::condition_variable cv_;
   std::deque<Job> jobs_ CUBE_GUARDED_BY(mu_);
   bool stopping_ CUBE_GUARDED_BY(mu_) = false;

@@ -7,11 +7,10 @@
 #include <unistd.h>
 
 #include <deque>
-#include <mutex>
 #include <utility>
 
 #include "common/check.h"
-#include "common/thread_annotations.h"
+#include "common/mutex.h"
 #include "common/unique_fd.h"
 
 namespace cube {
@@ -27,7 +26,7 @@ class EventQueue {
 
   void push(T item) CUBE_EXCLUDES(mu_) {
     {
-      std::lock_guard lock(mu_);
+      MutexLock lock(mu_);
       items_.push_back(std::move(item));
     }
     uint64_t one = 1;
@@ -42,13 +41,13 @@ class EventQueue {
   std::deque<T> drain() CUBE_EXCLUDES(mu_) {
     uint64_t count = 0;
     [[maybe_unused]] auto n = ::read(fd_.get(), &count, sizeof count);
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     return std::exchange(items_, {});
   }
 
  private:
   UniqueFd fd_;
-  std::mutex mu_;
+  Mutex mu_;
   std::deque<T> items_ CUBE_GUARDED_BY(mu_);
 };
 

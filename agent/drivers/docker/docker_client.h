@@ -14,7 +14,6 @@
 #pragma once
 
 #include <cstddef>
-#include <mutex>
 #include <optional>
 #include <stop_token>
 #include <string>
@@ -23,7 +22,7 @@
 
 #include "agent/drivers/docker/curl_handle.h"
 #include "agent/drivers/docker/docker_api.h"
-#include "common/thread_annotations.h"
+#include "common/mutex.h"
 
 namespace cube::agent {
 
@@ -121,7 +120,7 @@ class DockerClient final : public DockerApi {
   void release_handle(CurlEasy handle) CUBE_EXCLUDES(mu_);
 
   const DockerClientOptions options_;
-  mutable std::mutex mu_;
+  mutable Mutex mu_;
   std::string api_version_ CUBE_GUARDED_BY(mu_);  // empty until negotiated
   std::vector<CurlEasy> idle_ CUBE_GUARDED_BY(mu_);
 };

@@ -24,7 +24,6 @@
 
 #include <cstdint>
 #include <map>
-#include <mutex>
 #include <optional>
 #include <set>
 #include <stop_token>
@@ -38,7 +37,7 @@
 #include "agent/drivers/docker/docker_api.h"
 #include "agent/drivers/driver.h"
 #include "common/clock.h"
-#include "common/thread_annotations.h"
+#include "common/mutex.h"
 
 namespace cube::agent {
 
@@ -168,7 +167,7 @@ class DockerDriver final : public Driver {
   const ContainerSpecOptions spec_options_;
   const Clock& clock_;
 
-  mutable std::mutex mu_;
+  mutable Mutex mu_;
   ExitSink sink_ CUBE_GUARDED_BY(mu_);
   std::map<std::string, Tracked> tasks_ CUBE_GUARDED_BY(mu_);  // by task ID
   // One waiter per container ID; finished_ holds those whose thread body has returned.

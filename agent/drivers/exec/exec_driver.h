@@ -34,14 +34,13 @@
 #include <filesystem>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "agent/drivers/driver.h"
 #include "agent/drivers/exec/child_process.h"
-#include "common/thread_annotations.h"
+#include "common/mutex.h"
 #include "common/unique_fd.h"
 
 namespace cube::agent {
@@ -96,7 +95,7 @@ class ExecDriver final : public Driver {
     std::string task_id;
     uint32_t attempt = 0;
     std::filesystem::path log_path;
-    std::mutex mu;
+    Mutex mu;
     std::condition_variable exited_cv;  // signalled when `exited` becomes true
     ChildProcess child CUBE_GUARDED_BY(mu);
     TaskStatus status CUBE_GUARDED_BY(mu);  // Running, as start() returned it
@@ -123,7 +122,7 @@ class ExecDriver final : public Driver {
   // Written once by the destructor: wakes every waiter thread so it can be joined.
   UniqueFd shutdown_fd_;
 
-  std::mutex mu_;
+  Mutex mu_;
   ExitSink sink_ CUBE_GUARDED_BY(mu_);
   std::map<std::string, std::shared_ptr<Record>> records_ CUBE_GUARDED_BY(mu_);
 };

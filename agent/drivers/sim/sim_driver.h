@@ -22,7 +22,6 @@
 
 #include <cstdint>
 #include <map>
-#include <mutex>
 #include <optional>
 #include <queue>
 #include <string>
@@ -32,7 +31,7 @@
 
 #include "agent/drivers/driver.h"
 #include "common/clock.h"
-#include "common/thread_annotations.h"
+#include "common/mutex.h"
 
 namespace cube::agent {
 
@@ -103,12 +102,12 @@ class SimDriver final : public Driver {
   AttemptEnd end(Attempt& a, bool stopped_on_request) CUBE_REQUIRES(mu_);
   // Forgets the oldest ended attempts beyond kMaxEnded. Lock held.
   void trim() CUBE_REQUIRES(mu_);
-  void report(std::vector<AttemptEnd>& ended, SteadyTime now);
+  void report(std::vector<AttemptEnd>& ended, SteadyTime now) CUBE_EXCLUDES(mu_);
 
   const Clock& clock_;
   SimObserver* const observer_;
 
-  mutable std::mutex mu_;
+  mutable Mutex mu_;
   ExitSink sink_ CUBE_GUARDED_BY(mu_);
   std::map<std::string, Attempt, std::less<>> tasks_ CUBE_GUARDED_BY(mu_);
   std::priority_queue<Deadline, std::vector<Deadline>, std::greater<>> deadlines_
