@@ -19,7 +19,7 @@ WorkerPool::~WorkerPool() {
 
 void WorkerPool::close() {
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     stopping_ = true;
     jobs_.clear();
   }
@@ -28,7 +28,7 @@ void WorkerPool::close() {
 
 void WorkerPool::post(Job job) {
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     if (stopping_)
       return;
     if (!threads_.empty())
@@ -42,7 +42,7 @@ void WorkerPool::post(Job job) {
 }
 
 size_t WorkerPool::pending() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   return jobs_.size();
 }
 
@@ -50,8 +50,8 @@ void WorkerPool::run() {
   while (true) {
     Job job;
     {
-      std::unique_lock lock(mu_);
-      cv_.wait(lock, [this] { return stopping_ || !jobs_.empty(); });
+      MutexLock lock(mu_);
+      mu_.wait(cv_, [this]() CUBE_REQUIRES(mu_) { return stopping_ || !jobs_.empty(); });
       if (stopping_)
         return;
       job = std::move(jobs_.front());

@@ -10,11 +10,10 @@
 #include <cstddef>
 #include <deque>
 #include <functional>
-#include <mutex>
 #include <thread>
 #include <vector>
 
-#include "common/thread_annotations.h"
+#include "common/mutex.h"
 
 namespace cube::agent {
 
@@ -35,21 +34,21 @@ class WorkerPool {
   // Queues a job. Never blocks: the queue is unbounded, and the agent bounds it through its
   // slots (at most one start and one stop per slot are in flight). A pool of 0 threads runs the
   // job before returning (unless closed).
-  void post(Job job) CUBE_LOCKS_EXCLUDED(mu_);
+  void post(Job job) CUBE_EXCLUDES(mu_);
 
   // Stops taking work: drops the jobs that have not started, and every job posted later. Jobs
   // already running finish. Does not block. When the agent exits, an accepted task that was
   // not started yet is better left unstarted (the broker reconciles it from the next HELLO)
   // than started with nobody left to watch it.
-  void close() CUBE_LOCKS_EXCLUDED(mu_);
+  void close() CUBE_EXCLUDES(mu_);
 
   // Jobs queued and not yet started.
-  size_t pending() const CUBE_LOCKS_EXCLUDED(mu_);
+  size_t pending() const CUBE_EXCLUDES(mu_);
 
  private:
-  void run() CUBE_LOCKS_EXCLUDED(mu_);
+  void run() CUBE_EXCLUDES(mu_);
 
-  mutable std::mutex mu_;
+  mutable Mutex mu_;
   std::condition_variable cv_;
   std::deque<Job> jobs_ CUBE_GUARDED_BY(mu_);
   bool stopping_ CUBE_GUARDED_BY(mu_) = false;

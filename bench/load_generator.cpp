@@ -60,7 +60,7 @@ void LoadGenerator::client_thread(SteadyTime start) {
     auto stored = client.submit(task);
     if (!stored.is_ok()) {
       recorder_.failed(index);
-      std::lock_guard lock(mu_);
+      MutexLock lock(mu_);
       if (first_error_.empty())
         first_error_ = "submitting task " + task.id + ": " + stored.status().to_string();
       continue;

@@ -19,13 +19,12 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
-#include <mutex>
 #include <string>
 
 #include "bench/run_recorder.h"
 #include "client/client.h"
 #include "common/clock.h"
-#include "common/thread_annotations.h"
+#include "common/mutex.h"
 
 namespace cube::bench {
 
@@ -53,8 +52,8 @@ class LoadGenerator {
   void run(SteadyTime start);
 
   // The first error a client saw, for the report; empty when none.
-  std::string first_error() const CUBE_LOCKS_EXCLUDED(mu_) {
-    std::lock_guard lock(mu_);
+  std::string first_error() const CUBE_EXCLUDES(mu_) {
+    MutexLock lock(mu_);
     return first_error_;
   }
 
@@ -65,7 +64,7 @@ class LoadGenerator {
   RunRecorder& recorder_;
   const Clock& clock_;
   std::atomic<size_t> next_{0};
-  mutable std::mutex mu_;
+  mutable Mutex mu_;
   std::string first_error_ CUBE_GUARDED_BY(mu_);
 };
 

@@ -11,7 +11,6 @@
 #include <cstring>
 #include <filesystem>
 #include <functional>
-#include <mutex>
 #include <queue>
 #include <utility>
 
@@ -19,7 +18,7 @@
 
 #include "common/check.h"
 #include "common/ids.h"
-#include "common/thread_annotations.h"
+#include "common/mutex.h"
 
 namespace cube::bench {
 namespace {
@@ -47,7 +46,7 @@ std::string agent_name(const std::string& prefix, size_t index, size_t count) {
 struct SimFleet::Shard {
   size_t first = 0;  // index of its first agent in agents_
   size_t count = 0;
-  std::mutex mu;
+  Mutex mu;
   std::string error CUBE_GUARDED_BY(mu);  // why the host thread stopped early; empty otherwise
 };
 
@@ -159,7 +158,7 @@ void SimFleet::stop() {
 std::vector<std::string> SimFleet::errors() const {
   std::vector<std::string> out;
   for (const auto& shard : shards_) {
-    std::lock_guard lock(shard->mu);
+    MutexLock lock(shard->mu);
     if (!shard->error.empty())
       out.push_back(shard->error);
   }
@@ -170,7 +169,7 @@ void SimFleet::host(Shard& shard) {
   ::pthread_setname_np(::pthread_self(), "sim-fleet");  // for perf and top -H
   auto fail = [&](std::string why) {
     spdlog::error("sim fleet: {}", why);
-    std::lock_guard lock(shard.mu);
+    MutexLock lock(shard.mu);
     shard.error = std::move(why);
   };
   UniqueFd epoll(::epoll_create1(EPOLL_CLOEXEC));

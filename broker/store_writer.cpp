@@ -14,7 +14,7 @@ StoreWriter::StoreWriter(Store& store, const Clock& clock)
 StoreWriter::~StoreWriter() {
   (void)wait();
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     stopping_ = true;
   }
   cv_.notify_one();
@@ -33,7 +33,7 @@ void StoreWriter::start(StoreBatch batch) {
     return;
   }
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     next_ = std::move(batch);
   }
   cv_.notify_one();
@@ -65,8 +65,8 @@ void StoreWriter::run() {
   while (true) {
     StoreBatch batch;
     {
-      std::unique_lock lock(mu_);
-      cv_.wait(lock, [this] { return stopping_ || next_.has_value(); });
+      MutexLock lock(mu_);
+      mu_.wait(cv_, [this]() CUBE_REQUIRES(mu_) { return stopping_ || next_.has_value(); });
       if (!next_)
         return;  // stopping with nothing to write
       batch = std::move(*next_);

@@ -22,7 +22,6 @@
 
 #include <condition_variable>
 #include <cstdint>
-#include <mutex>
 #include <optional>
 #include <thread>
 #include <vector>
@@ -30,8 +29,8 @@
 #include "broker/store.h"
 #include "common/clock.h"
 #include "common/event_queue.h"
+#include "common/mutex.h"
 #include "common/status.h"
-#include "common/thread_annotations.h"
 
 namespace cube::broker {
 
@@ -69,13 +68,13 @@ class StoreWriter {
   std::optional<StoreBatchDone> wait();
 
  private:
-  void run() CUBE_LOCKS_EXCLUDED(mu_);
+  void run() CUBE_EXCLUDES(mu_);
 
   Store& store_;
   const Clock& clock_;
   EventQueue<StoreBatchDone> done_;
   bool busy_ = false;  // loop thread only
-  std::mutex mu_;
+  Mutex mu_;
   std::condition_variable cv_;
   std::optional<StoreBatch> next_ CUBE_GUARDED_BY(mu_);
   bool stopping_ CUBE_GUARDED_BY(mu_) = false;

@@ -93,12 +93,12 @@ ZapCounts ZapHandler::counts() const {
 }
 
 void ZapHandler::reload(ZapAllowlists lists) {
-  std::lock_guard lock(mutex_);
+  MutexLock lock(mutex_);
   lists_ = std::move(lists);
 }
 
 void ZapHandler::expect_probe(std::string public_key) {
-  std::lock_guard lock(mutex_);
+  MutexLock lock(mutex_);
   probe_key_ = std::move(public_key);
 }
 
@@ -160,7 +160,7 @@ void ZapHandler::answer(std::vector<zmq::message_t>& request) {
       zmq_z85_encode(z85.data(), static_cast<const uint8_t*>(request[6].data()), 32);
       key_text = z85.data();
     }
-    std::lock_guard lock(mutex_);
+    MutexLock lock(mutex_);
     decision = decide_zap(lists_, domain, mechanism, key_text);
     probe = !key_text.empty() && key_text == probe_key_;
     peer = frame_text(request[3]);

@@ -16,7 +16,6 @@
 #include <atomic>
 #include <cstdint>
 #include <map>
-#include <mutex>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -25,8 +24,8 @@
 #include <zmq.hpp>
 
 #include "common/clock.h"
+#include "common/mutex.h"
 #include "common/status.h"
-#include "common/thread_annotations.h"
 #include "common/unique_fd.h"
 #include "protocol/curve.h"
 
@@ -101,7 +100,7 @@ class ZapHandler {
   zmq::socket_t socket_;  // REP; owned by the thread once started
   UniqueFd stop_;         // eventfd: readable when the thread must return
   std::thread thread_;
-  std::mutex mutex_;
+  Mutex mutex_;
   ZapAllowlists lists_ CUBE_GUARDED_BY(mutex_);
   std::string probe_key_ CUBE_GUARDED_BY(mutex_);
   std::atomic<uint64_t> admitted_{0};

@@ -7,11 +7,10 @@
 #include <unistd.h>
 
 #include <deque>
-#include <mutex>
 #include <utility>
 
 #include "common/check.h"
-#include "common/thread_annotations.h"
+#include "common/mutex.h"
 #include "common/unique_fd.h"
 
 namespace cube {
@@ -25,9 +24,9 @@ class EventQueue {
   EventQueue(const EventQueue&) = delete;
   EventQueue& operator=(const EventQueue&) = delete;
 
-  void push(T item) CUBE_LOCKS_EXCLUDED(mu_) {
+  void push(T item) CUBE_EXCLUDES(mu_) {
     {
-      std::lock_guard lock(mu_);
+      MutexLock lock(mu_);
       items_.push_back(std::move(item));
     }
     uint64_t one = 1;
@@ -39,16 +38,16 @@ class EventQueue {
   int fd() const { return fd_.get(); }
 
   // Takes every waiting item, in push order. Loop thread only.
-  std::deque<T> drain() CUBE_LOCKS_EXCLUDED(mu_) {
+  std::deque<T> drain() CUBE_EXCLUDES(mu_) {
     uint64_t count = 0;
     [[maybe_unused]] auto n = ::read(fd_.get(), &count, sizeof count);
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     return std::exchange(items_, {});
   }
 
  private:
   UniqueFd fd_;
-  std::mutex mu_;
+  Mutex mu_;
   std::deque<T> items_ CUBE_GUARDED_BY(mu_);
 };
 

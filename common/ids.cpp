@@ -2,20 +2,25 @@
 
 #include <array>
 #include <cstdint>
-#include <mutex>
 #include <random>
+
+#include "common/mutex.h"
 
 namespace cube {
 namespace {
 
-std::mutex rng_mu;
+// The process's one generator, seeded once from the OS; ids are made on several threads.
+struct SharedRng {
+  Mutex mu;
+  std::mt19937_64 engine CUBE_GUARDED_BY(mu) = std::mt19937_64(std::random_device{}());
+};
 
 std::array<uint8_t, 16> random_bytes() {
-  static std::mt19937_64 rng{std::random_device{}()};
+  static SharedRng rng;
   std::array<uint8_t, 16> out{};
-  std::lock_guard lock(rng_mu);
+  MutexLock lock(rng.mu);
   for (size_t i = 0; i < out.size(); i += 8) {
-    uint64_t r = rng();
+    uint64_t r = rng.engine();
     for (size_t j = 0; j < 8; ++j)
       out[i + j] = static_cast<uint8_t>(r >> (8 * j));
   }

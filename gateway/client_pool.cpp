@@ -11,7 +11,7 @@ ClientPool::~ClientPool() = default;
 
 std::unique_ptr<Client> ClientPool::lease() {
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     if (!idle_.empty()) {
       auto client = std::move(idle_.back());
       idle_.pop_back();
@@ -23,7 +23,7 @@ std::unique_ptr<Client> ClientPool::lease() {
 }
 
 void ClientPool::give_back(std::unique_ptr<Client> client) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   if (idle_.size() < kMaxIdleClients)
     idle_.push_back(std::move(client));
   // Otherwise it is destroyed here; closing a REQ socket with linger 0 does not block.
@@ -62,7 +62,7 @@ Result<protocol::BrokerStatus> ClientPool::status() {
 }
 
 size_t ClientPool::idle_for_test() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   return idle_.size();
 }
 

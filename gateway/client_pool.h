@@ -8,12 +8,11 @@
 #pragma once
 
 #include <memory>
-#include <mutex>
 #include <vector>
 
 #include "client/client.h"
 #include "common/clock.h"
-#include "common/thread_annotations.h"
+#include "common/mutex.h"
 #include "gateway/broker_api.h"
 
 namespace cube::gateway {
@@ -39,19 +38,19 @@ class ClientPool final : public BrokerApi {
   Result<protocol::BrokerStatus> status() override;
 
   // Clients waiting for reuse; for tests.
-  size_t idle_for_test() const;
+  size_t idle_for_test() const CUBE_EXCLUDES(mu_);
 
  private:
   // Runs fn(client) with a leased client and returns it to the pool afterwards.
   template <typename Fn>
   auto with_client(Fn&& fn);
 
-  std::unique_ptr<Client> lease();
-  void give_back(std::unique_ptr<Client> client);
+  std::unique_ptr<Client> lease() CUBE_EXCLUDES(mu_);
+  void give_back(std::unique_ptr<Client> client) CUBE_EXCLUDES(mu_);
 
   const ClientOptions options_;
   const Clock& clock_;
-  mutable std::mutex mu_;
+  mutable Mutex mu_;
   std::vector<std::unique_ptr<Client>> idle_ CUBE_GUARDED_BY(mu_);
 };
 

@@ -199,7 +199,10 @@ Status read_task(const json& body, Task& task, std::optional<TaskState>& state_o
   if (!body.is_object()) {
     return Status::invalid(std::string("a task must be a JSON object, got ") + json_type(body));
   }
-  for (const auto& [key, v] : body.items()) {
+  // Not a structured binding: clang before 16 cannot capture one in the lambda below.
+  for (const auto& item : body.items()) {
+    const std::string& key = item.key();
+    const json& v = item.value();
     if (key == "State") {
       // On input a State is the desired state, as in the prior orchestrators (3 stops the task).
       TaskState state = TaskState::Running;

@@ -168,13 +168,13 @@ DockerClient::DockerClient(DockerClientOptions options) : options_(std::move(opt
 DockerClient::~DockerClient() = default;
 
 std::string DockerClient::negotiated_api_version() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   return api_version_;
 }
 
 CurlEasy DockerClient::acquire_handle() {
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     if (!idle_.empty()) {
       CurlEasy h = std::move(idle_.back());
       idle_.pop_back();
@@ -187,7 +187,7 @@ CurlEasy DockerClient::acquire_handle() {
 void DockerClient::release_handle(CurlEasy handle) {
   // Drops pointers into the finished call's stack frame; keeps the live connection.
   curl_easy_reset(handle.get());
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   if (idle_.size() < options_.max_idle_handles)
     idle_.push_back(std::move(handle));
 }
@@ -324,14 +324,14 @@ Result<DockerVersionInfo> DockerClient::negotiate() {
   info.negotiated_api_version = compare_api_versions(info.api_version, options_.max_api_version) < 0
                                     ? info.api_version
                                     : options_.max_api_version;
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   api_version_ = info.negotiated_api_version;
   return info;
 }
 
 Result<std::string> DockerClient::api_prefix() {
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     if (!api_version_.empty())
       return "/v" + api_version_;
   }

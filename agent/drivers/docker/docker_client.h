@@ -14,7 +14,6 @@
 #pragma once
 
 #include <cstddef>
-#include <mutex>
 #include <optional>
 #include <stop_token>
 #include <string>
@@ -23,7 +22,7 @@
 
 #include "agent/drivers/docker/curl_handle.h"
 #include "agent/drivers/docker/docker_api.h"
-#include "common/thread_annotations.h"
+#include "common/mutex.h"
 
 namespace cube::agent {
 
@@ -70,7 +69,7 @@ class DockerClient final : public DockerApi {
   const std::string& socket_path() const { return options_.socket_path; }
 
   // The negotiated "1.41", or empty before a successful negotiation.
-  std::string negotiated_api_version() const CUBE_LOCKS_EXCLUDED(mu_);
+  std::string negotiated_api_version() const CUBE_EXCLUDES(mu_);
 
   // DockerApi (contracts in docker_api.h).
   Status ping() override;
@@ -114,14 +113,14 @@ class DockerClient final : public DockerApi {
   Result<nlohmann::json> call_json(const Request& request);
 
   // "/v1.41", negotiating first when needed.
-  Result<std::string> api_prefix() CUBE_LOCKS_EXCLUDED(mu_);
-  Result<DockerVersionInfo> negotiate() CUBE_LOCKS_EXCLUDED(mu_);
+  Result<std::string> api_prefix() CUBE_EXCLUDES(mu_);
+  Result<DockerVersionInfo> negotiate() CUBE_EXCLUDES(mu_);
 
-  CurlEasy acquire_handle() CUBE_LOCKS_EXCLUDED(mu_);
-  void release_handle(CurlEasy handle) CUBE_LOCKS_EXCLUDED(mu_);
+  CurlEasy acquire_handle() CUBE_EXCLUDES(mu_);
+  void release_handle(CurlEasy handle) CUBE_EXCLUDES(mu_);
 
   const DockerClientOptions options_;
-  mutable std::mutex mu_;
+  mutable Mutex mu_;
   std::string api_version_ CUBE_GUARDED_BY(mu_);  // empty until negotiated
   std::vector<CurlEasy> idle_ CUBE_GUARDED_BY(mu_);
 };

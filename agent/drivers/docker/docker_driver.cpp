@@ -57,7 +57,7 @@ DockerDriver::DockerDriver(DockerApi& api, DockerDriverOptions options, const Cl
 DockerDriver::~DockerDriver() {
   std::map<std::string, std::jthread> waiters;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     stopping_ = true;
     waiters = std::move(waiters_);
   }
@@ -67,12 +67,12 @@ DockerDriver::~DockerDriver() {
 }
 
 void DockerDriver::set_exit_sink(ExitSink sink) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   sink_ = std::move(sink);
 }
 
 size_t DockerDriver::waiter_count_for_test() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   return waiters_.size();
 }
 
@@ -119,21 +119,21 @@ void DockerDriver::run_waiter(std::stop_token stop, std::string task_id, uint32_
     spdlog::warn("waiting for container {} of task {} failed: {}; retrying in {} ms", container_id,
                  task_id, r.status().to_string(), backoff.count());
     // A timed wait that wakes early on stop: this thread's job is waiting, not the poll loop's.
-    std::mutex m;
+    Mutex m;
     std::condition_variable_any cv;
-    std::unique_lock lock(m);
-    cv.wait_for(lock, stop, backoff, [] { return false; });
+    MutexLock lock(m);
+    cv.wait_for(m, stop, backoff, [] { return false; });
     backoff = std::min(backoff * 2, options_.wait_retry_max);
   }
   if (stop.stop_requested() && !waited && !gone) {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     finished_.insert(container_id);
     return;  // the driver is shutting down; a new agent re-adopts the container
   }
 
   bool stop_requested = false;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     if (auto it = tasks_.find(task_id);
         it != tasks_.end() && it->second.container_id == container_id)
       stop_requested = it->second.stop_requested;
@@ -165,7 +165,7 @@ void DockerDriver::run_waiter(std::stop_token stop, std::string task_id, uint32_
   ExitSink sink;
   bool report = false;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     auto it = tasks_.find(task_id);
     if (it != tasks_.end() && it->second.container_id == container_id && !it->second.ended) {
       it->second.ended = true;
@@ -178,7 +178,7 @@ void DockerDriver::run_waiter(std::stop_token stop, std::string task_id, uint32_
   }
   if (report && sink)
     sink(std::move(end));
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   finished_.insert(container_id);
 }
 
@@ -230,7 +230,7 @@ Result<std::optional<ContainerFacts>> DockerDriver::existing_container(const Tas
   if (!removed.is_ok() && !removed.is_not_found())
     return removed;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     if (auto it = tasks_.find(task.id); it != tasks_.end() && it->second.container_id == facts->id)
       tasks_.erase(it);
   }
@@ -247,7 +247,7 @@ AttemptStatus DockerDriver::track_running(const Task& task, const ContainerFacts
   status.start_time_ms = facts.started_ms != 0 ? facts.started_ms : to_unix_ms(clock_.wall());
   std::vector<std::jthread> done;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     done = take_finished_waiters();
     Tracked& t = tasks_[task.id];
     t = Tracked{};
@@ -266,7 +266,7 @@ Result<AttemptStatus> DockerDriver::start(const Task& task) {
 
   std::string known_container;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     if (auto it = tasks_.find(task.id);
         it != tasks_.end() && it->second.attempt == task.attempt && !it->second.ended)
       known_container = it->second.container_id;
@@ -351,7 +351,7 @@ Status DockerDriver::stop(const std::string& task_id, Millis grace) {
     grace = options_.stop_grace;
   std::vector<std::string> containers;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     if (auto it = tasks_.find(task_id); it != tasks_.end()) {
       it->second.stop_requested = true;
       containers.push_back(it->second.container_id);
@@ -375,7 +375,7 @@ Status DockerDriver::stop(const std::string& task_id, Millis grace) {
     if (!removed.is_ok() && !removed.is_not_found() && removed.code() != ErrorCode::Conflict)
       return removed;
   }
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   // A task that had already ended and been reported is forgotten; a running one is forgotten
   // by its waiter after reporting "stopped".
   if (auto it = tasks_.find(task_id); it != tasks_.end() && it->second.ended)
@@ -386,7 +386,7 @@ Status DockerDriver::stop(const std::string& task_id, Millis grace) {
 Result<AttemptStatus> DockerDriver::inspect(const std::string& task_id) {
   Tracked t;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     auto it = tasks_.find(task_id);
     if (it == tasks_.end())
       return Status::not_found("no docker container for task " + task_id + " on this agent");
@@ -412,7 +412,7 @@ Result<LogChunk> DockerDriver::logs(const std::string& task_id, int64_t offset, 
   std::string container_id;
   bool ended = false;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     auto it = tasks_.find(task_id);
     if (it == tasks_.end())
       return Status::not_found("no docker container for task " + task_id + " on this agent");
@@ -461,7 +461,7 @@ Result<std::vector<AttemptStatus>> DockerDriver::list_owned() {
       return facts.status();
     const uint32_t attempt = attempt_from_label(facts->labels);
 
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     auto it = tasks_.find(task_id);
     if (it != tasks_.end() && it->second.container_id == c.id && it->second.ended) {
       out.push_back(it->second.last);
@@ -488,7 +488,7 @@ Result<std::vector<AttemptStatus>> DockerDriver::list_owned() {
 Result<TaskUsage> DockerDriver::stats(const std::string& task_id) {
   std::string container_id;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     auto it = tasks_.find(task_id);
     if (it == tasks_.end())
       return Status::not_found("no docker container for task " + task_id + " on this agent");
@@ -530,7 +530,7 @@ Result<int> DockerDriver::remove_untracked(const std::set<std::string>& known_ta
     if (known_task_ids.contains(task_id) || now_s - c.created_unix_s < min_age_s)
       continue;
     {
-      std::lock_guard lock(mu_);
+      MutexLock lock(mu_);
       if (auto it = tasks_.find(task_id); it != tasks_.end() && it->second.container_id == c.id)
         tasks_.erase(it);  // its waiter finds no record and reports nothing
     }

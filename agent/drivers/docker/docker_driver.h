@@ -24,7 +24,6 @@
 
 #include <cstdint>
 #include <map>
-#include <mutex>
 #include <optional>
 #include <set>
 #include <stop_token>
@@ -38,7 +37,7 @@
 #include "agent/drivers/docker/docker_api.h"
 #include "agent/drivers/driver.h"
 #include "common/clock.h"
-#include "common/thread_annotations.h"
+#include "common/mutex.h"
 
 namespace cube::agent {
 
@@ -125,7 +124,7 @@ class DockerDriver final : public Driver {
   Status check_backend() override;
 
   // Set once before the first start().
-  void set_exit_sink(ExitSink sink) override CUBE_LOCKS_EXCLUDED(mu_);
+  void set_exit_sink(ExitSink sink) override CUBE_EXCLUDES(mu_);
 
   // Reconciliation: force-removes containers labelled cube.node=<node_id> whose cube.task is
   // not in `known_task_ids` and that were created at least `min_age` ago (a create can
@@ -136,7 +135,7 @@ class DockerDriver final : public Driver {
                                Millis min_age) override;
 
   // How many waiter threads exist (running or finished but not yet joined), for tests.
-  size_t waiter_count_for_test() const CUBE_LOCKS_EXCLUDED(mu_);
+  size_t waiter_count_for_test() const CUBE_EXCLUDES(mu_);
 
  private:
   struct Tracked {
@@ -154,22 +153,21 @@ class DockerDriver final : public Driver {
   Result<std::optional<ContainerFacts>> existing_container(const Task& task,
                                                            const std::string& name);
   // Records the container and arms its waiter; returns what start() reports.
-  AttemptStatus track_running(const Task& task, const ContainerFacts& facts)
-      CUBE_LOCKS_EXCLUDED(mu_);
+  AttemptStatus track_running(const Task& task, const ContainerFacts& facts) CUBE_EXCLUDES(mu_);
 
   void arm_waiter(const std::string& task_id, uint32_t attempt, const std::string& container_id)
-      CUBE_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+      CUBE_REQUIRES(mu_);
   void run_waiter(std::stop_token stop, std::string task_id, uint32_t attempt,
-                  std::string container_id) CUBE_LOCKS_EXCLUDED(mu_);
+                  std::string container_id) CUBE_EXCLUDES(mu_);
   // Moves out the threads of finished waiters; the caller joins them after unlocking.
-  std::vector<std::jthread> take_finished_waiters() CUBE_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  std::vector<std::jthread> take_finished_waiters() CUBE_REQUIRES(mu_);
 
   DockerApi& api_;
   const DockerDriverOptions options_;
   const ContainerSpecOptions spec_options_;
   const Clock& clock_;
 
-  mutable std::mutex mu_;
+  mutable Mutex mu_;
   ExitSink sink_ CUBE_GUARDED_BY(mu_);
   std::map<std::string, Tracked> tasks_ CUBE_GUARDED_BY(mu_);  // by task ID
   // One waiter per container ID; finished_ holds those whose thread body has returned.

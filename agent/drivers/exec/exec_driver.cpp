@@ -92,7 +92,7 @@ ExecDriver::~ExecDriver() {
   [[maybe_unused]] auto n = ::write(shutdown_fd_.get(), &one, sizeof one);
   std::map<std::string, std::shared_ptr<Record>> records;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     records.swap(records_);
   }
   for (auto& [id, record] : records) {
@@ -100,7 +100,7 @@ ExecDriver::~ExecDriver() {
       record->waiter.join();
   }
   for (auto& [id, record] : records) {
-    std::lock_guard lock(record->mu);
+    MutexLock lock(record->mu);
     if (!record->exited)
       record->child.release();  // the task outlives the agent
   }
@@ -118,7 +118,7 @@ Result<AttemptStatus> ExecDriver::start(const Task& task) {
                            "\" cannot name a directory (letters, digits, '-', '_', '.')");
   }
   if (auto existing = find(task.id)) {
-    std::lock_guard lock(existing->mu);
+    MutexLock lock(existing->mu);
     if (!existing->exited) {
       return Status::conflict("task " + task.id + " is already running here (attempt " +
                               std::to_string(existing->attempt) + ")");
@@ -159,7 +159,7 @@ Result<AttemptStatus> ExecDriver::start(const Task& task) {
   running.state = TaskState::Running;
   running.start_time_ms = to_unix_ms(clock_.wall());
   {
-    std::lock_guard lock(record->mu);
+    MutexLock lock(record->mu);
     record->child = std::move(*child);
     record->status = running;
   }
@@ -173,7 +173,7 @@ Result<AttemptStatus> ExecDriver::start(const Task& task) {
   std::shared_ptr<Record> replaced;
   std::vector<std::shared_ptr<Record>> trimmed;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     replaced = std::exchange(records_[task.id], record);
     trimmed = trim_records();
   }
@@ -190,7 +190,7 @@ Result<AttemptStatus> ExecDriver::start(const Task& task) {
 void ExecDriver::wait_for_exit(Record& record) {
   int pidfd;
   {
-    std::lock_guard lock(record.mu);
+    MutexLock lock(record.mu);
     pidfd = record.child.pidfd();
   }
   pollfd fds[2] = {{pidfd, POLLIN, 0}, {shutdown_fd_.get(), POLLIN, 0}};
@@ -208,7 +208,7 @@ void ExecDriver::wait_for_exit(Record& record) {
   }
   AttemptEnd end{record.task_id, record.attempt, {}, 0};
   {
-    std::lock_guard lock(record.mu);
+    MutexLock lock(record.mu);
     ExitInfo info = record.child.reap_group();
     record.exit = exit_of(info, record.stop_requested);
     record.finish_time_ms = to_unix_ms(clock_.wall());
@@ -219,7 +219,7 @@ void ExecDriver::wait_for_exit(Record& record) {
   record.exited_cv.notify_all();
   ExitSink sink;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     sink = sink_;
   }
   if (sink)
@@ -230,18 +230,18 @@ Status ExecDriver::stop(const std::string& task_id, Millis grace) {
   auto record = find(task_id);
   if (!record)
     return Status::ok();
-  std::unique_lock lock(record->mu);
-  auto ended = [&record]() CUBE_EXCLUSIVE_LOCKS_REQUIRED(record->mu) { return record->exited; };
+  MutexLock lock(record->mu);
+  auto ended = [&record]() CUBE_REQUIRES(record->mu) { return record->exited; };
   if (ended())
     return Status::ok();
   record->stop_requested = true;
   CUBE_RETURN_IF_ERROR(record->child.signal_group(SIGTERM));
-  if (record->exited_cv.wait_for(lock, grace, ended))
+  if (record->mu.wait_for(record->exited_cv, grace, ended))
     return Status::ok();
   spdlog::info("task {} did not stop within {} ms of SIGTERM: sending SIGKILL", task_id,
                grace.count());
   CUBE_RETURN_IF_ERROR(record->child.signal_group(SIGKILL));
-  if (record->exited_cv.wait_for(lock, kKillWait, ended))
+  if (record->mu.wait_for(record->exited_cv, kKillWait, ended))
     return Status::ok();
   return Status::internal("task " + task_id + " is still there " +
                           std::to_string(kKillWait.count()) +
@@ -252,7 +252,7 @@ Result<AttemptStatus> ExecDriver::inspect(const std::string& task_id) {
   auto record = find(task_id);
   if (!record)
     return Status::not_found("no task " + task_id + " on this agent (exec driver)");
-  std::lock_guard lock(record->mu);
+  MutexLock lock(record->mu);
   return record->observed_status();
 }
 
@@ -266,7 +266,7 @@ Result<LogChunk> ExecDriver::logs(const std::string& task_id, int64_t offset, in
     return Status::not_found("no task " + task_id + " on this agent (exec driver)");
   bool ended;
   {
-    std::lock_guard lock(record->mu);
+    MutexLock lock(record->mu);
     ended = record->exited;  // read before the size: an ended task writes nothing more
   }
   UniqueFd fd(::open(record->log_path.c_str(), O_RDONLY | O_CLOEXEC));
@@ -309,21 +309,21 @@ Result<LogChunk> ExecDriver::logs(const std::string& task_id, int64_t offset, in
 Result<std::vector<AttemptStatus>> ExecDriver::list_owned() {
   std::vector<std::shared_ptr<Record>> records;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     for (const auto& [id, r] : records_)
       records.push_back(r);
   }
   std::vector<AttemptStatus> out;
   out.reserve(records.size());
   for (const auto& r : records) {
-    std::lock_guard lock(r->mu);
+    MutexLock lock(r->mu);
     out.push_back(r->observed_status());
   }
   return out;
 }
 
 void ExecDriver::set_exit_sink(ExitSink sink) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   sink_ = std::move(sink);
 }
 
@@ -331,12 +331,12 @@ pid_t ExecDriver::pid_for_test(const std::string& task_id) {
   auto record = find(task_id);
   if (!record)
     return -1;
-  std::lock_guard lock(record->mu);
+  MutexLock lock(record->mu);
   return record->child.pid();
 }
 
 std::shared_ptr<ExecDriver::Record> ExecDriver::find(const std::string& task_id) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   auto it = records_.find(task_id);
   return it == records_.end() ? nullptr : it->second;
 }
@@ -347,7 +347,7 @@ std::vector<std::shared_ptr<ExecDriver::Record>> ExecDriver::trim_records() {
     auto oldest = records_.end();
     int64_t oldest_finish = 0;
     for (auto it = records_.begin(); it != records_.end(); ++it) {
-      std::lock_guard lock(it->second->mu);
+      MutexLock lock(it->second->mu);
       if (!it->second->exited)
         continue;
       int64_t finish = it->second->finish_time_ms;

@@ -34,14 +34,13 @@
 #include <filesystem>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "agent/drivers/driver.h"
 #include "agent/drivers/exec/child_process.h"
-#include "common/thread_annotations.h"
+#include "common/mutex.h"
 #include "common/unique_fd.h"
 
 namespace cube::agent {
@@ -96,7 +95,7 @@ class ExecDriver final : public Driver {
     std::string task_id;
     uint32_t attempt = 0;
     std::filesystem::path log_path;
-    std::mutex mu;
+    Mutex mu;
     std::condition_variable exited_cv;  // signalled when `exited` becomes true
     ChildProcess child CUBE_GUARDED_BY(mu);
     AttemptStatus status CUBE_GUARDED_BY(mu);  // Running, as start() returned it
@@ -106,24 +105,24 @@ class ExecDriver final : public Driver {
     int64_t finish_time_ms CUBE_GUARDED_BY(mu) = 0;
 
     // Running, or ended as ended_status() describes it.
-    AttemptStatus observed_status() const CUBE_EXCLUSIVE_LOCKS_REQUIRED(mu) {
+    AttemptStatus observed_status() const CUBE_REQUIRES(mu) {
       return exited ? ended_status(status, exit, finish_time_ms) : status;
     }
     std::thread waiter;  // set by start() before the record is published; joined on removal
   };
 
   void wait_for_exit(Record& record);
-  std::shared_ptr<Record> find(const std::string& task_id) CUBE_LOCKS_EXCLUDED(mu_);
+  std::shared_ptr<Record> find(const std::string& task_id) CUBE_EXCLUDES(mu_);
   // Removes ended records beyond kMaxRecords; returns them so that their waiter threads are
   // joined outside mu_.
-  std::vector<std::shared_ptr<Record>> trim_records() CUBE_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  std::vector<std::shared_ptr<Record>> trim_records() CUBE_REQUIRES(mu_);
 
   const std::filesystem::path data_dir_;
   const Clock& clock_;
   // Written once by the destructor: wakes every waiter thread so it can be joined.
   UniqueFd shutdown_fd_;
 
-  std::mutex mu_;
+  Mutex mu_;
   ExitSink sink_ CUBE_GUARDED_BY(mu_);
   std::map<std::string, std::shared_ptr<Record>> records_ CUBE_GUARDED_BY(mu_);
 };

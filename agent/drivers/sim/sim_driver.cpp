@@ -22,7 +22,7 @@ Result<AttemptStatus> SimDriver::start(const Task& task) {
   status.container_id = "sim-" + task.id.substr(0, 8);
   status.start_time_ms = to_unix_ms(clock_.wall());
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     auto it = tasks_.find(task.id);
     if (it != tasks_.end() && it->second.running) {
       return Status::conflict("attempt " + std::to_string(it->second.attempt) + " of task " +
@@ -52,7 +52,7 @@ Status SimDriver::stop(const std::string& task_id, Millis grace) {
   SteadyTime now = clock_.now();
   std::vector<AttemptEnd> ended;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     auto it = tasks_.find(task_id);
     if (it == tasks_.end() || !it->second.running)
       return Status::ok();
@@ -64,7 +64,7 @@ Status SimDriver::stop(const std::string& task_id, Millis grace) {
 }
 
 Result<AttemptStatus> SimDriver::inspect(const std::string& task_id) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   auto it = tasks_.find(task_id);
   if (it == tasks_.end())
     return Status::not_found("the sim driver knows no task " + task_id);
@@ -75,7 +75,7 @@ Result<AttemptStatus> SimDriver::inspect(const std::string& task_id) {
 Result<LogChunk> SimDriver::logs(const std::string& task_id, int64_t offset, int64_t max_bytes) {
   if (offset < 0 || max_bytes <= 0)
     return Status::invalid("logs need offset >= 0 and max_bytes > 0");
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   auto it = tasks_.find(task_id);
   if (it == tasks_.end())
     return Status::not_found("the sim driver knows no task " + task_id);
@@ -90,7 +90,7 @@ Result<std::vector<AttemptStatus>> SimDriver::list_owned() {
 }
 
 Result<TaskUsage> SimDriver::stats(const std::string& task_id) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   auto it = tasks_.find(task_id);
   if (it == tasks_.end() || !it->second.running)
     return Status::not_found("no running sim task " + task_id);
@@ -98,12 +98,12 @@ Result<TaskUsage> SimDriver::stats(const std::string& task_id) {
 }
 
 void SimDriver::set_exit_sink(ExitSink sink) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   sink_ = std::move(sink);
 }
 
 std::optional<SteadyTime> SimDriver::next_deadline() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   if (deadlines_.empty())
     return std::nullopt;
   // A stale entry (the attempt was stopped) only makes the loop wake early once: poll_due drops
@@ -114,7 +114,7 @@ std::optional<SteadyTime> SimDriver::next_deadline() const {
 void SimDriver::poll_due(SteadyTime now) {
   std::vector<AttemptEnd> ended;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     while (!deadlines_.empty() && std::get<0>(deadlines_.top()) <= now) {
       auto [when, task_id, attempt] = deadlines_.top();
       (void)when;
@@ -131,7 +131,7 @@ void SimDriver::poll_due(SteadyTime now) {
 }
 
 size_t SimDriver::running() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   return running_;
 }
 
@@ -160,7 +160,7 @@ void SimDriver::report(std::vector<AttemptEnd>& ended, SteadyTime now) {
     return;
   ExitSink sink;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     sink = sink_;
   }
   for (auto& end : ended) {

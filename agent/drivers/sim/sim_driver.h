@@ -22,7 +22,6 @@
 
 #include <cstdint>
 #include <map>
-#include <mutex>
 #include <optional>
 #include <queue>
 #include <string>
@@ -32,7 +31,7 @@
 
 #include "agent/drivers/driver.h"
 #include "common/clock.h"
-#include "common/thread_annotations.h"
+#include "common/mutex.h"
 
 namespace cube::agent {
 
@@ -100,15 +99,15 @@ class SimDriver final : public Driver {
   using Deadline = std::tuple<SteadyTime, std::string, uint32_t>;
 
   // Marks `a` ended (exit code 0); returns what the exit sink gets. Lock held.
-  AttemptEnd end(Attempt& a, bool stopped_on_request) CUBE_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  AttemptEnd end(Attempt& a, bool stopped_on_request) CUBE_REQUIRES(mu_);
   // Forgets the oldest ended attempts beyond kMaxEnded. Lock held.
-  void trim() CUBE_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  void report(std::vector<AttemptEnd>& ended, SteadyTime now);
+  void trim() CUBE_REQUIRES(mu_);
+  void report(std::vector<AttemptEnd>& ended, SteadyTime now) CUBE_EXCLUDES(mu_);
 
   const Clock& clock_;
   SimObserver* const observer_;
 
-  mutable std::mutex mu_;
+  mutable Mutex mu_;
   ExitSink sink_ CUBE_GUARDED_BY(mu_);
   std::map<std::string, Attempt, std::less<>> tasks_ CUBE_GUARDED_BY(mu_);
   std::priority_queue<Deadline, std::vector<Deadline>, std::greater<>> deadlines_

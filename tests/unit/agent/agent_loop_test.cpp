@@ -12,12 +12,12 @@
 
 #include <condition_variable>
 #include <map>
-#include <mutex>
 #include <optional>
 #include <thread>
 
 #include "agent/drivers/exec/exec_driver.h"
 #include "common/ids.h"
+#include "common/mutex.h"
 #include "common/unique_fd.h"
 #include "protocol/zmq_io.h"
 #include "tests/support/temp_dir.h"
@@ -35,7 +35,7 @@ class FakeDriver final : public Driver {
   std::string_view name() const override { return kDriverExec; }
 
   Result<AttemptStatus> start(const Task& task) override {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     ++starts_[task.id];
     if (!task.cmd.empty() && task.cmd[0] == "missing")
       return Status::not_found("executable not found: missing");
@@ -50,7 +50,7 @@ class FakeDriver final : public Driver {
     ExitSink sink;
     uint32_t attempt = 0;
     {
-      std::lock_guard lock(mu_);
+      MutexLock lock(mu_);
       stops_[task_id] = grace;
       sink = sink_;
       attempt = attempts_[task_id];
@@ -65,7 +65,7 @@ class FakeDriver final : public Driver {
   }
   Result<std::vector<AttemptStatus>> list_owned() override { return owned_; }
   void set_exit_sink(ExitSink sink) override {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     sink_ = std::move(sink);
   }
 
@@ -73,33 +73,33 @@ class FakeDriver final : public Driver {
   void finish(const std::string& task_id, uint32_t attempt, int exit_code) {
     ExitSink sink;
     {
-      std::lock_guard lock(mu_);
+      MutexLock lock(mu_);
       sink = sink_;
     }
     sink(AttemptEnd{task_id, attempt, {TaskExit::Kind::Exited, exit_code, 0, false, ""}, 0});
   }
   int starts(const std::string& task_id) {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     return starts_[task_id];
   }
   std::optional<Millis> stop_grace(const std::string& task_id) {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     auto it = stops_.find(task_id);
     return it == stops_.end() ? std::nullopt : std::optional<Millis>(it->second);
   }
   void remember_attempt(const std::string& task_id, uint32_t attempt) {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     attempts_[task_id] = attempt;
   }
 
   std::vector<AttemptStatus> owned_;  // set before the loop is built
 
  private:
-  std::mutex mu_;
-  ExitSink sink_;
-  std::map<std::string, int> starts_;
-  std::map<std::string, Millis> stops_;
-  std::map<std::string, uint32_t> attempts_;
+  Mutex mu_;
+  ExitSink sink_ CUBE_GUARDED_BY(mu_);
+  std::map<std::string, int> starts_ CUBE_GUARDED_BY(mu_);
+  std::map<std::string, Millis> stops_ CUBE_GUARDED_BY(mu_);
+  std::map<std::string, uint32_t> attempts_ CUBE_GUARDED_BY(mu_);
 };
 
 // --- the fake broker ---
@@ -692,31 +692,31 @@ class BackendDriver final : public Driver {
     return Status::not_found("fake");
   }
   Result<std::vector<AttemptStatus>> list_owned() override {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     ++listings_;
     if (!backend_.is_ok())
       return backend_;
     return std::vector<AttemptStatus>{};
   }
   Status check_backend() override {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     return backend_;
   }
   void set_exit_sink(ExitSink) override {}
 
   void set_backend(Status s) {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     backend_ = std::move(s);
   }
   int listings() {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     return listings_;
   }
 
  private:
-  std::mutex mu_;
-  Status backend_;
-  int listings_ = 0;
+  Mutex mu_;
+  Status backend_ CUBE_GUARDED_BY(mu_);
+  int listings_ CUBE_GUARDED_BY(mu_) = 0;
 };
 
 TEST_F(AgentLoopTest, AnUnreachableBackendRejectsTasksUntilItAnswersAgain) {
@@ -879,11 +879,11 @@ class HttpStub {
   int port() const { return port_; }
   // Waits until `n` requests were answered.
   bool wait_requests(int n, Millis timeout = kWait) {
-    std::unique_lock lock(mu_);
-    return cv_.wait_for(lock, timeout, [&] { return served_ >= n; });
+    MutexLock lock(mu_);
+    return mu_.wait_for(cv_, timeout, [&]() CUBE_REQUIRES(mu_) { return served_ >= n; });
   }
   int served() {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     return served_;
   }
 
@@ -905,7 +905,7 @@ class HttpStub {
                            " X\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
       ::send(conn.get(), answer.data(), answer.size(), MSG_NOSIGNAL);
       conn = UniqueFd();
-      std::lock_guard lock(mu_);
+      MutexLock lock(mu_);
       ++served_;
       cv_.notify_all();
     }
@@ -914,9 +914,9 @@ class HttpStub {
   int code_;
   UniqueFd listener_;
   int port_ = 0;
-  std::mutex mu_;
+  Mutex mu_;
   std::condition_variable cv_;
-  int served_ = 0;
+  int served_ CUBE_GUARDED_BY(mu_) = 0;
   std::thread thread_;
 };
 

@@ -13,11 +13,11 @@
 #include <cstdlib>
 #include <fstream>
 #include <map>
-#include <mutex>
 #include <optional>
 #include <sstream>
 
 #include "common/ids.h"
+#include "common/mutex.h"
 #include "common/unique_fd.h"
 #include "tests/support/temp_dir.h"
 
@@ -31,27 +31,28 @@ class ExitCollector {
  public:
   ExitSink sink() {
     return [this](AttemptEnd end) {
-      std::lock_guard lock(mu_);
+      MutexLock lock(mu_);
       exits_[end.task_id].push_back(std::move(end));
       cv_.notify_all();
     };
   }
   std::optional<AttemptEnd> wait_for(const std::string& task_id, size_t nth = 1,
                                      Millis timeout = kExitTimeout) {
-    std::unique_lock lock(mu_);
-    if (!cv_.wait_for(lock, timeout, [&] { return exits_[task_id].size() >= nth; }))
+    MutexLock lock(mu_);
+    if (!mu_.wait_for(cv_, timeout,
+                      [&]() CUBE_REQUIRES(mu_) { return exits_[task_id].size() >= nth; }))
       return std::nullopt;
     return exits_[task_id][nth - 1];
   }
   size_t count(const std::string& task_id) {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     return exits_[task_id].size();
   }
 
  private:
-  std::mutex mu_;
+  Mutex mu_;
   std::condition_variable cv_;
-  std::map<std::string, std::vector<AttemptEnd>> exits_;
+  std::map<std::string, std::vector<AttemptEnd>> exits_ CUBE_GUARDED_BY(mu_);
 };
 
 // What an agent that did not stop the task reports for `end` (protocol/task_outcome.h).

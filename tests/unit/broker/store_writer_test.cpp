@@ -7,11 +7,11 @@
 #include <sys/eventfd.h>
 
 #include <condition_variable>
-#include <mutex>
 #include <thread>
 
 #include "broker/broker_loop.h"
 #include "broker/memory_store.h"
+#include "common/mutex.h"
 #include "protocol/codec.h"
 #include "protocol/zmq_io.h"
 
@@ -24,54 +24,54 @@ constexpr Millis kWait{5000};
 class GatedStore final : public Store {
  public:
   Status commit(std::span<const Task> upserts, std::span<const TaskEventRecord> events) override {
-    std::unique_lock lock(mu_);
+    MutexLock lock(mu_);
     ++entered_;
     changed_.notify_all();
-    changed_.wait(lock, [&] { return open_ || passes_ > 0; });
+    mu_.wait(changed_, [&]() CUBE_REQUIRES(mu_) { return open_ || passes_ > 0; });
     if (passes_ > 0)
       --passes_;
     return inner_.commit(upserts, events);
   }
   Result<std::vector<Task>> load_all() override {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     return inner_.load_all();
   }
   Result<std::vector<TaskEventRecord>> load_events() override {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     return inner_.load_events();
   }
 
   void open() {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     open_ = true;
     changed_.notify_all();
   }
   void let_one_through() {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     ++passes_;
     changed_.notify_all();
   }
   // Waits until `n` commits have started.
   bool wait_entered(int n) {
-    std::unique_lock lock(mu_);
-    return changed_.wait_for(lock, kWait, [&] { return entered_ >= n; });
+    MutexLock lock(mu_);
+    return mu_.wait_for(changed_, kWait, [&]() CUBE_REQUIRES(mu_) { return entered_ >= n; });
   }
   void fail_next(Status s) {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     inner_.fail_next_commit_for_test(std::move(s));
   }
   size_t stored() {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     return inner_.load_all()->size();
   }
 
  private:
-  std::mutex mu_;
+  Mutex mu_;
   std::condition_variable changed_;
-  bool open_ = false;
-  int passes_ = 0;
-  int entered_ = 0;
-  MemoryStore inner_;
+  bool open_ CUBE_GUARDED_BY(mu_) = false;
+  int passes_ CUBE_GUARDED_BY(mu_) = 0;
+  int entered_ CUBE_GUARDED_BY(mu_) = 0;
+  MemoryStore inner_ CUBE_GUARDED_BY(mu_);
 };
 
 bool fd_readable(int fd, Millis timeout) {

@@ -29,7 +29,7 @@ std::string FakeBroker::address() const {
 }
 
 std::vector<ReceivedRequest> FakeBroker::requests() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   return requests_;
 }
 
@@ -48,7 +48,7 @@ void FakeBroker::serve() {
     request.body = std::string(message->body);
     request.request_id = protocol::peek_request_id(message->body);
     {
-      std::lock_guard lock(mu_);
+      MutexLock lock(mu_);
       requests_.push_back(request);
     }
     FakeResponse response = handler_(index++, request);

@@ -11,7 +11,6 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <thread>
@@ -19,7 +18,7 @@
 
 #include <zmq.hpp>
 
-#include "common/thread_annotations.h"
+#include "common/mutex.h"
 #include "protocol/messages.h"
 
 namespace cube::testing {
@@ -66,7 +65,7 @@ class FakeBroker {
   zmq::socket_t router_;  // bound in the constructor, then used only by thread_
   std::string endpoint_;
   std::atomic<bool> stopping_{false};
-  mutable std::mutex mu_;
+  mutable Mutex mu_;
   std::vector<ReceivedRequest> requests_ CUBE_GUARDED_BY(mu_);
   std::thread thread_;  // last: starts after everything above exists
 };

@@ -5,12 +5,12 @@
 #pragma once
 
 #include <condition_variable>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "agent/drivers/driver.h"
+#include "common/mutex.h"
 
 namespace cube::agent::test {
 
@@ -22,7 +22,7 @@ class ExitRecorder {
       observed.task_id = end.task_id;
       observed.attempt = end.attempt;
       {
-        std::lock_guard lock(mu_);
+        MutexLock lock(mu_);
         reports_.push_back(ended_status(std::move(observed), end.exit, end.finish_time_ms));
       }
       cv_.notify_all();
@@ -31,9 +31,9 @@ class ExitRecorder {
 
   // The first report for `task_id`, waiting up to `timeout` for it.
   std::optional<AttemptStatus> wait_for(const std::string& task_id, Millis timeout) {
-    std::unique_lock lock(mu_);
+    MutexLock lock(mu_);
     std::optional<AttemptStatus> found;
-    cv_.wait_for(lock, timeout, [&] {
+    mu_.wait_for(cv_, timeout, [&]() CUBE_REQUIRES(mu_) {
       for (const AttemptStatus& s : reports_) {
         if (s.task_id == task_id) {
           found = s;
@@ -46,7 +46,7 @@ class ExitRecorder {
   }
 
   size_t count(const std::string& task_id) {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     size_t n = 0;
     for (const AttemptStatus& s : reports_)
       n += s.task_id == task_id ? 1 : 0;
@@ -54,9 +54,9 @@ class ExitRecorder {
   }
 
  private:
-  std::mutex mu_;
+  Mutex mu_;
   std::condition_variable cv_;
-  std::vector<AttemptStatus> reports_;
+  std::vector<AttemptStatus> reports_ CUBE_GUARDED_BY(mu_);
 };
 
 }  // namespace cube::agent::test

@@ -7,13 +7,13 @@ namespace cube::agent::test {
 using nlohmann::json;
 
 void FakeDockerApi::add_image(const std::string& image) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   images_.insert(image);
 }
 
 std::string FakeDockerApi::add_container(const std::string& name, json config, std::string status,
                                          int64_t created_unix_s) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   Container c;
   c.id = "fake" + std::to_string(next_id_++);
   c.name = name;
@@ -29,7 +29,7 @@ std::string FakeDockerApi::add_container(const std::string& name, json config, s
 
 void FakeDockerApi::exit(const std::string& id, int code, bool oom_killed) {
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     if (Container* c = find_locked(id)) {
       c->status = "exited";
       c->exit_code = code;
@@ -40,44 +40,43 @@ void FakeDockerApi::exit(const std::string& id, int code, bool oom_killed) {
 }
 
 void FakeDockerApi::set_logs(const std::string& id, std::string multiplexed) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   if (Container* c = find_locked(id))
     c->logs = std::move(multiplexed);
 }
 
 void FakeDockerApi::set_unreachable(std::optional<Status> status) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   unreachable_ = std::move(status);
 }
 void FakeDockerApi::set_pull_error(std::optional<Status> status) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   pull_error_ = std::move(status);
 }
 void FakeDockerApi::set_create_error(std::optional<Status> status) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   create_error_ = std::move(status);
 }
 void FakeDockerApi::set_start_error(std::optional<Status> status) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   start_error_ = std::move(status);
 }
 
 void FakeDockerApi::set_wait_error(std::optional<Status> status) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   wait_error_ = std::move(status);
 }
 
 std::optional<FakeDockerApi::Container> FakeDockerApi::container(
     const std::string& id_or_name) const {
-  std::lock_guard lock(mu_);
-  auto* self = const_cast<FakeDockerApi*>(this);
-  if (Container* c = self->find_locked(id_or_name))
+  MutexLock lock(mu_);
+  if (Container* c = const_cast<FakeDockerApi*>(this)->find_locked(id_or_name))
     return *c;
   return std::nullopt;
 }
 
 std::vector<FakeDockerApi::Container> FakeDockerApi::containers() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   std::vector<Container> out;
   for (const auto& [id, c] : containers_)
     out.push_back(c);
@@ -85,19 +84,19 @@ std::vector<FakeDockerApi::Container> FakeDockerApi::containers() const {
 }
 
 std::vector<std::string> FakeDockerApi::calls() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   return calls_;
 }
 
 size_t FakeDockerApi::count_calls(const std::string& prefix) const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   return static_cast<size_t>(std::count_if(
       calls_.begin(), calls_.end(), [&](const std::string& c) { return c.starts_with(prefix); }));
 }
 
 bool FakeDockerApi::wait_for_waiters(size_t n, Millis timeout) const {
-  std::unique_lock lock(mu_);
-  return cv_.wait_for(lock, timeout, [&] { return waiting_ >= n; });
+  MutexLock lock(mu_);
+  return cv_.wait_for(mu_, timeout, [&]() CUBE_REQUIRES(mu_) { return waiting_ >= n; });
 }
 
 FakeDockerApi::Container* FakeDockerApi::find_locked(const std::string& id_or_name) {
@@ -143,7 +142,7 @@ json FakeDockerApi::inspect_locked(const Container& c) const {
 }
 
 #define FAKE_CALL(text)         \
-  std::unique_lock lock(mu_);   \
+  MutexLock lock(mu_);          \
   calls_.push_back(text);       \
   if (unreachable_.has_value()) \
     return *unreachable_;
@@ -268,7 +267,7 @@ Result<ContainerWaitResult> FakeDockerApi::container_wait(const std::string& id,
   ++waiting_;
   cv_.notify_all();
   int code = 137;  // what dockerd reports for a container force-removed while waited on
-  bool ended = cv_.wait(lock, stop, [&] {
+  bool ended = cv_.wait(mu_, stop, [&]() CUBE_REQUIRES(mu_) {
     Container* c = find_locked(id);
     if (c != nullptr && c->status != "running")
       code = c->exit_code;

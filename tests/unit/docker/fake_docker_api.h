@@ -8,13 +8,13 @@
 
 #include <condition_variable>
 #include <map>
-#include <mutex>
 #include <optional>
 #include <set>
 #include <string>
 #include <vector>
 
 #include "agent/drivers/docker/docker_api.h"
+#include "common/mutex.h"
 
 namespace cube::agent::test {
 
@@ -76,19 +76,22 @@ class FakeDockerApi final : public DockerApi {
   Result<nlohmann::json> container_stats(const std::string& id) override;
 
  private:
-  Container* find_locked(const std::string& id_or_name);
-  nlohmann::json inspect_locked(const Container& c) const;
-  void publish_ports_locked(Container& c);
+  Container* find_locked(const std::string& id_or_name) CUBE_REQUIRES(mu_);
+  nlohmann::json inspect_locked(const Container& c) const CUBE_REQUIRES(mu_);
+  void publish_ports_locked(Container& c) CUBE_REQUIRES(mu_);
 
-  mutable std::mutex mu_;
+  mutable Mutex mu_;
+  // _any: container_wait waits with a std::stop_token.
   mutable std::condition_variable_any cv_;
-  std::set<std::string> images_;
-  std::map<std::string, Container> containers_;  // by ID
-  std::vector<std::string> calls_;
-  std::optional<Status> unreachable_, pull_error_, create_error_, start_error_, wait_error_;
-  int next_id_ = 1;
-  int next_port_ = 49153;
-  size_t waiting_ = 0;
+  std::set<std::string> images_ CUBE_GUARDED_BY(mu_);
+  std::map<std::string, Container> containers_ CUBE_GUARDED_BY(mu_);  // by ID
+  std::vector<std::string> calls_ CUBE_GUARDED_BY(mu_);
+  std::optional<Status> unreachable_ CUBE_GUARDED_BY(mu_), pull_error_ CUBE_GUARDED_BY(mu_),
+      create_error_ CUBE_GUARDED_BY(mu_), start_error_ CUBE_GUARDED_BY(mu_),
+      wait_error_ CUBE_GUARDED_BY(mu_);
+  int next_id_ CUBE_GUARDED_BY(mu_) = 1;
+  int next_port_ CUBE_GUARDED_BY(mu_) = 49153;
+  size_t waiting_ CUBE_GUARDED_BY(mu_) = 0;
 };
 
 }  // namespace cube::agent::test

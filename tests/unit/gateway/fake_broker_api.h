@@ -5,11 +5,10 @@
 #pragma once
 
 #include <map>
-#include <mutex>
 #include <string>
 #include <vector>
 
-#include "common/thread_annotations.h"
+#include "common/mutex.h"
 #include "gateway/broker_api.h"
 
 namespace cube::gateway::testing {
@@ -17,7 +16,7 @@ namespace cube::gateway::testing {
 class FakeBrokerApi final : public BrokerApi {
  public:
   Result<Task> submit(const Task& task) override {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     calls_.push_back("submit");
     if (unavailable_)
       return down();
@@ -36,7 +35,7 @@ class FakeBrokerApi final : public BrokerApi {
     return stored;
   }
   Result<std::vector<Task>> list() override {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     calls_.push_back("list");
     if (unavailable_)
       return down();
@@ -46,7 +45,7 @@ class FakeBrokerApi final : public BrokerApi {
     return out;
   }
   Result<TaskDetails> get(const std::string& task_id) override {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     calls_.push_back("get");
     if (unavailable_)
       return down();
@@ -56,21 +55,21 @@ class FakeBrokerApi final : public BrokerApi {
     return TaskDetails{it->second, {TaskEvent{TaskState::Pending, 1700000000000, "", ""}}};
   }
   Result<Task> stop(const std::string& task_id) override {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     calls_.push_back("stop");
     if (unavailable_)
       return down();
     return stop_locked(task_id);
   }
   Result<std::vector<protocol::NodeInfo>> nodes() override {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     calls_.push_back("nodes");
     if (unavailable_)
       return down();
     return nodes_;
   }
   Result<protocol::BrokerStatus> status() override {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     calls_.push_back("status");
     if (unavailable_)
       return down();
@@ -78,23 +77,23 @@ class FakeBrokerApi final : public BrokerApi {
   }
 
   void set_unavailable(bool v) {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     unavailable_ = v;
   }
   void set_nodes(std::vector<protocol::NodeInfo> n) {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     nodes_ = std::move(n);
   }
   void set_status(protocol::BrokerStatus s) {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     status_ = std::move(s);
   }
   std::vector<std::string> calls() const {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     return calls_;
   }
   size_t task_count() const {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     return tasks_.size();
   }
 
@@ -102,7 +101,7 @@ class FakeBrokerApi final : public BrokerApi {
   static Status down() {
     return Status::unavailable("broker at 127.0.0.1:7100 did not answer within 7.5 s (3 tries)");
   }
-  Result<Task> stop_locked(const std::string& id) CUBE_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+  Result<Task> stop_locked(const std::string& id) CUBE_REQUIRES(mu_) {
     auto it = tasks_.find(id);
     if (it == tasks_.end())
       return Status::not_found("no task with ID " + id);
@@ -112,7 +111,7 @@ class FakeBrokerApi final : public BrokerApi {
     return it->second;
   }
 
-  mutable std::mutex mu_;
+  mutable Mutex mu_;
   std::map<std::string, Task> tasks_ CUBE_GUARDED_BY(mu_);
   std::vector<protocol::NodeInfo> nodes_ CUBE_GUARDED_BY(mu_);
   protocol::BrokerStatus status_ CUBE_GUARDED_BY(mu_);
