@@ -10,9 +10,11 @@
 #include <cmath>
 #include <functional>
 #include <limits>
+#include <memory>
 #include <unordered_map>
 #include <utility>
 
+#include "broker/node_tree.h"
 #include "broker/scheduler_internal.h"
 #include "common/check.h"
 #include "common/units.h"
@@ -58,6 +60,14 @@ constexpr std::array<std::pair<Policy, std::string_view>, 5> kPolicyNames = {{
 
 constexpr uint32_t kNone = std::numeric_limits<uint32_t>::max();
 
+// binpack and spread: a shape with at least this many tasks in the batch gets a heap (a score
+// per node to build, then O(log nodes) a task). The tasks of rarer shapes ask their selector's
+// NodeTree (a few dozen bounds a task, plus keeping it up to date with the plan) when the
+// selector has enough of them to pay for that, and build a heap otherwise. Measured with
+// bench/placement_bench's Services, Saturated and Distinct batches.
+constexpr size_t kTasksWorthAHeap = 8;
+constexpr size_t kRareTasksWorthATree = 32;
+
 // Heaps kept at once. Each costs one to three entries (24 bytes) per node; a batch rarely has
 // more shapes than this, and one that does rebuilds (a scan of the nodes) the heaps it evicts.
 constexpr size_t kMaxHeaps = 64;
@@ -100,6 +110,11 @@ struct Selector {
   std::string_view driver;
   std::span<const std::string> constraints;
   std::vector<uint8_t> match;  // per node: kNoDriver, kNoMatch or kMatch
+  // binpack and spread: its nodes' bounds, built at its first task; up to date with
+  // Engine::changed_ up to `tree_replayed`.
+  std::unique_ptr<internal::NodeTree> tree;
+  size_t tree_replayed = 0;
+  size_t rare_tasks = 0;  // tasks of this selector whose shape has too few to be worth a heap
 };
 
 // One distinct (driver, constraints, resources) shape of the batch. Tasks of one shape are
@@ -108,6 +123,7 @@ struct TaskShape {
   uint32_t selector = 0;
   Resources request;
   uint32_t heap = kNone;   // index into Engine::heaps_, if it still owns one
+  size_t tasks = 0;        // tasks of this shape in the batch
   bool exhausted = false;  // no node fits: stays true for the rest of the plan
   uint64_t reason_epoch = std::numeric_limits<uint64_t>::max();
   std::string reason;  // valid while reason_epoch == Engine::epoch_
@@ -230,6 +246,9 @@ class Engine {
         tasks_(tasks),
         score_(internal::score_function(policy)),
         score_only_falls_(internal::score_only_falls(policy)),
+        tree_prefers_(policy == Policy::Binpack  ? internal::NodeTree::Prefers::Fuller
+                      : policy == Policy::Spread ? internal::NodeTree::Prefers::Emptier
+                                                 : std::optional<internal::NodeTree::Prefers>{}),
         cursor_(cursor),
         state_(nodes.size()),
         version_(nodes.size(), 0),
@@ -255,17 +274,36 @@ class Engine {
   Plan run() {
     Plan plan;
     plan.placements.reserve(tasks_.size());
+    // Shapes first: how many tasks share each decides how its nodes are searched.
+    std::vector<uint32_t> shape_of_task(tasks_.size(), kNone);
     for (size_t t = 0; t < tasks_.size(); ++t) {
-      if (!std::isfinite(tasks_[t].resources.cpu)) {
+      if (std::isfinite(tasks_[t].resources.cpu)) {
+        shape_of_task[t] = shape_of(tasks_[t]);
+        ++shapes_[shape_of_task[t]].tasks;
+      }
+    }
+    for (const TaskShape& shape : shapes_) {
+      if (shape.tasks < kTasksWorthAHeap)
+        selectors_[shape.selector].rare_tasks += shape.tasks;
+    }
+    for (size_t t = 0; t < tasks_.size(); ++t) {
+      if (shape_of_task[t] == kNone) {
         // task_validation rejects these before they are stored; never trust that here.
         plan.unplaced.push_back({t, "its CPU request " + format_cpu(tasks_[t].resources.cpu) +
                                         " is not a number of cores"});
         continue;
       }
-      uint32_t shape_index = shape_of(tasks_[t]);
+      uint32_t shape_index = shape_of_task[t];
+      const TaskShape& shape = shapes_[shape_index];
       std::optional<size_t> node;
-      if (!shapes_[shape_index].exhausted) {
-        node = score_ ? pick_scored(shape_index) : pick_round_robin(shape_index);
+      if (!shape.exhausted) {
+        if (!score_)
+          node = pick_round_robin(shape_index);
+        else if (tree_prefers_ && shape.tasks < kTasksWorthAHeap &&
+                 selectors_[shape.selector].rare_tasks >= kRareTasksWorthATree)
+          node = pick_from_tree(shape_index);
+        else
+          node = pick_scored(shape_index);
         if (!node)
           shapes_[shape_index].exhausted = true;  // feasibility only shrinks within a plan
       }
@@ -309,7 +347,10 @@ class Engine {
         selector_index_.try_emplace(key, static_cast<uint32_t>(selectors_.size()));
     if (!inserted)
       return it->second;
-    Selector selector{key.driver, key.constraints, std::vector<uint8_t>(nodes_.size(), kNoDriver)};
+    Selector selector;
+    selector.driver = key.driver;
+    selector.constraints = key.constraints;
+    selector.match.assign(nodes_.size(), kNoDriver);
     std::vector<Constraint> parsed;
     parsed.reserve(key.constraints.size());
     for (const auto& c : key.constraints)
@@ -340,6 +381,30 @@ class Engine {
     return node;
   }
 
+  // binpack and spread: the best node from the selector's NodeTree, exactly what a scan of
+  // every node would pick, without scoring every node (tasks of all-different shapes).
+  std::optional<size_t> pick_from_tree(uint32_t shape_index) {
+    const TaskShape& shape = shapes_[shape_index];
+    Selector& selector = selectors_[shape.selector];
+    auto live = [&](size_t n) -> uint8_t { return selector.match[n] == kMatch && held_[n] == 0; };
+    size_t changes = changed_.size() - selector.tree_replayed;
+    if (!selector.tree || changes > nodes_.size() / 8) {
+      live_.resize(nodes_.size());
+      for (size_t n = 0; n < nodes_.size(); ++n)
+        live_[n] = live(n);
+      if (selector.tree)
+        selector.tree->refresh(state_, live_);
+      else
+        selector.tree = std::make_unique<internal::NodeTree>(state_, live_, *tree_prefers_, score_);
+    } else {
+      for (size_t i = selector.tree_replayed; i < changed_.size(); ++i)
+        selector.tree->update(changed_[i], state_[changed_[i]], live(changed_[i]));
+    }
+    selector.tree_replayed = changed_.size();
+    return selector.tree->best(state_, shape.request);
+  }
+
+  // The top of the shape's heap.
   std::optional<size_t> pick_scored(uint32_t shape_index) {
     NodeHeap& heap = heap_for(shape_index);
     auto& entries = heap.entries;
@@ -445,6 +510,7 @@ class Engine {
   void hold(size_t node) {
     held_[node] = 1;
     ++version_[node];
+    changed_.push_back(static_cast<uint32_t>(node));  // a tree must see it leave
     ++epoch_;
   }
 
@@ -605,12 +671,13 @@ class Engine {
   std::span<const TaskRequest> tasks_;
   internal::ScoreFn score_;  // nullptr: roundrobin
   bool score_only_falls_;
+  std::optional<internal::NodeTree::Prefers> tree_prefers_;  // set: binpack or spread
   size_t cursor_;
 
   std::vector<NodeState> state_;   // per node, updated by each placement
   std::vector<uint32_t> version_;  // per node, bumped whenever its feasibility or score changes
   std::vector<uint8_t> held_;      // per node, 1 once held for a blocked task
-  std::vector<uint32_t> changed_;  // nodes in the order the plan placed on them
+  std::vector<uint32_t> changed_;  // nodes in the order the plan placed on or held them
   uint64_t epoch_ = 0;             // bumped by every placement and hold
 
   std::vector<Selector> selectors_;
@@ -621,6 +688,7 @@ class Engine {
   std::vector<NodeHeap> heaps_;
   uint64_t use_counter_ = 0;
   std::vector<uint64_t> replay_stamp_;  // per node: the replay round that last pushed it
+  std::vector<uint8_t> live_;           // pick_from_tree's, kept to reuse its allocation
   uint64_t replay_round_ = 0;
 };
 

@@ -40,11 +40,14 @@
 // either: it comes first again when credit returns.
 //
 // Performance (bench/placement_bench): driver and constraints are resolved once per call for
-// each distinct (driver, constraints) pair, and the scored policies keep, per distinct task
-// shape (driver, constraints, resources), a heap of nodes that is updated only for the nodes
-// the plan changes. A batch of a few shapes costs O(log nodes) per placement; a batch of
-// all-different tasks degrades to a scan of the nodes per task. Tasks that fit nowhere cost a
-// scan of the nodes for their reason, shared by the following tasks of the same shape.
+// each distinct (driver, constraints) pair (a selector), and the scored policies keep, per
+// distinct task shape (driver, constraints, resources) with several tasks, a heap of nodes that
+// is updated only for the nodes the plan changes: O(log nodes) a placement. Shapes with few
+// tasks each (all-different requests) would pay a scan of the nodes per task for their heap;
+// under binpack and spread, whose scores are monotone in a node's capacity and use, they ask
+// their selector's NodeTree instead (broker/node_tree.h: bounds of groups of nodes, searched
+// branch-and-bound, exactly the scan's answer). Tasks that fit nowhere cost a scan of the nodes
+// for their reason, shared by the following tasks of the same shape.
 #pragma once
 
 #include <cstddef>

@@ -326,6 +326,55 @@ TEST(SchedulerProperty, ManyNodesAndFewShapesMatchTheReference) {
   }
 }
 
+TEST(SchedulerProperty, AllDifferentShapesMatchTheReference) {
+  // Every task its own shape: binpack and spread search their selector's NodeTree (bounds of
+  // groups of nodes) instead of a heap. Mixed and undeclared capacities, nodes alike (ties go to
+  // the lower index), clusters that run out of room (holds), constraints on some tasks.
+  std::mt19937 rng(31337);
+  std::uniform_real_distribution<double> unit(0, 1);
+  for (int i = 0; i < 12; ++i) {
+    Case c;
+    int node_count = 50 + 60 * (i % 4);
+    for (int n = 0; n < node_count; ++n) {
+      NodeSnapshot node;
+      node.id = node.name = "n" + std::to_string(n);
+      node.drivers = {"docker"};
+      node.capacity.cpu = pick(rng, std::vector<double>{0, 4, 8, 8, 16});
+      node.capacity.memory_bytes = pick(rng, std::vector<int64_t>{0, 8 * kGiB, 16 * kGiB});
+      node.capacity.disk_bytes = pick(rng, std::vector<int64_t>{0, 50 * kGiB});
+      node.capacity.slots = 16;
+      node.credit = std::uniform_int_distribution<uint32_t>(0, i % 2 == 0 ? 4 : 16)(rng);
+      // A few distinct starting loads, so that many nodes are alike.
+      node.allocated.cpu = node.capacity.cpu * 0.25 * static_cast<double>(rng() % 3);
+      node.allocated.memory_bytes =
+          node.capacity.memory_bytes / 4 * static_cast<int64_t>(rng() % 3);
+      if (n % 5 == 0)
+        node.labels["zone"] = "eu";
+      c.nodes.push_back(node);
+    }
+    for (int t = 0; t < 600; ++t) {
+      TaskSpec spec;
+      spec.resources = {0.25 + 2 * unit(rng), 256 * kMiB + static_cast<int64_t>(t) * 4096 * 1024,
+                        t % 3 == 0 ? kGiB : 0};
+      if (t % 7 == 0)
+        spec.constraints = {"zone=eu"};
+      c.specs.push_back(spec);
+    }
+    for (const auto& s : c.specs)
+      c.tasks.push_back({"t", s.driver, s.resources, s.constraints});
+    for (Policy policy : {Policy::Binpack, Policy::Spread}) {
+      Plan plan = schedule(c.nodes, c.tasks, policy);
+      expect_no_overcommit(c, plan, policy);
+      Plan expected = reference_schedule(c, policy);
+      ASSERT_EQ(plan.placements, expected.placements) << "case " << i << " " << policy_name(policy);
+      ASSERT_EQ(plan.unplaced.size(), expected.unplaced.size()) << "case " << i;
+      if (i % 2 == 0) {
+        EXPECT_FALSE(plan.unplaced.empty()) << "case " << i;  // little credit: holds happen
+      }
+    }
+  }
+}
+
 TEST(SchedulerProperty, ScoresThatClaimToOnlyFallDo) {
   // The engine re-scores lazily for these policies, which is only right if placing a task on a
   // node never makes that node better for any other task.
