@@ -2,8 +2,9 @@
 // analysis only understands lock types annotated as capabilities, which libstdc++'s are not:
 // guard shared state with cube::Mutex and cube::MutexLock (common/mutex.h). Only the few
 // structures shared between threads (worker queues, driver tables, pools) use them: poll loops
-// own their state and need no locks. CI checks them: scripts/thread-safety.sh builds with clang
-// and CUBE_THREAD_SAFETY=ON (-Wthread-safety -Werror).
+// own their state and need no locks. CI checks them: the sanitizer build
+// (scripts/test.sh --sanitize) compiles with clang and CUBE_THREAD_SAFETY=ON
+// (-Wthread-safety -Werror).
 #pragma once
 
 #if defined(__clang__)
