@@ -134,6 +134,7 @@ nlohmann::json to_json(const BenchResult& r) {
       {"slots", c.slots},
       {"tasks", c.tasks},
       {"clients", c.clients},
+      {"batch", c.batch},
       {"store", c.store},
       {"scheduler", c.scheduler},
       {"duration_ms", c.duration_ms},
@@ -175,6 +176,7 @@ std::string to_table(const BenchResult& r) {
                     std::to_string(c.slots) + " slots, " + std::to_string(c.tasks) + " tasks of " +
                     std::to_string(c.duration_ms) + " ms, " + std::to_string(c.clients) +
                     " clients, " +
+                    (c.batch > 1 ? "batches of " + std::to_string(c.batch) + ", " : "") +
                     (c.rate > 0 ? "open loop at " + per_second(c.rate) : "closed loop") +
                     ", store " + c.store + ", scheduler " + c.scheduler + ", broker " +
                     (c.broker.empty() ? "in-process" : c.broker) + "\n\n";

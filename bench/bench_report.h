@@ -42,6 +42,7 @@ struct BenchConfig {
   uint32_t slots = 8;
   size_t tasks = 10000;
   size_t clients = 4;
+  size_t batch = 1;  // tasks per request: 1 = SUBMIT, more = SUBMIT_BATCH
   std::string store = "memory";
   std::string scheduler = "binpack";
   int64_t duration_ms = 100;

@@ -204,6 +204,7 @@ Result<BenchResult> run_bench(const BenchRunOptions& options, const Clock& clock
   load_options.endpoint = *endpoint;
   load_options.clients = config.clients;
   load_options.rate = config.rate;
+  load_options.batch = config.batch;
   load_options.duration_ms = config.duration_ms;
   LoadGenerator load(load_options, recorder, clock);
   const SteadyTime start = clock.now();

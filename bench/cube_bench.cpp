@@ -4,8 +4,9 @@
 // Starts a broker in this process (a BrokerLoop on its own thread, a free port) unless --broker
 // names a running one, and N sim agents (bench/sim_fleet.h) that connect to it like N separate
 // cube-agent processes. Waits until the broker lists every agent ready, then submits M tasks of
-// the sim driver from K client threads (bench/load_generator.h), closed loop or at a fixed
-// arrival rate, and waits until every task completed. Prints progress on stderr, then a table
+// the sim driver from K client threads (bench/load_generator.h), one task per SUBMIT or B per
+// SUBMIT_BATCH (--batch), closed loop or at a fixed arrival rate, and waits until every task
+// completed. Prints progress on stderr, then a table
 // (or with -o json one JSON object) of the rates, latencies and broker resources
 // (bench/bench_report.h says how each is measured).
 //
@@ -25,6 +26,7 @@
 #include "common/clock.h"
 #include "common/log.h"
 #include "common/units.h"
+#include "protocol/messages.h"
 
 namespace po = boost::program_options;
 
@@ -53,7 +55,8 @@ struct Args {
 Args parse_args(int argc, char** argv, bool& help) {
   Args a;
   BenchConfig& c = a.config;
-  int64_t agents = 100, slots = 8, tasks = 10000, clients = 4, agent_threads = 1, io_threads = 1;
+  int64_t agents = 100, slots = 8, tasks = 10000, clients = 4, agent_threads = 1, io_threads = 1,
+          batch = 1;
   int broker_pid = 0;
   std::string timeout;
   po::options_description desc(
@@ -66,7 +69,12 @@ Args parse_args(int argc, char** argv, bool& help) {
       "slots", po::value(&slots)->default_value(slots), "task slots per agent (S)")(
       "tasks", po::value(&tasks)->default_value(tasks), "tasks to submit (M)")(
       "clients", po::value(&clients)->default_value(clients),
-      "client threads (K), each with its own cube::Client")(
+      "client threads (K), each with its own cube::Client and one request in flight")(
+      "batch", po::value(&batch)->default_value(batch),
+      "tasks per request (B): 1 sends each task as its own SUBMIT; more sends SUBMIT_BATCHes of "
+      "B tasks. Closed loop: a client sends its next request once the previous is answered. "
+      "Open loop: a batch leaves when its last task is due, and each task's latency counts from "
+      "its own due time, so the wait to fill a batch is part of it")(
       "store", po::value(&c.store)->default_value(c.store),
       "in-process broker's store: memory or sqlite:PATH")(
       "scheduler", po::value(&c.scheduler)->default_value(c.scheduler),
@@ -109,6 +117,10 @@ Args parse_args(int argc, char** argv, bool& help) {
     throw UsageError{"--tasks must be between 1 and 100000000"};
   if (clients < 1 || clients > 1024)
     throw UsageError{"--clients must be between 1 and 1024"};
+  if (batch < 1 || batch > static_cast<int64_t>(protocol::kMaxSubmitBatch)) {
+    throw UsageError{"--batch must be between 1 and " + std::to_string(protocol::kMaxSubmitBatch) +
+                     " (one request's limit)"};
+  }
   if (agent_threads < 1 || agent_threads > 256)
     throw UsageError{"--agent-threads must be between 1 and 256"};
   if (io_threads < 1 || io_threads > 64)
@@ -142,6 +154,7 @@ Args parse_args(int argc, char** argv, bool& help) {
   c.slots = static_cast<uint32_t>(slots);
   c.tasks = static_cast<size_t>(tasks);
   c.clients = static_cast<size_t>(clients);
+  c.batch = static_cast<size_t>(batch);
   c.agent_threads = static_cast<size_t>(agent_threads);
   c.io_threads = static_cast<int>(io_threads);
   a.quiet = vm.count("quiet") > 0;

@@ -2,6 +2,7 @@
 
 #include <pthread.h>
 
+#include <algorithm>
 #include <chrono>
 #include <thread>
 #include <utility>
@@ -40,33 +41,68 @@ void LoadGenerator::client_thread(SteadyTime start) {
   Client client(client_options, clock_);
   const bool open_loop = options_.rate > 0;
   const double period_ns = open_loop ? 1e9 / options_.rate : 0;
+  auto due = [&](size_t index) {
+    return start + std::chrono::duration_cast<SteadyTime::duration>(
+                       std::chrono::duration<double, std::nano>(period_ns * index));
+  };
+  const size_t batch = std::max<size_t>(1, options_.batch);
+  std::vector<Task> tasks;
+  tasks.reserve(batch);
   while (true) {
-    size_t index = next_.fetch_add(1, std::memory_order_relaxed);
-    if (index >= recorder_.tasks())
+    size_t first = next_.fetch_add(batch, std::memory_order_relaxed);
+    if (first >= recorder_.tasks())
       return;
-    Task task = bench_task(recorder_, index, options_.duration_ms);
-    SteadyTime sent;
+    size_t count = std::min(batch, recorder_.tasks() - first);
+    tasks.clear();
+    for (size_t i = first; i < first + count; ++i)
+      tasks.push_back(bench_task(recorder_, i, options_.duration_ms));
     if (open_loop) {
-      sent = start + std::chrono::duration_cast<SteadyTime::duration>(
-                         std::chrono::duration<double, std::nano>(period_ns * index));
       // This thread's job is to wait for the schedule (Clock::sleep_for); rounding up keeps a
-      // task from going out before its time.
-      for (SteadyTime now = clock_.now(); now < sent; now = clock_.now())
-        clock_.sleep_for(std::chrono::ceil<Millis>(sent - now));
+      // request from going out before its last task is due.
+      SteadyTime last_due = due(first + count - 1);
+      for (SteadyTime now = clock_.now(); now < last_due; now = clock_.now())
+        clock_.sleep_for(std::chrono::ceil<Millis>(last_due - now));
+      for (size_t i = first; i < first + count; ++i)
+        recorder_.sent(i, due(i));
     } else {
-      sent = clock_.now();
+      SteadyTime now = clock_.now();
+      for (size_t i = first; i < first + count; ++i)
+        recorder_.sent(i, now);
     }
-    recorder_.sent(index, sent);
-    auto stored = client.submit(task);
-    if (!stored.is_ok()) {
-      recorder_.failed(index);
-      MutexLock lock(mu_);
-      if (first_error_.empty())
-        first_error_ = "submitting task " + task.id + ": " + stored.status().to_string();
-      continue;
-    }
-    recorder_.acked(index, clock_.now());
+    submit(client, first, tasks);
   }
+}
+
+void LoadGenerator::submit(Client& client, size_t first, std::span<const Task> tasks) {
+  if (options_.batch <= 1) {
+    auto stored = client.submit(tasks.front());
+    if (!stored.is_ok())
+      return record_failure(first, tasks.front().id, stored.status());
+    recorder_.acked(first, clock_.now());
+    return;
+  }
+  auto outcomes = client.submit_many(tasks);
+  if (!outcomes.is_ok()) {
+    for (size_t i = 0; i < tasks.size(); ++i)
+      record_failure(first + i, tasks[i].id, outcomes.status());
+    return;
+  }
+  SteadyTime now = clock_.now();
+  for (size_t i = 0; i < outcomes->size(); ++i) {
+    const protocol::SubmitOutcome& outcome = (*outcomes)[i];
+    if (outcome.error_code == ErrorCode::Ok) {
+      recorder_.acked(first + i, now);
+    } else {
+      record_failure(first + i, tasks[i].id, outcome.status());
+    }
+  }
+}
+
+void LoadGenerator::record_failure(size_t index, const std::string& task_id, const Status& status) {
+  recorder_.failed(index);
+  MutexLock lock(mu_);
+  if (first_error_.empty())
+    first_error_ = "submitting task " + task_id + ": " + status.to_string();
 }
 
 }  // namespace cube::bench

@@ -2,16 +2,22 @@
 // cube::Client (REQ socket, Lazy Pirate), and records send and acknowledgement times in a
 // RunRecorder.
 //
-// Closed loop (rate 0): each thread submits its next task as soon as the previous one is
-// acknowledged; latency counts from the moment the request is sent.
+// Each request carries `batch` tasks: 1 sends each task as its own SUBMIT (Client::submit), more
+// sends SUBMIT_BATCHes of that many consecutive tasks (Client::submit_many; the last may be
+// shorter). Each thread has one request in flight.
+//
+// Closed loop (rate 0): each thread sends its next request as soon as the previous one is
+// acknowledged; every task's latency counts from the moment its request is sent.
 //
 // Open loop (rate R > 0): task i is due at start + i / R whatever happened before (a fixed
 // arrival schedule), and its latency counts from that intended time, so time a task spent
-// waiting for a free client thread is part of its latency (no coordinated omission). A thread
-// waits for a due time with Clock::sleep_for, whose resolution is a millisecond: a task is
-// never sent before its time and at most about a millisecond after it, and that delay is
-// counted too. With K threads at most K requests are in flight, so K must exceed R times the
-// round-trip time or the schedule falls behind (which then shows in the latency).
+// waiting for a free client thread is part of its latency (no coordinated omission). A batch
+// leaves when its last task is due, as a client that gathers arrivals and sends them together
+// would: the earlier tasks' wait for it counts in their latency. A thread waits for a due time
+// with Clock::sleep_for, whose resolution is a millisecond: a request is never sent before its
+// time and at most about a millisecond after it, and that delay is counted too. With K threads
+// at most K requests are in flight, so K times the batch must exceed R times the round-trip time
+// or the schedule falls behind (which then shows in the latency).
 //
 // Thread-safety: run() blocks its caller until every task was submitted (or given up on).
 #pragma once
@@ -19,6 +25,7 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <span>
 #include <string>
 
 #include "bench/run_recorder.h"
@@ -32,6 +39,7 @@ struct LoadOptions {
   std::string endpoint;           // the broker's client endpoint, "tcp://127.0.0.1:7100"
   size_t clients = 4;             // threads, each with its own cube::Client
   double rate = 0;                // tasks per second; 0 = closed loop
+  size_t batch = 1;               // tasks per request: 1 = SUBMIT, more = SUBMIT_BATCH
   int64_t duration_ms = 100;      // each sim task's DurationMs
   Millis timeout_per_try{10000};  // cube::Client Lazy Pirate try; generous: the broker is busy
   int tries = 3;
@@ -59,6 +67,11 @@ class LoadGenerator {
 
  private:
   void client_thread(SteadyTime start);
+  // Sends `tasks` (numbers first, first + 1...) in one request and records each acknowledgement
+  // or failure.
+  void submit(Client& client, size_t first, std::span<const Task> tasks);
+  // Task `index` failed for good: counted, and the run's first error kept.
+  void record_failure(size_t index, const std::string& task_id, const Status& status);
 
   LoadOptions options_;
   RunRecorder& recorder_;

@@ -76,12 +76,17 @@ void BrokerState::reply_after_commit(std::span<const zmq::message_t> routing, ui
   } else {
     r.status = Status::internal("task " + task_id + " vanished before its reply");
   }
+  queue_reply(routing, r);
+}
+
+void BrokerState::queue_reply(std::span<const zmq::message_t> routing,
+                              const protocol::Reply& reply) {
   std::vector<std::string> frames;
   frames.reserve(routing.size());
   for (const auto& frame : routing)
     frames.push_back(frame_string(frame));
   outbox.push(OutboxSocket::Client, std::move(frames), protocol::MessageType::Reply,
-              protocol::encode_body(r));
+              protocol::encode_body(reply));
 }
 
 void BrokerState::queue_commands() {

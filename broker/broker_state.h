@@ -4,7 +4,7 @@
 // (broker/handlers.h) decide what a message changes; both work on this one BrokerState.
 //
 // Sending: handlers never write to a socket for a change they made. Replies that report a
-// change and every message to an agent go through queue_work()/reply_after_commit() into the
+// change and every message to an agent go through queue_work()/queue_reply() into the
 // outbox (broker/outbox.h), which the loop flushes once the commit holding the change has
 // landed. Only the messages the outbox header lists as bypassing it (errors before any change,
 // read replies, LOGS) use reply()/reply_error()/sockets.send_work() directly.
@@ -82,8 +82,11 @@ struct BrokerState {
   // Sends at once (the reads and the errors that broker/outbox.h lets bypass it).
   void reply(std::span<const zmq::message_t> routing, const protocol::Reply& reply);
   void reply_error(std::span<const zmq::message_t> routing, uint64_t request_id, Status status);
-  // Queues an OK reply carrying task `task_id` as it is now; it leaves with the commit of the
-  // change it reports.
+  // Queues `reply` behind every change made so far: it leaves once the commit holding them is
+  // stored (the outbox rule), so whatever it reports is in the store by then.
+  void queue_reply(std::span<const zmq::message_t> routing, const protocol::Reply& reply);
+  // Queues (queue_reply) an OK reply carrying task `task_id` as it is now; it leaves with the
+  // commit of the change it reports.
   void reply_after_commit(std::span<const zmq::message_t> routing, uint64_t request_id,
                           const std::string& task_id);
 

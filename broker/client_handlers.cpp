@@ -1,7 +1,7 @@
 // Client requests on the client ROUTER. Reads (LIST, GET, NODES, STATUS) are answered at once
-// from the broker's current view; SUBMIT and STOP_TASK change tasks and are answered through the
-// outbox once that change is committed (broker/outbox.h). Every handler is idempotent, since a
-// Lazy Pirate client repeats a request it got no answer for.
+// from the broker's current view; SUBMIT, SUBMIT_BATCH and STOP_TASK change tasks and are
+// answered through the outbox once that change is committed (broker/outbox.h). Every handler is
+// idempotent, since a Lazy Pirate client repeats a request it got no answer for.
 #include <spdlog/spdlog.h>
 
 #include "broker/admission.h"
@@ -13,39 +13,52 @@ namespace cube::broker {
 namespace {
 
 using protocol::MessageType;
+using protocol::SubmitOutcome;
 
-// STOP_TASK, and SUBMIT with State 3 (the prior orchestrators' way to stop a task).
-void stop_task(BrokerState& state, const Inbound& in, uint64_t request_id,
-               const std::string& task_id) {
+SubmitOutcome accepted(std::string task_id) {
+  return {std::move(task_id), ErrorCode::Ok, ""};
+}
+
+SubmitOutcome refused(std::string task_id, const Status& why) {
+  return {std::move(task_id), why.code(), why.message()};
+}
+
+// STOP_TASK, and a submitted task with State 3 (the prior orchestrators' way to stop a task).
+// OK with the task's ID, or why it cannot be stopped (NotFound), in which case nothing changed.
+SubmitOutcome stop_task(BrokerState& state, const std::string& task_id) {
   Status s = state.lifecycle.stop_task(task_id, state.clock.wall(), state.commands);
   state.queue_commands();
   if (!s.is_ok())
-    return state.reply_error(in.routing(), request_id, s);
+    return refused(task_id, s);
   state.metrics.on_stopped(task_id);
   bump(state.counters, "client.stops");
   state.schedule_needed = true;
-  state.reply_after_commit(in.routing(), request_id, task_id);
+  return accepted(task_id);
 }
 
-void on_submit(BrokerState& state, Inbound& in, protocol::SubmitRequest& req) {
-  const Task& submitted = req.task;
+// One submitted task, alone (SUBMIT) or in a SUBMIT_BATCH, so both take the same path: State 3
+// stops that ID; then validation, idempotency by ID, admission (task policy, rate, --max-pending)
+// and the new Pending task. Returns OK with the ID of the task as it will be stored once the
+// current changes are committed (the one sent, or one chosen here for an older client that sent
+// none), or why the task was refused, in which case it changed nothing. Replies nothing: an OK
+// outcome must reach the client only through the outbox (queue_reply).
+SubmitOutcome submit_task(BrokerState& state, const Inbound& in, const Task& submitted) {
   if (submitted.desired_state == TaskState::Completed) {
     if (submitted.id.empty()) {
-      return state.reply_error(in.routing(), req.request_id,
-                               Status::invalid("a task with State 3 (Completed) stops the task "
-                                               "with its ID, but no ID was given"));
+      return refused("", Status::invalid("a task with State 3 (Completed) stops the task with "
+                                         "its ID, but no ID was given"));
     }
-    return stop_task(state, in, req.request_id, submitted.id);
+    return stop_task(state, submitted.id);
   }
   if (Status s = validate_task_spec(submitted); !s.is_ok())
-    return state.reply_error(in.routing(), req.request_id, s);
+    return refused(submitted.id, s);
   if (!submitted.id.empty() && state.tasks.find(submitted.id) != nullptr) {
     // Idempotent: a retry (or a second submit) of the same ID returns the stored task.
     bump(state.counters, "client.submit_duplicates");
-    return state.reply_after_commit(in.routing(), req.request_id, submitted.id);
+    return accepted(submitted.id);
   }
   if (Status s = admit_submit(state, in, submitted); !s.is_ok())
-    return state.reply_error(in.routing(), req.request_id, s);
+    return refused(submitted.id, s);
 
   SystemTime wall = state.clock.wall();
   // Only what the user asks for: the broker owns every status field of a new task. The default
@@ -60,15 +73,48 @@ void on_submit(BrokerState& state, Inbound& in, protocol::SubmitRequest& req) {
   task.created_ms = to_unix_ms(wall);
   std::string id = task.id;
   if (Status added = state.tasks.add(std::move(task), wall); !added.is_ok())
-    return state.reply_error(in.routing(), req.request_id, Status::internal(added.message()));
+    return refused(id, Status::internal(added.message()));
   state.metrics.on_submitted(id, state.clock.now());
   bump(state.counters, "client.submits");
   state.schedule_needed = true;
-  state.reply_after_commit(in.routing(), req.request_id, id);
+  return accepted(id);
+}
+
+// Answers a request about one task: a refusal at once (it changed nothing, broker/outbox.h), the
+// task once the commit holding the change is stored.
+void answer(BrokerState& state, const Inbound& in, uint64_t request_id,
+            const SubmitOutcome& outcome) {
+  if (outcome.error_code != ErrorCode::Ok)
+    return state.reply_error(in.routing(), request_id, outcome.status());
+  state.reply_after_commit(in.routing(), request_id, outcome.task_id);
+}
+
+void on_submit(BrokerState& state, Inbound& in, protocol::SubmitRequest& req) {
+  answer(state, in, req.request_id, submit_task(state, in, req.task));
+}
+
+// Each task as its own SUBMIT would be; one refused task does not fail the others. The reply
+// carries every outcome in the request's order and leaves after the commit holding every task
+// it reports as stored, like SUBMIT's.
+void on_submit_batch(BrokerState& state, Inbound& in, protocol::SubmitBatchRequest& req) {
+  // No task, too many, or one ID twice: refused whole before anything changed, so answered at
+  // once.
+  if (Status s = check_submit_batch(req.tasks); !s.is_ok())
+    return state.reply_error(in.routing(), req.request_id, s);
+  bump(state.counters, "client.submit_batches");
+  protocol::Reply reply;
+  reply.request_id = req.request_id;
+  reply.submitted.reserve(req.tasks.size());
+  for (const Task& task : req.tasks) {
+    reply.submitted.push_back(submit_task(state, in, task));
+    if (reply.submitted.back().error_code != ErrorCode::Ok)
+      bump(state.counters, "client.submit_batch_refused");
+  }
+  state.queue_reply(in.routing(), reply);
 }
 
 void on_stop(BrokerState& state, Inbound& in, protocol::StopRequest& req) {
-  stop_task(state, in, req.request_id, req.task_id);
+  answer(state, in, req.request_id, stop_task(state, req.task_id));
 }
 
 void on_list(BrokerState& state, Inbound& in, protocol::ListRequest& req) {
@@ -117,6 +163,7 @@ void on_status(BrokerState& state, Inbound& in, protocol::StatusRequest& req) {
 
 void add_client_handlers(MessageTable& table) {
   table.add<protocol::SubmitRequest, on_submit>(BrokerSocket::Client);
+  table.add<protocol::SubmitBatchRequest, on_submit_batch>(BrokerSocket::Client);
   table.add<protocol::StopRequest, on_stop>(BrokerSocket::Client);
   table.add<protocol::ListRequest, on_list>(BrokerSocket::Client);
   table.add<protocol::GetRequest, on_get>(BrokerSocket::Client);

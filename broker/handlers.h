@@ -1,7 +1,7 @@
 // The broker's message handlers, one file per socket, all registered in one MessageTable
 // (broker/message_table.h), which decodes and counts before a handler runs:
 //
-//   client_handlers.cpp  SUBMIT, LIST, GET, STOP_TASK, NODES, STATUS (client ROUTER)
+//   client_handlers.cpp  SUBMIT, SUBMIT_BATCH, LIST, GET, STOP_TASK, NODES, STATUS (client ROUTER)
 //   work_handlers.cpp    HELLO, CREDIT, ACCEPT, REJECT, SNAPSHOT, ERROR (work ROUTER)
 //   event_handlers.cpp   AGENT_HEARTBEAT, TASK_STATE, NODE_STATS (events SUB)
 //   logs_handlers.cpp    LOGS (client) and LOGS_DATA (work): the logs proxy

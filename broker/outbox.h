@@ -5,13 +5,14 @@
 // after the store has acknowledged the group commit holding every change made before the
 // message was queued. So a broker killed at any instant has told no agent to run, and no client
 // that it accepted, anything the restarted broker will not know. Through the outbox go the
-// client replies to SUBMIT and STOP_TASK, and every message to agents but LOGS_FETCH (WELCOME,
-// ASSIGN, STOP, SYNC and ERROR), so each agent's stream keeps the order the broker decided it in.
+// client replies to SUBMIT, SUBMIT_BATCH and STOP_TASK, and every message to agents but
+// LOGS_FETCH (WELCOME, ASSIGN, STOP, SYNC and ERROR), so each agent's stream keeps the order the
+// broker decided it in.
 //
 // Sent at once, bypassing the outbox (they report no change of their own):
 //   - client ERROR replies to requests refused before they changed anything (malformed,
-//     unauthorized, invalid, unknown task); a REQ client has one request in flight, so there is
-//     no order to keep;
+//     unauthorized, invalid, unknown task, a SUBMIT_BATCH refused whole); a REQ client has one
+//     request in flight, so there is no order to keep;
 //   - replies to the reads (LIST, GET, NODES, STATUS): the broker's current view, which may
 //     include changes whose commit is still in flight, answered while a slow commit runs;
 //   - the BEACON on the PUB socket (epoch and heartbeat only);

@@ -158,7 +158,7 @@ void add_spec_options(po::options_description& desc, bool with_name_and_image) {
      "label to attach to the task (repeatable)")
     ("duration", po::value<std::string>()->value_name("DURATION"),
      "sim driver: how long the task runs, e.g. 5s")
-    ("wait", po::bool_switch(), "wait until the task runs (exit 1 if it fails)")
+    ("wait", po::bool_switch(), "wait until the task (every task) runs (exit 1 if one fails)")
     ("wait-timeout", po::value<std::string>()->default_value(std::string(kDefaultWaitTimeout))
                          ->value_name("DURATION"),
      "how long --wait waits");
@@ -237,7 +237,14 @@ Task task_from_flags(const Context& ctx, std::string name, std::string image) {
   return task;
 }
 
-Task task_from_file(const Context& ctx, const std::string& path) {
+// "stdin" for "-", else the path: how messages name a task file.
+std::string file_name(const std::string& path) {
+  return path == "-" ? std::string("stdin") : "\"" + path + "\"";
+}
+
+// The tasks in task file `path` ("-" reads stdin): one task or TaskEvent, a JSON array of them, or
+// one per line (tasks_from_json_text).
+TaskList tasks_from_file(const Context& ctx, const std::string& path) {
   std::string text;
   if (path == "-") {
     text.assign(std::istreambuf_iterator<char>(ctx.io.in), std::istreambuf_iterator<char>());
@@ -247,12 +254,35 @@ Task task_from_file(const Context& ctx, const std::string& path) {
       throw UsageError{"cannot read task file \"" + path + "\": " + std::strerror(errno)};
     text.assign(std::istreambuf_iterator<char>(file), std::istreambuf_iterator<char>());
   }
-  auto task = task_from_json_text(text);
-  if (!task) {
-    throw UsageError{"task file \"" + (path == "-" ? std::string("stdin") : path) +
-                     "\": " + task.status().message()};
+  auto tasks = tasks_from_json_text(text);
+  if (!tasks)
+    throw UsageError{"task file " + file_name(path) + ": " + tasks.status().message()};
+  return std::move(tasks).value();
+}
+
+// With --wait: waits, within `wait_timeout` in all, until each task of `ids` runs or has ended.
+// Returns kExitOk, kExitBrokerError when one failed (each is named), or report_failure's code
+// when the broker stops answering or the time runs out.
+int wait_until_running(Context& ctx, Client& client, const std::vector<std::string>& ids,
+                       Millis wait_timeout) {
+  if (!ctx.vm["wait"].as<bool>())
+    return kExitOk;
+  SteadyTime deadline = ctx.io.clock.now() + wait_timeout;
+  int exit_code = kExitOk;
+  for (const std::string& id : ids) {
+    auto done = client.wait_for(
+        id, [](const Task& t) { return t.state == TaskState::Running || is_terminal(t.state); },
+        deadline);
+    if (!done)
+      return report_failure(ctx, client, done.status());
+    if (done->state == TaskState::Failed) {
+      ctx.io.err << kProgram << ": task " << done->id
+                 << " failed: " << (done->reason.empty() ? "no reason given" : done->reason)
+                 << "\n";
+      exit_code = kExitBrokerError;
+    }
   }
-  return std::move(task).value();
+  return exit_code;
 }
 
 // Submits `task` (validated here first, for an error before anything is sent), prints its ID and
@@ -268,20 +298,58 @@ int submit_task(Context& ctx, Task task) {
     return report_failure(ctx, client, stored.status());
   ctx.io.out << stored->id << "\n";
   ctx.io.out.flush();
-  if (!ctx.vm["wait"].as<bool>())
-    return kExitOk;
-  auto done = client.wait_for(
-      stored->id,
-      [](const Task& t) { return t.state == TaskState::Running || is_terminal(t.state); },
-      ctx.io.clock.now() + wait_timeout);
-  if (!done)
-    return report_failure(ctx, client, done.status());
-  if (done->state == TaskState::Failed) {
-    ctx.io.err << kProgram << ": task " << done->id
-               << " failed: " << (done->reason.empty() ? "no reason given" : done->reason) << "\n";
-    return kExitBrokerError;
+  return wait_until_running(ctx, client, {stored->id}, wait_timeout);
+}
+
+// Submits the tasks of a file that holds several, in as few requests as it can
+// (Client::submit_many). Each task is judged by the broker on its own: prints one line per task,
+// in the file's order, its ID on stdout or "ERROR <place> (<Name>): <error>" on stderr, then
+// honours --wait for the stored ones. Exit 1 when any was refused or failed.
+int submit_tasks(Context& ctx, const std::string& path, TaskList list) {
+  if (list.tasks.empty())
+    throw UsageError{"task file " + file_name(path) + " holds no task"};
+  Status distinct = check_distinct_task_ids(list.tasks, [&](size_t i) { return list.where(i); });
+  if (!distinct.is_ok())
+    throw UsageError{"task file " + file_name(path) + ": " + distinct.message()};
+  Millis wait_timeout = duration_flag(ctx, "wait-timeout");
+  // The IDs are chosen here rather than inside submit_many so that, when the broker does not
+  // answer, each task's ID can be given for a retry that stores it at most once.
+  for (Task& task : list.tasks)
+    choose_task_id(task, ctx.io.clock.wall());
+  // Where the task is in the file, so a script can match each line to its task even when the
+  // stdout lines (IDs) are fewer than the tasks; and its Name, for a reader.
+  auto place = [&](size_t i) {
+    const std::string& name = list.tasks[i].name;
+    return list.where(i) + (name.empty() ? "" : " (" + name + ")");
+  };
+  Client client = ctx.make_client();
+  auto outcomes = client.submit_many(list.tasks);
+  if (!outcomes) {
+    if (client.was_unanswered()) {
+      for (size_t i = 0; i < list.tasks.size(); ++i) {
+        if (list.tasks[i].id.empty())
+          continue;  // a stop by State 3 without an ID is refused whatever happens
+        ctx.io.err << "ERROR " << place(i) << ": no answer, so it may have been stored, as "
+                   << list.tasks[i].id << ": submit it again with that ID to store it once\n";
+      }
+    }
+    return report_failure(ctx, client, outcomes.status());
   }
-  return kExitOk;
+  std::vector<std::string> stored;
+  for (size_t i = 0; i < outcomes->size(); ++i) {
+    const protocol::SubmitOutcome& outcome = (*outcomes)[i];
+    if (outcome.error_code == ErrorCode::Ok) {
+      ctx.io.out << outcome.task_id << "\n" << std::flush;
+      stored.push_back(outcome.task_id);
+    } else {
+      ctx.io.err << "ERROR " << place(i) << ": " << outcome.status().to_string() << "\n"
+                 << std::flush;
+    }
+  }
+  int waited = wait_until_running(ctx, client, stored, wait_timeout);
+  if (waited != kExitOk)
+    return waited;
+  return stored.size() == outcomes->size() ? kExitOk : kExitBrokerError;
 }
 
 // Like `docker run`, a task submitted without --name is named after what it runs: the image's
@@ -306,7 +374,11 @@ int cmd_submit(Context& ctx) {
                                                       [&](const char* f) { return ctx.has(f); });
     if (mixed)
       throw UsageError{"give the task either with -f FILE or with flags, not both"};
-    return submit_task(ctx, task_from_file(ctx, ctx.get("file")));
+    std::string path = ctx.get("file");
+    TaskList list = tasks_from_file(ctx, path);
+    if (list.form == TaskList::Form::Single)
+      return submit_task(ctx, std::move(list.tasks.front()));
+    return submit_tasks(ctx, path, std::move(list));
   }
   std::string name = ctx.has("name") ? ctx.get("name") : default_task_name(ctx);
   if (name.empty())
@@ -501,14 +573,24 @@ void add_output_option(po::options_description& desc, const char* formats) {
 
 const std::vector<CommandSpec>& commands() {
   static const std::vector<CommandSpec> kCommands = {
-      {"submit", "Submit a task from a JSON file or from flags; prints its ID",
+      {"submit", "Submit tasks from a JSON file, or one from flags; prints their IDs",
        "submit -f FILE [--wait]\n"
        "       cube-client submit --name NAME [--image IMAGE] [options] [-- CMD ARGS...]",
        "Submits a task and prints ONLY its ID on stdout. FILE (\"-\" for stdin) holds the task\n"
        "JSON of go-cube, orc, Birdman and friends, bare or wrapped as a TaskEvent\n"
-       "{ID, State, Timestamp, Task}. The task is checked here first; the broker checks again.",
+       "{ID, State, Timestamp, Task}. The task is checked here first; the broker checks again.\n"
+       "\n"
+       "FILE may also hold many tasks: a JSON array of them, or one per line (NDJSON; blank\n"
+       "lines are skipped). They go to the broker in as few requests as possible (1,000 tasks\n"
+       "each), and the broker judges each on its own: one bad task does not stop the others.\n"
+       "One line per task, in FILE's order: its ID on stdout, or on stderr\n"
+       "  ERROR <task #N (from 0) or line N> [(<Name>)]: <why it was refused>\n"
+       "Exit 1 when any task was refused (or, with --wait, failed). A parse error names the\n"
+       "task (task #N or line N) and the field, and nothing is sent. --wait waits for every\n"
+       "task, within --wait-timeout in all.",
        "  cube-client submit -f task.json\n"
        "  cat task.json | cube-client submit -f -\n"
+       "  cube-client submit -f tasks.ndjson --wait\n"
        "  cube-client submit --name web --image nginx:1.25 -p 80/tcp --memory 256MiB \\\n"
        "      --restart always --health / --wait\n"
        "  cube-client submit --name job --driver exec -e GREETING=hi -- sh -c 'echo $GREETING'\n"
@@ -516,7 +598,7 @@ const std::vector<CommandSpec>& commands() {
        true,
        [](po::options_description& d) {
          d.add_options()("file,f", po::value<std::string>()->value_name("FILE"),
-                         "task JSON file, or - for stdin");
+                         "task JSON file (one task, an array, or one per line), or - for stdin");
          add_spec_options(d, true);
        },
        cmd_submit},

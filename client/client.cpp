@@ -11,6 +11,7 @@
 #include "common/ids.h"
 #include "protocol/codec.h"
 #include "protocol/envelope.h"
+#include "protocol/task_validation.h"
 #include "protocol/zmq_io.h"
 
 namespace cube {
@@ -35,6 +36,10 @@ std::string address_of(const std::string& endpoint) {
     return endpoint.substr(kTcp.size());
   return endpoint;
 }
+
+// The largest SUBMIT_BATCH body submit_many sends: the broker's client socket drops a bigger
+// message unread (kMaxInboundMessageBytes), less room for the envelope frames.
+constexpr size_t kMaxSubmitBatchBytes = protocol::kMaxInboundMessageBytes - 1024;
 
 Status missing(std::string_view what) {
   return Status::internal("the broker's reply carries no " + std::string(what) +
@@ -158,8 +163,6 @@ Status Client::open_socket() {
 }
 
 Result<protocol::Reply> Client::call(const Request& request) {
-  was_unanswered_ = false;
-  was_refused_ = false;
   uint64_t id = next_request_id();
   auto [type, body] = std::visit(
       [id](auto r) {
@@ -169,8 +172,15 @@ Result<protocol::Reply> Client::call(const Request& request) {
             static_cast<uint8_t>(protocol::MessageTraits<M>::kType), protocol::encode_body(r));
       },
       request);
+  return call_encoded(type, body, id);
+}
+
+Result<protocol::Reply> Client::call_encoded(uint8_t type, const std::string& body,
+                                             uint64_t request_id) {
+  was_unanswered_ = false;
+  was_refused_ = false;
   try {
-    return run_tries(type, body, id);
+    return run_tries(type, body, request_id);
   } catch (const zmq::error_t& e) {
     // Only a broken context or an exhausted process (EMFILE) gets here; the socket is suspect.
     close_socket();
@@ -287,15 +297,64 @@ Result<protocol::Reply> Client::run_tries(uint8_t type, const std::string& body,
   return Status::unavailable(message);
 }
 
+void choose_task_id(Task& task, SystemTime wall) {
+  // The ID is chosen before the first send, and every retry carries it: a retry whose first try
+  // was stored (reply lost, broker restarted) is then a no-op at the broker instead of a second
+  // task. A stop-by-State-3 submit names its task and gets no new ID.
+  if (task.id.empty() && task.desired_state != TaskState::Completed)
+    task.id = new_uuid_v7(wall);
+}
+
 Result<Task> Client::submit(const Task& task) {
   protocol::SubmitRequest request;
   request.task = task;
-  // The ID is chosen here, before the first send, and every retry carries it: a retry whose
-  // first try was stored (reply lost, broker restarted) is then a no-op at the broker instead
-  // of a second task. A stop-by-State-3 submit names its task and gets no new ID.
-  if (request.task.id.empty() && request.task.desired_state != TaskState::Completed)
-    request.task.id = new_uuid_v7(clock_->wall());
+  choose_task_id(request.task, clock_->wall());
   return task_of(call(request));
+}
+
+Result<std::vector<protocol::SubmitOutcome>> Client::submit_many(std::span<const Task> tasks) {
+  CUBE_RETURN_IF_ERROR(check_distinct_task_ids(tasks));
+  std::vector<Task> to_send(tasks.begin(), tasks.end());
+  for (Task& task : to_send)
+    choose_task_id(task, clock_->wall());
+  std::vector<protocol::SubmitOutcome> outcomes;
+  outcomes.reserve(to_send.size());
+  size_t next = 0;
+  while (next < to_send.size()) {
+    protocol::SubmitBatchRequest request;
+    request.request_id = next_request_id();
+    std::string body;
+    // Halve a request whose encoding the broker would drop unread (its socket's
+    // ZMQ_MAXMSGSIZE): the client would only see silence. A lone task goes as it is, as
+    // submit() would send it.
+    for (size_t count = std::min(to_send.size() - next, protocol::kMaxSubmitBatch);;
+         count = (count + 1) / 2) {
+      auto first = to_send.begin() + static_cast<std::ptrdiff_t>(next);
+      request.tasks.assign(first, first + static_cast<std::ptrdiff_t>(count));
+      body = protocol::encode_body(request);
+      if (count == 1 || body.size() <= kMaxSubmitBatchBytes)
+        break;
+    }
+    auto reply = call_encoded(static_cast<uint8_t>(protocol::MessageType::SubmitBatchRequest), body,
+                              request.request_id);
+    if (!reply) {
+      if (next == 0)
+        return reply.status();
+      return reply.status().with_context(
+          "the broker answered for the first " + std::to_string(next) + " of " +
+          std::to_string(to_send.size()) + " tasks; the request with the next " +
+          std::to_string(request.tasks.size()) + " failed");
+    }
+    if (reply->submitted.size() != request.tasks.size()) {
+      return Status::internal("the broker answered " + std::to_string(request.tasks.size()) +
+                              " submitted tasks with " + std::to_string(reply->submitted.size()) +
+                              " outcomes (is the broker a different version?)");
+    }
+    for (auto& outcome : reply->submitted)
+      outcomes.push_back(std::move(outcome));
+    next += request.tasks.size();
+  }
+  return outcomes;
 }
 
 Result<std::vector<Task>> Client::list() {

@@ -71,12 +71,19 @@ struct TaskDetails {
   std::optional<protocol::TaskStats> stats{};
 };
 
+// Gives `task` a UUIDv7 made at `wall` when it has no ID and is not a stop by State 3 (which
+// names the task it stops). Client::submit and submit_many do this before their first send, so
+// every retry carries the same ID; a caller that must name the IDs even when the broker does not
+// answer (the HTTP gateway's 503, cube-client's report) calls it first.
+void choose_task_id(Task& task, SystemTime wall);
+
 class Client {
  public:
   // Any client request; call() fills in its request_id.
-  using Request = std::variant<protocol::SubmitRequest, protocol::ListRequest, protocol::GetRequest,
-                               protocol::StopRequest, protocol::NodesRequest,
-                               protocol::StatusRequest, protocol::LogsRequest>;
+  using Request =
+      std::variant<protocol::SubmitRequest, protocol::ListRequest, protocol::GetRequest,
+                   protocol::StopRequest, protocol::NodesRequest, protocol::StatusRequest,
+                   protocol::LogsRequest, protocol::SubmitBatchRequest>;
 
   // Does not connect yet: the first request opens the socket. `clock` bounds every try (its
   // now()) and paces wait_for (its sleep_for); it must outlive the Client. A ManualClock works:
@@ -118,6 +125,25 @@ class Client {
   // Returns the task as stored. Submitting the same ID twice returns the stored task, not a
   // duplicate. Errors: as call(); Invalid from the broker names the bad field.
   Result<Task> submit(const Task& task);
+
+  // Submits many tasks in as few requests as it can: SUBMIT_BATCH requests of at most
+  // protocol::kMaxSubmitBatch tasks (fewer when that many would not fit in the broker's 1 MiB
+  // message limit), one after the other, in order. Like submit(), a task without an ID gets a
+  // UUIDv7 here (choose_task_id), before the first send, kept for every retry. Returns one
+  // outcome per task, in the order given: its ID (as sent) and OK (stored now, or already stored
+  // under that ID) or that task's own refusal, exactly what submit() of it alone would return
+  // (Invalid naming the field, NotFound for a State 3 stop of an unknown ID, Unavailable from
+  // the broker's rate limit or --max-pending...). A refused task never fails the others. No
+  // task: no request, no outcome.
+  // Errors of the call as a whole:
+  //   - Invalid when two tasks carry the same ID (check_distinct_task_ids); nothing is sent;
+  //   - as call() when a request fails as a whole: Unavailable when the broker did not answer
+  //     (was_unanswered()), Unauthorized when it refused the key (was_refused()), the broker's
+  //     error... The requests before it were answered, and the message says how many tasks
+  //     they held. Its tasks may have been stored: submitting the same tasks again with the IDs
+  //     they were sent with (give them IDs first with choose_task_id) stores none twice;
+  //   - Internal when a reply does not carry one outcome per task of its request.
+  Result<std::vector<protocol::SubmitOutcome>> submit_many(std::span<const Task> tasks);
 
   // Every task the broker knows. Errors: as call().
   Result<std::vector<Task>> list();
@@ -166,6 +192,8 @@ class Client {
   Status open_socket();
   // Closes the socket and its handshake watch (the watch first: it refers to the socket).
   void close_socket();
+  // call() for a request already encoded.
+  Result<protocol::Reply> call_encoded(uint8_t type, const std::string& body, uint64_t request_id);
   Result<protocol::Reply> run_tries(uint8_t type, const std::string& body, uint64_t request_id);
   uint64_t next_request_id();
 

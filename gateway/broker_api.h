@@ -8,6 +8,7 @@
 // Lazy Pirate retries give up.
 #pragma once
 
+#include <span>
 #include <string>
 #include <vector>
 
@@ -26,6 +27,9 @@ class BrokerApi {
   // ID returns the stored task; a desired state of Completed stops the task with that ID
   // (NotFound when there is none). Unavailable when the broker does not answer.
   virtual Result<Task> submit(const Task& task) = 0;
+  // As cube::Client::submit_many: one outcome per task, in order, each task judged on its own;
+  // the error of the call as a whole (Unavailable when the broker does not answer) otherwise.
+  virtual Result<std::vector<protocol::SubmitOutcome>> submit_many(std::span<const Task> tasks) = 0;
   // Every task. Unavailable when the broker does not answer.
   virtual Result<std::vector<Task>> list() = 0;
   // One task and its history; NotFound for an unknown ID.

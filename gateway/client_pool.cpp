@@ -41,6 +41,10 @@ Result<Task> ClientPool::submit(const Task& task) {
   return with_client([&](Client& c) { return c.submit(task); });
 }
 
+Result<std::vector<protocol::SubmitOutcome>> ClientPool::submit_many(std::span<const Task> tasks) {
+  return with_client([&](Client& c) { return c.submit_many(tasks); });
+}
+
 Result<std::vector<Task>> ClientPool::list() {
   return with_client([](Client& c) { return c.list(); });
 }

@@ -31,6 +31,7 @@ class ClientPool final : public BrokerApi {
   ClientPool& operator=(const ClientPool&) = delete;
 
   Result<Task> submit(const Task& task) override;
+  Result<std::vector<protocol::SubmitOutcome>> submit_many(std::span<const Task> tasks) override;
   Result<std::vector<Task>> list() override;
   Result<TaskDetails> get(const std::string& task_id) override;
   Result<Task> stop(const std::string& task_id) override;

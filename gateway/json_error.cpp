@@ -26,9 +26,16 @@ int http_status_for(ErrorCode code) {
   return 500;
 }
 
+nlohmann::json error_json(ErrorCode code, std::string_view message) {
+  return {{"code", std::string(error_code_name(code))}, {"message", std::string(message)}};
+}
+
+nlohmann::json error_json(const Status& status) {
+  return error_json(status.code(), status.message());
+}
+
 HttpResponse error_response(int http_status, ErrorCode code, std::string_view message) {
-  nlohmann::json body = {
-      {"error", {{"code", std::string(error_code_name(code))}, {"message", std::string(message)}}}};
+  nlohmann::json body = {{"error", error_json(code, message)}};
   HttpResponse r;
   r.status = http_status;
   r.body = json_text(body);

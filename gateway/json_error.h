@@ -12,6 +12,8 @@
 
 #include <string_view>
 
+#include <nlohmann/json.hpp>
+
 #include "common/status.h"
 #include "gateway/http_message.h"
 
@@ -20,6 +22,11 @@ namespace cube::gateway {
 // The HTTP status for a Cube error: NotFound 404, Invalid 400, Conflict 409, Unavailable 503,
 // Unauthorized 401, Internal 500. Ok maps to 200.
 int http_status_for(ErrorCode code);
+
+// The inside of that shape, {"code": ..., "message": ...}, for bodies that carry more than one
+// error (the per-task results of a POST of many tasks) or more than the error.
+nlohmann::json error_json(ErrorCode code, std::string_view message);
+nlohmann::json error_json(const Status& status);
 
 // A JSON error response with an explicit HTTP status (for 405, 413, ...).
 HttpResponse error_response(int http_status, ErrorCode code, std::string_view message);

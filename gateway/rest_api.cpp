@@ -4,6 +4,7 @@
 
 #include <utility>
 
+#include "client/client.h"
 #include "common/ids.h"
 #include "gateway/bearer_auth.h"
 #include "gateway/json_error.h"
@@ -83,11 +84,15 @@ HttpResponse RestApi::handle(const HttpRequest& request) const {
 }
 
 HttpResponse RestApi::submit(const HttpRequest& request) const {
-  auto parsed = task_from_json_text(request.body);
+  auto parsed = tasks_from_json_text(request.body);
   if (!parsed)
     return error_response(parsed.status());
-  Task& task = *parsed;
+  if (parsed->form == TaskList::Form::Single)
+    return submit_one(std::move(parsed->tasks.front()));
+  return submit_batch(std::move(*parsed));
+}
 
+HttpResponse RestApi::submit_one(Task task) const {
   if (task.desired_state == TaskState::Completed) {
     // Their TaskEvent with State 3 means "stop the task with this ID"; the broker does that
     // for a SUBMIT with desired state Completed (NotFound when the ID is unknown).
@@ -122,11 +127,8 @@ HttpResponse RestApi::submit(const HttpRequest& request) const {
     Status unknown = stored.status().with_context("task " + task.id +
                                                   " may have been stored; retry with \"ID\": \"" +
                                                   task.id + "\" to submit it at most once");
-    nlohmann::json body = {
-        {"error",
-         {{"code", std::string(error_code_name(unknown.code()))}, {"message", unknown.message()}}},
-        {"ID", task.id}};
-    HttpResponse r = json_response(http_status_for(unknown.code()), body);
+    HttpResponse r = json_response(http_status_for(unknown.code()),
+                                   {{"error", error_json(unknown)}, {"ID", task.id}});
     r.headers.emplace_back("Location", "/tasks/" + task.id);
     return r;
   }
@@ -135,6 +137,44 @@ HttpResponse RestApi::submit(const HttpRequest& request) const {
   HttpResponse r = json_response(201, task_to_json(*stored));
   r.headers.emplace_back("Location", "/tasks/" + stored->id);
   return r;
+}
+
+HttpResponse RestApi::submit_batch(TaskList list) const {
+  auto where = [&](size_t i) { return list.where(i); };
+  if (Status s = check_submit_batch(list.tasks, where); !s.is_ok())
+    return error_response(s);
+  // Chosen here, as for one task, so that a 503 can name every ID to retry with.
+  for (Task& task : list.tasks)
+    choose_task_id(task, clock_.wall());
+  auto outcomes = broker_.submit_many(list.tasks);
+  if (outcomes.status().code() == ErrorCode::Unavailable) {
+    // The broker did not answer: any of the tasks may be stored. "IDs" (in the body's order)
+    // lets the client look them up or send the same tasks again with them, storing each once.
+    Status unknown = outcomes.status().with_context(
+        "the tasks may have been stored; retry with the IDs in \"IDs\" (in the body's order) "
+        "to submit each at most once");
+    nlohmann::json ids = nlohmann::json::array();
+    for (const Task& task : list.tasks)
+      ids.push_back(task.id);
+    return json_response(http_status_for(unknown.code()),
+                         {{"error", error_json(unknown)}, {"IDs", std::move(ids)}});
+  }
+  if (!outcomes)
+    return error_response(outcomes.status());
+  // 200 whenever the broker answered, even when every task was refused: each task's own result
+  // is in the body (docs/decisions.md, "POST /tasks with many tasks").
+  nlohmann::json results = nlohmann::json::array();
+  for (size_t i = 0; i < outcomes->size(); ++i) {
+    const protocol::SubmitOutcome& outcome = (*outcomes)[i];
+    nlohmann::json result = {{"ID", outcome.task_id}};
+    if (outcome.error_code == ErrorCode::Ok) {
+      result["Task"] = task_spec_to_json(list.tasks[i]);
+    } else {
+      result["error"] = error_json(outcome.status());
+    }
+    results.push_back(std::move(result));
+  }
+  return json_response(200, results);
 }
 
 HttpResponse RestApi::list_tasks() const {

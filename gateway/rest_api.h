@@ -12,6 +12,14 @@
 //                       400 {"error":{"code":"invalid","message":...}} for a body that is not
 //                       JSON (the message says at which byte it breaks), an unknown field (the
 //                       message names it) or a bad value (names the field and the fix).
+//                body: a JSON array of them (or one per line, NDJSON): one SUBMIT_BATCH, each
+//                       task judged on its own as if POSTed alone. 200 + an array with one
+//                       result per task, in order: {"ID", "Task": the task as submitted} or
+//                       {"ID", "error": {code, message}}, whatever the results (docs/http.md);
+//                       400 naming the item (task #N / line N) and the field for a body that
+//                       cannot be read, for no task, more than protocol::kMaxSubmitBatch, or
+//                       one ID twice; 503 with "IDs" (every task's, in order) when the broker
+//                       did not answer.
 //   GET    /tasks       200 + array of tasks in their shape (numeric State, ContainerID,
 //                       StartTime/FinishTime, PortBindings...).
 //   GET    /tasks/ID    200 + the task with its "Events" history; 404 for an unknown ID.
@@ -35,6 +43,7 @@
 #include "common/clock.h"
 #include "gateway/broker_api.h"
 #include "gateway/http_message.h"
+#include "protocol/task_json.h"
 
 namespace cube::gateway {
 
@@ -52,6 +61,8 @@ class RestApi {
 
  private:
   HttpResponse submit(const HttpRequest& request) const;
+  HttpResponse submit_one(Task task) const;
+  HttpResponse submit_batch(TaskList list) const;
   HttpResponse list_tasks() const;
   HttpResponse get_task(const std::string& id) const;
   HttpResponse stop_task(const std::string& id) const;

@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <ctime>
 #include <limits>
+#include <optional>
 
 #include "common/units.h"
 #include "protocol/wire_fields.h"
@@ -326,6 +327,97 @@ Result<Task> task_from_json(const nlohmann::json& body) {
   return task;
 }
 
+std::string TaskList::where(size_t index) const {
+  switch (form) {
+    case Form::Single:
+      return "the task";
+    case Form::Array:
+      return "task #" + std::to_string(index);
+    case Form::Lines:
+      return "line " + std::to_string(index < lines.size() ? lines[index] : 0);
+  }
+  return {};
+}
+
+namespace {
+
+bool is_blank(std::string_view line) {
+  return line.find_first_not_of(" \t\r\n") == std::string_view::npos;
+}
+
+// Calls each(line, number) for every line of `text` (numbered from 1, without its "\n" or
+// "\r\n") until it returns a non-OK Status, which is returned.
+template <typename Each>
+Status for_each_line(std::string_view text, Each each) {
+  size_t number = 0;
+  while (!text.empty()) {
+    size_t end = text.find('\n');
+    std::string_view line = text.substr(0, end);
+    text = end == std::string_view::npos ? std::string_view() : text.substr(end + 1);
+    if (line.ends_with('\r'))
+      line.remove_suffix(1);
+    CUBE_RETURN_IF_ERROR(each(line, ++number));
+  }
+  return Status::ok();
+}
+
+// NDJSON: a first non-blank line that parses on its own, and more after it. A task spread over
+// several lines (a pretty-printed object) fails the first test.
+bool looks_like_lines(std::string_view text) {
+  size_t start = 0;
+  while (start < text.size()) {
+    size_t end = text.find('\n', start);
+    std::string_view line = text.substr(start, end == std::string_view::npos ? end : end - start);
+    if (!is_blank(line)) {
+      return end != std::string_view::npos && !is_blank(text.substr(end)) &&
+             json::accept(line.begin(), line.end());
+    }
+    if (end == std::string_view::npos)
+      return false;
+    start = end + 1;
+  }
+  return false;
+}
+
+}  // namespace
+
+Result<TaskList> tasks_from_json_text(std::string_view text) {
+  TaskList list;
+  json body = json::parse(text.begin(), text.end(), nullptr, /*allow_exceptions=*/false);
+  if (body.is_array()) {
+    list.form = TaskList::Form::Array;
+    list.tasks.reserve(body.size());
+    for (size_t i = 0; i < body.size(); ++i) {
+      auto task = task_from_json(body[i]);
+      if (!task)
+        return task.status().with_context(list.where(i));
+      list.tasks.push_back(std::move(*task));
+    }
+    return list;
+  }
+  if (body.is_discarded() && looks_like_lines(text)) {
+    list.form = TaskList::Form::Lines;
+    Status parsed = for_each_line(text, [&](std::string_view line, size_t number) {
+      if (is_blank(line))
+        return Status::ok();
+      auto task = task_from_json_text(line);
+      if (!task)
+        return task.status().with_context("line " + std::to_string(number));
+      list.tasks.push_back(std::move(*task));
+      list.lines.push_back(number);
+      return Status::ok();
+    });
+    CUBE_RETURN_IF_ERROR(parsed);
+    return list;
+  }
+  // One task, or text that is none of the three: its error says where parsing it as one breaks.
+  auto task = body.is_discarded() ? task_from_json_text(text) : task_from_json(body);
+  if (!task)
+    return task.status();
+  list.tasks.push_back(std::move(*task));
+  return list;
+}
+
 std::string format_rfc3339(int64_t unix_ms) {
   if (unix_ms == 0)
     return "";
@@ -339,15 +431,32 @@ std::string format_rfc3339(int64_t unix_ms) {
   return buf;
 }
 
-nlohmann::json task_to_json(const Task& t) {
+namespace {
+
+// The task's fields in `role` (every field when nullopt) as the prior orchestrators print them.
+json fields_to_json(const Task& t, std::optional<FieldRole> role) {
   static const Task kDefault{};
   json j = json::object();
   for_each_field<Task>([&](const auto& f) {
+    if (role && f.role != *role)
+      return;
     if (f.json_omits_default && t.*f.member == kDefault.*f.member)
       return;  // Cube's own optional settings: tasks without them print as the prior ones'
     j[std::string(f.json)] = to_json(f.form, t.*f.member);
   });
   return j;
+}
+
+}  // namespace
+
+nlohmann::json task_to_json(const Task& t) {
+  return fields_to_json(t, std::nullopt);
+}
+
+nlohmann::json task_spec_to_json(const TaskSpec& spec) {
+  Task t;
+  static_cast<TaskSpec&>(t) = spec;
+  return fields_to_json(t, FieldRole::Spec);
 }
 
 nlohmann::json task_event_to_json(const TaskEvent& e) {

@@ -4,7 +4,10 @@
 // thing on either path.
 #pragma once
 
+#include <cstddef>
+#include <string>
 #include <string_view>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -28,9 +31,37 @@ namespace cube {
 Result<Task> task_from_json_text(std::string_view text);
 Result<Task> task_from_json(const nlohmann::json& body);
 
+// The tasks of a file or request body that may hold several.
+struct TaskList {
+  enum class Form {
+    Single,  // one task or TaskEvent
+    Array,   // a JSON array of them
+    Lines,   // one per line (NDJSON)
+  };
+  Form form = Form::Single;
+  std::vector<Task> tasks;
+  std::vector<size_t> lines;  // Lines: the line (from 1) of each task; empty otherwise
+
+  // Where task `index` is, for messages: "task #3" (Array: its index, from 0, as jq's .[3]),
+  // "line 7" (Lines), "the task" (Single).
+  std::string where(size_t index) const;
+};
+
+// Parses a submission of one task or several: a task or TaskEvent (Form::Single, exactly as
+// task_from_json_text), a JSON array of them (Array; it may be empty), or one per line (Lines:
+// NDJSON, recognised by a first non-blank line that is a JSON value on its own followed by more;
+// blank lines are skipped, "\r\n" endings accepted). Errors (Invalid) are task_from_json_text's,
+// prefixed with where the item is: `task #3: field "Memory": expected a number`, `line 7: body
+// is not valid JSON: ...`. Text that is none of these gets the error of parsing it as one task
+// (with the byte where it breaks).
+Result<TaskList> tasks_from_json_text(std::string_view text);
+
 // A task as the prior orchestrators print it: PascalCase, numeric State, RFC 3339 times
 // (StartTime/FinishTime), PortBindings in Docker's shape, plus Cube's own fields.
 nlohmann::json task_to_json(const Task& task);
+// Only what a user sets (the TaskSpec fields: ID, Name, Image, Cmd...), in task_to_json's shape:
+// a task as it was submitted, with nothing about its state.
+nlohmann::json task_spec_to_json(const TaskSpec& spec);
 nlohmann::json task_event_to_json(const TaskEvent& event);
 // Numbers in bytes and cores: ID, Name, State, Slots, Running, FreeSlots, CPU, Memory, Disk
 // (the declared capacity), Allocated {CPU, Memory, Disk, Tasks} (what the broker placed there)

@@ -4,8 +4,11 @@
 #include <cmath>
 #include <regex>
 #include <string>
+#include <string_view>
+#include <unordered_map>
 
 #include "common/ids.h"
+#include "protocol/messages.h"
 
 namespace cube {
 namespace {
@@ -104,6 +107,34 @@ Status validate_task_spec(const TaskSpec& task) {
     }
   }
   return Status::ok();
+}
+
+Status check_distinct_task_ids(std::span<const Task> tasks, const TaskPosition& where) {
+  auto place = [&](size_t i) { return where ? where(i) : "#" + std::to_string(i); };
+  std::unordered_map<std::string_view, size_t> first_at;
+  first_at.reserve(tasks.size());
+  for (size_t i = 0; i < tasks.size(); ++i) {
+    const std::string& id = tasks[i].id;
+    if (id.empty())
+      continue;
+    auto [it, added] = first_at.emplace(id, i);
+    if (!added) {
+      return Status::invalid("task ID " + id + " is given twice (" + place(it->second) + " and " +
+                             place(i) + "): give each task its own ID, or none");
+    }
+  }
+  return Status::ok();
+}
+
+Status check_submit_batch(std::span<const Task> tasks, const TaskPosition& where) {
+  if (tasks.empty())
+    return Status::invalid("the batch holds no task: send at least one");
+  if (tasks.size() > protocol::kMaxSubmitBatch) {
+    return Status::invalid("the batch holds " + std::to_string(tasks.size()) +
+                           " tasks, more than the " + std::to_string(protocol::kMaxSubmitBatch) +
+                           " one request may carry: send them in several");
+  }
+  return check_distinct_task_ids(tasks, where);
 }
 
 }  // namespace cube

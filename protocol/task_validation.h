@@ -3,6 +3,11 @@
 // on their own. Every error names the field and the fix.
 #pragma once
 
+#include <cstddef>
+#include <functional>
+#include <span>
+#include <string>
+
 #include "common/status.h"
 #include "protocol/task.h"
 
@@ -16,5 +21,19 @@ namespace cube {
 // HealthCheckRetries are negative; an Env entry has no "="; a constraint is not
 // "key=value"; the ID is given and is not a UUID; Name is longer than 128 bytes.
 Status validate_task_spec(const TaskSpec& task);
+
+// Where task `index` of a list is, for messages ("#3", "line 7").
+using TaskPosition = std::function<std::string(size_t index)>;
+
+// OK when no two tasks of `tasks` carry the same ID (tasks without one never clash). Invalid
+// otherwise, naming the ID and both places (`where`, "#<index from 0>" when empty): the second
+// would be answered with the first as stored, whatever it asked for, so a batch holding both is
+// refused whole.
+Status check_distinct_task_ids(std::span<const Task> tasks, const TaskPosition& where = {});
+
+// The checks of a SUBMIT_BATCH as a whole (each task is then judged on its own, as its own
+// SUBMIT would be): OK, or Invalid when it holds no task, more than protocol::kMaxSubmitBatch
+// (the message gives the limit), or one ID twice (check_distinct_task_ids).
+Status check_submit_batch(std::span<const Task> tasks, const TaskPosition& where = {});
 
 }  // namespace cube

@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -124,20 +125,36 @@ inline std::string check_http_api_input(const uint8_t* data, size_t size) {
   if (r.status == 401 && authorized)
     return "401 with the right token";
 
-  // A task the gateway stored must read back through the other routes.
+  // A task the gateway stored must read back through the other routes: the one task of a
+  // single POST, or each result with "Task" of a POST of many (an array of {ID, Task} or
+  // {ID, error}).
   if (request.method == "POST" && (r.status == 200 || r.status == 201)) {
-    auto stored = nlohmann::json::parse(r.body, nullptr, false);
-    if (!stored.is_object() || !stored.contains("ID") || !stored["ID"].is_string())
-      return "a stored task without its ID: " + r.body;
-    gateway::HttpRequest get;
-    get.method = "GET";
-    get.path = "/tasks/" + stored["ID"].get<std::string>();
-    get.authorization = request.authorization;
-    gateway::HttpResponse got = api.handle(get);
-    if (std::string problem = check_response(get, got); !problem.empty())
-      return problem;
-    if (got.status != 200 && !(r.status == 200 && got.status == 404))
-      return "GET " + get.path + " of a stored task answered " + std::to_string(got.status);
+    auto answer = nlohmann::json::parse(r.body, nullptr, false);
+    std::vector<std::string> stored_ids;
+    if (answer.is_array()) {
+      for (const auto& result : answer) {
+        if (!result.is_object() || !result.contains("ID") || !result["ID"].is_string() ||
+            result.contains("Task") == result.contains("error"))
+          return "a batch result that is not {ID, Task} or {ID, error}: " + r.body;
+        if (result.contains("Task"))
+          stored_ids.push_back(result["ID"].get<std::string>());
+      }
+    } else {
+      if (!answer.is_object() || !answer.contains("ID") || !answer["ID"].is_string())
+        return "a stored task without its ID: " + r.body;
+      stored_ids.push_back(answer["ID"].get<std::string>());
+    }
+    for (const std::string& id : stored_ids) {
+      gateway::HttpRequest get;
+      get.method = "GET";
+      get.path = "/tasks/" + id;
+      get.authorization = request.authorization;
+      gateway::HttpResponse got = api.handle(get);
+      if (std::string problem = check_response(get, got); !problem.empty())
+        return problem;
+      if (got.status != 200 && !(r.status == 200 && !answer.is_array() && got.status == 404))
+        return "GET " + get.path + " of a stored task answered " + std::to_string(got.status);
+    }
     gateway::HttpRequest list;
     list.method = "GET";
     list.path = "/tasks";

@@ -279,6 +279,43 @@ TEST(HttpGateway, AnExecTaskRunsAndDeleteStopsIt) {
   EXPECT_EQ(json::parse(r->body)["State"], 3);
 }
 
+// POST /tasks with a JSON array: one SUBMIT_BATCH. The valid tasks run on a real exec agent; the
+// invalid one gets its error in its place and is stored nowhere.
+TEST(HttpGateway, AnArrayOfTasksIsSubmittedAsOneBatch) {
+  HttpCluster h;
+  h.c.start_agent("a1", {"--slots", "4"});
+
+  auto r = h.post(R"([
+    {"Name": "ok-0", "Driver": "exec", "Cmd": ["sh", "-c", "exit 0"]},
+    {"Name": "bad", "Driver": "exec"},
+    {"Name": "ok-2", "Driver": "exec", "Cmd": ["sh", "-c", "exit 0"]}
+  ])");
+  ASSERT_TRUE(r) << httplib::to_string(r.error());
+  ASSERT_EQ(r->status, 200) << r->body;
+  auto results = json::parse(r->body);
+  ASSERT_TRUE(results.is_array()) << r->body;
+  ASSERT_EQ(results.size(), 3u) << r->body;
+  EXPECT_EQ(results[1]["error"]["code"], "invalid") << r->body;
+  EXPECT_THAT(results[1]["error"].value("message", ""), HasSubstr("\"Cmd\": required"));
+  EXPECT_FALSE(results[1].contains("Task"));
+  for (size_t i : {0u, 2u}) {
+    std::string id = results[i].value("ID", "");
+    EXPECT_EQ(results[i]["Task"]["Name"], "ok-" + std::to_string(i)) << r->body;
+    ASSERT_TRUE(h.wait_task(
+        id, [](const json& t) { return t["State"] == 3; }, 20s))
+        << id << "\n"
+        << h.c.logs();
+    auto t = h.get_json("/tasks/" + id);
+    EXPECT_EQ(t["ExitCode"], 0) << t.dump();
+    EXPECT_EQ(t["Node"], "a1") << t.dump();
+  }
+  auto all = h.get_json("/tasks");
+  ASSERT_TRUE(all.is_array());
+  EXPECT_EQ(all.size(), 2u) << all.dump();
+  EXPECT_TRUE(h.get_json("/tasks/" + results[1].value("ID", "")).is_null())
+      << "the refused task is stored nowhere";
+}
+
 TEST(HttpGateway, BadRequestsGetTheRightStatusAndAJsonError) {
   HttpCluster h;
   expect_json_error(h.post("{\"Name\": \"x\",,}"), 400, "invalid", "byte 14");

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "broker/memory_store.h"
+#include "common/ids.h"
 #include "common/unique_fd.h"
 #include "protocol/codec.h"
 #include "protocol/zmq_io.h"
@@ -50,6 +51,7 @@ class BrokerLoopTest : public ::testing::Test {
     BrokerOptions options;
     options.port = 0;
     options.policy = Policy::RoundRobin;
+    options.max_pending = max_pending_;
     auto store = std::make_unique<MemoryStore>();
     store_ = store.get();
     if (fail_first_commit_)
@@ -185,6 +187,7 @@ class BrokerLoopTest : public ::testing::Test {
   static uint8_t type_of(MessageType t) { return static_cast<uint8_t>(t); }
 
   bool fail_first_commit_ = false;  // set in a derived fixture's constructor
+  size_t max_pending_ = 0;          // --max-pending; set in a derived fixture's constructor
   ManualClock clock_;
   MemoryStore* store_ = nullptr;
   std::unique_ptr<BrokerLoop> loop_;
@@ -355,6 +358,144 @@ TEST_F(BrokerLoopTest, SubmitIsIdempotentAndClientErrorsAreValues) {
   EXPECT_TRUE(invalid.status.is_invalid());
   EXPECT_THAT(invalid.status.message(), HasSubstr("Memory"));
   EXPECT_EQ(store_->commit_count() > 0, true);
+}
+
+Task batch_task(const std::string& id, const std::string& name) {
+  Task t;
+  t.id = id;
+  t.name = name;
+  t.image = "busybox";
+  return t;
+}
+
+TEST_F(BrokerLoopTest, SubmitBatchJudgesEachTaskOnItsOwnAndAnswersInOrder) {
+  const std::string stored_id = "0190a3c4-4444-7000-8000-000000000001";
+  const std::string invalid_id = "0190a3c4-4444-7000-8000-000000000002";
+  const std::string unknown_id = "0190a3c4-4444-7000-8000-000000000003";
+  protocol::SubmitBatchRequest batch;
+  batch.request_id = 90;
+  batch.tasks.push_back(batch_task(stored_id, "ok"));
+  batch.tasks.push_back(batch_task(invalid_id, "bad"));
+  batch.tasks.back().memory_bytes = -1;
+  batch.tasks.push_back(batch_task("", "no-id"));  // an older client's: the broker picks one
+  batch.tasks.push_back(batch_task(unknown_id, "stop-unknown"));
+  batch.tasks.back().desired_state = TaskState::Completed;
+  batch.tasks.push_back(batch_task("", "stop-without-id"));
+  batch.tasks.back().desired_state = TaskState::Completed;
+
+  auto reply = call(batch);
+  EXPECT_EQ(reply.request_id, 90u);
+  ASSERT_TRUE(reply.status.is_ok()) << reply.status.to_string();
+  ASSERT_EQ(reply.submitted.size(), 5u);
+  EXPECT_EQ(reply.submitted[0], (protocol::SubmitOutcome{stored_id, ErrorCode::Ok, ""}));
+  EXPECT_EQ(reply.submitted[1].task_id, invalid_id);
+  EXPECT_EQ(reply.submitted[1].error_code, ErrorCode::Invalid);
+  EXPECT_THAT(reply.submitted[1].error_message, HasSubstr("Memory"));
+  EXPECT_EQ(reply.submitted[2].error_code, ErrorCode::Ok);
+  EXPECT_TRUE(is_uuid_v7(reply.submitted[2].task_id)) << reply.submitted[2].task_id;
+  EXPECT_EQ(reply.submitted[3].task_id, unknown_id);
+  EXPECT_EQ(reply.submitted[3].error_code, ErrorCode::NotFound);
+  EXPECT_EQ(reply.submitted[4].task_id, "");
+  EXPECT_EQ(reply.submitted[4].error_code, ErrorCode::Invalid);
+  EXPECT_THAT(reply.submitted[4].error_message, HasSubstr("no ID was given"));
+
+  // Exactly the two accepted tasks are stored, each as its own SUBMIT would store it.
+  EXPECT_EQ(call(protocol::ListRequest{next_request_++}).tasks.size(), 2u);
+  Task stored = get(stored_id);
+  EXPECT_EQ(stored.state, TaskState::Pending);
+  EXPECT_EQ(stored.driver, "docker");
+  EXPECT_EQ(get(reply.submitted[2].task_id).name, "no-id");
+  EXPECT_TRUE(call(protocol::GetRequest{next_request_++, invalid_id}).status.is_not_found());
+
+  auto c = counters();
+  EXPECT_EQ(c["client.submit_batches"], 1u);
+  EXPECT_EQ(c["client.submits"], 2u);
+  EXPECT_EQ(c["client.submit_batch_refused"], 3u);
+  EXPECT_EQ(c["client.received.SUBMIT_BATCH"], 1u);
+}
+
+TEST_F(BrokerLoopTest, ASubmitBatchIsRefusedWholeWhenEmptyTooLargeOrRepeatingAnId) {
+  auto empty = call(protocol::SubmitBatchRequest{next_request_++, {}});
+  EXPECT_TRUE(empty.status.is_invalid());
+  EXPECT_THAT(empty.status.message(), HasSubstr("no task"));
+  EXPECT_TRUE(empty.submitted.empty());
+
+  protocol::SubmitBatchRequest too_large{next_request_++, {}};
+  for (size_t i = 0; i <= protocol::kMaxSubmitBatch; ++i)
+    too_large.tasks.push_back(batch_task("", "t" + std::to_string(i)));
+  auto refused = call(too_large);
+  EXPECT_TRUE(refused.status.is_invalid());
+  EXPECT_THAT(refused.status.message(), HasSubstr("1001 tasks"));
+  EXPECT_THAT(refused.status.message(), HasSubstr("1000"));
+  EXPECT_TRUE(refused.submitted.empty());
+
+  const std::string twice = "0190a3c4-4444-7000-8000-0000000000aa";
+  protocol::SubmitBatchRequest repeated{next_request_++, {}};
+  repeated.tasks.push_back(batch_task(twice, "first"));
+  repeated.tasks.push_back(batch_task("0190a3c4-4444-7000-8000-0000000000bb", "other"));
+  repeated.tasks.push_back(batch_task(twice, "second"));
+  auto duplicate = call(repeated);
+  EXPECT_TRUE(duplicate.status.is_invalid());
+  EXPECT_THAT(duplicate.status.message(), HasSubstr(twice));
+  EXPECT_THAT(duplicate.status.message(), HasSubstr("#0 and #2"));
+
+  // Nothing of any of them was stored.
+  EXPECT_TRUE(call(protocol::ListRequest{next_request_++}).tasks.empty());
+  auto c = counters();
+  EXPECT_EQ(c["client.submits"], 0u);
+  EXPECT_EQ(c["client.submit_batches"], 0u);
+  EXPECT_EQ(c["client.received.SUBMIT_BATCH"], 3u);
+}
+
+TEST_F(BrokerLoopTest, ARetriedSubmitBatchStoresNothingTwice) {
+  protocol::SubmitBatchRequest batch{next_request_++, {}};
+  for (int i = 0; i < 3; ++i)
+    batch.tasks.push_back(batch_task(new_uuid_v7(clock_.wall()), "r" + std::to_string(i)));
+  auto first = call(batch);
+  ASSERT_TRUE(first.status.is_ok()) << first.status.to_string();
+  int64_t created = get(batch.tasks[0].id).created_ms;
+
+  // The Lazy Pirate retry: the same request id and the same IDs, a moment later.
+  clock_.advance(Millis(1500));
+  auto again = call(batch);
+  ASSERT_TRUE(again.status.is_ok()) << again.status.to_string();
+  EXPECT_EQ(again.submitted, first.submitted);
+  for (size_t i = 0; i < batch.tasks.size(); ++i)
+    EXPECT_EQ(again.submitted[i], (protocol::SubmitOutcome{batch.tasks[i].id, ErrorCode::Ok, ""}));
+  EXPECT_EQ(call(protocol::ListRequest{next_request_++}).tasks.size(), 3u);
+  EXPECT_EQ(get(batch.tasks[0].id).created_ms, created);
+  auto c = counters();
+  EXPECT_EQ(c["client.submits"], 3u);
+  EXPECT_EQ(c["client.submit_duplicates"], 3u);
+  EXPECT_EQ(c["client.submit_batches"], 2u);
+  EXPECT_EQ(c["client.submit_batch_refused"], 0u);
+}
+
+// Admission is per task: a batch larger than the room under --max-pending fills it and the rest
+// are refused with the reason, as that many SUBMITs would be.
+class BrokerLoopMaxPendingTest : public BrokerLoopTest {
+ protected:
+  BrokerLoopMaxPendingTest() { max_pending_ = 2; }
+};
+
+TEST_F(BrokerLoopMaxPendingTest, ASubmitBatchIsAdmittedTaskByTask) {
+  protocol::SubmitBatchRequest batch{next_request_++, {}};
+  for (int i = 0; i < 4; ++i)
+    batch.tasks.push_back(batch_task(new_uuid_v7(clock_.wall()), "p" + std::to_string(i)));
+  auto reply = call(batch);
+  ASSERT_TRUE(reply.status.is_ok()) << reply.status.to_string();
+  ASSERT_EQ(reply.submitted.size(), 4u);
+  EXPECT_EQ(reply.submitted[0].error_code, ErrorCode::Ok);
+  EXPECT_EQ(reply.submitted[1].error_code, ErrorCode::Ok);
+  for (size_t i = 2; i < 4; ++i) {
+    EXPECT_EQ(reply.submitted[i].task_id, batch.tasks[i].id);
+    EXPECT_EQ(reply.submitted[i].error_code, ErrorCode::Unavailable);
+    EXPECT_THAT(reply.submitted[i].error_message, HasSubstr("--max-pending"));
+  }
+  EXPECT_EQ(call(protocol::ListRequest{next_request_++}).tasks.size(), 2u);
+  auto c = counters();
+  EXPECT_EQ(c["client.submit_queue_full"], 2u);
+  EXPECT_EQ(c["client.submit_batch_refused"], 2u);
 }
 
 TEST_F(BrokerLoopTest, GarbageOnEverySocketIsAnsweredOrCountedAndServingGoesOn) {

@@ -7,6 +7,8 @@
 #include <sys/eventfd.h>
 
 #include <condition_variable>
+#include <memory>
+#include <optional>
 #include <thread>
 
 #include "broker/broker_loop.h"
@@ -77,6 +79,67 @@ class GatedStore final : public Store {
 bool fd_readable(int fd, Millis timeout) {
   pollfd item{fd, POLLIN, 0};
   return ::poll(&item, 1, static_cast<int>(timeout.count())) == 1;
+}
+
+// A BrokerLoop whose store is a GatedStore, running on its own thread until the end of the
+// scope, and the sockets a test talks to it with.
+class GatedBroker {
+ public:
+  GatedBroker() {
+    auto owned = std::make_unique<GatedStore>();
+    store = owned.get();
+    options_.port = 0;
+    loop_ = std::make_unique<BrokerLoop>(options_, clock_, std::move(owned));
+    EXPECT_TRUE(loop_->bind().is_ok());
+    stop_.reset(::eventfd(0, EFD_CLOEXEC));
+    thread_ = std::thread([this] { loop_->run(stop_.get()); });
+  }
+  ~GatedBroker() {
+    store->open();  // a commit still held would keep the loop from finishing
+    uint64_t one = 1;
+    EXPECT_EQ(::write(stop_.get(), &one, sizeof one), static_cast<ssize_t>(sizeof one));
+    thread_.join();
+  }
+
+  // A socket of `type` connected to the broker's port + `offset` (0 client, 1 work).
+  zmq::socket_t connect(zmq::socket_type type, int offset = 0) {
+    zmq::socket_t s(context_, type);
+    s.set(zmq::sockopt::linger, 0);
+    s.connect(protocol::tcp_endpoint("127.0.0.1", loop_->port() + offset));
+    return s;
+  }
+
+  GatedStore* store = nullptr;  // owned by the loop
+
+ private:
+  ManualClock clock_;
+  BrokerOptions options_;
+  std::unique_ptr<BrokerLoop> loop_;
+  UniqueFd stop_;
+  std::thread thread_;
+  zmq::context_t context_;
+};
+
+// The next message on `s` within `timeout`, if any.
+std::optional<protocol::Received> next_within(zmq::socket_t& s, Millis timeout) {
+  zmq::pollitem_t item{s.handle(), 0, ZMQ_POLLIN, 0};
+  zmq::poll(&item, 1, timeout);
+  if ((item.revents & ZMQ_POLLIN) == 0)
+    return std::nullopt;
+  Status error;
+  auto message = protocol::receive(s, 0, &error);
+  if (!error.is_ok())
+    return std::nullopt;
+  return message;
+}
+
+// The next REPLY on `s` within `timeout`, if any.
+std::optional<protocol::Reply> reply_within(zmq::socket_t& s, Millis timeout) {
+  auto message = next_within(s, timeout);
+  if (!message)
+    return std::nullopt;
+  auto reply = protocol::decode_as<protocol::Reply>(message->body);
+  return reply.is_ok() ? std::optional(*reply) : std::nullopt;
 }
 
 Task task(const std::string& id) {
@@ -182,37 +245,10 @@ TEST(StoreWriter, DestructionFinishesTheBatchInFlight) {
 // The broker loop with a gated store: while the commit of a submit is held, the loop still
 // answers STATUS, and the submit's reply comes only once the commit is done.
 TEST(StoreWriter, TheBrokerLoopServesWhileACommitIsInFlight) {
-  auto owned = std::make_unique<GatedStore>();
-  GatedStore* store = owned.get();
-  ManualClock clock;
-  BrokerOptions options;
-  options.port = 0;
-  BrokerLoop loop(options, clock, std::move(owned));
-  ASSERT_TRUE(loop.bind().is_ok());
-  UniqueFd stop(::eventfd(0, EFD_CLOEXEC));
-  std::thread thread([&] { loop.run(stop.get()); });
-
-  zmq::context_t context;
-  auto connect = [&] {
-    zmq::socket_t s(context, zmq::socket_type::req);
-    s.set(zmq::sockopt::linger, 0);
-    s.connect(protocol::tcp_endpoint("127.0.0.1", loop.port()));
-    return s;
-  };
-  zmq::socket_t submitter = connect();
-  zmq::socket_t watcher = connect();
-  auto reply_within = [&](zmq::socket_t& s, Millis timeout) -> std::optional<protocol::Reply> {
-    zmq::pollitem_t item{s.handle(), 0, ZMQ_POLLIN, 0};
-    zmq::poll(&item, 1, timeout);
-    if ((item.revents & ZMQ_POLLIN) == 0)
-      return std::nullopt;
-    Status error;
-    auto message = protocol::receive(s, 0, &error);
-    if (!message || !error.is_ok())
-      return std::nullopt;
-    auto reply = protocol::decode_as<protocol::Reply>(message->body);
-    return reply.is_ok() ? std::optional(*reply) : std::nullopt;
-  };
+  GatedBroker broker;
+  GatedStore* store = broker.store;
+  zmq::socket_t submitter = broker.connect(zmq::socket_type::req);
+  zmq::socket_t watcher = broker.connect(zmq::socket_type::req);
 
   Task t = task("0190a3c4-3333-7000-8000-000000000001");
   ASSERT_TRUE(protocol::send(submitter, protocol::SubmitRequest{1, t}).is_ok());
@@ -230,46 +266,44 @@ TEST(StoreWriter, TheBrokerLoopServesWhileACommitIsInFlight) {
   EXPECT_TRUE(submitted->status.is_ok()) << submitted->status.to_string();
   EXPECT_EQ(submitted->task->id, t.id);
   EXPECT_EQ(store->stored(), 1u);
+}
 
-  uint64_t one = 1;
-  ASSERT_EQ(::write(stop.get(), &one, sizeof one), static_cast<ssize_t>(sizeof one));
-  thread.join();
+// A SUBMIT_BATCH's reply follows the same rule as SUBMIT's: it leaves only once the commit that
+// holds every task it reports as stored has landed, even for a batch with a refused task.
+TEST(StoreWriter, TheReplyToASubmitBatchWaitsForTheCommitOfItsTasks) {
+  GatedBroker broker;
+  GatedStore* store = broker.store;
+  zmq::socket_t client = broker.connect(zmq::socket_type::req);
+
+  protocol::SubmitBatchRequest batch{7, {}};
+  batch.tasks.push_back(task("0190a3c4-3333-7000-8000-000000000011"));
+  batch.tasks.push_back(task("0190a3c4-3333-7000-8000-000000000012"));
+  batch.tasks.back().image = "";  // refused: a docker task needs an image
+  batch.tasks.push_back(task("0190a3c4-3333-7000-8000-000000000013"));
+  ASSERT_TRUE(protocol::send(client, batch).is_ok());
+  ASSERT_TRUE(store->wait_entered(1));
+  EXPECT_FALSE(reply_within(client, Millis(200)).has_value()) << "acknowledged before its commit";
+  EXPECT_EQ(store->stored(), 0u);
+
+  store->open();
+  auto reply = reply_within(client, kWait);
+  ASSERT_TRUE(reply.has_value());
+  EXPECT_EQ(reply->request_id, 7u);
+  ASSERT_EQ(reply->submitted.size(), 3u);
+  EXPECT_EQ(reply->submitted[0].error_code, ErrorCode::Ok);
+  EXPECT_EQ(reply->submitted[1].error_code, ErrorCode::Invalid);
+  EXPECT_EQ(reply->submitted[2].error_code, ErrorCode::Ok);
+  EXPECT_EQ(store->stored(), 2u);  // both accepted tasks were stored before the reply left
 }
 
 // The outbox rule with a slow store: the ASSIGN for a submitted task (and the submit's reply)
 // leave only after the commit that records the submit and the placement has landed, so a broker
 // killed while the commit is in flight has told the agent nothing the store does not know.
 TEST(StoreWriter, AnAssignWaitsForTheCommitOfItsPlacement) {
-  auto owned = std::make_unique<GatedStore>();
-  GatedStore* store = owned.get();
-  ManualClock clock;
-  BrokerOptions options;
-  options.port = 0;
-  BrokerLoop loop(options, clock, std::move(owned));
-  ASSERT_TRUE(loop.bind().is_ok());
-  UniqueFd stop(::eventfd(0, EFD_CLOEXEC));
-  std::thread thread([&] { loop.run(stop.get()); });
-
-  zmq::context_t context;
-  auto connect = [&](zmq::socket_type type, int offset) {
-    zmq::socket_t s(context, type);
-    s.set(zmq::sockopt::linger, 0);
-    s.connect(protocol::tcp_endpoint("127.0.0.1", loop.port() + offset));
-    return s;
-  };
-  auto next_within = [](zmq::socket_t& s, Millis timeout) -> std::optional<protocol::Received> {
-    zmq::pollitem_t item{s.handle(), 0, ZMQ_POLLIN, 0};
-    zmq::poll(&item, 1, timeout);
-    if ((item.revents & ZMQ_POLLIN) == 0)
-      return std::nullopt;
-    Status error;
-    auto message = protocol::receive(s, 0, &error);
-    if (!error.is_ok())
-      return std::nullopt;
-    return message;
-  };
-  zmq::socket_t client = connect(zmq::socket_type::req, 0);
-  zmq::socket_t agent = connect(zmq::socket_type::dealer, 1);
+  GatedBroker broker;
+  GatedStore* store = broker.store;
+  zmq::socket_t client = broker.connect(zmq::socket_type::req);
+  zmq::socket_t agent = broker.connect(zmq::socket_type::dealer, 1);
 
   // An agent with two free slots (nothing to commit: its WELCOME leaves at once).
   protocol::Hello hello;
@@ -303,10 +337,6 @@ TEST(StoreWriter, AnAssignWaitsForTheCommitOfItsPlacement) {
   EXPECT_EQ(store->stored(), 1u);  // the store knew the task before the agent heard of it
   auto reply = next_within(client, kWait);
   ASSERT_TRUE(reply.has_value());
-
-  uint64_t one = 1;
-  ASSERT_EQ(::write(stop.get(), &one, sizeof one), static_cast<ssize_t>(sizeof one));
-  thread.join();
 }
 
 }  // namespace

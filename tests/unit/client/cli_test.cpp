@@ -10,6 +10,7 @@
 
 #include "common/ids.h"
 #include "protocol/codec.h"
+#include "protocol/task_validation.h"
 #include "tests/unit/client/fake_broker.h"
 
 namespace cube {
@@ -96,6 +97,19 @@ class FakeTaskBroker {
           t.id = kId;
         tasks_.push_back(t);
         reply.task = t;
+        break;
+      }
+      case T::SubmitBatchRequest: {
+        // Each task judged on its own, as the broker does: the invalid ones are refused.
+        auto batch = protocol::decode_as<protocol::SubmitBatchRequest>(request.body);
+        for (const Task& t : batch->tasks) {
+          if (Status valid = validate_task_spec(t); !valid.is_ok()) {
+            reply.submitted.push_back({t.id, valid.code(), valid.message()});
+            continue;
+          }
+          tasks_.push_back(t);
+          reply.submitted.push_back({t.id, ErrorCode::Ok, ""});
+        }
         break;
       }
       case T::ListRequest:
@@ -340,6 +354,126 @@ TEST(Cli, SubmitRejectsBadJsonBeforeSendingIt) {
   EXPECT_EQ(r.code, kExitUsage);
   EXPECT_THAT(r.err, HasSubstr("unknown field \"Imagee\""));
   EXPECT_TRUE(broker.requests().empty());
+}
+
+std::vector<Task> decode_batch(const ReceivedRequest& request) {
+  EXPECT_EQ(request.type, static_cast<uint8_t>(protocol::MessageType::SubmitBatchRequest));
+  auto batch = protocol::decode_as<protocol::SubmitBatchRequest>(request.body);
+  EXPECT_TRUE(batch.is_ok());
+  return batch.is_ok() ? batch->tasks : std::vector<Task>{};
+}
+
+TEST(Cli, SubmitFileOfLinesJudgesEachTaskAndPrintsOneLinePerTaskInOrder) {
+  FakeTaskBroker broker;
+  ManualClock clock;
+  std::string ndjson =
+      "{\"Name\": \"first\", \"Driver\": \"sim\"}\n"
+      "\n"
+      "{\"Name\": \"bad\", \"Driver\": \"sim\", \"Memory\": -1}\n"
+      "{\"Driver\": \"exec\", \"Cmd\": [\"true\"], \"ID\": \"" +
+      std::string(kId) + "\"}\n";
+
+  CliResult r = run({"--broker", broker.address(), "submit", "-f", "-"}, clock, ndjson);
+
+  EXPECT_EQ(r.code, kExitBrokerError);
+  auto requests = broker.requests();
+  ASSERT_EQ(requests.size(), 1u);  // one SUBMIT_BATCH for the whole file
+  std::vector<Task> sent = decode_batch(requests[0]);
+  ASSERT_EQ(sent.size(), 3u);
+  EXPECT_EQ(sent[0].name, "first");
+  EXPECT_TRUE(is_uuid_v7(sent[0].id)) << sent[0].id;  // chosen before the first send
+  EXPECT_TRUE(is_uuid_v7(sent[1].id)) << sent[1].id;
+  EXPECT_EQ(sent[2].id, kId);
+  EXPECT_EQ(r.out, sent[0].id + "\n" + kId + "\n");
+  EXPECT_EQ(r.err, "ERROR line 3 (bad): invalid: field \"Memory\": must not be negative\n");
+}
+
+TEST(Cli, SubmitFileOfAnArrayNamesAnUnnamedTaskByItsIndex) {
+  FakeTaskBroker broker;
+  ManualClock clock;
+  std::string array =
+      R"([{"Name": "a", "Driver": "sim"}, {"Driver": "exec"}, {"Name": "c", "Driver": "sim"}])";
+
+  CliResult r = run({"--broker", broker.address(), "submit", "-f", "-"}, clock, array);
+
+  EXPECT_EQ(r.code, kExitBrokerError);
+  std::vector<Task> sent = decode_batch(broker.requests().at(0));
+  ASSERT_EQ(sent.size(), 3u);
+  EXPECT_EQ(r.out, sent[0].id + "\n" + sent[2].id + "\n");
+  EXPECT_EQ(r.err,
+            "ERROR task #1: invalid: field \"Cmd\": required for the exec driver (the command to "
+            "run)\n");
+
+  // All accepted: exit 0, one ID per line.
+  FakeTaskBroker good;
+  CliResult ok = run({"--broker", good.address(), "submit", "-f", "-"}, clock,
+                     R"([{"Name": "a", "Driver": "sim"}, {"Name": "b", "Driver": "sim"}])");
+  EXPECT_EQ(ok.code, kExitOk) << ok.err;
+  EXPECT_EQ(line_count(ok.out), 2u);
+  EXPECT_EQ(ok.err, "");
+}
+
+TEST(Cli, SubmitFileThatCannotBeUsedIsAUsageErrorAndSendsNothing) {
+  FakeTaskBroker broker;
+  ManualClock clock;
+  auto submit = [&](const std::string& input) {
+    return run({"--broker", broker.address(), "submit", "-f", "-"}, clock, input);
+  };
+
+  CliResult parse =
+      submit("{\"Name\": \"a\"}\n{\"Name\": \"b\"}\n{\"Name\": \"c\", \"Imagee\": 1}\n");
+  EXPECT_EQ(parse.code, kExitUsage);
+  EXPECT_THAT(parse.err, HasSubstr("task file stdin: line 3: unknown field \"Imagee\" in task"));
+
+  CliResult field = submit(R"([{"Name": "a"}, {"Name": "b", "Memory": true}])");
+  EXPECT_EQ(field.code, kExitUsage);
+  EXPECT_THAT(field.err, HasSubstr("task file stdin: task #1: field \"Memory\""));
+
+  CliResult twice = submit("{\"Name\": \"a\", \"ID\": \"" + std::string(kId) +
+                           "\"}\n{\"Name\": \"b\", \"ID\": \"" + std::string(kId) + "\"}\n");
+  EXPECT_EQ(twice.code, kExitUsage);
+  EXPECT_THAT(twice.err,
+              HasSubstr("task ID " + std::string(kId) + " is given twice (line 1 and line 2)"));
+
+  CliResult empty = submit("[]");
+  EXPECT_EQ(empty.code, kExitUsage);
+  EXPECT_THAT(empty.err, HasSubstr("task file stdin holds no task"));
+
+  EXPECT_TRUE(broker.requests().empty());
+}
+
+TEST(Cli, SubmitFileWaitWaitsForEveryTaskAndNamesTheOneThatFailed) {
+  FakeTaskBroker broker(Script{{}, {TaskState::Running, TaskState::Failed}, "exit code 3"});
+  ManualClock clock;
+
+  CliResult r = run({"--broker", broker.address(), "submit", "-f", "-", "--wait"}, clock,
+                    R"([{"Name": "a", "Driver": "sim"}, {"Name": "b", "Driver": "sim"}])");
+
+  EXPECT_EQ(r.code, kExitBrokerError);
+  std::vector<Task> sent = decode_batch(broker.requests().at(0));
+  ASSERT_EQ(sent.size(), 2u);
+  EXPECT_EQ(r.out, sent[0].id + "\n" + sent[1].id + "\n");
+  EXPECT_EQ(r.err, "cube-client: task " + sent[1].id + " failed: exit code 3\n");
+  EXPECT_EQ(broker.requests().size(), 3u);  // SUBMIT_BATCH and one GET per task
+}
+
+// A broker that never answers: each task's line gives the ID it was sent with, so that
+// submitting it again with that ID stores it at most once.
+TEST(Cli, SubmitFileToASilentBrokerNamesEachTasksId) {
+  FakeBroker silent([](size_t, const ReceivedRequest&) { return FakeResponse::drop(); });
+
+  CliResult r = run({"--broker", silent.address(), "--timeout", "300ms", "submit", "-f", "-"},
+                    system_clock(), R"([{"Name": "a", "Driver": "sim"}, {"Driver": "sim"}])");
+
+  EXPECT_EQ(r.code, kExitUnreachable);
+  std::vector<Task> sent = decode_batch(silent.requests().at(0));
+  ASSERT_EQ(sent.size(), 2u);
+  EXPECT_EQ(r.out, "");
+  EXPECT_THAT(r.err, HasSubstr("ERROR task #0 (a): no answer, so it may have been stored, as " +
+                               sent[0].id + ": submit it again with that ID to store it once\n"));
+  EXPECT_THAT(r.err,
+              HasSubstr("ERROR task #1: no answer, so it may have been stored, as " + sent[1].id));
+  EXPECT_THAT(r.err, HasSubstr("did not answer within 0.3 s"));
 }
 
 TEST(Cli, RunIsSubmitWithNameAndImage) {

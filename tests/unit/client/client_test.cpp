@@ -1,10 +1,12 @@
 // cube::Client against a fake broker: Lazy Pirate retries, stale replies, a dead endpoint,
-// error replies and the typed request methods.
+// error replies and the typed request methods, submit_many among them.
 #include "client/client.h"
 
 #include <gtest/gtest.h>
 
 #include <array>
+#include <string>
+#include <vector>
 
 #include "common/ids.h"
 #include "protocol/codec.h"
@@ -411,6 +413,226 @@ TEST(ClientMove, AMovedClientKeepsWorking) {
   third = std::move(second);
   ASSERT_TRUE(third.list().is_ok());
   EXPECT_EQ(broker.requests().size(), 4u);
+}
+
+// --- submit_many: IDs chosen once before the first send, requests split at kMaxSubmitBatch and
+// at the broker's message limit, one outcome per task in order, errors of the call as a whole ---
+
+Task sim_task(const std::string& name) {
+  Task task;
+  task.name = name;
+  task.driver = std::string(kDriverSim);
+  return task;
+}
+
+std::vector<Task> sim_tasks(size_t n) {
+  std::vector<Task> tasks;
+  for (size_t i = 0; i < n; ++i)
+    tasks.push_back(sim_task("t" + std::to_string(i)));
+  return tasks;
+}
+
+std::vector<protocol::SubmitBatchRequest> batches_received(const FakeBroker& broker) {
+  std::vector<protocol::SubmitBatchRequest> batches;
+  for (const auto& request : broker.requests()) {
+    EXPECT_EQ(request.type, static_cast<uint8_t>(protocol::MessageType::SubmitBatchRequest));
+    auto batch = protocol::decode_as<protocol::SubmitBatchRequest>(request.body);
+    EXPECT_TRUE(batch.is_ok()) << batch.status().to_string();
+    if (batch.is_ok())
+      batches.push_back(std::move(*batch));
+  }
+  return batches;
+}
+
+// What a broker answers when it accepts every task of the batch except those named "bad".
+FakeResponse accept_all_but_bad(const ReceivedRequest& request) {
+  auto batch = protocol::decode_as<protocol::SubmitBatchRequest>(request.body);
+  protocol::Reply reply;
+  if (!batch)
+    reply.status = batch.status();
+  for (const Task& task : batch ? batch->tasks : std::vector<Task>{}) {
+    if (task.name == "bad") {
+      reply.submitted.push_back({task.id, ErrorCode::Invalid, "field \"Memory\": negative"});
+    } else {
+      reply.submitted.push_back({task.id, ErrorCode::Ok, ""});
+    }
+  }
+  return FakeResponse::answer(reply);
+}
+
+// A batch whose reply is lost is retried with the same IDs: a broker that stored the first try
+// answers the retry with the stored tasks instead of storing them again.
+TEST(ClientSubmitMany, ChoosesEveryIdBeforeTheFirstSendAndKeepsItForTheRetry) {
+  FakeBroker broker([](size_t index, const ReceivedRequest& request) {
+    return index == 0 ? FakeResponse::drop() : accept_all_but_bad(request);
+  });
+  ManualClock clock;
+  Client client(options_for(broker.endpoint(), Millis(200)), clock);
+  std::vector<Task> tasks = {sim_task("no-id"), sim_task("own-id"), sim_task("stop")};
+  tasks[1].id = "0190a3c4-5f1e-7c2a-9b3d-2f4e6a8c0d12";
+  tasks[2].desired_state = TaskState::Completed;  // names the task it stops: no ID is made up
+
+  auto outcomes = client.submit_many(tasks);
+
+  ASSERT_TRUE(outcomes.is_ok()) << outcomes.status().to_string();
+  auto requests = broker.requests();
+  ASSERT_EQ(requests.size(), 2u);
+  EXPECT_EQ(requests[0].request_id, requests[1].request_id);
+  EXPECT_EQ(requests[0].body, requests[1].body);
+  auto sent = batches_received(broker);
+  ASSERT_EQ(sent.size(), 2u);
+  ASSERT_EQ(sent[0].tasks.size(), 3u);
+  EXPECT_TRUE(is_uuid_v7(sent[0].tasks[0].id)) << sent[0].tasks[0].id;
+  EXPECT_EQ(sent[0].tasks[1].id, tasks[1].id);
+  EXPECT_EQ(sent[0].tasks[2].id, "");
+  EXPECT_EQ(sent[0].tasks[0].name, "no-id");
+  ASSERT_EQ(outcomes->size(), 3u);
+  EXPECT_EQ((*outcomes)[0].task_id, sent[0].tasks[0].id);
+  EXPECT_EQ((*outcomes)[1].task_id, tasks[1].id);
+}
+
+TEST(ClientSubmitMany, SplitsMoreThanOneRequestMayCarryAndKeepsTheOrder) {
+  FakeBroker broker(
+      [](size_t, const ReceivedRequest& request) { return accept_all_but_bad(request); });
+  ManualClock clock;
+  Client client(options_for(broker.endpoint(), Millis(2000)), clock);
+  const size_t n = 2 * protocol::kMaxSubmitBatch + 500;
+  std::vector<Task> tasks = sim_tasks(n);
+  for (size_t i = 0; i < n; i += 7)
+    tasks[i].name = "bad";
+
+  auto outcomes = client.submit_many(tasks);
+
+  ASSERT_TRUE(outcomes.is_ok()) << outcomes.status().to_string();
+  auto sent = batches_received(broker);
+  ASSERT_EQ(sent.size(), 3u);
+  EXPECT_EQ(sent[0].tasks.size(), protocol::kMaxSubmitBatch);
+  EXPECT_EQ(sent[1].tasks.size(), protocol::kMaxSubmitBatch);
+  EXPECT_EQ(sent[2].tasks.size(), 500u);
+  EXPECT_NE(sent[0].request_id, sent[1].request_id);
+  ASSERT_EQ(outcomes->size(), n);
+  size_t i = 0;
+  for (const auto& batch : sent) {
+    for (const Task& task : batch.tasks) {
+      EXPECT_EQ(task.name, tasks[i].name) << i;
+      EXPECT_EQ((*outcomes)[i].task_id, task.id) << i;
+      EXPECT_EQ((*outcomes)[i].error_code, i % 7 == 0 ? ErrorCode::Invalid : ErrorCode::Ok) << i;
+      ++i;
+    }
+  }
+  EXPECT_EQ(i, n);
+}
+
+// A thousand large tasks would be dropped unread by the broker's 1 MiB message limit, which the
+// client would only see as silence: such a request is halved until it fits.
+TEST(ClientSubmitMany, SplitsARequestThatWouldPassTheBrokersMessageLimit) {
+  FakeBroker broker(
+      [](size_t, const ReceivedRequest& request) { return accept_all_but_bad(request); });
+  ManualClock clock;
+  Client client(options_for(broker.endpoint(), Millis(2000)), clock);
+  std::vector<Task> tasks = sim_tasks(12);
+  for (Task& task : tasks)
+    task.env = {"BLOB=" + std::string(200 << 10, 'x')};
+
+  auto outcomes = client.submit_many(tasks);
+
+  ASSERT_TRUE(outcomes.is_ok()) << outcomes.status().to_string();
+  EXPECT_EQ(outcomes->size(), 12u);
+  auto requests = broker.requests();
+  EXPECT_GT(requests.size(), 2u);
+  size_t sent = 0;
+  for (const auto& request : requests) {
+    EXPECT_LT(static_cast<int64_t>(request.body.size()), protocol::kMaxInboundMessageBytes);
+    auto batch = protocol::decode_as<protocol::SubmitBatchRequest>(request.body);
+    ASSERT_TRUE(batch.is_ok());
+    for (const Task& task : batch->tasks)
+      EXPECT_EQ(task.name, "t" + std::to_string(sent++));
+  }
+  EXPECT_EQ(sent, 12u);
+}
+
+TEST(ClientSubmitMany, TwoTasksWithOneIdAreRefusedBeforeAnythingIsSent) {
+  FakeBroker broker(
+      [](size_t, const ReceivedRequest& request) { return accept_all_but_bad(request); });
+  ManualClock clock;
+  Client client(options_for(broker.endpoint(), Millis(2000)), clock);
+  std::vector<Task> tasks = sim_tasks(3);
+  tasks[0].id = tasks[2].id = "0190a3c4-5f1e-7c2a-9b3d-2f4e6a8c0d12";
+
+  auto outcomes = client.submit_many(tasks);
+
+  ASSERT_FALSE(outcomes.is_ok());
+  EXPECT_TRUE(outcomes.status().is_invalid());
+  EXPECT_EQ(outcomes.status().message(),
+            "task ID 0190a3c4-5f1e-7c2a-9b3d-2f4e6a8c0d12 is given twice (#0 and #2): give each "
+            "task its own ID, or none");
+  EXPECT_TRUE(broker.requests().empty());
+}
+
+TEST(ClientSubmitMany, NoTaskSendsNothing) {
+  FakeBroker broker(
+      [](size_t, const ReceivedRequest& request) { return accept_all_but_bad(request); });
+  ManualClock clock;
+  Client client(options_for(broker.endpoint(), Millis(2000)), clock);
+
+  auto outcomes = client.submit_many({});
+
+  ASSERT_TRUE(outcomes.is_ok());
+  EXPECT_TRUE(outcomes->empty());
+  EXPECT_TRUE(broker.requests().empty());
+}
+
+TEST(ClientSubmitMany, ASilentBrokerIsUnavailableAsForCall) {
+  FakeBroker broker([](size_t, const ReceivedRequest&) { return FakeResponse::drop(); });
+  ManualClock clock;
+  Client client(options_for(broker.endpoint(), Millis(100)), clock);
+
+  auto outcomes = client.submit_many(sim_tasks(2));
+
+  ASSERT_FALSE(outcomes.is_ok());
+  EXPECT_TRUE(outcomes.status().is_unavailable());
+  EXPECT_TRUE(client.was_unanswered());
+  EXPECT_EQ(outcomes.status().message(),
+            "broker at " + broker.address() + " did not answer within 0.3 s (3 tries)");
+}
+
+// The broker answers the first request and then falls silent: the error says how far it got.
+TEST(ClientSubmitMany, AFailureAfterTheFirstRequestSaysHowManyTasksWereAnswered) {
+  FakeBroker broker([](size_t index, const ReceivedRequest& request) {
+    return index == 0 ? accept_all_but_bad(request) : FakeResponse::drop();
+  });
+  ManualClock clock;
+  // One try of a second: the broker's answer to a thousand tasks must not be mistaken for
+  // silence on a loaded machine.
+  Client client(options_for(broker.endpoint(), Millis(1000), 1), clock);
+
+  auto outcomes = client.submit_many(sim_tasks(protocol::kMaxSubmitBatch + 5));
+
+  ASSERT_FALSE(outcomes.is_ok());
+  EXPECT_TRUE(outcomes.status().is_unavailable());
+  EXPECT_TRUE(client.was_unanswered());
+  EXPECT_EQ(outcomes.status().message(),
+            "the broker answered for the first 1000 of 1005 tasks; the request with the next 5 "
+            "failed: broker at " +
+                broker.address() + " did not answer within 1 s (1 try)");
+}
+
+TEST(ClientSubmitMany, AReplyWithoutAnOutcomePerTaskIsInternal) {
+  FakeBroker broker([](size_t, const ReceivedRequest&) {
+    protocol::Reply reply;
+    reply.submitted.push_back({"0190a3c4-5f1e-7c2a-9b3d-2f4e6a8c0d12", ErrorCode::Ok, ""});
+    return FakeResponse::answer(reply);
+  });
+  ManualClock clock;
+  Client client(options_for(broker.endpoint(), Millis(2000)), clock);
+
+  auto outcomes = client.submit_many(sim_tasks(2));
+
+  ASSERT_FALSE(outcomes.is_ok());
+  EXPECT_EQ(outcomes.status().code(), ErrorCode::Internal);
+  EXPECT_EQ(outcomes.status().message(),
+            "the broker answered 2 submitted tasks with 1 outcomes (is the broker a different "
+            "version?)");
 }
 
 }  // namespace

@@ -10,6 +10,7 @@
 
 #include "common/mutex.h"
 #include "gateway/broker_api.h"
+#include "protocol/task_validation.h"
 
 namespace cube::gateway::testing {
 
@@ -20,19 +21,26 @@ class FakeBrokerApi final : public BrokerApi {
     calls_.push_back("submit");
     if (unavailable_)
       return down();
-    if (task.desired_state == TaskState::Completed)
-      return stop_locked(task.id);
-    Task stored = task;
-    if (stored.id.empty())
-      stored.id = "0190a3c4-0000-7000-8000-" + std::to_string(100000000000 + tasks_.size());
-    if (auto it = tasks_.find(stored.id); it != tasks_.end())
-      return it->second;
-    stored.state = TaskState::Pending;
-    stored.reason = "no nodes registered";
-    if (stored.driver.empty())
-      stored.driver = "docker";
-    tasks_[stored.id] = stored;
-    return stored;
+    return submit_locked(task);
+  }
+  // Each task as submit() would take it, after the broker's validation.
+  Result<std::vector<protocol::SubmitOutcome>> submit_many(std::span<const Task> tasks) override {
+    MutexLock lock(mu_);
+    calls_.push_back("submit_many");
+    if (unavailable_)
+      return down();
+    std::vector<protocol::SubmitOutcome> outcomes;
+    for (const Task& task : tasks) {
+      Status valid =
+          task.desired_state == TaskState::Completed ? Status::ok() : validate_task_spec(task);
+      auto stored = valid.is_ok() ? submit_locked(task) : Result<Task>(valid);
+      if (stored) {
+        outcomes.push_back({stored->id, ErrorCode::Ok, ""});
+      } else {
+        outcomes.push_back({task.id, stored.status().code(), stored.status().message()});
+      }
+    }
+    return outcomes;
   }
   Result<std::vector<Task>> list() override {
     MutexLock lock(mu_);
@@ -100,6 +108,21 @@ class FakeBrokerApi final : public BrokerApi {
  private:
   static Status down() {
     return Status::unavailable("broker at 127.0.0.1:7100 did not answer within 7.5 s (3 tries)");
+  }
+  Result<Task> submit_locked(const Task& task) CUBE_REQUIRES(mu_) {
+    if (task.desired_state == TaskState::Completed)
+      return stop_locked(task.id);
+    Task stored = task;
+    if (stored.id.empty())
+      stored.id = "0190a3c4-0000-7000-8000-" + std::to_string(100000000000 + tasks_.size());
+    if (auto it = tasks_.find(stored.id); it != tasks_.end())
+      return it->second;
+    stored.state = TaskState::Pending;
+    stored.reason = "no nodes registered";
+    if (stored.driver.empty())
+      stored.driver = "docker";
+    tasks_[stored.id] = stored;
+    return stored;
   }
   Result<Task> stop_locked(const std::string& id) CUBE_REQUIRES(mu_) {
     auto it = tasks_.find(id);

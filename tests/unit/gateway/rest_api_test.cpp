@@ -9,6 +9,7 @@
 
 #include "common/ids.h"
 #include "gateway/json_error.h"
+#include "protocol/messages.h"
 #include "tests/support/prior_art_bodies.h"
 #include "tests/support/prometheus_text_parser.h"
 #include "tests/unit/gateway/fake_broker_api.h"
@@ -231,6 +232,105 @@ TEST_F(RestApiTest, AnUnansweredSubmitNamesTheIdToRetryWith) {
       "POST", "/tasks", R"({"ID": ")" + id + R"(", "Name": "web", "Image": "nginx:1.25"})"));
   EXPECT_EQ(retried.status, 201) << retried.body;
   EXPECT_EQ(json_of(retried)["ID"], id);
+}
+
+// --- POST /tasks with many tasks: one SUBMIT_BATCH ---
+
+TEST_F(RestApiTest, AnArrayIsOneBatchAnswered200WithEachTasksResultInOrder) {
+  const std::string own_id = "0190a3c4-5f1e-7c2a-9b3d-2f4e6a8c0d12";
+  auto r = api_.handle(request("POST", "/tasks", R"([
+    {"Name": "web", "Image": "nginx:1.25", "Memory": "64MiB"},
+    {"Name": "bad", "Image": "nginx:1.25", "Memory": -1},
+    {"ID": "0190a3c4-0000-7000-8000-0000000000ff", "State": 3, "Task": {"Name": "gone"}},
+    {"ID": ")" + own_id + R"(", "Name": "job", "Driver": "exec", "Cmd": ["true"]}
+  ])"));
+
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_THAT(broker_.calls(), ElementsAre("submit_many"));
+  auto results = json_of(r);
+  ASSERT_TRUE(results.is_array()) << r.body;
+  ASSERT_EQ(results.size(), 4u);
+  // Stored, under the UUIDv7 the gateway chose before the SUBMIT_BATCH.
+  EXPECT_TRUE(is_uuid_v7(results[0].value("ID", ""))) << r.body;
+  EXPECT_EQ(results[0]["Task"]["ID"], results[0]["ID"]);
+  EXPECT_EQ(results[0]["Task"]["Name"], "web");
+  EXPECT_EQ(results[0]["Task"]["Memory"], 64 << 20);
+  EXPECT_FALSE(results[0]["Task"].contains("State")) << "the task as submitted says no state";
+  EXPECT_FALSE(results[0].contains("error"));
+  // Refused on its own, without failing the others.
+  EXPECT_TRUE(is_uuid_v7(results[1].value("ID", ""))) << r.body;
+  EXPECT_FALSE(results[1].contains("Task"));
+  EXPECT_EQ(results[1]["error"]["code"], "invalid");
+  EXPECT_THAT(results[1]["error"].value("message", ""), HasSubstr("Memory"));
+  EXPECT_EQ(results[2]["ID"], "0190a3c4-0000-7000-8000-0000000000ff");
+  EXPECT_EQ(results[2]["error"]["code"], "not_found");
+  EXPECT_EQ(results[3]["ID"], own_id);
+  EXPECT_EQ(results[3]["Task"]["Driver"], "exec");
+  EXPECT_EQ(broker_.task_count(), 2u);
+}
+
+TEST_F(RestApiTest, ABatchWhoseTasksAllFailIsStill200) {
+  auto r = api_.handle(request("POST", "/tasks", R"([{"Name": "a"}, {"Name": "b"}])"));
+  ASSERT_EQ(r.status, 200) << r.body;
+  auto results = json_of(r);
+  ASSERT_EQ(results.size(), 2u);
+  for (const auto& result : results)
+    EXPECT_EQ(result["error"]["code"], "invalid") << r.body;  // a docker task needs an Image
+  EXPECT_EQ(broker_.task_count(), 0u);
+}
+
+TEST_F(RestApiTest, OneTaskPerLineIsABatchToo) {
+  auto r = api_.handle(request("POST", "/tasks",
+                               "{\"Name\": \"a\", \"Driver\": \"sim\"}\n"
+                               "{\"Name\": \"b\", \"Driver\": \"sim\"}\n"));
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(json_of(r).size(), 2u);
+  EXPECT_EQ(broker_.task_count(), 2u);
+}
+
+TEST_F(RestApiTest, ABatchThatCannotBeSentWholeIs400NamingWhy) {
+  expect_error(api_.handle(request("POST", "/tasks", R"([{"Name": "a"}, {"Memory": true}])")), 400,
+               "invalid", "task #1: field \"Memory\"");
+  expect_error(api_.handle(request("POST", "/tasks", "{\"Name\": \"a\"}\n{\"Imagee\": \"b\"}\n")),
+               400, "invalid", "line 2: unknown field \"Imagee\"");
+  expect_error(api_.handle(request("POST", "/tasks", "[]")), 400, "invalid", "no task");
+  std::string too_many = "[";
+  for (size_t i = 0; i <= protocol::kMaxSubmitBatch; ++i)
+    too_many += std::string(i == 0 ? "" : ",") + R"({"Driver": "sim"})";
+  too_many += "]";
+  expect_error(api_.handle(request("POST", "/tasks", too_many)), 400, "invalid",
+               "1001 tasks, more than the 1000 one request may carry");
+  const std::string id = "0190a3c4-5f1e-7c2a-9b3d-2f4e6a8c0d12";
+  expect_error(api_.handle(request("POST", "/tasks",
+                                   R"([{"ID": ")" + id + R"(", "Driver": "sim"}, {"Driver": "sim"},
+                                       {"ID": ")" +
+                                       id + R"(", "Driver": "sim"}])")),
+               400, "invalid", "task ID " + id + " is given twice (task #0 and task #2)");
+  EXPECT_TRUE(broker_.calls().empty());
+}
+
+// A batch the broker did not answer may have been stored, wholly or in part: the 503 names every
+// task's ID, so the client can send the same tasks again with them and store each at most once.
+TEST_F(RestApiTest, AnUnansweredBatchIs503NamingEveryIdToRetryWith) {
+  broker_.set_unavailable(true);
+  auto r = api_.handle(request("POST", "/tasks", R"([{"Name": "a", "Driver": "sim"},
+                                                     {"Name": "b", "Driver": "sim"}])"));
+  expect_error(r, 503, "unavailable", "may have been stored; retry with the IDs in \"IDs\"");
+  auto ids = json_of(r)["IDs"];
+  ASSERT_EQ(ids.size(), 2u) << r.body;
+  EXPECT_TRUE(is_uuid_v7(ids[0].get<std::string>())) << r.body;
+  EXPECT_TRUE(is_uuid_v7(ids[1].get<std::string>())) << r.body;
+  EXPECT_NE(ids[0], ids[1]);
+
+  broker_.set_unavailable(false);
+  auto retried = api_.handle(request("POST", "/tasks",
+                                     R"([{"ID": )" + ids[0].dump() +
+                                         R"(, "Name": "a", "Driver": "sim"}, {"ID": )" +
+                                         ids[1].dump() + R"(, "Name": "b", "Driver": "sim"}])"));
+  ASSERT_EQ(retried.status, 200) << retried.body;
+  EXPECT_EQ(json_of(retried)[0]["ID"], ids[0]);
+  EXPECT_EQ(json_of(retried)[1]["ID"], ids[1]);
+  EXPECT_EQ(broker_.task_count(), 2u);
 }
 
 TEST_F(RestApiTest, HealthzIsOkWhenTheBrokerAnswers) {

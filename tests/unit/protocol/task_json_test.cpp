@@ -377,5 +377,89 @@ TEST(TaskJson, Rfc3339) {
   EXPECT_EQ(format_rfc3339(951782400999), "2000-02-29T00:00:00.999Z");
 }
 
+// --- several tasks in one text (cube-client submit -f, POST /tasks) ---
+
+TaskList parse_list_ok(std::string_view text) {
+  auto list = tasks_from_json_text(text);
+  EXPECT_TRUE(list.is_ok()) << list.status().to_string();
+  return list.is_ok() ? *list : TaskList{};
+}
+
+void expect_list_error(std::string_view text, const std::string& message) {
+  auto list = tasks_from_json_text(text);
+  ASSERT_FALSE(list.is_ok()) << text;
+  EXPECT_TRUE(list.status().is_invalid());
+  EXPECT_EQ(list.status().message(), message);
+}
+
+TEST(TaskListJson, OneTaskOrTaskEventIsSingleAsBefore) {
+  TaskList single = parse_list_ok(R"({"Name": "web", "Image": "nginx"})");
+  EXPECT_EQ(single.form, TaskList::Form::Single);
+  ASSERT_EQ(single.tasks.size(), 1u);
+  EXPECT_EQ(single.tasks[0].name, "web");
+  EXPECT_EQ(single.where(0), "the task");
+  // A pretty-printed body is one task, not lines.
+  TaskList orc = parse_list_ok(kOrcBody);
+  EXPECT_EQ(orc.form, TaskList::Form::Single);
+  ASSERT_EQ(orc.tasks.size(), 1u);
+  EXPECT_EQ(orc.tasks[0].id, "266592cd-960d-4091-981c-8c25c44b1018");
+  // Its errors are task_from_json_text's, with the byte where it breaks.
+  expect_list_error(R"({"Name": "x",, })",
+                    task_from_json_text(R"({"Name": "x",, })").status().message());
+  expect_list_error("{\n  \"Name\": 5\n}", "field \"Name\": expected a string, got number");
+}
+
+TEST(TaskListJson, AnArrayOfTasksAndTaskEvents) {
+  TaskList list = parse_list_ok(R"([
+    {"Name": "a", "Image": "busybox"},
+    {"ID": "266592cd-960d-4091-981c-8c25c44b1018", "State": 3, "Task": {"Name": "b"}},
+    {"Name": "c", "Driver": "sim", "Memory": "64MiB"}
+  ])");
+  EXPECT_EQ(list.form, TaskList::Form::Array);
+  ASSERT_EQ(list.tasks.size(), 3u);
+  EXPECT_EQ(list.tasks[0].name, "a");
+  EXPECT_EQ(list.tasks[1].id, "266592cd-960d-4091-981c-8c25c44b1018");
+  EXPECT_EQ(list.tasks[1].desired_state, TaskState::Completed);
+  EXPECT_EQ(list.tasks[2].memory_bytes, 64ll << 20);
+  EXPECT_EQ(list.where(2), "task #2");
+  EXPECT_TRUE(parse_list_ok("[]").tasks.empty());
+}
+
+TEST(TaskListJson, AnArrayErrorNamesTheItemAndTheField) {
+  expect_list_error(R"([{"Name": "a"}, {"Name": "b", "Memory": true}])",
+                    "task #1: field \"Memory\": expected bytes or a size like \"512MiB\", got "
+                    "boolean");
+  expect_list_error(R"([{"Name": "a"}, {"Imagee": "x"}])",
+                    "task #1: unknown field \"Imagee\" in task");
+  expect_list_error(R"([{"Name": "a"}, 7])", "task #1: a task must be a JSON object, got number");
+}
+
+TEST(TaskListJson, OneTaskPerLineSkipsBlankLines) {
+  TaskList list = parse_list_ok(
+      "{\"Name\": \"a\", \"Image\": \"busybox\"}\r\n"
+      "\n"
+      "   \n"
+      "{\"ID\": \"266592cd-960d-4091-981c-8c25c44b1018\", \"Task\": {\"Name\": \"b\"}}\n"
+      "{\"Name\": \"c\", \"Driver\": \"sim\"}\n\n");
+  EXPECT_EQ(list.form, TaskList::Form::Lines);
+  ASSERT_EQ(list.tasks.size(), 3u);
+  EXPECT_EQ(list.tasks[0].name, "a");
+  EXPECT_EQ(list.tasks[1].name, "b");
+  EXPECT_EQ(list.tasks[2].driver, "sim");
+  EXPECT_EQ(list.lines, (std::vector<size_t>{1, 4, 5}));
+  EXPECT_EQ(list.where(1), "line 4");
+}
+
+TEST(TaskListJson, ALineErrorNamesTheLineAndTheField) {
+  expect_list_error("{\"Name\": \"a\"}\n\n{\"Name\": \"b\", \"Cpu\": 1}\n",
+                    "line 3: unknown field \"Cpu\" in task");
+  expect_list_error("{\"Name\": \"a\"}\n{\"Name\": [1]}\n",
+                    "line 2: field \"Name\": expected a string, got array");
+  auto broken = tasks_from_json_text("{\"Name\": \"a\"}\n{\"Name\": \"b\",}\n");
+  ASSERT_FALSE(broken.is_ok());
+  EXPECT_TRUE(broken.status().message().starts_with("line 2: body is not valid JSON: "))
+      << broken.status().message();
+}
+
 }  // namespace
 }  // namespace cube

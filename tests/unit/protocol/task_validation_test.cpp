@@ -6,6 +6,10 @@
 #include <cmath>
 #include <functional>
 #include <limits>
+#include <string>
+#include <vector>
+
+#include "protocol/messages.h"
 
 namespace cube {
 namespace {
@@ -202,6 +206,38 @@ TEST(TaskValidation, StatusFieldsAreNotJudged) {
   t.reason = "\x01";
   t.restart_count = -3;
   EXPECT_TRUE(validate_task_spec(t).is_ok());
+}
+
+TEST(SubmitBatchValidation, EveryIdOnceAndOneToTheLimitOfTasks) {
+  std::vector<Task> tasks(3, valid_docker_task());
+  EXPECT_TRUE(check_submit_batch(tasks).is_ok());  // tasks without IDs never clash
+  tasks[0].id = "0190a3c4-5f1e-7c2a-9b3d-2f4e6a8c0d12";
+  tasks[1].id = "0190a3c4-5f1e-7c2a-9b3d-2f4e6a8c0d13";
+  EXPECT_TRUE(check_submit_batch(tasks).is_ok());
+
+  tasks[2].id = tasks[0].id;
+  Status twice = check_submit_batch(tasks);
+  EXPECT_TRUE(twice.is_invalid());
+  EXPECT_EQ(twice.message(),
+            "task ID 0190a3c4-5f1e-7c2a-9b3d-2f4e6a8c0d12 is given twice (#0 and #2): give each "
+            "task its own ID, or none");
+  Status named =
+      check_distinct_task_ids(tasks, [](size_t i) { return "line " + std::to_string(i + 1); });
+  EXPECT_EQ(named.message(),
+            "task ID 0190a3c4-5f1e-7c2a-9b3d-2f4e6a8c0d12 is given twice (line 1 and line 3): "
+            "give each task its own ID, or none");
+
+  Status none = check_submit_batch({});
+  EXPECT_TRUE(none.is_invalid());
+  EXPECT_EQ(none.message(), "the batch holds no task: send at least one");
+  std::vector<Task> too_many(protocol::kMaxSubmitBatch + 1, valid_docker_task());
+  Status over = check_submit_batch(too_many);
+  EXPECT_TRUE(over.is_invalid());
+  EXPECT_EQ(over.message(),
+            "the batch holds 1001 tasks, more than the 1000 one request may carry: send them in "
+            "several");
+  too_many.pop_back();
+  EXPECT_TRUE(check_submit_batch(too_many).is_ok());
 }
 
 }  // namespace
