@@ -297,14 +297,6 @@ Result<protocol::Reply> Client::run_tries(uint8_t type, const std::string& body,
   return Status::unavailable(message);
 }
 
-void choose_task_id(Task& task, SystemTime wall) {
-  // The ID is chosen before the first send, and every retry carries it: a retry whose first try
-  // was stored (reply lost, broker restarted) is then a no-op at the broker instead of a second
-  // task. A stop-by-State-3 submit names its task and gets no new ID.
-  if (task.id.empty() && task.desired_state != TaskState::Completed)
-    task.id = new_uuid_v7(wall);
-}
-
 Result<Task> Client::submit(const Task& task) {
   protocol::SubmitRequest request;
   request.task = task;

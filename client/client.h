@@ -71,12 +71,6 @@ struct TaskDetails {
   std::optional<protocol::TaskStats> stats{};
 };
 
-// Gives `task` a UUIDv7 made at `wall` when it has no ID and is not a stop by State 3 (which
-// names the task it stops). Client::submit and submit_many do this before their first send, so
-// every retry carries the same ID; a caller that must name the IDs even when the broker does not
-// answer (the HTTP gateway's 503, cube-client's report) calls it first.
-void choose_task_id(Task& task, SystemTime wall);
-
 class Client {
  public:
   // Any client request; call() fills in its request_id.

@@ -4,7 +4,6 @@
 
 #include <utility>
 
-#include "client/client.h"
 #include "common/ids.h"
 #include "gateway/bearer_auth.h"
 #include "gateway/json_error.h"

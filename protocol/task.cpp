@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cctype>
 
+#include "common/ids.h"
+
 namespace cube {
 
 std::string_view task_state_name(TaskState state) {
@@ -57,6 +59,11 @@ bool is_valid_transition(TaskState from, TaskState to) {
       return false;
   }
   return false;
+}
+
+void choose_task_id(Task& task, SystemTime wall) {
+  if (task.id.empty() && task.desired_state != TaskState::Completed)
+    task.id = new_uuid_v7(wall);
 }
 
 }  // namespace cube

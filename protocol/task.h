@@ -10,6 +10,8 @@
 #include <string_view>
 #include <vector>
 
+#include "common/clock.h"
+
 namespace cube {
 
 // Numbers are the prior orchestrators' and are frozen on the wire and in JSON.
@@ -124,6 +126,13 @@ struct Task : TaskSpec, TaskStatus {
 };
 
 // What an agent knows and reports about one task attempt (in HELLO, SNAPSHOT and TASK_STATE).
+// Gives `task` a UUIDv7 made at `wall` when it has no ID and is not a stop by State 3 (which
+// names the task it stops). The ID is chosen before the first send and every retry carries it,
+// so a retry whose first try was stored (reply lost, broker restarted) is a no-op at the broker
+// instead of a second task. cube::Client's submits do this; a caller that must name the IDs even
+// when the broker does not answer (the HTTP gateway's 503, cube-client's report) calls it first.
+void choose_task_id(Task& task, SystemTime wall);
+
 struct AttemptStatus {
   std::string task_id;
   uint32_t attempt = 0;
