@@ -855,6 +855,9 @@ TEST_F(BrokerLoopTest, AnAgentWithoutBatchesGetsSingleAssigns) {
   }
   EXPECT_EQ(assigned, std::set<std::string>(ids.begin(), ids.end()));
   EXPECT_TRUE(work_barrier().empty());
+  auto c = counters();
+  EXPECT_EQ(c["work.sent.ASSIGN"], 3u);
+  EXPECT_EQ(c["work.sent.ASSIGN_BATCH"], 0u);
 }
 
 // Tasks waiting when an agent's credit arrives are placed in one pass: one ASSIGN_BATCH of as
@@ -934,6 +937,8 @@ TEST_F(BrokerLoopTest, OnePassIsOneAssignBatchAndBatchesFromTheAgentAreApplied) 
   EXPECT_EQ(c["work.received.ACCEPT_BATCH"], 1u);
   EXPECT_GE(c["events.received.TASK_STATE_BATCH"], 3u);
   EXPECT_EQ(c["tasks.placed"], 4u);
+  EXPECT_EQ(c["work.sent.ASSIGN_BATCH"], 1u);
+  EXPECT_EQ(c["work.sent.ASSIGN"], 0u);
 }
 
 // Bad batches are counted and answered as the single messages are: malformed or empty is an
