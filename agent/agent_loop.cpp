@@ -10,6 +10,7 @@
 #include "agent/host_capacity.h"
 #include "agent/http_probe.h"
 #include "agent/log_reader.h"
+#include "protocol/batches.h"
 
 namespace cube::agent {
 namespace {
@@ -232,6 +233,9 @@ Result<bool> AgentLoop::step(SteadyTime now, unsigned woken) {
     // After the timers, so that the Running and final states of calls made on this thread
     // (a driver that never blocks) and of poll_due go out in this same step.
     handle_results(now, (woken & kWakeResults) != 0);
+    // What this step accepted and the states it numbered leave together, before the CREDIT.
+    flush_accepts();
+    flush_states();
     if (credit_dirty_ && state_ == SessionState::Welcomed)
       send_credit();
     // Sending may have taken in messages that ZMQ_FD will not signal again: look once more.
@@ -283,6 +287,11 @@ SteadyTime AgentLoop::next_deadline(SteadyTime now) const {
 // --- session ---
 
 void AgentLoop::start_hello(SteadyTime now) {
+  // What the ending session accepted and numbered still goes out as that session's, before
+  // the HELLO, as it would have before batching.
+  flush_accepts();
+  flush_states();
+  broker_batches_ = false;  // until the next WELCOME says
   session_id_.clear();
   state_ = SessionState::AwaitingWelcome;
   hello_unsent_ = true;
@@ -302,6 +311,7 @@ void AgentLoop::try_send_hello() {
     hello.labels[std::string(kLabelDriverError)] = backend_.status().message();
   hello.seq = last_seq_;
   hello.tasks = tracker_.snapshot();
+  hello.features = {std::string(protocol::kFeatureBatches)};
   Status s = protocol::send(dealer_, hello);
   if (s.is_ok()) {
     hello_unsent_ = false;
@@ -313,6 +323,7 @@ void AgentLoop::try_send_hello() {
 
 void AgentLoop::on_welcome(const protocol::Welcome& w, SteadyTime now) {
   session_id_ = w.session_id;
+  broker_batches_ = std::ranges::find(w.features, protocol::kFeatureBatches) != w.features.end();
   broker_epoch_ = w.broker_epoch;
   welcome_heartbeat_ = Millis(std::max<int64_t>(w.heartbeat_ms, 0));
   state_ = SessionState::Welcomed;
@@ -391,7 +402,17 @@ void AgentLoop::handle_dealer(SteadyTime now) {
       case MessageType::Assign: {
         protocol::Assign m;
         if (decode_into(m))
-          on_assign(m);
+          on_assign(m.task);
+        break;
+      }
+      case MessageType::AssignBatch: {
+        protocol::AssignBatch m;
+        if (!decode_into(m))
+          break;
+        if (m.tasks.empty())
+          note_decode_error(msg->type, Status::invalid("no tasks"));
+        for (const Task& task : m.tasks)
+          on_assign(task);
         break;
       }
       case MessageType::Stop: {
@@ -454,8 +475,7 @@ void AgentLoop::handle_beacon(SteadyTime now) {
   }
 }
 
-void AgentLoop::on_assign(const protocol::Assign& assign) {
-  const Task& task = assign.task;
+void AgentLoop::on_assign(const Task& task) {
   if (state_ != SessionState::Welcomed) {
     // From a session that is being replaced: the broker takes it back after its deadline.
     spdlog::debug("ignoring ASSIGN of task {} attempt {}: no session", task.id, task.attempt);
@@ -463,9 +483,9 @@ void AgentLoop::on_assign(const protocol::Assign& assign) {
   }
   auto reject = [&](std::string reason) {
     spdlog::info("rejecting task {} attempt {}: {}", task.id, task.attempt, reason);
-    send_work(protocol::Reject{session_id_, task.id, task.attempt, std::move(reason)}, "REJECT");
+    send_work(protocol::Reject{session_id_, task.id, task.attempt, std::move(reason)});
   };
-  auto accept = [&] { send_work(protocol::Accept{session_id_, task.id, task.attempt}, "ACCEPT"); };
+  auto accept = [&] { queue_accept(task.id, task.attempt); };
   if (task.id.empty()) {
     reject("the task has no id");
     return;
@@ -518,7 +538,7 @@ void AgentLoop::on_stop(const protocol::Stop& stop) {
 void AgentLoop::on_sync() {
   if (state_ != SessionState::Welcomed)
     return;  // the HELLO under way carries the same snapshot
-  send_work(protocol::Snapshot{session_id_, last_seq_, tracker_.snapshot()}, "SNAPSHOT");
+  send_work(protocol::Snapshot{session_id_, last_seq_, tracker_.snapshot()});
 }
 
 // --- results from workers and the driver ---
@@ -583,7 +603,7 @@ void AgentLoop::on_start_done(StartDone& done, SteadyTime now) {
   running.state = TaskState::Running;
   auto next = tracker_.mark_running(*a, running);
   spdlog::info("task {} attempt {} running", done.task_id, done.attempt);
-  publish_task_state(running);
+  queue_task_state(running);
   switch (next) {
     case TaskTracker::AfterStart::Run:
       watch_health(done, running, now);
@@ -625,7 +645,7 @@ void AgentLoop::report_finished(const AttemptStatus& final_status) {
                task_state_name(final_status.state), final_status.reason.empty() ? "" : ": ",
                final_status.reason);
   health_.forget(final_status.task_id, final_status.attempt);
-  publish_task_state(final_status);
+  queue_task_state(final_status);
   credit_dirty_ = true;
 }
 
@@ -659,7 +679,7 @@ void AgentLoop::on_logs_done(LogsDone& done) {
     answer.error_code = done.result.status().code();
     answer.error_message = "agent " + name_ + ": " + done.result.status().message();
   }
-  send_work(answer, "LOGS_DATA");
+  send_work(answer);
 }
 
 // --- backend health, late adoption, reaping ---
@@ -758,15 +778,50 @@ void AgentLoop::post_call(WorkerPool& pool, Event event, Call call, ErrorCode fa
              what]() mutable { queue->push(completed(std::move(event), call, failure, what)); });
 }
 
-void AgentLoop::publish_task_state(const AttemptStatus& status) {
-  protocol::TaskStateEvent event;
-  event.agent_id = options_.agent_id;
-  event.session_id = session_id_;
-  event.seq = ++last_seq_;
-  event.status = status;
-  Status s = protocol::send(pub_, event);
-  if (!s.is_ok())
-    spdlog::debug("TASK_STATE seq {} not published: {}", event.seq, s.message());
+void AgentLoop::queue_task_state(const AttemptStatus& status) {
+  if (!states_.statuses.empty() && states_.session_id != session_id_)
+    flush_states();  // each batch carries one session's events
+  states_.agent_id = options_.agent_id;
+  states_.session_id = session_id_;
+  states_.seq = ++last_seq_;
+  states_.statuses.push_back(status);
+}
+
+void AgentLoop::queue_accept(const std::string& task_id, uint32_t attempt) {
+  if (!accepts_.attempts.empty() && accepts_.session_id != session_id_)
+    flush_accepts();
+  accepts_.session_id = session_id_;
+  accepts_.attempts.push_back({task_id, attempt});
+}
+
+void AgentLoop::flush_accepts() {
+  if (accepts_.attempts.empty())
+    return;
+  protocol::encode_batch(
+      std::move(accepts_), broker_batches_,
+      [this](protocol::MessageType type, std::string body) { send_encoded(dealer_, type, body); });
+  accepts_.attempts.clear();  // moved from: empty again
+}
+
+void AgentLoop::flush_states() {
+  if (states_.statuses.empty())
+    return;
+  protocol::encode_batch(
+      std::move(states_), broker_batches_,
+      [this](protocol::MessageType type, std::string body) { send_encoded(pub_, type, body); });
+  states_.statuses.clear();
+}
+
+void AgentLoop::send_encoded(zmq::socket_t& socket, protocol::MessageType type,
+                             std::string_view body) {
+  Status s = protocol::send_raw(socket, {}, type, body);
+  if (!s.is_ok()) {
+    // Lost with the connection: on the DEALER the broker's assignment deadline and the next
+    // HELLO recover; a lost event is a gap the next heartbeat reveals (SYNC).
+    spdlog::debug("{} to broker {} lost: {}",
+                  protocol::message_type_name(static_cast<uint8_t>(type)), broker_label_,
+                  s.message());
+  }
 }
 
 void AgentLoop::publish_heartbeat() {
@@ -776,23 +831,24 @@ void AgentLoop::publish_heartbeat() {
   hb.seq = last_seq_;
   hb.running = tracker_.active();
   hb.free_slots = tracker_.free_slots();
-  Status s = protocol::send(pub_, hb);
-  if (!s.is_ok())
-    spdlog::debug("AGENT_HEARTBEAT not published: {}", s.message());
+  publish(hb);
 }
 
 void AgentLoop::send_credit() {
   credit_dirty_ = false;
-  send_work(protocol::Credit{session_id_, tracker_.free_slots()}, "CREDIT");
+  send_work(protocol::Credit{session_id_, tracker_.free_slots()});
 }
 
 template <typename M>
-void AgentLoop::send_work(const M& message, const char* what) {
-  Status s = protocol::send(dealer_, message);
-  if (!s.is_ok()) {
-    // Lost with the connection; the broker's assignment deadline and the next HELLO recover.
-    spdlog::debug("{} to broker {} lost: {}", what, broker_label_, s.message());
-  }
+void AgentLoop::send_work(const M& message) {
+  flush_accepts();  // the ACCEPTs came first: the broker's credit arithmetic counts on it
+  send_encoded(dealer_, protocol::MessageTraits<M>::kType, protocol::encode_body(message));
+}
+
+template <typename M>
+void AgentLoop::publish(const M& message) {
+  flush_states();  // a heartbeat repeats the last seq: the events it counts go out first
+  send_encoded(pub_, protocol::MessageTraits<M>::kType, protocol::encode_body(message));
 }
 
 // --- timers ---
@@ -882,9 +938,7 @@ void AgentLoop::on_stats_sampled(Result<StatsSample>& sampled) {
   stats.tasks = std::move(sample.tasks);
   for (auto& task : stats.tasks)
     task.sampled_ms = sampled_ms;
-  Status s = protocol::send(pub_, stats);
-  if (!s.is_ok())
-    spdlog::debug("NODE_STATS not published: {}", s.message());
+  publish(stats);
 }
 
 // --- health checks ---

@@ -1,21 +1,21 @@
 // AgentLoop: the agent's single poll loop (docs/protocol.md, "Agent session" and "Events").
 //
 // Sockets (owned here, touched by no other thread; the agent only connects out):
-//   DEALER -> broker work ROUTER (port+1): HELLO, CREDIT, ACCEPT/REJECT, SNAPSHOT out;
-//             WELCOME, ASSIGN, STOP, SYNC, ERROR in. ZMQ_IMMEDIATE (nothing is queued for a
-//             broker that is not connected) and ZMTP heartbeats.
-//   PUB    -> broker events SUB (port+2): AGENT_HEARTBEAT, TASK_STATE and NODE_STATS.
+//   DEALER -> broker work ROUTER (port+1): HELLO, CREDIT, ACCEPT(_BATCH)/REJECT, SNAPSHOT out;
+//             WELCOME, ASSIGN(_BATCH), STOP, SYNC, ERROR in. ZMQ_IMMEDIATE (nothing is queued
+//             for a broker that is not connected) and ZMTP heartbeats.
+//   PUB    -> broker events SUB (port+2): AGENT_HEARTBEAT, TASK_STATE(_BATCH) and NODE_STATS.
 //   SUB    <- broker beacon PUB (port+3): BEACON.
 //
 // One iteration is step(): messages on the DEALER and the SUB, then due timers (the driver's
-// poll_due among them), then the results of driver calls and exit reports, then one CREDIT if
-// free slots changed. Its two hosts only differ in how they wait: run() (cube-agent) polls the
-// DEALER, the SUB, the result queue and stop_fd with the nearest deadline as timeout;
-// cube-bench's sim fleet (bench/sim_fleet.h) epolls many agents' wake_fds() and calls begin()
-// and step() itself. Driver calls run on a WorkerPool and come back through an EventQueue (the
-// exit sink posts to the same queue); for a driver whose calls never block they run on the
-// loop's thread and their results, exit reports included, are handled in the same step. The
-// loop never blocks.
+// poll_due among them), then the results of driver calls and exit reports, then the step's
+// ACCEPTs and task states (see Batches), then one CREDIT if free slots changed. Its two hosts only
+// differ in how they wait: run() (cube-agent) polls the DEALER, the SUB, the result queue and
+// stop_fd with the nearest deadline as timeout; cube-bench's sim fleet (bench/sim_fleet.h) epolls
+// many agents' wake_fds() and calls begin() and step() itself. Driver calls run on a WorkerPool and
+// come back through an EventQueue (the exit sink posts to the same queue); for a driver whose calls
+// never block they run on the loop's thread and their results, exit reports included, are handled
+// in the same step. The loop never blocks.
 //
 // Session: HELLO at start (agent id, name, version, drivers, capacity, labels, seq of the last
 // event, every known task attempt). No WELCOME within options.welcome_timeout: the DEALER is
@@ -24,6 +24,15 @@
 // reset and CREDIT{free slots} sent. HELLO is sent again on ERROR unauthorized, when a BEACON
 // carries a new broker epoch (broker restarted), and when no BEACON came for 3 beacon
 // intervals (broker gone: the DEALER is recreated; tasks keep running).
+//
+// Batches (docs/protocol.md, Agent session item 9): HELLO announces the feature "batches";
+// the WELCOME says whether the broker takes them. Each task of an ASSIGN_BATCH is handled as
+// its own ASSIGN (whatever the broker announced). The ACCEPTs of one step leave together, as
+// one ACCEPT_BATCH to a broker that announced batches (single ACCEPTs otherwise), before any
+// later message on the DEALER (REJECT, SNAPSHOT, LOGS_DATA, CREDIT, HELLO): the broker's credit
+// arithmetic needs every ASSIGN answered before the next CREDIT. The task states of one step
+// likewise leave as one TASK_STATE_BATCH whose seq is the last status's number, before any later
+// event (a heartbeat repeats the last seq, so it must not overtake the events it counts).
 //
 // Work: ASSIGN for a driver this agent does not offer (a task's "" driver means docker) is
 // REJECTed "driver X not offered by this agent"; with no free slot "no free slot"; otherwise
@@ -57,10 +66,10 @@
 // remove what it keeps for tasks the tracker no longer knows (Driver::remove_untracked with the
 // tracked task ids and kReapMinAge): ended containers the tracker forgot, and strays.
 //
-// Events: every TASK_STATE takes seq = ++last_seq (per agent process, from 1), even while the
-// broker is away (such events are lost; HELLO's task list carries the truth). AGENT_HEARTBEAT
-// goes out every heartbeat interval (WELCOME.heartbeat_ms, else options.heartbeat) while a
-// session exists and repeats the last seq. NODE_STATS goes out every options.stats_interval
+// Events: every task state change takes seq = ++last_seq (per agent process, from 1), even
+// while the broker is away (such events are lost; HELLO's task list carries the truth).
+// AGENT_HEARTBEAT goes out every heartbeat interval (WELCOME.heartbeat_ms, else options.heartbeat)
+// while a session exists and repeats the last seq. NODE_STATS goes out every options.stats_interval
 // (the first one a heartbeat after WELCOME) while a session exists, also repeating the last seq:
 // collect_stats (agent/node_stats.h) reads /proc, statvfs and Driver::stats on a worker, one
 // sample at a time, and the loop turns it into NodeUsage (CPU rate since the previous sample).
@@ -82,6 +91,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <variant>
 #include <vector>
 
@@ -215,7 +225,9 @@ class AgentLoop {
   void run_timers(SteadyTime now);
 
   void on_welcome(const protocol::Welcome& w, SteadyTime now);
-  void on_assign(const protocol::Assign& a);
+  // One ASSIGN, or one task of an ASSIGN_BATCH: accepted (queued for the step's ACCEPTs) or
+  // REJECTed on its own.
+  void on_assign(const Task& task);
   void on_stop(const protocol::Stop& s);
   void on_sync();
   void on_error(const protocol::ErrorMessage& e, SteadyTime now);
@@ -260,11 +272,25 @@ class AgentLoop {
   // The same on any pool, always through the result queue; `what` names the call in errors.
   template <typename Event, typename Call>
   void post_call(WorkerPool& pool, Event event, Call call, ErrorCode failure, const char* what);
-  void publish_task_state(const AttemptStatus& status);
+  // Numbers a task state change (seq = ++last_seq_) and queues it for this step's events.
+  void queue_task_state(const AttemptStatus& status);
+  // Queues the ACCEPT of (task_id, attempt) for this step.
+  void queue_accept(const std::string& task_id, uint32_t attempt);
+  // Send what is queued: as ACCEPT_BATCH / TASK_STATE_BATCH to a broker that announced batches,
+  // as single ACCEPTs / TASK_STATEs otherwise (protocol/batches.h). Called at the end of each
+  // step, before a HELLO, and before any other message on the same socket (send_work, publish),
+  // so each socket carries its messages in the order they were decided.
+  void flush_accepts();
+  void flush_states();
   void publish_heartbeat();
   void send_credit();
+  // A message on the DEALER / the PUB, after the ACCEPTs / the states queued before it.
   template <typename M>
-  void send_work(const M& message, const char* what);
+  void send_work(const M& message);
+  template <typename M>
+  void publish(const M& message);
+  // Sends one encoded message; a failure (no connection) is logged at debug level and dropped.
+  void send_encoded(zmq::socket_t& socket, protocol::MessageType type, std::string_view body);
 
   Millis heartbeat_interval() const;
   Millis beacon_interval() const;
@@ -298,6 +324,12 @@ class AgentLoop {
   SteadyTime next_heartbeat_{};
   SteadyTime last_beacon_{};
   uint64_t last_seq_ = 0;
+  // The current session's WELCOME announced protocol::kFeatureBatches.
+  bool broker_batches_ = false;
+  // This step's ACCEPTs and numbered task states, not sent yet (flush_accepts, flush_states).
+  // Each holds one session's: a change of session sends what the previous one queued.
+  protocol::AcceptBatch accepts_;
+  protocol::TaskStateBatch states_;
   bool credit_dirty_ = false;  // free slots changed since the last CREDIT
   uint64_t decode_errors_ = 0;
 

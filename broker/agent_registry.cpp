@@ -1,5 +1,6 @@
 #include "broker/agent_registry.h"
 
+#include <algorithm>
 #include <utility>
 
 #include "common/check.h"
@@ -47,6 +48,8 @@ Result<AgentRegistry::HelloResult> AgentRegistry::on_hello(const protocol::Hello
   agent.drivers = hello.drivers;
   agent.capacity = hello.capacity;
   agent.labels = hello.labels;
+  agent.announced_batches =
+      std::ranges::find(hello.features, protocol::kFeatureBatches) != hello.features.end();
   agent.routing_id = std::move(routing_id);
   agent.session_id = std::move(session_id);
   agent.state = AgentState::Welcomed;

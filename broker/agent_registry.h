@@ -4,8 +4,8 @@
 //   Unknown  --HELLO-->  Welcomed  --lost (liveness)-->  Lost  --HELLO-->  Welcomed
 //                        Welcomed  --HELLO (again)-->  Welcomed with a new session
 //
-// Only HELLO is accepted from an agent that is not Welcomed; CREDIT, ACCEPT, REJECT and
-// SNAPSHOT must carry the current session id, or they are refused with Unauthorized
+// Only HELLO is accepted from an agent that is not Welcomed; CREDIT, ACCEPT, ACCEPT_BATCH,
+// REJECT and SNAPSHOT must carry the current session id, or they are refused with Unauthorized
 // "no session: send HELLO" (the agent then says HELLO again).
 //
 // Credit: the agent reports its free slots (absolute). The broker may send
@@ -14,6 +14,8 @@
 // leaves credit unchanged until the agent's next CREDIT; a REJECT answers one assignment and
 // takes no slot. Since the agent answers every ASSIGN before it sends its next CREDIT on the same
 // ordered pipe, this is exact: the broker never sends more ASSIGNs than the agent has slots.
+// Batches change nothing here: each task of an ASSIGN_BATCH is one assignment, each attempt of
+// an ACCEPT_BATCH one ACCEPT, and the agent sends its ACCEPT_BATCH before its next CREDIT.
 //
 // Thread-safety: none; broker loop thread. Nothing blocks.
 #pragma once
@@ -51,6 +53,9 @@ struct AgentRecord {
   // ROUTER routing id of the agent's DEALER (bytes), from its latest authenticated message.
   std::string routing_id;
   std::string session_id;  // empty unless Welcomed
+  // This session's HELLO announced protocol::kFeatureBatches: its ASSIGNs of one scheduling
+  // pass go out as one ASSIGN_BATCH (an agent without it gets single ASSIGNs).
+  bool announced_batches = false;
   AgentState state = AgentState::Unknown;
   uint32_t free_slots = 0;  // as last reported by CREDIT, minus ACCEPTs since
   std::map<std::string, PendingAssignment, std::less<>> unanswered;  // task id -> assignment
@@ -77,10 +82,10 @@ class AgentRegistry {
   };
 
   // Registers the agent of `hello` (or replaces its previous session) under `session_id`,
-  // reachable at `routing_id`. Name, version, drivers, capacity and labels are taken from the
-  // HELLO; free slots start at 0 until the agent's first CREDIT. Unanswered assignments of the
-  // previous session are dropped: the caller reconciles the tasks the agent reports (a task
-  // still Scheduled there that the agent does not report is offered again).
+  // reachable at `routing_id`. Name, version, drivers, capacity, labels and the features it
+  // announced are taken from the HELLO; free slots start at 0 until the agent's first CREDIT.
+  // Unanswered assignments of the previous session are dropped: the caller reconciles the tasks the
+  // agent reports (a task still Scheduled there that the agent does not report is offered again).
   //   Invalid  agent_id is empty or longer than 128 bytes (the HELLO is refused, nothing
   //            changes).
   Result<HelloResult> on_hello(const protocol::Hello& hello, std::string routing_id,

@@ -4,9 +4,10 @@
 // handler, found through one table (broker/message_table.h, broker/handlers.h).
 //
 //   client ROUTER  PORT    SUBMIT/LIST/GET/STOP_TASK/NODES/STATUS from REQ clients
-//   work ROUTER    PORT+1  agent sessions: HELLO/CREDIT/ACCEPT/REJECT/SNAPSHOT in,
-//                          WELCOME/ASSIGN/STOP/SYNC/ERROR out (ROUTER_MANDATORY, ZMTP heartbeats)
-//   events SUB     PORT+2  AGENT_HEARTBEAT/TASK_STATE/NODE_STATS from agent PUBs
+//   work ROUTER    PORT+1  agent sessions: HELLO/CREDIT/ACCEPT(_BATCH)/REJECT/SNAPSHOT in,
+//                          WELCOME/ASSIGN(_BATCH)/STOP/SYNC/ERROR out (ROUTER_MANDATORY, ZMTP
+//                          heartbeats)
+//   events SUB     PORT+2  AGENT_HEARTBEAT/TASK_STATE(_BATCH)/NODE_STATS from agent PUBs
 //   beacon PUB     PORT+3  BEACON every heartbeat
 //
 // Each iteration: poll (timeout = nearest deadline among beacon, liveness, assignment and

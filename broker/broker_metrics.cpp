@@ -31,16 +31,22 @@ void BrokerMetrics::on_commit(SteadyTime::duration duration) {
   store_commit_.observe(to_us(duration));
 }
 
-void BrokerMetrics::export_to(std::map<std::string, uint64_t>& counters) const {
-  for (size_t socket = 0; socket < received_.size(); ++socket) {
-    for (size_t type = 0; type < received_[socket].size(); ++type) {
-      uint64_t n = received_[socket][type];
+void BrokerMetrics::export_counts(const MessageCounts& counts, const char* verb,
+                                  std::map<std::string, uint64_t>& counters) {
+  for (size_t socket = 0; socket < counts.size(); ++socket) {
+    for (size_t type = 0; type < counts[socket].size(); ++type) {
+      uint64_t n = counts[socket][type];
       if (n == 0)
         continue;
-      counters[std::string(kSocketNames[socket]) + ".received." +
+      counters[std::string(kSocketNames[socket]) + "." + verb + "." +
                protocol::message_type_name(static_cast<uint8_t>(type))] += n;
     }
   }
+}
+
+void BrokerMetrics::export_to(std::map<std::string, uint64_t>& counters) const {
+  export_counts(received_, "received", counters);
+  export_counts(sent_, "sent", counters);
   scheduling_.export_to(protocol::kSchedulingLatency, counters);
   store_commit_.export_to(protocol::kStoreCommitLatency, counters);
 }

@@ -1,6 +1,7 @@
 // BrokerMetrics: what the broker measures beyond plain counters (broker/counters.h), reported in
 // STATUS so that the HTTP gateway's /metrics can export it:
-//   - messages received per socket and message type ("client.received.SUBMIT");
+//   - messages received per socket and message type ("client.received.SUBMIT"), and sent
+//     ("work.sent.ASSIGN_BATCH": handed to ZeroMQ, the send did not fail);
 //   - scheduling latency: from a SUBMIT being accepted to the task's first ASSIGN
 //     (protocol::kSchedulingLatency);
 //   - store commit latency: how long each group commit took (protocol::kStoreCommitLatency).
@@ -34,6 +35,8 @@ class BrokerMetrics {
   void on_message(BrokerSocket socket, uint8_t type) {
     ++received_[static_cast<size_t>(socket)][type];
   }
+  // A message of `type` was handed to ZeroMQ on `socket` (client or work).
+  void on_sent(BrokerSocket socket, uint8_t type) { ++sent_[static_cast<size_t>(socket)][type]; }
 
   // A new task was accepted at `now`; its first on_placed() observes the scheduling latency.
   void on_submitted(const std::string& task_id, SteadyTime now);
@@ -46,8 +49,8 @@ class BrokerMetrics {
   // One store commit took `duration`.
   void on_commit(SteadyTime::duration duration);
 
-  // Adds "SOCKET.received.TYPE" for every type seen and both histograms (in the encoding of
-  // protocol/latency_histogram.h) to `counters`.
+  // Adds "SOCKET.received.TYPE" and "SOCKET.sent.TYPE" for every type seen and both histograms (in
+  // the encoding of protocol/latency_histogram.h) to `counters`.
   void export_to(std::map<std::string, uint64_t>& counters) const;
 
   const protocol::LatencyHistogram& scheduling_latency() const { return scheduling_; }
@@ -55,7 +58,13 @@ class BrokerMetrics {
   size_t awaiting_placement() const { return awaiting_placement_.size(); }
 
  private:
-  std::array<std::array<uint64_t, 256>, 3> received_{};
+  // Message counts per socket (BrokerSocket) and message type.
+  using MessageCounts = std::array<std::array<uint64_t, 256>, 3>;
+  static void export_counts(const MessageCounts& counts, const char* verb,
+                            std::map<std::string, uint64_t>& counters);
+
+  MessageCounts received_{};
+  MessageCounts sent_{};
   std::unordered_map<std::string, SteadyTime> awaiting_placement_;
   protocol::LatencyHistogram scheduling_;
   protocol::LatencyHistogram store_commit_;

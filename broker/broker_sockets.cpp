@@ -22,8 +22,8 @@ constexpr int kListenBacklog = 10000;
 
 }  // namespace
 
-BrokerSockets::BrokerSockets(zmq::context_t& context, Counters& counters)
-    : context_(context), counters_(counters) {}
+BrokerSockets::BrokerSockets(zmq::context_t& context, Counters& counters, BrokerMetrics& metrics)
+    : context_(context), counters_(counters), metrics_(metrics) {}
 
 Status BrokerSockets::bind(const SocketOptions& options, int base) {
   if (base != 0) {
@@ -106,8 +106,11 @@ Status BrokerSockets::bind_at(const SocketOptions& options, int base) {
 
 void BrokerSockets::send_client(std::span<const zmq::message_t> routing, protocol::MessageType type,
                                 std::string_view body) {
-  if (!protocol::send_raw(client_, routing, type, body).is_ok())
+  if (!protocol::send_raw(client_, routing, type, body).is_ok()) {
     bump(counters_, "client.send_failed");
+    return;
+  }
+  metrics_.on_sent(BrokerSocket::Client, static_cast<uint8_t>(type));
 }
 
 void BrokerSockets::send_work(std::string_view routing_id, protocol::MessageType type,
@@ -116,7 +119,9 @@ void BrokerSockets::send_work(std::string_view routing_id, protocol::MessageType
   if (!protocol::send_raw(work_, routing, type, body).is_ok()) {
     bump(counters_, std::string("work.send_failed.") +
                         protocol::message_type_name(static_cast<uint8_t>(type)));
+    return;
   }
+  metrics_.on_sent(BrokerSocket::Work, static_cast<uint8_t>(type));
 }
 
 void BrokerSockets::publish_beacon(const protocol::Beacon& beacon) {

@@ -8,8 +8,9 @@
 //
 // A send never blocks: a full queue or a vanished peer is counted in `counters`
 // ("client.send_failed", "work.send_failed.TYPE", "beacon.send_failed") and the message is
-// dropped; the protocol recovers (an unanswered ASSIGN times out, a client retries, a lost STOP
-// is repeated at the agent's next HELLO).
+// dropped (a message that was sent is counted in `metrics`, BrokerMetrics::on_sent); the protocol
+// recovers (an unanswered ASSIGN times out, a client retries, a lost STOP is repeated at the
+// agent's next HELLO).
 //
 // Thread-safety: none. Bind on any thread, then use from the broker loop thread only.
 #pragma once
@@ -20,6 +21,7 @@
 #include <string>
 #include <string_view>
 
+#include "broker/broker_metrics.h"
 #include "broker/counters.h"
 #include "common/status.h"
 #include "protocol/messages.h"
@@ -33,8 +35,8 @@ struct SocketOptions {
 
 class BrokerSockets {
  public:
-  // `context` and `counters` must outlive the sockets.
-  BrokerSockets(zmq::context_t& context, Counters& counters);
+  // `context`, `counters` and `metrics` must outlive the sockets.
+  BrokerSockets(zmq::context_t& context, Counters& counters, BrokerMetrics& metrics);
 
   // Binds the four ports from `base`, or with base 0 from the first random base in
   // 20000..60000 whose four ports are all free.
@@ -63,6 +65,7 @@ class BrokerSockets {
 
   zmq::context_t& context_;
   Counters& counters_;
+  BrokerMetrics& metrics_;
   int port_ = 0;
   zmq::socket_t client_;
   zmq::socket_t work_;

@@ -1,9 +1,11 @@
 #include "broker/broker_state.h"
 
 #include <random>
+#include <unordered_map>
 #include <utility>
 
 #include "common/ids.h"
+#include "protocol/batches.h"
 
 namespace cube::broker {
 namespace {
@@ -42,7 +44,7 @@ BrokerState::BrokerState(const BrokerOptions& options, const Clock& clock,
       clock(clock),
       epoch(new_random_id()),
       started_ms(to_unix_ms(clock.wall())),
-      sockets(zmq_context, counters),
+      sockets(zmq_context, counters, metrics),
       liveness(options.heartbeat, options.suspect_after_beats, options.node_grace),
       lifecycle(tasks, agents, counters, options.stop_grace, clock, options.restart,
                 std::random_device{}()),
@@ -90,14 +92,43 @@ void BrokerState::queue_reply(std::span<const zmq::message_t> routing,
 }
 
 void BrokerState::queue_commands() {
+  if (commands.empty())
+    return;
+  // Each agent's ASSIGNs, in order, waiting to leave as one batch: before that agent's next
+  // other command (so its stream keeps the order decided) or after the last command.
+  struct PendingAssigns {
+    const AgentRecord* agent;
+    protocol::AssignBatch batch;
+  };
+  std::vector<PendingAssigns> pending;
+  std::unordered_map<const AgentRecord*, size_t> pending_of;  // agent -> index in `pending`
+  auto queue_assigns = [&](PendingAssigns& assigns) {
+    protocol::encode_batch(std::move(assigns.batch), assigns.agent->announced_batches,
+                           [&](protocol::MessageType type, std::string body) {
+                             outbox.push(OutboxSocket::Work, {assigns.agent->routing_id}, type,
+                                         std::move(body));
+                           });
+    assigns.batch.tasks.clear();  // moved from: empty again, for ASSIGNs after the next command
+  };
   for (auto& command : commands) {
     const AgentRecord* agent = agents.find(command.agent_id);
     if (agent == nullptr || agent->routing_id.empty()) {
       bump(counters, "work.no_route");
       continue;
     }
+    auto [it, added] = pending_of.try_emplace(agent, pending.size());
+    if (added)
+      pending.push_back({agent, {}});
+    PendingAssigns& assigns = pending[it->second];
+    if (auto* assign = std::get_if<protocol::Assign>(&command.message)) {
+      assigns.batch.tasks.push_back(std::move(assign->task));
+      continue;
+    }
+    queue_assigns(assigns);
     std::visit([&](const auto& m) { queue_work(agent->routing_id, m); }, command.message);
   }
+  for (auto& assigns : pending)
+    queue_assigns(assigns);
   commands.clear();
 }
 

@@ -96,7 +96,12 @@ struct BrokerState {
     outbox.push(OutboxSocket::Work, {routing_id}, protocol::MessageTraits<M>::kType,
                 protocol::encode_body(message));
   }
-  // Moves `commands` into the outbox, resolving agent ids to their connections.
+  // Moves `commands` into the outbox, resolving agent ids to their connections. An agent's
+  // consecutive ASSIGNs (other agents' commands between them do not count) leave together: as
+  // one ASSIGN_BATCH when its session announced the feature (protocol/batches.h: cut to fit the
+  // frame limit; a lone task stays a plain ASSIGN), else as single ASSIGNs. They leave before
+  // that agent's next STOP or SYNC, so each agent's stream keeps the order decided. A scheduling
+  // pass queues all its placements in one call: each agent gets one batch per pass.
   void queue_commands();
   // Sends what the outbox holds for stored batches.
   void flush_outbox();

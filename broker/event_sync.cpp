@@ -1,5 +1,7 @@
 #include "broker/event_sync.h"
 
+#include "common/check.h"
+
 namespace cube::broker {
 
 const char* event_action_name(EventAction action) {
@@ -14,17 +16,23 @@ const char* event_action_name(EventAction action) {
   return "need_sync";
 }
 
-EventAction EventSync::classify(std::string_view agent, uint64_t seq) {
+RangeVerdict EventSync::classify_range(std::string_view agent, uint64_t first, uint64_t seq) {
+  CUBE_CHECK(first <= seq) << "the handlers refuse a batch whose seq cannot number it";
   auto it = last_seq_.find(agent);
   if (it == last_seq_.end())
-    return EventAction::NeedSync;
-  if (seq <= it->second)
-    return EventAction::DropDuplicate;
-  if (seq == it->second + 1) {
-    it->second = seq;
-    return EventAction::Apply;
-  }
-  return EventAction::NeedSync;
+    return {EventAction::NeedSync, 0};
+  uint64_t& applied = it->second;
+  if (seq <= applied)
+    return {EventAction::DropDuplicate, 0};
+  if (first > applied + 1)
+    return {EventAction::NeedSync, 0};
+  RangeVerdict verdict{EventAction::Apply, applied + 1 - first};
+  applied = seq;
+  return verdict;
+}
+
+EventAction EventSync::classify(std::string_view agent, uint64_t seq) {
+  return classify_range(agent, seq, seq).action;
 }
 
 EventAction EventSync::classify_heartbeat(std::string_view agent, uint64_t seq) const {

@@ -8,6 +8,15 @@
 //   HEARTBEAT  seq <= last       Apply (nothing to apply; it repeats the last seq)
 //   HEARTBEAT  seq >  last       NeedSync (an event the heartbeat counts was lost)
 //
+// A TASK_STATE_BATCH carries the consecutive events first..seq (first = seq - n + 1) and is
+// classified as that many TASK_STATEs arriving in order (a TASK_STATE is the range seq..seq):
+//
+//   seq <= last                  DropDuplicate (all of them)
+//   first <= last + 1 <= seq     Apply the events after last (the ones up to last are
+//                                duplicates: an overlap with events already applied); last
+//                                becomes seq
+//   first >  last + 1            NeedSync (events between were lost: drop all, SYNC)
+//
 // An agent without a baseline (no HELLO/SNAPSHOT yet) always needs a sync.
 // Thread-safety: none; broker loop thread. Nothing blocks.
 #pragma once
@@ -22,12 +31,25 @@ namespace cube::broker {
 
 enum class EventAction { Apply, DropDuplicate, NeedSync };
 
+// What to do with the events first..seq of one agent.
+struct RangeVerdict {
+  EventAction action = EventAction::NeedSync;
+  // Apply: how many leading events are duplicates (numbered at or before the previous last
+  // seq) and are skipped; the others are applied.
+  uint64_t duplicates = 0;
+  friend bool operator==(const RangeVerdict&, const RangeVerdict&) = default;
+};
+
 // "apply", "duplicate", "need_sync" for logs and tests.
 const char* event_action_name(EventAction action);
 
 class EventSync {
  public:
-  // For an event that consumes a sequence number (TASK_STATE). Advances last_seq on Apply.
+  // For the events first..seq (first <= seq), which consume one sequence number each
+  // (TASK_STATE_BATCH; a TASK_STATE is first == seq). Advances last_seq to `seq` on Apply.
+  RangeVerdict classify_range(std::string_view agent, uint64_t first, uint64_t seq);
+
+  // For one event that consumes a sequence number (TASK_STATE): classify_range(seq, seq).
   EventAction classify(std::string_view agent, uint64_t seq);
 
   // For a heartbeat, which repeats the agent's last seq. Never advances last_seq.

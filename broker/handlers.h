@@ -2,8 +2,9 @@
 // (broker/message_table.h), which decodes and counts before a handler runs:
 //
 //   client_handlers.cpp  SUBMIT, SUBMIT_BATCH, LIST, GET, STOP_TASK, NODES, STATUS (client ROUTER)
-//   work_handlers.cpp    HELLO, CREDIT, ACCEPT, REJECT, SNAPSHOT, ERROR (work ROUTER)
-//   event_handlers.cpp   AGENT_HEARTBEAT, TASK_STATE, NODE_STATS (events SUB)
+//   work_handlers.cpp    HELLO, CREDIT, ACCEPT, ACCEPT_BATCH, REJECT, SNAPSHOT, ERROR (work
+//                        ROUTER)
+//   event_handlers.cpp   AGENT_HEARTBEAT, TASK_STATE, TASK_STATE_BATCH, NODE_STATS (events SUB)
 //   logs_handlers.cpp    LOGS (client) and LOGS_DATA (work): the logs proxy
 //
 // A handler decides through TaskLifecycle/AgentRegistry/TaskTable and queues what must be sent

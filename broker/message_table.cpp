@@ -79,7 +79,7 @@ void MessageTable::dispatch(BrokerState& state, Inbound& in) const {
   entry.run(state, in);
 }
 
-void MessageTable::report_malformed(BrokerState& state, const Inbound& in, const Status& error) {
+void report_malformed(BrokerState& state, const Inbound& in, const Status& error) {
   const char* type = protocol::message_type_name(in.message.type);
   bump(state.counters, counter(in, "malformed"));
   if (state.first_report(report_key(in, "malformed")))

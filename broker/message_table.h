@@ -50,6 +50,11 @@ void report_bad_envelope(BrokerState& state, const Inbound& in, const Status& er
 // id when one can be read), a queued ERROR (work), nothing (events).
 void answer_error(BrokerState& state, const Inbound& in, const Status& error);
 
+// A message that decoded but cannot be used as it is (a batch with nothing in it): counted
+// "<socket>.malformed.<TYPE>", logged once per peer and answered as a body that failed to decode
+// (see the file comment), "malformed <TYPE>: <error>".
+void report_malformed(BrokerState& state, const Inbound& in, const Status& error);
+
 class MessageTable {
  public:
   template <typename M>
@@ -79,7 +84,6 @@ class MessageTable {
     void (*run)(BrokerState&, Inbound&) = nullptr;
   };
 
-  static void report_malformed(BrokerState& state, const Inbound& in, const Status& error);
   static void report_unexpected(BrokerState& state, const Inbound& in);
 
   std::array<Entry, 256> entries_{};

@@ -6,8 +6,8 @@
 // message was queued. So a broker killed at any instant has told no agent to run, and no client
 // that it accepted, anything the restarted broker will not know. Through the outbox go the
 // client replies to SUBMIT, SUBMIT_BATCH and STOP_TASK, and every message to agents but
-// LOGS_FETCH (WELCOME, ASSIGN, STOP, SYNC and ERROR), so each agent's stream keeps the order the
-// broker decided it in.
+// LOGS_FETCH (WELCOME, ASSIGN, ASSIGN_BATCH, STOP, SYNC and ERROR), so each agent's stream keeps
+// the order the broker decided it in.
 //
 // Sent at once, bypassing the outbox (they report no change of their own):
 //   - client ERROR replies to requests refused before they changed anything (malformed,

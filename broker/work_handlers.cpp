@@ -5,6 +5,8 @@
 #include <spdlog/fmt/ranges.h>
 #include <spdlog/spdlog.h>
 
+#include <span>
+#include <string_view>
 #include <utility>
 
 #include "broker/admission.h"
@@ -53,9 +55,12 @@ void on_hello(BrokerState& state, Inbound& in, protocol::Hello& hello) {
   AgentRecord& agent = *registered->agent;
   state.liveness.on_traffic(agent.id, state.clock.now());
   state.event_sync.reset(agent.id, hello.seq);
+  // Every broker of this version takes batches; the agent's own HELLO decides what it is sent.
   state.queue_work(in.routing_id,
-                   protocol::Welcome{agent.session_id, state.epoch,
-                                     static_cast<int64_t>(state.options.heartbeat.count())});
+                   protocol::Welcome{agent.session_id,
+                                     state.epoch,
+                                     static_cast<int64_t>(state.options.heartbeat.count()),
+                                     {std::string(protocol::kFeatureBatches)}});
   spdlog::info("agent {} ({}) {}: {} running, drivers [{}]", agent.name, agent.id, phrase,
                hello.tasks.size(), fmt::join(agent.drivers, ", "));
   bump(state.counters, counter);
@@ -73,12 +78,27 @@ void on_credit(BrokerState& state, Inbound& in, protocol::Credit& credit) {
   state.schedule_needed = true;
 }
 
-void on_accept(BrokerState& state, Inbound& in, protocol::Accept& accept) {
-  AgentRecord* agent = authenticate(state, in, accept.session_id);
+// An ACCEPT, or the ACCEPTs of an ACCEPT_BATCH: each attempt answers its assignment on its own
+// (a late or unknown one gets its STOP, as a single ACCEPT would).
+void accept_attempts(BrokerState& state, Inbound& in, std::string_view session_id,
+                     std::span<const protocol::AttemptRef> attempts) {
+  AgentRecord* agent = authenticate(state, in, session_id);
   if (agent == nullptr)
     return;
-  state.lifecycle.on_accept(*agent, accept.task_id, accept.attempt, state.commands);
+  for (const auto& attempt : attempts)
+    state.lifecycle.on_accept(*agent, attempt.task_id, attempt.attempt, state.commands);
   state.queue_commands();
+}
+
+void on_accept(BrokerState& state, Inbound& in, protocol::Accept& accept) {
+  const protocol::AttemptRef attempt{std::move(accept.task_id), accept.attempt};
+  accept_attempts(state, in, accept.session_id, {&attempt, 1});
+}
+
+void on_accept_batch(BrokerState& state, Inbound& in, protocol::AcceptBatch& batch) {
+  if (batch.attempts.empty())
+    return report_malformed(state, in, Status::invalid("no attempts"));
+  accept_attempts(state, in, batch.session_id, batch.attempts);
 }
 
 void on_reject(BrokerState& state, Inbound& in, protocol::Reject& reject) {
@@ -116,6 +136,7 @@ void add_work_handlers(MessageTable& table) {
   table.add<protocol::Hello, on_hello>(BrokerSocket::Work);
   table.add<protocol::Credit, on_credit>(BrokerSocket::Work);
   table.add<protocol::Accept, on_accept>(BrokerSocket::Work);
+  table.add<protocol::AcceptBatch, on_accept_batch>(BrokerSocket::Work);
   table.add<protocol::Reject, on_reject>(BrokerSocket::Work);
   table.add<protocol::Snapshot, on_snapshot>(BrokerSocket::Work);
   table.add<protocol::ErrorMessage, on_agent_error>(BrokerSocket::Work);

@@ -143,6 +143,10 @@ std::string render_metrics(const protocol::BrokerStatus& status,
                        .Name("cube_messages_received_total")
                        .Help("Messages the broker received, per socket and message type")
                        .Register(registry);
+  auto& sent = BuildCounter()
+                   .Name("cube_messages_sent_total")
+                   .Help("Messages the broker sent, per socket and message type")
+                   .Register(registry);
   auto& decode_errors = BuildCounter()
                             .Name("cube_decode_errors_total")
                             .Help(
@@ -164,6 +168,9 @@ std::string render_metrics(const protocol::BrokerStatus& status,
       std::string_view rest = std::string_view(key).substr(prefix.size());
       if (rest.starts_with("received.")) {
         received.Add({{"socket", std::string(socket)}, {"type", std::string(rest.substr(9))}})
+            .Increment(static_cast<double>(value));
+      } else if (rest.starts_with("sent.")) {
+        sent.Add({{"socket", std::string(socket)}, {"type", std::string(rest.substr(5))}})
             .Increment(static_cast<double>(value));
       } else if (rest.starts_with("malformed.")) {
         decode_errors.Add({{"socket", std::string(socket)}, {"type", std::string(rest.substr(10))}})

@@ -184,6 +184,11 @@ class FakeBroker {
     }
   }
 
+  // The next message on the events SUB, whatever its type.
+  std::optional<WorkMessage> next_any_event(Millis timeout = kWait) {
+    return receive(events_, 0, timeout);
+  }
+
   template <typename M>
   void send_work(const M& message) {
     zmq::message_t routing(last_routing_id_.data(), last_routing_id_.size());
@@ -274,11 +279,13 @@ class AgentLoopTest : public ::testing::Test {
     loop_.reset();
   }
 
-  // HELLO -> WELCOME -> CREDIT. Returns the HELLO.
-  protocol::Hello welcome(const std::string& session = "s1", const std::string& epoch = "e1") {
+  // HELLO -> WELCOME -> CREDIT. Returns the HELLO. Without `features` the WELCOME is that of a
+  // broker released before batches.
+  protocol::Hello welcome(const std::string& session = "s1", const std::string& epoch = "e1",
+                          std::vector<std::string> features = {}) {
     auto hello = broker_.expect_work<protocol::Hello>();
     EXPECT_TRUE(hello.has_value());
-    broker_.send_work(protocol::Welcome{session, epoch, 100});
+    broker_.send_work(protocol::Welcome{session, epoch, 100, std::move(features)});
     auto credit = broker_.expect_work<protocol::Credit>();
     EXPECT_TRUE(credit.has_value());
     if (credit) {
@@ -338,6 +345,68 @@ TEST_F(AgentLoopTest, HelloCarriesTheAgentsIdentityAndCapacity) {
   EXPECT_EQ(hello->labels, (std::map<std::string, std::string>{{"zone", "a"}}));
   EXPECT_EQ(hello->seq, 0u);
   EXPECT_TRUE(hello->tasks.empty());
+  EXPECT_EQ(hello->features, std::vector<std::string>{"batches"});
+}
+
+// Starts on the worker pool report back in any grouping: however the Running states are
+// batched, they carry the numbers 1 and 2 once each; the ACCEPTs of one ASSIGN_BATCH are one
+// ACCEPT_BATCH, and the ends come before the CREDIT that frees their slots.
+TEST_F(AgentLoopTest, ABatchBrokerGetsOneAcceptBatchAndEveryStateNumberedOnce) {
+  start_loop();
+  welcome("s1", "e1", {"batches"});
+  ASSERT_TRUE(heartbeat().has_value());
+  Task a = exec_task();
+  Task b = exec_task();
+  driver_.remember_attempt(a.id, 1);
+  driver_.remember_attempt(b.id, 1);
+  broker_.send_work(protocol::AssignBatch{{a, b}});
+  auto accepted = broker_.expect_work<protocol::AcceptBatch>();
+  ASSERT_TRUE(accepted.has_value());
+  EXPECT_EQ(accepted->attempts, (std::vector<protocol::AttemptRef>{{a.id, 1}, {b.id, 1}}));
+
+  // Every state, single or batched, as (seq, task, state).
+  std::map<uint64_t, std::pair<std::string, TaskState>> states;
+  auto collect_until = [&](size_t count) {
+    while (states.size() < count) {
+      auto event = broker_.next_any_event();
+      if (!event)
+        return false;
+      protocol::TaskStateBatch batch;
+      if (event->type == static_cast<uint8_t>(MessageType::TaskStateEvent)) {
+        auto single = protocol::decode_as<protocol::TaskStateEvent>(event->body);
+        EXPECT_TRUE(single.is_ok());
+        batch = {single->agent_id, single->session_id, single->seq, {single->status}};
+      } else if (event->type == static_cast<uint8_t>(MessageType::TaskStateBatch)) {
+        auto decoded = protocol::decode_as<protocol::TaskStateBatch>(event->body);
+        EXPECT_TRUE(decoded.is_ok());
+        batch = *decoded;
+      }
+      for (size_t i = 0; i < batch.statuses.size(); ++i) {
+        uint64_t seq = batch.seq - (batch.statuses.size() - 1 - i);
+        EXPECT_FALSE(states.contains(seq)) << "seq " << seq << " twice";
+        states[seq] = {batch.statuses[i].task_id, batch.statuses[i].state};
+      }
+    }
+    return true;
+  };
+  ASSERT_TRUE(collect_until(2));
+  EXPECT_EQ(states[1].second, TaskState::Running);
+  EXPECT_EQ(states[2].second, TaskState::Running);
+  EXPECT_NE(states[1].first, states[2].first);
+
+  driver_.finish(a.id, 1, 0);
+  driver_.finish(b.id, 1, 3);
+  ASSERT_TRUE(collect_until(4));
+  EXPECT_EQ(states.rbegin()->first, 4u);
+  std::map<std::string, TaskState> ended{states[3], states[4]};
+  EXPECT_EQ(ended[a.id], TaskState::Completed);
+  EXPECT_EQ(ended[b.id], TaskState::Failed);
+  // CREDITs follow the ends (one per step that freed a slot); the last one frees both.
+  std::optional<protocol::Credit> credit;
+  while (!credit || credit->free_slots < 2) {
+    credit = broker_.expect_work<protocol::Credit>();
+    ASSERT_TRUE(credit.has_value());
+  }
 }
 
 TEST_F(AgentLoopTest, WelcomeIsAnsweredWithCreditAndHeartbeatsFollow) {

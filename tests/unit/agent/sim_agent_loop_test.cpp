@@ -3,6 +3,7 @@
 // loop wakes for its end by itself (Driver::next_deadline / poll_due). Also the stepping API
 // (begin/step/wake_fds/next_deadline) that bench/sim_fleet uses to host many agents on one
 // thread in a shared ZeroMQ context.
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <poll.h>
 #include <sys/eventfd.h>
@@ -64,6 +65,14 @@ class FakeBroker {
     frames.emplace_back(routing_id.data(), routing_id.size());
     Status s = protocol::send(router_, frames, message);
     ASSERT_TRUE(s.is_ok()) << s.to_string();
+  }
+
+  // A body as given, for malformed messages.
+  void send_raw_work(const std::string& routing_id, protocol::MessageType type,
+                     std::string_view body) {
+    std::vector<zmq::message_t> frames;
+    frames.emplace_back(routing_id.data(), routing_id.size());
+    ASSERT_TRUE(protocol::send_raw(router_, frames, type, body).is_ok());
   }
 
   void send_beacon(const std::string& epoch, int64_t heartbeat_ms) {
@@ -277,6 +286,208 @@ TEST(SimAgentLoopTest, TwoAgentsShareAContextAndAreServedByTheCallersThread) {
   EXPECT_EQ(driver_a.running(), 0u);
   EXPECT_GT(a.next_deadline(clock.now()), clock.now() + Millis(200))
       << "nothing is due any more but the heartbeat";
+}
+
+// --- batches: one step() handles what has arrived and sends what it decided ---
+
+// One sim agent stepped on the test's thread, welcomed by a fake broker that announces the
+// "batches" feature or not (an older broker).
+class SimAgentBatchesTest : public ::testing::Test {
+ protected:
+  static constexpr uint32_t kSlots = 3;
+  // WELCOME's heartbeat: the agent gives up on a broker after 3 of them without a beacon.
+  static constexpr int64_t kHeartbeatMs = 1000;
+
+  ~SimAgentBatchesTest() override { loop_.reset(); }  // before the driver it calls
+
+  // HELLO -> WELCOME (with or without batches) -> CREDIT, then waits until the agent's events
+  // reach the broker (a heartbeat arrives), so no task state is lost to the slow joiner.
+  void start(bool broker_batches) {
+    AgentOptions options = sim_options(broker_, "sim-batches");
+    options.slots = kSlots;
+    loop_ = std::make_unique<AgentLoop>(options, driver_, clock_);
+    ASSERT_TRUE(loop_->begin().is_ok());
+    std::optional<Message> hello_message;
+    ASSERT_TRUE(serve([&] {
+      hello_message = broker_.next_work(Millis(0));
+      return hello_message.has_value();
+    }));
+    hello_ = decode<protocol::Hello>(hello_message);
+    ASSERT_TRUE(hello_.has_value());
+    routing_ = hello_message->routing_id;
+    protocol::Welcome welcome{"s1", "e1", kHeartbeatMs, {}};
+    if (broker_batches)
+      welcome.features = {std::string(protocol::kFeatureBatches)};
+    broker_.send_work(routing_, welcome);
+    ASSERT_TRUE(decode<protocol::Credit>(next_work()).has_value());
+    bool connected = false;
+    for (int i = 0; i < 100 && !connected; ++i) {
+      clock_.advance(Millis(kHeartbeatMs));
+      broker_.send_beacon("e1", kHeartbeatMs);
+      ASSERT_TRUE(loop_->step(clock_.now()).is_ok());
+      for (auto ev = broker_.next_event(Millis(100)); ev && !connected;
+           ev = broker_.next_event(Millis(0)))
+        connected = decode<protocol::AgentHeartbeat>(ev).has_value();
+    }
+    ASSERT_TRUE(connected);
+  }
+
+  // Steps the loop whenever one of its fds fires (or every 20 ms) until `done`.
+  bool serve(const std::function<bool()>& done) { return serve_until(*loop_, clock_, done); }
+
+  // The agent's next message on the work socket, stepping the loop until one arrives.
+  std::optional<Message> next_work() {
+    std::optional<Message> message;
+    if (!serve([&] { return (message = broker_.next_work(Millis(0))).has_value(); }))
+      ADD_FAILURE() << "no message from the agent";
+    return message;
+  }
+
+  // The next task state event (TASK_STATE or TASK_STATE_BATCH), skipping heartbeats.
+  std::optional<Message> next_state() {
+    for (int i = 0; i < 50; ++i) {
+      auto ev = broker_.next_event(Millis(100));
+      if (ev && (ev->type == static_cast<uint8_t>(protocol::MessageType::TaskStateEvent) ||
+                 ev->type == static_cast<uint8_t>(protocol::MessageType::TaskStateBatch)))
+        return ev;
+    }
+    ADD_FAILURE() << "no task state from the agent";
+    return std::nullopt;
+  }
+
+  template <typename M>
+  void send(const M& message) {
+    broker_.send_work(routing_, message);
+  }
+
+  ManualClock clock_;
+  FakeBroker broker_;
+  SimDriver driver_{clock_};
+  std::unique_ptr<AgentLoop> loop_;
+  std::optional<protocol::Hello> hello_;
+  std::string routing_;
+};
+
+std::vector<std::string> task_ids(const std::vector<AttemptStatus>& statuses) {
+  std::vector<std::string> ids;
+  for (const auto& s : statuses)
+    ids.push_back(s.task_id);
+  return ids;
+}
+
+TEST_F(SimAgentBatchesTest, AnAssignBatchIsAcceptedInOneBatchAndItsStatesGoOutInOne) {
+  start(/*broker_batches=*/true);
+  EXPECT_EQ(hello_->features, std::vector<std::string>{"batches"});
+  Task a = sim_task(500);
+  Task b = sim_task(500);
+  send(protocol::AssignBatch{{a, b}});
+
+  auto accepted = decode<protocol::AcceptBatch>(next_work());
+  ASSERT_TRUE(accepted.has_value()) << "one ACCEPT_BATCH for the ASSIGN_BATCH";
+  EXPECT_EQ(accepted->session_id, "s1");
+  EXPECT_EQ(accepted->attempts,
+            (std::vector<protocol::AttemptRef>{{a.id, a.attempt}, {b.id, b.attempt}}));
+  auto running = decode<protocol::TaskStateBatch>(next_state());
+  ASSERT_TRUE(running.has_value()) << "both starts happened in one step";
+  EXPECT_EQ(running->seq, 2u) << "the number of its last status: events 1 and 2";
+  EXPECT_EQ(task_ids(running->statuses), (std::vector<std::string>{a.id, b.id}));
+  EXPECT_EQ(running->statuses[0].state, TaskState::Running);
+  EXPECT_EQ(running->statuses[1].state, TaskState::Running);
+  EXPECT_EQ(driver_.running(), 2u);
+
+  // Both end at the same clock time: one batch of two ends (events 3 and 4), then the CREDIT.
+  clock_.advance(Millis(500));
+  broker_.send_beacon("e1", kHeartbeatMs);
+  auto credit = decode<protocol::Credit>(next_work());
+  ASSERT_TRUE(credit.has_value());
+  EXPECT_EQ(credit->free_slots, kSlots);
+  auto ended = decode<protocol::TaskStateBatch>(next_state());
+  ASSERT_TRUE(ended.has_value());
+  EXPECT_EQ(ended->seq, 4u);
+  // Ends due at the same time come in the driver's order, not the ASSIGN's.
+  EXPECT_THAT(task_ids(ended->statuses), ::testing::UnorderedElementsAre(a.id, b.id));
+  EXPECT_EQ(ended->statuses[0].state, TaskState::Completed);
+  EXPECT_EQ(ended->statuses[1].state, TaskState::Completed);
+}
+
+// The broker's credit arithmetic counts on the agent answering every ASSIGN before its next
+// CREDIT: a step that accepts and frees a slot sends the ACCEPT_BATCH first.
+TEST_F(SimAgentBatchesTest, TheAcceptsOfAStepLeaveBeforeItsCredit) {
+  start(/*broker_batches=*/true);
+  Task runs = sim_task(0);    // until stopped
+  Task fails = sim_task(-1);  // the sim driver refuses to start it: its slot is free again
+  send(protocol::AssignBatch{{runs, fails}});
+  auto accepted = decode<protocol::AcceptBatch>(next_work());
+  ASSERT_TRUE(accepted.has_value());
+  EXPECT_EQ(accepted->attempts.size(), 2u);
+  auto credit = decode<protocol::Credit>(next_work());
+  ASSERT_TRUE(credit.has_value());
+  EXPECT_EQ(credit->free_slots, kSlots - 1);
+  auto states = decode<protocol::TaskStateBatch>(next_state());
+  ASSERT_TRUE(states.has_value());
+  EXPECT_EQ(states->seq, 2u);
+  ASSERT_EQ(states->statuses.size(), 2u);
+  EXPECT_EQ(states->statuses[0].state, TaskState::Running);
+  EXPECT_EQ(states->statuses[1].state, TaskState::Failed);
+  EXPECT_NE(states->statuses[1].reason.find("negative"), std::string::npos);
+}
+
+TEST_F(SimAgentBatchesTest, EachTaskOfABatchIsAdmittedOnItsOwn) {
+  start(/*broker_batches=*/true);
+  Task first = sim_task(0);
+  Task second = sim_task(0);
+  Task third = sim_task(0);
+  Task no_slot = sim_task(0);
+  // The repeated task is accepted again and not started twice; the fourth task finds no slot:
+  // the ACCEPTs before its REJECT leave first.
+  send(protocol::AssignBatch{{first, first, second, third, no_slot}});
+  auto accepted = decode<protocol::AcceptBatch>(next_work());
+  ASSERT_TRUE(accepted.has_value());
+  EXPECT_EQ(accepted->attempts, (std::vector<protocol::AttemptRef>{
+                                    {first.id, 1}, {first.id, 1}, {second.id, 1}, {third.id, 1}}));
+  auto rejected = decode<protocol::Reject>(next_work());
+  ASSERT_TRUE(rejected.has_value());
+  EXPECT_EQ(rejected->task_id, no_slot.id);
+  EXPECT_EQ(rejected->reason, "no free slot");
+  EXPECT_EQ(driver_.running(), 3u);
+  auto running = decode<protocol::TaskStateBatch>(next_state());
+  ASSERT_TRUE(running.has_value());
+  EXPECT_EQ(task_ids(running->statuses), (std::vector<std::string>{first.id, second.id, third.id}));
+}
+
+TEST_F(SimAgentBatchesTest, AnEmptyOrMalformedAssignBatchIsDroppedAndServingGoesOn) {
+  start(/*broker_batches=*/true);
+  send(protocol::AssignBatch{});
+  broker_.send_raw_work(routing_, protocol::MessageType::AssignBatch, "\x81\xa5tasks\x05");
+  // Nothing answers them: the SNAPSHOT for this SYNC is the next message.
+  send(protocol::Sync{"test"});
+  ASSERT_TRUE(decode<protocol::Snapshot>(next_work()).has_value());
+  Task task = sim_task(0);
+  send(protocol::AssignBatch{{task}});
+  auto accept = decode<protocol::Accept>(next_work());
+  ASSERT_TRUE(accept.has_value()) << "a batch of one is answered with a plain ACCEPT";
+  EXPECT_EQ(accept->task_id, task.id);
+}
+
+// A broker of an older release announces no features: every ACCEPT and every task state goes
+// out as its own message, numbered as before.
+TEST_F(SimAgentBatchesTest, ABrokerWithoutBatchesGetsSingleAcceptsAndTaskStates) {
+  start(/*broker_batches=*/false);
+  Task a = sim_task(0);
+  Task b = sim_task(0);
+  send(protocol::AssignBatch{{a, b}});
+  auto accept_a = decode<protocol::Accept>(next_work());
+  auto accept_b = decode<protocol::Accept>(next_work());
+  ASSERT_TRUE(accept_a.has_value() && accept_b.has_value());
+  EXPECT_EQ(accept_a->task_id, a.id);
+  EXPECT_EQ(accept_b->task_id, b.id);
+  auto running_a = decode<protocol::TaskStateEvent>(next_state());
+  auto running_b = decode<protocol::TaskStateEvent>(next_state());
+  ASSERT_TRUE(running_a.has_value() && running_b.has_value());
+  EXPECT_EQ(running_a->seq, 1u);
+  EXPECT_EQ(running_a->status.task_id, a.id);
+  EXPECT_EQ(running_b->seq, 2u);
+  EXPECT_EQ(running_b->status.task_id, b.id);
 }
 
 }  // namespace

@@ -10,6 +10,7 @@
 #include <memory>
 #include <optional>
 #include <random>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -129,9 +130,11 @@ class BrokerLoopTest : public ::testing::Test {
     return reply.task ? reply.task->id : "";
   }
 
-  // HELLO on the DEALER; returns the WELCOME.
+  // HELLO on the DEALER; returns the WELCOME. Without `features` it is the HELLO of an agent
+  // released before batches.
   protocol::Welcome hello(const std::string& agent_id, uint64_t seq = 0,
-                          std::vector<AttemptStatus> tasks = {}) {
+                          std::vector<AttemptStatus> tasks = {},
+                          std::vector<std::string> features = {}) {
     protocol::Hello h;
     h.agent_id = agent_id;
     h.name = "node-" + agent_id;
@@ -140,6 +143,7 @@ class BrokerLoopTest : public ::testing::Test {
     h.capacity.slots = 4;
     h.seq = seq;
     h.tasks = std::move(tasks);
+    h.features = std::move(features);
     EXPECT_TRUE(protocol::send(dealer_, h).is_ok());
     auto message = receive_within(dealer_, kWait);
     if (!message || message->type != static_cast<uint8_t>(MessageType::Welcome)) {
@@ -184,6 +188,23 @@ class BrokerLoopTest : public ::testing::Test {
     return false;
   }
 
+  // Returns once the broker has handled every event published before it: a NODE_STATS with a
+  // new sample time travels the same PUB->SUB pipe, in order, and shows in NODES when handled.
+  void events_barrier(const std::string& agent_id, const std::string& session_id) {
+    protocol::NodeStats marker;
+    marker.agent_id = agent_id;
+    marker.session_id = session_id;
+    marker.usage.sampled_ms = ++barrier_samples_;
+    ASSERT_TRUE(protocol::send(pub_, marker).is_ok());
+    for (int round = 0; round < 5000; ++round) {
+      for (const auto& node : call(protocol::NodesRequest{next_request_++}).nodes) {
+        if (node.id == agent_id && node.usage && node.usage->sampled_ms == barrier_samples_)
+          return;
+      }
+    }
+    ADD_FAILURE() << "the broker never handled the barrier NODE_STATS";
+  }
+
   static uint8_t type_of(MessageType t) { return static_cast<uint8_t>(t); }
 
   bool fail_first_commit_ = false;  // set in a derived fixture's constructor
@@ -198,6 +219,7 @@ class BrokerLoopTest : public ::testing::Test {
   zmq::socket_t dealer_;
   zmq::socket_t pub_;
   uint64_t next_request_ = 1;
+  int64_t barrier_samples_ = 0;
 };
 
 TEST_F(BrokerLoopTest, HelloCreditSubmitsAssignAcceptAndRunning) {
@@ -801,6 +823,183 @@ TEST_F(BrokerLoopTest, NodeStatsShowInNodesAndGetAndNeverAskForASync) {
   auto after = call(protocol::NodesRequest{next_request_++});
   ASSERT_EQ(after.nodes.size(), 1u);
   EXPECT_NE(after.nodes[0].usage->cpu_used, 1.75);
+}
+
+// --- batches (docs/protocol.md, Agent session item 9) ---
+
+const std::vector<std::string> kBatches = {std::string(protocol::kFeatureBatches)};
+
+AttemptStatus attempt_status(const std::string& task_id, TaskState state) {
+  AttemptStatus s;
+  s.task_id = task_id;
+  s.attempt = 1;
+  s.state = state;
+  if (state == TaskState::Completed)
+    s.exit_code = 0;
+  return s;
+}
+
+// An agent released before batches announces no features: the broker still announces its own
+// and sends it single ASSIGNs, one per task placed.
+TEST_F(BrokerLoopTest, AnAgentWithoutBatchesGetsSingleAssigns) {
+  std::vector<std::string> ids = {submit_task("a"), submit_task("b"), submit_task("c")};
+  protocol::Welcome welcome = hello("agent-old");
+  EXPECT_EQ(welcome.features, kBatches);
+  ASSERT_TRUE(protocol::send(dealer_, protocol::Credit{welcome.session_id, 3}).is_ok());
+  std::set<std::string> assigned;
+  while (assigned.size() < ids.size()) {
+    auto message = receive_within(dealer_, kWait);
+    ASSERT_TRUE(message.has_value()) << "got " << assigned.size() << " ASSIGNs";
+    ASSERT_EQ(message->type, type_of(MessageType::Assign));
+    assigned.insert(protocol::decode_as<protocol::Assign>(message->body)->task.id);
+  }
+  EXPECT_EQ(assigned, std::set<std::string>(ids.begin(), ids.end()));
+  EXPECT_TRUE(work_barrier().empty());
+  auto c = counters();
+  EXPECT_EQ(c["work.sent.ASSIGN"], 3u);
+  EXPECT_EQ(c["work.sent.ASSIGN_BATCH"], 0u);
+}
+
+// Tasks waiting when an agent's credit arrives are placed in one pass: one ASSIGN_BATCH of as
+// many as its credit. Its ACCEPT_BATCH answers them all, and TASK_STATE_BATCHes are applied
+// like that many TASK_STATEs: duplicates (an overlap) dropped, a gap answered with SYNC.
+TEST_F(BrokerLoopTest, OnePassIsOneAssignBatchAndBatchesFromTheAgentAreApplied) {
+  std::vector<std::string> ids;
+  for (int i = 0; i < 5; ++i)
+    ids.push_back(submit_task("t" + std::to_string(i)));
+  protocol::Welcome welcome = hello("agent-b", 0, {}, kBatches);
+  EXPECT_EQ(welcome.features, kBatches);
+  ASSERT_TRUE(protocol::send(dealer_, protocol::Credit{welcome.session_id, 4}).is_ok());
+  auto message = receive_within(dealer_, kWait);
+  ASSERT_TRUE(message.has_value());
+  ASSERT_EQ(message->type, type_of(MessageType::AssignBatch));
+  auto batch = protocol::decode_as<protocol::AssignBatch>(message->body);
+  ASSERT_TRUE(batch.is_ok()) << batch.status().to_string();
+  ASSERT_EQ(batch->tasks.size(), 4u) << "as many as the credit";
+  EXPECT_TRUE(work_barrier().empty()) << "the fifth task waits: no credit left";
+  std::vector<std::string> placed;
+  protocol::AcceptBatch accepts{welcome.session_id, {}};
+  for (const Task& t : batch->tasks) {
+    EXPECT_EQ(t.attempt, 1u);
+    EXPECT_EQ(get(t.id).state, TaskState::Scheduled);
+    placed.push_back(t.id);
+    accepts.attempts.push_back({t.id, t.attempt});
+  }
+
+  ASSERT_TRUE(protocol::send(dealer_, accepts).is_ok());
+  EXPECT_TRUE(work_barrier().empty()) << "no STOP: every attempt was the current one";
+  auto nodes = call(protocol::NodesRequest{next_request_++});
+  ASSERT_EQ(nodes.nodes.size(), 1u);
+  EXPECT_EQ(nodes.nodes[0].free_slots, 0u) << "each ACCEPT took a slot";
+
+  // Events 1..4: the four start.
+  protocol::TaskStateBatch running{"agent-b", welcome.session_id, 4, {}};
+  for (const auto& id : placed)
+    running.statuses.push_back(attempt_status(id, TaskState::Running));
+  ASSERT_TRUE(publish_until(running, [&] {
+    for (const auto& id : placed) {
+      if (get(id).state != TaskState::Running)
+        return false;
+    }
+    return true;
+  }));
+
+  // Events 3..6, replayed over 3 and 4: those two are dropped, 5 and 6 end two tasks.
+  events_barrier("agent-b", welcome.session_id);  // publish_until's extra copies are handled
+  uint64_t duplicates = counters()["events.duplicate"];
+  protocol::TaskStateBatch overlap{"agent-b", welcome.session_id, 6, {}};
+  overlap.statuses = {attempt_status(placed[2], TaskState::Running),
+                      attempt_status(placed[3], TaskState::Running),
+                      attempt_status(placed[0], TaskState::Completed),
+                      attempt_status(placed[1], TaskState::Completed)};
+  ASSERT_TRUE(protocol::send(pub_, overlap).is_ok());
+  events_barrier("agent-b", welcome.session_id);
+  EXPECT_EQ(get(placed[0]).state, TaskState::Completed);
+  EXPECT_EQ(get(placed[1]).state, TaskState::Completed);
+  EXPECT_EQ(get(placed[2]).state, TaskState::Running);
+  EXPECT_EQ(counters()["events.duplicate"], duplicates + 2);
+
+  // Events 8..9 after 6: event 7 is missing, so both are dropped and the broker asks for a
+  // SNAPSHOT.
+  protocol::TaskStateBatch gap{"agent-b", welcome.session_id, 9, {}};
+  gap.statuses = {attempt_status(placed[2], TaskState::Completed),
+                  attempt_status(placed[3], TaskState::Completed)};
+  ASSERT_TRUE(protocol::send(pub_, gap).is_ok());
+  message = receive_within(dealer_, kWait);
+  ASSERT_TRUE(message.has_value());
+  ASSERT_EQ(message->type, type_of(MessageType::Sync));
+  EXPECT_EQ(protocol::decode_as<protocol::Sync>(message->body)->reason, "missed events 7..7");
+  EXPECT_EQ(get(placed[2]).state, TaskState::Running);
+  EXPECT_EQ(get(placed[3]).state, TaskState::Running);
+
+  auto c = counters();
+  EXPECT_EQ(c["events.gap"], 1u);
+  EXPECT_EQ(c["work.received.ACCEPT_BATCH"], 1u);
+  EXPECT_GE(c["events.received.TASK_STATE_BATCH"], 3u);
+  EXPECT_EQ(c["tasks.placed"], 4u);
+  EXPECT_EQ(c["work.sent.ASSIGN_BATCH"], 1u);
+  EXPECT_EQ(c["work.sent.ASSIGN"], 0u);
+}
+
+// Bad batches are counted and answered as the single messages are: malformed or empty is an
+// ERROR invalid (nothing on the events socket, which cannot answer), a wrong session an ERROR
+// unauthorized, an attempt of an unknown task a STOP.
+TEST_F(BrokerLoopTest, BadBatchesAreCountedAndAnsweredLikeSingleMessages) {
+  protocol::Welcome welcome = hello("agent-x", 0, {}, kBatches);
+  ASSERT_TRUE(protocol::send(dealer_, protocol::Credit{welcome.session_id, 1}).is_ok());
+  std::string id = submit_task("only");
+  auto message = receive_within(dealer_, kWait);
+  ASSERT_TRUE(message.has_value());
+  ASSERT_EQ(message->type, type_of(MessageType::Assign)) << "a batch of one stays an ASSIGN";
+
+  auto expect_error = [&](ErrorCode code, const std::string& text) {
+    auto error = receive_within(dealer_, kWait);
+    ASSERT_TRUE(error && error->type == type_of(MessageType::Error));
+    auto decoded = protocol::decode_as<protocol::ErrorMessage>(error->body);
+    EXPECT_EQ(decoded->code, code);
+    EXPECT_THAT(decoded->message, HasSubstr(text));
+  };
+  ASSERT_TRUE(protocol::send(dealer_, protocol::AcceptBatch{welcome.session_id, {}}).is_ok());
+  expect_error(ErrorCode::Invalid, "malformed ACCEPT_BATCH: no attempts");
+  ASSERT_TRUE(protocol::send_raw(dealer_, {}, MessageType::AcceptBatch,
+                                 "\x81\xa8"
+                                 "attempts\x05")
+                  .is_ok());
+  expect_error(ErrorCode::Invalid, "malformed ACCEPT_BATCH");
+  ASSERT_TRUE(protocol::send(dealer_, protocol::AcceptBatch{"made-up", {{id, 1}}}).is_ok());
+  expect_error(ErrorCode::Unauthorized, "no session");
+
+  // The known attempt is accepted; the unknown task's attempt gets its STOP.
+  ASSERT_TRUE(
+      protocol::send(dealer_, protocol::AcceptBatch{welcome.session_id, {{id, 1}, {"nope", 3}}})
+          .is_ok());
+  message = receive_within(dealer_, kWait);
+  ASSERT_TRUE(message && message->type == type_of(MessageType::Stop));
+  auto stop = protocol::decode_as<protocol::Stop>(message->body);
+  EXPECT_EQ(stop->task_id, "nope");
+  EXPECT_EQ(stop->attempt, 3u);
+  EXPECT_TRUE(work_barrier().empty());
+
+  // Events: an empty batch, and one whose seq cannot number its statuses (they would start at
+  // 0), are counted and change nothing: event 1 is still the next one.
+  protocol::TaskStateBatch empty{"agent-x", welcome.session_id, 1, {}};
+  ASSERT_TRUE(
+      publish_until(empty, [&] { return counters()["events.malformed.TASK_STATE_BATCH"] >= 1; }));
+  events_barrier("agent-x", welcome.session_id);
+  uint64_t malformed = counters()["events.malformed.TASK_STATE_BATCH"];
+  protocol::TaskStateBatch unnumbered{"agent-x", welcome.session_id, 1, {}};
+  unnumbered.statuses = {attempt_status(id, TaskState::Running),
+                         attempt_status(id, TaskState::Completed)};
+  ASSERT_TRUE(protocol::send(pub_, unnumbered).is_ok());
+  protocol::TaskStateEvent running{"agent-x", welcome.session_id, 1,
+                                   attempt_status(id, TaskState::Running)};
+  ASSERT_TRUE(protocol::send(pub_, running).is_ok());
+  events_barrier("agent-x", welcome.session_id);
+  EXPECT_EQ(get(id).state, TaskState::Running);
+  auto c = counters();
+  EXPECT_EQ(c["events.malformed.TASK_STATE_BATCH"], malformed + 1);
+  EXPECT_EQ(c["work.malformed.ACCEPT_BATCH"], 2u);
+  EXPECT_EQ(c["events.gap"], 0u);
 }
 
 class BrokerLoopStoreFailureTest : public BrokerLoopTest {

@@ -35,6 +35,8 @@ TEST(BrokerMetrics, ExportsMessagesAndHistogramsIntoStatusCounters) {
   m.on_message(BrokerSocket::Work, static_cast<uint8_t>(protocol::MessageType::Hello));
   m.on_message(BrokerSocket::Events, 200);  // unknown types are counted as UNKNOWN
   m.on_message(BrokerSocket::Events, 201);
+  m.on_sent(BrokerSocket::Work, static_cast<uint8_t>(protocol::MessageType::AssignBatch));
+  m.on_sent(BrokerSocket::Client, static_cast<uint8_t>(protocol::MessageType::Reply));
   m.on_commit(std::chrono::microseconds(1500));
   std::map<std::string, uint64_t> counters;
   m.export_to(counters);
@@ -42,6 +44,9 @@ TEST(BrokerMetrics, ExportsMessagesAndHistogramsIntoStatusCounters) {
   EXPECT_EQ(counters.at("work.received.HELLO"), 1u);
   EXPECT_EQ(counters.at("events.received.UNKNOWN"), 2u);
   EXPECT_EQ(counters.count("work.received.CREDIT"), 0u) << "types never seen are not listed";
+  EXPECT_EQ(counters.at("work.sent.ASSIGN_BATCH"), 1u);
+  EXPECT_EQ(counters.at("client.sent.REPLY"), 1u);
+  EXPECT_EQ(counters.count("work.sent.ASSIGN"), 0u);
   auto commits = LatencyHistogram::import_from(protocol::kStoreCommitLatency, counters);
   ASSERT_TRUE(commits);
   EXPECT_EQ(commits->count(), 1u);

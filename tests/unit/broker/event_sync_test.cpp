@@ -41,6 +41,43 @@ TEST(EventSync, HeartbeatRepeatsTheLastSeq) {
   EXPECT_STREQ(event_action_name(EventAction::DropDuplicate), "duplicate");
 }
 
+TEST(EventSync, RangesAreClassifiedAsThatManyEventsInOrder) {
+  using enum EventAction;
+  struct Case {
+    const char* what;
+    uint64_t last_seq;  // the baseline before
+    uint64_t first;
+    uint64_t seq;
+    RangeVerdict want;
+    uint64_t last_seq_after;
+  };
+  const Case cases[] = {
+      {"the next events", 4, 5, 7, {Apply, 0}, 7},
+      {"the next single event", 4, 5, 5, {Apply, 0}, 5},
+      {"the first events after a HELLO with seq 0", 0, 1, 3, {Apply, 0}, 3},
+      {"overlap of one: replayed, then new", 4, 4, 6, {Apply, 1}, 6},
+      {"overlap of three", 4, 2, 8, {Apply, 3}, 8},
+      {"ends at the baseline: all duplicates", 4, 2, 4, {DropDuplicate, 0}, 4},
+      {"an older range arriving late", 10, 1, 3, {DropDuplicate, 0}, 10},
+      {"a single duplicate", 4, 4, 4, {DropDuplicate, 0}, 4},
+      {"a gap of one before it", 4, 6, 8, {NeedSync, 0}, 4},
+      {"far ahead", 4, 50, 60, {NeedSync, 0}, 4},
+      {"a single event after a gap", 4, 6, 6, {NeedSync, 0}, 4},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.what);
+    EventSync sync;
+    sync.reset("a", c.last_seq);
+    RangeVerdict got = sync.classify_range("a", c.first, c.seq);
+    EXPECT_EQ(got.action, c.want.action) << event_action_name(got.action);
+    EXPECT_EQ(got.duplicates, c.want.duplicates);
+    EXPECT_EQ(sync.last_seq("a"), c.last_seq_after);
+  }
+  EventSync no_baseline;
+  EXPECT_EQ(no_baseline.classify_range("a", 1, 3).action, NeedSync);
+  EXPECT_EQ(no_baseline.last_seq("a"), std::nullopt);
+}
+
 // A simulated agent: events 1..N each set one task to a value. The broker applies what
 // EventSync lets through and takes a snapshot (the agent's state at its latest seq) on a gap.
 struct Event {
@@ -63,10 +100,16 @@ class Replay {
   explicit Replay(const std::vector<Event>& produced) : produced_(produced) {
     sync_.reset("a", 0);  // HELLO with seq 0
   }
-  void deliver(const Event& e) {
-    switch (sync_.classify("a", e.seq)) {
+  void deliver(const Event& e) { deliver_range(e.seq, e.seq); }
+  // A TASK_STATE_BATCH of the produced events first..seq.
+  void deliver_range(uint64_t first, uint64_t seq) {
+    RangeVerdict verdict = sync_.classify_range("a", first, seq);
+    switch (verdict.action) {
       case EventAction::Apply:
-        state_[e.task] = e.value;
+        for (uint64_t n = first + verdict.duplicates; n <= seq; ++n) {
+          const Event& e = produced_[n - 1];
+          state_[e.task] = e.value;
+        }
         break;
       case EventAction::DropDuplicate:
         break;
@@ -116,6 +159,15 @@ TEST(EventSync, InOrderStreamWithDuplicatesNeedsNoSnapshot) {
   EXPECT_EQ(replay.snapshots(), 0);
 }
 
+// Local reorderings: swaps a quarter of the neighbours.
+template <typename T>
+void swap_some_neighbours(std::vector<T>& stream, std::mt19937& rng) {
+  for (size_t i = 1; i < stream.size(); ++i) {
+    if (rng() % 4 == 0)
+      std::swap(stream[i - 1], stream[i]);
+  }
+}
+
 TEST(EventSync, ShuffledDuplicatedAndLossyStreamsConverge) {
   auto produced = produce(60);
   auto expected = state_at(produced, 60);
@@ -128,15 +180,40 @@ TEST(EventSync, ShuffledDuplicatedAndLossyStreamsConverge) {
       for (int c = 0; c < copies; ++c)
         stream.push_back(e);
     }
-    // Local reorderings: swap neighbours now and then.
-    for (size_t i = 1; i < stream.size(); ++i) {
-      if (rng() % 4 == 0)
-        std::swap(stream[i - 1], stream[i]);
-    }
+    swap_some_neighbours(stream, rng);
     Replay replay(produced);
     for (const auto& e : stream)
       replay.deliver(e);
     replay.heartbeat();  // the next heartbeat reveals a lost tail
+    EXPECT_EQ(replay.state(), expected);
+  }
+}
+
+// The agent batches its events (ranges of 1 to 5); each batch is lost, delivered once or twice,
+// sometimes replayed as a wider range overlapping its neighbours (as after a reconnect), and
+// neighbours are swapped: the broker's view is always the agent's state as of some seq, and
+// the heartbeat's snapshot makes it converge.
+TEST(EventSync, ShuffledDuplicatedOverlappingAndLossyBatchesConverge) {
+  auto produced = produce(80);
+  auto expected = state_at(produced, 80);
+  for (uint32_t seed = 1; seed <= 50; ++seed) {
+    SCOPED_TRACE("seed " + std::to_string(seed));
+    std::mt19937 rng(seed);
+    std::vector<std::pair<uint64_t, uint64_t>> stream;  // (first, seq)
+    for (uint64_t first = 1; first <= produced.size();) {
+      uint64_t seq = std::min<uint64_t>(first + rng() % 5, produced.size());
+      int copies = static_cast<int>(rng() % 3);  // 0 = lost, 1, or 2 = duplicated
+      for (int c = 0; c < copies; ++c)
+        stream.emplace_back(first, seq);
+      if (rng() % 5 == 0)  // a replay reaching back before this batch
+        stream.emplace_back(first > 3 ? first - 3 : 1, seq);
+      first = seq + 1;
+    }
+    swap_some_neighbours(stream, rng);
+    Replay replay(produced);
+    for (const auto& [first, seq] : stream)
+      replay.deliver_range(first, seq);
+    replay.heartbeat();
     EXPECT_EQ(replay.state(), expected);
   }
 }

@@ -32,6 +32,8 @@ protocol::BrokerStatus sample_status() {
       {"client.received.SUBMIT", 16},
       {"work.received.HELLO", 2},
       {"events.received.AGENT_HEARTBEAT", 40},
+      {"work.sent.ASSIGN_BATCH", 7},
+      {"client.sent.REPLY", 30},
       {"client.malformed.SUBMIT", 2},
       {"work.malformed.CREDIT", 1},
       {"events.bad_envelope", 5},
@@ -106,6 +108,9 @@ TEST_F(PrometheusTextTest, MessagesAndDecodeErrorsBySocketAndType) {
   EXPECT_EQ(
       m_.value("cube_messages_received_total", {{"socket", "events"}, {"type", "AGENT_HEARTBEAT"}}),
       40.0);
+  EXPECT_EQ(m_.value("cube_messages_sent_total", {{"socket", "work"}, {"type", "ASSIGN_BATCH"}}),
+            7.0);
+  EXPECT_EQ(m_.value("cube_messages_sent_total", {{"socket", "client"}, {"type", "REPLY"}}), 30.0);
   EXPECT_EQ(m_.value("cube_decode_errors_total", {{"socket", "client"}, {"type", "SUBMIT"}}), 2.0);
   EXPECT_EQ(m_.value("cube_decode_errors_total", {{"socket", "work"}, {"type", "CREDIT"}}), 1.0);
   EXPECT_EQ(m_.value("cube_decode_errors_total", {{"socket", "events"}, {"type", "envelope"}}),
