@@ -34,6 +34,11 @@ void expect_complete_report(const CommandResult& r, size_t tasks) {
   EXPECT_GT(json["latency_ms"].value("p50", 0.0), 0.0);
   EXPECT_TRUE(json["broker_cpu_s"].is_number()) << r.out;
   EXPECT_TRUE(json["broker_peak_rss_bytes"].is_number()) << r.out;
+  // Every task costs the broker and the bench process some CPU.
+  for (const char* key : {"broker_cpu_us_per_task", "process_cpu_us_per_task", "process_cpu_s"}) {
+    ASSERT_TRUE(json.contains(key) && json[key].is_number()) << key << " in " << r.out;
+    EXPECT_GT(json[key].get<double>(), 0.0) << key << " in " << r.out;
+  }
 }
 
 TEST(BenchSmoke, TwentyAgentsFiveHundredTasksAllCompleteInProcess) {
