@@ -23,19 +23,6 @@ std::string fixed(double value, int decimals) {
   return buf;
 }
 
-// "25,310/s"
-std::string per_second(double value) {
-  auto whole = static_cast<uint64_t>(std::llround(value));
-  std::string digits = std::to_string(whole);
-  std::string out;
-  for (size_t i = 0; i < digits.size(); ++i) {
-    if (i > 0 && (digits.size() - i) % 3 == 0)
-      out += ',';
-    out += digits[i];
-  }
-  return out + "/s";
-}
-
 std::string millis(double ms) {
   return fixed(ms, ms < 10 ? 2 : 1) + " ms";
 }
@@ -76,6 +63,40 @@ bool BenchResult::complete() const {
   if (config.duration_ms == 0)
     return started == config.tasks;  // such tasks run until stopped: they never end
   return ended == config.tasks && completed_at_broker.value_or(0) == config.tasks;
+}
+
+uint64_t BenchResult::tasks_completed() const {
+  return completed_at_broker.value_or(ended);
+}
+
+std::optional<double> BenchResult::broker_cpu_us_per_task() const {
+  return us_per_task(broker_cpu_s, tasks_completed());
+}
+
+std::optional<double> BenchResult::process_cpu_us_per_task() const {
+  return us_per_task(process_cpu_s, tasks_completed());
+}
+
+std::string format_per_second(double value) {
+  auto whole = static_cast<uint64_t>(std::llround(value));
+  std::string digits = std::to_string(whole);
+  std::string out;
+  for (size_t i = 0; i < digits.size(); ++i) {
+    if (i > 0 && (digits.size() - i) % 3 == 0)
+      out += ',';
+    out += digits[i];
+  }
+  return out + "/s";
+}
+
+std::string format_micros(std::optional<double> us) {
+  return us ? fixed(*us, *us < 10 ? 2 : 1) + " µs" : "n/a";
+}
+
+std::optional<double> us_per_task(std::optional<double> cpu_s, uint64_t tasks) {
+  if (!cpu_s || tasks == 0)
+    return std::nullopt;
+  return *cpu_s * 1e6 / static_cast<double>(tasks);
 }
 
 std::vector<double> running_latencies_ms(const RunRecorder& recorder) {
@@ -164,6 +185,9 @@ nlohmann::json to_json(const BenchResult& r) {
       {"submit_ms", percentiles_json(r.submit_ms)},
       {"broker_cpu_s", optional_json(r.broker_cpu_s)},
       {"broker_loop_cpu_s", optional_json(r.broker_loop_cpu_s)},
+      {"broker_cpu_us_per_task", optional_json(r.broker_cpu_us_per_task())},
+      {"process_cpu_s", optional_json(r.process_cpu_s)},
+      {"process_cpu_us_per_task", optional_json(r.process_cpu_us_per_task())},
       {"broker_peak_rss_bytes", optional_json(r.broker_peak_rss_bytes)},
       {"rss_scope", r.rss_scope},
       {"rss_growth_per_task_bytes", optional_json(r.rss_growth_per_task_bytes)},
@@ -177,17 +201,18 @@ std::string to_table(const BenchResult& r) {
                     std::to_string(c.duration_ms) + " ms, " + std::to_string(c.clients) +
                     " clients, " +
                     (c.batch > 1 ? "batches of " + std::to_string(c.batch) + ", " : "") +
-                    (c.rate > 0 ? "open loop at " + per_second(c.rate) : "closed loop") +
+                    (c.rate > 0 ? "open loop at " + format_per_second(c.rate) : "closed loop") +
                     ", store " + c.store + ", scheduler " + c.scheduler + ", broker " +
                     (c.broker.empty() ? "in-process" : c.broker) + "\n\n";
   Table table({"metric", "value", "note"});
   table.add_row({"registration", fixed(r.registration_s, 2) + " s",
                  std::to_string(c.agents) + " agents listed ready"});
-  table.add_row({"submits acknowledged", per_second(r.submits_per_s),
+  table.add_row({"submits acknowledged", format_per_second(r.submits_per_s),
                  std::to_string(r.acked) + " of " + std::to_string(c.tasks)});
-  table.add_row({"placements", per_second(r.placements_per_s), "submit to start on an agent"});
   table.add_row(
-      {"completions", per_second(r.completed_per_s), std::to_string(r.ended) + " ended on agents"});
+      {"placements", format_per_second(r.placements_per_s), "submit to start on an agent"});
+  table.add_row({"completions", format_per_second(r.completed_per_s),
+                 std::to_string(r.ended) + " ended on agents"});
   const Percentiles& l = r.latency_ms;
   table.add_row({"submit->Running p50", millis(l.p50),
                  c.rate > 0 ? "from the intended send time" : "from the send time"});
@@ -195,13 +220,25 @@ std::string to_table(const BenchResult& r) {
   table.add_row({"submit->Running p99.9", millis(l.p999), "max " + millis(l.max)});
   table.add_row(
       {"submit round trip p50", millis(r.submit_ms.p50), "p99 " + millis(r.submit_ms.p99)});
+  const bool in_process = c.broker.empty();
+  const std::string per_task_note = "over " + std::to_string(r.tasks_completed()) + " completed";
   if (r.broker_cpu_s) {
-    std::string note = "during the run";
+    std::string note = in_process ? "during the run: loop, ZeroMQ and writer threads"
+                                  : "during the run: the broker process";
     if (r.broker_loop_cpu_s)
       note += "; loop thread " + fixed(*r.broker_loop_cpu_s, 2) + " s";
     table.add_row({"broker CPU", fixed(*r.broker_cpu_s, 2) + " s", note});
+    table.add_row(
+        {"broker CPU per task", format_micros(r.broker_cpu_us_per_task()), per_task_note});
   } else {
     table.add_row({"broker CPU", "n/a", "external broker: pass --broker-pid"});
+  }
+  if (r.process_cpu_s) {
+    table.add_row({"process CPU", fixed(*r.process_cpu_s, 2) + " s",
+                   in_process ? "whole bench process: broker, sim agents, clients"
+                              : "whole bench process: sim agents, clients; excludes the broker"});
+    table.add_row(
+        {"process CPU per task", format_micros(r.process_cpu_us_per_task()), per_task_note});
   }
   if (r.broker_peak_rss_bytes) {
     table.add_row({"peak RSS", format_size(*r.broker_peak_rss_bytes),

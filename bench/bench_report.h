@@ -11,7 +11,16 @@
 //   completed_per_s   tasks ended on an agent / (last end - first send)
 //   latency_ms        submit -> Running: agent start - send time, per task (p50, p99, p99.9)
 //   submit_ms         submit round trip: acknowledgement - send time
-//   broker_cpu_s      CPU the broker used between the first send and the end of the run
+//   broker_cpu_s      CPU (user + system) the broker used from just before the first send to
+//                     the end of the run: in-process, its loop thread, its ZeroMQ context's
+//                     threads and its store writer; with --broker-pid, the whole broker process
+//   broker_loop_cpu_s in-process: the loop thread alone, over the same interval
+//   process_cpu_s     CPU (user + system) of the whole cube-bench process over the same
+//                     interval: broker (when in-process), sim agents and clients
+//   broker_cpu_us_per_task, process_cpu_us_per_task
+//                     those CPU figures in microseconds divided by the tasks completed (the
+//                     broker's count, else the agents'); null when none completed or the CPU
+//                     is unknown
 //
 // Thread-safety: plain values and pure functions.
 #pragma once
@@ -71,6 +80,7 @@ struct BenchResult {
   Percentiles submit_ms;   // submit round trip
   std::optional<double> broker_cpu_s;
   std::optional<double> broker_loop_cpu_s;  // in-process: the loop thread alone
+  std::optional<double> process_cpu_s;      // the whole cube-bench process
   std::optional<int64_t> broker_peak_rss_bytes;
   // "process" (in-process: broker, agents and clients share it) or "broker" (an external
   // broker's own pid).
@@ -80,7 +90,16 @@ struct BenchResult {
   std::string error;  // why the run is incomplete; empty when all went well
 
   bool complete() const;
+  // Tasks completed in the run: the broker's count when it gave one, else the agents' (ended).
+  uint64_t tasks_completed() const;
+  // broker_cpu_s and process_cpu_s per completed task, in microseconds (us_per_task).
+  std::optional<double> broker_cpu_us_per_task() const;
+  std::optional<double> process_cpu_us_per_task() const;
 };
+
+// `cpu_s` seconds spread over `tasks`, in microseconds per task; nullopt when `cpu_s` is unknown
+// or `tasks` is 0.
+std::optional<double> us_per_task(std::optional<double> cpu_s, uint64_t tasks);
 
 // Fills the counts, rates and percentiles of `result` from `recorder`. Tasks that never got
 // that far (a run that timed out) are left out of each figure.
@@ -88,6 +107,11 @@ void compute_rates(const RunRecorder& recorder, BenchResult& result);
 
 // The per-task submit->Running latencies in milliseconds, sorted (for --latency-out).
 std::vector<double> running_latencies_ms(const RunRecorder& recorder);
+
+// "25,310/s": a rate rounded to a whole number, with thousands separators.
+std::string format_per_second(double value);
+// "85.3 µs" (two decimals below 10), or "n/a" when unknown.
+std::string format_micros(std::optional<double> us);
 
 nlohmann::json to_json(const BenchResult& result);
 // The human-readable report: a one-line setup and a table of metrics.

@@ -196,8 +196,14 @@ Result<BenchResult> run_bench(const BenchRunOptions& options, const Clock& clock
     }
     return std::nullopt;
   };
+  auto process_cpu = []() -> std::optional<double> {
+    if (auto cpu = this_process_cpu_seconds(); cpu.is_ok())
+      return *cpu;
+    return std::nullopt;
+  };
   std::optional<double> cpu_before = broker_cpu();
   double loop_cpu_before = broker ? broker->loop_cpu_seconds() : 0;
+  std::optional<double> process_cpu_before = process_cpu();
 
   // --- load ---
   LoadOptions load_options;
@@ -255,6 +261,8 @@ Result<BenchResult> run_bench(const BenchRunOptions& options, const Clock& clock
   }
   if (auto cpu = broker_cpu(); cpu && cpu_before)
     result.broker_cpu_s = *cpu - *cpu_before;
+  if (auto cpu = process_cpu(); cpu && process_cpu_before)
+    result.process_cpu_s = *cpu - *process_cpu_before;
   if (broker)
     result.broker_loop_cpu_s = broker->loop_cpu_seconds() - loop_cpu_before;
   if (rss_pid != 0) {

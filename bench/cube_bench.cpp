@@ -10,17 +10,29 @@
 // (or with -o json one JSON object) of the rates, latencies and broker resources
 // (bench/bench_report.h says how each is measured).
 //
-// Exit codes: 0 every task completed; 1 the run is incomplete (timeout, submit errors, a task
-// that did not complete); 2 usage error.
+// With --compare OTHER it measures nothing itself: it runs OTHER (another cube-bench, e.g. the
+// previous commit's) and itself as child processes with the remaining arguments and -o json,
+// interleaved for --rounds pairs, and prints each pair and the median ratios (bench/compare.h).
+//
+// Exit codes: 0 every task completed (--compare: every run did); 1 the run is incomplete
+// (timeout, submit errors, a task that did not complete; --compare: a run failed); 2 usage
+// error.
 #include <cstdio>
+#include <filesystem>
 #include <iostream>
+#include <optional>
+#include <set>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include <spdlog/spdlog.h>
 #include <boost/program_options.hpp>
 
 #include "bench/bench_report.h"
 #include "bench/bench_run.h"
+#include "bench/child_output.h"
+#include "bench/compare.h"
 #include "broker/scheduler.h"
 #include "client/client.h"
 #include "common/clock.h"
@@ -38,6 +50,9 @@ constexpr int kExitUsage = 2;
 // Default --timeout: a minute for setup and stragglers, plus the run at a slow 1,000 tasks/s.
 constexpr Millis kBaseTimeout{60000};
 constexpr double kSlowTasksPerSecond = 1000;
+// --rounds bounds: three pairs give a median that one disturbed run cannot move.
+constexpr int64_t kDefaultRounds = 3;
+constexpr int64_t kMaxRounds = 100;
 
 struct UsageError {
   std::string message;
@@ -50,6 +65,9 @@ struct Args {
   std::string latency_out;
   std::string log_level = "warn";
   bool quiet = false;
+  // --compare: set when comparing; its args are this command line without --compare, --rounds
+  // and -o (as typed, so abbreviations and "--key=value" pass on unchanged).
+  std::optional<CompareOptions> compare;
 };
 
 Args parse_args(int argc, char** argv, bool& help) {
@@ -58,7 +76,8 @@ Args parse_args(int argc, char** argv, bool& help) {
   int64_t agents = 100, slots = 8, tasks = 10000, clients = 4, agent_threads = 1, io_threads = 1,
           batch = 1;
   int broker_pid = 0;
-  std::string timeout;
+  int64_t rounds = kDefaultRounds;
+  std::string timeout, compare;
   po::options_description desc(
       "Usage: cube-bench [options]\n\n"
       "Measures the broker: N simulated agents (the sim driver, in this process, each with its\n"
@@ -96,10 +115,20 @@ Args parse_args(int argc, char** argv, bool& help) {
       "latency-out", po::value(&a.latency_out),
       "write the submit->Running latency distribution (quantile, ms) to this file")(
       "log-level", po::value(&a.log_level)->default_value(a.log_level),
-      "trace, debug, info, warn, error or off")("quiet,q", "no progress lines");
+      "trace, debug, info, warn, error or off")("quiet,q", "no progress lines")(
+      "compare", po::value(&compare),
+      "compare with another cube-bench binary (a path, e.g. the previous commit's build): run "
+      "it and this one as child processes with the other arguments given here, interleaved "
+      "(other, this, other, this...), and print per round and as medians over the rounds "
+      "placements/s, broker CPU per task and process CPU per task with the ratio this/other. "
+      "-o is not passed on (the runs report JSON to this process); the comparison is tables")(
+      "rounds", po::value(&rounds)->default_value(rounds),
+      "with --compare: pairs of runs (the ratio reported is the median over them)");
   po::variables_map vm;
+  po::parsed_options parsed(&desc);
   try {
-    po::store(po::command_line_parser(argc, argv).options(desc).run(), vm);
+    parsed = po::command_line_parser(argc, argv).options(desc).run();
+    po::store(parsed, vm);
     po::notify(vm);
   } catch (const po::error& e) {
     throw UsageError{e.what()};
@@ -150,6 +179,21 @@ Args parse_args(int argc, char** argv, bool& help) {
       throw UsageError{"--timeout: \"" + timeout + "\" is not a positive duration"};
     a.timeout = *parsed;
   }
+  if (vm.count("compare")) {
+    if (rounds < 1 || rounds > kMaxRounds)
+      throw UsageError{"--rounds must be between 1 and " + std::to_string(kMaxRounds)};
+    CompareOptions options;
+    options.other_binary = compare;
+    options.rounds = static_cast<size_t>(rounds);
+    const std::set<std::string> not_passed_on = {"compare", "rounds", "output"};
+    for (const po::option& o : parsed.options) {
+      if (!not_passed_on.contains(o.string_key))
+        options.args.insert(options.args.end(), o.original_tokens.begin(), o.original_tokens.end());
+    }
+    a.compare = std::move(options);
+  } else if (!vm["rounds"].defaulted()) {
+    throw UsageError{"--rounds goes with --compare"};
+  }
   c.agents = static_cast<size_t>(agents);
   c.slots = static_cast<uint32_t>(slots);
   c.tasks = static_cast<size_t>(tasks);
@@ -159,6 +203,32 @@ Args parse_args(int argc, char** argv, bool& help) {
   c.io_threads = static_cast<int>(io_threads);
   a.quiet = vm.count("quiet") > 0;
   return a;
+}
+
+// --compare: the runs, a table per round on stdout, then the medians.
+int run_compare_mode(CompareOptions options) {
+  std::error_code ec;
+  auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
+  if (ec) {
+    std::cerr << "cube-bench: --compare: cannot find this binary (/proc/self/exe): " << ec.message()
+              << "\n";
+    return kExitIncomplete;
+  }
+  options.this_binary = self.string();
+  std::cout << "cube-bench --compare: other " << options.other_binary << ", this "
+            << options.this_binary << ", " << options.rounds << " round"
+            << (options.rounds == 1 ? "" : "s") << "\n\n"
+            << std::flush;
+  CompareOutcome outcome =
+      run_compare(options, run_for_stdout, [&](size_t index, const CompareRound& round) {
+        std::cout << round_table(index, options.rounds, round) << "\n" << std::flush;
+      });
+  if (!outcome.status.is_ok()) {
+    std::cerr << "cube-bench: --compare: " << outcome.status.message() << "\n";
+    return kExitIncomplete;
+  }
+  std::cout << summary_table(outcome.rounds) << std::flush;
+  return 0;
 }
 
 int run(int argc, char** argv) {
@@ -177,6 +247,8 @@ int run(int argc, char** argv) {
     std::cerr << "cube-bench: --log-level: " << logging.message() << "\n";
     return kExitUsage;
   }
+  if (args.compare)
+    return run_compare_mode(std::move(*args.compare));
   BenchRunOptions options;
   options.config = args.config;
   options.latency_out = args.latency_out;

@@ -9,6 +9,7 @@
 
 #include "bench/process_stats.h"
 #include "broker/store_spec.h"
+#include "broker/store_writer.h"
 #include "common/check.h"
 
 namespace cube::bench {
@@ -37,7 +38,8 @@ Status InProcessBroker::start(broker::BrokerOptions options, const std::string& 
     return bound;
   }
   // Binding made the context's sockets, which started its I/O and reaper threads; nothing else
-  // starts threads meanwhile (the caller builds the broker before any other thread).
+  // starts threads meanwhile (the caller builds the broker before any other thread). The store
+  // writer is not among them: the loop starts it in run().
   for (pid_t tid : list_threads()) {
     if (!before.contains(tid))
       zmq_threads_.insert(tid);
@@ -65,9 +67,18 @@ double InProcessBroker::loop_cpu_seconds() const {
   return seconds.is_ok() ? *seconds : 0;
 }
 
+std::set<pid_t> InProcessBroker::helper_threads() const {
+  std::set<pid_t> out = zmq_threads_;
+  for (pid_t tid : list_threads()) {
+    if (auto name = thread_name(tid); name.is_ok() && *name == broker::StoreWriter::kThreadName)
+      out.insert(tid);
+  }
+  return out;
+}
+
 double InProcessBroker::cpu_seconds() const {
   double total = loop_cpu_seconds();
-  for (pid_t tid : zmq_threads_) {
+  for (pid_t tid : helper_threads()) {
     auto seconds = thread_cpu_seconds(tid);
     if (seconds.is_ok())
       total += *seconds;

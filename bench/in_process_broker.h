@@ -1,8 +1,10 @@
 // InProcessBroker: a real broker::BrokerLoop on its own thread inside cube-bench, bound on
 // 127.0.0.1 at a free base port. It is the same loop cube-broker runs; only the process is
 // shared, so the figures cube-bench reports for it are for its threads: the loop thread
-// (exactly, from its CPU-time clock) and the ZeroMQ I/O threads of its context (found as the
-// threads that appeared while it bound, read from /proc in clock ticks).
+// (exactly, from its CPU-time clock), the ZeroMQ I/O and reaper threads of its context (found
+// as the threads that appeared while it was built and bound) and its store writer thread
+// (started by the loop itself, so found by its name, broker::StoreWriter::kThreadName); the
+// helper threads are read from /proc in clock ticks (10 ms).
 //
 // Thread-safety: create, read and destroy from one thread; the loop runs on its own.
 #pragma once
@@ -42,13 +44,16 @@ class InProcessBroker {
 
   // CPU seconds of the loop thread so far (nanosecond clock).
   double loop_cpu_seconds() const;
-  // CPU seconds of the loop thread plus the broker's ZeroMQ threads so far.
+  // CPU seconds of the loop thread plus helper_threads() so far.
   double cpu_seconds() const;
+  // The broker's threads other than the loop, as they are now: its ZeroMQ context's threads and,
+  // once the loop runs, its store writer. Reads /proc (blocks briefly).
+  std::set<pid_t> helper_threads() const;
 
  private:
   std::unique_ptr<broker::BrokerLoop> loop_;
   UniqueFd stop_fd_;
-  std::set<pid_t> zmq_threads_;  // the broker context's I/O and reaper threads
+  std::set<pid_t> zmq_threads_;  // the broker context's I/O and reaper threads (constant)
   std::thread thread_;
   pthread_t native_{};  // thread_'s handle, for its CPU-time clock
 };

@@ -8,6 +8,7 @@
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <utility>
 
 namespace cube::bench {
 namespace {
@@ -24,6 +25,14 @@ Result<std::string> read_file(const std::string& path) {
 double ticks_to_seconds(uint64_t ticks) {
   long hz = ::sysconf(_SC_CLK_TCK);
   return static_cast<double>(ticks) / static_cast<double>(hz > 0 ? hz : 100);
+}
+
+// A CPU-time clock (a thread's or the process's) in seconds; `whose` names it in the error.
+Result<double> cpu_clock_seconds(clockid_t id, const std::string& whose) {
+  timespec ts{};
+  if (::clock_gettime(id, &ts) != 0)
+    return Status::internal("cannot read " + whose + " CPU-time clock");
+  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
 }
 
 }  // namespace
@@ -93,10 +102,21 @@ Result<double> pthread_cpu_seconds(pthread_t thread) {
   clockid_t id{};
   if (::pthread_getcpuclockid(thread, &id) != 0)
     return Status::internal("pthread_getcpuclockid failed");
-  timespec ts{};
-  if (::clock_gettime(id, &ts) != 0)
-    return Status::internal("cannot read a thread's CPU-time clock");
-  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
+  return cpu_clock_seconds(id, "a thread's");
+}
+
+Result<double> this_process_cpu_seconds() {
+  return cpu_clock_seconds(CLOCK_PROCESS_CPUTIME_ID, "the process's");
+}
+
+Result<std::string> thread_name(pid_t tid) {
+  auto text = read_file("/proc/self/task/" + std::to_string(tid) + "/comm");
+  if (!text.is_ok())
+    return text.status();
+  std::string name = std::move(text).value();
+  while (!name.empty() && name.back() == '\n')
+    name.pop_back();
+  return name;
 }
 
 Result<int64_t> status_bytes(pid_t pid, std::string_view key) {

@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <set>
+#include <string>
 #include <string_view>
 
 #include "common/status.h"
@@ -29,6 +30,14 @@ Result<double> process_cpu_seconds(pid_t pid);
 // CPU time of a running thread of this process from its CPU-time clock
 // (pthread_getcpuclockid): nanosecond resolution. Internal when the clock cannot be read.
 Result<double> pthread_cpu_seconds(pthread_t thread);
+
+// CPU time (user + system) of this whole process, every thread, from its CPU-time clock
+// (CLOCK_PROCESS_CPUTIME_ID): nanosecond resolution. Internal when the clock cannot be read.
+Result<double> this_process_cpu_seconds();
+
+// The name of thread `tid` of this process (/proc/self/task/TID/comm, as pthread_setname_np set
+// it, at most 15 bytes). NotFound when the thread is gone.
+Result<std::string> thread_name(pid_t tid);
 
 // A "<key>:  N kB" line of /proc/PID/status (VmRSS, VmHWM, ...) in bytes. NotFound when the
 // process or the line does not exist; Invalid when the line cannot be parsed.

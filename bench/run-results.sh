@@ -243,8 +243,11 @@ L.append("\nClosed loop: %d client threads each submit their next task when the 
          "acknowledged; latency counts from the send. Open loop: a fixed arrival schedule at half "
          "the closed-loop placement rate; latency counts from each task's intended send time, so "
          "queueing in the clients is included (no coordinated omission). Broker CPU is the "
-         "in-process broker's loop thread plus its ZeroMQ I/O thread during the run; peak RSS is "
-         "the whole bench process.\n" % hm["config"]["clients"])
+         "in-process broker's loop thread plus its ZeroMQ I/O and reaper threads and its store "
+         "writer during the run (the JSON files also have it per completed task, "
+         "`broker_cpu_us_per_task`, and the whole bench process's CPU per task, "
+         "`process_cpu_us_per_task`); peak RSS is the whole bench process.\n"
+         % hm["config"]["clients"])
 L.append("## A separate broker process\n")
 L.append("`cube-broker` started on its own, `cube-bench --broker ADDR --broker-pid PID`: CPU and "
          "memory are the broker's alone.\n")

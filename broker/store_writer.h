@@ -47,6 +47,10 @@ struct StoreBatchDone {
 
 class StoreWriter {
  public:
+  // The writer thread's name (pthread_setname_np; at most 15 bytes): cube-bench finds the
+  // in-process broker's writer by it to count its CPU.
+  static constexpr const char* kThreadName = "store-writer";
+
   // `store` and `clock` must outlive the writer. Starts the thread.
   StoreWriter(Store& store, const Clock& clock);
   // Waits for the batch in flight (its result is dropped), stops and joins the thread.

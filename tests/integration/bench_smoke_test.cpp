@@ -1,6 +1,7 @@
 // cube-bench as a user runs it, with small numbers: a correctness check (every task completes,
 // the JSON carries the agreed keys), not a timed one. Also against a real cube-broker process
-// (--broker, --broker-pid), so the external-broker path is exercised too.
+// (--broker, --broker-pid), so the external-broker path is exercised too; and --compare of this
+// binary against itself.
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
@@ -34,6 +35,11 @@ void expect_complete_report(const CommandResult& r, size_t tasks) {
   EXPECT_GT(json["latency_ms"].value("p50", 0.0), 0.0);
   EXPECT_TRUE(json["broker_cpu_s"].is_number()) << r.out;
   EXPECT_TRUE(json["broker_peak_rss_bytes"].is_number()) << r.out;
+  // Every task costs the broker and the bench process some CPU.
+  for (const char* key : {"broker_cpu_us_per_task", "process_cpu_us_per_task", "process_cpu_s"}) {
+    ASSERT_TRUE(json.contains(key) && json[key].is_number()) << key << " in " << r.out;
+    EXPECT_GT(json[key].get<double>(), 0.0) << key << " in " << r.out;
+  }
 }
 
 TEST(BenchSmoke, TwentyAgentsFiveHundredTasksAllCompleteInProcess) {
@@ -95,6 +101,38 @@ TEST(BenchSmoke, PrintsATableAndRejectsBadUsage) {
   auto bad = run_command({bench_binary(), "--agents", "0"}, 10s);
   EXPECT_EQ(bad.status.code, 2) << bad.err;
   EXPECT_NE(bad.err.find("--agents"), std::string::npos) << bad.err;
+}
+
+TEST(BenchSmoke, ComparesWithAnotherBinaryRoundByRound) {
+  // This binary against itself: the mechanics (runs, JSON, ratios), not the figures.
+  auto r = run_command({bench_binary(), "--compare", bench_binary(), "--rounds", "1", "--agents",
+                        "2", "--tasks", "50", "--duration-ms", "5", "-q"},
+                       120s);
+  ASSERT_EQ(r.status.code, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find("round 1 of 1"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("median over 1 round"), std::string::npos) << r.out;
+  // Every figure is known on both sides, so every ratio line carries a ratio ("1.02x").
+  for (const char* metric : {"placements/s", "broker CPU per task", "process CPU per task"}) {
+    size_t summary = r.out.find("median over");
+    size_t line = r.out.find(std::string("\n") + metric, summary);
+    ASSERT_NE(line, std::string::npos) << metric << " in " << r.out;
+    std::string row = r.out.substr(line + 1, r.out.find('\n', line + 1) - line - 1);
+    EXPECT_EQ(row.back(), 'x') << row;
+    EXPECT_EQ(row.find("n/a"), std::string::npos) << row;
+  }
+}
+
+TEST(BenchSmoke, CompareNamesTheRunThatFailed) {
+  auto r = run_command({bench_binary(), "--compare", "/nonexistent/cube-bench", "--agents", "2",
+                        "--tasks", "10", "-q"},
+                       60s);
+  EXPECT_EQ(r.status.code, 1) << r.out << r.err;
+  EXPECT_NE(r.err.find("round 1, other (/nonexistent/cube-bench): cannot run"), std::string::npos)
+      << r.err;
+
+  auto bad = run_command({bench_binary(), "--rounds", "2"}, 10s);
+  EXPECT_EQ(bad.status.code, 2) << bad.err;
+  EXPECT_NE(bad.err.find("--rounds goes with --compare"), std::string::npos) << bad.err;
 }
 
 }  // namespace

@@ -13,46 +13,14 @@
 #include <string_view>
 #include <utility>
 
+#include "common/spawn.h"
+
 namespace cube::agent {
 namespace {
 
 // execvp's default when PATH is unset, plus the sbin directories a root agent expects.
 constexpr std::string_view kDefaultPath =
     "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
-
-// posix_spawn's attribute and file-action objects own memory; these release it on every path.
-class SpawnActions {
- public:
-  SpawnActions() { ::posix_spawn_file_actions_init(&actions_); }
-  ~SpawnActions() { ::posix_spawn_file_actions_destroy(&actions_); }
-  SpawnActions(const SpawnActions&) = delete;
-  SpawnActions& operator=(const SpawnActions&) = delete;
-  posix_spawn_file_actions_t* get() { return &actions_; }
-
- private:
-  posix_spawn_file_actions_t actions_;
-};
-
-class SpawnAttr {
- public:
-  SpawnAttr() { ::posix_spawnattr_init(&attr_); }
-  ~SpawnAttr() { ::posix_spawnattr_destroy(&attr_); }
-  SpawnAttr(const SpawnAttr&) = delete;
-  SpawnAttr& operator=(const SpawnAttr&) = delete;
-  posix_spawnattr_t* get() { return &attr_; }
-
- private:
-  posix_spawnattr_t attr_;
-};
-
-std::vector<char*> c_strings(const std::vector<std::string>& in) {
-  std::vector<char*> out;
-  out.reserve(in.size() + 1);
-  for (const auto& s : in)
-    out.push_back(const_cast<char*>(s.c_str()));
-  out.push_back(nullptr);
-  return out;
-}
 
 Status spawn_error(int err, const std::string& name) {
   switch (err) {

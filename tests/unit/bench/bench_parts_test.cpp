@@ -1,13 +1,19 @@
-// The pieces of cube-bench that compute: task IDs and their join, percentiles, rates, /proc
-// parsing.
+// The pieces of cube-bench that compute: task IDs and their join, percentiles, rates, CPU per
+// task, /proc parsing; and which threads count as the in-process broker's.
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <set>
+#include <string>
+#include <thread>
 #include <vector>
 
 #include "bench/bench_report.h"
+#include "bench/in_process_broker.h"
 #include "bench/process_stats.h"
 #include "bench/run_recorder.h"
+#include "broker/store_writer.h"
+#include "client/client.h"
 #include "common/ids.h"
 
 namespace cube::bench {
@@ -101,6 +107,54 @@ TEST(BenchReportTest, RatesCountFromTheFirstSendAndJsonHasTheAgreedKeys) {
   EXPECT_FALSE(r.complete()) << "the broker must count every task completed";
 }
 
+// The line of `table` that starts with `metric`, or "" when there is none.
+std::string table_row(const std::string& table, const std::string& metric) {
+  size_t at = table.find("\n" + metric);
+  if (at == std::string::npos)
+    return "";
+  size_t end = table.find('\n', at + 1);
+  return table.substr(at + 1, end == std::string::npos ? std::string::npos : end - at - 1);
+}
+
+TEST(BenchReportTest, CpuPerTaskIsOverTheTasksCompleted) {
+  EXPECT_DOUBLE_EQ(*us_per_task(2.0, 100000), 20);
+  EXPECT_EQ(us_per_task(std::nullopt, 100), std::nullopt);
+  EXPECT_EQ(us_per_task(1.0, 0), std::nullopt);
+
+  BenchResult r;
+  r.config.tasks = 1000;
+  r.ended = 1000;
+  r.broker_cpu_s = 0.5;
+  r.process_cpu_s = 2.0;
+  EXPECT_EQ(r.tasks_completed(), 1000u) << "the agents' count while the broker's is unknown";
+  r.completed_at_broker = 800;
+  EXPECT_EQ(r.tasks_completed(), 800u) << "the broker's count first";
+  EXPECT_DOUBLE_EQ(*r.broker_cpu_us_per_task(), 625);
+  EXPECT_DOUBLE_EQ(*r.process_cpu_us_per_task(), 2500);
+
+  auto json = to_json(r);
+  EXPECT_DOUBLE_EQ(json["broker_cpu_us_per_task"].get<double>(), 625);
+  EXPECT_DOUBLE_EQ(json["process_cpu_us_per_task"].get<double>(), 2500);
+  EXPECT_DOUBLE_EQ(json["process_cpu_s"].get<double>(), 2.0);
+  EXPECT_DOUBLE_EQ(json["broker_cpu_s"].get<double>(), 0.5) << "the seconds stay";
+  std::string table = to_table(r);
+  EXPECT_NE(table_row(table, "broker CPU per task").find(" 625.0 µs "), std::string::npos) << table;
+  EXPECT_NE(table_row(table, "process CPU per task").find(" 2500.0 µs "), std::string::npos)
+      << table;
+  EXPECT_NE(table_row(table, "process CPU ").find("broker, sim agents, clients"), std::string::npos)
+      << table;
+
+  r.config.broker = "127.0.0.1:7100";
+  table = to_table(r);
+  EXPECT_NE(table_row(table, "process CPU ").find("excludes the broker"), std::string::npos)
+      << table;
+  r.broker_cpu_s.reset();
+  r.completed_at_broker = 0;
+  json = to_json(r);
+  EXPECT_TRUE(json["broker_cpu_us_per_task"].is_null());
+  EXPECT_TRUE(json["process_cpu_us_per_task"].is_null()) << "no task completed";
+}
+
 TEST(ProcessStatsTest, ParsesStatLinesWhoseCommandHasSpacesAndParentheses) {
   std::string line = "1234 (ZMQbg/IO (0) x) S 1 2 3 4 5 6 7 8 9 10 250 75 0 0 20 0 3 0 100 200 300";
   auto ticks = parse_stat_ticks(line);
@@ -118,6 +172,42 @@ TEST(ProcessStatsTest, ReadsThisProcess) {
   EXPECT_TRUE(list_threads().contains(static_cast<pid_t>(::gettid())));
   EXPECT_TRUE(thread_cpu_seconds(static_cast<pid_t>(::gettid())).is_ok());
   EXPECT_TRUE(pthread_cpu_seconds(::pthread_self()).is_ok());
+  // This thread's CPU first: the process's, read after it, includes at least that much.
+  auto thread = pthread_cpu_seconds(::pthread_self());
+  auto process = this_process_cpu_seconds();
+  ASSERT_TRUE(thread.is_ok() && process.is_ok()) << process.status().to_string();
+  EXPECT_GE(*process, *thread) << "every thread's, this one's too";
+}
+
+TEST(ProcessStatsTest, NamesThreads) {
+  std::string name;
+  std::thread named([&] {
+    ::pthread_setname_np(::pthread_self(), "named-for-test");
+    auto read = thread_name(static_cast<pid_t>(::gettid()));
+    name = read.is_ok() ? *read : read.status().to_string();
+  });
+  named.join();
+  EXPECT_EQ(name, "named-for-test");
+  EXPECT_TRUE(thread_name(-1).status().is_not_found());
+}
+
+TEST(InProcessBrokerTest, CountsItsZeroMqThreadsAndItsStoreWriter) {
+  InProcessBroker broker;
+  ASSERT_TRUE(broker.start(broker::BrokerOptions{}, "memory", system_clock()).is_ok());
+  // A reply means the loop runs, and the loop starts its store writer before it polls.
+  ClientOptions options;
+  options.endpoint = *broker_endpoint(broker.address());
+  Client client(options, system_clock());
+  ASSERT_TRUE(client.status().is_ok());
+  std::set<std::string> names;
+  for (pid_t tid : broker.helper_threads()) {
+    if (auto name = thread_name(tid); name.is_ok())
+      names.insert(*name);
+  }
+  EXPECT_TRUE(names.contains("ZMQbg/IO/0")) << "the context's I/O thread";
+  EXPECT_TRUE(names.contains(broker::StoreWriter::kThreadName));
+  EXPECT_FALSE(names.contains("broker-loop")) << "counted from its own clock, not twice";
+  EXPECT_GE(broker.cpu_seconds(), broker.loop_cpu_seconds());
 }
 
 }  // namespace
