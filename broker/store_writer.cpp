@@ -10,10 +10,11 @@
 namespace cube::broker {
 
 StoreWriter::StoreWriter(Store& store, const Clock& clock)
-    : store_(store), clock_(clock), thread_([this] {
-        ::pthread_setname_np(::pthread_self(), kThreadName);  // for perf, top -H and cube-bench
-        run();
-      }) {}
+    : store_(store), clock_(clock), thread_([this] { run(); }) {
+  // Named here rather than by the thread itself, so that the name is set once the writer exists
+  // (cube-bench finds the writer by it; perf and top -H show it).
+  ::pthread_setname_np(thread_.native_handle(), kThreadName);
+}
 
 StoreWriter::~StoreWriter() {
   (void)wait();
