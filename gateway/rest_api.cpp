@@ -4,7 +4,6 @@
 
 #include <utility>
 
-#include "common/ids.h"
 #include "gateway/bearer_auth.h"
 #include "gateway/json_error.h"
 #include "gateway/json_text.h"
@@ -107,9 +106,8 @@ HttpResponse RestApi::submit_one(Task task) const {
     return error_response(s);
 
   if (task.id.empty()) {
-    // The broker would generate one too, but then a SUBMIT that cube::Client resends after a
-    // lost reply would store the task twice under two IDs.
-    task.id = new_uuid_v7(clock_.wall());
+    // Chosen here, not by the broker, so that a 503 can name it (as for a batch).
+    choose_task_id(task, clock_.wall());
   } else {
     // 200 for an ID the broker has, 201 for a new one. Two racing POSTs of one new ID may both
     // see 201; the broker still stores one task and both get it.
