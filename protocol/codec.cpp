@@ -383,7 +383,7 @@ void visit_fields(Reader& r, S& out, std::string_view key, const msgpack::object
       [&](const auto&... f) {
         (void)((key == f.key ? (read_field(r, out, f, *value), true) : false) || ...);
       },
-      wire_fields(static_cast<const S*>(nullptr)));
+      kWireFields<S>);
 }
 
 // The reply's error travels as two keys so that a successful reply stays small.

@@ -384,14 +384,18 @@ concept HasWireFields = requires {
   wire_fields(static_cast<const S*>(nullptr));
 };
 
+// S's table as a constant: built once at compile time. (Calling wire_fields() where it is
+// used builds the tuple at run time, dozens of descriptors per decoded map key.)
+template <HasWireFields S>
+inline constexpr auto kWireFields = wire_fields(static_cast<const S*>(nullptr));
+
 // Calls fn(descriptor) for each field of S, in wire order.
 template <HasWireFields S, typename Fn>
 constexpr void for_each_field(Fn&& fn) {
-  std::apply([&](const auto&... f) { (fn(f), ...); }, wire_fields(static_cast<const S*>(nullptr)));
+  std::apply([&](const auto&... f) { (fn(f), ...); }, kWireFields<S>);
 }
 
 template <HasWireFields S>
-inline constexpr uint32_t kFieldCount =
-    std::tuple_size_v<decltype(wire_fields(static_cast<const S*>(nullptr)))>;
+inline constexpr uint32_t kFieldCount = std::tuple_size_v<decltype(kWireFields<S>)>;
 
 }  // namespace cube::protocol
