@@ -105,8 +105,8 @@ void AgentRegistry::on_credit(AgentRecord& agent, uint32_t free_slots) {
   agent.free_slots = free_slots;
 }
 
-Status AgentRegistry::add_assignment(AgentRecord& agent, const std::string& task_id,
-                                     uint32_t attempt, SteadyTime deadline) {
+Status AgentRegistry::add_assignment(AgentRecord& agent, std::string_view task_id, uint32_t attempt,
+                                     SteadyTime deadline) {
   if (agent.state != AgentState::Welcomed)
     return no_session();
   auto existing = agent.unanswered.find(task_id);
@@ -115,11 +115,11 @@ Status AgentRegistry::add_assignment(AgentRecord& agent, const std::string& task
   if (agent.free_slots <= others)
     return Status::unavailable("agent " + agent.name + " has no credit");
   if (replaces) {
-    deadlines_.erase({existing->second.deadline, agent.id, task_id});
+    deadlines_.erase({existing->second.deadline, agent.id, existing->first});
     agent.unanswered.erase(existing);
   }
-  agent.unanswered[task_id] = PendingAssignment{attempt, deadline};
-  deadlines_.emplace(deadline, agent.id, task_id);
+  auto added = agent.unanswered.emplace(std::string(task_id), PendingAssignment{attempt, deadline});
+  deadlines_.emplace(deadline, agent.id, added.first->first);
   return Status::ok();
 }
 
@@ -146,13 +146,13 @@ bool AgentRegistry::on_reject(AgentRecord& agent, std::string_view task_id, uint
 std::vector<ExpiredAssignment> AgentRegistry::take_expired(SteadyTime now) {
   std::vector<ExpiredAssignment> out;
   while (!deadlines_.empty() && std::get<0>(*deadlines_.begin()) <= now) {
-    auto node = deadlines_.extract(deadlines_.begin());
-    auto& [when, agent_id, task_id] = node.value();
+    auto [when, agent_id, task_id] = *deadlines_.begin();
     AgentRecord* agent = find(agent_id);
     CUBE_CHECK(agent != nullptr) << "deadlines_ only names registered agents";
     auto it = agent->unanswered.find(task_id);
     CUBE_CHECK(it != agent->unanswered.end()) << "deadlines_ mirrors unanswered";
-    out.push_back({agent_id, task_id, it->second.attempt});
+    out.push_back({std::string(agent_id), std::string(task_id), it->second.attempt});
+    deadlines_.erase(deadlines_.begin());  // before the entry its view points into
     agent->unanswered.erase(it);
   }
   return out;

@@ -114,7 +114,7 @@ class AgentRegistry {
   //   Unavailable  the agent has no credit (the caller must not send the ASSIGN).
   //   Unauthorized the agent is not Welcomed.
   // A previous unanswered assignment of the same task to this agent is replaced.
-  Status add_assignment(AgentRecord& agent, const std::string& task_id, uint32_t attempt,
+  Status add_assignment(AgentRecord& agent, std::string_view task_id, uint32_t attempt,
                         SteadyTime deadline);
 
   // ACCEPT / REJECT of (task_id, attempt). True when it answered an unanswered assignment
@@ -139,8 +139,11 @@ class AgentRegistry {
   void forget_deadlines(const AgentRecord& agent);
 
   std::map<std::string, AgentRecord, std::less<>> agents_;
-  std::map<std::string, std::string, std::less<>> sessions_;              // session id -> agent id
-  std::set<std::tuple<SteadyTime, std::string, std::string>> deadlines_;  // (when, agent, task)
+  std::map<std::string, std::string, std::less<>> sessions_;  // session id -> agent id
+  // (when, agent, task) of every unanswered assignment. The views are the agent's `id` and the
+  // key of its `unanswered` entry: an entry is erased here before either changes (on_hello
+  // forgets an agent's deadlines before it rewrites the record).
+  std::set<std::tuple<SteadyTime, std::string_view, std::string_view>> deadlines_;
 };
 
 }  // namespace cube::broker

@@ -37,13 +37,13 @@ PlanApplyResult plan_and_apply(TaskTable& tasks, AgentRegistry& agents, const Li
   PlanApplyResult result;
   result.next_cursor = input.cursor;
 
-  std::vector<std::string> ids;
+  std::vector<std::string_view> ids;
   std::vector<TaskRequest> requests;
   // Constraints of hinted tasks (their own plus the hint's); a deque keeps the spans valid.
   std::deque<std::vector<std::string>> hinted_constraints;
   // Held tasks stay in the queue: look past them so they cannot use up the window.
   size_t window = input.max_tasks + (input.hints != nullptr ? input.hints->held_count() : 0);
-  for (auto& id : tasks.placement_queue(window)) {
+  for (std::string_view id : tasks.placement_queue(window)) {
     if (requests.size() >= input.max_tasks)
       break;
     const Task& task = tasks.find(id)->task;
@@ -66,7 +66,7 @@ PlanApplyResult plan_and_apply(TaskTable& tasks, AgentRegistry& agents, const Li
         .resources = Resources{task.cpu, task.memory_bytes, task.disk_bytes},
         .constraints = constraints,
     });
-    ids.push_back(std::move(id));
+    ids.push_back(id);
   }
   if (requests.empty())
     return result;
@@ -90,7 +90,7 @@ PlanApplyResult plan_and_apply(TaskTable& tasks, AgentRegistry& agents, const Li
   for (const auto& placement : plan.placements) {
     CUBE_CHECK(placement.task < ids.size() && placement.node < nodes.size())
         << "schedule() returns indexes into its inputs";
-    const std::string& id = ids[placement.task];
+    std::string_view id = ids[placement.task];
     AgentRecord* found = agents.find(view.agent_id(placement.node));
     CUBE_CHECK(found != nullptr) << "the view only holds registered agents";
     AgentRecord& agent = *found;
@@ -114,7 +114,7 @@ PlanApplyResult plan_and_apply(TaskTable& tasks, AgentRegistry& agents, const Li
 
   for (const auto& unplaced : plan.unplaced) {
     CUBE_CHECK(unplaced.task < ids.size()) << "schedule() returns indexes into its inputs";
-    const std::string& id = ids[unplaced.task];
+    std::string_view id = ids[unplaced.task];
     const Task& task = tasks.find(id)->task;
     std::string reason = task.state == TaskState::Scheduled
                              ? "waiting for a node: " + unplaced.reason

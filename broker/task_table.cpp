@@ -26,7 +26,7 @@ void account(NodeLoad& load, const Task& task, int sign) {
     load = NodeLoad{};  // exactly zero again: no floating-point residue from the CPU sums
 }
 
-const std::set<std::string> kNoTasks;
+const std::set<std::string_view> kNoTasks;
 
 }  // namespace
 
@@ -39,9 +39,11 @@ Status TaskTable::add(Task task, SystemTime now) {
     return Status::conflict("task " + task.id + " exists");
   std::string id = task.id;
   task.updated_ms = to_unix_ms(now);
-  auto [it, inserted] = records_.emplace(id, TaskRecord{std::move(task), {}, 0});
+  TaskRecord record;
+  record.task = std::move(task);
+  auto [it, inserted] = records_.emplace(id, std::move(record));
   append_event(id, it->second, now);
-  index(id, it->second);
+  index(it->first, it->second);
   ++counts_[static_cast<size_t>(it->second.task.state)];
   mark_uncommitted(it->second);
   return Status::ok();
@@ -53,8 +55,11 @@ Status TaskTable::restore(Task task, std::vector<TaskEvent> history) {
   if (records_.contains(task.id))
     return Status::conflict("task " + task.id + " is stored twice");
   std::string id = task.id;
-  auto [it, inserted] = records_.emplace(id, TaskRecord{std::move(task), std::move(history), 0});
-  index(id, it->second);
+  TaskRecord record;
+  record.task = std::move(task);
+  record.history = std::move(history);
+  auto [it, inserted] = records_.emplace(id, std::move(record));
+  index(it->first, it->second);
   ++counts_[static_cast<size_t>(it->second.task.state)];
   return Status::ok();
 }
@@ -135,8 +140,8 @@ void TaskTable::set_offers_without_accept(std::string_view id, uint32_t value) {
     it->second.offers_without_accept = value;
 }
 
-std::vector<std::string> TaskTable::placement_queue(size_t limit) const {
-  std::vector<std::string> out;
+std::vector<std::string_view> TaskTable::placement_queue(size_t limit) const {
+  std::vector<std::string_view> out;
   out.reserve(std::min(limit, placement_queue_size()));
   for (const auto* queue : {&replace_queue_, &pending_queue_}) {
     for (const auto& [seq, id] : *queue) {
@@ -148,7 +153,7 @@ std::vector<std::string> TaskTable::placement_queue(size_t limit) const {
   return out;
 }
 
-const std::set<std::string>& TaskTable::tasks_on_node(std::string_view node_id) const {
+const std::set<std::string_view>& TaskTable::tasks_on_node(std::string_view node_id) const {
   auto it = by_node_.find(node_id);
   return it == by_node_.end() ? kNoTasks : it->second;
 }
@@ -209,12 +214,11 @@ void TaskTable::mark_uncommitted(TaskRecord& record) {
   uncommitted_.push_back(&record);
 }
 
-void TaskTable::unindex(const std::string& id, TaskRecord& record) {
-  auto pos = queue_position_.find(id);
-  if (pos != queue_position_.end()) {
-    replace_queue_.erase(pos->second);
-    pending_queue_.erase(pos->second);
-    queue_position_.erase(pos);
+void TaskTable::unindex(std::string_view id, TaskRecord& record) {
+  if (record.queue_seq) {
+    replace_queue_.erase(*record.queue_seq);
+    pending_queue_.erase(*record.queue_seq);
+    record.queue_seq.reset();
   }
   if (occupies_node(record.task)) {
     auto node = by_node_.find(record.task.node_id);
@@ -227,16 +231,14 @@ void TaskTable::unindex(const std::string& id, TaskRecord& record) {
   }
 }
 
-void TaskTable::index(const std::string& id, TaskRecord& record) {
+void TaskTable::index(std::string_view id, TaskRecord& record) {
   const Task& task = record.task;
   if (task.state == TaskState::Pending) {
-    uint64_t seq = next_queue_seq_++;
-    pending_queue_.emplace(seq, id);
-    queue_position_[id] = seq;
+    record.queue_seq = next_queue_seq_++;
+    pending_queue_.emplace(*record.queue_seq, id);
   } else if (task.state == TaskState::Scheduled && task.node_id.empty()) {
-    uint64_t seq = next_queue_seq_++;
-    replace_queue_.emplace(seq, id);
-    queue_position_[id] = seq;
+    record.queue_seq = next_queue_seq_++;
+    replace_queue_.emplace(*record.queue_seq, id);
   } else if (occupies_node(task)) {
     if (by_node_[task.node_id].insert(id).second)
       account(loads_[task.node_id], task, +1);

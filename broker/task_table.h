@@ -57,6 +57,8 @@ struct TaskRecord {
   uint32_t offers_without_accept = 0;
   // Changed since the last group commit (TaskTable lists it in its uncommitted tasks once).
   bool uncommitted = false;
+  // The task's key in its placement queue while it waits for a node.
+  std::optional<uint64_t> queue_seq;
 };
 
 // Hashes task and node IDs for the tables below; transparent, so a string_view finds a
@@ -109,12 +111,14 @@ class TaskTable {
   void set_offers_without_accept(std::string_view id, uint32_t value);
 
   // Up to `limit` task IDs waiting for a node, in placement order: taken-back Scheduled tasks
-  // first, then Pending tasks, each oldest first.
-  std::vector<std::string> placement_queue(size_t limit) const;
+  // first, then Pending tasks, each oldest first. The views are the table's own keys: valid for
+  // the life of the table.
+  std::vector<std::string_view> placement_queue(size_t limit) const;
   size_t placement_queue_size() const { return replace_queue_.size() + pending_queue_.size(); }
 
-  // IDs of the tasks Scheduled or Running on agent `node_id` (empty set when none).
-  const std::set<std::string>& tasks_on_node(std::string_view node_id) const;
+  // IDs of the tasks Scheduled or Running on agent `node_id` (empty set when none), ordered. The
+  // views are the table's own keys: valid for the life of the table.
+  const std::set<std::string_view>& tasks_on_node(std::string_view node_id) const;
   // Agent IDs that have at least one task Scheduled or Running.
   std::vector<std::string> nodes_with_tasks() const;
   // The load of the tasks Scheduled or Running on `node_id`, kept up to date as tasks move, so
@@ -143,20 +147,20 @@ class TaskTable {
   void mark_committed();
 
  private:
-  // Which queue/index a task belongs to, from its state and node.
-  void unindex(const std::string& id, TaskRecord& record);
-  void index(const std::string& id, TaskRecord& record);
+  // Which queue/index a task belongs to, from its state and node. `id` is the record's key.
+  void unindex(std::string_view id, TaskRecord& record);
+  void index(std::string_view id, TaskRecord& record);
   void append_event(const std::string& id, TaskRecord& record, SystemTime now);
   // Lists the task for the next commit (once, in the order of first change).
   void mark_uncommitted(TaskRecord& record);
 
-  IdMap<TaskRecord> records_;  // nodes never move: pointers to keys and records stay valid
+  // Nodes never move and tasks are never removed: the indexes below hold views of the keys.
+  IdMap<TaskRecord> records_;
   // Placement queues: sequence number -> task ID; the record remembers its sequence number.
-  std::map<uint64_t, std::string> replace_queue_;
-  std::map<uint64_t, std::string> pending_queue_;
-  IdMap<uint64_t> queue_position_;
+  std::map<uint64_t, std::string_view> replace_queue_;
+  std::map<uint64_t, std::string_view> pending_queue_;
   uint64_t next_queue_seq_ = 0;
-  std::map<std::string, std::set<std::string>, std::less<>> by_node_;
+  std::map<std::string, std::set<std::string_view>, std::less<>> by_node_;
   IdMap<NodeLoad> loads_;  // by node; entries never removed
   std::array<uint64_t, kTaskStateCount> counts_{};
   // The tasks changed since the last commit, in the order of first change.

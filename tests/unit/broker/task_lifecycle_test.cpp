@@ -93,7 +93,7 @@ TEST_F(TaskLifecycleTest, RejectOffersAgainAndGivesUpAfterTooManyOffers) {
   EXPECT_EQ(task("t").state, TaskState::Scheduled);
   EXPECT_EQ(task("t").node_id, "");
   EXPECT_EQ(task("t").reason, "offering again: rejected by n-a1: driver busy");
-  EXPECT_EQ(tasks_.placement_queue(5), std::vector<std::string>{"t"});
+  EXPECT_EQ(tasks_.placement_queue(5), std::vector<std::string_view>{"t"});
   // A duplicate REJECT changes nothing.
   lifecycle_.on_reject(a, "t", 1, "driver busy", clock_.wall());
   EXPECT_EQ(counters_["work.late_reject"], 1u);

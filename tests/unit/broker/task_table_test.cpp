@@ -84,15 +84,15 @@ TEST(TaskTable, PlacementQueueIsFifoWithTakenBackTasksFirst) {
   TaskTable table;
   for (auto id : {"p1", "p2", "p3"})
     ASSERT_TRUE(table.add(make_task(id), kT0).is_ok());
-  EXPECT_EQ(table.placement_queue(10), (std::vector<std::string>{"p1", "p2", "p3"}));
-  EXPECT_EQ(table.placement_queue(2), (std::vector<std::string>{"p1", "p2"}));
+  EXPECT_EQ(table.placement_queue(10), (std::vector<std::string_view>{"p1", "p2", "p3"}));
+  EXPECT_EQ(table.placement_queue(2), (std::vector<std::string_view>{"p1", "p2"}));
 
   // p2 is placed, then taken back: it waits ahead of the Pending tasks.
   ASSERT_TRUE(table.transition("p2", S::Scheduled, "", NodeRef{"a1", "n1"}, kT0).is_ok());
-  EXPECT_EQ(table.placement_queue(10), (std::vector<std::string>{"p1", "p3"}));
-  EXPECT_EQ(table.tasks_on_node("a1"), (std::set<std::string>{"p2"}));
+  EXPECT_EQ(table.placement_queue(10), (std::vector<std::string_view>{"p1", "p3"}));
+  EXPECT_EQ(table.tasks_on_node("a1"), (std::set<std::string_view>{"p2"}));
   ASSERT_TRUE(table.transition("p2", S::Scheduled, "taken back", NodeRef{}, kT0).is_ok());
-  EXPECT_EQ(table.placement_queue(10), (std::vector<std::string>{"p2", "p1", "p3"}));
+  EXPECT_EQ(table.placement_queue(10), (std::vector<std::string_view>{"p2", "p1", "p3"}));
   EXPECT_TRUE(table.tasks_on_node("a1").empty());
   EXPECT_EQ(table.placement_queue_size(), 3u);
 }
@@ -178,7 +178,7 @@ TEST(TaskTable, RestoreIsNotDirtyAndRebuildsIndexes) {
   EXPECT_FALSE(table.has_uncommitted());
   EXPECT_EQ(table.find("r")->history, history);
   EXPECT_EQ(table.tasks_on_node("a1").size(), 1u);
-  EXPECT_EQ(table.placement_queue(5), (std::vector<std::string>{"p"}));
+  EXPECT_EQ(table.placement_queue(5), (std::vector<std::string_view>{"p"}));
   EXPECT_EQ(table.restore(make_task("p"), {}).code(), ErrorCode::Conflict);
 }
 
