@@ -100,7 +100,7 @@ PlanApplyResult plan_and_apply(TaskTable& tasks, AgentRegistry& agents, const Li
       continue;
     }
     (void)tasks.update(
-        id, [&](Task& t) { t.attempt = attempt; }, input.wall);
+        id, [&](TaskStatus& t) { t.attempt = attempt; }, input.wall);
     Status moved =
         tasks.transition(id, TaskState::Scheduled, "", NodeRef{agent.id, agent.name}, input.wall);
     CUBE_CHECK(moved.is_ok()) << "queued tasks are Pending or Scheduled, which may go to "

@@ -18,7 +18,7 @@ std::string label(const Task& task) {
 }
 
 // Copies what an agent observed about an attempt into the task.
-void copy_observed(Task& task, const AttemptStatus& status) {
+void copy_observed(TaskStatus& task, const AttemptStatus& status) {
   if (!status.container_id.empty())
     task.container_id = status.container_id;
   if (!status.port_bindings.empty())
@@ -68,18 +68,18 @@ void TaskLifecycle::apply_status(const AgentRecord& agent, const AttemptStatus& 
     switch (task.state) {
       case TaskState::Scheduled:
         (void)tasks_.update(
-            id, [&](Task& t) { copy_observed(t, status); }, now);
+            id, [&](TaskStatus& t) { copy_observed(t, status); }, now);
         move(id, TaskState::Running, status.reason, std::nullopt, now);
         return;
       case TaskState::Running:
         (void)tasks_.update(
-            id, [&](Task& t) { copy_observed(t, status); }, now);
+            id, [&](TaskStatus& t) { copy_observed(t, status); }, now);
         return;
       case TaskState::Failed:
         if (task.reason == kReasonNodeLost && task.desired_state != TaskState::Completed) {
           move(id, TaskState::Scheduled, std::string(kReasonNodeReturned), std::nullopt, now);
           (void)tasks_.update(
-              id, [&](Task& t) { copy_observed(t, status); }, now);
+              id, [&](TaskStatus& t) { copy_observed(t, status); }, now);
           move(id, TaskState::Running, std::string(kReasonNodeReturned), std::nullopt, now);
           return;
         }
@@ -96,7 +96,7 @@ void TaskLifecycle::apply_status(const AgentRecord& agent, const AttemptStatus& 
     if (is_terminal(task.state))
       return;  // already ended: applying the same end twice changes nothing
     (void)tasks_.update(
-        id, [&](Task& t) { copy_observed(t, status); }, now);
+        id, [&](TaskStatus& t) { copy_observed(t, status); }, now);
     // The agent decided state and reason (protocol/task_outcome.h); only the user's stop and
     // the restart policy override them here.
     end_attempt(*record, status.state, status.reason, now);
@@ -206,7 +206,7 @@ Status TaskLifecycle::stop_task(std::string_view task_id, SystemTime now,
   // A Failed task keeps its state, but if its node comes back the attempt is stopped there
   // instead of being adopted.
   (void)tasks_.update(
-      id, [](Task& t) { t.desired_state = TaskState::Completed; }, now);
+      id, [](TaskStatus& t) { t.desired_state = TaskState::Completed; }, now);
   const Task& task = record->task;
   switch (task.state) {
     case TaskState::Completed:
@@ -304,7 +304,7 @@ void TaskLifecycle::end_attempt(const TaskRecord& record, TaskState ended, std::
   RestartDecision d = decide_restart(task, ended, reason, clock_.now(), sample, restart_);
   auto set_restart_count = [&] {
     (void)tasks_.update(
-        id, [&](Task& t) { t.restart_count = d.restart_count; }, now);
+        id, [&](TaskStatus& t) { t.restart_count = d.restart_count; }, now);
   };
   switch (d.action) {
     case RestartDecision::Action::Keep:

@@ -97,26 +97,20 @@ Status TaskTable::transition(std::string_view id, TaskState to, std::string reas
   return Status::ok();
 }
 
-Status TaskTable::update(std::string_view id, const std::function<void(Task&)>& change,
+Status TaskTable::update(std::string_view id, const std::function<void(TaskStatus&)>& change,
                          SystemTime now) {
   auto it = records_.find(id);
   if (it == records_.end())
     return Status::not_found("no task with ID " + std::string(id));
-  Task& task = it->second.task;
-  Task before = task;
-  change(task);
-  CUBE_CHECK(task.id == before.id && task.state == before.state && task.node_id == before.node_id &&
-             task.node == before.node)
-      << "TaskTable::update must not change id, state or node: use transition()";
-  if (task == before)
+  TaskStatus& status = it->second.task;
+  TaskStatus before = status;  // the status alone: the spec, most of a task's bytes, is fixed
+  change(status);
+  CUBE_CHECK(status.state == before.state && status.node_id == before.node_id &&
+             status.node == before.node)
+      << "TaskTable::update must not change state or node: use transition()";
+  if (status == before)
     return Status::ok();
-  if (occupies_node(task) && (task.cpu != before.cpu || task.memory_bytes != before.memory_bytes ||
-                              task.disk_bytes != before.disk_bytes)) {
-    NodeLoad& load = loads_[task.node_id];
-    account(load, before, -1);
-    account(load, task, +1);
-  }
-  task.updated_ms = to_unix_ms(now);
+  status.updated_ms = to_unix_ms(now);
   mark_uncommitted(it->second);
   return Status::ok();
 }

@@ -96,12 +96,13 @@ class TaskTable {
   Status transition(std::string_view id, TaskState to, std::string reason,
                     std::optional<NodeRef> node, SystemTime now);
 
-  // Changes fields other than state and node (attempt, desired state, exit code, container,
-  // times...) through `change`. Marks the task for commit and bumps updated_ms only when
-  // something changed, so re-applying the same report is a no-op.
-  // CUBE_CHECKs that `change` left id, state, node_id and node alone (those go through
-  // transition() so the indexes stay right). NotFound when there is no such task.
-  Status update(std::string_view id, const std::function<void(Task&)>& change, SystemTime now);
+  // Changes status fields other than state and node (attempt, desired state, exit code,
+  // container, times...) through `change`; a task's spec never changes after submit. Marks the
+  // task for commit and bumps updated_ms only when something changed, so re-applying the same
+  // report is a no-op. CUBE_CHECKs that `change` left state, node_id and node alone (those go
+  // through transition() so the indexes stay right). NotFound when there is no such task.
+  Status update(std::string_view id, const std::function<void(TaskStatus&)>& change,
+                SystemTime now);
 
   // Sets the reason without a history event (an unplaced task's "why", refreshed on every
   // scheduling pass). No-op when unchanged. NotFound when there is no such task.

@@ -179,12 +179,6 @@ TEST_F(SchedulerViewTest, NodeLoadIsExactAndReturnsToZero) {
   EXPECT_EQ(load.disk_bytes, 21);
   EXPECT_EQ(load.tasks, 3u);
 
-  ASSERT_TRUE(tasks_
-                  .update(
-                      "c0", [](Task& t) { t.memory_bytes = 5 << 20; }, clock_.wall())
-                  .is_ok());
-  EXPECT_EQ(load.memory_bytes, 7 << 20) << "a changed request moves the node's load";
-
   ASSERT_TRUE(tasks_.transition("c1", TaskState::Running, "", std::nullopt, clock_.wall()).is_ok());
   EXPECT_EQ(load.tasks, 3u) << "Running still occupies the node";
   for (const char* id : {"c0", "c1", "c2"})

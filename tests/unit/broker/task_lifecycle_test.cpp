@@ -244,7 +244,7 @@ TEST_F(TaskLifecycleTest, HelloStopsWhatMovedOrEndedAndFailsWhatTheAgentLost) {
             .is_ok());
     ASSERT_TRUE(tasks_
                     .update(
-                        "moved", [](Task& t) { t.attempt = 2; }, clock_.wall())
+                        "moved", [](TaskStatus& t) { t.attempt = 2; }, clock_.wall())
                     .is_ok());
     ASSERT_TRUE(
         tasks_.transition("moved", TaskState::Scheduled, "", NodeRef{b.id, b.name}, clock_.wall())

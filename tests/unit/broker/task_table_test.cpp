@@ -126,7 +126,7 @@ TEST(TaskTable, UpdateAndSetReasonAreIdempotentAndAddNoHistory) {
 
   ASSERT_TRUE(table
                   .update(
-                      "t", [](Task& t) { t.attempt = 3; }, kT0 + Millis(5))
+                      "t", [](TaskStatus& t) { t.attempt = 3; }, kT0 + Millis(5))
                   .is_ok());
   EXPECT_TRUE(table.has_uncommitted());
   EXPECT_EQ(table.find("t")->task.updated_ms, to_unix_ms(kT0) + 5);
@@ -134,7 +134,7 @@ TEST(TaskTable, UpdateAndSetReasonAreIdempotentAndAddNoHistory) {
   // Same value again: nothing to write.
   ASSERT_TRUE(table
                   .update(
-                      "t", [](Task& t) { t.attempt = 3; }, kT0 + Millis(9))
+                      "t", [](TaskStatus& t) { t.attempt = 3; }, kT0 + Millis(9))
                   .is_ok());
   EXPECT_FALSE(table.has_uncommitted());
   EXPECT_EQ(table.find("t")->task.updated_ms, to_unix_ms(kT0) + 5);
@@ -149,7 +149,7 @@ TEST(TaskTable, UpdateAndSetReasonAreIdempotentAndAddNoHistory) {
   EXPECT_EQ(table.find("t")->task.state, S::Pending);
   EXPECT_TRUE(table
                   .update(
-                      "x", [](Task&) {}, kT0)
+                      "x", [](TaskStatus&) {}, kT0)
                   .is_not_found());
 }
 
