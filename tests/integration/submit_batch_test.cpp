@@ -1,14 +1,21 @@
 // Many tasks in one submission, end to end: `cube-client submit -f` with a file of tasks (one per
 // line, and a JSON array) against a real cube-broker and exec agent. The valid tasks run; the
-// invalid one is reported with its reason, in its place, and stored nowhere.
+// invalid one is reported with its reason, in its place, and stored nowhere. And a broker
+// SIGKILLed while batches stream in: every acknowledged task is stored, a batch whose reply never
+// came is stored whole or not at all, and sending it again stores none twice.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <signal.h>
 
+#include <atomic>
 #include <fstream>
+#include <set>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
+#include "common/clock.h"
 #include "tests/integration/cluster.h"
 
 namespace cube::test {
@@ -94,6 +101,85 @@ TEST(SubmitBatch, CubeClientSubmitsAFileOfTasksAndReportsTheInvalidOneInItsPlace
   EXPECT_EQ(counters.value("client.submit_batches", 0), 2) << status.out;
   EXPECT_EQ(counters.value("client.submit_batch_refused", 0), 2) << status.out;
   EXPECT_EQ(counters.value("client.submits", 0), 6) << status.out;
+}
+
+// `count` exec tasks named <prefix>-<i>, each with its ID chosen before the first send (as a
+// client that retries must).
+std::vector<Task> batch_of(const std::string& prefix, size_t count) {
+  std::vector<Task> tasks;
+  SystemClock clock;
+  for (size_t i = 0; i < count; ++i) {
+    tasks.push_back(exec_task(prefix + "-" + std::to_string(i), {"sh", "-c", "exit 0"}));
+    choose_task_id(tasks.back(), clock.wall());
+  }
+  return tasks;
+}
+
+TEST(SubmitBatch, ABrokerKilledMidStreamKeepsEveryAcknowledgedTaskAndEachBatchWhole) {
+  constexpr size_t kBatch = 200;
+  constexpr size_t kBatchesBeforeKill = 5;  // acknowledged before the kill lands
+  Cluster c;
+  // No agent: the tasks stay Pending, so what is stored is exactly what was submitted.
+  c.start_broker({"--store", "sqlite:" + (c.dir() / "cube.db").string() + "?sync=full"});
+
+  std::vector<std::vector<Task>> sent;  // every batch the submitter sent, in order
+  std::set<std::string> acknowledged;
+  std::atomic<size_t> batches_acknowledged{0};
+  std::atomic<bool> broker_gone{false};
+  std::thread submitter([&] {
+    Client client = client_for(c, Millis(2000));
+    for (size_t n = 0; !broker_gone; ++n) {
+      sent.push_back(batch_of("b" + std::to_string(n), kBatch));
+      auto outcomes = client.submit_many(sent.back());
+      if (!outcomes.is_ok())
+        return;  // the broker died under this batch: its reply never came
+      for (const auto& outcome : *outcomes) {
+        EXPECT_TRUE(outcome.status().is_ok()) << outcome.error_message;
+        acknowledged.insert(outcome.task_id);
+      }
+      ++batches_acknowledged;
+    }
+  });
+  ASSERT_TRUE(eventually([&] { return batches_acknowledged >= kBatchesBeforeKill; }, 30s))
+      << c.logs();
+  c.stop_broker(SIGKILL);  // lands while a batch is on its way or being committed
+  broker_gone = true;
+  submitter.join();
+  ASSERT_GE(acknowledged.size(), kBatchesBeforeKill * kBatch);
+
+  c.start_broker({"--store", "sqlite:" + (c.dir() / "cube.db").string() + "?sync=full"}, c.port());
+  auto stored_ids = [&] {
+    std::set<std::string> ids;
+    for (const auto& t : c.list())
+      ids.insert(t.value("ID", ""));
+    return ids;
+  };
+  std::set<std::string> stored = stored_ids();
+  for (const auto& id : acknowledged)
+    EXPECT_TRUE(stored.contains(id)) << "acknowledged task " << id << " was lost";
+  // Each batch is all or nothing: the acknowledged ones whole, the last one (cut by the kill)
+  // either whole or absent.
+  for (const auto& batch : sent) {
+    size_t present = 0;
+    for (const auto& task : batch)
+      present += stored.contains(task.id);
+    EXPECT_TRUE(present == 0 || present == batch.size())
+        << present << " of " << batch.size() << " tasks of one batch were stored";
+  }
+  bool cut_batch_stored = stored.contains(sent.back().front().id);
+  // Sending the unanswered batch again, with the same IDs, stores each of its tasks once.
+  Client client = client_for(c, Millis(5000));
+  auto again = client.submit_many(sent.back());
+  ASSERT_TRUE(again.is_ok()) << again.status().to_string();
+  size_t total = 0;
+  for (const auto& batch : sent)
+    total += batch.size();
+  stored = stored_ids();
+  EXPECT_EQ(stored.size(), total) << "every task sent is stored exactly once";
+  std::printf(
+      "[ figures ] %zu batches of %zu sent, %zu tasks acknowledged before the kill; the "
+      "unanswered batch was stored: %s\n",
+      sent.size(), kBatch, acknowledged.size(), cut_batch_stored ? "yes (reply lost)" : "no");
 }
 
 }  // namespace
