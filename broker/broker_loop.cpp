@@ -290,7 +290,8 @@ void BrokerLoop::commit_step(SteadyTime now) {
     return;
   } else {
     batch_in_flight_ = state_.outbox.cut();
-    writer_->start(StoreBatch{state_.tasks.uncommitted_tasks(), state_.tasks.uncommitted_events()});
+    writer_->start(
+        StoreBatch{state_.tasks.uncommitted_tasks(), state_.tasks.take_uncommitted_events()});
     state_.tasks.mark_committed();
   }
   // The memory store commits inside start(): take its result now, so the outbox flushes in

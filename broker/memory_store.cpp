@@ -52,15 +52,22 @@ Status MemoryStore::commit(std::span<const Task> upserts, std::span<const TaskEv
     return failure;
   }
   for (const auto& task : upserts) {
-    const Entry& stored = entry(task.id);
-    stored.blob = protocol::encode_task_compact(task);  // the same id
-    stored.stored = true;
+    std::string blob = protocol::encode_task_compact(task);
+    if (auto it = tasks_.find(std::string_view(task.id)); it != tasks_.end()) {
+      it->blob = std::move(blob);  // the same id
+      it->stored = true;
+      continue;
+    }
+    Entry added{std::move(blob), static_cast<uint32_t>(entries_.size()), true};
+    entries_.push_back(&*tasks_.insert(std::move(added)).first);
   }
   for (const auto& [task_id, event] : events) {
-    std::string blob = protocol::encode_task_event_compact(event);
     append_u32(event_log_, entry(task_id).index);
-    append_u32(event_log_, static_cast<uint32_t>(blob.size()));
-    event_log_.append(blob);
+    size_t size_at = event_log_.size();
+    append_u32(event_log_, 0);  // the blob's size, known once it is written
+    protocol::append_task_event_compact(event, event_log_);
+    auto size = static_cast<uint32_t>(event_log_.size() - size_at - sizeof(uint32_t));
+    std::memcpy(event_log_.data() + size_at, &size, sizeof size);
   }
   event_count_ += events.size();
   ++commit_count_;

@@ -25,6 +25,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "broker/store.h"
@@ -144,6 +145,8 @@ class TaskTable {
   bool has_uncommitted() const { return !uncommitted_.empty() || !new_events_.empty(); }
   std::vector<Task> uncommitted_tasks() const;
   const std::vector<TaskEventRecord>& uncommitted_events() const { return new_events_; }
+  // The same events, moved out (for the batch that writes them; mark_committed() follows).
+  std::vector<TaskEventRecord> take_uncommitted_events() { return std::exchange(new_events_, {}); }
   // Call after the store committed the batch above. Changes made since are kept for next time.
   void mark_committed();
 

@@ -22,7 +22,7 @@ namespace {
 // allocation per message instead of an sbuffer's (grown by doubling) plus the copy (cube-bench
 // profile of the broker loop), and callers that keep the bytes keep no slack.
 struct StringSink {
-  std::string bytes;
+  std::string& bytes;
   void write(const char* data, size_t size) { bytes.append(data, size); }
 };
 using Packer = msgpack::packer<StringSink>;
@@ -183,13 +183,14 @@ template <typename Fn>
 std::string encode_with(Fn&& fn) {
   // A big reply (a LIST of every task) must not pin its size in every thread that sent one.
   constexpr size_t kScratchKept = 64 * 1024;
-  thread_local StringSink sink;  // encode_with never nests: fn only packs
-  sink.bytes.clear();
+  thread_local std::string scratch;  // encode_with never nests: fn only packs
+  scratch.clear();
+  StringSink sink{scratch};
   Packer packer(sink);
   fn(packer);
-  std::string out = sink.bytes;
-  if (sink.bytes.capacity() > kScratchKept)
-    sink.bytes = std::string();
+  std::string out = scratch;
+  if (scratch.capacity() > kScratchKept)
+    scratch = std::string();
   return out;
 }
 
@@ -531,6 +532,12 @@ std::string encode_task_compact(const Task& task) {
 
 std::string encode_task_event_compact(const TaskEvent& event) {
   return encode_with([&](Packer& p) { put_compact(p, event); });
+}
+
+void append_task_event_compact(const TaskEvent& event, std::string& out) {
+  StringSink sink{out};
+  Packer packer(sink);
+  put_compact(packer, event);
 }
 
 std::string_view peek_task_id(std::string_view blob) {

@@ -82,6 +82,9 @@ Status decode_task_event(std::string_view bytes, TaskEvent& out);
 // when not empty, is the first key of both forms.
 std::string encode_task_compact(const Task& task);
 std::string encode_task_event_compact(const TaskEvent& event);
+// The same bytes as encode_task_event_compact, appended to `out` (a log of many events grows in
+// place instead of allocating each one).
+void append_task_event_compact(const TaskEvent& event, std::string& out);
 // The "id" at the start of a task blob made by encode_task or encode_task_compact; "" when it
 // has none. Reads a few bytes, decodes nothing else.
 std::string_view peek_task_id(std::string_view blob);
