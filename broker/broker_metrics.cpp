@@ -13,13 +13,13 @@ std::chrono::microseconds to_us(SteadyTime::duration d) {
 
 }  // namespace
 
-void BrokerMetrics::on_submitted(const std::string& task_id, SteadyTime now) {
+void BrokerMetrics::on_submitted(std::string_view task_id, SteadyTime now) {
   if (awaiting_placement_.size() >= kMaxTimedSubmits)
     return;
   awaiting_placement_.emplace(task_id, now);
 }
 
-void BrokerMetrics::on_placed(const std::string& task_id, SteadyTime now) {
+void BrokerMetrics::on_placed(std::string_view task_id, SteadyTime now) {
   auto it = awaiting_placement_.find(task_id);
   if (it == awaiting_placement_.end())
     return;

@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 
 #include "common/clock.h"
@@ -39,12 +40,14 @@ class BrokerMetrics {
   void on_sent(BrokerSocket socket, uint8_t type) { ++sent_[static_cast<size_t>(socket)][type]; }
 
   // A new task was accepted at `now`; its first on_placed() observes the scheduling latency.
-  void on_submitted(const std::string& task_id, SteadyTime now);
+  // `task_id` is kept as a view until then: it must be the ID held by the broker's TaskTable,
+  // which lives as long as the table.
+  void on_submitted(std::string_view task_id, SteadyTime now);
   // The task was given to an agent (an ASSIGN). Only the first placement after on_submitted()
   // is observed; later ones (re-placements) are ignored.
-  void on_placed(const std::string& task_id, SteadyTime now);
+  void on_placed(std::string_view task_id, SteadyTime now);
   // The task will never be placed (stopped while Pending): forget its submit time.
-  void on_stopped(const std::string& task_id) { awaiting_placement_.erase(task_id); }
+  void on_stopped(std::string_view task_id) { awaiting_placement_.erase(task_id); }
 
   // One store commit took `duration`.
   void on_commit(SteadyTime::duration duration);
@@ -65,7 +68,7 @@ class BrokerMetrics {
 
   MessageCounts received_{};
   MessageCounts sent_{};
-  std::unordered_map<std::string, SteadyTime> awaiting_placement_;
+  std::unordered_map<std::string_view, SteadyTime> awaiting_placement_;
   protocol::LatencyHistogram scheduling_;
   protocol::LatencyHistogram store_commit_;
 };

@@ -41,8 +41,9 @@ SubmitOutcome stop_task(BrokerState& state, const std::string& task_id) {
 // and the new Pending task. Returns OK with the ID of the task as it will be stored once the
 // current changes are committed (the one sent, or one chosen here for an older client that sent
 // none), or why the task was refused, in which case it changed nothing. Replies nothing: an OK
-// outcome must reach the client only through the outbox (queue_reply).
-SubmitOutcome submit_task(BrokerState& state, const Inbound& in, const Task& submitted) {
+// outcome must reach the client only through the outbox (queue_reply). An accepted task's spec
+// is moved out of `submitted`.
+SubmitOutcome submit_task(BrokerState& state, const Inbound& in, Task& submitted) {
   if (submitted.desired_state == TaskState::Completed) {
     if (submitted.id.empty()) {
       return refused("", Status::invalid("a task with State 3 (Completed) stops the task with "
@@ -64,7 +65,7 @@ SubmitOutcome submit_task(BrokerState& state, const Inbound& in, const Task& sub
   // Only what the user asks for: the broker owns every status field of a new task. The default
   // driver is resolved here, once: everything downstream (scheduler, agent) sees it set.
   Task task;
-  static_cast<TaskSpec&>(task) = submitted;
+  static_cast<TaskSpec&>(task) = std::move(static_cast<TaskSpec&>(submitted));
   task.driver = std::string(effective_driver(task.driver));
   if (task.id.empty())
     task.id = new_uuid_v7(wall);  // only older clients send none (docs/protocol.md)
@@ -73,11 +74,11 @@ SubmitOutcome submit_task(BrokerState& state, const Inbound& in, const Task& sub
   task.created_ms = to_unix_ms(wall);
   std::string id = task.id;
   if (Status added = state.tasks.add(std::move(task), wall); !added.is_ok())
-    return refused(id, Status::internal(added.message()));
-  state.metrics.on_submitted(id, state.clock.now());
+    return refused(std::move(id), Status::internal(added.message()));
+  state.metrics.on_submitted(state.tasks.find(id)->task.id, state.clock.now());
   bump(state.counters, "client.submits");
   state.schedule_needed = true;
-  return accepted(id);
+  return accepted(std::move(id));
 }
 
 // Answers a request about one task: a refusal at once (it changed nothing, broker/outbox.h), the
@@ -105,7 +106,7 @@ void on_submit_batch(BrokerState& state, Inbound& in, protocol::SubmitBatchReque
   protocol::Reply reply;
   reply.request_id = req.request_id;
   reply.submitted.reserve(req.tasks.size());
-  for (const Task& task : req.tasks) {
+  for (Task& task : req.tasks) {
     reply.submitted.push_back(submit_task(state, in, task));
     if (reply.submitted.back().error_code != ErrorCode::Ok)
       bump(state.counters, "client.submit_batch_refused");

@@ -37,12 +37,12 @@ Status TaskTable::add(Task task, SystemTime now) {
     return Status::invalid("a new task must be Pending");
   if (records_.contains(task.id))
     return Status::conflict("task " + task.id + " exists");
-  std::string id = task.id;
   task.updated_ms = to_unix_ms(now);
+  std::string id = task.id;  // the key
   TaskRecord record;
   record.task = std::move(task);
-  auto [it, inserted] = records_.emplace(id, std::move(record));
-  append_event(id, it->second, now);
+  auto [it, inserted] = records_.emplace(std::move(id), std::move(record));
+  append_event(it->first, it->second, now);
   index(it->first, it->second);
   ++counts_[static_cast<size_t>(it->second.task.state)];
   mark_uncommitted(it->second);
