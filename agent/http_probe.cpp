@@ -2,7 +2,7 @@
 
 #include <curl/curl.h>
 
-#include "agent/drivers/docker/curl_handle.h"
+#include "common/curl_handle.h"
 #include "agent/options.h"
 
 namespace cube::agent {
