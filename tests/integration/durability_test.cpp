@@ -33,39 +33,9 @@ TEST(Durability, BrokerKilledMidStreamLosesNoAcknowledgedSubmit) {
   int port = c.port();
   constexpr int kThreads = 4;
   constexpr size_t kKillAfter = 400;  // acknowledged submits before the kill
-
-  std::mutex mu;
-  std::vector<std::string> acknowledged;
-  std::atomic<int> failed_after_kill{0};
-  std::atomic<bool> stop{false};
-  std::vector<std::thread> threads;
-  for (int i = 0; i < kThreads; ++i) {
-    threads.emplace_back([&, i] {
-      Client client = client_for(c);
-      for (int n = 0; !stop.load(); ++n) {
-        Task t = exec_task("stream-" + std::to_string(i) + "-" + std::to_string(n), {"true"});
-        t.id = new_uuid_v7(system_clock().wall());
-        auto stored = client.submit(t);
-        if (!stored.is_ok()) {
-          ++failed_after_kill;
-          return;  // the broker is gone: this submit was not acknowledged
-        }
-        std::lock_guard lock(mu);
-        acknowledged.push_back(stored->id);
-      }
-    });
-  }
-  bool enough = eventually(
-      [&] {
-        std::lock_guard lock(mu);
-        return acknowledged.size() >= kKillAfter;
-      },
-      60s, 5ms);
-  c.stop_broker(SIGKILL);
-  stop = true;
-  for (auto& t : threads)
-    t.join();
-  ASSERT_TRUE(enough) << c.logs();
+  KilledStream stream = submit_stream_and_kill_broker(c, kThreads, kKillAfter);
+  ASSERT_TRUE(stream.reached_kill_point) << c.logs();
+  const std::vector<std::string>& acknowledged = stream.acknowledged;
 
   c.start_broker({}, port);
   Client client = client_for(c, Millis(5000), 3);
@@ -81,7 +51,7 @@ TEST(Durability, BrokerKilledMidStreamLosesNoAcknowledgedSubmit) {
       "[durability] acknowledged %zu submits from %d threads before kill -9; %zu present "
       "after restart (%zu stored in all, %d in flight at the kill); lost %zu\n",
       acknowledged.size(), kThreads, acknowledged.size() - lost, present.size(),
-      failed_after_kill.load(), lost);
+      stream.failed_after_kill, lost);
   EXPECT_EQ(lost, 0u);
   EXPECT_GE(present.size(), acknowledged.size());
 
