@@ -75,6 +75,9 @@ Result<json> EtcdClient::call(std::string_view path, const json& body) {
     curl_easy_reset(c);  // keeps the connection cache; drops the previous call's pointers
     curl_easy_setopt(c, CURLOPT_URL, url.c_str());
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);  // no SIGALRM: this runs on the writer thread
+    // The members are dialled directly, whatever http_proxy says: a proxy would be one more
+    // thing between the broker and its store, and would hide which member failed.
+    curl_easy_setopt(c, CURLOPT_PROXY, "");
     curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS,
                      static_cast<long>(options_.connect_timeout.count()));
     curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, static_cast<long>(options_.request_timeout.count()));

@@ -9,6 +9,8 @@
 // each at most once per call. When none answers: Unavailable naming every endpoint and what
 // each said ("etcd unreachable at 127.0.0.1:2379 (Connection refused), ...").
 //
+// No HTTP proxy is used, whatever http_proxy and the like say.
+//
 // Timeouts. Connecting to one member: options.connect_timeout (1 s), so a call over N members
 // that all drop packets fails after about N seconds; a whole request: options.request_timeout
 // (5 s; etcd's own server-side timeout for a proposal is about 5 s plus an election). A request
