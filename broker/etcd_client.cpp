@@ -41,6 +41,19 @@ struct Attempt {
   Transfer transfer;
 };
 
+// `answer` parsed by `parse`. An answer of the wrong shape is Internal ("etcd's answer to a
+// txn: field ..."); NotFound from the parser (a lease that is gone) is passed on as it is.
+template <typename T>
+Result<T> parse_answer(Result<json> answer, Result<T> (*parse)(const json&), const char* what) {
+  if (!answer.is_ok())
+    return answer.status();
+  Result<T> parsed = parse(*answer);
+  if (!parsed.is_ok() && !parsed.status().is_not_found())
+    return Status::internal(std::string("etcd's answer to ") + what + ": " +
+                            parsed.status().message());
+  return parsed;
+}
+
 }  // namespace
 
 EtcdClient::EtcdClient(EtcdClientOptions options)
@@ -140,13 +153,7 @@ Status EtcdClient::put(std::string_view key, std::string_view value, int64_t lea
 }
 
 Result<EtcdRangeResponse> EtcdClient::range(const EtcdRangeRequest& request) {
-  auto answer = call("/v3/kv/range", to_json(request));
-  if (!answer.is_ok())
-    return answer.status();
-  auto parsed = parse_range_response(*answer);
-  if (!parsed.is_ok())
-    return Status::internal("etcd's answer to a range: " + parsed.status().message());
-  return parsed;
+  return parse_answer(call("/v3/kv/range", to_json(request)), parse_range_response, "a range");
 }
 
 Status EtcdClient::range_all(std::string_view key, std::string_view range_end,
@@ -172,34 +179,18 @@ Status EtcdClient::range_all(std::string_view key, std::string_view range_end,
 }
 
 Result<EtcdTxnResponse> EtcdClient::txn(const EtcdTxn& txn) {
-  auto answer = call("/v3/kv/txn", to_json(txn));
-  if (!answer.is_ok())
-    return answer.status();
-  auto parsed = parse_txn_response(*answer);
-  if (!parsed.is_ok())
-    return Status::internal("etcd's answer to a txn: " + parsed.status().message());
-  return parsed;
+  return parse_answer(call("/v3/kv/txn", to_json(txn)), parse_txn_response, "a txn");
 }
 
 Result<EtcdLease> EtcdClient::lease_grant(int64_t ttl_seconds) {
-  auto answer = call("/v3/lease/grant", json{{"TTL", std::to_string(ttl_seconds)}});
-  if (!answer.is_ok())
-    return answer.status();
-  auto parsed = parse_lease_response(*answer);
-  if (!parsed.is_ok() && !parsed.status().is_not_found())
-    return Status::internal("etcd's answer to a lease grant: " + parsed.status().message());
-  return parsed;
+  return parse_answer(call("/v3/lease/grant", json{{"TTL", std::to_string(ttl_seconds)}}),
+                      parse_lease_response, "a lease grant");
 }
 
 Result<EtcdLease> EtcdClient::lease_keepalive(int64_t id) {
   // The gateway turns this streaming RPC into one request and one answer per POST.
-  auto answer = call("/v3/lease/keepalive", json{{"ID", std::to_string(id)}});
-  if (!answer.is_ok())
-    return answer.status();
-  auto parsed = parse_lease_response(*answer);
-  if (!parsed.is_ok() && !parsed.status().is_not_found())
-    return Status::internal("etcd's answer to a lease keepalive: " + parsed.status().message());
-  return parsed;
+  return parse_answer(call("/v3/lease/keepalive", json{{"ID", std::to_string(id)}}),
+                      parse_lease_response, "a lease keepalive");
 }
 
 Status EtcdClient::lease_revoke(int64_t id) {

@@ -1,6 +1,7 @@
 #include "broker/etcd_store.h"
 
 #include <charconv>
+#include <functional>
 #include <utility>
 
 #include "protocol/codec.h"
@@ -134,51 +135,55 @@ Status EtcdStore::commit(std::span<const Task> upserts, std::span<const TaskEven
   return Status::ok();
 }
 
-Result<std::vector<Task>> EtcdStore::load_all() {
-  std::vector<Task> out;
+Status EtcdStore::read_prefix(const std::string& prefix, std::string_view what,
+                              const std::function<Status(const EtcdKeyValue&)>& decode) {
   bool corrupt = false;
-  const std::string prefix = layout_.tasks_prefix();
   Status read = client_.range_all(prefix, etcd_prefix_end(prefix), [&](auto& page) -> Status {
     for (const auto& kv : page) {
-      auto id = layout_.parse_task_key(kv.key);
-      Task task;
-      Status decoded = id.is_ok() ? protocol::decode_task(kv.value, task) : id.status();
-      if (decoded.is_ok() && task.id != *id)
-        decoded = Status::invalid("it holds task " + task.id);
-      if (!decoded.is_ok()) {
+      if (Status decoded = decode(kv); !decoded.is_ok()) {
         corrupt = true;
         return Status::internal("store " + describe() + " is corrupt: " + kv.key + ": " +
                                 decoded.message());
       }
-      out.push_back(std::move(task));
     }
     return Status::ok();
   });
+  if (read.is_ok() || corrupt)
+    return read;
+  return store_error(read, "cannot read the " + std::string(what));
+}
+
+Result<std::vector<Task>> EtcdStore::load_all() {
+  std::vector<Task> out;
+  Status read = read_prefix(layout_.tasks_prefix(), "tasks", [&](const EtcdKeyValue& kv) {
+    auto id = layout_.parse_task_key(kv.key);
+    if (!id.is_ok())
+      return id.status();
+    Task task;
+    CUBE_RETURN_IF_ERROR(protocol::decode_task(kv.value, task));
+    if (task.id != *id)
+      return Status::invalid("it holds task " + task.id);
+    out.push_back(std::move(task));
+    return Status::ok();
+  });
   if (!read.is_ok())
-    return corrupt ? read : store_error(read, "cannot read the tasks");
+    return read;
   return out;
 }
 
 Result<std::vector<TaskEventRecord>> EtcdStore::load_events() {
   std::vector<TaskEventRecord> out;
-  bool corrupt = false;
-  const std::string prefix = layout_.events_prefix();
-  Status read = client_.range_all(prefix, etcd_prefix_end(prefix), [&](auto& page) -> Status {
-    for (const auto& kv : page) {
-      auto key = layout_.parse_event_key(kv.key);
-      TaskEvent event;
-      Status decoded = key.is_ok() ? protocol::decode_task_event(kv.value, event) : key.status();
-      if (!decoded.is_ok()) {
-        corrupt = true;
-        return Status::internal("store " + describe() + " is corrupt: " + kv.key + ": " +
-                                decoded.message());
-      }
-      out.emplace_back(std::move(key->task_id), std::move(event));
-    }
+  Status read = read_prefix(layout_.events_prefix(), "task history", [&](const EtcdKeyValue& kv) {
+    auto key = layout_.parse_event_key(kv.key);
+    if (!key.is_ok())
+      return key.status();
+    TaskEvent event;
+    CUBE_RETURN_IF_ERROR(protocol::decode_task_event(kv.value, event));
+    out.emplace_back(std::move(key->task_id), std::move(event));
     return Status::ok();
   });
   if (!read.is_ok())
-    return corrupt ? read : store_error(read, "cannot read the task history");
+    return read;
   return out;
 }
 

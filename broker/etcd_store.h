@@ -35,6 +35,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <span>
 #include <string>
@@ -99,6 +100,11 @@ class EtcdStore final : public Store {
  private:
   Status check_version();
   Status find_history_end();
+  // Reads every key under `prefix` (page by page, one snapshot) through `decode`. A key that
+  // does not decode: Internal "store ... is corrupt: KEY: why"; a failed read: as store_error,
+  // naming `what` ("tasks").
+  Status read_prefix(const std::string& prefix, std::string_view what,
+                     const std::function<Status(const EtcdKeyValue&)>& decode);
   // Wraps a client error into the Store's codes, naming the store.
   Status store_error(const Status& status, std::string_view doing) const;
 

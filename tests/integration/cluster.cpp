@@ -196,6 +196,20 @@ KilledStream submit_stream_and_kill_broker(Cluster& c, int threads, size_t kill_
   return out;
 }
 
+Result<ListedIds> check_listed(Client& client, const std::vector<std::string>& ids) {
+  auto tasks = client.list();
+  if (!tasks.is_ok())
+    return tasks.status();
+  std::set<std::string> present;
+  for (const auto& t : *tasks)
+    present.insert(t.id);
+  ListedIds out;
+  out.listed = present.size();
+  for (const auto& id : ids)
+    out.missing += present.contains(id) ? 0 : 1;
+  return out;
+}
+
 Task exec_task(const std::string& name, std::vector<std::string> cmd,
                const std::string& restart_policy) {
   Task t;

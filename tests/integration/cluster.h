@@ -99,6 +99,14 @@ struct KilledStream {
 // acknowledged is lost" tests: restart the broker on the same store and look for every ID.
 KilledStream submit_stream_and_kill_broker(Cluster& c, int threads, size_t kill_after);
 
+// Of `ids`, how many the broker behind `client` does not list (`missing`), and how many tasks
+// it lists in all (`listed`). The list call's error when it fails.
+struct ListedIds {
+  size_t missing = 0;
+  size_t listed = 0;
+};
+Result<ListedIds> check_listed(Client& client, const std::vector<std::string>& ids);
+
 // A task for the exec driver.
 Task exec_task(const std::string& name, std::vector<std::string> cmd,
                const std::string& restart_policy = "");

@@ -39,21 +39,16 @@ TEST(Durability, BrokerKilledMidStreamLosesNoAcknowledgedSubmit) {
 
   c.start_broker({}, port);
   Client client = client_for(c, Millis(5000), 3);
-  auto tasks = client.list();
-  ASSERT_TRUE(tasks.is_ok()) << tasks.status().to_string();
-  std::set<std::string> present;
-  for (const auto& t : *tasks)
-    present.insert(t.id);
-  size_t lost = 0;
-  for (const auto& id : acknowledged)
-    lost += present.contains(id) ? 0 : 1;
+  auto listed = check_listed(client, acknowledged);
+  ASSERT_TRUE(listed.is_ok()) << listed.status().to_string();
+  size_t lost = listed->missing;
   std::printf(
       "[durability] acknowledged %zu submits from %d threads before kill -9; %zu present "
       "after restart (%zu stored in all, %d in flight at the kill); lost %zu\n",
-      acknowledged.size(), kThreads, acknowledged.size() - lost, present.size(),
+      acknowledged.size(), kThreads, acknowledged.size() - lost, listed->listed,
       stream.failed_after_kill, lost);
   EXPECT_EQ(lost, 0u);
-  EXPECT_GE(present.size(), acknowledged.size());
+  EXPECT_GE(listed->listed, acknowledged.size());
 
   // Idempotent across the restart: the same IDs come back as stored, nothing is added.
   for (size_t i = 0; i < 10 && i < acknowledged.size(); ++i) {
@@ -66,7 +61,7 @@ TEST(Durability, BrokerKilledMidStreamLosesNoAcknowledgedSubmit) {
   }
   auto after = client.list();
   ASSERT_TRUE(after.is_ok());
-  EXPECT_EQ(after->size(), present.size());
+  EXPECT_EQ(after->size(), listed->listed);
   // The history came back too.
   auto details = client.get(acknowledged.front());
   ASSERT_TRUE(details.is_ok());
