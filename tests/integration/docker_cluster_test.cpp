@@ -15,9 +15,9 @@
 #include <string_view>
 
 #include "agent/drivers/docker/container_spec.h"
-#include "common/curl_handle.h"
 #include "agent/drivers/docker/docker_client.h"
 #include "common/clock.h"
+#include "common/curl_handle.h"
 #include "common/ids.h"
 #include "tests/integration/cluster.h"
 
