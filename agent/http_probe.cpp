@@ -2,8 +2,8 @@
 
 #include <curl/curl.h>
 
-#include "agent/drivers/docker/curl_handle.h"
 #include "agent/options.h"
+#include "common/curl_handle.h"
 
 namespace cube::agent {
 namespace {

@@ -95,7 +95,7 @@ Args parse_args(int argc, char** argv, bool& help) {
       "Open loop: a batch leaves when its last task is due, and each task's latency counts from "
       "its own due time, so the wait to fill a batch is part of it")(
       "store", po::value(&c.store)->default_value(c.store),
-      "in-process broker's store: memory or sqlite:PATH")(
+      "in-process broker's store: memory, sqlite:PATH or etcd://HOST:PORT[,HOST:PORT...][/PREFIX]")(
       "scheduler", po::value(&c.scheduler)->default_value(c.scheduler),
       "in-process broker's policy: roundrobin, greedy, epvm, binpack or spread")(
       "duration-ms", po::value(&c.duration_ms)->default_value(c.duration_ms),

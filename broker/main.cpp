@@ -92,7 +92,9 @@ int run(int argc, char** argv) {
       "(PORT 0: pick free ports)")(
       "store", po::value<std::string>()->default_value("sqlite"),
       "where tasks are kept: sqlite (DATA-DIR/cube.db), sqlite:PATH, or memory (lost on exit); "
-      "append ?sync=full to fsync every commit (survives power loss, slower)")(
+      "append ?sync=full to fsync every commit (survives power loss, slower); or "
+      "etcd://HOST:PORT[,HOST:PORT...][/PREFIX] (an etcd cluster, keys under PREFIX, default "
+      "/cube; see docs/etcd.md)")(
       "data-dir", po::value<std::string>(),
       "directory of the default store (created if missing; default /var/lib/cube/broker as "
       "root, else ~/.cube/broker)")(

@@ -2,9 +2,11 @@
 
 #include <unistd.h>
 
+#include <charconv>
 #include <cstdlib>
 #include <system_error>
 
+#include "broker/etcd_store.h"
 #include "broker/memory_store.h"
 #include "broker/sqlite_store.h"
 
@@ -12,11 +14,78 @@ namespace cube::broker {
 namespace {
 
 constexpr std::string_view kForms =
-    "use memory, sqlite, sqlite:PATH, optionally followed by ?sync=full or ?sync=normal";
+    "use memory, sqlite, sqlite:PATH, optionally followed by ?sync=full or ?sync=normal, or "
+    "etcd://HOST:PORT[,HOST:PORT...][/PREFIX]";
+constexpr std::string_view kEtcdScheme = "etcd://";
+constexpr std::string_view kDefaultEtcdPrefix = "/cube";
 
 Status bad_spec(std::string_view text, std::string_view why) {
   return Status::invalid("--store " + std::string(text) + ": " + std::string(why) + " (" +
                          std::string(kForms) + ")");
+}
+
+// "HOST:PORT" or "[V6]:PORT"; a reason when it is not one.
+std::string endpoint_problem(std::string_view endpoint) {
+  if (endpoint.empty())
+    return "an empty endpoint";
+  size_t colon = endpoint.rfind(':');
+  std::string_view host = colon == std::string_view::npos ? endpoint : endpoint.substr(0, colon);
+  if (colon == std::string_view::npos || (host.starts_with('[') != host.ends_with(']')) ||
+      (!host.starts_with('[') && host.find(':') != std::string_view::npos)) {
+    return "endpoint \"" + std::string(endpoint) + "\" is not HOST:PORT";
+  }
+  if (host.empty() || host == "[]")
+    return "endpoint \"" + std::string(endpoint) + "\" has no host";
+  std::string_view port = endpoint.substr(colon + 1);
+  int number = 0;
+  auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), number);
+  if (port.empty() || ec != std::errc() || end != port.data() + port.size() || number < 1 ||
+      number > 65535) {
+    return "endpoint \"" + std::string(endpoint) + "\" needs a port from 1 to 65535";
+  }
+  for (char ch : host) {
+    if (static_cast<unsigned char>(ch) <= ' ' || ch == '/' || ch == '@')
+      return "endpoint \"" + std::string(endpoint) + "\" is not HOST:PORT";
+  }
+  return "";
+}
+
+Result<StoreSpec> parse_etcd_spec(std::string_view text, std::string_view main,
+                                  std::string_view options) {
+  if (!options.empty())
+    return bad_spec(text, "the etcd store takes no options after '?'");
+  std::string_view rest = main.substr(kEtcdScheme.size());
+  size_t slash = rest.find('/');
+  std::string_view hosts = rest.substr(0, slash);
+  StoreSpec spec;
+  spec.kind = StoreSpec::Kind::Etcd;
+  if (hosts.empty())
+    return bad_spec(text, "no etcd endpoint after \"etcd://\"");
+  while (true) {
+    size_t comma = hosts.find(',');
+    std::string_view endpoint = hosts.substr(0, comma);
+    if (std::string problem = endpoint_problem(endpoint); !problem.empty())
+      return bad_spec(text, problem);
+    spec.endpoints.emplace_back(endpoint);
+    if (comma == std::string_view::npos)
+      break;
+    hosts.remove_prefix(comma + 1);
+  }
+  if (slash == std::string_view::npos) {
+    spec.prefix = std::string(kDefaultEtcdPrefix);
+    return spec;
+  }
+  std::string_view prefix = rest.substr(slash);
+  while (prefix.size() > 1 && prefix.ends_with('/'))
+    prefix.remove_suffix(1);
+  if (prefix == "/")
+    return bad_spec(text, "an empty key prefix (leave out the '/' for the default /cube)");
+  for (char ch : prefix) {
+    if (static_cast<unsigned char>(ch) <= ' ' || ch == 0x7f)
+      return bad_spec(text, "the key prefix has a space or a control character");
+  }
+  spec.prefix = std::string(prefix);
+  return spec;
 }
 
 }  // namespace
@@ -24,6 +93,12 @@ Status bad_spec(std::string_view text, std::string_view why) {
 std::string StoreSpec::describe() const {
   if (kind == Kind::Memory)
     return "memory";
+  if (kind == Kind::Etcd) {
+    std::string out(kEtcdScheme);
+    for (size_t i = 0; i < endpoints.size(); ++i)
+      out += (i == 0 ? "" : ",") + endpoints[i];
+    return out + prefix;
+  }
   return "sqlite:" + path.string() + (sync_full ? " (sync=full)" : " (sync=normal)");
 }
 
@@ -50,6 +125,8 @@ Result<StoreSpec> parse_store_spec(std::string_view text, const std::filesystem:
     spec.kind = StoreSpec::Kind::Memory;
     return spec;
   }
+  if (main.starts_with(kEtcdScheme))
+    return parse_etcd_spec(text, main, options);
   if (main == "sqlite") {
     spec.path = data_dir / "cube.db";
   } else if (main.starts_with("sqlite:")) {
@@ -76,6 +153,15 @@ Result<StoreSpec> parse_store_spec(std::string_view text, const std::filesystem:
 Result<std::unique_ptr<Store>> open_store(const StoreSpec& spec) {
   if (spec.kind == StoreSpec::Kind::Memory)
     return std::unique_ptr<Store>(std::make_unique<MemoryStore>());
+  if (spec.kind == StoreSpec::Kind::Etcd) {
+    EtcdStoreOptions options;
+    options.client.endpoints = spec.endpoints;
+    options.prefix = spec.prefix;
+    auto store = EtcdStore::open(std::move(options));
+    if (!store.is_ok())
+      return store.status();
+    return std::unique_ptr<Store>(std::move(*store));
+  }
   std::filesystem::path dir = spec.path.parent_path();
   if (!dir.empty()) {
     std::error_code ec;

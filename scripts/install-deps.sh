@@ -12,6 +12,9 @@ PACKAGES=(
   libboost-program-options-dev libgtest-dev libgmock-dev libsqlite3-dev nlohmann-json3-dev
   libcpp-httplib-dev prometheus-cpp-dev libbenchmark-dev uuid-dev
   docker.io busybox-static iproute2 iptables curl procps
+  # The etcd store's integration tests start their own etcd processes (tests/integration/
+  # etcd_cluster.h); the package's etcd service, where systemd runs it, is not used.
+  etcd-server
   # scripts/fuzz.sh: libFuzzer needs clang and its runtime, which is only a Recommends of clang
   # (installed here --no-install-recommends); llvm-14 gives llvm-symbolizer for readable reports.
   clang libclang-rt-14-dev llvm-14

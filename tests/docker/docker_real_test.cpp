@@ -6,7 +6,7 @@
 #include <algorithm>
 #include <string>
 
-#include "agent/drivers/docker/curl_handle.h"
+#include "common/curl_handle.h"
 #include "tests/docker/docker_test_env.h"
 
 namespace cube::agent::test {

@@ -5,10 +5,16 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <charconv>
 #include <fstream>
+#include <mutex>
 #include <sstream>
+#include <thread>
 #include <utility>
+
+#include "common/clock.h"
+#include "common/ids.h"
 
 namespace cube::test {
 
@@ -152,6 +158,56 @@ Client client_for(const Cluster& c, Millis timeout_per_try, int tries) {
   options.timeout_per_try = timeout_per_try;
   options.tries = tries;
   return Client(options);
+}
+
+KilledStream submit_stream_and_kill_broker(Cluster& c, int threads, size_t kill_after) {
+  std::mutex mu;
+  KilledStream out;
+  std::atomic<int> failed_after_kill{0};
+  std::atomic<bool> stop{false};
+  std::vector<std::thread> workers;
+  for (int i = 0; i < threads; ++i) {
+    workers.emplace_back([&, i] {
+      Client client = client_for(c);
+      for (int n = 0; !stop.load(); ++n) {
+        Task t = exec_task("stream-" + std::to_string(i) + "-" + std::to_string(n), {"true"});
+        t.id = new_uuid_v7(system_clock().wall());
+        auto stored = client.submit(t);
+        if (!stored.is_ok()) {
+          ++failed_after_kill;
+          return;  // the broker is gone: this submit was not acknowledged
+        }
+        std::lock_guard lock(mu);
+        out.acknowledged.push_back(stored->id);
+      }
+    });
+  }
+  out.reached_kill_point = eventually(
+      [&] {
+        std::lock_guard lock(mu);
+        return out.acknowledged.size() >= kill_after;
+      },
+      60s, 5ms);
+  c.stop_broker(SIGKILL);
+  stop = true;
+  for (auto& t : workers)
+    t.join();
+  out.failed_after_kill = failed_after_kill.load();
+  return out;
+}
+
+Result<ListedIds> check_listed(Client& client, const std::vector<std::string>& ids) {
+  auto tasks = client.list();
+  if (!tasks.is_ok())
+    return tasks.status();
+  std::set<std::string> present;
+  for (const auto& t : *tasks)
+    present.insert(t.id);
+  ListedIds out;
+  out.listed = present.size();
+  for (const auto& id : ids)
+    out.missing += present.contains(id) ? 0 : 1;
+  return out;
 }
 
 Task exec_task(const std::string& name, std::vector<std::string> cmd,

@@ -86,6 +86,27 @@ class Cluster {
 // be gone wants to know at once).
 Client client_for(const Cluster& c, Millis timeout_per_try = Millis(1000), int tries = 1);
 
+// What submit_stream_and_kill_broker saw.
+struct KilledStream {
+  std::vector<std::string> acknowledged;  // IDs of the submits the broker answered OK
+  int failed_after_kill = 0;              // submits in flight when the broker died
+  bool reached_kill_point = false;        // kill_after submits were acknowledged within 60 s
+};
+
+// `threads` client threads stream submits of exec tasks (each with its own UUIDv7 ID, one
+// request in flight per thread) until `kill_after` have been acknowledged, then the broker is
+// SIGKILLed and reaped, and every thread stops at its first failed submit. For "nothing
+// acknowledged is lost" tests: restart the broker on the same store and look for every ID.
+KilledStream submit_stream_and_kill_broker(Cluster& c, int threads, size_t kill_after);
+
+// Of `ids`, how many the broker behind `client` does not list (`missing`), and how many tasks
+// it lists in all (`listed`). The list call's error when it fails.
+struct ListedIds {
+  size_t missing = 0;
+  size_t listed = 0;
+};
+Result<ListedIds> check_listed(Client& client, const std::vector<std::string>& ids);
+
 // A task for the exec driver.
 Task exec_task(const std::string& name, std::vector<std::string> cmd,
                const std::string& restart_policy = "");

@@ -15,9 +15,9 @@
 #include <string_view>
 
 #include "agent/drivers/docker/container_spec.h"
-#include "agent/drivers/docker/curl_handle.h"
 #include "agent/drivers/docker/docker_client.h"
 #include "common/clock.h"
+#include "common/curl_handle.h"
 #include "common/ids.h"
 #include "tests/integration/cluster.h"
 
@@ -36,7 +36,7 @@ size_t append_body(char* data, size_t size, size_t count, void* user) {
 
 // One HTTP GET with libcurl: the body on a 200, nullopt otherwise.
 std::optional<std::string> http_get(const std::string& url) {
-  agent::CurlEasy curl = agent::CurlEasy::create();
+  CurlEasy curl = CurlEasy::create();
   std::string body;
   curl_easy_setopt(curl.get(), CURLOPT_URL, url.c_str());
   curl_easy_setopt(curl.get(), CURLOPT_NOSIGNAL, 1L);

@@ -33,57 +33,22 @@ TEST(Durability, BrokerKilledMidStreamLosesNoAcknowledgedSubmit) {
   int port = c.port();
   constexpr int kThreads = 4;
   constexpr size_t kKillAfter = 400;  // acknowledged submits before the kill
-
-  std::mutex mu;
-  std::vector<std::string> acknowledged;
-  std::atomic<int> failed_after_kill{0};
-  std::atomic<bool> stop{false};
-  std::vector<std::thread> threads;
-  for (int i = 0; i < kThreads; ++i) {
-    threads.emplace_back([&, i] {
-      Client client = client_for(c);
-      for (int n = 0; !stop.load(); ++n) {
-        Task t = exec_task("stream-" + std::to_string(i) + "-" + std::to_string(n), {"true"});
-        t.id = new_uuid_v7(system_clock().wall());
-        auto stored = client.submit(t);
-        if (!stored.is_ok()) {
-          ++failed_after_kill;
-          return;  // the broker is gone: this submit was not acknowledged
-        }
-        std::lock_guard lock(mu);
-        acknowledged.push_back(stored->id);
-      }
-    });
-  }
-  bool enough = eventually(
-      [&] {
-        std::lock_guard lock(mu);
-        return acknowledged.size() >= kKillAfter;
-      },
-      60s, 5ms);
-  c.stop_broker(SIGKILL);
-  stop = true;
-  for (auto& t : threads)
-    t.join();
-  ASSERT_TRUE(enough) << c.logs();
+  KilledStream stream = submit_stream_and_kill_broker(c, kThreads, kKillAfter);
+  ASSERT_TRUE(stream.reached_kill_point) << c.logs();
+  const std::vector<std::string>& acknowledged = stream.acknowledged;
 
   c.start_broker({}, port);
   Client client = client_for(c, Millis(5000), 3);
-  auto tasks = client.list();
-  ASSERT_TRUE(tasks.is_ok()) << tasks.status().to_string();
-  std::set<std::string> present;
-  for (const auto& t : *tasks)
-    present.insert(t.id);
-  size_t lost = 0;
-  for (const auto& id : acknowledged)
-    lost += present.contains(id) ? 0 : 1;
+  auto listed = check_listed(client, acknowledged);
+  ASSERT_TRUE(listed.is_ok()) << listed.status().to_string();
+  size_t lost = listed->missing;
   std::printf(
       "[durability] acknowledged %zu submits from %d threads before kill -9; %zu present "
       "after restart (%zu stored in all, %d in flight at the kill); lost %zu\n",
-      acknowledged.size(), kThreads, acknowledged.size() - lost, present.size(),
-      failed_after_kill.load(), lost);
+      acknowledged.size(), kThreads, acknowledged.size() - lost, listed->listed,
+      stream.failed_after_kill, lost);
   EXPECT_EQ(lost, 0u);
-  EXPECT_GE(present.size(), acknowledged.size());
+  EXPECT_GE(listed->listed, acknowledged.size());
 
   // Idempotent across the restart: the same IDs come back as stored, nothing is added.
   for (size_t i = 0; i < 10 && i < acknowledged.size(); ++i) {
@@ -96,7 +61,7 @@ TEST(Durability, BrokerKilledMidStreamLosesNoAcknowledgedSubmit) {
   }
   auto after = client.list();
   ASSERT_TRUE(after.is_ok());
-  EXPECT_EQ(after->size(), present.size());
+  EXPECT_EQ(after->size(), listed->listed);
   // The history came back too.
   auto details = client.get(acknowledged.front());
   ASSERT_TRUE(details.is_ok());

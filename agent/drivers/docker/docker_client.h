@@ -20,8 +20,8 @@
 #include <string_view>
 #include <vector>
 
-#include "agent/drivers/docker/curl_handle.h"
 #include "agent/drivers/docker/docker_api.h"
+#include "common/curl_handle.h"
 #include "common/mutex.h"
 
 namespace cube::agent {

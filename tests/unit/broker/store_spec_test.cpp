@@ -31,9 +31,71 @@ TEST(StoreSpec, ParsesEveryForm) {
   }
 }
 
+TEST(StoreSpec, ParsesEtcdEndpointsAndPrefix) {
+  struct Case {
+    std::string text;
+    std::vector<std::string> endpoints;
+    std::string prefix;
+  };
+  const std::vector<Case> cases = {
+      {"etcd://127.0.0.1:2379", {"127.0.0.1:2379"}, "/cube"},
+      {"etcd://a:1,b:2,c:65535", {"a:1", "b:2", "c:65535"}, "/cube"},
+      {"etcd://etcd.local:2379/prod/cube", {"etcd.local:2379"}, "/prod/cube"},
+      {"etcd://h:2379/x/", {"h:2379"}, "/x"},
+      {"etcd://[::1]:2379,10.0.0.2:2379/c", {"[::1]:2379", "10.0.0.2:2379"}, "/c"},
+  };
+  for (const auto& c : cases) {
+    auto spec = parse_store_spec(c.text, "/data");
+    ASSERT_TRUE(spec.is_ok()) << c.text << ": " << spec.status().to_string();
+    EXPECT_EQ(spec->kind, StoreSpec::Kind::Etcd) << c.text;
+    EXPECT_EQ(spec->endpoints, c.endpoints) << c.text;
+    EXPECT_EQ(spec->prefix, c.prefix) << c.text;
+  }
+}
+
+TEST(StoreSpec, RejectsBadEtcdSpecsSayingWhyAndTheForm) {
+  struct Case {
+    const char* text;
+    const char* why;
+  };
+  constexpr Case kCases[] = {
+      {"etcd://", "no etcd endpoint"},
+      {"etcd:///cube", "no etcd endpoint"},
+      {"etcd://h", "\"h\" is not HOST:PORT"},
+      {"etcd://h:", "needs a port from 1 to 65535"},
+      {"etcd://h:0", "needs a port from 1 to 65535"},
+      {"etcd://h:65536", "needs a port from 1 to 65535"},
+      {"etcd://h:12ab", "needs a port from 1 to 65535"},
+      {"etcd://:2379", "has no host"},
+      {"etcd://a:1,,b:2", "an empty endpoint"},
+      {"etcd://a:1,", "an empty endpoint"},
+      {"etcd://::1:2379", "is not HOST:PORT"},
+      {"etcd://user@h:1", "is not HOST:PORT"},
+      {"etcd://h:1/", "an empty key prefix"},
+      {"etcd://h:1//", "an empty key prefix"},
+      {"etcd://h:1/a b", "space or a control character"},
+      {"etcd://h:1?sync=full", "takes no options"},
+  };
+  for (const auto& c : kCases) {
+    auto spec = parse_store_spec(c.text, "/data");
+    ASSERT_FALSE(spec.is_ok()) << c.text;
+    EXPECT_TRUE(spec.status().is_invalid()) << c.text;
+    const std::string message = spec.status().message();
+    EXPECT_NE(message.find("--store " + std::string(c.text) + ": "), std::string::npos) << message;
+    EXPECT_NE(message.find(c.why), std::string::npos) << message;
+    EXPECT_NE(message.find("etcd://HOST:PORT[,HOST:PORT...][/PREFIX]"), std::string::npos)
+        << message;
+  }
+}
+
+TEST(StoreSpec, DescribesAnEtcdStoreAsItsUrl) {
+  EXPECT_EQ(parse_store_spec("etcd://a:1,b:2", "/d")->describe(), "etcd://a:1,b:2/cube");
+  EXPECT_EQ(parse_store_spec("etcd://a:1/p/", "/d")->describe(), "etcd://a:1/p");
+}
+
 TEST(StoreSpec, RejectsWhatItDoesNotKnowNamingTheValue) {
-  for (const char* text : {"etcd", "sqlite:", "sqlite?sync=sometimes", "memory?sync=full",
-                           "sqlite:/x.db?fast=1", ""}) {
+  for (const char* text : {"etcd", "etcd:h:1", "sqlite:", "sqlite?sync=sometimes",
+                           "memory?sync=full", "sqlite:/x.db?fast=1", ""}) {
     auto spec = parse_store_spec(text, "/data");
     ASSERT_FALSE(spec.is_ok()) << text;
     EXPECT_TRUE(spec.status().is_invalid()) << text;

@@ -10,7 +10,7 @@
 #include <memory>
 #include <string>
 
-namespace cube::agent {
+namespace cube {
 
 // Calls curl_global_init once per process, before the first handle is made. libcurl requires it
 // to run before any other thread uses libcurl; every CurlEasy constructor calls it, so it runs
@@ -60,4 +60,4 @@ class CurlSlist {
   std::unique_ptr<curl_slist, Deleter> list_;
 };
 
-}  // namespace cube::agent
+}  // namespace cube

@@ -1,10 +1,10 @@
-#include "agent/drivers/docker/curl_handle.h"
+#include "common/curl_handle.h"
 
 #include <mutex>
 
 #include "common/check.h"
 
-namespace cube::agent {
+namespace cube {
 
 void ensure_curl_global_init() {
   static std::once_flag once;
@@ -32,4 +32,4 @@ void CurlSlist::append(const std::string& line) {
   }
 }
 
-}  // namespace cube::agent
+}  // namespace cube

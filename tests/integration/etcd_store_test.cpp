@@ -1,0 +1,354 @@
+// The etcd store against real etcd processes (tests/integration/etcd_cluster.h): EtcdClient's
+// failover and bounds, EtcdStore's round trip, split batches and version check, and a real
+// cube-broker on `--store etcd://...` killed and restarted. Skipped without etcd on PATH, failed
+// under CI=true.
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <set>
+
+#include "broker/etcd_client.h"
+#include "broker/etcd_store.h"
+#include "common/clock.h"
+#include "common/unique_fd.h"
+#include "tests/integration/cluster.h"
+#include "tests/integration/etcd_cluster.h"
+
+namespace cube::test {
+namespace {
+
+using broker::EtcdClient;
+using broker::EtcdClientOptions;
+using broker::EtcdStore;
+using broker::EtcdStoreOptions;
+using broker::TaskEventRecord;
+
+Millis since(SteadyTime start) {
+  return std::chrono::duration_cast<Millis>(system_clock().now() - start);
+}
+
+Task stored_task(int i) {
+  Task t;
+  t.id = "01900000-0000-7000-8000-" + std::string(12 - std::to_string(i).size(), '0') +
+         std::to_string(i);
+  t.name = "task-" + std::to_string(i);
+  t.image = "busybox";
+  t.cmd = {"sh", "-c", "echo " + std::to_string(i)};
+  t.env = {"I=" + std::to_string(i)};
+  t.memory_bytes = 1 << 20;
+  t.state = i % 2 == 0 ? TaskState::Running : TaskState::Pending;
+  t.node_id = i % 2 == 0 ? "node-a" : "";
+  t.created_ms = 1700000000000 + i;
+  return t;
+}
+
+TaskEventRecord history_entry(const Task& t, TaskState state) {
+  TaskEvent e;
+  e.state = state;
+  e.timestamp_ms = t.created_ms + static_cast<int>(state);
+  e.reason = "entry " + std::to_string(static_cast<int>(state));
+  return {t.id, e};
+}
+
+EtcdStoreOptions store_options(const EtcdCluster& etcd, const std::string& prefix) {
+  EtcdStoreOptions options;
+  options.client.endpoints = etcd.endpoints();
+  options.prefix = prefix;
+  return options;
+}
+
+std::unique_ptr<EtcdStore> open_store(const EtcdCluster& etcd, const std::string& prefix) {
+  auto store = EtcdStore::open(store_options(etcd, prefix));
+  EXPECT_TRUE(store.is_ok()) << store.status().to_string();
+  return store.is_ok() ? std::move(*store) : nullptr;
+}
+
+int64_t current_revision(EtcdClient& client) {
+  broker::EtcdRangeRequest probe;
+  probe.key = "/revision-probe";
+  auto answer = client.range(probe);
+  EXPECT_TRUE(answer.is_ok()) << answer.status().to_string();
+  return answer.is_ok() ? answer->revision : -1;
+}
+
+class EtcdStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_NO_FATAL_FAILURE(require_etcd());
+    if (IsSkipped())
+      return;
+    ASSERT_NO_FATAL_FAILURE(etcd_.start());
+  }
+  EtcdCluster etcd_{1};
+};
+
+TEST_F(EtcdStoreTest, TasksAndHistoryComeBackFromANewInstance) {
+  std::vector<Task> tasks;
+  std::vector<TaskEventRecord> events;
+  {
+    auto store = open_store(etcd_, "/rt");
+    ASSERT_TRUE(store);
+    EXPECT_EQ(store->next_event_seq(), 1u);
+    for (int i = 0; i < 20; ++i) {
+      tasks.push_back(stored_task(i));
+      events.push_back(history_entry(tasks.back(), TaskState::Pending));
+    }
+    ASSERT_TRUE(store->commit(tasks, events).is_ok());
+    // A second commit replaces some tasks and appends to their histories.
+    std::vector<Task> changed;
+    std::vector<TaskEventRecord> more;
+    for (int i = 0; i < 20; i += 3) {
+      tasks[i].state = TaskState::Completed;
+      tasks[i].reason = "done";
+      changed.push_back(tasks[i]);
+      more.push_back(history_entry(tasks[i], TaskState::Completed));
+    }
+    Status second = store->commit(changed, more);
+    ASSERT_TRUE(second.is_ok()) << second.to_string();
+    events.insert(events.end(), more.begin(), more.end());
+  }
+  auto reopened = open_store(etcd_, "/rt");
+  ASSERT_TRUE(reopened);
+  EXPECT_EQ(reopened->next_event_seq(), events.size() + 1);
+  auto loaded = reopened->load_all();
+  ASSERT_TRUE(loaded.is_ok()) << loaded.status().to_string();
+  EXPECT_EQ(*loaded, tasks);  // ids are zero-padded: key order is the order they were made
+  auto history = reopened->load_events();
+  ASSERT_TRUE(history.is_ok()) << history.status().to_string();
+  EXPECT_EQ(*history, events);
+
+  // Another prefix is another store.
+  auto other = open_store(etcd_, "/rt2");
+  ASSERT_TRUE(other);
+  EXPECT_TRUE(other->load_all()->empty());
+  EXPECT_TRUE(other->load_events()->empty());
+}
+
+TEST_F(EtcdStoreTest, ABatchOver128OpsIsWrittenAsSeveralTxnsAndReadBackWhole) {
+  auto store = open_store(etcd_, "/big");
+  ASSERT_TRUE(store);
+  std::vector<Task> tasks;
+  std::vector<TaskEventRecord> events;
+  for (int i = 0; i < 1000; ++i) {
+    tasks.push_back(stored_task(i));
+    events.push_back(history_entry(tasks.back(), TaskState::Pending));
+  }
+  EtcdClientOptions options;
+  options.endpoints = etcd_.endpoints();
+  EtcdClient client(options);
+  int64_t before = current_revision(client);
+  Status committed = store->commit(tasks, events);
+  ASSERT_TRUE(committed.is_ok()) << committed.to_string();
+  // Each txn is one revision: 2,000 puts in txns of at most 128 (a task beside its history
+  // entry) are 16 txns. A single txn would have been refused by etcd.
+  EXPECT_EQ(current_revision(client) - before, 16);
+
+  // Read back from a new instance, through pages of 500 keys.
+  auto reopened = open_store(etcd_, "/big");
+  ASSERT_TRUE(reopened);
+  auto loaded = reopened->load_all();
+  ASSERT_TRUE(loaded.is_ok()) << loaded.status().to_string();
+  EXPECT_EQ(*loaded, tasks);
+  auto history = reopened->load_events();
+  ASSERT_TRUE(history.is_ok());
+  EXPECT_EQ(*history, events);
+
+  // etcd itself refuses more than 128 ops: what the split protects against.
+  broker::EtcdTxn too_big;
+  for (int i = 0; i < 129; ++i)
+    too_big.success.push_back(broker::EtcdOp::put("/raw/" + std::to_string(i), "x"));
+  auto refused = client.txn(too_big);
+  ASSERT_FALSE(refused.is_ok());
+  EXPECT_TRUE(refused.status().is_invalid()) << refused.status().to_string();
+  EXPECT_NE(refused.status().message().find("too many operations"), std::string::npos);
+}
+
+TEST_F(EtcdStoreTest, ARetriedBatchRewritesTheSameKeys) {
+  auto store = open_store(etcd_, "/retry");
+  ASSERT_TRUE(store);
+  std::vector<Task> tasks = {stored_task(1)};
+  std::vector<TaskEventRecord> events = {history_entry(tasks[0], TaskState::Pending)};
+  // A first attempt that landed although the broker saw an error is what a retry repeats: the
+  // same txns, keys and values (build_commit_txns from the same first sequence number).
+  auto txns = broker::build_commit_txns(store->layout(), tasks, events, store->next_event_seq(),
+                                        broker::EtcdTxnLimits{});
+  EtcdClientOptions options;
+  options.endpoints = etcd_.endpoints();
+  EtcdClient client(options);
+  for (const auto& txn : txns)
+    ASSERT_TRUE(client.txn(txn).is_ok());
+  ASSERT_TRUE(store->commit(tasks, events).is_ok());
+  auto history = open_store(etcd_, "/retry")->load_events();
+  ASSERT_TRUE(history.is_ok());
+  EXPECT_EQ(*history, events);  // one entry, not two
+}
+
+TEST_F(EtcdStoreTest, RefusesAPrefixOfAnotherSchemaVersionNamingBoth) {
+  EtcdClientOptions options;
+  options.endpoints = etcd_.endpoints();
+  EtcdClient client(options);
+  ASSERT_TRUE(client.put("/newer/version", "2").is_ok());
+  ASSERT_TRUE(client.put("/newer/tasks/x", "whatever").is_ok());
+  auto newer = EtcdStore::open(store_options(etcd_, "/newer"));
+  ASSERT_FALSE(newer.is_ok());
+  EXPECT_EQ(newer.status().code(), ErrorCode::Internal);
+  const std::string message = newer.status().message();
+  EXPECT_NE(message.find("schema version 2"), std::string::npos) << message;
+  EXPECT_NE(message.find("version 1"), std::string::npos) << message;
+  EXPECT_NE(message.find("upgrade cube-broker"), std::string::npos) << message;
+  // Nothing was changed.
+  broker::EtcdRangeRequest get;
+  get.key = "/newer/version";
+  EXPECT_EQ(client.range(get)->kvs.at(0).value, "2");
+
+  // Keys that Cube did not write, and no version: refused too, and left alone.
+  ASSERT_TRUE(client.put("/theirs/config", "{}").is_ok());
+  auto theirs = EtcdStore::open(store_options(etcd_, "/theirs"));
+  ASSERT_FALSE(theirs.is_ok());
+  EXPECT_NE(theirs.status().message().find("not a Cube store"), std::string::npos)
+      << theirs.status().message();
+  get.key = "/theirs/version";
+  EXPECT_TRUE(client.range(get)->kvs.empty());
+
+  // A fresh prefix gets this binary's version.
+  ASSERT_TRUE(open_store(etcd_, "/fresh"));
+  get.key = "/fresh/version";
+  EXPECT_EQ(client.range(get)->kvs.at(0).value, std::to_string(EtcdStore::kSchemaVersion));
+}
+
+TEST_F(EtcdStoreTest, LeasesAreGrantedKeptAliveAndRevoked) {
+  EtcdClientOptions options;
+  options.endpoints = etcd_.endpoints();
+  EtcdClient client(options);
+  auto lease = client.lease_grant(5);
+  ASSERT_TRUE(lease.is_ok()) << lease.status().to_string();
+  EXPECT_GT(lease->id, 0);
+  EXPECT_EQ(lease->ttl_seconds, 5);
+  ASSERT_TRUE(client.put("/leased", "x", lease->id).is_ok());
+  auto renewed = client.lease_keepalive(lease->id);
+  ASSERT_TRUE(renewed.is_ok()) << renewed.status().to_string();
+  EXPECT_EQ(renewed->id, lease->id);
+  EXPECT_EQ(renewed->ttl_seconds, 5);
+  ASSERT_TRUE(client.lease_revoke(lease->id).is_ok());
+  broker::EtcdRangeRequest get;
+  get.key = "/leased";
+  EXPECT_TRUE(client.range(get)->kvs.empty());  // revoking deleted the key
+  auto gone = client.lease_keepalive(lease->id);
+  ASSERT_FALSE(gone.is_ok());
+  EXPECT_TRUE(gone.status().is_not_found()) << gone.status().to_string();
+  EXPECT_TRUE(client.lease_revoke(lease->id).is_not_found());
+}
+
+TEST(EtcdClient, UnreachableEndpointsGiveUnavailableNamingThemWithinTheBound) {
+  // Two ports nothing listens on, and one that accepts connections but never answers.
+  std::string refused_a = "127.0.0.1:" + std::to_string(free_loopback_port());
+  std::string refused_b = "127.0.0.1:" + std::to_string(free_loopback_port());
+  UniqueFd silent(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof addr;
+  ASSERT_EQ(::bind(silent.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  ASSERT_EQ(::listen(silent.get(), 16), 0);
+  ASSERT_EQ(::getsockname(silent.get(), reinterpret_cast<sockaddr*>(&addr), &len), 0);
+  std::string silent_endpoint = "127.0.0.1:" + std::to_string(ntohs(addr.sin_port));
+
+  EtcdStoreOptions options;
+  options.client.endpoints = {refused_a, refused_b};
+  SteadyTime start = system_clock().now();
+  auto store = EtcdStore::open(options);
+  Millis took = since(start);
+  ASSERT_FALSE(store.is_ok());
+  EXPECT_TRUE(store.status().is_unavailable()) << store.status().to_string();
+  const std::string message = store.status().message();
+  EXPECT_NE(message.find("etcd unreachable at " + refused_a), std::string::npos) << message;
+  EXPECT_NE(message.find(refused_b), std::string::npos) << message;
+  EXPECT_LT(took, Millis(1000));  // refused at once
+
+  // A member that accepts and never answers costs the request timeout, then Unavailable.
+  options.client.endpoints = {silent_endpoint};
+  options.client.request_timeout = Millis(300);
+  start = system_clock().now();
+  auto hung = EtcdStore::open(options);
+  took = since(start);
+  ASSERT_FALSE(hung.is_ok());
+  EXPECT_TRUE(hung.status().is_unavailable()) << hung.status().to_string();
+  EXPECT_NE(hung.status().message().find(silent_endpoint), std::string::npos);
+  EXPECT_GE(took, Millis(250));
+  EXPECT_LT(took, Millis(2000));
+}
+
+TEST(EtcdClient, ACallMovesOnToTheNextMemberOfTheCluster) {
+  ASSERT_NO_FATAL_FAILURE(require_etcd());
+  if (IsSkipped())
+    return;
+  EtcdCluster etcd(3);
+  ASSERT_NO_FATAL_FAILURE(etcd.start());
+  // A dead endpoint first: the client goes on to the members.
+  EtcdClientOptions options;
+  options.endpoints = {"127.0.0.1:" + std::to_string(free_loopback_port())};
+  options.endpoints.insert(options.endpoints.end(), etcd.endpoints().begin(),
+                           etcd.endpoints().end());
+  EtcdClient client(options);
+  ASSERT_TRUE(client.put("/k", "1").is_ok()) << etcd.logs();
+  // The member that answered dies: the next call goes to another one, and the value is there.
+  etcd.kill_member(0);
+  broker::EtcdRangeRequest get;
+  get.key = "/k";
+  bool served = eventually([&] { return client.range(get).is_ok(); }, 10s);
+  ASSERT_TRUE(served) << etcd.logs();
+  EXPECT_EQ(client.range(get)->kvs.at(0).value, "1");
+  ASSERT_TRUE(client.put("/k", "2").is_ok());
+  EXPECT_EQ(client.range(get)->kvs.at(0).value, "2");
+}
+
+// cube-broker on the etcd store, SIGKILLed in the middle of a stream of submits and restarted:
+// every acknowledged task is there, with its history.
+TEST_F(EtcdStoreTest, BrokerKilledMidStreamKeepsEveryAcknowledgedTask) {
+  Cluster c;
+  const std::vector<std::string> store_args = {"--store", etcd_.store_spec("/broker")};
+  c.start_broker(store_args);
+  int port = c.port();
+  KilledStream stream = submit_stream_and_kill_broker(c, /*threads=*/4, /*kill_after=*/300);
+  ASSERT_TRUE(stream.reached_kill_point) << c.logs();
+
+  c.start_broker(store_args, port);
+  Client client = client_for(c, Millis(5000), 3);
+  auto listed = check_listed(client, stream.acknowledged);
+  ASSERT_TRUE(listed.is_ok()) << listed.status().to_string();
+  std::printf(
+      "[etcd store] acknowledged %zu submits before kill -9; %zu stored after restart; "
+      "lost %zu\n",
+      stream.acknowledged.size(), listed->listed, listed->missing);
+  EXPECT_EQ(listed->missing, 0u);
+  EXPECT_GE(listed->listed, stream.acknowledged.size());
+  auto details = client.get(stream.acknowledged.front());
+  ASSERT_TRUE(details.is_ok());
+  ASSERT_FALSE(details->events.empty());
+  EXPECT_EQ(details->events.front().state, TaskState::Pending);
+}
+
+TEST(EtcdStoreBroker, ExitsWithOneLineNamingTheEndpointsWhenEtcdIsUnreachable) {
+  std::string a = "127.0.0.1:" + std::to_string(free_loopback_port());
+  std::string b = "127.0.0.1:" + std::to_string(free_loopback_port());
+  TempDir dir("cube-etcd-broker");
+  auto result = run_command({binary("cube-broker"), "--bind", "127.0.0.1:0", "--data-dir",
+                             dir.str(), "--store", "etcd://" + a + "," + b + "/cube"},
+                            15s);
+  ASSERT_TRUE(result.status.exited()) << result.err;
+  EXPECT_EQ(result.status.code, 1) << result.out << result.err;
+  EXPECT_LT(result.elapsed, Millis(5000));
+  std::string output = result.out + result.err;
+  EXPECT_EQ(std::count(output.begin(), output.end(), '\n'), 1) << output;
+  EXPECT_NE(output.find("cannot open the store"), std::string::npos) << output;
+  EXPECT_NE(output.find("etcd unreachable at " + a), std::string::npos) << output;
+  EXPECT_NE(output.find(b), std::string::npos) << output;
+}
+
+}  // namespace
+}  // namespace cube::test
