@@ -63,7 +63,7 @@ void TaskLifecycle::apply_status(const AgentRecord& agent, const AttemptStatus& 
     }
     return;
   }
-  const std::string id = task.id;
+  const std::string& id = task.id;  // never changes, and records never move
   if (status.state == TaskState::Running) {
     switch (task.state) {
       case TaskState::Scheduled:
@@ -197,7 +197,7 @@ Status TaskLifecycle::stop_task(std::string_view task_id, SystemTime now,
   const TaskRecord* record = tasks_.find(task_id);
   if (record == nullptr)
     return Status::not_found("no task with ID " + std::string(task_id));
-  const std::string id = record->task.id;
+  const std::string& id = record->task.id;  // never changes, and records never move
   // A restart backoff or a pending reschedule ends with the stop.
   hints_.erase(id);
   moved_.erase(id);
@@ -254,7 +254,7 @@ void TaskLifecycle::take_back(std::string_view task_id, uint32_t attempt, std::s
   if (task.state != TaskState::Scheduled || task.attempt != attempt || task.node_id != agent_id)
     return;  // the task moved on meanwhile (stopped, placed again...)
   uint32_t offers = record->offers_without_accept + 1;
-  const std::string id = task.id;
+  const std::string& id = task.id;  // never changes, and records never move
   if (offers >= kMaxOffersWithoutAccept) {
     bump(counters_, "tasks.gave_up_placing");
     move(id, TaskState::Failed,
@@ -274,7 +274,7 @@ void TaskLifecycle::stop(const std::string& agent_id, const std::string& task_id
 
 void TaskLifecycle::finish(const TaskRecord& record, TaskState to, std::string reason,
                            SystemTime now) {
-  const std::string id = record.task.id;
+  const std::string& id = record.task.id;  // never changes, and records never move
   if (record.task.desired_state == TaskState::Completed) {
     move(id, TaskState::Completed, std::string(kReasonStopped), std::nullopt, now);
   } else {
@@ -297,7 +297,7 @@ void TaskLifecycle::end_attempt(const TaskRecord& record, TaskState ended, std::
     finish(record, ended, std::move(reason), now);
     return;
   }
-  const std::string id = task.id;
+  const std::string& id = task.id;  // never changes, and records never move
   const std::string node_id = task.node_id;
   const std::string node_name = task.node;
   double sample = std::uniform_real_distribution<double>(0.0, 1.0)(random_);
@@ -351,7 +351,7 @@ void TaskLifecycle::lose(const TaskRecord& record, std::string reason, SystemTim
     finish(record, TaskState::Failed, std::move(reason), now);
     return;
   }
-  const std::string id = task.id;
+  const std::string& id = task.id;  // never changes, and records never move
   MovedAttempt lost{task.node_id, task.attempt};
   if (!move(id, TaskState::Failed, reason, std::nullopt, now))
     return;
@@ -381,7 +381,7 @@ bool TaskLifecycle::adopt_returned(const AgentRecord& agent, const AttemptStatus
   }
   if (status.state != TaskState::Running && !is_terminal(status.state))
     return false;
-  const std::string id = task.id;
+  const std::string& id = task.id;  // never changes, and records never move
   moved_.erase(moved);
   hints_.erase(id);
   bump(counters_, "tasks.adopted_after_return");
