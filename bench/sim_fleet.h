@@ -14,7 +14,8 @@
 //
 // File descriptors: about 7 per agent (3 TCP connections, 3 socket mailboxes, 1 result queue),
 // plus the broker's side when it runs in the same process; cube-bench lifts the soft
-// RLIMIT_NOFILE to the hard limit first (raise_fd_limit, common/fd_limit.h).
+// RLIMIT_NOFILE to the hard limit first (raise_fd_limit, common/fd_limit.h). A fleet larger than
+// one process's limit allows is split over processes (bench/fleet_split.h).
 //
 // Thread-safety: create() and start() on one thread; stop() (or the destructor) on that same
 // thread. The agents are touched only by their host thread between start() and stop().
