@@ -259,8 +259,8 @@ Result<IdleResult> run_idle(const IdleRunOptions& options, const Clock& clock) {
   r.agents_per_process = *split;
 
   const SteadyTime began = clock.now();
+  ScratchDir scratch;  // before the children: the broker's data dir goes after the broker
   Children children;
-  ScratchDir scratch;
   std::optional<int> broker_pid = c.broker_pid;
   std::string address = c.broker;
   if (address.empty()) {
