@@ -17,14 +17,8 @@ double at_rank(const std::vector<double>& sorted, double fraction) {
   return sorted[std::clamp<size_t>(rank, 1, sorted.size()) - 1];
 }
 
-std::string fixed(double value, int decimals) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.*f", decimals, value);
-  return buf;
-}
-
 std::string millis(double ms) {
-  return fixed(ms, ms < 10 ? 2 : 1) + " ms";
+  return format_fixed(ms, ms < 10 ? 2 : 1) + " ms";
 }
 
 nlohmann::json percentiles_json(const Percentiles& p) {
@@ -32,12 +26,13 @@ nlohmann::json percentiles_json(const Percentiles& p) {
           {"p999", p.p999},   {"max", p.max}, {"mean", p.mean}};
 }
 
-template <typename T>
-nlohmann::json optional_json(const std::optional<T>& v) {
-  return v ? nlohmann::json(*v) : nlohmann::json(nullptr);
-}
-
 }  // namespace
+
+std::string format_fixed(double value, int decimals) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.*f", decimals, value);
+  return buf;
+}
 
 Percentiles percentiles(std::vector<double>& values) {
   Percentiles p;
@@ -78,7 +73,10 @@ std::optional<double> BenchResult::process_cpu_us_per_task() const {
 }
 
 std::string format_per_second(double value) {
-  auto whole = static_cast<uint64_t>(std::llround(value));
+  return format_thousands(static_cast<uint64_t>(std::llround(value))) + "/s";
+}
+
+std::string format_thousands(uint64_t whole) {
   std::string digits = std::to_string(whole);
   std::string out;
   for (size_t i = 0; i < digits.size(); ++i) {
@@ -86,11 +84,11 @@ std::string format_per_second(double value) {
       out += ',';
     out += digits[i];
   }
-  return out + "/s";
+  return out;
 }
 
 std::string format_micros(std::optional<double> us) {
-  return us ? fixed(*us, *us < 10 ? 2 : 1) + " µs" : "n/a";
+  return us ? format_fixed(*us, *us < 10 ? 2 : 1) + " µs" : "n/a";
 }
 
 std::optional<double> us_per_task(std::optional<double> cpu_s, uint64_t tasks) {
@@ -205,7 +203,7 @@ std::string to_table(const BenchResult& r) {
                     ", store " + c.store + ", scheduler " + c.scheduler + ", broker " +
                     (c.broker.empty() ? "in-process" : c.broker) + "\n\n";
   Table table({"metric", "value", "note"});
-  table.add_row({"registration", fixed(r.registration_s, 2) + " s",
+  table.add_row({"registration", format_fixed(r.registration_s, 2) + " s",
                  std::to_string(c.agents) + " agents listed ready"});
   table.add_row({"submits acknowledged", format_per_second(r.submits_per_s),
                  std::to_string(r.acked) + " of " + std::to_string(c.tasks)});
@@ -226,15 +224,15 @@ std::string to_table(const BenchResult& r) {
     std::string note = in_process ? "during the run: loop, ZeroMQ and writer threads"
                                   : "during the run: the broker process";
     if (r.broker_loop_cpu_s)
-      note += "; loop thread " + fixed(*r.broker_loop_cpu_s, 2) + " s";
-    table.add_row({"broker CPU", fixed(*r.broker_cpu_s, 2) + " s", note});
+      note += "; loop thread " + format_fixed(*r.broker_loop_cpu_s, 2) + " s";
+    table.add_row({"broker CPU", format_fixed(*r.broker_cpu_s, 2) + " s", note});
     table.add_row(
         {"broker CPU per task", format_micros(r.broker_cpu_us_per_task()), per_task_note});
   } else {
     table.add_row({"broker CPU", "n/a", "external broker: pass --broker-pid"});
   }
   if (r.process_cpu_s) {
-    table.add_row({"process CPU", fixed(*r.process_cpu_s, 2) + " s",
+    table.add_row({"process CPU", format_fixed(*r.process_cpu_s, 2) + " s",
                    in_process ? "whole bench process: broker, sim agents, clients"
                               : "whole bench process: sim agents, clients; excludes the broker"});
     table.add_row(
@@ -247,7 +245,7 @@ std::string to_table(const BenchResult& r) {
   }
   if (r.rss_growth_per_task_bytes) {
     table.add_row(
-        {"RSS growth per task", fixed(*r.rss_growth_per_task_bytes, 0) + " B", r.rss_scope});
+        {"RSS growth per task", format_fixed(*r.rss_growth_per_task_bytes, 0) + " B", r.rss_scope});
   }
   std::string completed = r.completed_at_broker ? std::to_string(*r.completed_at_broker) : "?";
   table.add_row({"completed at broker", completed + " / " + std::to_string(c.tasks),

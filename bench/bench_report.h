@@ -110,8 +110,19 @@ std::vector<double> running_latencies_ms(const RunRecorder& recorder);
 
 // "25,310/s": a rate rounded to a whole number, with thousands separators.
 std::string format_per_second(double value);
+// "25,310": a count with thousands separators.
+std::string format_thousands(uint64_t value);
 // "85.3 µs" (two decimals below 10), or "n/a" when unknown.
 std::string format_micros(std::optional<double> us);
+
+// `value` with `decimals` decimals ("12.35").
+std::string format_fixed(double value, int decimals);
+
+// The value, or null when unknown.
+template <typename T>
+nlohmann::json optional_json(const std::optional<T>& v) {
+  return v ? nlohmann::json(*v) : nlohmann::json(nullptr);
+}
 
 nlohmann::json to_json(const BenchResult& result);
 // The human-readable report: a one-line setup and a table of metrics.

@@ -21,6 +21,7 @@
 #include "broker/options.h"
 #include "broker/scheduler.h"
 #include "client/client.h"
+#include "common/fd_limit.h"
 #include "common/ids.h"
 #include "protocol/zmq_io.h"
 
@@ -114,10 +115,10 @@ Result<BenchResult> run_bench(const BenchRunOptions& options, const Clock& clock
   if (!limit.is_ok())
     return limit.status();
   uint64_t needed = fds_needed(config.agents, config.broker.empty());
-  if (*limit < needed) {
+  if (limit->now < needed) {
     return Status::unavailable(std::to_string(config.agents) + " agents need about " +
                                std::to_string(needed) + " file descriptors but the limit is " +
-                               std::to_string(*limit) +
+                               std::to_string(limit->now) +
                                " (raise the hard limit, ulimit -Hn, or use fewer agents)");
   }
 

@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "bench/spawned_process.h"
 #include "common/check.h"
 #include "common/spawn.h"
 #include "common/unique_fd.h"
@@ -24,9 +25,7 @@ std::string os_error(const std::string& what, int err) {
 }  // namespace
 
 std::string ChildOutput::describe_exit() const {
-  if (signal != 0)
-    return "was killed by signal " + std::to_string(signal) + " (" + ::strsignal(signal) + ")";
-  return "exited with code " + std::to_string(exit_code);
+  return ProcessExit{exit_code, signal}.describe();
 }
 
 Result<ChildOutput> run_for_stdout(const std::vector<std::string>& argv) {
@@ -69,10 +68,9 @@ Result<ChildOutput> run_for_stdout(const std::vector<std::string>& argv) {
   }
   if (!read_status.is_ok())
     return read_status;
-  if (WIFSIGNALED(wstatus))
-    result.signal = WTERMSIG(wstatus);
-  else
-    result.exit_code = WEXITSTATUS(wstatus);
+  ProcessExit exit = ProcessExit::from_wait_status(wstatus);
+  result.signal = exit.signal;
+  result.exit_code = exit.exit_code;
   return result;
 }
 

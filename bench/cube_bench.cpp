@@ -10,12 +10,18 @@
 // (or with -o json one JSON object) of the rates, latencies and broker resources
 // (bench/bench_report.h says how each is measured).
 //
+// With --idle it submits no task: N agents, split over fleet processes (cube-bench --fleet-only,
+// an internal mode) as the open-file limit requires, register with a broker in a process of its
+// own (--broker/--broker-pid, or a cube-broker it starts), and the broker's CPU, memory and
+// descriptors are measured while they only heartbeat (bench/idle_run.h).
+//
 // With --compare OTHER it measures nothing itself: it runs OTHER (another cube-bench, e.g. the
 // previous commit's) and itself as child processes with the remaining arguments and -o json,
 // interleaved for --rounds pairs, and prints each pair and the median ratios (bench/compare.h).
 //
-// Exit codes: 0 every task completed (--compare: every run did); 1 the run is incomplete
-// (timeout, submit errors, a task that did not complete; --compare: a run failed); 2 usage
+// Exit codes: 0 every task completed (--compare: every run did; --idle: every agent registered
+// and stayed ready); 1 the run is incomplete (timeout, submit errors, a task that did not
+// complete; --compare: a run failed; --idle: an agent missing, a child process died); 2 usage
 // error.
 #include <cstdio>
 #include <filesystem>
@@ -33,12 +39,16 @@
 #include "bench/bench_run.h"
 #include "bench/child_output.h"
 #include "bench/compare.h"
+#include "bench/fleet_process.h"
+#include "bench/idle_run.h"
 #include "broker/scheduler.h"
 #include "client/client.h"
 #include "common/clock.h"
 #include "common/log.h"
+#include "common/shutdown_signal.h"
 #include "common/units.h"
 #include "protocol/messages.h"
+#include "protocol/zmq_io.h"
 
 namespace po = boost::program_options;
 
@@ -53,6 +63,11 @@ constexpr double kSlowTasksPerSecond = 1000;
 // --rounds bounds: three pairs give a median that one disturbed run cannot move.
 constexpr int64_t kDefaultRounds = 3;
 constexpr int64_t kMaxRounds = 100;
+// Default --timeout of --idle: registration takes about a millisecond per agent on a quiet
+// machine; 20 ms per agent on top of the base minute leaves room for a loaded one.
+constexpr Millis kIdleTimeoutPerAgent{20};
+// --idle-seconds bounds: a window under a second is mostly clock-tick noise (10 ms ticks).
+constexpr int64_t kMaxIdleSeconds = 3600;
 
 struct UsageError {
   std::string message;
@@ -68,6 +83,10 @@ struct Args {
   // --compare: set when comparing; its args are this command line without --compare, --rounds
   // and -o (as typed, so abbreviations and "--key=value" pass on unchanged).
   std::optional<CompareOptions> compare;
+  // --idle: set when measuring idle agents.
+  std::optional<IdleConfig> idle;
+  // --fleet-only (internal: a fleet process of --idle): the fleet to run.
+  std::optional<SimFleetOptions> fleet_only;
 };
 
 Args parse_args(int argc, char** argv, bool& help) {
@@ -78,11 +97,17 @@ Args parse_args(int argc, char** argv, bool& help) {
   int broker_pid = 0;
   int64_t rounds = kDefaultRounds;
   std::string timeout, compare;
+  double idle_seconds = 10;
+  std::string heartbeat = "1s", name_prefix;
+  int64_t agents_per_process = 0;
+  IdleConfig idle;
   po::options_description desc(
       "Usage: cube-bench [options]\n\n"
       "Measures the broker: N simulated agents (the sim driver, in this process, each with its\n"
       "own sockets) and M tasks submitted from K client threads. The broker runs in this\n"
-      "process unless --broker names one.\n\nOptions");
+      "process unless --broker names one.\n\n"
+      "       cube-bench --idle [--agents N] [--broker HOST:PORT --broker-pid PID]\n\n"
+      "Measures what N idle agents (no tasks, heartbeats only) cost a broker process.\n\nOptions");
   desc.add_options()("help,h", "show this help and exit")(
       "agents", po::value(&agents)->default_value(agents), "simulated agents (N)")(
       "slots", po::value(&slots)->default_value(slots), "task slots per agent (S)")(
@@ -123,11 +148,33 @@ Args parse_args(int argc, char** argv, bool& help) {
       "placements/s, broker CPU per task and process CPU per task with the ratio this/other. "
       "-o is not passed on (the runs report JSON to this process); the comparison is tables")(
       "rounds", po::value(&rounds)->default_value(rounds),
-      "with --compare: pairs of runs (the ratio reported is the median over them)");
+      "with --compare: pairs of runs (the ratio reported is the median over them)")(
+      "idle",
+      "submit no task: measure what N registered, heartbeating agents cost the broker (its CPU "
+      "in % of one core and per agent per heartbeat, RSS, descriptors) over --idle-seconds. "
+      "The broker runs in its own process: --broker with --broker-pid, or a cube-broker "
+      "--store memory --heartbeat H that cube-bench starts on a free port (next to cube-bench "
+      "in the build tree, or --broker-bin). The agents run in as many child processes as the "
+      "open-file limit requires (about 7 descriptors per agent, 9 with room to reconnect)")(
+      "idle-seconds", po::value(&idle_seconds)->default_value(idle_seconds),
+      "with --idle: how long the broker is measured, once every agent is ready and two "
+      "heartbeats have passed")("heartbeat", po::value(&heartbeat)->default_value(heartbeat),
+                                "with --idle: the heartbeat interval of the broker cube-bench "
+                                "starts (its --heartbeat; agents follow WELCOME)")(
+      "broker-bin", po::value(&idle.broker_bin),
+      "with --idle: the cube-broker to start (default: next to cube-bench)")(
+      "agents-per-process", po::value(&agents_per_process)->default_value(0),
+      "with --idle: at most this many agents per fleet process (0: as many as the open-file "
+      "limit allows)");
+  // Internal: how cube-bench --idle starts its fleet processes. Not in --help.
+  po::options_description hidden;
+  hidden.add_options()("fleet-only", "")("name-prefix", po::value(&name_prefix));
+  po::options_description all;
+  all.add(desc).add(hidden);
   po::variables_map vm;
-  po::parsed_options parsed(&desc);
+  po::parsed_options parsed(&all);
   try {
-    parsed = po::command_line_parser(argc, argv).options(desc).run();
+    parsed = po::command_line_parser(argc, argv).options(all).run();
     po::store(parsed, vm);
     po::notify(vm);
   } catch (const po::error& e) {
@@ -194,6 +241,63 @@ Args parse_args(int argc, char** argv, bool& help) {
   } else if (!vm["rounds"].defaulted()) {
     throw UsageError{"--rounds goes with --compare"};
   }
+  const bool is_idle = vm.count("idle") > 0;
+  const bool is_fleet = vm.count("fleet-only") > 0;
+  if (!is_idle) {
+    for (const char* idle_only :
+         {"idle-seconds", "heartbeat", "broker-bin", "agents-per-process"}) {
+      if (!vm[idle_only].defaulted() && vm.count(idle_only))
+        throw UsageError{"--" + std::string(idle_only) + " goes with --idle"};
+    }
+  }
+  if (is_idle || is_fleet) {
+    // Task runs only: an idle run submits nothing, and its agents are not in this process.
+    for (const char* task_only : {"slots", "tasks", "clients", "batch", "store", "scheduler",
+                                  "duration-ms", "rate", "latency-out", "compare"}) {
+      if (vm.count(task_only) && !vm[task_only].defaulted())
+        throw UsageError{"--" + std::string(task_only) + " does not go with --idle"};
+    }
+  }
+  if (is_idle) {
+    if (!c.broker.empty() && !c.broker_pid)
+      throw UsageError{"--idle --broker needs --broker-pid: the broker's CPU is what it measures"};
+    if (!c.broker.empty() && !idle.broker_bin.empty())
+      throw UsageError{"--broker-bin is for the broker cube-bench starts, not with --broker"};
+    if (!(idle_seconds >= 1 && idle_seconds <= kMaxIdleSeconds))
+      throw UsageError{"--idle-seconds must be between 1 and " + std::to_string(kMaxIdleSeconds)};
+    auto beat = parse_duration(heartbeat);
+    if (!beat.is_ok() || beat->count() <= 0)
+      throw UsageError{"--heartbeat: \"" + heartbeat + "\" is not a positive duration"};
+    if (agents_per_process < 0)
+      throw UsageError{"--agents-per-process must not be negative"};
+    idle.agents = static_cast<size_t>(agents);
+    idle.broker = c.broker;
+    idle.broker_pid = c.broker_pid;
+    idle.heartbeat = *beat;
+    idle.window = Millis(static_cast<int64_t>(idle_seconds * 1000));
+    idle.agents_per_process = static_cast<size_t>(agents_per_process);
+    idle.agent_threads = static_cast<size_t>(agent_threads);
+    idle.io_threads = static_cast<int>(io_threads);
+    a.idle = idle;
+  }
+  if (is_fleet) {
+    std::string host;
+    int port = 0;
+    if (is_idle || c.broker.empty() || name_prefix.empty() ||
+        !protocol::parse_host_port(c.broker, host, port).is_ok()) {
+      throw UsageError{
+          "--fleet-only (internal, started by --idle) needs --broker HOST:PORT and "
+          "--name-prefix"};
+    }
+    SimFleetOptions fleet;
+    fleet.broker_host = host;
+    fleet.broker_port = port;
+    fleet.agents = static_cast<size_t>(agents);
+    fleet.name_prefix = name_prefix;
+    fleet.threads = static_cast<size_t>(agent_threads);
+    fleet.io_threads = static_cast<int>(io_threads);
+    a.fleet_only = fleet;
+  }
   c.agents = static_cast<size_t>(agents);
   c.slots = static_cast<uint32_t>(slots);
   c.tasks = static_cast<size_t>(tasks);
@@ -231,6 +335,58 @@ int run_compare_mode(CompareOptions options) {
   return 0;
 }
 
+// A run's report on stdout (-o table or json), or its error on stderr after `error_prefix`; the
+// exit code: 0 for a complete run. BenchResult and IdleResult alike.
+template <typename Report>
+int print_report(const Result<Report>& result, const std::string& output,
+                 const std::string& error_prefix) {
+  if (!result.is_ok()) {
+    std::cerr << error_prefix << result.status().to_string() << "\n";
+    return kExitIncomplete;
+  }
+  if (output == "json") {
+    std::cout << to_json(*result).dump() << std::endl;
+  } else {
+    std::cout << to_table(*result) << std::flush;
+  }
+  return result->complete() ? 0 : kExitIncomplete;
+}
+
+// --fleet-only: one fleet process of --idle, until stdin closes or SIGTERM.
+int run_fleet_mode(const SimFleetOptions& options) {
+  ShutdownSignal shutdown;  // before the fleet's threads exist
+  Status ended = run_fleet_process(options, shutdown.fd(), system_clock());
+  if (!ended.is_ok()) {
+    std::cerr << "cube-bench --fleet-only: " << ended.to_string() << "\n";
+    return kExitIncomplete;
+  }
+  return 0;
+}
+
+// --idle: the idle-agents measurement, a table or JSON on stdout.
+int run_idle_mode(const Args& args) {
+  ShutdownSignal shutdown;  // before any thread: SIGINT/SIGTERM end the waits, children are reaped
+  std::error_code ec;
+  auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
+  if (ec) {
+    std::cerr << "cube-bench: --idle: cannot find this binary (/proc/self/exe): " << ec.message()
+              << "\n";
+    return kExitIncomplete;
+  }
+  IdleRunOptions options;
+  options.config = *args.idle;
+  options.bench_binary = self.string();
+  options.log_level = args.log_level;
+  options.stop_fd = shutdown.fd();
+  options.timeout =
+      args.timeout.count() > 0
+          ? args.timeout
+          : kBaseTimeout + kIdleTimeoutPerAgent * static_cast<int64_t>(args.idle->agents);
+  if (!args.quiet)
+    options.progress = [](const std::string& line) { std::cerr << line << std::endl; };
+  return print_report(run_idle(options, system_clock()), args.output, "cube-bench: --idle: ");
+}
+
 int run(int argc, char** argv) {
   bool help = false;
   Args args;
@@ -249,6 +405,10 @@ int run(int argc, char** argv) {
   }
   if (args.compare)
     return run_compare_mode(std::move(*args.compare));
+  if (args.fleet_only)
+    return run_fleet_mode(*args.fleet_only);
+  if (args.idle)
+    return run_idle_mode(args);
   BenchRunOptions options;
   options.config = args.config;
   options.latency_out = args.latency_out;
@@ -261,17 +421,7 @@ int run(int argc, char** argv) {
   if (!args.quiet)
     options.progress = [](const std::string& line) { std::cerr << line << std::endl; };
 
-  auto result = run_bench(options, system_clock());
-  if (!result.is_ok()) {
-    std::cerr << "cube-bench: " << result.status().to_string() << "\n";
-    return kExitIncomplete;
-  }
-  if (args.output == "json") {
-    std::cout << to_json(*result).dump() << std::endl;
-  } else {
-    std::cout << to_table(*result) << std::flush;
-  }
-  return result->complete() ? 0 : kExitIncomplete;
+  return print_report(run_bench(options, system_clock()), args.output, "cube-bench: ");
 }
 
 }  // namespace

@@ -6,6 +6,7 @@
 #include <charconv>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <sstream>
 #include <string>
 #include <utility>
@@ -144,6 +145,47 @@ Result<int64_t> status_bytes(pid_t pid, std::string_view key) {
   }
   return Status::not_found("no " + std::string(key) + " line in /proc/" + std::to_string(pid) +
                            "/status");
+}
+
+Result<uint64_t> open_fds(pid_t pid) {
+  std::string dir = "/proc/" + std::to_string(pid) + "/fd";
+  std::error_code ec;
+  uint64_t count = 0;
+  for (auto it = std::filesystem::directory_iterator(dir, ec);
+       !ec && it != std::filesystem::directory_iterator(); it.increment(ec)) {
+    ++count;
+  }
+  if (ec)
+    return Status::not_found("cannot list " + dir + ": " + ec.message());
+  return count;
+}
+
+Result<uint64_t> parse_open_file_limit(std::string_view text) {
+  constexpr std::string_view kKey = "Max open files";
+  size_t at = text.find(kKey);
+  if (at == std::string_view::npos)
+    return Status::invalid("no \"Max open files\" line");
+  std::string_view rest = text.substr(at + kKey.size());
+  rest = rest.substr(0, rest.find('\n'));
+  size_t begin = rest.find_first_not_of(' ');
+  if (begin == std::string_view::npos)
+    return Status::invalid("an empty \"Max open files\" line");
+  rest.remove_prefix(begin);
+  std::string_view soft = rest.substr(0, rest.find(' '));
+  if (soft == "unlimited")
+    return std::numeric_limits<uint64_t>::max();
+  uint64_t value = 0;
+  auto [ptr, ec] = std::from_chars(soft.data(), soft.data() + soft.size(), value);
+  if (ec != std::errc() || ptr != soft.data() + soft.size())
+    return Status::invalid("\"Max open files\": \"" + std::string(soft) + "\" is no number");
+  return value;
+}
+
+Result<uint64_t> open_file_limit(pid_t pid) {
+  auto text = read_file("/proc/" + std::to_string(pid) + "/limits");
+  if (!text.is_ok())
+    return text.status();
+  return parse_open_file_limit(*text);
 }
 
 }  // namespace cube::bench

@@ -43,6 +43,18 @@ Result<std::string> thread_name(pid_t tid);
 // process or the line does not exist; Invalid when the line cannot be parsed.
 Result<int64_t> status_bytes(pid_t pid, std::string_view key);
 
+// The number of open file descriptors of process `pid` (entries of /proc/PID/fd; reading
+// another user's process needs privilege). NotFound when the process or its fd directory cannot
+// be read.
+Result<uint64_t> open_fds(pid_t pid);
+
+// The soft open-file limit of process `pid`, from /proc/PID/limits. NotFound when the file cannot
+// be read; Invalid when it has no parsable "Max open files" line; "unlimited" is UINT64_MAX.
+Result<uint64_t> open_file_limit(pid_t pid);
+
+// The soft limit (the first number) of the "Max open files" line of a /proc/PID/limits text.
+Result<uint64_t> parse_open_file_limit(std::string_view limits_text);
+
 // Parses utime + stime (fields 14 and 15) of a /proc stat line, in clock ticks. The command
 // (field 2) may contain spaces and parentheses; fields are counted after its last ')'.
 Result<uint64_t> parse_stat_ticks(std::string_view stat_line);

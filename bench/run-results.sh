@@ -10,6 +10,9 @@
 #   ... --swarm N                   also run bench/compare-swarm.sh N (real containers through
 #                                   Cube, Docker Swarm and dockerd's API; needs dockerd and
 #                                   briefly puts it in swarm mode) and add its table
+#   bench/run-results.sh --idle-only  only the idle-agents runs (cube-bench --idle against a
+#                                   separate broker, 1,000 / 2,000 / 5,000 agents, a few
+#                                   minutes): rewrites only that section of RESULTS.md
 #
 # Needs a build with cube-bench and cube-broker (Release for numbers worth reading):
 #   cmake -S . -B build -DCMAKE_BUILD_TYPE=Release && cmake --build build -j
@@ -24,13 +27,15 @@ BROKER=$BUILD/broker/cube-broker
 OUT=$ROOT/bench/results
 FULL=0
 SWARM=0
+IDLE_ONLY=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --full) FULL=1 ;;
     --quick) FULL=q ;;
+    --idle-only) IDLE_ONLY=1 ;;
     --swarm) SWARM=${2:?--swarm needs N}; shift ;;
-    -h|--help) sed -n '2,18p' "$0"; exit 0 ;;
-    *) echo "usage: $0 [--full|--quick] [--swarm N]" >&2; exit 2 ;;
+    -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
+    *) echo "usage: $0 [--full|--quick] [--swarm N] [--idle-only]" >&2; exit 2 ;;
   esac
   shift
 done
@@ -38,11 +43,15 @@ done
 for bin in "$BENCH" "$BROKER"; do
   [ -x "$bin" ] || { echo "missing $bin: build first (see $0 --help)" >&2; exit 2; }
 done
-command -v gnuplot >/dev/null || { echo "gnuplot is missing: apt-get install gnuplot-nox" >&2; exit 2; }
+[ "$IDLE_ONLY" = 1 ] || command -v gnuplot >/dev/null || { echo "gnuplot is missing: apt-get install gnuplot-nox" >&2; exit 2; }
 command -v python3 >/dev/null || { echo "python3 is missing" >&2; exit 2; }
 
 mkdir -p "$OUT"
-rm -f "$OUT"/*.json "$OUT"/*.latency "$OUT"/*.log "$OUT"/*.svg "$OUT"/*.dat
+if [ "$IDLE_ONLY" = 1 ]; then
+  rm -f "$OUT"/idle-*
+else
+  rm -f "$OUT"/*.json "$OUT"/*.latency "$OUT"/*.log "$OUT"/*.svg "$OUT"/*.dat
+fi
 WORK=$(mktemp -d)
 BROKER_PID=""
 cleanup() {
@@ -57,6 +66,12 @@ elif [ "$FULL" = q ]; then
   SCALE_AGENTS="1 10"; SCALE_TASKS=500; TASKS=1000
 else
   SCALE_AGENTS="1 10 100 1000"; SCALE_TASKS=50000; TASKS=100000
+fi
+# Idle agents (issue 13: 5,000 agents with 1 s heartbeats cost the broker at most 25 % of a core).
+if [ "$FULL" = q ]; then
+  IDLE_AGENTS="20 40"; IDLE_SECONDS=2
+else
+  IDLE_AGENTS="1000 2000 5000"; IDLE_SECONDS=20
 fi
 CLIENTS=16
 DURATION=100
@@ -77,10 +92,10 @@ EOF
 
 # A cube-broker process of its own, so that its CPU and memory are its alone.
 start_broker() {
-  local store=$1
+  local store=$1; shift
   rm -f "$WORK/ready"
   "$BROKER" --bind 127.0.0.1:0 --store "$store" --data-dir "$WORK/data" --log-level warn \
-    --ready-file "$WORK/ready" >"$WORK/broker.log" 2>&1 &
+    --ready-file "$WORK/ready" "$@" >"$WORK/broker.log" 2>&1 &
   BROKER_PID=$!
   for _ in $(seq 100); do [ -s "$WORK/ready" ] && break; sleep 0.1; done
   [ -s "$WORK/ready" ] || { cat "$WORK/broker.log" >&2; echo "cube-broker did not start" >&2; exit 1; }
@@ -93,6 +108,31 @@ stop_broker() {
 LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
 NICENESS=$(nice)  # run the script under `nice -n -10` on a busy machine to measure Cube, not the rest
 STARTED=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+
+# Idle agents against a separate broker (cube-bench --idle: no tasks, heartbeats only); each
+# count gets a fresh broker, so the previous run's lost agents are not in its figures.
+run_idle() {
+  for n in $IDLE_AGENTS; do
+    start_broker memory --heartbeat 1s
+    echo "== idle-$n: cube-bench --idle --agents $n --idle-seconds $IDLE_SECONDS" >&2
+    "$BENCH" --idle --broker "$BROKER_ADDR" --broker-pid "$BROKER_PID" --agents "$n" \
+      --idle-seconds "$IDLE_SECONDS" -o json -q >"$OUT/idle-$n.json" 2>"$OUT/idle-$n.log" ||
+      echo "   (incomplete: see bench/results/idle-$n.log)" >&2
+    stop_broker
+    python3 - "$OUT/idle-$n.json" <<'EOF' >&2 || true
+import json, sys
+d = json.load(open(sys.argv[1]))
+print("   broker CPU %.1f %% of a core, %.1f us per agent per heartbeat, complete %s" % (d["broker_cpu_percent"], d["broker_cpu_us_per_heartbeat"], d["complete"]))
+EOF
+  done
+}
+if [ "$IDLE_ONLY" = 1 ]; then
+  run_idle
+  IDLE_STARTED="$STARTED (\`run-results.sh --idle-only\`; load average before $LOAD_BEFORE, after $(cut -d' ' -f1-3 /proc/loadavg); niceness $NICENESS)" \
+    python3 "$ROOT/bench/idle_section.py" "$OUT" --splice "$ROOT/bench/RESULTS.md" $IDLE_AGENTS
+  echo "wrote the Idle agents section of bench/RESULTS.md and bench/results/idle-*" >&2
+  exit 0
+fi
 
 # 1. Throughput against agents: the same total number of slots (32,000) however many agents.
 for n in $SCALE_AGENTS; do
@@ -124,7 +164,10 @@ run process-sqlite --broker "$BROKER_ADDR" --broker-pid "$BROKER_PID" --agents 1
   --tasks "$TASKS" --clients "$CLIENTS" --duration-ms "$DURATION"
 stop_broker
 
-# 5. Real containers: Cube against Docker Swarm and dockerd's own API (opt-in).
+# 5. Idle agents against a separate broker.
+run_idle
+
+# 6. Real containers: Cube against Docker Swarm and dockerd's own API (opt-in).
 rm -f "$OUT/swarm.txt"
 if [ "$SWARM" != 0 ]; then
   echo "== compare-swarm.sh $SWARM" >&2
@@ -174,10 +217,13 @@ EOF
 
 # --- RESULTS.md ---
 LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
-python3 - "$ROOT" "$OUT" "$STARTED" "$LOAD_BEFORE" "$FULL" "$BENCH" "$NICENESS" "$LOAD_AFTER" $SCALE_AGENTS <<'EOF'
+IDLE_AGENTS="$IDLE_AGENTS" python3 - "$ROOT" "$OUT" "$STARTED" "$LOAD_BEFORE" "$FULL" "$BENCH" "$NICENESS" "$LOAD_AFTER" $SCALE_AGENTS <<'EOF'
 import json, os, platform, subprocess, sys
 root, out, started, load_before, full, bench, niceness, load_after = sys.argv[1:9]
 agents = sys.argv[9:]
+sys.path.insert(0, root + "/bench")
+import idle_section
+idle_agents = os.environ["IDLE_AGENTS"].split()
 def load(name):
     return json.load(open("%s/%s.json" % (out, name)))
 def sh(cmd):
@@ -233,7 +279,11 @@ L.append("| p99 submit->Running <= 20 ms at half the max rate (open loop, %s/s) 
 g = pm.get("rss_growth_per_task_bytes")
 L.append("| broker memory growth <= 2 KiB per task held (separate broker process, memory store) | %s | %s |" % ("—" if g is None else "%.0f B" % g, met(g is not None and g <= 2048)))
 g2 = ps.get("rss_growth_per_task_bytes")
-L.append("| the same with the SQLite store | %s | %s |\n" % ("—" if g2 is None else "%.0f B" % g2, met(g2 is not None and g2 <= 2048)))
+L.append("| the same with the SQLite store | %s | %s |" % ("—" if g2 is None else "%.0f B" % g2, met(g2 is not None and g2 <= 2048)))
+idle_target = idle_section.target_line(out, idle_agents)
+if idle_target:
+    L.append(idle_target)
+L.append("")
 L.append("## Headline runs (broker in the bench process)\n")
 L.append(header)
 L.append(row("closed loop", hm))
@@ -262,6 +312,7 @@ for store, d in (("memory", pm), ("sqlite", ps)):
     L.append("| %s | %s | %s |" % (store, "—" if g is None else "%.0f B" % g,
              "—" if c is None else "%.1f ms" % (c * 1e6 / d["config"]["tasks"])))
 L.append("")
+L.append(idle_section.section(out, idle_agents))
 swarm = out + "/swarm.txt"
 if os.path.exists(swarm) and os.path.getsize(swarm) > 0:
     L.append("## Real containers: Cube, Docker Swarm and dockerd\n")

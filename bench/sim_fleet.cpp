@@ -3,7 +3,6 @@
 #include <pthread.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
-#include <sys/resource.h>
 
 #include <algorithm>
 #include <array>
@@ -49,19 +48,6 @@ struct SimFleet::Shard {
   Mutex mu;
   std::string error CUBE_GUARDED_BY(mu);  // why the host thread stopped early; empty otherwise
 };
-
-Result<uint64_t> raise_fd_limit() {
-  rlimit limit{};
-  if (::getrlimit(RLIMIT_NOFILE, &limit) != 0)
-    return Status::unavailable(std::string("getrlimit(RLIMIT_NOFILE): ") + std::strerror(errno));
-  if (limit.rlim_cur < limit.rlim_max) {
-    limit.rlim_cur = limit.rlim_max;
-    if (::setrlimit(RLIMIT_NOFILE, &limit) != 0) {
-      return Status::unavailable(std::string("setrlimit(RLIMIT_NOFILE): ") + std::strerror(errno));
-    }
-  }
-  return static_cast<uint64_t>(limit.rlim_cur);
-}
 
 uint64_t fds_needed(size_t agents, bool broker_in_process) {
   // Per agent: 3 TCP connections, 3 socket mailboxes, 1 result queue. The broker holds the other

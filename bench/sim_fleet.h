@@ -13,8 +13,9 @@
 //   - the sim driver's calls never block, so no worker pool threads either.
 //
 // File descriptors: about 7 per agent (3 TCP connections, 3 socket mailboxes, 1 result queue),
-// plus the broker's side when it runs in the same process; raise_fd_limit() lifts the soft
-// RLIMIT_NOFILE to the hard limit first.
+// plus the broker's side when it runs in the same process; cube-bench lifts the soft
+// RLIMIT_NOFILE to the hard limit first (raise_fd_limit, common/fd_limit.h). A fleet larger than
+// one process's limit allows is split over processes (bench/fleet_split.h).
 //
 // Thread-safety: create() and start() on one thread; stop() (or the destructor) on that same
 // thread. The agents are touched only by their host thread between start() and stop().
@@ -52,10 +53,6 @@ struct SimFleetOptions {
   // tens of milliseconds for every agent at once, which is the bench's cost, not the broker's.
   Millis stats_interval{0};
 };
-
-// Raises the soft RLIMIT_NOFILE to the hard limit. Returns the new soft limit; Unavailable
-// when getrlimit/setrlimit fail.
-Result<uint64_t> raise_fd_limit();
 
 // File descriptors a fleet of `agents` needs in this process (sockets, mailboxes, queues), plus
 // the broker's share when it runs here too.

@@ -56,7 +56,7 @@ Result<AgentRegistry::HelloResult> AgentRegistry::on_hello(const protocol::Hello
   agent.free_slots = 0;
   agent.last_seen_ms = now_ms;
   agent.sync_requested_at.reset();
-  sessions_[agent.session_id] = agent.id;
+  sessions_[agent.session_id] = &agent;
   result.agent = &agent;
   return result;
 }
@@ -67,10 +67,9 @@ Result<AgentRecord*> AgentRegistry::authenticate(std::string_view session_id) {
   auto it = sessions_.find(session_id);
   if (it == sessions_.end())
     return no_session();
-  auto agent = agents_.find(it->second);
-  CUBE_CHECK(agent != agents_.end() && agent->second.state == AgentState::Welcomed)
+  CUBE_CHECK(it->second->state == AgentState::Welcomed)
       << "sessions_ only holds sessions of Welcomed agents";
-  return &agent->second;
+  return it->second;
 }
 
 Result<AgentRecord*> AgentRegistry::authenticate_event(std::string_view agent_id,

@@ -29,6 +29,7 @@
 #include <tuple>
 #include <vector>
 
+#include "broker/id_map.h"
 #include "common/clock.h"
 #include "common/status.h"
 #include "protocol/messages.h"
@@ -139,7 +140,9 @@ class AgentRegistry {
   void forget_deadlines(const AgentRecord& agent);
 
   std::map<std::string, AgentRecord, std::less<>> agents_;
-  std::map<std::string, std::string, std::less<>> sessions_;  // session id -> agent id
+  // Session id -> its agent, for the lookup every event does. Pointers stay valid: agents_ never
+  // erases, and std::map does not move its nodes.
+  IdMap<AgentRecord*> sessions_;
   // (when, agent, task) of every unanswered assignment. The views are the agent's `id` and the
   // key of its `unanswered` entry: an entry is erased here before either changes (on_hello
   // forgets an agent's deadlines before it rewrites the record).

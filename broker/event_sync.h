@@ -27,6 +27,8 @@
 #include <string>
 #include <string_view>
 
+#include "broker/id_map.h"
+
 namespace cube::broker {
 
 enum class EventAction { Apply, DropDuplicate, NeedSync };
@@ -64,7 +66,7 @@ class EventSync {
   std::optional<uint64_t> last_seq(std::string_view agent) const;
 
  private:
-  std::map<std::string, uint64_t, std::less<>> last_seq_;
+  IdMap<uint64_t> last_seq_;
 };
 
 }  // namespace cube::broker

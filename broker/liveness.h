@@ -18,6 +18,7 @@
 #include <utility>
 #include <vector>
 
+#include "broker/id_map.h"
 #include "common/clock.h"
 
 namespace cube::broker {
@@ -66,7 +67,7 @@ class Liveness {
 
   Millis suspect_after_;
   Millis grace_;
-  std::map<std::string, Entry, std::less<>> agents_;
+  IdMap<Entry> agents_;
   // (lost deadline, agent) for every agent not yet reported lost.
   std::set<std::pair<SteadyTime, std::string>> deadlines_;
 };

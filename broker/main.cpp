@@ -20,6 +20,7 @@
 #include "broker/store_spec.h"
 #include "broker/version.h"
 #include "common/clock.h"
+#include "common/fd_limit.h"
 #include "common/hangup_signal.h"
 #include "common/log.h"
 #include "common/shutdown_signal.h"
@@ -230,6 +231,17 @@ int run(int argc, char** argv) {
   if (token_world_readable)
     spdlog::warn("--http-token-file {} is readable by other users", *http_flags.token_file);
 
+  // Three descriptors per agent (work, events and beacon connections): the usual soft limit of
+  // 1,024 would stop at about 330 agents, the hard limit is often far higher.
+  auto fd_limit = raise_fd_limit();
+  if (!fd_limit.is_ok()) {
+    spdlog::warn("open-file limit: {}", fd_limit.status().message());
+  } else if (fd_limit->now > fd_limit->before) {
+    spdlog::info("raised the open-file limit from {} to {} (the hard limit): about {} agents",
+                 fd_limit->before, fd_limit->now, fd_limit->now / 3);
+  } else {
+    spdlog::info("open-file limit {}: about {} agents", fd_limit->now, fd_limit->now / 3);
+  }
   auto store = open_store(store_spec);
   if (!store.is_ok()) {
     spdlog::error("cannot open the store: {}", store.status().message());

@@ -28,6 +28,7 @@
 #include <utility>
 #include <vector>
 
+#include "broker/id_map.h"
 #include "broker/store.h"
 #include "common/clock.h"
 #include "common/status.h"
@@ -61,15 +62,6 @@ struct TaskRecord {
   // The task's key in its placement queue while it waits for a node.
   std::optional<uint64_t> queue_seq;
 };
-
-// Hashes task and node IDs for the tables below; transparent, so a string_view finds a
-// std::string key without a copy.
-struct IdHash {
-  using is_transparent = void;
-  size_t operator()(std::string_view id) const { return std::hash<std::string_view>{}(id); }
-};
-template <typename V>
-using IdMap = std::unordered_map<std::string, V, IdHash, std::equal_to<>>;
 
 class TaskTable {
  public:

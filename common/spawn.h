@@ -6,6 +6,7 @@
 // Thread-safety: values owned by one thread.
 #pragma once
 
+#include <signal.h>
 #include <spawn.h>
 
 #include <string>
@@ -32,6 +33,26 @@ class SpawnAttr {
   SpawnAttr(const SpawnAttr&) = delete;
   SpawnAttr& operator=(const SpawnAttr&) = delete;
   posix_spawnattr_t* get() { return &attr_; }
+
+  // The child starts with no signal blocked and every signal at its default disposition, as a
+  // fresh process would: its parent may block SIGINT/SIGTERM (ShutdownSignal) or ignore some,
+  // and a child must not inherit that. `extra_flags` (POSIX_SPAWN_SETPGROUP...) are set too.
+  // Returns posix_spawnattr's error code, 0 on success.
+  int reset_signals(short extra_flags = 0) {
+    sigset_t empty_mask;
+    sigemptyset(&empty_mask);
+    sigset_t default_signals;
+    sigfillset(&default_signals);
+    sigdelset(&default_signals, SIGKILL);
+    sigdelset(&default_signals, SIGSTOP);
+    int rc = ::posix_spawnattr_setflags(
+        &attr_, static_cast<short>(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | extra_flags));
+    if (rc == 0)
+      rc = ::posix_spawnattr_setsigmask(&attr_, &empty_mask);
+    if (rc == 0)
+      rc = ::posix_spawnattr_setsigdefault(&attr_, &default_signals);
+    return rc;
+  }
 
  private:
   posix_spawnattr_t attr_;

@@ -65,20 +65,9 @@ Result<ChildProcess> ChildProcess::spawn(const SpawnSpec& spec) {
     return Status::internal(std::string("posix_spawn file actions: ") + std::strerror(rc));
 
   SpawnAttr attr;
-  sigset_t empty_mask;
-  sigemptyset(&empty_mask);
-  sigset_t default_signals;
-  sigfillset(&default_signals);
-  sigdelset(&default_signals, SIGKILL);
-  sigdelset(&default_signals, SIGSTOP);
-  rc = ::posix_spawnattr_setflags(
-      attr.get(), POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+  rc = attr.reset_signals(POSIX_SPAWN_SETPGROUP);
   if (rc == 0)
     rc = ::posix_spawnattr_setpgroup(attr.get(), 0);  // a new group led by the child
-  if (rc == 0)
-    rc = ::posix_spawnattr_setsigmask(attr.get(), &empty_mask);
-  if (rc == 0)
-    rc = ::posix_spawnattr_setsigdefault(attr.get(), &default_signals);
   if (rc != 0)
     return Status::internal(std::string("posix_spawn attributes: ") + std::strerror(rc));
 
