@@ -51,8 +51,15 @@ BrokerLoop::~BrokerLoop() = default;
 
 // ------------------------------------------------------------------------------ startup
 
+void BrokerLoop::use_election(LeaderCampaign& campaign, std::function<void(int64_t)> fence) {
+  campaign_ = &campaign;
+  fence_ = std::move(fence);
+  state_.role = std::string(election_role_name(ElectionRole::Campaigning));
+}
+
 Status BrokerLoop::bind() {
-  CUBE_RETURN_IF_ERROR(load_store());
+  if (campaign_ == nullptr)
+    CUBE_RETURN_IF_ERROR(load_store());
   if (!options_.curve_secret.empty() && zap_ == nullptr) {
     // libzmq admits every CURVE client when no ZAP handler is bound, so it comes first.
     zap_ = std::make_unique<ZapHandler>(
@@ -140,21 +147,26 @@ Status BrokerLoop::load_store() {
 
 // ------------------------------------------------------------------------------ the loop
 
-void BrokerLoop::run(int stop_fd, int reload_fd) {
+LoopExit BrokerLoop::run(int stop_fd, int reload_fd) {
   CUBE_CHECK(port() != 0) << "run() needs a successful bind()";
   if (writer_ == nullptr)
     writer_ = std::make_unique<StoreWriter>(*store_, clock_);
-  std::array<zmq::pollitem_t, 6> items = {{
+  // Without an election, its slot polls fd -1 (zmq::poll ignores a negative fd).
+  int election_fd = campaign_ != nullptr ? campaign_->fd() : -1;
+  std::array<zmq::pollitem_t, 7> items = {{
       {state_.sockets.client().handle(), 0, ZMQ_POLLIN, 0},
       {state_.sockets.work().handle(), 0, ZMQ_POLLIN, 0},
       {state_.sockets.events().handle(), 0, ZMQ_POLLIN, 0},
       {nullptr, stop_fd, ZMQ_POLLIN, 0},
       {nullptr, writer_->fd(), ZMQ_POLLIN, 0},
+      {nullptr, election_fd, ZMQ_POLLIN, 0},
       {nullptr, reload_fd, ZMQ_POLLIN, 0},
   }};
   // Without a reload fd the last item is left out of the poll set.
   size_t polled = reload_fd >= 0 ? items.size() : items.size() - 1;
   while (true) {
+    if (!lost_reason_.empty())
+      return LoopExit::LeadershipLost;
     before_poll();
     try {
       zmq::poll(items.data(), polled, Millis(poll_timeout_ms()));
@@ -167,11 +179,21 @@ void BrokerLoop::run(int stop_fd, int reload_fd) {
     }
     if (items[3].revents & ZMQ_POLLIN)
       break;
+    if (items[5].revents & ZMQ_POLLIN) {
+      for (const auto& news : campaign_->take())
+        on_election_news(news);
+    }
+    if (lease_valid_until_ && clock_.now() >= *lease_valid_until_)
+      step_down("the lease was not renewed before it ran out");
+    if (!lost_reason_.empty())
+      return LoopExit::LeadershipLost;
     if (items[4].revents & ZMQ_POLLIN) {
       if (auto done = writer_->take_done())
         on_commit_done(std::move(*done));
+      if (!lost_reason_.empty())
+        return LoopExit::LeadershipLost;
     }
-    if (polled == items.size() && (items[5].revents & ZMQ_POLLIN)) {
+    if (polled == items.size() && (items[6].revents & ZMQ_POLLIN)) {
       drain_fd(reload_fd);
       (void)reload_allowlist_files();  // logs its outcome; a bad file keeps the old lists
     }
@@ -185,10 +207,61 @@ void BrokerLoop::run(int stop_fd, int reload_fd) {
   }
   before_poll();  // commit and answer what the last iteration handled
   finish_commits();
+  return lost_reason_.empty() ? LoopExit::Stopped : LoopExit::LeadershipLost;
+}
+
+void BrokerLoop::on_election_news(const ElectionNews& news) {
+  switch (news.role) {
+    case ElectionRole::Lost:
+      return step_down(news.lost_reason);
+    case ElectionRole::Campaigning:
+    case ElectionRole::Standby:
+      if (state_.is_serving())  // the campaign never goes back from Leader but through Lost
+        return step_down("the campaign no longer leads");
+      state_.role = std::string(election_role_name(news.role));
+      if (!news.leader.address.empty() && news.leader.address != state_.leader_address) {
+        spdlog::info("standby: the leader is {} ({})", news.leader.address, news.leader.broker_id);
+      }
+      if (!news.leader.address.empty())
+        state_.leader_address = news.leader.address;
+      return;
+    case ElectionRole::Leader:
+      lease_valid_until_ = news.lease_valid_until;
+      if (state_.is_serving())
+        return;  // a renewal
+      spdlog::info("elected leader (reign {}); loading the store", news.reign);
+      fence_(news.reign);  // no batch is in flight: a standby commits nothing
+      if (Status loaded = load_store(); !loaded.is_ok())
+        return step_down("won the election but " + loaded.message());
+      state_.role = std::string(election_role_name(ElectionRole::Leader));
+      state_.leader_address = news.leader.address;
+      state_.schedule_needed = true;
+      next_beacon_ = clock_.now();
+      spdlog::info("serving as leader at {}", news.leader.address);
+      return;
+  }
+}
+
+void BrokerLoop::step_down(std::string reason) {
+  if (!lost_reason_.empty())
+    return;
+  bump(state_.counters, "leader.lost");
+  lost_reason_ = std::move(reason);
+  if (campaign_ != nullptr)
+    campaign_->fenced();  // the campaign stops renewing and revokes nothing
+}
+
+void BrokerLoop::refuse_as_standby(const Inbound& in) {
+  bump(state_.counters, std::string(socket_name(in.socket)) + ".not_leader");
+  std::string leader =
+      state_.leader_address.empty() ? "not known yet" : "leader is " + state_.leader_address;
+  answer_error(state_, in, Status::unavailable("not_leader: " + leader));
 }
 
 int64_t BrokerLoop::poll_timeout_ms() const {
   SteadyTime deadline = next_beacon_;
+  if (lease_valid_until_)
+    deadline = std::min(deadline, *lease_valid_until_);
   if (auto d = state_.liveness.next_deadline())
     deadline = std::min(deadline, *d);
   if (auto d = state_.agents.next_deadline())
@@ -207,6 +280,12 @@ int64_t BrokerLoop::poll_timeout_ms() const {
 void BrokerLoop::run_timers() {
   SteadyTime now = clock_.now();
   SystemTime wall = clock_.wall();
+  if (!state_.is_serving()) {
+    // A standby holds no agents and no tasks, and publishes no beacon: an agent listening to
+    // it must not believe a broker is there to serve it.
+    next_beacon_ = now + options_.heartbeat;
+    return;
+  }
   if (now >= next_beacon_) {
     state_.sockets.publish_beacon(
         protocol::Beacon{state_.epoch, static_cast<int64_t>(options_.heartbeat.count())});
@@ -304,6 +383,10 @@ void BrokerLoop::commit_step(SteadyTime now) {
 
 void BrokerLoop::on_commit_done(StoreBatchDone done) {
   state_.metrics.on_commit(done.took);
+  if (campaign_ != nullptr && done.status.code() == ErrorCode::Conflict) {
+    // The fence refused the write: another broker reigns. Nothing of this batch is acknowledged.
+    return step_down("a store write was refused by the fence (" + done.status.message() + ")");
+  }
   if (done.status.is_ok()) {
     bump(state_.counters, "store.commits");
     if (commit_retry_at_)
@@ -368,6 +451,11 @@ void BrokerLoop::drain(BrokerSocket socket) {
     }
     if (!error.is_ok()) {
       report_bad_envelope(state_, in, error);
+      continue;
+    }
+    if (!state_.is_serving() &&
+        in.message.type != static_cast<uint8_t>(protocol::MessageType::StatusRequest)) {
+      refuse_as_standby(in);
       continue;
     }
     table_.dispatch(state_, in);

@@ -22,6 +22,14 @@
 // Malformed input on any socket is counted (STATUS "counters"), logged once per peer and
 // dropped, or answered with an error where the peer expects a reply; it never stops the loop.
 //
+// High availability (docs/ha.md). With use_election() the broker starts as a standby: bind()
+// binds the ports without loading the store, and every request but STATUS, and every agent
+// message, is answered `unavailable` "not_leader: leader is HOST:PORT" (docs/protocol.md). When
+// the campaign (broker/leader_campaign.h) wins, the loop loads the store, fences it (every
+// later write carries "PREFIX/leader is still mine") and serves. When it loses the lease, or a
+// commit is refused by the fence (Conflict), it steps down at once: run() returns
+// LoopExit::LeadershipLost without another write or message, and cube-broker exits (code 3).
+//
 // Thread-safety: construct and bind() on any thread, then run() on one thread; after that only
 // that thread touches the object until run() returns.
 #pragma once
@@ -29,12 +37,14 @@
 #include <zmq.hpp>
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "broker/broker_state.h"
+#include "broker/leader_campaign.h"
 #include "broker/message_table.h"
 #include "broker/options.h"
 #include "broker/scheduler_view.h"
@@ -50,6 +60,12 @@ namespace cube::broker {
 // the timers.
 inline constexpr int kBatchLimit = 256;
 
+// Why run() returned.
+enum class LoopExit {
+  Stopped,         // stop_fd became readable: a clean shutdown
+  LeadershipLost,  // the lease was lost or a write was fenced: this broker must stop at once
+};
+
 class BrokerLoop {
  public:
   // `clock` must outlive the loop. `store` is owned.
@@ -58,7 +74,15 @@ class BrokerLoop {
   BrokerLoop(const BrokerLoop&) = delete;
   BrokerLoop& operator=(const BrokerLoop&) = delete;
 
-  // Loads every task from the store, then binds the four sockets on options.host from the base
+  // Makes this broker one of several on one store (docs/ha.md): it serves only while
+  // `campaign` says it leads; `fence(reign)` is called on the loop's thread when it wins,
+  // before the store is loaded, with no commit in flight, and must make every later commit
+  // conditional on PREFIX/leader's create_revision == reign (EtcdStore::set_write_guard).
+  // `campaign` must outlive the loop; the caller start()s it. Call before bind().
+  void use_election(LeaderCampaign& campaign, std::function<void(int64_t reign)> fence);
+
+  // Loads every task from the store (not with use_election(): the store is loaded on winning),
+  // then binds the four sockets on options.host from the base
   // port (options.port, or with port 0 the first random base in 20000..60000 whose four ports
   // are all free). Call once, before run().
   //   Unavailable  a port is taken or the address cannot be bound ("cannot bind
@@ -92,7 +116,11 @@ class BrokerLoop {
   // read), then commits what is left and returns. When `reload_fd` (a HangupSignal, an eventfd
   // or a pipe) becomes readable, the loop reads and discards what is pending there and calls
   // reload_allowlist_files(). Precondition: bind() returned OK. Blocks.
-  void run(int stop_fd, int reload_fd = -1);
+  // LeadershipLost (only with use_election()): returned at once, without committing or sending
+  // what is pending; lost_reason() says why.
+  LoopExit run(int stop_fd, int reload_fd = -1);
+  // Why leadership was lost ("the lease expired ..."); empty otherwise.
+  const std::string& lost_reason() const { return lost_reason_; }
 
  private:
   Status load_store();
@@ -114,6 +142,12 @@ class BrokerLoop {
   // At shutdown: waits for the batch in flight and commits what is left (unless the store
   // refuses), then sends what the outbox holds (or drops it if the store refused).
   void finish_commits();
+  // The campaign's news: win (load, fence, serve), standby (who leads), or loss.
+  void on_election_news(const ElectionNews& news);
+  // Leadership is gone: run() returns LeadershipLost before anything else is sent or written.
+  void step_down(std::string reason);
+  // Answers a message a standby does not serve: not_leader with the leader's address.
+  void refuse_as_standby(const Inbound& in);
 
   BrokerOptions options_;
   const Clock& clock_;
@@ -136,6 +170,12 @@ class BrokerLoop {
   std::optional<StoreBatch> retry_batch_;
   // The outbox number of the batch in flight (or of retry_batch_).
   uint64_t batch_in_flight_ = 0;
+  LeaderCampaign* campaign_ = nullptr;  // with use_election()
+  std::function<void(int64_t)> fence_;
+  // A leader under election: until when its lease surely runs (checked on the loop's own
+  // deadline too, in case the campaign thread is stuck in a request).
+  std::optional<SteadyTime> lease_valid_until_;
+  std::string lost_reason_;  // non-empty once leadership was lost
   // Created by run(); declared last so it stops (finishing its batch) before anything it uses.
   std::unique_ptr<StoreWriter> writer_;
 };

@@ -74,6 +74,12 @@ struct BrokerState {
   // self-check, which STATUS leaves out. nullptr without CURVE.
   const ZapHandler* zap = nullptr;
   ZapCounts zap_baseline;
+  // High availability (broker/leader_campaign.h): "leader" while this broker serves (a single
+  // broker always does), "standby" or "campaigning" while it only answers not_leader; and the
+  // leader's client address ("HOST:PORT") when known. STATUS reports both.
+  std::string role = "leader";
+  std::string leader_address;
+  bool is_serving() const { return role == "leader"; }
 
   // True the first time `key` is seen, so a misbehaving peer is logged once, not per message.
   bool first_report(const std::string& key);

@@ -78,6 +78,8 @@ protocol::BrokerStatus broker_status(const BrokerState& state) {
   }
   b.counters = std::map<std::string, uint64_t>(state.counters.begin(), state.counters.end());
   b.scheduler = std::string(policy_name(state.options.policy));
+  b.role = state.role;
+  b.leader = state.leader_address;
   state.metrics.export_to(b.counters);
   export_zap_counts(state, b.counters);
   return b;

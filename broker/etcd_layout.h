@@ -3,6 +3,8 @@
 //
 // Keys under PREFIX (default "/cube"):
 //   PREFIX/version                   the store's schema version, decimal ("1")
+//   PREFIX/leader                    the leader broker's LeaderRecord (JSON), on its lease
+//                                    (broker/leader_election.h)
 //   PREFIX/tasks/<task id>           one task: protocol::encode_task_compact (the MessagePack
 //                                    task map without the keys at their default value)
 //   PREFIX/events/<seq>/<task id>    one history entry: protocol::encode_task_event_compact;
@@ -46,6 +48,8 @@ class EtcdLayout {
   // nothing of a sibling prefix such as PREFIX2.
   std::string root() const { return prefix_ + "/"; }
   std::string version_key() const { return prefix_ + "/version"; }
+  // Who leads the brokers of this prefix (broker/leader_election.h); attached to its lease.
+  std::string leader_key() const { return prefix_ + "/leader"; }
   std::string tasks_prefix() const { return prefix_ + "/tasks/"; }
   std::string task_key(std::string_view task_id) const;
   std::string events_prefix() const { return prefix_ + "/events/"; }

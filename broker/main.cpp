@@ -1,6 +1,8 @@
 // cube-broker: parses options, builds the store and the BrokerLoop, runs it until SIGINT/SIGTERM
 // (SIGHUP re-reads the CURVE allowlists).
-// Exit codes: 0 clean shutdown, 1 runtime error (port in use, store unreadable), 2 usage error.
+// Exit codes: 0 clean shutdown, 1 runtime error (port in use, store unreadable), 2 usage error,
+// 3 leadership lost (with an etcd store: the lease ended or a write was fenced; a supervisor
+// restarts the broker, which campaigns again as a standby: docs/ha.md).
 #include <spdlog/spdlog.h>
 
 #include <boost/program_options.hpp>
@@ -14,6 +16,8 @@
 #include <system_error>
 
 #include "broker/broker_loop.h"
+#include "broker/etcd_store.h"
+#include "broker/leader_campaign.h"
 #include "broker/options.h"
 #include "broker/scheduler.h"
 #include "broker/security_flags.h"
@@ -39,6 +43,9 @@ namespace {
 constexpr int kExitOk = 0;
 constexpr int kExitRuntime = 1;
 constexpr int kExitUsage = 2;
+// Like Kubernetes' controller-manager on "leaderelection lost": stop at once, let the
+// supervisor restart the process as a standby. Distinct so that scripts can tell it apart.
+constexpr int kExitLeadershipLost = 3;
 
 struct UsageError {
   std::string message;
@@ -115,7 +122,14 @@ int run(int argc, char** argv) {
       "time an agent has to answer an ASSIGN (default 5s)")(
       "insecure", "allow binding a non-loopback address without encryption")(
       "ready-file", po::value<std::string>(),
-      "after binding, write HOST:PORT to this file (atomically)");
+      "after binding, write HOST:PORT to this file (atomically)")(
+      "leader-ttl", po::value<std::string>(),
+      "with an etcd store: the leader lease's TTL (default 3s, whole seconds); a dead leader is "
+      "replaced within about this, a leader that cannot reach etcd for this long steps down "
+      "(docs/ha.md)")("advertise", po::value<std::string>(),
+                      "with an etcd store: HOST:PORT of this broker's client port as clients and "
+                      "agents should dial it, named in not_leader answers (default: --bind's "
+                      "address and the bound port)");
   add_security_options(desc);
   // The HTTP gateway (gateway/): off unless --http is given.
   desc.add_options()("http", po::value<std::string>(),
@@ -146,6 +160,8 @@ int run(int argc, char** argv) {
 
   BrokerOptions options;
   StoreSpec store_spec;
+  Millis leader_ttl{3000};
+  std::string advertise;
   try {
     Status bind_ok = protocol::parse_host_port(vm["bind"].as<std::string>(), options.host,
                                                options.port, /*allow_zero=*/true);
@@ -182,6 +198,17 @@ int run(int argc, char** argv) {
     options.node_grace = duration_option(vm, "node-grace", options.node_grace);
     options.assign_timeout = duration_option(vm, "assign-timeout", options.assign_timeout);
     options.insecure = vm.count("insecure") > 0;
+    leader_ttl = duration_option(vm, "leader-ttl", leader_ttl);
+    if (leader_ttl < Millis(1000))
+      throw UsageError{"--leader-ttl must be at least 1s (etcd leases count whole seconds)"};
+    if (vm.count("advertise")) {
+      advertise = vm["advertise"].as<std::string>();
+      std::string host;
+      int port = 0;
+      Status ok = protocol::parse_host_port(advertise, host, port, /*allow_zero=*/false);
+      if (!ok.is_ok())
+        throw UsageError{"--advertise: " + ok.message()};
+    }
     Status security = read_security_options(vm, is_loopback(options.host), options);
     if (!security.is_ok())
       throw UsageError{security.message()};
@@ -248,13 +275,33 @@ int run(int argc, char** argv) {
     return kExitRuntime;
   }
   spdlog::info("store: {}", options.store);
+  // With an etcd store, brokers on the same prefix elect a leader (docs/ha.md). Declared before
+  // the loop so that it outlives it: a clean stop revokes the lease after the last commit.
+  std::unique_ptr<LeaderCampaign> campaign;
+  auto* etcd_store = dynamic_cast<EtcdStore*>(store->get());
+  if (etcd_store != nullptr) {
+    campaign = std::make_unique<LeaderCampaign>(
+        LeaderCampaignOptions{store_spec.endpoints, etcd_store->layout().leader_key(), leader_ttl},
+        system_clock());
+  }
   BrokerLoop loop(options, system_clock(), std::move(*store));
+  if (campaign != nullptr) {
+    std::string leader_key = etcd_store->layout().leader_key();
+    loop.use_election(*campaign, [etcd_store, leader_key](int64_t reign) {
+      etcd_store->set_write_guard({EtcdCompare::create_revision_is(leader_key, reign)});
+    });
+  }
   Status bound = loop.bind();
   if (!bound.is_ok()) {
     spdlog::error("{}", bound.message());
     return kExitRuntime;
   }
   int port = loop.port();
+  if (campaign != nullptr) {
+    std::string address = advertise.empty() ? options.host + ":" + std::to_string(port) : advertise;
+    campaign->start(LeaderRecord{loop.epoch(), address});
+    spdlog::info("campaigning for leadership as {} (lease TTL {} ms)", address, leader_ttl.count());
+  }
   spdlog::info("listening on {}:{} (client {}, work {}, events {}, beacon {})", options.host, port,
                port, port + 1, port + 2, port + 3);
   std::unique_ptr<gateway::Gateway> http_gateway;
@@ -284,11 +331,18 @@ int run(int argc, char** argv) {
       return kExitRuntime;
     }
   }
+  LoopExit exit = LoopExit::Stopped;
   if (http_gateway) {
-    gateway::run_with_gateway([&loop, &hangup](int stop_fd) { loop.run(stop_fd, hangup.fd()); },
-                              *http_gateway, shutdown.fd());
+    gateway::run_with_gateway(
+        [&loop, &hangup, &exit](int stop_fd) { exit = loop.run(stop_fd, hangup.fd()); },
+        *http_gateway, shutdown.fd());
   } else {
-    loop.run(shutdown.fd(), hangup.fd());
+    exit = loop.run(shutdown.fd(), hangup.fd());
+  }
+  if (exit == LoopExit::LeadershipLost) {
+    spdlog::error("leadership lost: {}; exiting (code {}) without another write",
+                  loop.lost_reason(), kExitLeadershipLost);
+    return kExitLeadershipLost;
   }
   int signal = shutdown.consume();
   spdlog::info("stopped{}", signal != 0 ? " on signal " + std::to_string(signal) : "");

@@ -544,6 +544,8 @@ int cmd_status(Context& ctx) {
                 {"NodesReady", status->nodes_ready},
                 {"NodesTotal", status->nodes_total},
                 {"Scheduler", status->scheduler},
+                {"Role", status->role.empty() ? "leader" : status->role},
+                {"Leader", status->leader},
                 {"Tasks", status->tasks_by_state},
                 {"Counters", status->counters}};
     ctx.io.out << out.dump(2) << "\n";

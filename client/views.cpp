@@ -349,6 +349,10 @@ std::string render_broker_status(const protocol::BrokerStatus& s, const std::str
   f.add("Version", or_dash(s.version));
   f.add("Epoch", or_dash(s.epoch));
   f.add("Scheduler", s.scheduler);
+  // A broker older than the field, or alone on its store, leads.
+  f.add("Role", s.role.empty() ? "leader" : s.role);
+  if (!s.leader.empty())
+    f.add("Leader", s.leader);
   if (s.started_ms != 0) {
     f.add("Uptime",
           format_age_since(s.started_ms, now) + " (since " + format_local_time(s.started_ms) + ")");

@@ -375,6 +375,10 @@ struct BrokerStatus {
   uint32_t nodes_total = 0;
   std::map<std::string, uint64_t> counters;  // decode errors, submits, placements...
   std::string scheduler{};                   // the placement policy: "binpack", "spread"...
+  // High availability (docs/ha.md): "leader" or "standby" ("campaigning" before the first
+  // campaign answered); "" from a broker older than the field.
+  std::string role{};
+  std::string leader{};  // the leader's client address "HOST:PORT"; "" when unknown
   friend bool operator==(const BrokerStatus&, const BrokerStatus&) = default;
 };
 

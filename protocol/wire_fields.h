@@ -199,7 +199,8 @@ constexpr auto wire_fields(const BrokerStatus*) {
       field("version", &S::version), field("epoch", &S::epoch), field("started_ms", &S::started_ms),
       field("tasks_by_state", &S::tasks_by_state), field("nodes_ready", &S::nodes_ready),
       field("nodes_total", &S::nodes_total), field("counters", &S::counters),
-      field("scheduler", &S::scheduler));
+      field("scheduler", &S::scheduler), later_field("role", &S::role),
+      later_field("leader", &S::leader));
 }
 
 constexpr auto wire_fields(const LogsChunk*) {

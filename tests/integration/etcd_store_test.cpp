@@ -321,6 +321,15 @@ TEST_F(EtcdStoreTest, BrokerKilledMidStreamKeepsEveryAcknowledgedTask) {
 
   c.start_broker(store_args, port);
   Client client = client_for(c, Millis(5000), 3);
+  // The killed broker's leader lease outlives it by up to a TTL (docs/ha.md): until it
+  // expires, the restarted broker is a standby.
+  bool leads = eventually(
+      [&] {
+        auto status = client.status();
+        return status.is_ok() && status->role == "leader";
+      },
+      15s, Millis(100));
+  ASSERT_TRUE(leads) << c.logs();
   auto listed = check_listed(client, stream.acknowledged);
   ASSERT_TRUE(listed.is_ok()) << listed.status().to_string();
   std::printf(

@@ -657,6 +657,8 @@ TEST(Cli, NodesAndStatus) {
   CliResult status_json = run({"--broker", broker.address(), "status", "-o", "json"}, clock);
   ASSERT_EQ(status_json.code, kExitOk) << status_json.err;
   EXPECT_EQ(nlohmann::json::parse(status_json.out)["Scheduler"], "spread");
+  EXPECT_EQ(nlohmann::json::parse(status_json.out)["Role"], "leader");
+  EXPECT_EQ(nlohmann::json::parse(status_json.out)["Leader"], "");
 }
 
 TEST(Cli, HelpAndVersionExitZero) {

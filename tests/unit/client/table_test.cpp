@@ -226,6 +226,20 @@ TEST(Views, BrokerStatusShowsThePolicy) {
   std::string out = render_broker_status(s, "127.0.0.1:7100", from_unix_ms(1'000'000));
   EXPECT_THAT(out, HasSubstr("Scheduler:"));
   EXPECT_THAT(out, HasSubstr("epvm"));
+  // Alone on its store (or older than the field): a leader, with no Leader line.
+  EXPECT_THAT(out, HasSubstr("Role:"));
+  EXPECT_THAT(out, HasSubstr("leader"));
+  EXPECT_THAT(out, ::testing::Not(HasSubstr("Leader:")));
+}
+
+TEST(Views, BrokerStatusShowsAStandbysLeader) {
+  protocol::BrokerStatus s;
+  s.role = "standby";
+  s.leader = "10.0.0.1:7100";
+  std::string out = render_broker_status(s, "10.0.0.2:7100", from_unix_ms(1'000'000));
+  EXPECT_THAT(out, HasSubstr("standby"));
+  EXPECT_THAT(out, HasSubstr("Leader:"));
+  EXPECT_THAT(out, HasSubstr("10.0.0.1:7100"));
 }
 
 TEST(Views, FormatsCpuAndAges) {

@@ -1,0 +1,293 @@
+// Leader election on etcd with real processes (docs/ha.md): one etcd (etcd_cluster.h) and three
+// cube-broker processes on the same `--store etcd://...`, each in its own Cluster (own temp dir,
+// ephemeral ports). Exactly one leads; the standbys answer not_leader naming it; a SIGKILLed
+// leader is replaced within the TTL plus a margin with every acknowledged task; a leader paused
+// (SIGSTOP) past its lease writes nothing after its successor's first write and, resumed, exits
+// with code 3. Skipped without etcd on PATH, failed under CI=true.
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <array>
+#include <cstdio>
+#include <memory>
+#include <set>
+#include <thread>
+
+#include "broker/etcd_client.h"
+#include "broker/etcd_layout.h"
+#include "broker/etcd_store.h"
+#include "common/clock.h"
+#include "common/ids.h"
+#include "tests/integration/cluster.h"
+#include "tests/integration/etcd_cluster.h"
+
+namespace cube::test {
+namespace {
+
+constexpr int kBrokers = 3;
+constexpr int kExitLeadershipLost = 3;  // broker/main.cpp
+
+Millis since(SteadyTime start) {
+  return std::chrono::duration_cast<Millis>(system_clock().now() - start);
+}
+
+class LeaderElectionTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_NO_FATAL_FAILURE(require_etcd());
+    if (IsSkipped())
+      return;
+    ASSERT_NO_FATAL_FAILURE(etcd_.start());
+  }
+
+  std::vector<std::string> broker_args(Millis ttl) const {
+    return {"--store", etcd_.store_spec(kPrefix), "--leader-ttl",
+            std::to_string(ttl.count()) + "ms"};
+  }
+
+  void start_brokers(Millis ttl) {
+    for (auto& b : brokers_) {
+      b = std::make_unique<Cluster>();
+      ASSERT_NO_FATAL_FAILURE(b->start_broker(broker_args(ttl)));
+    }
+  }
+
+  // The role a broker reports in STATUS ("" when it does not answer).
+  static protocol::BrokerStatus status_of(Cluster& c) {
+    Client client = client_for(c, Millis(1000), 1);
+    auto status = client.status();
+    return status.is_ok() ? *status : protocol::BrokerStatus{};
+  }
+
+  // Index of the one broker, of those in `alive`, that reports "leader" while every other one
+  // reports "standby" naming it; -1 when that does not hold within `timeout`.
+  int wait_for_one_leader(const std::set<int>& alive, Millis timeout) {
+    int leader = -1;
+    eventually(
+        [&] {
+          leader = -1;
+          std::array<protocol::BrokerStatus, kBrokers> status;
+          for (int i : alive) {
+            status[i] = status_of(*brokers_[i]);
+            if (status[i].role == "leader") {
+              if (leader != -1)
+                return false;  // two leaders would fail the test below
+              leader = i;
+            }
+          }
+          if (leader == -1)
+            return false;
+          for (int i : alive) {
+            if (i != leader &&
+                (status[i].role != "standby" || status[i].leader != brokers_[leader]->address()))
+              return false;
+          }
+          return true;
+        },
+        timeout, Millis(100));
+    return leader;
+  }
+
+  broker::EtcdClient etcd_client() const {
+    broker::EtcdClientOptions options;
+    options.endpoints = etcd_.endpoints();
+    return broker::EtcdClient(options);
+  }
+
+  // PREFIX/leader as etcd has it (create_revision 0 when absent).
+  broker::EtcdKeyValue leader_key() const {
+    broker::EtcdRangeRequest get;
+    get.key = broker::EtcdLayout(kPrefix).leader_key();
+    auto client = etcd_client();
+    auto answer = client.range(get);
+    EXPECT_TRUE(answer.is_ok()) << answer.status().to_string();
+    return answer.is_ok() && !answer->kvs.empty() ? answer->kvs.front() : broker::EtcdKeyValue{};
+  }
+
+  std::string logs() const {
+    std::string out = etcd_.logs();
+    for (const auto& b : brokers_) {
+      if (b)
+        out += b->logs();
+    }
+    return out;
+  }
+
+  static constexpr const char* kPrefix = "/ha";
+  EtcdCluster etcd_{1};
+  std::array<std::unique_ptr<Cluster>, kBrokers> brokers_;
+};
+
+TEST_F(LeaderElectionTest, ExactlyOneLeadsAndStandbysAnswerNotLeaderNamingIt) {
+  ASSERT_NO_FATAL_FAILURE(start_brokers(Millis(3000)));
+  int leader = wait_for_one_leader({0, 1, 2}, 15s);
+  ASSERT_GE(leader, 0) << logs();
+  const std::string leader_address = brokers_[leader]->address();
+  EXPECT_NE(leader_key().value.find(leader_address), std::string::npos);
+
+  // The leader serves.
+  Client to_leader = client_for(*brokers_[leader], Millis(5000), 1);
+  auto stored = to_leader.submit(exec_task("on-leader", {"true"}));
+  ASSERT_TRUE(stored.is_ok()) << stored.status().to_string();
+
+  for (int i = 0; i < kBrokers; ++i) {
+    if (i == leader)
+      continue;
+    // A request to a standby: not_leader, naming the leader.
+    Client to_standby = client_for(*brokers_[i], Millis(2000), 1);
+    auto refused = to_standby.submit(exec_task("on-standby", {"true"}));
+    ASSERT_FALSE(refused.is_ok());
+    EXPECT_TRUE(refused.status().is_unavailable()) << refused.status().to_string();
+    EXPECT_EQ(refused.status().message(), "not_leader: leader is " + leader_address);
+    auto listed = to_standby.list();
+    ASSERT_FALSE(listed.is_ok());
+    EXPECT_NE(listed.status().message().find("not_leader"), std::string::npos);
+    // cube-client status says who is who.
+    CommandResult status = brokers_[i]->cli({"status", "-o", "json"});
+    ASSERT_EQ(status.status.code, 0) << status.out << status.err;
+    auto json = nlohmann::json::parse(status.out);
+    EXPECT_EQ(json["Role"], "standby");
+    EXPECT_EQ(json["Leader"], leader_address);
+  }
+  CommandResult table = brokers_[leader]->cli({"status"});
+  EXPECT_TRUE(contains(table.out, "leader")) << table.out;
+}
+
+TEST_F(LeaderElectionTest, AKilledLeaderIsReplacedWithinTheTtlAndNoAcknowledgedTaskIsLost) {
+  constexpr Millis kTtl{3000};
+  ASSERT_NO_FATAL_FAILURE(start_brokers(kTtl));
+  int leader = wait_for_one_leader({0, 1, 2}, 15s);
+  ASSERT_GE(leader, 0) << logs();
+
+  KilledStream stream =
+      submit_stream_and_kill_broker(*brokers_[leader], /*threads=*/4, /*kill_after=*/200);
+  SteadyTime killed = system_clock().now();
+  ASSERT_TRUE(stream.reached_kill_point) << logs();
+
+  std::set<int> alive = {0, 1, 2};
+  alive.erase(leader);
+  int successor = wait_for_one_leader(alive, 20s);
+  Millis takeover = since(killed);
+  ASSERT_GE(successor, 0) << logs();
+  Client client = client_for(*brokers_[successor], Millis(5000), 3);
+  auto listed = check_listed(client, stream.acknowledged);
+  ASSERT_TRUE(listed.is_ok()) << listed.status().to_string();
+  std::printf(
+      "[leader election] leader SIGKILLed after %zu acknowledged submits; a standby served as "
+      "leader %lld ms later (TTL %lld ms); %zu tasks listed, %zu acknowledged missing\n",
+      stream.acknowledged.size(), static_cast<long long>(takeover.count()),
+      static_cast<long long>(kTtl.count()), listed->listed, listed->missing);
+  EXPECT_EQ(listed->missing, 0u);
+  // The lease runs out after the TTL; a standby campaigns every TTL/3; the rest is the margin
+  // of a loaded machine (the target is 5 s for a 3 s TTL).
+  EXPECT_LT(takeover, kTtl + Millis(3000));
+  // The successor writes.
+  auto after = client.submit(exec_task("after-failover", {"true"}));
+  EXPECT_TRUE(after.is_ok()) << after.status().to_string();
+}
+
+TEST_F(LeaderElectionTest, APausedLeaderWritesNothingAfterItsSuccessorAndStepsDown) {
+  constexpr Millis kTtl{2000};
+  ASSERT_NO_FATAL_FAILURE(start_brokers(kTtl));
+  int leader = wait_for_one_leader({0, 1, 2}, 15s);
+  ASSERT_GE(leader, 0) << logs();
+  Cluster& old = *brokers_[leader];
+  const int64_t old_reign = leader_key().create_revision;
+  ASSERT_GT(old_reign, 0);
+  Client to_old = client_for(old, Millis(5000), 1);
+  ASSERT_TRUE(to_old.submit(exec_task("before-pause", {"true"})).is_ok());
+
+  old.broker().signal(SIGSTOP);
+  SteadyTime stopped = system_clock().now();
+  // A submit sent to the paused leader waits in its socket: it is the first thing the old
+  // leader handles when it resumes, and it must not be written.
+  Task late = exec_task("sent-to-paused-leader", {"true"});
+  late.id = new_uuid_v7(system_clock().wall());
+  std::thread late_submit([&] {
+    Client c = client_for(old, Millis(2 * kTtl.count() + 4000), 1);
+    (void)c.submit(late);
+  });
+
+  std::set<int> alive = {0, 1, 2};
+  alive.erase(leader);
+  int successor = -1;
+  bool took_over = eventually(
+      [&] {
+        for (int i : alive) {
+          if (status_of(*brokers_[i]).role == "leader")
+            successor = i;
+        }
+        return successor >= 0;
+      },
+      20s, Millis(100));
+  ASSERT_TRUE(took_over) << logs();
+  const int64_t new_reign = leader_key().create_revision;
+  EXPECT_GT(new_reign, old_reign);
+  Client to_new = client_for(*brokers_[successor], Millis(5000), 3);
+  std::set<std::string> successor_ids;
+  for (int i = 0; i < 3; ++i) {
+    auto stored = to_new.submit(exec_task("on-successor-" + std::to_string(i), {"true"}));
+    ASSERT_TRUE(stored.is_ok()) << stored.status().to_string();
+    successor_ids.insert(stored->id);
+  }
+  // The pause lasts two TTLs in all, as a partition from etcd would.
+  eventually([&] { return since(stopped) >= 2 * kTtl; }, 4 * kTtl, Millis(50));
+  old.broker().signal(SIGCONT);
+
+  auto exit = old.broker().wait(20s);
+  late_submit.join();
+  ASSERT_TRUE(exit.has_value()) << "the old leader did not step down\n" << logs();
+  EXPECT_TRUE(exit->exited());
+  EXPECT_EQ(exit->code, kExitLeadershipLost) << old.logs();
+  const std::string output = old.broker().output();
+  size_t lost_at = output.find("leadership lost");
+  ASSERT_NE(lost_at, std::string::npos) << output;
+  std::printf("[leader election] paused leader resumed and said: %s\n",
+              output.substr(lost_at, output.find('\n', lost_at) - lost_at).c_str());
+
+  // etcd's view: every key written after the successor's reign began is the successor's (its
+  // submits); nothing of the old leader, and not the submit that waited for it.
+  broker::EtcdLayout layout(kPrefix);
+  auto client = etcd_client();
+  std::vector<std::string> foreign;
+  Status read = client.range_all(
+      layout.root(), broker::etcd_prefix_end(layout.root()),
+      [&](std::vector<broker::EtcdKeyValue>& page) {
+        for (const auto& kv : page) {
+          if (kv.mod_revision <= new_reign || kv.key == layout.leader_key())
+            continue;
+          auto task_id = layout.parse_task_key(kv.key);
+          auto event = layout.parse_event_key(kv.key);
+          std::string id = task_id.is_ok() ? *task_id : event.is_ok() ? event->task_id : kv.key;
+          if (!successor_ids.contains(id))
+            foreign.push_back(kv.key);
+        }
+        return Status::ok();
+      });
+  ASSERT_TRUE(read.is_ok()) << read.to_string();
+  EXPECT_TRUE(foreign.empty()) << "written after the successor took over: " << foreign.front();
+  auto listed = to_new.list();
+  ASSERT_TRUE(listed.is_ok());
+  for (const auto& t : *listed)
+    EXPECT_NE(t.id, late.id) << "the paused leader stored a submit after losing its lease";
+  // And the successor still leads.
+  EXPECT_EQ(status_of(*brokers_[successor]).role, "leader");
+
+  // What kept the old leader from writing had it tried: the fence of its reign is refused.
+  broker::EtcdStoreOptions options;
+  options.client.endpoints = etcd_.endpoints();
+  options.prefix = kPrefix;
+  auto store = broker::EtcdStore::open(options);
+  ASSERT_TRUE(store.is_ok()) << store.status().to_string();
+  (*store)->set_write_guard(
+      {broker::EtcdCompare::create_revision_is(layout.leader_key(), old_reign)});
+  std::vector<Task> stale = {late};
+  Status fenced = (*store)->commit(stale, {});
+  EXPECT_EQ(fenced.code(), ErrorCode::Conflict) << fenced.to_string();
+  EXPECT_TRUE((*store)->load_all().is_ok());
+  for (const auto& t : *(*store)->load_all())
+    EXPECT_NE(t.id, late.id);
+}
+
+}  // namespace
+}  // namespace cube::test

@@ -1,0 +1,187 @@
+#include "broker/leader_election.h"
+
+#include <gtest/gtest.h>
+
+namespace cube::broker {
+namespace {
+
+constexpr Millis kTtl{3000};
+const LeaderRecord kMe{"me", "10.0.0.1:7100"};
+const LeaderRecord kOther{"other", "10.0.0.2:7100"};
+
+CampaignOutcome won(int64_t revision) {
+  return {CampaignOutcome::Kind::Won, revision, kMe, ""};
+}
+CampaignOutcome led() {
+  return {CampaignOutcome::Kind::Led, 0, kOther, ""};
+}
+CampaignOutcome failed() {
+  return {CampaignOutcome::Kind::Failed, 0, {}, "etcd unreachable"};
+}
+
+class ElectionMachineTest : public ::testing::Test {
+ protected:
+  SteadyTime now() const { return clock_.now(); }
+  // Grants lease 42 with the full TTL, asked and answered now.
+  void grant() {
+    ASSERT_EQ(machine_.next_action(now()), ElectionAction::GrantLease);
+    machine_.on_lease_granted(42, kTtl, now(), now());
+    ASSERT_EQ(machine_.next_action(now()), ElectionAction::Campaign);
+  }
+  ManualClock clock_;
+  ElectionMachine machine_{kTtl};
+};
+
+TEST(LeaderRecord, RoundTripsAndRefusesWhatIsNotOne) {
+  auto decoded = decode_leader_record(encode_leader_record(kMe));
+  ASSERT_TRUE(decoded.is_ok()) << decoded.status().to_string();
+  EXPECT_EQ(*decoded, kMe);
+  EXPECT_TRUE(decode_leader_record("not json").status().is_invalid());
+  EXPECT_TRUE(decode_leader_record("[]").status().is_invalid());
+  EXPECT_TRUE(decode_leader_record(R"({"id":"x"})").status().is_invalid());
+  EXPECT_TRUE(decode_leader_record(R"({"id":1,"address":"a:1"})").status().is_invalid());
+  // Unknown keys are ignored: a later Cube may add some.
+  EXPECT_EQ(decode_leader_record(R"({"id":"x","address":"a:1","zone":"z"})")->address, "a:1");
+}
+
+TEST_F(ElectionMachineTest, GrantsALeaseThenCampaignsAndWins) {
+  EXPECT_EQ(machine_.role(), ElectionRole::Campaigning);
+  grant();
+  EXPECT_TRUE(machine_.on_campaign(won(17), now()));
+  EXPECT_EQ(machine_.role(), ElectionRole::Leader);
+  EXPECT_EQ(machine_.reign(), 17);
+  EXPECT_EQ(machine_.leader(), kMe);
+  // A leader only keeps its lease alive, every TTL/3.
+  EXPECT_EQ(machine_.next_action(now()), ElectionAction::Wait);
+  EXPECT_EQ(machine_.next_deadline(), now() + Millis(1000));
+  clock_.advance(Millis(999));
+  EXPECT_EQ(machine_.next_action(now()), ElectionAction::Wait);
+  clock_.advance(Millis(1));
+  EXPECT_EQ(machine_.next_action(now()), ElectionAction::KeepAlive);
+}
+
+TEST_F(ElectionMachineTest, AFailedGrantIsRetriedAfterAPeriod) {
+  machine_.on_lease_failed(now());
+  EXPECT_EQ(machine_.next_action(now()), ElectionAction::Wait);
+  EXPECT_EQ(machine_.next_deadline(), now() + Millis(1000));
+  clock_.advance(Millis(1000));
+  EXPECT_EQ(machine_.next_action(now()), ElectionAction::GrantLease);
+}
+
+TEST_F(ElectionMachineTest, LosingTheCampaignMakesAStandbyThatCampaignsEveryPeriod) {
+  grant();
+  EXPECT_TRUE(machine_.on_campaign(led(), now()));
+  EXPECT_EQ(machine_.role(), ElectionRole::Standby);
+  EXPECT_EQ(machine_.leader(), kOther);
+  EXPECT_EQ(machine_.reign(), 0);
+  EXPECT_EQ(machine_.next_action(now()), ElectionAction::Wait);
+  clock_.advance(Millis(1000));
+  // The keepalive and the campaign are both due: the lease first.
+  EXPECT_EQ(machine_.next_action(now()), ElectionAction::KeepAlive);
+  machine_.on_keepalive(KeepaliveOutcome::Renewed, kTtl, now(), now());
+  EXPECT_EQ(machine_.next_action(now()), ElectionAction::Campaign);
+  EXPECT_FALSE(machine_.on_campaign(led(), now()));  // still standby
+  clock_.advance(Millis(1000));
+  machine_.on_keepalive(KeepaliveOutcome::Renewed, kTtl, now(), now());
+  EXPECT_EQ(machine_.next_action(now()), ElectionAction::Campaign);
+  // The old leader's key expired: this standby's campaign wins.
+  EXPECT_TRUE(machine_.on_campaign(won(99), now()));
+  EXPECT_EQ(machine_.role(), ElectionRole::Leader);
+  EXPECT_EQ(machine_.reign(), 99);
+}
+
+TEST_F(ElectionMachineTest, AFailedCampaignIsRetriedWithoutChangingRole) {
+  grant();
+  EXPECT_FALSE(machine_.on_campaign(failed(), now()));
+  EXPECT_EQ(machine_.role(), ElectionRole::Campaigning);
+  EXPECT_EQ(machine_.next_action(now()), ElectionAction::Wait);
+  EXPECT_EQ(machine_.next_deadline(), now() + Millis(1000));
+}
+
+TEST_F(ElectionMachineTest, ALeaderWhoseLeaseIsGoneIsLostForGood) {
+  grant();
+  machine_.on_campaign(won(5), now());
+  clock_.advance(Millis(1000));
+  EXPECT_TRUE(machine_.on_keepalive(KeepaliveOutcome::Gone, Millis(0), now(), now()));
+  EXPECT_EQ(machine_.role(), ElectionRole::Lost);
+  EXPECT_EQ(machine_.reign(), 0);
+  EXPECT_NE(machine_.lost_reason().find("lease expired"), std::string::npos);
+  // Nothing more to do, ever: the broker exits.
+  clock_.advance(Millis(10000));
+  EXPECT_EQ(machine_.next_action(now()), ElectionAction::Wait);
+  EXPECT_EQ(machine_.next_deadline(), SteadyTime::max());
+  EXPECT_FALSE(machine_.on_campaign(won(6), now()));
+  EXPECT_EQ(machine_.role(), ElectionRole::Lost);
+}
+
+TEST_F(ElectionMachineTest, ALeaderNotRenewedWithinItsTtlIsLostCountedFromTheAsking) {
+  grant();  // asked at 0: valid until 3000
+  machine_.on_campaign(won(5), now());
+  clock_.advance(Millis(1000));
+  SteadyTime asked = now();
+  clock_.advance(Millis(400));  // a slow answer: the lease counts from the asking (1000)
+  machine_.on_keepalive(KeepaliveOutcome::Renewed, kTtl, asked, now());
+  EXPECT_EQ(machine_.lease_valid_until(), asked + kTtl);
+  // Then etcd stops answering.
+  clock_.advance(Millis(1000));
+  EXPECT_EQ(machine_.next_action(now()), ElectionAction::KeepAlive);
+  machine_.on_keepalive(KeepaliveOutcome::Failed, Millis(0), now(), now());
+  EXPECT_EQ(machine_.next_deadline(), now() + Millis(500));  // retried sooner
+  clock_.advance(Millis(1599));                              // 3999 < 4000
+  EXPECT_FALSE(machine_.check_expiry(now()));
+  EXPECT_EQ(machine_.role(), ElectionRole::Leader);
+  clock_.advance(Millis(1));
+  EXPECT_TRUE(machine_.check_expiry(now()));
+  EXPECT_EQ(machine_.role(), ElectionRole::Lost);
+  EXPECT_NE(machine_.lost_reason().find("not renewed"), std::string::npos);
+}
+
+TEST_F(ElectionMachineTest, TheLeaderDeadlineIsNeverPastTheLease) {
+  grant();
+  machine_.on_campaign(won(5), now());
+  // Keepalives keep failing: the next deadline is at most the lease's end.
+  for (int i = 0; i < 10; ++i) {
+    clock_.advance(std::chrono::duration_cast<Millis>(machine_.next_deadline() - now()));
+    if (machine_.check_expiry(now()))
+      break;
+    ASSERT_EQ(machine_.next_action(now()), ElectionAction::KeepAlive);
+    machine_.on_keepalive(KeepaliveOutcome::Failed, Millis(0), now(), now());
+  }
+  EXPECT_EQ(machine_.role(), ElectionRole::Lost);
+  EXPECT_EQ(now(), SteadyTime(kTtl));
+}
+
+TEST_F(ElectionMachineTest, AFencedWriteEndsTheReign) {
+  EXPECT_FALSE(machine_.on_fenced());  // not a leader: nothing to lose
+  grant();
+  machine_.on_campaign(won(5), now());
+  EXPECT_TRUE(machine_.on_fenced());
+  EXPECT_EQ(machine_.role(), ElectionRole::Lost);
+  EXPECT_NE(machine_.lost_reason().find("fencing"), std::string::npos);
+}
+
+TEST_F(ElectionMachineTest, AStandbyWhoseLeaseIsGoneGrantsAnotherAndCampaignsAgain) {
+  grant();
+  machine_.on_campaign(led(), now());
+  clock_.advance(Millis(1000));
+  EXPECT_TRUE(machine_.on_keepalive(KeepaliveOutcome::Gone, Millis(0), now(), now()));
+  EXPECT_EQ(machine_.role(), ElectionRole::Campaigning);
+  EXPECT_EQ(machine_.lease_id(), 0);
+  EXPECT_EQ(machine_.leader(), kOther);  // still known, for not_leader answers
+  EXPECT_EQ(machine_.next_action(now()), ElectionAction::GrantLease);
+
+  // The same through expiry alone (etcd silent for a TTL).
+  machine_.on_lease_granted(43, kTtl, now(), now());
+  machine_.on_campaign(led(), now());
+  clock_.advance(kTtl);
+  EXPECT_TRUE(machine_.check_expiry(now()));
+  EXPECT_EQ(machine_.next_action(now()), ElectionAction::GrantLease);
+}
+
+TEST(ElectionMachine, TtlIsAtLeastOneSecond) {
+  EXPECT_EQ(ElectionMachine(Millis(10)).ttl(), Millis(1000));
+  EXPECT_EQ(ElectionMachine(Millis(5000)).ttl(), Millis(5000));
+}
+
+}  // namespace
+}  // namespace cube::broker
