@@ -7,6 +7,8 @@
 // require_etcd(): the test is skipped, or fails under CI=true, where it must run.
 #pragma once
 
+#include <gtest/gtest.h>
+
 #include <optional>
 #include <string>
 #include <vector>
@@ -56,6 +58,18 @@ class EtcdCluster {
   std::vector<std::optional<Process>> members_;
   std::vector<std::string> endpoints_;
   int starts_ = 0;
+};
+
+// A fixture with one etcd member, started before each test (require_etcd() first).
+class OneEtcdTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_NO_FATAL_FAILURE(require_etcd());
+    if (IsSkipped())
+      return;
+    ASSERT_NO_FATAL_FAILURE(etcd_.start());
+  }
+  EtcdCluster etcd_{1};
 };
 
 }  // namespace cube::test

@@ -78,16 +78,7 @@ int64_t current_revision(EtcdClient& client) {
   return answer.is_ok() ? answer->revision : -1;
 }
 
-class EtcdStoreTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    ASSERT_NO_FATAL_FAILURE(require_etcd());
-    if (IsSkipped())
-      return;
-    ASSERT_NO_FATAL_FAILURE(etcd_.start());
-  }
-  EtcdCluster etcd_{1};
-};
+using EtcdStoreTest = OneEtcdTest;
 
 TEST_F(EtcdStoreTest, TasksAndHistoryComeBackFromANewInstance) {
   std::vector<Task> tasks;

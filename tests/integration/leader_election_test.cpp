@@ -31,15 +31,8 @@ Millis since(SteadyTime start) {
   return std::chrono::duration_cast<Millis>(system_clock().now() - start);
 }
 
-class LeaderElectionTest : public ::testing::Test {
+class LeaderElectionTest : public OneEtcdTest {
  protected:
-  void SetUp() override {
-    ASSERT_NO_FATAL_FAILURE(require_etcd());
-    if (IsSkipped())
-      return;
-    ASSERT_NO_FATAL_FAILURE(etcd_.start());
-  }
-
   std::vector<std::string> broker_args(Millis ttl) const {
     return {"--store", etcd_.store_spec(kPrefix), "--leader-ttl",
             std::to_string(ttl.count()) + "ms"};
@@ -114,7 +107,6 @@ class LeaderElectionTest : public ::testing::Test {
   }
 
   static constexpr const char* kPrefix = "/ha";
-  EtcdCluster etcd_{1};
   std::array<std::unique_ptr<Cluster>, kBrokers> brokers_;
 };
 
