@@ -45,6 +45,13 @@ const MemoryStore::Entry& MemoryStore::entry(std::string_view id) {
   return stored;
 }
 
+std::string& MemoryStore::log_chunk_for(size_t bytes) {
+  if (event_log_.empty() || event_log_.back().size() + bytes > event_log_.back().capacity()) {
+    event_log_.emplace_back().reserve(std::max(kLogChunkBytes, bytes));
+  }
+  return event_log_.back();
+}
+
 Status MemoryStore::commit(std::span<const Task> upserts, std::span<const TaskEventRecord> events) {
   if (next_failure_) {
     Status failure = std::move(*next_failure_);
@@ -61,13 +68,14 @@ Status MemoryStore::commit(std::span<const Task> upserts, std::span<const TaskEv
     Entry added{std::move(blob), static_cast<uint32_t>(entries_.size()), true};
     entries_.push_back(&*tasks_.insert(std::move(added)).first);
   }
+  std::string blob;
   for (const auto& [task_id, event] : events) {
-    append_u32(event_log_, entry(task_id).index);
-    size_t size_at = event_log_.size();
-    append_u32(event_log_, 0);  // the blob's size, known once it is written
-    protocol::append_task_event_compact(event, event_log_);
-    auto size = static_cast<uint32_t>(event_log_.size() - size_at - sizeof(uint32_t));
-    std::memcpy(event_log_.data() + size_at, &size, sizeof size);
+    blob.clear();
+    protocol::append_task_event_compact(event, blob);
+    std::string& chunk = log_chunk_for(2 * sizeof(uint32_t) + blob.size());
+    append_u32(chunk, entry(task_id).index);
+    append_u32(chunk, static_cast<uint32_t>(blob.size()));
+    chunk += blob;
   }
   event_count_ += events.size();
   ++commit_count_;
@@ -97,24 +105,25 @@ Result<std::vector<Task>> MemoryStore::load_all() {
 Result<std::vector<TaskEventRecord>> MemoryStore::load_events() {
   std::vector<TaskEventRecord> out;
   out.reserve(event_count_);
-  std::string_view log = event_log_;
-  size_t offset = 0;
-  while (offset < log.size()) {
-    uint32_t index = 0;
-    uint32_t size = 0;
-    if (!read_u32(log, offset, index) || !read_u32(log, offset, size) || index >= entries_.size() ||
-        log.size() - offset < size) {
-      return Status::internal("the in-memory history log is damaged");
+  for (std::string_view log : event_log_) {
+    size_t offset = 0;
+    while (offset < log.size()) {
+      uint32_t index = 0;
+      uint32_t size = 0;
+      if (!read_u32(log, offset, index) || !read_u32(log, offset, size) ||
+          index >= entries_.size() || log.size() - offset < size) {
+        return Status::internal("the in-memory history log is damaged");
+      }
+      std::string id(id_of(entries_[index]->blob));
+      TaskEvent event;
+      Status decoded = protocol::decode_task_event(log.substr(offset, size), event);
+      offset += size;
+      if (!decoded.is_ok()) {
+        return Status::internal("stored history entry of task " + id +
+                                " does not decode: " + decoded.message());
+      }
+      out.emplace_back(id, std::move(event));
     }
-    std::string id(id_of(entries_[index]->blob));
-    TaskEvent event;
-    Status decoded = protocol::decode_task_event(log.substr(offset, size), event);
-    offset += size;
-    if (!decoded.is_ok()) {
-      return Status::internal("stored history entry of task " + id +
-                              " does not decode: " + decoded.message());
-    }
-    out.emplace_back(id, std::move(event));
   }
   return out;
 }

@@ -73,8 +73,15 @@ class MemoryStore final : public Store {
   // few % of the broker loop); load_all sorts.
   std::unordered_set<Entry, IdHash, IdEqual> tasks_;
   std::vector<const Entry*> entries_;  // index -> entry (set nodes never move)
-  // Records of: u32 task index, u32 blob size, encode_task_event blob (host byte order).
-  std::string event_log_;
+  // The chunk of event_log_ that has room for `bytes` more, starting a new one when the last
+  // has not.
+  std::string& log_chunk_for(size_t bytes);
+
+  // Records of: u32 task index, u32 blob size, encode_task_event blob (host byte order), in
+  // chunks of kLogChunkBytes that never grow: one string that doubled as it grew left a quarter
+  // of its bytes unused on average (heaptrack: 90 bytes per task held).
+  static constexpr size_t kLogChunkBytes = size_t{1} << 20;
+  std::vector<std::string> event_log_;
   size_t event_count_ = 0;
   int commit_count_ = 0;
   std::optional<Status> next_failure_;

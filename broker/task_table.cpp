@@ -8,9 +8,6 @@
 namespace cube::broker {
 namespace {
 
-// History entries of a task that runs once (append_event reserves this many at the first).
-constexpr size_t kTypicalHistory = 4;
-
 bool occupies_node(const Task& task) {
   return (task.state == TaskState::Scheduled || task.state == TaskState::Running) &&
          !task.node_id.empty();
@@ -57,7 +54,8 @@ Status TaskTable::restore(Task task, std::vector<TaskEvent> history) {
   std::string id = task.id;
   TaskRecord record;
   record.task = std::move(task);
-  record.history = std::move(history);
+  for (const TaskEvent& event : history)
+    record.history.append(event, *strings_);
   auto [it, inserted] = records_.emplace(id, std::move(record));
   index(it->first, it->second);
   ++counts_[static_cast<size_t>(it->second.task.state)];
@@ -241,11 +239,7 @@ void TaskTable::index(std::string_view id, TaskRecord& record) {
 
 void TaskTable::append_event(const std::string& id, TaskRecord& record, SystemTime now) {
   TaskEvent event{record.task.state, to_unix_ms(now), record.task.reason, record.task.node};
-  // A task that runs once has four entries (Pending, Scheduled, Running, Completed): one
-  // allocation instead of three as the history grows (1, 2, 4).
-  if (record.history.empty())
-    record.history.reserve(kTypicalHistory);
-  record.history.push_back(event);
+  record.history.append(event, *strings_);
   new_events_.emplace_back(id, std::move(event));
 }
 

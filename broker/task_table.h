@@ -20,6 +20,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <set>
 #include <string>
@@ -30,6 +31,8 @@
 
 #include "broker/id_map.h"
 #include "broker/store.h"
+#include "broker/string_pool.h"
+#include "broker/task_history.h"
 #include "common/clock.h"
 #include "common/status.h"
 #include "protocol/task.h"
@@ -53,7 +56,7 @@ struct NodeLoad {
 
 struct TaskRecord {
   Task task;
-  std::vector<TaskEvent> history;  // oldest first
+  TaskHistory history;  // oldest first
   // Assignments taken back since the last ACCEPT (rejected or timed out); not persisted. The
   // broker gives up on a task after a few (a spec every agent refuses must not bounce forever).
   uint32_t offers_without_accept = 0;
@@ -150,6 +153,9 @@ class TaskTable {
   // Lists the task for the next commit (once, in the order of first change).
   void mark_uncommitted(TaskRecord& record);
 
+  // The histories' reasons and node names. Behind a pointer so that its address, which every
+  // history keeps, survives a move of the table.
+  std::unique_ptr<StringPool> strings_ = std::make_unique<StringPool>();
   // Nodes never move and tasks are never removed: the indexes below hold views of the keys.
   IdMap<TaskRecord> records_;
   // Placement queues: sequence number -> task ID; the record remembers its sequence number.
