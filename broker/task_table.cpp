@@ -35,14 +35,11 @@ Status TaskTable::add(Task task, SystemTime now) {
   if (records_.contains(task.id))
     return Status::conflict("task " + task.id + " exists");
   task.updated_ms = to_unix_ms(now);
-  std::string id = task.id;  // the key
-  TaskRecord record;
-  record.task = std::move(task);
-  auto [it, inserted] = records_.emplace(std::move(id), std::move(record));
-  append_event(it->first, it->second, now);
-  index(it->first, it->second);
-  ++counts_[static_cast<size_t>(it->second.task.state)];
-  mark_uncommitted(it->second);
+  TaskRecord& record = insert(std::move(task));
+  append_event(record.task.id, record, now);
+  index(record.task.id, record);
+  ++counts_[static_cast<size_t>(record.task.state)];
+  mark_uncommitted(record);
   return Status::ok();
 }
 
@@ -51,34 +48,44 @@ Status TaskTable::restore(Task task, std::vector<TaskEvent> history) {
     return Status::invalid("a stored task has no ID");
   if (records_.contains(task.id))
     return Status::conflict("task " + task.id + " is stored twice");
-  std::string id = task.id;
-  TaskRecord record;
-  record.task = std::move(task);
+  TaskRecord& record = insert(std::move(task));
   for (const TaskEvent& event : history)
     record.history.append(event, *strings_);
-  auto [it, inserted] = records_.emplace(id, std::move(record));
-  index(it->first, it->second);
-  ++counts_[static_cast<size_t>(it->second.task.state)];
+  index(record.task.id, record);
+  ++counts_[static_cast<size_t>(record.task.state)];
   return Status::ok();
+}
+
+TaskRecord& TaskTable::insert(Task task) {
+  TaskRecord record;
+  record.task = std::move(task);
+  // A set's elements are reached as const because changing the key would misplace them; a
+  // record's key, its task's ID, never changes, so the rest of it may.
+  return const_cast<TaskRecord&>(*records_.insert(std::move(record)).first);
+}
+
+TaskRecord* TaskTable::find_mutable(std::string_view id) {
+  auto it = records_.find(id);
+  return it == records_.end() ? nullptr : const_cast<TaskRecord*>(&*it);
 }
 
 const TaskRecord* TaskTable::find(std::string_view id) const {
   auto it = records_.find(id);
-  return it == records_.end() ? nullptr : &it->second;
+  return it == records_.end() ? nullptr : &*it;
 }
 
 Status TaskTable::transition(std::string_view id, TaskState to, std::string reason,
                              std::optional<NodeRef> node, SystemTime now) {
-  auto it = records_.find(id);
-  if (it == records_.end())
+  TaskRecord* found = find_mutable(id);
+  if (found == nullptr)
     return Status::not_found("no task with ID " + std::string(id));
-  TaskRecord& record = it->second;
+  TaskRecord& record = *found;
   TaskState from = record.task.state;
   if (!is_valid_transition(from, to)) {
     return Status::invalid("task " + std::string(id) + ": " + std::string(task_state_name(from)) +
                            " -> " + std::string(task_state_name(to)) + " is not allowed");
   }
-  const std::string& key = it->first;
+  const std::string_view key = record.task.id;
   unindex(key, record);
   --counts_[static_cast<size_t>(from)];
   record.task.state = to;
@@ -97,10 +104,10 @@ Status TaskTable::transition(std::string_view id, TaskState to, std::string reas
 
 Status TaskTable::update(std::string_view id, const std::function<void(TaskStatus&)>& change,
                          SystemTime now) {
-  auto it = records_.find(id);
-  if (it == records_.end())
+  TaskRecord* record = find_mutable(id);
+  if (record == nullptr)
     return Status::not_found("no task with ID " + std::string(id));
-  TaskStatus& status = it->second.task;
+  TaskStatus& status = record->task;
   TaskStatus before = status;  // the status alone: the spec, most of a task's bytes, is fixed
   change(status);
   CUBE_CHECK(status.state == before.state && status.node_id == before.node_id &&
@@ -109,27 +116,26 @@ Status TaskTable::update(std::string_view id, const std::function<void(TaskStatu
   if (status == before)
     return Status::ok();
   status.updated_ms = to_unix_ms(now);
-  mark_uncommitted(it->second);
+  mark_uncommitted(*record);
   return Status::ok();
 }
 
 Status TaskTable::set_reason(std::string_view id, std::string reason, SystemTime now) {
-  auto it = records_.find(id);
-  if (it == records_.end())
+  TaskRecord* record = find_mutable(id);
+  if (record == nullptr)
     return Status::not_found("no task with ID " + std::string(id));
-  Task& task = it->second.task;
+  Task& task = record->task;
   if (task.reason == reason)
     return Status::ok();
   task.reason = std::move(reason);
   task.updated_ms = to_unix_ms(now);
-  mark_uncommitted(it->second);
+  mark_uncommitted(*record);
   return Status::ok();
 }
 
 void TaskTable::set_offers_without_accept(std::string_view id, uint32_t value) {
-  auto it = records_.find(id);
-  if (it != records_.end())
-    it->second.offers_without_accept = value;
+  if (TaskRecord* record = find_mutable(id))
+    record->offers_without_accept = value;
 }
 
 std::vector<std::string_view> TaskTable::placement_queue(size_t limit) const {
@@ -171,16 +177,12 @@ std::vector<std::string> TaskTable::nodes_with_tasks() const {
 }
 
 std::vector<const TaskRecord*> TaskTable::records_by_id() const {
-  std::vector<const std::pair<const std::string, TaskRecord>*> entries;
-  entries.reserve(records_.size());
-  for (const auto& entry : records_)
-    entries.push_back(&entry);
-  std::sort(entries.begin(), entries.end(),
-            [](const auto* a, const auto* b) { return a->first < b->first; });
   std::vector<const TaskRecord*> out;
-  out.reserve(entries.size());
-  for (const auto* entry : entries)
-    out.push_back(&entry->second);
+  out.reserve(records_.size());
+  for (const TaskRecord& record : records_)
+    out.push_back(&record);
+  std::sort(out.begin(), out.end(),
+            [](const TaskRecord* a, const TaskRecord* b) { return a->task.id < b->task.id; });
   return out;
 }
 
@@ -237,7 +239,7 @@ void TaskTable::index(std::string_view id, TaskRecord& record) {
   }
 }
 
-void TaskTable::append_event(const std::string& id, TaskRecord& record, SystemTime now) {
+void TaskTable::append_event(std::string_view id, TaskRecord& record, SystemTime now) {
   TaskEvent event{record.task.state, to_unix_ms(now), record.task.reason, record.task.node};
   record.history.append(event, *strings_);
   new_events_.emplace_back(id, std::move(event));

@@ -26,6 +26,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <unordered_set>
 #include <utility>
 #include <vector>
 
@@ -65,6 +66,24 @@ struct TaskRecord {
   // The task's key in its placement queue while it waits for a node.
   std::optional<uint64_t> queue_seq;
 };
+
+// The table's records, keyed by their own task's ID: an ID is stored once (a map keyed by a
+// copy of it cost 80 bytes per task held, the ID being longer than a std::string holds inline).
+struct TaskRecordHash {
+  using is_transparent = void;
+  size_t operator()(std::string_view id) const { return IdHash{}(id); }
+  size_t operator()(const TaskRecord& record) const { return IdHash{}(record.task.id); }
+};
+struct TaskRecordEqual {
+  using is_transparent = void;
+  static std::string_view id(std::string_view id) { return id; }
+  static std::string_view id(const TaskRecord& record) { return record.task.id; }
+  template <typename A, typename B>
+  bool operator()(const A& a, const B& b) const {
+    return id(a) == id(b);
+  }
+};
+using TaskRecords = std::unordered_set<TaskRecord, TaskRecordHash, TaskRecordEqual>;
 
 class TaskTable {
  public:
@@ -131,7 +150,7 @@ class TaskTable {
   size_t size() const { return records_.size(); }
 
   // Every task, in no particular order.
-  const IdMap<TaskRecord>& records() const { return records_; }
+  const TaskRecords& records() const { return records_; }
   // Every task ordered by ID (UUIDv7 IDs are time-ordered, so roughly by submission), for LIST.
   std::vector<const TaskRecord*> records_by_id() const;
 
@@ -149,7 +168,11 @@ class TaskTable {
   // Which queue/index a task belongs to, from its state and node. `id` is the record's key.
   void unindex(std::string_view id, TaskRecord& record);
   void index(std::string_view id, TaskRecord& record);
-  void append_event(const std::string& id, TaskRecord& record, SystemTime now);
+  void append_event(std::string_view id, TaskRecord& record, SystemTime now);
+  // Adds a record holding `task` (whose ID is not in the table) and returns it.
+  TaskRecord& insert(Task task);
+  // The record of `id`, changeable; nullptr when there is none.
+  TaskRecord* find_mutable(std::string_view id);
   // Lists the task for the next commit (once, in the order of first change).
   void mark_uncommitted(TaskRecord& record);
 
@@ -157,7 +180,7 @@ class TaskTable {
   // history keeps, survives a move of the table.
   std::unique_ptr<StringPool> strings_ = std::make_unique<StringPool>();
   // Nodes never move and tasks are never removed: the indexes below hold views of the keys.
-  IdMap<TaskRecord> records_;
+  TaskRecords records_;
   // Placement queues: sequence number -> task ID; the record remembers its sequence number.
   std::map<uint64_t, std::string_view> replace_queue_;
   std::map<uint64_t, std::string_view> pending_queue_;
