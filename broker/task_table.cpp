@@ -59,14 +59,13 @@ Status TaskTable::restore(Task task, std::vector<TaskEvent> history) {
 TaskRecord& TaskTable::insert(Task task) {
   TaskRecord record;
   record.task = std::move(task);
-  // A set's elements are reached as const because changing the key would misplace them; a
-  // record's key, its task's ID, never changes, so the rest of it may.
-  return const_cast<TaskRecord&>(*records_.insert(std::move(record)).first);
+  return own(*records_.insert(std::move(record)).first);
 }
 
-TaskRecord* TaskTable::find_mutable(std::string_view id) {
-  auto it = records_.find(id);
-  return it == records_.end() ? nullptr : const_cast<TaskRecord*>(&*it);
+TaskRecord& TaskTable::own(const TaskRecord& record) {
+  // A set's elements are reached as const because changing the key would misplace them; a
+  // record's key, its task's ID, never changes, so the rest of it may.
+  return const_cast<TaskRecord&>(record);
 }
 
 const TaskRecord* TaskTable::find(std::string_view id) const {
@@ -76,16 +75,21 @@ const TaskRecord* TaskTable::find(std::string_view id) const {
 
 Status TaskTable::transition(std::string_view id, TaskState to, std::string reason,
                              std::optional<NodeRef> node, SystemTime now) {
-  TaskRecord* found = find_mutable(id);
-  if (found == nullptr)
+  const TaskRecord* record = find(id);
+  if (record == nullptr)
     return Status::not_found("no task with ID " + std::string(id));
-  TaskRecord& record = *found;
+  return transition(*record, to, std::move(reason), std::move(node), now);
+}
+
+Status TaskTable::transition(const TaskRecord& found, TaskState to, std::string reason,
+                             std::optional<NodeRef> node, SystemTime now) {
+  TaskRecord& record = own(found);
   TaskState from = record.task.state;
+  const std::string_view key = record.task.id;
   if (!is_valid_transition(from, to)) {
-    return Status::invalid("task " + std::string(id) + ": " + std::string(task_state_name(from)) +
+    return Status::invalid("task " + std::string(key) + ": " + std::string(task_state_name(from)) +
                            " -> " + std::string(task_state_name(to)) + " is not allowed");
   }
-  const std::string_view key = record.task.id;
   unindex(key, record);
   --counts_[static_cast<size_t>(from)];
   record.task.state = to;
@@ -104,38 +108,49 @@ Status TaskTable::transition(std::string_view id, TaskState to, std::string reas
 
 Status TaskTable::update(std::string_view id, const std::function<void(TaskStatus&)>& change,
                          SystemTime now) {
-  TaskRecord* record = find_mutable(id);
+  const TaskRecord* record = find(id);
   if (record == nullptr)
     return Status::not_found("no task with ID " + std::string(id));
-  TaskStatus& status = record->task;
+  update(*record, change, now);
+  return Status::ok();
+}
+
+void TaskTable::update(const TaskRecord& found, const std::function<void(TaskStatus&)>& change,
+                       SystemTime now) {
+  TaskRecord& record = own(found);
+  TaskStatus& status = record.task;
   TaskStatus before = status;  // the status alone: the spec, most of a task's bytes, is fixed
   change(status);
   CUBE_CHECK(status.state == before.state && status.node_id == before.node_id &&
              status.node == before.node)
       << "TaskTable::update must not change state or node: use transition()";
   if (status == before)
-    return Status::ok();
+    return;
   status.updated_ms = to_unix_ms(now);
-  mark_uncommitted(*record);
-  return Status::ok();
+  mark_uncommitted(record);
 }
 
 Status TaskTable::set_reason(std::string_view id, std::string reason, SystemTime now) {
-  TaskRecord* record = find_mutable(id);
+  const TaskRecord* record = find(id);
   if (record == nullptr)
     return Status::not_found("no task with ID " + std::string(id));
-  Task& task = record->task;
-  if (task.reason == reason)
-    return Status::ok();
-  task.reason = std::move(reason);
-  task.updated_ms = to_unix_ms(now);
-  mark_uncommitted(*record);
+  set_reason(*record, std::move(reason), now);
   return Status::ok();
 }
 
+void TaskTable::set_reason(const TaskRecord& found, std::string reason, SystemTime now) {
+  TaskRecord& record = own(found);
+  Task& task = record.task;
+  if (task.reason == reason)
+    return;
+  task.reason = std::move(reason);
+  task.updated_ms = to_unix_ms(now);
+  mark_uncommitted(record);
+}
+
 void TaskTable::set_offers_without_accept(std::string_view id, uint32_t value) {
-  if (TaskRecord* record = find_mutable(id))
-    record->offers_without_accept = value;
+  if (const TaskRecord* record = find(id))
+    own(*record).offers_without_accept = value;
 }
 
 std::vector<std::string_view> TaskTable::placement_queue(size_t limit) const {

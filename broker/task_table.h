@@ -102,13 +102,18 @@ class TaskTable {
   // valid for the life of the table (the task it points to changes with later calls).
   const TaskRecord* find(std::string_view id) const;
 
-  // Moves task `id` to state `to` with `reason`, appending a history event at `now`.
+  // The calls below that change a task take its ID, or its record: one that find() returned
+  // (records never move), which saves the hot paths a lookup per change.
+
+  // Moves the task to state `to` with `reason`, appending a history event at `now`.
   // `node`: nullopt keeps the task's node; a NodeRef sets it (an empty NodeRef clears it: a
   // Scheduled task with no node waits in the placement queue).
   //   NotFound  no such task.
   //   Invalid   is_valid_transition(current, to) is false; nothing changed. The caller logs and
   //             counts it (a peer's report can be out of date; that is not a crash).
   Status transition(std::string_view id, TaskState to, std::string reason,
+                    std::optional<NodeRef> node, SystemTime now);
+  Status transition(const TaskRecord& record, TaskState to, std::string reason,
                     std::optional<NodeRef> node, SystemTime now);
 
   // Changes status fields other than state and node (attempt, desired state, exit code,
@@ -118,10 +123,13 @@ class TaskTable {
   // through transition() so the indexes stay right). NotFound when there is no such task.
   Status update(std::string_view id, const std::function<void(TaskStatus&)>& change,
                 SystemTime now);
+  void update(const TaskRecord& record, const std::function<void(TaskStatus&)>& change,
+              SystemTime now);
 
   // Sets the reason without a history event (an unplaced task's "why", refreshed on every
   // scheduling pass). No-op when unchanged. NotFound when there is no such task.
   Status set_reason(std::string_view id, std::string reason, SystemTime now);
+  void set_reason(const TaskRecord& record, std::string reason, SystemTime now);
 
   // The record's offers_without_accept counter (see TaskRecord). No-op for an unknown ID.
   void set_offers_without_accept(std::string_view id, uint32_t value);
@@ -171,8 +179,8 @@ class TaskTable {
   void append_event(std::string_view id, TaskRecord& record, SystemTime now);
   // Adds a record holding `task` (whose ID is not in the table) and returns it.
   TaskRecord& insert(Task task);
-  // The record of `id`, changeable; nullptr when there is none.
-  TaskRecord* find_mutable(std::string_view id);
+  // `record` (one of records_), changeable.
+  static TaskRecord& own(const TaskRecord& record);
   // Lists the task for the next commit (once, in the order of first change).
   void mark_uncommitted(TaskRecord& record);
 
