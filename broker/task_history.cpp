@@ -12,9 +12,7 @@ constexpr size_t kTypicalHistory = 4;
 }  // namespace
 
 TaskEvent TaskHistory::operator[](size_t i) const {
-  const Entry& entry = entries_[i];
-  return TaskEvent{static_cast<TaskState>(entry.state), entry.timestamp_ms,
-                   std::string(pool_->at(entry.reason)), std::string(pool_->at(entry.node))};
+  return entries_[i].unpack(*pool_);
 }
 
 std::vector<TaskEvent> TaskHistory::to_vector() const {
@@ -30,8 +28,7 @@ void TaskHistory::append(const TaskEvent& event, StringPool& pool) {
   pool_ = &pool;
   if (entries_.empty())
     entries_.reserve(kTypicalHistory);
-  entries_.push_back(Entry{event.timestamp_ms, static_cast<uint8_t>(event.state),
-                           pool.intern(event.reason), pool.intern(event.node)});
+  entries_.push_back(PackedEvent::pack(event, pool));
 }
 
 }  // namespace cube::broker

@@ -1,5 +1,5 @@
 // TaskHistory: one task's state changes, oldest first, as the broker holds them in memory:
-// 16 bytes per entry, the reason and node names being indexes into the TaskTable's StringPool.
+// 16 bytes per entry (broker/packed_event.h), the strings in the TaskTable's StringPool.
 // The history was a third of the broker's memory per task held as a vector of TaskEvent (80
 // bytes each plus heap blocks; heaptrack, cube-bench with a separate broker). Read an entry as a
 // TaskEvent with operator[]; the table appends.
@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "broker/packed_event.h"
 #include "broker/string_pool.h"
 #include "protocol/task.h"
 
@@ -31,15 +32,7 @@ class TaskHistory {
   void append(const TaskEvent& event, StringPool& pool);
 
  private:
-  struct Entry {
-    int64_t timestamp_ms : 56;  // Unix ms: 41 bits until the year 2039, 55 until long after
-    uint8_t state : 8;          // a TaskState
-    uint32_t reason;            // index into *pool_
-    uint32_t node;              // index into *pool_
-  };
-  static_assert(sizeof(Entry) == 16);
-
-  std::vector<Entry> entries_;
+  std::vector<PackedEvent> entries_;
   const StringPool* pool_ = nullptr;
 };
 
