@@ -221,6 +221,14 @@ HttpResponse RestApi::health() const {
   HttpResponse r;
   r.content_type = "text/plain; charset=utf-8";
   r.body = "ok\n";
+  // Brokers on a shared store say their role; a standby serves too (the gateway proxies to the
+  // leader), so both are 200 and a load balancer may send requests to either.
+  if (!status->role.empty()) {
+    r.body += "role: " + status->role + "\n";
+    if (!status->leader.empty())
+      r.body += "leader: " + status->leader + "\n";
+    r.headers.emplace_back("X-Cube-Role", status->role);
+  }
   return r;
 }
 
