@@ -316,6 +316,7 @@ TEST_F(FailoverTest, AStandbysGatewayProxiesToTheLeaderAndHealthzSaysTheRole) {
   auto leader_health = to_leader.Get("/healthz");
   ASSERT_TRUE(leader_health);
   EXPECT_EQ(leader_health->status, 200);
+  EXPECT_EQ(leader_health->body, "ok\nrole: leader\nleader: " + brokers_[leader]->address() + "\n");
   EXPECT_EQ(leader_health->get_header_value("X-Cube-Role"), "leader");
 
   // A task POSTed to the standby's gateway is stored by the leader.

@@ -356,6 +356,12 @@ TEST_F(RestApiTest, HealthzSaysTheRoleOfABrokerOnASharedStore) {
   r = api_.handle(request("GET", "/healthz"));
   EXPECT_EQ(r.status, 200);
   EXPECT_EQ(r.body, "ok\nrole: leader\nleader: 10.0.0.1:7100\n");
+
+  // A lone broker calls itself leader but names none: the answer it always gave.
+  s.leader.clear();
+  broker_.set_status(s);
+  r = api_.handle(request("GET", "/healthz"));
+  EXPECT_EQ(r.body, "ok\n");
 }
 
 TEST_F(RestApiTest, MetricsIsPrometheusTextFromStatusAndNodes) {
