@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <functional>
 #include <map>
 #include <random>
 #include <utility>
@@ -360,10 +361,18 @@ void Client::aim_at(const std::string& endpoint) {
     list_index_ = static_cast<size_t>(listed - endpoints_.begin());
 }
 
-void Client::aim_at_next() {
+void Client::aim_at_next(const std::function<bool(const std::string&)>& is_held) {
   size_t next = (list_index_ + 1) % endpoints_.size();
   if (target_ != endpoints_[list_index_])
     next = list_index_;  // a redirect's target failed: back to the list where it was left
+  // The first broker from there that is not held back; all of them held: the next one anyway.
+  for (size_t i = 0; i < endpoints_.size(); ++i) {
+    size_t candidate = (next + i) % endpoints_.size();
+    if (!is_held(endpoints_[candidate])) {
+      next = candidate;
+      break;
+    }
+  }
   if (endpoints_[next] == target_)
     close_socket();  // one broker: a fresh socket for the next try (Lazy Pirate)
   aim_at(endpoints_[next]);
@@ -383,7 +392,12 @@ Result<protocol::Reply> Client::run_failover(uint8_t type, const std::string& bo
     else
       it->second = std::move(what);
   };
-  std::vector<std::string> silent;  // endpoints that did not answer in this call
+  // Brokers that did not answer, and until when they are held back (kSilentHold).
+  std::map<std::string, SteadyTime> silent_until;
+  auto is_held = [&](const std::string& endpoint) {
+    auto it = silent_until.find(endpoint);
+    return it != silent_until.end() && clock_->now() < it->second;
+  };
   std::map<std::string, int> unanswered_tries;
   int stale = 0;
   int redirects = 0;
@@ -401,9 +415,8 @@ Result<protocol::Reply> Client::run_failover(uint8_t type, const std::string& bo
       note(address_, "did not answer (" + std::to_string(tries) +
                          (tries == 1 ? " try of " : " tries of ") +
                          format_seconds(options_.timeout_per_try) + ")");
-      if (std::find(silent.begin(), silent.end(), target_) == silent.end())
-        silent.push_back(target_);
-      aim_at_next();
+      silent_until[target_] = clock_->now() + kSilentHold;
+      aim_at_next(is_held);
       continue;
     }
     Result<protocol::Reply>& result = *outcome.result;
@@ -415,8 +428,7 @@ Result<protocol::Reply> Client::run_failover(uint8_t type, const std::string& bo
     note(address_, result.status().message());
     if (not_leader->leader && redirects < kMaxLeaderRedirects) {
       auto leader = broker_endpoint(*not_leader->leader);
-      if (leader && *leader != target_ &&
-          std::find(silent.begin(), silent.end(), *leader) == silent.end()) {
+      if (leader && *leader != target_ && !is_held(*leader)) {
         ++redirects;
         leaderless_answers = 0;
         aim_at(*leader);
@@ -426,7 +438,7 @@ Result<protocol::Reply> Client::run_failover(uint8_t type, const std::string& bo
     // No leader to follow (not known yet, or one that was silent, or too many hops): another
     // broker may know better; after a whole round of such answers, give the standbys' next
     // campaign a moment.
-    aim_at_next();
+    aim_at_next(is_held);
     if (++leaderless_answers >= endpoints_.size()) {
       leaderless_answers = 0;
       Millis left = std::chrono::duration_cast<Millis>(deadline - clock_->now());

@@ -12,9 +12,10 @@
 // ClientOptions::failover, a call goes to the broker that answered last (the first of the list at
 // first). A `not_leader: leader is X` answer from a standby sends the same request (same request
 // id, so a submit is still stored once) to X at once, X being the leader's advertised address,
-// listed or not; at most kMaxLeaderRedirects such hops per call, and never back to a broker that
-// was silent in this call. `not_leader: not known yet` (or a redirect not followed) and silence
-// for timeout_per_try move on to the next broker of the list; a full round of standbys that name
+// listed or not; at most kMaxLeaderRedirects such hops per call. `not_leader: not known yet` (or
+// a redirect not followed) and silence for timeout_per_try move on to the next broker of the
+// list; a broker that was silent is skipped for kSilentHold, as a list entry and as a
+// redirect's target, while others remain; a full round of standbys that name
 // no usable leader pauses kFailoverRoundPause. This goes on until failover_timeout, then the call
 // returns Unavailable naming every broker tried and what each said. One broker without
 // `failover`: exactly the Lazy Pirate above, a standby's not_leader answer returned as it is.
@@ -157,6 +158,12 @@ class Client {
   // their next campaign (every TTL/3, 1 s by default) will know; 250 ms keeps a client from
   // hammering them meanwhile.
   static constexpr Millis kFailoverRoundPause{250};
+  // How long a broker that did not answer is skipped, as a list entry and as a redirect's
+  // target (standbys name a killed leader until its lease ends), while other brokers answer.
+  // 5 s: longer than a takeover with the default 3 s TTL (4 to 5 s), so the client keeps asking
+  // the standbys and reaches the new leader at once; shorter than failover_timeout, so a leader
+  // that was only paused is asked again within the same call.
+  static constexpr Millis kSilentHold{5000};
 
   // Submits a task. A task without an ID gets a UUIDv7 here, before the first send, kept for
   // every retry, so a retry after a lost reply or a broker restart cannot store it twice.
@@ -244,8 +251,8 @@ class Client {
   // Makes `endpoint` the broker of the next try (closing a socket connected elsewhere).
   void aim_at(const std::string& endpoint);
   // The next broker of the list after the current one (after the last one used from the list,
-  // when the current one came from a redirect).
-  void aim_at_next();
+  // when the current one came from a redirect), skipping those `is_held` unless all are.
+  void aim_at_next(const std::function<bool(const std::string&)>& is_held);
   uint64_t next_request_id();
 
   ClientOptions options_;
