@@ -337,6 +337,16 @@ class AgentLoopTest : public ::testing::Test {
     return std::nullopt;
   }
 
+  // A Running attempt the driver already owns when the loop is built (call before start_loop).
+  AttemptStatus own_running_attempt(uint32_t attempt) {
+    AttemptStatus owned;
+    owned.task_id = new_random_id();
+    owned.attempt = attempt;
+    owned.state = TaskState::Running;
+    driver_.owned_ = {owned};
+    return owned;
+  }
+
   Task exec_task(uint32_t attempt = 1, std::vector<std::string> cmd = {"sleep", "300"}) {
     Task t;
     t.id = new_random_id();
@@ -663,11 +673,7 @@ TEST_F(AgentLoopTest, MissingBeaconsMeanTheBrokerIsGone) {
 TEST_F(AgentLoopTest, NotLeaderSendsTheAgentToTheNamedLeaderWithItsTasks) {
   FakeBroker leader(/*at_base_port=*/true);
   ASSERT_FALSE(leader.base_address().ends_with(":0")) << "no three consecutive free ports";
-  AttemptStatus owned;
-  owned.task_id = new_random_id();
-  owned.attempt = 3;
-  owned.state = TaskState::Running;
-  driver_.owned_ = {owned};
+  AttemptStatus owned = own_running_attempt(3);
   start_loop();
   auto hello = broker_.expect_work<protocol::Hello>();
   ASSERT_TRUE(hello.has_value());
@@ -716,11 +722,7 @@ TEST_F(AgentLoopTest, NoWelcomeMeansRetryOnAFreshSocketWithBackoff) {
 }
 
 TEST_F(AgentLoopTest, TasksTheDriverAlreadyOwnsAreReportedInHello) {
-  AttemptStatus owned;
-  owned.task_id = new_random_id();
-  owned.attempt = 4;
-  owned.state = TaskState::Running;
-  driver_.owned_ = {owned};
+  AttemptStatus owned = own_running_attempt(4);
   start_loop();
   auto hello = broker_.expect_work<protocol::Hello>();
   ASSERT_TRUE(hello.has_value());
