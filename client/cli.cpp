@@ -82,6 +82,8 @@ struct Context {
     ClientOptions options = brokers;
     options.tries = kTries;
     options.timeout_per_try = Millis((timeout.count() + kTries - 1) / kTries);
+    // A long --timeout (a slow link) must not leave a list fewer tries than one broker gets.
+    options.failover_timeout = std::max(options.failover_timeout, timeout);
     return Client(options, io.clock);
   }
 
@@ -685,7 +687,7 @@ po::options_description global_options() {
      po::value<std::string>()->default_value(std::string(kDefaultFailoverTimeout))
          ->value_name("DURATION"),
      "with several brokers: how long a request keeps trying them, to ride out a leader "
-     "takeover")
+     "takeover (at least --timeout)")
     ("curve-secret", po::value<std::string>()->value_name("FILE"),
      "encrypt with CURVE using this client secret key (make one with `cube-client keygen "
      "--out DIR`); the broker must list its public key")
