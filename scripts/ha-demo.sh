@@ -49,12 +49,15 @@ trap 'exit 130' INT TERM
 now_ms() { date +%s%3N; }
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
-# A loopback port nothing listens on (another process could take it before etcd binds it; the
-# demo then fails at the etcd health check and can simply be run again).
+# A loopback port nothing listens on, below the kernel's ephemeral range (a port there may be
+# the local end of any outgoing connection, which no probe sees). Another process could still
+# take it before etcd binds it: the demo then fails at the etcd health check and can simply be
+# run again.
+EPHEMERAL_LOW=$(cut -f1 /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32768)
 free_port() {
   local port
   while true; do
-    port=$((20000 + RANDOM % 40000))
+    port=$((10000 + RANDOM % (EPHEMERAL_LOW - 10000)))
     if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
       echo "$port"
       return
@@ -101,7 +104,11 @@ etcd_healthy() {
     case "$answer" in *'"health":"true"'*) ;; *) return 1 ;; esac
   done
 }
-wait_for 30 etcd_healthy || { echo "ha-demo: etcd did not start; its logs:" >&2; cat "$TMP"/etcd-*.log >&2; exit 1; }
+wait_for 30 etcd_healthy || {
+  echo "ha-demo: etcd did not start (run the demo again if a port was taken meanwhile); the end of its logs:" >&2
+  tail -n 3 "$TMP"/etcd-*.log >&2
+  exit 1
+}
 echo "etcd endpoints: $ENDPOINTS"
 
 say "3 brokers on etcd://$ENDPOINTS/cube-demo (--leader-ttl $TTL)"
