@@ -157,7 +157,8 @@ Result<EtcdRangeResponse> EtcdClient::range(const EtcdRangeRequest& request) {
 }
 
 Status EtcdClient::range_all(std::string_view key, std::string_view range_end,
-                             const std::function<Status(std::vector<EtcdKeyValue>& page)>& visit) {
+                             const std::function<Status(std::vector<EtcdKeyValue>& page)>& visit,
+                             int64_t* snapshot_revision) {
   EtcdRangeRequest request;
   request.key = std::string(key);
   request.range_end = std::string(range_end);
@@ -168,6 +169,8 @@ Status EtcdClient::range_all(std::string_view key, std::string_view range_end,
       return page.status();
     if (request.revision == 0)
       request.revision = page->revision;  // every later page reads this same snapshot
+    if (snapshot_revision != nullptr)
+      *snapshot_revision = request.revision;
     if (page->more && page->kvs.empty())
       return Status::internal("etcd answered a range with \"more\" but no keys");
     std::string next = page->kvs.empty() ? std::string() : page->kvs.back().key + '\0';
@@ -191,6 +194,10 @@ Result<EtcdLease> EtcdClient::lease_keepalive(int64_t id) {
   // The gateway turns this streaming RPC into one request and one answer per POST.
   return parse_answer(call("/v3/lease/keepalive", json{{"ID", std::to_string(id)}}),
                       parse_lease_response, "a lease keepalive");
+}
+
+Status EtcdClient::compact(int64_t revision) {
+  return call("/v3/kv/compaction", json{{"revision", std::to_string(revision)}}).status();
 }
 
 Status EtcdClient::lease_revoke(int64_t id) {

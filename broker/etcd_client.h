@@ -78,9 +78,11 @@ class EtcdClient {
   // store as of the revision of the first answer, so the whole range is one consistent
   // snapshot even while others write. A non-OK Status from `visit` stops the read and is
   // returned. Errors as above; Unavailable too when etcd compacted that revision away
-  // meanwhile (read again).
+  // meanwhile (read again). `snapshot_revision`, when given, is set to the revision read (a
+  // watch from the one after it misses nothing).
   Status range_all(std::string_view key, std::string_view range_end,
-                   const std::function<Status(std::vector<EtcdKeyValue>& page)>& visit);
+                   const std::function<Status(std::vector<EtcdKeyValue>& page)>& visit,
+                   int64_t* snapshot_revision = nullptr);
 
   // One transaction: compares, then the success or the failure ops, atomically. OK with
   // succeeded false when a compare did not hold. Errors as above (Invalid when it has more ops
@@ -95,6 +97,10 @@ class EtcdClient {
   Result<EtcdLease> lease_keepalive(int64_t id);
   // Revokes `id`, deleting the keys attached to it. NotFound when it does not exist.
   Status lease_revoke(int64_t id);
+
+  // Compacts the store's history up to `revision` (what an operator, or etcd's
+  // --auto-compaction, does; watches from an older revision are then canceled).
+  Status compact(int64_t revision);
 
  private:
   // POSTs `body` to `path` ("/v3/kv/txn") on the members as described above; the answer's JSON
