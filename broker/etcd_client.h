@@ -57,6 +57,14 @@ struct EtcdClientOptions {
   int64_t page_size = 500;
 };
 
+// Sets `c` (just reset) up for one POST of `payload` to `url` on an etcd member, as every etcd
+// call does: no proxy (the members are dialled directly), no signals, `connect_timeout`, JSON
+// headers (made by etcd_post_headers(), without "Expect: 100-continue"), libcurl's error text
+// into `error_buffer` (CURL_ERROR_SIZE bytes). Every pointer must outlive the transfer.
+void setup_etcd_post(CURL* c, const std::string& url, std::string_view payload,
+                     const CurlSlist& headers, char* error_buffer, Millis connect_timeout);
+CurlSlist etcd_post_headers();
+
 class EtcdClient {
  public:
   explicit EtcdClient(EtcdClientOptions options);

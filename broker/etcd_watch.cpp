@@ -4,6 +4,7 @@
 
 #include <utility>
 
+#include "broker/etcd_client.h"
 #include "common/check.h"
 
 namespace cube::broker {
@@ -92,9 +93,7 @@ Status EtcdWatch::run(std::string_view key, std::string_view range_end, int64_t 
                       const std::function<bool(EtcdWatchResponse&)>& on_answer,
                       const std::function<bool()>& should_stop) {
   const std::string payload = watch_create_request(key, range_end, start_revision).dump();
-  CurlSlist headers;
-  headers.append("Content-Type: application/json");
-  headers.append("Expect:");
+  CurlSlist headers = etcd_post_headers();
   std::string unreachable;
   const size_t n = endpoints_.size();
   for (size_t tried = 0; tried < n; ++tried) {
@@ -108,20 +107,12 @@ Status EtcdWatch::run(std::string_view key, std::string_view range_end, int64_t 
     CURL* c = curl_.get();
     stream.handle = c;
     curl_easy_reset(c);
-    curl_easy_setopt(c, CURLOPT_URL, url.c_str());
-    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(c, CURLOPT_PROXY, "");
-    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(connect_timeout_.count()));
+    setup_etcd_post(c, url, payload, headers, error_buffer, connect_timeout_);
     // No overall timeout: the stream lasts as long as the watch. A dead peer is noticed by TCP
     // keepalive; a silent one is the caller's business (see the header).
     curl_easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L);
     curl_easy_setopt(c, CURLOPT_TCP_KEEPIDLE, 5L);
     curl_easy_setopt(c, CURLOPT_TCP_KEEPINTVL, 2L);
-    curl_easy_setopt(c, CURLOPT_ERRORBUFFER, error_buffer);
-    curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers.get());
-    curl_easy_setopt(c, CURLOPT_POST, 1L);
-    curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(payload.size()));
-    curl_easy_setopt(c, CURLOPT_POSTFIELDS, payload.data());
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, &on_write);
     curl_easy_setopt(c, CURLOPT_WRITEDATA, &stream);
     curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);

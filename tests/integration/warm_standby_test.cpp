@@ -79,6 +79,18 @@ class WarmStandbyTest : public OneEtcdTest {
     ASSERT_TRUE(done.is_ok()) << done.to_string();
   }
 
+  std::vector<std::string> broker_args() const {
+    return {"--store", etcd_.store_spec(kPrefix), "--leader-ttl", "2s"};
+  }
+
+  // Starts `leader`, waits until it leads, then `standby`, until it is a standby.
+  void start_leader_and_standby(Cluster& leader, Cluster& standby) {
+    ASSERT_NO_FATAL_FAILURE(leader.start_broker(broker_args()));
+    ASSERT_TRUE(eventually([&] { return role_of(leader) == "leader"; }, 15s, Millis(100)));
+    ASSERT_NO_FATAL_FAILURE(standby.start_broker(broker_args()));
+    ASSERT_TRUE(eventually([&] { return role_of(standby) == "standby"; }, 15s, Millis(100)));
+  }
+
   // The number in the broker's "serving as leader ... N ms after winning" line, and its source;
   // -1 before the line.
   static std::pair<long, std::string> takeover_of(const std::string& output) {
@@ -141,12 +153,7 @@ TEST_F(WarmStandbyTest, TheCopyFollowsPutsAndDeletesAndReadsAgainAfterACompactio
 
 TEST_F(WarmStandbyTest, AStandbyTakesOverFromItsCopyWithEveryTaskAndItsHistory) {
   Cluster a, b;
-  const std::vector<std::string> args = {"--store", etcd_.store_spec(kPrefix), "--leader-ttl",
-                                         "2s"};
-  ASSERT_NO_FATAL_FAILURE(a.start_broker(args));
-  ASSERT_TRUE(eventually([&] { return role_of(a) == "leader"; }, 15s, Millis(100)));
-  ASSERT_NO_FATAL_FAILURE(b.start_broker(args));
-  ASSERT_TRUE(eventually([&] { return role_of(b) == "standby"; }, 15s, Millis(100)));
+  ASSERT_NO_FATAL_FAILURE(start_leader_and_standby(a, b));
   Client to_a = client_for(a, Millis(5000), 1);
   std::map<std::string, TaskState> before;
   for (int i = 0; i < 30; ++i) {
@@ -197,12 +204,7 @@ TEST_F(WarmStandbyTest, AStandbyHoldingAHundredThousandTasksServesWithinTwoSecon
   constexpr int kTasks = 100000;
   constexpr int kWriters = 4;
   Cluster a, b, c;
-  const std::vector<std::string> args = {"--store", etcd_.store_spec(kPrefix), "--leader-ttl",
-                                         "2s"};
-  ASSERT_NO_FATAL_FAILURE(a.start_broker(args));
-  ASSERT_TRUE(eventually([&] { return role_of(a) == "leader"; }, 15s, Millis(100)));
-  ASSERT_NO_FATAL_FAILURE(b.start_broker(args));
-  ASSERT_TRUE(eventually([&] { return role_of(b) == "standby"; }, 15s, Millis(100)));
+  ASSERT_NO_FATAL_FAILURE(start_leader_and_standby(a, b));
 
   // 100,000 finished tasks with their history, written as leaders write them (group commits
   // cut into txns of 128 puts), from four connections at once while b follows.

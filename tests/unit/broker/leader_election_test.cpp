@@ -30,6 +30,16 @@ class ElectionMachineTest : public ::testing::Test {
     machine_.on_lease_granted(42, kTtl, now(), now());
     ASSERT_EQ(machine_.next_action(now()), ElectionAction::Campaign);
   }
+  // Goes from deadline to deadline, every keepalive failing, until the leader steps down.
+  void fail_keepalives_until_not_leader() {
+    for (int i = 0; i < 10 && machine_.role() == ElectionRole::Leader; ++i) {
+      clock_.advance(std::chrono::duration_cast<Millis>(machine_.next_deadline() - now()));
+      if (machine_.check_expiry(now()))
+        return;
+      ASSERT_EQ(machine_.next_action(now()), ElectionAction::KeepAlive);
+      machine_.on_keepalive(KeepaliveOutcome::Failed, Millis(0), now(), now());
+    }
+  }
   ManualClock clock_;
   ElectionMachine machine_{kTtl};
 };
@@ -152,13 +162,7 @@ TEST_F(ElectionMachineTest, AfterEtcdLostItsQuorumTheSameLeaseAndReignComeBack) 
   grant();
   machine_.on_campaign(won(5), now());
   // etcd without quorum for longer than the TTL: every keepalive fails, the leader steps down.
-  while (machine_.role() == ElectionRole::Leader) {
-    clock_.advance(std::chrono::duration_cast<Millis>(machine_.next_deadline() - now()));
-    if (machine_.check_expiry(now()))
-      break;
-    ASSERT_EQ(machine_.next_action(now()), ElectionAction::KeepAlive);
-    machine_.on_keepalive(KeepaliveOutcome::Failed, Millis(0), now(), now());
-  }
+  ASSERT_NO_FATAL_FAILURE(fail_keepalives_until_not_leader());
   EXPECT_EQ(machine_.role(), ElectionRole::Campaigning);
   // It keeps the lease id and keeps renewing it; it does not campaign on a lease it cannot
   // vouch for.
@@ -184,13 +188,7 @@ TEST_F(ElectionMachineTest, TheLeaderDeadlineIsNeverPastTheLease) {
   grant();
   machine_.on_campaign(won(5), now());
   // Keepalives keep failing: the next deadline is at most the lease's end.
-  for (int i = 0; i < 10; ++i) {
-    clock_.advance(std::chrono::duration_cast<Millis>(machine_.next_deadline() - now()));
-    if (machine_.check_expiry(now()))
-      break;
-    ASSERT_EQ(machine_.next_action(now()), ElectionAction::KeepAlive);
-    machine_.on_keepalive(KeepaliveOutcome::Failed, Millis(0), now(), now());
-  }
+  ASSERT_NO_FATAL_FAILURE(fail_keepalives_until_not_leader());
   EXPECT_EQ(machine_.role(), ElectionRole::Campaigning);
   EXPECT_EQ(now(), SteadyTime(kTtl));
 }
