@@ -31,6 +31,8 @@ constexpr Millis kCommitRetry{100};
 // How long a broker that won waits for its warm copy to reach its own leader key: the watch
 // brings that key within milliseconds; a copy further behind is read again in full instead.
 constexpr Millis kWarmCopyWait{1000};
+// A loop that stepped down polls this often for the end of the commit in flight.
+constexpr Millis kStepDownPoll{50};
 
 // A client request that changes state: refused while the store cannot commit.
 bool is_client_write(const Inbound& in) {
@@ -197,11 +199,16 @@ LoopExit BrokerLoop::run(int stop_fd, int reload_fd) {
   // Without a reload fd the last item is left out of the poll set.
   size_t polled = reload_fd >= 0 ? items.size() : items.size() - 1;
   while (true) {
-    if (!lost_reason_.empty())
+    // A loop that stepped down answers as a standby until the commit in flight (if any) ended,
+    // so that clients hear not_leader rather than nothing; then it returns.
+    bool stepped_down = !lost_reason_.empty();
+    if (stepped_down && !writer_->busy())
       return LoopExit::LeadershipLost;
-    before_poll();
+    if (!stepped_down)
+      before_poll();
     try {
-      zmq::poll(items.data(), polled, Millis(poll_timeout_ms()));
+      zmq::poll(items.data(), polled,
+                Millis(stepped_down ? kStepDownPoll.count() : poll_timeout_ms()));
     } catch (const zmq::error_t& e) {
       if (e.num() == EINTR)
         continue;
@@ -212,8 +219,12 @@ LoopExit BrokerLoop::run(int stop_fd, int reload_fd) {
     if (items[3].revents & ZMQ_POLLIN)
       break;
     if (items[5].revents & ZMQ_POLLIN) {
-      for (const auto& news : campaign_->take())
-        on_election_news(news);
+      for (const auto& news : campaign_->take()) {
+        if (stepped_down)
+          campaign_error_ = news.error;  // a new reign is the next loop's to take up
+        else
+          on_election_news(news);
+      }
     }
     if (items[6].revents & ZMQ_POLLIN) {
       brokers_ = directory_->brokers();
@@ -221,13 +232,12 @@ LoopExit BrokerLoop::run(int stop_fd, int reload_fd) {
     }
     if (lease_valid_until_ && clock_.now() >= *lease_valid_until_)
       step_down("the lease was not renewed before it ran out", /*tell_campaign=*/true);
-    if (!lost_reason_.empty())
-      return LoopExit::LeadershipLost;
     if (items[4].revents & ZMQ_POLLIN) {
-      if (auto done = writer_->take_done())
-        on_commit_done(std::move(*done));
-      if (!lost_reason_.empty())
-        return LoopExit::LeadershipLost;
+      if (auto done = writer_->take_done()) {
+        if (lost_reason_.empty())
+          on_commit_done(std::move(*done));
+        // else: the reign is over; whatever this batch did, nothing reports it
+      }
     }
     if (polled == items.size() && (items[7].revents & ZMQ_POLLIN)) {
       drain_fd(reload_fd);
@@ -239,11 +249,14 @@ LoopExit BrokerLoop::run(int stop_fd, int reload_fd) {
       drain(BrokerSocket::Work);
     if (items[2].revents & ZMQ_POLLIN)
       drain(BrokerSocket::Events);
-    run_timers();
+    if (lost_reason_.empty())
+      run_timers();
   }
-  before_poll();  // commit and answer what the last iteration handled
+  if (!lost_reason_.empty())
+    return LoopExit::LeadershipLost;  // nothing of the reign is committed or sent
+  before_poll();                      // commit and answer what the last iteration handled
   finish_commits();
-  return lost_reason_.empty() ? LoopExit::Stopped : LoopExit::LeadershipLost;
+  return LoopExit::Stopped;
 }
 
 void BrokerLoop::on_election_news(const ElectionNews& news) {
@@ -326,6 +339,11 @@ void BrokerLoop::step_down(std::string reason, bool tell_campaign) {
   state_.refuse_held_replies(Status::unavailable("not_leader: this broker stopped leading (" +
                                                  lost_reason_ + ")" + etcd_trouble() +
                                                  "; not stored, retry"));
+  // Until run() returns, it answers as a standby that knows no leader, and sends nothing else.
+  (void)state_.outbox.drop();
+  state_.role = std::string(election_role_name(ElectionRole::Campaigning));
+  state_.leader_address.clear();
+  lease_valid_until_.reset();
 }
 
 std::string BrokerLoop::etcd_trouble() const {

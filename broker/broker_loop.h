@@ -137,8 +137,9 @@ class BrokerLoop {
   // read), then commits what is left and returns. When `reload_fd` (a HangupSignal, an eventfd
   // or a pipe) becomes readable, the loop reads and discards what is pending there and calls
   // reload_allowlist_files(). Precondition: bind() returned OK. Blocks.
-  // LeadershipLost (only with use_election()): returned at once, without committing or sending
-  // what is pending; lost_reason() says why.
+  // LeadershipLost (only with use_election()): returned without committing or sending what is
+  // pending, once the commit in flight (if any) ended; meanwhile the loop answers as a standby
+  // that knows no leader. lost_reason() says why.
   LoopExit run(int stop_fd, int reload_fd = -1);
   // Why leadership was lost ("the lease expired ..."); empty otherwise.
   const std::string& lost_reason() const { return lost_reason_; }

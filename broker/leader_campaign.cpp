@@ -93,12 +93,18 @@ CampaignOutcome LeaderCampaign::campaign(int64_t lease) {
   const std::string& key = options_.leader_key;
   EtcdTxn txn;
   txn.compares = {EtcdCompare::create_revision_is(key, 0)};
-  // Either way, (re)register this broker on its lease (the standbys' list in STATUS).
-  EtcdOp registration = EtcdOp::put(options_.broker_key, encode_leader_record(me_), lease);
-  txn.success = {EtcdOp::put(key, encode_leader_record(me_), lease), EtcdOp::get(key),
-                 registration};
-  txn.failure = {EtcdOp::get(key), registration};
+  txn.success = {EtcdOp::put(key, encode_leader_record(me_), lease), EtcdOp::get(key)};
+  txn.failure = {EtcdOp::get(key)};
+  if (registered_lease_ != lease) {
+    // Either way, register this broker on its lease (the standbys' list in STATUS); once per
+    // lease: the key lives as long as the lease.
+    EtcdOp registration = EtcdOp::put(options_.broker_key, encode_leader_record(me_), lease);
+    txn.success.push_back(registration);
+    txn.failure.push_back(registration);
+  }
   auto answer = client_.txn(txn);
+  if (answer.is_ok())
+    registered_lease_ = lease;
   if (answer.is_ok() && !answer->ranges.empty() && !answer->ranges.front().empty()) {
     const EtcdKeyValue& kv = answer->ranges.front().front();
     // A failed compare whose key carries our lease: an earlier campaign landed although its

@@ -14,9 +14,9 @@
 // past the next renewal; ElectionMachine counts the lease from the asking and declares a leader
 // Lost when it was not renewed by then.
 //
-// Registration: the campaign txn also puts PREFIX/brokers/<broker id> with our record on our
-// lease, in either branch, so every broker on the prefix is listed while its lease lives
-// (broker/broker_directory.h reads the list).
+// Registration: the first campaign txn on each lease also puts PREFIX/brokers/<broker id> with
+// our record on that lease, in either branch, so every broker on the prefix is listed while its
+// lease lives (broker/broker_directory.h reads the list).
 //
 // News: an ElectionNews each time the role changes, and for a leader after every renewal (with
 // the new lease_valid_until, which the loop checks on its own deadline too, in case this
@@ -91,8 +91,9 @@ class LeaderCampaign {
   LeaderCampaignOptions options_;
   const Clock& clock_;
   LeaderRecord me_;
-  EtcdClient client_;        // the campaign thread's only
-  ElectionMachine machine_;  // the campaign thread's only
+  EtcdClient client_;             // the campaign thread's only
+  ElectionMachine machine_;       // the campaign thread's only
+  int64_t registered_lease_ = 0;  // PREFIX/brokers/<id> is on this lease (campaign thread)
   EventQueue<ElectionNews> news_;
   mutable Mutex mu_;
   std::condition_variable cv_;
