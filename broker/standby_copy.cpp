@@ -198,6 +198,10 @@ void StandbyCopy::run() {
     }
     bool reread = false;
     Status failed;
+    {
+      MutexLock lock(mu_);
+      stats_.watching = true;
+    }
     Status watched = watch.run(
         root, root_end, from,
         [&](EtcdWatchResponse& answer) {
@@ -236,6 +240,10 @@ void StandbyCopy::run() {
           return true;
         },
         [this] { return !keep_going(); });
+    {
+      MutexLock lock(mu_);
+      stats_.watching = false;
+    }
     if (reread) {
       if (!failed.is_ok())
         report(failed);

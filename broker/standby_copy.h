@@ -72,6 +72,7 @@ class StandbyCopy {
     size_t events = 0;
     uint64_t full_reads = 0;   // how many times the whole store was read
     Millis last_full_read{0};  // how long the last one took
+    bool watching = false;     // a watch stream is open (or being opened)
   };
   Stats stats() const CUBE_EXCLUDES(mu_);
 

@@ -127,11 +127,15 @@ TEST_F(WarmStandbyTest, TheCopyFollowsPutsAndDeletesAndReadsAgainAfterACompactio
   ASSERT_TRUE(eventually([&] { return copy.stats().revision >= written; }, 10s, Millis(20)));
   EXPECT_EQ(copy.stats().tasks, 3u);  // a, c, d
   EXPECT_FALSE(copy.take(written + 1000, Millis(0)).is_ok());
+  ASSERT_TRUE(eventually([&] { return !copy.stats().watching; }, 5s, Millis(20)));
 
   // Meanwhile: more writes, and the history before them compacted away.
   Task e = finished_task("e");
+  Task f = finished_task("f");
   ASSERT_NO_FATAL_FAILURE(commit(*store, {e}));
+  ASSERT_NO_FATAL_FAILURE(commit(*store, {f}));  // etcd keeps the compact revision itself
   const int64_t compacted_at = revision();
+  ASSERT_GT(compacted_at, written + 1);
   ASSERT_TRUE(client.compact(compacted_at).is_ok());
   copy.follow();  // the watch from `written + 1` is canceled: the copy reads everything again
   auto taken = copy.take(compacted_at, Millis(10000));
@@ -143,11 +147,12 @@ TEST_F(WarmStandbyTest, TheCopyFollowsPutsAndDeletesAndReadsAgainAfterACompactio
   EXPECT_EQ(states, (std::map<std::string, TaskState>{{first[0].id, TaskState::Failed},
                                                       {first[2].id, TaskState::Completed},
                                                       {d.id, TaskState::Completed},
-                                                      {e.id, TaskState::Completed}}));
+                                                      {e.id, TaskState::Completed},
+                                                      {f.id, TaskState::Completed}}));
   // Every history entry, in append order (b's stays: history is not deleted with the task).
-  ASSERT_EQ(taken->events.size(), 6u);
+  ASSERT_EQ(taken->events.size(), 7u);
   EXPECT_EQ(taken->events.front().first, first[0].id);
-  EXPECT_EQ(taken->events.back().first, e.id);
+  EXPECT_EQ(taken->events.back().first, f.id);
   EXPECT_EQ(taken->events[4].second.state, TaskState::Failed);
 }
 
