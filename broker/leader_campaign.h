@@ -11,8 +11,8 @@
 // is attached to our lease, so a retried write never makes two leaders or none.
 //
 // The keepalive client's request timeout is TTL/3, so one hung request cannot hold the thread
-// past the next renewal; ElectionMachine counts the lease from the asking and declares a leader
-// Lost when it was not renewed by then.
+// past the next renewal; ElectionMachine counts the lease from the asking and makes a leader
+// step down when it was not renewed by then.
 //
 // Registration: the first campaign txn on each lease also puts PREFIX/brokers/<broker id> with
 // our record on that lease, in either branch, so every broker on the prefix is listed while its
