@@ -110,11 +110,11 @@ class EtcdClient {
   // --auto-compaction, does; watches from an older revision are then canceled).
   Status compact(int64_t revision);
 
- private:
-  // POSTs `body` to `path` ("/v3/kv/txn") on the members as described above; the answer's JSON
-  // on HTTP 200.
+  // POSTs `body` to `path` ("/v3/maintenance/status") on the members as described above; the
+  // answer's JSON on HTTP 200. For what the calls above do not cover (tests, maintenance).
   Result<nlohmann::json> call(std::string_view path, const nlohmann::json& body);
 
+ private:
   EtcdClientOptions options_;
   size_t current_ = 0;  // index into options_.endpoints of the member that answered last
   CurlEasy curl_;       // kept between calls: its connection is reused

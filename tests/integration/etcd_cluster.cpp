@@ -76,6 +76,24 @@ void EtcdCluster::kill_member(size_t i) {
   members_.at(i).reset();
 }
 
+int EtcdCluster::leader_member() const {
+  for (size_t i = 0; i < endpoints_.size(); ++i) {
+    if (!members_[i])
+      continue;
+    broker::EtcdClientOptions options;
+    options.endpoints = {endpoints_[i]};
+    broker::EtcdClient client(options);
+    auto status = client.call("/v3/maintenance/status", nlohmann::json::object());
+    if (!status.is_ok())
+      continue;
+    std::string member = status->value("header", nlohmann::json::object()).value("member_id", "");
+    std::string leader = status->value("leader", "");
+    if (!member.empty() && member == leader)
+      return static_cast<int>(i);
+  }
+  return -1;
+}
+
 void EtcdCluster::restart_member(size_t i) {
   ASSERT_FALSE(members_.at(i).has_value()) << "member " << i << " is running";
   members_[i].emplace(argv_.at(i), log_paths_.at(i));

@@ -47,6 +47,9 @@ class EtcdCluster {
 
   // SIGKILLs member i and reaps it.
   void kill_member(size_t i);
+  // The index of the member that is etcd's raft leader now, as the members say
+  // (/v3/maintenance/status); -1 when none answers with a leader.
+  int leader_member() const;
   // Starts member i again (after kill_member) on its ports and data dir, as a member rejoining
   // its cluster; does not wait for it (the cluster's quorum says when it serves).
   void restart_member(size_t i);
