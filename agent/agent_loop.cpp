@@ -11,6 +11,7 @@
 #include "agent/http_probe.h"
 #include "agent/log_reader.h"
 #include "protocol/batches.h"
+#include "protocol/not_leader.h"
 
 namespace cube::agent {
 namespace {
@@ -34,6 +35,13 @@ std::string broker_label(const AgentOptions& o, const BrokerEndpoints& e) {
   if (!o.work_endpoint_override.empty())
     return e.work;
   return o.broker_host + ":" + std::to_string(o.broker_port);
+}
+
+// --broker's list: the first broker, then the others.
+std::vector<BrokerAddress> broker_list(const AgentOptions& o) {
+  std::vector<BrokerAddress> list = {{o.broker_host, o.broker_port}};
+  list.insert(list.end(), o.other_brokers.begin(), o.other_brokers.end());
+  return list;
 }
 
 // One probe per watched attempt is in flight at most, and only running attempts are watched:
@@ -70,6 +78,7 @@ size_t pool_threads(uint32_t slots) {
 AgentLoop::AgentLoop(AgentOptions options, Driver& driver, const Clock& clock,
                      zmq::context_t* shared_context)
     : options_(std::move(options)),
+      failover_(broker_list(options_)),
       endpoints_(broker_endpoints(options_)),
       name_(options_.name.empty() ? default_agent_name() : options_.name),
       broker_label_(broker_label(options_, endpoints_)),
@@ -334,11 +343,65 @@ void AgentLoop::on_welcome(const protocol::Welcome& w, SteadyTime now) {
   // The first NODE_STATS a heartbeat after WELCOME: soon, yet over a CPU interval long enough
   // to mean something.
   next_stats_ = now + heartbeat_interval();
+  failover_.on_welcome();
   spdlog::info("registered with broker {} as {} (id {})", broker_label_, name_, options_.agent_id);
   send_credit();
 }
 
+void AgentLoop::move_on(BrokerFailover::Next next, SteadyTime now) {
+  // What the ending session accepted and numbered goes out as that session's, to its broker.
+  flush_accepts();
+  flush_states();
+  session_id_.clear();
+  broker_batches_ = false;
+  hello_unsent_ = false;
+  const BrokerAddress& target = failover_.current();
+  const bool first = target == BrokerAddress{options_.broker_host, options_.broker_port};
+  BrokerEndpoints endpoints = first ? broker_endpoints(options_) : broker_endpoints(target);
+  if (endpoints.work != endpoints_.work) {
+    spdlog::info("moving from broker {} to broker {} (tasks keep running)", broker_label_,
+                 first ? broker_label(options_, endpoints) : target.label());
+    endpoints_ = std::move(endpoints);
+    broker_label_ = first ? broker_label(options_, endpoints_) : target.label();
+    // New sockets for the new broker's ports: what the old ones still queue is dropped
+    // (linger 0), and the SUB hears only the new broker's beacon.
+    setup_sockets();
+    if (!setup_status_.is_ok())
+      spdlog::error("{}", setup_status_.message());
+  } else {
+    create_dealer();  // drops a HELLO still queued for it (Lazy Pirate)
+  }
+  switch (next) {
+    case BrokerFailover::Next::HelloNow:
+      start_hello(now);
+      return;
+    case BrokerFailover::Next::HelloLater:
+      backoff_.retry_at(now + BrokerFailover::kStandbyRetry);
+      break;
+    case BrokerFailover::Next::BackOff: {
+      Millis delay = backoff_.on_failure(now);
+      spdlog::warn("no broker of the {} answered; retrying {} in {} ms", failover_.size(),
+                   broker_label_, delay.count());
+      break;
+    }
+  }
+  state_ = SessionState::BackingOff;
+}
+
 void AgentLoop::on_error(const protocol::ErrorMessage& e, SteadyTime now) {
+  if (auto not_leader = protocol::parse_not_leader(e.code, e.message)) {
+    std::optional<BrokerAddress> leader;
+    if (not_leader->leader) {
+      BrokerAddress a;
+      if (protocol::parse_host_port(*not_leader->leader, a.host, a.port).is_ok() &&
+          a.port <= 65535 - 3)
+        leader = std::move(a);
+    }
+    spdlog::info("broker {} is a standby ({}){}", broker_label_, e.message,
+                 leader ? "" : ": asking another broker shortly");
+    move_on(failover_.on_not_leader(leader), now);
+    return;
+  }
   if (e.code == ErrorCode::Unauthorized) {
     if (state_ == SessionState::Welcomed) {
       spdlog::info("broker {} does not know our session ({}): registering again", broker_label_,
@@ -860,6 +923,12 @@ void AgentLoop::run_timers(SteadyTime now) {
   run_health_timer(now);
   switch (state_) {
     case SessionState::AwaitingWelcome:
+      if (now >= welcome_deadline_ && failover_.size() > 1) {
+        spdlog::warn("no WELCOME from broker {} within {} ms: trying the next broker",
+                     broker_label_, options_.welcome_timeout.count());
+        move_on(failover_.on_silent(), now);
+        break;
+      }
       if (now >= welcome_deadline_) {
         Millis delay = backoff_.on_failure(now);
         // A broker that refuses our key never answers at all, so name that cause too.
@@ -884,6 +953,11 @@ void AgentLoop::run_timers(SteadyTime now) {
       if (now - last_beacon_ >= beacon_interval() * kBeaconMisses) {
         spdlog::warn("no beacon from broker {} for {} ms: registering again (tasks keep running)",
                      broker_label_, (beacon_interval() * kBeaconMisses).count());
+        if (failover_.size() > 1) {
+          failover_.on_silent();
+          move_on(BrokerFailover::Next::HelloNow, now);  // a first silence: no backoff yet
+          break;
+        }
         create_dealer();
         start_hello(now);
         break;

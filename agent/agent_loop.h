@@ -25,6 +25,16 @@
 // carries a new broker epoch (broker restarted), and when no BEACON came for 3 beacon
 // intervals (broker gone: the DEALER is recreated; tasks keep running).
 //
+// Several brokers (AgentOptions::other_brokers, an HA set: docs/ha.md): BrokerFailover
+// (agent/broker_failover.h) picks the broker. No WELCOME in time, or no BEACON for 3 intervals:
+// the next broker of the list; an ERROR `not_leader: leader is X` (to HELLO or to any later
+// message): X at once; `not_leader: not known yet`: the next broker after a short wait. Moving to
+// another broker recreates all three sockets, connected to its ports, and sends HELLO: the new
+// leader reconciles the tasks it lists exactly as a restarted broker does (they keep running,
+// are adopted, and nothing starts twice). The event seq continues (HELLO carries it), so the new
+// leader's event tracking starts where the agent is. Following a not_leader answer works with
+// one broker too.
+//
 // Batches (docs/protocol.md, Agent session item 9): HELLO announces the feature "batches";
 // the WELCOME says whether the broker takes them. Each task of an ASSIGN_BATCH is handled as
 // its own ASSIGN (whatever the broker announced). The ACCEPTs of one step leave together, as
@@ -98,6 +108,7 @@
 #include <zmq.hpp>
 
 #include "agent/backend_health.h"
+#include "agent/broker_failover.h"
 #include "agent/drivers/driver.h"
 #include "agent/health_check.h"
 #include "agent/node_stats.h"
@@ -155,7 +166,8 @@ class AgentLoop {
   // What to watch for readability: the DEALER's and the SUB's ZMQ_FD (ZeroMQ signals them
   // edge-style: after each step() they are quiet until something new arrives) and the
   // driver-result queue's eventfd, in that order. The DEALER's changes when it is recreated
-  // (reconnect), so read them again after every step().
+  // (reconnect), and all three but the queue's when the agent moves to another broker of its
+  // list, so read them again after every step().
   std::array<int, 3> wake_fds() const;
   // The latest time step() must run even when no fd becomes readable (heartbeat, WELCOME
   // timeout, backoff, beacon watchdog, backend checks, the driver's own timers).
@@ -212,6 +224,10 @@ class AgentLoop {
 
   void setup_sockets();
   void create_dealer();
+  // Whatever the current session queued goes out, the session ends, and when the failover
+  // picked another broker the sockets are recreated for it; then HELLO now, later, or after the
+  // backoff as `next` says.
+  void move_on(BrokerFailover::Next next, SteadyTime now);
   void start_hello(SteadyTime now);
   void try_send_hello();
   long poll_timeout_ms(SteadyTime now) const;
@@ -296,9 +312,10 @@ class AgentLoop {
   Millis beacon_interval() const;
 
   const AgentOptions options_;
-  const BrokerEndpoints endpoints_;
-  const std::string name_;          // options_.name or the host name
-  const std::string broker_label_;  // "HOST:PORT" (or the work endpoint) for logs
+  BrokerFailover failover_;  // which broker of the list; endpoints_ are its ports
+  BrokerEndpoints endpoints_;
+  const std::string name_;    // options_.name or the host name
+  std::string broker_label_;  // "HOST:PORT" (or the work endpoint) for logs
   Driver& driver_;
   const Clock& clock_;
   const protocol::Capacity capacity_;

@@ -66,9 +66,12 @@ int main(int argc, char** argv) {
         "beacon PORT+3), so it works behind NAT. Tasks keep running when the agent exits (like\n"
         "the Nomad and Docker agents).\n\nOptions");
     desc.add_options()("help,h", "show this help and exit")("version", "print the version")(
-        "broker", po::value(&broker),
-        "broker address HOST:PORT (env CUBE_BROKER; default 127.0.0.1:7100)")(
-        "name", po::value(&name), "node name shown by the broker (default: the host name)")(
+        "broker", po::value(&broker)->value_name("HOST:PORT[,HOST:PORT...]"),
+        "broker address HOST:PORT, or the brokers of an HA set (all with the same CURVE key "
+        "pair): the agent follows not_leader answers to the leader and moves to the next broker "
+        "when the one it uses goes silent; its tasks keep running (env CUBE_BROKER; default "
+        "127.0.0.1:7100)")("name", po::value(&name),
+                           "node name shown by the broker (default: the host name)")(
         "driver", po::value(&driver_name)->default_value("exec"),
         "how tasks run: docker (containers through dockerd), exec (a child process per "
         "task) or sim (no process: a task \"runs\" for its DurationMs, for benchmarks)")(
@@ -130,12 +133,13 @@ int main(int argc, char** argv) {
     }
 
     agent::AgentOptions options;
-    Status s = protocol::parse_host_port(broker, options.broker_host, options.broker_port);
-    if (!s.is_ok())
-      return usage_error("--broker: " + s.message());
-    if (options.broker_port > 65535 - 3)
-      return usage_error("--broker: port " + std::to_string(options.broker_port) +
-                         " leaves no room for PORT+1..PORT+3");
+    auto brokers = agent::parse_broker_list(broker);
+    if (!brokers.is_ok())
+      return usage_error("--broker: " + brokers.status().message());
+    options.broker_host = brokers->front().host;
+    options.broker_port = brokers->front().port;
+    options.other_brokers.assign(brokers->begin() + 1, brokers->end());
+    Status s;
     if (driver_name != "exec" && driver_name != "docker" && driver_name != "sim") {
       return usage_error("--driver: unknown driver \"" + driver_name +
                          "\" (use docker, exec or sim)");
@@ -229,9 +233,9 @@ int main(int argc, char** argv) {
       driver = &*exec_driver;
     }
     agent::AgentLoop loop(options, *driver, clock);
-    spdlog::info("cube-agent {} starting: broker {}:{}, driver {}, {} slots, data dir {}",
-                 agent::kAgentVersion, options.broker_host, options.broker_port, options.driver,
-                 options.slots, options.data_dir.string());
+    spdlog::info("cube-agent {} starting: broker {}, driver {}, {} slots, data dir {}",
+                 agent::kAgentVersion, broker, options.driver, options.slots,
+                 options.data_dir.string());
     s = loop.run(shutdown.fd());
     if (!s.is_ok()) {
       spdlog::error("{}", s.to_string());

@@ -28,6 +28,32 @@ BrokerEndpoints broker_endpoints(const AgentOptions& options) {
   return out;
 }
 
+std::string BrokerAddress::label() const {
+  // tcp_endpoint brackets an IPv6 host; the label is that endpoint without "tcp://".
+  return protocol::tcp_endpoint(host, port).substr(6);
+}
+
+BrokerEndpoints broker_endpoints(const BrokerAddress& broker) {
+  return {protocol::tcp_endpoint(broker.host, broker.port + 1),
+          protocol::tcp_endpoint(broker.host, broker.port + 2),
+          protocol::tcp_endpoint(broker.host, broker.port + 3)};
+}
+
+Result<std::vector<BrokerAddress>> parse_broker_list(std::string_view list) {
+  auto addresses = protocol::parse_host_port_list(list);
+  if (!addresses)
+    return addresses.status();
+  std::vector<BrokerAddress> out;
+  for (auto& a : *addresses) {
+    if (a.port > 65535 - 3) {
+      return Status::invalid("port " + std::to_string(a.port) + " of " + a.host +
+                             " leaves no room for PORT+1..PORT+3");
+    }
+    out.push_back({std::move(a.host), a.port});
+  }
+  return out;
+}
+
 Result<CapacityOverrides> parse_capacity_overrides(std::string_view cpu, std::string_view memory,
                                                    std::string_view disk) {
   CapacityOverrides out;

@@ -8,6 +8,7 @@
 #include <map>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "agent/health_check.h"
 #include "agent/host_capacity.h"
@@ -21,11 +22,26 @@ namespace cube::agent {
 // Reported in HELLO.version.
 inline constexpr std::string_view kAgentVersion = "0.1.0";
 
+// One broker's base address (its client port; the agent uses PORT+1..PORT+3).
+struct BrokerAddress {
+  std::string host;
+  int port = 0;
+
+  // "HOST:PORT" ("[::1]:7100" for IPv6), as brokers name each other in not_leader answers.
+  std::string label() const;
+  bool operator==(const BrokerAddress&) const = default;
+};
+
 struct AgentOptions {
   // The broker's base address: the agent connects a DEALER to port+1 (work), a PUB to port+2
   // (events) and a SUB to port+3 (beacon). It never binds anything.
   std::string broker_host = "127.0.0.1";
   int broker_port = 7100;
+  // The other brokers of an HA set (--broker A,B,C; docs/ha.md), after broker_host:broker_port:
+  // the agent moves to the next one when the broker it uses goes silent, and follows not_leader
+  // answers to the leader (agent/broker_failover.h). The endpoint overrides below apply to the
+  // first broker only.
+  std::vector<BrokerAddress> other_brokers;
   // Explicit endpoints ("tcp://127.0.0.1:40123") that replace the ones derived from
   // broker_host/broker_port when not empty. Tests use them to reach a fake broker bound on
   // ephemeral ports; the command line does not expose them.
@@ -85,6 +101,13 @@ struct BrokerEndpoints {
   std::string beacon;  // SUB -> broker beacon PUB, port+3
 };
 BrokerEndpoints broker_endpoints(const AgentOptions& options);
+// The same for one broker of the list (no overrides).
+BrokerEndpoints broker_endpoints(const BrokerAddress& broker);
+
+// The brokers of --broker (or CUBE_BROKER): "HOST:PORT" or a comma-separated list of them, in
+// order. Invalid, naming the item, for an empty item, one that is not HOST:PORT, a PORT above
+// 65532 (no room for PORT+1..PORT+3) or an address given twice.
+Result<std::vector<BrokerAddress>> parse_broker_list(std::string_view list);
 
 // The --cpu, --memory and --disk texts ("" = flag not given) as capacity overrides: cores as a
 // positive number ("2", "0.5"), sizes as parse_size reads them ("1GiB", "512MiB", bytes).

@@ -1,6 +1,6 @@
 // Backoff: when the agent retries HELLO after the broker did not answer. 1 s doubling to 32 s
-// (the zguide's Paranoid Pirate worker; docs/architecture.md, "Agent side"), with jitter so that the
-// agents of a restarted broker do not all come back in the same millisecond.
+// (the zguide's Paranoid Pirate worker; docs/architecture.md, "Agent side"), with jitter so that
+// the agents of a restarted broker do not all come back in the same millisecond.
 //
 // Pure state: the agent loop passes `now` from its Clock, turns next_attempt() into a poll
 // deadline and never sleeps (the zguide worker sleeps during backoff; Cube must not).
@@ -35,6 +35,10 @@ class Backoff {
   // Records a failed attempt at `now` and schedules the next one. Returns the delay chosen:
   // nominal = initial * 2^(failures so far), capped at max, shortened by the jitter.
   Millis on_failure(SteadyTime now);
+
+  // Schedules an attempt at `at` without counting a failure (a standby answered: the peer is
+  // alive, only not the one to talk to yet).
+  void retry_at(SteadyTime at) { next_attempt_ = at; }
 
   // The loop made the scheduled attempt: no attempt is pending any more, failures are kept.
   void attempt_started() { next_attempt_.reset(); }

@@ -148,6 +148,13 @@ rm -f "$WORK/bench.db"*
 run headline-sqlite --agents 1000 --slots 32 --tasks "$TASKS" --clients "$CLIENTS" \
   --duration-ms "$DURATION" --store "sqlite:$WORK/bench.db"
 
+# 2b. The same with batched submits (issue 13: SUBMIT_BATCH of 64 tasks per request).
+run batch-memory --agents 1000 --slots 32 --tasks "$TASKS" --clients "$CLIENTS" \
+  --duration-ms "$DURATION" --store memory --batch 64
+rm -f "$WORK/bench.db"*
+run batch-sqlite --agents 1000 --slots 32 --tasks "$TASKS" --clients "$CLIENTS" \
+  --duration-ms "$DURATION" --store "sqlite:$WORK/bench.db" --batch 64
+
 # 3. Open loop at half the closed-loop placement rate: latency from the intended send time.
 HALF=$(python3 -c "import json; print(max(100, int(json.load(open('$OUT/headline-memory.json'))['placements_per_s'] / 2)))")
 OPEN_TASKS=$(( HALF * 10 ))
@@ -158,6 +165,10 @@ run open-half --agents 1000 --slots 32 --tasks "$OPEN_TASKS" --clients 64 \
 start_broker memory
 run process-memory --broker "$BROKER_ADDR" --broker-pid "$BROKER_PID" --agents 1000 --slots 32 \
   --tasks "$TASKS" --clients "$CLIENTS" --duration-ms "$DURATION"
+stop_broker
+start_broker memory
+run process-batch --broker "$BROKER_ADDR" --broker-pid "$BROKER_PID" --agents 1000 --slots 32 \
+  --tasks "$TASKS" --clients "$CLIENTS" --duration-ms "$DURATION" --batch 64
 stop_broker
 start_broker "sqlite:$WORK/process.db"
 run process-sqlite --broker "$BROKER_ADDR" --broker-pid "$BROKER_PID" --agents 1000 --slots 32 \
@@ -250,6 +261,7 @@ cpu_model = sh("lscpu | sed -n 's/^Model name: *//p'")
 mem = sh("free -h | awk '/^Mem:/{print $2}'")
 hm, hs, op = load("headline-memory"), load("headline-sqlite"), load("open-half")
 pm, ps = load("process-memory"), load("process-sqlite")
+bm, bs, pb = load("batch-memory"), load("batch-sqlite"), load("process-batch")
 L = []
 L.append("# cube-bench results\n")
 if full == "q":
@@ -280,6 +292,14 @@ g = pm.get("rss_growth_per_task_bytes")
 L.append("| broker memory growth <= 2 KiB per task held (separate broker process, memory store) | %s | %s |" % ("—" if g is None else "%.0f B" % g, met(g is not None and g <= 2048)))
 g2 = ps.get("rss_growth_per_task_bytes")
 L.append("| the same with the SQLite store | %s | %s |" % ("—" if g2 is None else "%.0f B" % g2, met(g2 is not None and g2 <= 2048)))
+def us(v): return "—" if v is None else "%.1f µs" % v
+L.append("| issue 13: >= 50,000 placements/s, the headline run with `--batch 64`, memory store | %s/s | %s |" % (rate(bm["placements_per_s"]), met(bm["placements_per_s"] >= 50000)))
+L.append("| issue 13: >= 30,000 placements/s, the same with the SQLite store | %s/s | %s |" % (rate(bs["placements_per_s"]), met(bs["placements_per_s"] >= 30000)))
+c = pb.get("broker_cpu_us_per_task")
+L.append("| issue 13: broker CPU <= 15 µs per task, separate broker, memory store, `--batch 64` | %s | %s |" % (us(c), met(c is not None and c <= 15)))
+L.append("| issue 13: p99 submit->Running <= 5 ms at half the max rate (open loop, the run above) | %s ms | %s |" % (ms(op["latency_ms"]["p99"]), met(op["latency_ms"]["p99"] <= 5)))
+g3 = pb.get("rss_growth_per_task_bytes")
+L.append("| issue 13: broker memory growth <= 1 KiB per task held (separate broker, memory store, `--batch 64`) | %s | %s |" % ("—" if g3 is None else "%.0f B" % g3, met(g3 is not None and g3 <= 1024)))
 idle_target = idle_section.target_line(out, idle_agents)
 if idle_target:
     L.append(idle_target)
@@ -289,6 +309,8 @@ L.append(header)
 L.append(row("closed loop", hm))
 L.append(row("closed loop", hs))
 L.append(row("open loop at %s/s" % rate(op["config"]["rate"]), op))
+L.append(row("closed loop, batches of 64", bm))
+L.append(row("closed loop, batches of 64", bs))
 L.append("\nClosed loop: %d client threads each submit their next task when the previous one is "
          "acknowledged; latency counts from the send. Open loop: a fixed arrival schedule at half "
          "the closed-loop placement rate; latency counts from each task's intended send time, so "
@@ -304,13 +326,13 @@ L.append("`cube-broker` started on its own, `cube-bench --broker ADDR --broker-p
 L.append(header)
 L.append(row("cube-broker", pm, "memory"))
 L.append(row("cube-broker", ps, "sqlite"))
-L.append("\n| store | RSS growth per task held | broker CPU per 1,000 tasks |")
+L.append(row("cube-broker, batches of 64", pb, "memory"))
+L.append("\n| run | RSS growth per task held | broker CPU per task |")
 L.append("|---|---:|---:|")
-for store, d in (("memory", pm), ("sqlite", ps)):
+for name, d in (("memory", pm), ("sqlite", ps), ("memory, batches of 64", pb)):
     g = d.get("rss_growth_per_task_bytes")
-    c = d.get("broker_cpu_s")
-    L.append("| %s | %s | %s |" % (store, "—" if g is None else "%.0f B" % g,
-             "—" if c is None else "%.1f ms" % (c * 1e6 / d["config"]["tasks"])))
+    L.append("| %s | %s | %s |" % (name, "—" if g is None else "%.0f B" % g,
+             us(d.get("broker_cpu_us_per_task"))))
 L.append("")
 L.append(idle_section.section(out, idle_agents))
 swarm = out + "/swarm.txt"

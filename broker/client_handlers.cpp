@@ -136,7 +136,7 @@ void on_get(BrokerState& state, Inbound& in, protocol::GetRequest& req) {
   protocol::Reply r;
   r.request_id = req.request_id;
   r.task = record->task;
-  r.events = record->history;
+  r.events = record->history.to_vector();
   const Task& task = record->task;
   if (task.state == TaskState::Running) {
     if (const auto* stats = state.node_stats.task(task.id, task.node_id, task.attempt))

@@ -11,22 +11,6 @@
 #include "protocol/codec.h"
 
 namespace cube::broker {
-namespace {
-
-void append_u32(std::string& log, uint32_t value) {
-  log.append(reinterpret_cast<const char*>(&value), sizeof value);
-}
-
-// Reads a u32 at `offset` and moves past it; false when the log is cut short.
-bool read_u32(std::string_view log, size_t& offset, uint32_t& out) {
-  if (log.size() - offset < sizeof out)
-    return false;
-  std::memcpy(&out, log.data() + offset, sizeof out);
-  offset += sizeof out;
-  return true;
-}
-
-}  // namespace
 
 std::string_view MemoryStore::id_of(std::string_view blob) {
   return protocol::peek_task_id(blob);
@@ -62,14 +46,9 @@ Status MemoryStore::commit(std::span<const Task> upserts, std::span<const TaskEv
     entries_.push_back(&*tasks_.insert(std::move(added)).first);
   }
   for (const auto& [task_id, event] : events) {
-    append_u32(event_log_, entry(task_id).index);
-    size_t size_at = event_log_.size();
-    append_u32(event_log_, 0);  // the blob's size, known once it is written
-    protocol::append_task_event_compact(event, event_log_);
-    auto size = static_cast<uint32_t>(event_log_.size() - size_at - sizeof(uint32_t));
-    std::memcpy(event_log_.data() + size_at, &size, sizeof size);
+    event_tasks_.push_back(entry(task_id).index);
+    event_log_.push_back(PackedEvent::pack(event, strings_));
   }
-  event_count_ += events.size();
   ++commit_count_;
   return Status::ok();
 }
@@ -96,25 +75,12 @@ Result<std::vector<Task>> MemoryStore::load_all() {
 
 Result<std::vector<TaskEventRecord>> MemoryStore::load_events() {
   std::vector<TaskEventRecord> out;
-  out.reserve(event_count_);
-  std::string_view log = event_log_;
-  size_t offset = 0;
-  while (offset < log.size()) {
-    uint32_t index = 0;
-    uint32_t size = 0;
-    if (!read_u32(log, offset, index) || !read_u32(log, offset, size) || index >= entries_.size() ||
-        log.size() - offset < size) {
+  out.reserve(event_log_.size());
+  for (size_t i = 0; i < event_log_.size(); ++i) {
+    if (event_tasks_[i] >= entries_.size())
       return Status::internal("the in-memory history log is damaged");
-    }
-    std::string id(id_of(entries_[index]->blob));
-    TaskEvent event;
-    Status decoded = protocol::decode_task_event(log.substr(offset, size), event);
-    offset += size;
-    if (!decoded.is_ok()) {
-      return Status::internal("stored history entry of task " + id +
-                              " does not decode: " + decoded.message());
-    }
-    out.emplace_back(id, std::move(event));
+    out.emplace_back(std::string(id_of(entries_[event_tasks_[i]]->blob)),
+                     event_log_[i].unpack(strings_));
   }
   return out;
 }

@@ -4,17 +4,17 @@
 //
 // What it holds is compact: each task as its MessagePack blob without the keys that hold their
 // default value (protocol/codec.h encode_task_compact; decoding leaves a missing key's field at
-// its default) and the history as one append-only byte log whose records name their task by a
-// 4-byte index. The broker's
-// TaskTable already holds every task decoded; a second decoded copy here (a Task with a dozen
-// strings, a pair<string, TaskEvent> per history entry) cost about a third of the broker's
-// memory per task held (cube-bench, 1,000 agents). Blobs are decoded only by load_all and
-// load_events, at broker start.
+// its default) and the history as packed entries (broker/packed_event.h) that name their task
+// by a 4-byte index. The broker's TaskTable already holds every task decoded; a second decoded copy
+// here (a Task with a dozen strings, a pair<string, TaskEvent> per history entry) cost about a
+// third of the broker's memory per task held (cube-bench, 1,000 agents). Blobs are decoded only by
+// load_all and load_events, at broker start.
 //
 // Thread-safety: as Store (one thread at a time). commits_are_cheap(): yes (no I/O).
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <optional>
 #include <span>
 #include <string>
@@ -22,7 +22,9 @@
 #include <unordered_set>
 #include <vector>
 
+#include "broker/packed_event.h"
 #include "broker/store.h"
+#include "broker/string_pool.h"
 
 namespace cube::broker {
 
@@ -73,9 +75,12 @@ class MemoryStore final : public Store {
   // few % of the broker loop); load_all sorts.
   std::unordered_set<Entry, IdHash, IdEqual> tasks_;
   std::vector<const Entry*> entries_;  // index -> entry (set nodes never move)
-  // Records of: u32 task index, u32 blob size, encode_task_event blob (host byte order).
-  std::string event_log_;
-  size_t event_count_ = 0;
+  // The history, in append order: entry i is event_log_[i] of the task entries_[event_tasks_[i]].
+  // Packed (broker/packed_event.h): 20 bytes per entry, where an encode_task_event blob and
+  // its framing took about 45. Deques grow by fixed blocks: no doubling slack.
+  std::deque<PackedEvent> event_log_;
+  std::deque<uint32_t> event_tasks_;
+  StringPool strings_;  // the entries' reasons and node names
   int commit_count_ = 0;
   std::optional<Status> next_failure_;
 };

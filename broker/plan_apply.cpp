@@ -37,7 +37,7 @@ PlanApplyResult plan_and_apply(TaskTable& tasks, AgentRegistry& agents, const Li
   PlanApplyResult result;
   result.next_cursor = input.cursor;
 
-  std::vector<std::string_view> ids;
+  std::vector<const TaskRecord*> queued;  // parallel to requests
   std::vector<TaskRequest> requests;
   // Constraints of hinted tasks (their own plus the hint's); a deque keeps the spans valid.
   std::deque<std::vector<std::string>> hinted_constraints;
@@ -46,7 +46,8 @@ PlanApplyResult plan_and_apply(TaskTable& tasks, AgentRegistry& agents, const Li
   for (std::string_view id : tasks.placement_queue(window)) {
     if (requests.size() >= input.max_tasks)
       break;
-    const Task& task = tasks.find(id)->task;
+    const TaskRecord* record = tasks.find(id);
+    const Task& task = record->task;
     if (task.desired_state == TaskState::Completed)
       continue;  // being stopped; stop_task ends it
     std::span<const std::string> constraints = task.constraints;
@@ -66,7 +67,7 @@ PlanApplyResult plan_and_apply(TaskTable& tasks, AgentRegistry& agents, const Li
         .resources = Resources{task.cpu, task.memory_bytes, task.disk_bytes},
         .constraints = constraints,
     });
-    ids.push_back(id);
+    queued.push_back(record);
   }
   if (requests.empty())
     return result;
@@ -88,34 +89,36 @@ PlanApplyResult plan_and_apply(TaskTable& tasks, AgentRegistry& agents, const Li
   result.next_cursor = plan.next_cursor;
 
   for (const auto& placement : plan.placements) {
-    CUBE_CHECK(placement.task < ids.size() && placement.node < nodes.size())
+    CUBE_CHECK(placement.task < queued.size() && placement.node < nodes.size())
         << "schedule() returns indexes into its inputs";
-    std::string_view id = ids[placement.task];
+    const TaskRecord& record = *queued[placement.task];
+    std::string_view id = record.task.id;
     AgentRecord* found = agents.find(view.agent_id(placement.node));
     CUBE_CHECK(found != nullptr) << "the view only holds registered agents";
     AgentRecord& agent = *found;
-    uint32_t attempt = tasks.find(id)->task.attempt + 1;
+    uint32_t attempt = record.task.attempt + 1;
     if (!agents.add_assignment(agent, id, attempt, input.now + input.assign_timeout).is_ok()) {
       ++result.credit_refused;
       continue;
     }
-    (void)tasks.update(
-        id, [&](TaskStatus& t) { t.attempt = attempt; }, input.wall);
-    Status moved =
-        tasks.transition(id, TaskState::Scheduled, "", NodeRef{agent.id, agent.name}, input.wall);
+    tasks.update(
+        record, [&](TaskStatus& t) { t.attempt = attempt; }, input.wall);
+    Status moved = tasks.transition(record, TaskState::Scheduled, "", NodeRef{agent.id, agent.name},
+                                    input.wall);
     CUBE_CHECK(moved.is_ok()) << "queued tasks are Pending or Scheduled, which may go to "
                                  "Scheduled: "
                               << moved.message();
-    out.push_back({agent.id, protocol::Assign{tasks.find(id)->task}});
+    out.push_back({agent.id, protocol::Assign{record.task}});
     if (input.hints != nullptr)
       input.hints->erase(id);
     ++result.placed;
   }
 
   for (const auto& unplaced : plan.unplaced) {
-    CUBE_CHECK(unplaced.task < ids.size()) << "schedule() returns indexes into its inputs";
-    std::string_view id = ids[unplaced.task];
-    const Task& task = tasks.find(id)->task;
+    CUBE_CHECK(unplaced.task < queued.size()) << "schedule() returns indexes into its inputs";
+    const TaskRecord& record = *queued[unplaced.task];
+    std::string_view id = record.task.id;
+    const Task& task = record.task;
     std::string reason = task.state == TaskState::Scheduled
                              ? "waiting for a node: " + unplaced.reason
                              : unplaced.reason;
@@ -129,7 +132,7 @@ PlanApplyResult plan_and_apply(TaskTable& tasks, AgentRegistry& agents, const Li
                  " (a restart stays on its node): " + unplaced.reason;
       }
     }
-    (void)tasks.set_reason(id, std::move(reason), input.wall);
+    tasks.set_reason(record, std::move(reason), input.wall);
     ++result.unplaced;
   }
   return result;

@@ -68,19 +68,19 @@ void TaskLifecycle::apply_status(const AgentRecord& agent, const AttemptStatus& 
     switch (task.state) {
       case TaskState::Scheduled:
         (void)tasks_.update(
-            id, [&](TaskStatus& t) { copy_observed(t, status); }, now);
-        move(id, TaskState::Running, status.reason, std::nullopt, now);
+            *record, [&](TaskStatus& t) { copy_observed(t, status); }, now);
+        move(*record, TaskState::Running, status.reason, std::nullopt, now);
         return;
       case TaskState::Running:
         (void)tasks_.update(
-            id, [&](TaskStatus& t) { copy_observed(t, status); }, now);
+            *record, [&](TaskStatus& t) { copy_observed(t, status); }, now);
         return;
       case TaskState::Failed:
         if (task.reason == kReasonNodeLost && task.desired_state != TaskState::Completed) {
-          move(id, TaskState::Scheduled, std::string(kReasonNodeReturned), std::nullopt, now);
+          move(*record, TaskState::Scheduled, std::string(kReasonNodeReturned), std::nullopt, now);
           (void)tasks_.update(
-              id, [&](TaskStatus& t) { copy_observed(t, status); }, now);
-          move(id, TaskState::Running, std::string(kReasonNodeReturned), std::nullopt, now);
+              *record, [&](TaskStatus& t) { copy_observed(t, status); }, now);
+          move(*record, TaskState::Running, std::string(kReasonNodeReturned), std::nullopt, now);
           return;
         }
         stop(agent.id, id, status.attempt, "the task already ended", out);
@@ -96,7 +96,7 @@ void TaskLifecycle::apply_status(const AgentRecord& agent, const AttemptStatus& 
     if (is_terminal(task.state))
       return;  // already ended: applying the same end twice changes nothing
     (void)tasks_.update(
-        id, [&](TaskStatus& t) { copy_observed(t, status); }, now);
+        *record, [&](TaskStatus& t) { copy_observed(t, status); }, now);
     // The agent decided state and reason (protocol/task_outcome.h); only the user's stop and
     // the restart policy override them here.
     end_attempt(*record, status.state, status.reason, now);
@@ -206,19 +206,19 @@ Status TaskLifecycle::stop_task(std::string_view task_id, SystemTime now,
   // A Failed task keeps its state, but if its node comes back the attempt is stopped there
   // instead of being adopted.
   (void)tasks_.update(
-      id, [](TaskStatus& t) { t.desired_state = TaskState::Completed; }, now);
+      *record, [](TaskStatus& t) { t.desired_state = TaskState::Completed; }, now);
   const Task& task = record->task;
   switch (task.state) {
     case TaskState::Completed:
     case TaskState::Failed:
       return Status::ok();
     case TaskState::Pending:
-      move(id, TaskState::Completed, std::string(kReasonStopped), std::nullopt, now);
+      move(*record, TaskState::Completed, std::string(kReasonStopped), std::nullopt, now);
       return Status::ok();
     case TaskState::Scheduled:
       if (!task.node_id.empty())
         stop(task.node_id, id, task.attempt, std::string(kReasonStopped), out);
-      move(id, TaskState::Completed, std::string(kReasonStopped), std::nullopt, now);
+      move(*record, TaskState::Completed, std::string(kReasonStopped), std::nullopt, now);
       return Status::ok();
     case TaskState::Running: {
       const AgentRecord* agent = agents_.find(task.node_id);
@@ -226,7 +226,7 @@ Status TaskLifecycle::stop_task(std::string_view task_id, SystemTime now,
         // Ends when the agent reports the final state (apply_status -> finish).
         stop(task.node_id, id, task.attempt, std::string(kReasonStopped), out);
       } else {
-        move(id, TaskState::Completed, std::string(kReasonStopped), std::nullopt, now);
+        move(*record, TaskState::Completed, std::string(kReasonStopped), std::nullopt, now);
       }
       return Status::ok();
     }
@@ -234,9 +234,9 @@ Status TaskLifecycle::stop_task(std::string_view task_id, SystemTime now,
   return Status::ok();
 }
 
-bool TaskLifecycle::move(std::string_view id, TaskState to, std::string reason,
+bool TaskLifecycle::move(const TaskRecord& record, TaskState to, std::string reason,
                          std::optional<NodeRef> node, SystemTime now) {
-  Status s = tasks_.transition(id, to, std::move(reason), std::move(node), now);
+  Status s = tasks_.transition(record, to, std::move(reason), std::move(node), now);
   if (!s.is_ok()) {
     bump(counters_, "tasks.invalid_transition");
     spdlog::warn("ignored a state change: {}", s.message());
@@ -257,12 +257,12 @@ void TaskLifecycle::take_back(std::string_view task_id, uint32_t attempt, std::s
   const std::string& id = task.id;  // never changes, and records never move
   if (offers >= kMaxOffersWithoutAccept) {
     bump(counters_, "tasks.gave_up_placing");
-    move(id, TaskState::Failed,
+    move(*record, TaskState::Failed,
          "gave up after " + std::to_string(offers) + " offers; last: " + reason, std::nullopt, now);
     return;
   }
   tasks_.set_offers_without_accept(id, offers);
-  move(id, TaskState::Scheduled, "offering again: " + reason, NodeRef{}, now);
+  move(*record, TaskState::Scheduled, "offering again: " + reason, NodeRef{}, now);
 }
 
 void TaskLifecycle::stop(const std::string& agent_id, const std::string& task_id, uint32_t attempt,
@@ -274,11 +274,10 @@ void TaskLifecycle::stop(const std::string& agent_id, const std::string& task_id
 
 void TaskLifecycle::finish(const TaskRecord& record, TaskState to, std::string reason,
                            SystemTime now) {
-  const std::string& id = record.task.id;  // never changes, and records never move
   if (record.task.desired_state == TaskState::Completed) {
-    move(id, TaskState::Completed, std::string(kReasonStopped), std::nullopt, now);
+    move(record, TaskState::Completed, std::string(kReasonStopped), std::nullopt, now);
   } else {
-    move(id, to, std::move(reason), std::nullopt, now);
+    move(record, to, std::move(reason), std::nullopt, now);
   }
 }
 
@@ -304,19 +303,19 @@ void TaskLifecycle::end_attempt(const TaskRecord& record, TaskState ended, std::
   RestartDecision d = decide_restart(task, ended, reason, clock_.now(), sample, restart_);
   auto set_restart_count = [&] {
     (void)tasks_.update(
-        id, [&](TaskStatus& t) { t.restart_count = d.restart_count; }, now);
+        record, [&](TaskStatus& t) { t.restart_count = d.restart_count; }, now);
   };
   switch (d.action) {
     case RestartDecision::Action::Keep:
-      move(id, ended, std::move(reason), std::nullopt, now);
+      move(record, ended, std::move(reason), std::nullopt, now);
       return;
     case RestartDecision::Action::Restart:
       // The failure stays in the history; an exit 0 cannot be recorded as Completed, which is
       // terminal, so the Scheduled entry's reason says how the attempt ended.
       if (ended == TaskState::Failed)
-        move(id, TaskState::Failed, reason, std::nullopt, now);
+        move(record, TaskState::Failed, reason, std::nullopt, now);
       set_restart_count();
-      if (!move(id, TaskState::Scheduled, d.reason, NodeRef{}, now))
+      if (!move(record, TaskState::Scheduled, d.reason, NodeRef{}, now))
         return;
       hints_.set(id, PlacementHint{d.at, node_id, ""});
       bump(counters_, "tasks.restarts");
@@ -325,10 +324,10 @@ void TaskLifecycle::end_attempt(const TaskRecord& record, TaskState ended, std::
     case RestartDecision::Action::Reschedule:
       if (another_node_offers(task.driver, node_id)) {
         if (ended == TaskState::Failed)
-          move(id, TaskState::Failed, d.reason, std::nullopt, now);
+          move(record, TaskState::Failed, d.reason, std::nullopt, now);
         set_restart_count();
         std::string why = "rescheduling on a node other than " + node_name + ": " + d.reason;
-        if (!move(id, TaskState::Scheduled, why, NodeRef{}, now))
+        if (!move(record, TaskState::Scheduled, why, NodeRef{}, now))
           return;
         hints_.set(id, PlacementHint{std::nullopt, "", node_id});
         bump(counters_, "tasks.rescheduled_elsewhere");
@@ -342,7 +341,7 @@ void TaskLifecycle::end_attempt(const TaskRecord& record, TaskState ended, std::
   }
   bump(counters_, "tasks.restarts_exhausted");
   spdlog::info("task {} on {}: {}", label(task), node_name, d.reason);
-  move(id, d.end_state, d.reason, std::nullopt, now);
+  move(record, d.end_state, d.reason, std::nullopt, now);
 }
 
 void TaskLifecycle::lose(const TaskRecord& record, std::string reason, SystemTime now) {
@@ -353,11 +352,11 @@ void TaskLifecycle::lose(const TaskRecord& record, std::string reason, SystemTim
   }
   const std::string& id = task.id;  // never changes, and records never move
   MovedAttempt lost{task.node_id, task.attempt};
-  if (!move(id, TaskState::Failed, reason, std::nullopt, now))
+  if (!move(record, TaskState::Failed, reason, std::nullopt, now))
     return;
   if (restart_mode(task.restart_policy).value_or(RestartMode::Never) == RestartMode::Never)
     return;
-  if (!move(id, TaskState::Scheduled, std::string(kReasonRescheduledPrefix) + reason, NodeRef{},
+  if (!move(record, TaskState::Scheduled, std::string(kReasonRescheduledPrefix) + reason, NodeRef{},
             now)) {
     return;
   }
@@ -370,7 +369,8 @@ bool TaskLifecycle::adopt_returned(const AgentRecord& agent, const AttemptStatus
   auto moved = moved_.find(status.task_id);
   if (moved == moved_.end())
     return false;
-  const Task& task = tasks_.find(status.task_id)->task;
+  const TaskRecord& record = *tasks_.find(status.task_id);
+  const Task& task = record.task;
   bool same_attempt = moved->second.agent_id == agent.id &&
                       moved->second.attempt == status.attempt && task.attempt == status.attempt;
   if (!same_attempt || task.state != TaskState::Scheduled || !task.node_id.empty() ||
@@ -385,7 +385,7 @@ bool TaskLifecycle::adopt_returned(const AgentRecord& agent, const AttemptStatus
   moved_.erase(moved);
   hints_.erase(id);
   bump(counters_, "tasks.adopted_after_return");
-  return move(id, TaskState::Running, std::string(kReasonNodeReturned),
+  return move(record, TaskState::Running, std::string(kReasonNodeReturned),
               NodeRef{agent.id, agent.name}, now);
 }
 

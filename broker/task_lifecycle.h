@@ -1,6 +1,6 @@
 // TaskLifecycle: how tasks change state in answer to agents and users (docs/protocol.md: agent
-// session, events, liveness; docs/architecture.md, "A task's life"). It decides; it does not do I/O. State
-// changes go through TaskTable::transition (an invalid one is logged, counted as
+// session, events, liveness; docs/architecture.md, "A task's life"). It decides; it does not do
+// I/O. State changes go through TaskTable::transition (an invalid one is logged, counted as
 // "tasks.invalid_transition" and changes nothing); messages to agents are appended to `out`
 // for the broker loop to send.
 //
@@ -122,7 +122,7 @@ class TaskLifecycle {
 
  private:
   // TaskTable::transition, logging and counting an invalid transition. True when it happened.
-  bool move(std::string_view id, TaskState to, std::string reason, std::optional<NodeRef> node,
+  bool move(const TaskRecord& record, TaskState to, std::string reason, std::optional<NodeRef> node,
             SystemTime now);
   // Takes the assignment (task_id, attempt) back from `agent_id` and queues the task for
   // placement, unless the task moved on meanwhile.

@@ -8,9 +8,6 @@
 namespace cube::broker {
 namespace {
 
-// History entries of a task that runs once (append_event reserves this many at the first).
-constexpr size_t kTypicalHistory = 4;
-
 bool occupies_node(const Task& task) {
   return (task.state == TaskState::Scheduled || task.state == TaskState::Running) &&
          !task.node_id.empty();
@@ -38,14 +35,11 @@ Status TaskTable::add(Task task, SystemTime now) {
   if (records_.contains(task.id))
     return Status::conflict("task " + task.id + " exists");
   task.updated_ms = to_unix_ms(now);
-  std::string id = task.id;  // the key
-  TaskRecord record;
-  record.task = std::move(task);
-  auto [it, inserted] = records_.emplace(std::move(id), std::move(record));
-  append_event(it->first, it->second, now);
-  index(it->first, it->second);
-  ++counts_[static_cast<size_t>(it->second.task.state)];
-  mark_uncommitted(it->second);
+  TaskRecord& record = insert(std::move(task));
+  append_event(record.task.id, record, now);
+  index(record.task.id, record);
+  ++counts_[static_cast<size_t>(record.task.state)];
+  mark_uncommitted(record);
   return Status::ok();
 }
 
@@ -54,33 +48,48 @@ Status TaskTable::restore(Task task, std::vector<TaskEvent> history) {
     return Status::invalid("a stored task has no ID");
   if (records_.contains(task.id))
     return Status::conflict("task " + task.id + " is stored twice");
-  std::string id = task.id;
+  TaskRecord& record = insert(std::move(task));
+  for (const TaskEvent& event : history)
+    record.history.append(event, *strings_);
+  index(record.task.id, record);
+  ++counts_[static_cast<size_t>(record.task.state)];
+  return Status::ok();
+}
+
+TaskRecord& TaskTable::insert(Task task) {
   TaskRecord record;
   record.task = std::move(task);
-  record.history = std::move(history);
-  auto [it, inserted] = records_.emplace(id, std::move(record));
-  index(it->first, it->second);
-  ++counts_[static_cast<size_t>(it->second.task.state)];
-  return Status::ok();
+  return own(*records_.insert(std::move(record)).first);
+}
+
+TaskRecord& TaskTable::own(const TaskRecord& record) {
+  // A set's elements are reached as const because changing the key would misplace them; a
+  // record's key, its task's ID, never changes, so the rest of it may.
+  return const_cast<TaskRecord&>(record);
 }
 
 const TaskRecord* TaskTable::find(std::string_view id) const {
   auto it = records_.find(id);
-  return it == records_.end() ? nullptr : &it->second;
+  return it == records_.end() ? nullptr : &*it;
 }
 
 Status TaskTable::transition(std::string_view id, TaskState to, std::string reason,
                              std::optional<NodeRef> node, SystemTime now) {
-  auto it = records_.find(id);
-  if (it == records_.end())
+  const TaskRecord* record = find(id);
+  if (record == nullptr)
     return Status::not_found("no task with ID " + std::string(id));
-  TaskRecord& record = it->second;
+  return transition(*record, to, std::move(reason), std::move(node), now);
+}
+
+Status TaskTable::transition(const TaskRecord& found, TaskState to, std::string reason,
+                             std::optional<NodeRef> node, SystemTime now) {
+  TaskRecord& record = own(found);
   TaskState from = record.task.state;
+  const std::string_view key = record.task.id;
   if (!is_valid_transition(from, to)) {
-    return Status::invalid("task " + std::string(id) + ": " + std::string(task_state_name(from)) +
+    return Status::invalid("task " + std::string(key) + ": " + std::string(task_state_name(from)) +
                            " -> " + std::string(task_state_name(to)) + " is not allowed");
   }
-  const std::string& key = it->first;
   unindex(key, record);
   --counts_[static_cast<size_t>(from)];
   record.task.state = to;
@@ -99,39 +108,49 @@ Status TaskTable::transition(std::string_view id, TaskState to, std::string reas
 
 Status TaskTable::update(std::string_view id, const std::function<void(TaskStatus&)>& change,
                          SystemTime now) {
-  auto it = records_.find(id);
-  if (it == records_.end())
+  const TaskRecord* record = find(id);
+  if (record == nullptr)
     return Status::not_found("no task with ID " + std::string(id));
-  TaskStatus& status = it->second.task;
+  update(*record, change, now);
+  return Status::ok();
+}
+
+void TaskTable::update(const TaskRecord& found, const std::function<void(TaskStatus&)>& change,
+                       SystemTime now) {
+  TaskRecord& record = own(found);
+  TaskStatus& status = record.task;
   TaskStatus before = status;  // the status alone: the spec, most of a task's bytes, is fixed
   change(status);
   CUBE_CHECK(status.state == before.state && status.node_id == before.node_id &&
              status.node == before.node)
       << "TaskTable::update must not change state or node: use transition()";
   if (status == before)
-    return Status::ok();
+    return;
   status.updated_ms = to_unix_ms(now);
-  mark_uncommitted(it->second);
-  return Status::ok();
+  mark_uncommitted(record);
 }
 
 Status TaskTable::set_reason(std::string_view id, std::string reason, SystemTime now) {
-  auto it = records_.find(id);
-  if (it == records_.end())
+  const TaskRecord* record = find(id);
+  if (record == nullptr)
     return Status::not_found("no task with ID " + std::string(id));
-  Task& task = it->second.task;
-  if (task.reason == reason)
-    return Status::ok();
-  task.reason = std::move(reason);
-  task.updated_ms = to_unix_ms(now);
-  mark_uncommitted(it->second);
+  set_reason(*record, std::move(reason), now);
   return Status::ok();
 }
 
+void TaskTable::set_reason(const TaskRecord& found, std::string reason, SystemTime now) {
+  TaskRecord& record = own(found);
+  Task& task = record.task;
+  if (task.reason == reason)
+    return;
+  task.reason = std::move(reason);
+  task.updated_ms = to_unix_ms(now);
+  mark_uncommitted(record);
+}
+
 void TaskTable::set_offers_without_accept(std::string_view id, uint32_t value) {
-  auto it = records_.find(id);
-  if (it != records_.end())
-    it->second.offers_without_accept = value;
+  if (const TaskRecord* record = find(id))
+    own(*record).offers_without_accept = value;
 }
 
 std::vector<std::string_view> TaskTable::placement_queue(size_t limit) const {
@@ -173,16 +192,12 @@ std::vector<std::string> TaskTable::nodes_with_tasks() const {
 }
 
 std::vector<const TaskRecord*> TaskTable::records_by_id() const {
-  std::vector<const std::pair<const std::string, TaskRecord>*> entries;
-  entries.reserve(records_.size());
-  for (const auto& entry : records_)
-    entries.push_back(&entry);
-  std::sort(entries.begin(), entries.end(),
-            [](const auto* a, const auto* b) { return a->first < b->first; });
   std::vector<const TaskRecord*> out;
-  out.reserve(entries.size());
-  for (const auto* entry : entries)
-    out.push_back(&entry->second);
+  out.reserve(records_.size());
+  for (const TaskRecord& record : records_)
+    out.push_back(&record);
+  std::sort(out.begin(), out.end(),
+            [](const TaskRecord* a, const TaskRecord* b) { return a->task.id < b->task.id; });
   return out;
 }
 
@@ -239,13 +254,9 @@ void TaskTable::index(std::string_view id, TaskRecord& record) {
   }
 }
 
-void TaskTable::append_event(const std::string& id, TaskRecord& record, SystemTime now) {
+void TaskTable::append_event(std::string_view id, TaskRecord& record, SystemTime now) {
   TaskEvent event{record.task.state, to_unix_ms(now), record.task.reason, record.task.node};
-  // A task that runs once has four entries (Pending, Scheduled, Running, Completed): one
-  // allocation instead of three as the history grows (1, 2, 4).
-  if (record.history.empty())
-    record.history.reserve(kTypicalHistory);
-  record.history.push_back(event);
+  record.history.append(event, *strings_);
   new_events_.emplace_back(id, std::move(event));
 }
 

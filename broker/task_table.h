@@ -20,16 +20,20 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <set>
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <unordered_set>
 #include <utility>
 #include <vector>
 
 #include "broker/id_map.h"
 #include "broker/store.h"
+#include "broker/string_pool.h"
+#include "broker/task_history.h"
 #include "common/clock.h"
 #include "common/status.h"
 #include "protocol/task.h"
@@ -53,7 +57,7 @@ struct NodeLoad {
 
 struct TaskRecord {
   Task task;
-  std::vector<TaskEvent> history;  // oldest first
+  TaskHistory history;  // oldest first
   // Assignments taken back since the last ACCEPT (rejected or timed out); not persisted. The
   // broker gives up on a task after a few (a spec every agent refuses must not bounce forever).
   uint32_t offers_without_accept = 0;
@@ -62,6 +66,24 @@ struct TaskRecord {
   // The task's key in its placement queue while it waits for a node.
   std::optional<uint64_t> queue_seq;
 };
+
+// The table's records, keyed by their own task's ID: an ID is stored once (a map keyed by a
+// copy of it cost 80 bytes per task held, the ID being longer than a std::string holds inline).
+struct TaskRecordHash {
+  using is_transparent = void;
+  size_t operator()(std::string_view id) const { return IdHash{}(id); }
+  size_t operator()(const TaskRecord& record) const { return IdHash{}(record.task.id); }
+};
+struct TaskRecordEqual {
+  using is_transparent = void;
+  static std::string_view id(std::string_view id) { return id; }
+  static std::string_view id(const TaskRecord& record) { return record.task.id; }
+  template <typename A, typename B>
+  bool operator()(const A& a, const B& b) const {
+    return id(a) == id(b);
+  }
+};
+using TaskRecords = std::unordered_set<TaskRecord, TaskRecordHash, TaskRecordEqual>;
 
 class TaskTable {
  public:
@@ -80,13 +102,18 @@ class TaskTable {
   // valid for the life of the table (the task it points to changes with later calls).
   const TaskRecord* find(std::string_view id) const;
 
-  // Moves task `id` to state `to` with `reason`, appending a history event at `now`.
+  // The calls below that change a task take its ID, or its record: one that find() returned
+  // (records never move), which saves the hot paths a lookup per change.
+
+  // Moves the task to state `to` with `reason`, appending a history event at `now`.
   // `node`: nullopt keeps the task's node; a NodeRef sets it (an empty NodeRef clears it: a
   // Scheduled task with no node waits in the placement queue).
   //   NotFound  no such task.
   //   Invalid   is_valid_transition(current, to) is false; nothing changed. The caller logs and
   //             counts it (a peer's report can be out of date; that is not a crash).
   Status transition(std::string_view id, TaskState to, std::string reason,
+                    std::optional<NodeRef> node, SystemTime now);
+  Status transition(const TaskRecord& record, TaskState to, std::string reason,
                     std::optional<NodeRef> node, SystemTime now);
 
   // Changes status fields other than state and node (attempt, desired state, exit code,
@@ -96,10 +123,13 @@ class TaskTable {
   // through transition() so the indexes stay right). NotFound when there is no such task.
   Status update(std::string_view id, const std::function<void(TaskStatus&)>& change,
                 SystemTime now);
+  void update(const TaskRecord& record, const std::function<void(TaskStatus&)>& change,
+              SystemTime now);
 
   // Sets the reason without a history event (an unplaced task's "why", refreshed on every
   // scheduling pass). No-op when unchanged. NotFound when there is no such task.
   Status set_reason(std::string_view id, std::string reason, SystemTime now);
+  void set_reason(const TaskRecord& record, std::string reason, SystemTime now);
 
   // The record's offers_without_accept counter (see TaskRecord). No-op for an unknown ID.
   void set_offers_without_accept(std::string_view id, uint32_t value);
@@ -128,7 +158,7 @@ class TaskTable {
   size_t size() const { return records_.size(); }
 
   // Every task, in no particular order.
-  const IdMap<TaskRecord>& records() const { return records_; }
+  const TaskRecords& records() const { return records_; }
   // Every task ordered by ID (UUIDv7 IDs are time-ordered, so roughly by submission), for LIST.
   std::vector<const TaskRecord*> records_by_id() const;
 
@@ -146,12 +176,19 @@ class TaskTable {
   // Which queue/index a task belongs to, from its state and node. `id` is the record's key.
   void unindex(std::string_view id, TaskRecord& record);
   void index(std::string_view id, TaskRecord& record);
-  void append_event(const std::string& id, TaskRecord& record, SystemTime now);
+  void append_event(std::string_view id, TaskRecord& record, SystemTime now);
+  // Adds a record holding `task` (whose ID is not in the table) and returns it.
+  TaskRecord& insert(Task task);
+  // `record` (one of records_), changeable.
+  static TaskRecord& own(const TaskRecord& record);
   // Lists the task for the next commit (once, in the order of first change).
   void mark_uncommitted(TaskRecord& record);
 
+  // The histories' reasons and node names. Behind a pointer so that its address, which every
+  // history keeps, survives a move of the table.
+  std::unique_ptr<StringPool> strings_ = std::make_unique<StringPool>();
   // Nodes never move and tasks are never removed: the indexes below hold views of the keys.
-  IdMap<TaskRecord> records_;
+  TaskRecords records_;
   // Placement queues: sequence number -> task ID; the record remembers its sequence number.
   std::map<uint64_t, std::string_view> replace_queue_;
   std::map<uint64_t, std::string_view> pending_queue_;

@@ -42,6 +42,8 @@ constexpr int kTries = 3;
 // 5 s in total (three tries of about 1.7 s): long enough for a busy broker on a slow link, short
 // enough that a script notices a dead broker quickly.
 constexpr std::string_view kDefaultTimeout = "5s";
+// With several brokers: how long a request keeps going round them (ClientOptions's reason).
+constexpr std::string_view kDefaultFailoverTimeout = "15s";
 // How long `submit --wait` waits for Running: pulling a large image can take minutes.
 constexpr std::string_view kDefaultWaitTimeout = "5m";
 // `logs -f` asks again this long after an answer with nothing new: new lines show up within a
@@ -72,17 +74,16 @@ struct Context {
   po::variables_map vm;
   std::vector<std::string> args;      // positional arguments after the command
   std::vector<std::string> trailing;  // everything after "--"
-  std::string broker_address;
-  std::string endpoint;
+  std::string broker_address;         // as given: HOST:PORT or a list of them
+  ClientOptions brokers;              // the endpoints, --failover-timeout and the CURVE keys
   Millis timeout{5000};
-  protocol::CurveClientKeys curve;  // --curve-secret, --broker-key
 
   Client make_client() const {
-    ClientOptions options;
-    options.endpoint = endpoint;
-    options.curve = curve;
+    ClientOptions options = brokers;
     options.tries = kTries;
     options.timeout_per_try = Millis((timeout.count() + kTries - 1) / kTries);
+    // A long --timeout (a slow link) must not leave a list fewer tries than one broker gets.
+    options.failover_timeout = std::max(options.failover_timeout, timeout);
     return Client(options, io.clock);
   }
 
@@ -467,9 +468,7 @@ int cmd_logs(Context& ctx) {
   }
   const bool follow = ctx.vm["follow"].as<bool>();
 
-  ClientOptions options;
-  options.endpoint = ctx.endpoint;
-  options.curve = ctx.curve;
+  ClientOptions options = ctx.brokers;
   options.tries = static_cast<int>(std::clamp<int64_t>(ctx.timeout / kLogsTryFloor, 1, kTries));
   options.timeout_per_try = std::max(kLogsTryFloor, Millis(ctx.timeout.count() / options.tries));
   Client client(options, ctx.io.clock);
@@ -537,7 +536,7 @@ int cmd_status(Context& ctx) {
   if (!status)
     return report_failure(ctx, client, status.status());
   if (format == "json") {
-    json out = {{"Broker", ctx.broker_address},
+    json out = {{"Broker", client.address()},
                 {"Version", status->version},
                 {"Epoch", status->epoch},
                 {"StartedAt", format_rfc3339(status->started_ms)},
@@ -551,7 +550,7 @@ int cmd_status(Context& ctx) {
                 {"Counters", status->counters}};
     ctx.io.out << out.dump(2) << "\n";
   } else {
-    ctx.io.out << render_broker_status(*status, ctx.broker_address, ctx.io.clock.wall());
+    ctx.io.out << render_broker_status(*status, client.address(), ctx.io.clock.wall());
   }
   return kExitOk;
 }
@@ -677,11 +676,19 @@ po::options_description global_options() {
   po::options_description desc("Global options (before or after the command)");
   // clang-format off
   desc.add_options()
-    ("broker", po::value<std::string>()->value_name("HOST:PORT"),
-     "broker address (default: $CUBE_BROKER, else 127.0.0.1:7100)")
+    ("broker", po::value<std::string>()->value_name("HOST:PORT[,HOST:PORT...]"),
+     "broker address, or the brokers of an HA set: requests follow not_leader answers to the "
+     "leader and go round the list when one is silent (default: $CUBE_BROKER, else "
+     "127.0.0.1:7100)")
     ("timeout", po::value<std::string>()->default_value(std::string(kDefaultTimeout))
                     ->value_name("DURATION"),
-     "give up on a silent broker after this long (split across 3 tries)")
+     "give up on a silent broker after this long (split across 3 tries; with several "
+     "brokers, each try goes to one)")
+    ("failover-timeout",
+     po::value<std::string>()->default_value(std::string(kDefaultFailoverTimeout))
+         ->value_name("DURATION"),
+     "with several brokers: how long a request keeps trying them, to ride out a leader "
+     "takeover (at least --timeout)")
     ("curve-secret", po::value<std::string>()->value_name("FILE"),
      "encrypt with CURVE using this client secret key (make one with `cube-client keygen "
      "--out DIR`); the broker must list its public key")
@@ -694,7 +701,8 @@ po::options_description global_options() {
 }
 
 void print_overall_help(std::ostream& out) {
-  out << "Usage: cube-client [--broker HOST:PORT] [--timeout DURATION] COMMAND [ARGS]\n\n"
+  out << "Usage: cube-client [--broker HOST:PORT[,HOST:PORT...]] [--timeout DURATION] COMMAND "
+         "[ARGS]\n\n"
          "Submits and inspects tasks on a Cube broker.\n\nCommands:\n";
   for (const auto& c : commands()) {
     std::string name(c.name);
@@ -706,7 +714,8 @@ void print_overall_help(std::ostream& out) {
          "  cube-client submit --name web --image nginx:1.25 -p 80/tcp --memory 256MiB\n"
          "  cube-client list\n"
          "  cube-client get ID\n"
-         "  CUBE_BROKER=10.0.0.5:7100 cube-client nodes\n\n"
+         "  CUBE_BROKER=10.0.0.5:7100 cube-client nodes\n"
+         "  cube-client --broker 10.0.0.1:7100,10.0.0.2:7100,10.0.0.3:7100 list\n\n"
          "Exit codes: 0 ok, 1 error from the broker (or the task failed), 2 usage error,\n"
          "3 broker unreachable, 4 refused by the broker's CURVE keys (the message says why).\n"
          "Run 'cube-client COMMAND --help' for a command's options and examples.\n";
@@ -807,7 +816,7 @@ int run(int argc, char** argv, const Io& io) {
     args.erase(args.begin() + static_cast<std::ptrdiff_t>(*command_at));
   }
 
-  Context ctx{io, command_name, {}, {}, std::move(trailing), {}, {}, {}, {}};
+  Context ctx{io, command_name, {}, {}, std::move(trailing), {}, {}, {}};
   po::options_description all;
   all.add(globals);
   if (spec != nullptr) {
@@ -851,18 +860,21 @@ int run(int argc, char** argv, const Io& io) {
 
   try {
     ctx.broker_address = ctx.has("broker") ? ctx.get("broker") : default_broker_address();
-    auto endpoint = broker_endpoint(ctx.broker_address);
-    if (!endpoint) {
+    auto brokers = client_options_for(ctx.broker_address);
+    if (!brokers) {
       std::string from = ctx.has("broker") ? "--broker" : "CUBE_BROKER";
-      throw UsageError{from + ": " + endpoint.status().message()};
+      throw UsageError{from + ": " + brokers.status().message()};
     }
-    ctx.endpoint = *endpoint;
+    ctx.brokers = std::move(*brokers);
+    ctx.brokers.failover_timeout = duration_flag(ctx, "failover-timeout");
+    if (ctx.brokers.failover_timeout.count() <= 0)
+      throw UsageError{"--failover-timeout must be more than 0"};
     const char* env_broker_key = std::getenv("CUBE_BROKER_KEY");
     auto curve = protocol::curve_client_keys(ctx.get("curve-secret"), ctx.get("broker-key"),
                                              env_broker_key ? env_broker_key : "");
     if (!curve.is_ok())
       throw UsageError{curve.status().message()};
-    ctx.curve = *curve;
+    ctx.brokers.curve = *curve;
     ctx.timeout = duration_flag(ctx, "timeout");
     if (ctx.timeout.count() <= 0)
       throw UsageError{"--timeout must be more than 0"};

@@ -1,11 +1,11 @@
 // The cube-client command line: argument parsing, the subcommands and their output. Kept apart
 // from main() so tests can run it with their own streams, stdin and clock.
 //
-//   cube-client [--broker HOST:PORT] [--timeout DURATION] COMMAND [ARGS]
+//   cube-client [--broker HOST:PORT[,HOST:PORT...]] [--timeout DURATION] COMMAND [ARGS]
 //   commands: submit, run, list, get, stop, logs, nodes, status   (cube-client --help)
 //
-// Thread-safety: run_cli reads the environment (CUBE_BROKER) and the time zone; call it from one
-// thread at a time.
+// Thread-safety: run_cli reads the environment (CUBE_BROKER, a broker or a list of brokers) and
+// the time zone; call it from one thread at a time.
 #pragma once
 
 #include <iosfwd>

@@ -5,12 +5,15 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <functional>
+#include <map>
 #include <random>
 #include <utility>
 
 #include "common/ids.h"
 #include "protocol/codec.h"
 #include "protocol/envelope.h"
+#include "protocol/not_leader.h"
 #include "protocol/task_validation.h"
 #include "protocol/zmq_io.h"
 
@@ -73,6 +76,26 @@ Result<std::string> broker_endpoint(std::string_view host_port) {
   return protocol::tcp_endpoint(host, port);
 }
 
+Result<std::vector<std::string>> broker_endpoints(std::string_view list) {
+  auto addresses = protocol::parse_host_port_list(list);
+  if (!addresses)
+    return addresses.status().with_context("broker address");
+  std::vector<std::string> out;
+  for (const auto& a : *addresses)
+    out.push_back(protocol::tcp_endpoint(a.host, a.port));
+  return out;
+}
+
+Result<ClientOptions> client_options_for(std::string_view list) {
+  auto endpoints = broker_endpoints(list);
+  if (!endpoints)
+    return endpoints.status();
+  ClientOptions options;
+  options.endpoint = endpoints->front();
+  options.other_endpoints.assign(endpoints->begin() + 1, endpoints->end());
+  return options;
+}
+
 // A try ends in one of three ways: a final result (a reply with our id, good or bad), silence for
 // the whole try, or a reply to another request (dropped).
 struct Client::TryOutcome {
@@ -81,9 +104,16 @@ struct Client::TryOutcome {
 };
 
 Client::Client(ClientOptions options, const Clock& clock)
-    : options_(std::move(options)), clock_(&clock), address_(address_of(options_.endpoint)) {
+    : options_(std::move(options)),
+      clock_(&clock),
+      target_(options_.endpoint),
+      address_(address_of(options_.endpoint)) {
   options_.tries = std::max(1, options_.tries);
   options_.timeout_per_try = std::max(Millis(1), options_.timeout_per_try);
+  options_.failover_timeout = std::max(Millis(1), options_.failover_timeout);
+  endpoints_.push_back(options_.endpoint);
+  endpoints_.insert(endpoints_.end(), options_.other_endpoints.begin(),
+                    options_.other_endpoints.end());
   // Request ids match a reply to its request (a late reply to an earlier try is dropped): a
   // random start makes two runs of the CLI unlikely to reuse one, and +1 keeps them unique.
   std::random_device rd;
@@ -99,6 +129,9 @@ Client::~Client() {
 Client::Client(Client&& other) noexcept
     : options_(std::move(other.options_)),
       clock_(other.clock_),
+      endpoints_(std::move(other.endpoints_)),
+      list_index_(other.list_index_),
+      target_(std::move(other.target_)),
       address_(std::move(other.address_)),
       context_(std::move(other.context_)),
       socket_(std::move(other.socket_)),
@@ -112,6 +145,9 @@ Client& Client::operator=(Client&& other) noexcept {
     close_socket();  // before context_ is replaced, for the same reason as in the destructor
     options_ = std::move(other.options_);
     clock_ = other.clock_;
+    endpoints_ = std::move(other.endpoints_);
+    list_index_ = other.list_index_;
+    target_ = std::move(other.target_);
     address_ = std::move(other.address_);
     context_ = std::move(other.context_);
     socket_ = std::move(other.socket_);
@@ -152,10 +188,10 @@ Status Client::open_socket() {
   if (!watch.is_ok())
     return watch.status();
   try {
-    socket->connect(options_.endpoint);
+    socket->connect(target_);
   } catch (const zmq::error_t& e) {
     watch->reset();
-    return Status::invalid("cannot use broker endpoint \"" + options_.endpoint + "\": " + e.what());
+    return Status::invalid("cannot use broker endpoint \"" + target_ + "\": " + e.what());
   }
   socket_ = std::move(socket);
   watch_ = std::move(*watch);
@@ -180,6 +216,8 @@ Result<protocol::Reply> Client::call_encoded(uint8_t type, const std::string& bo
   was_unanswered_ = false;
   was_refused_ = false;
   try {
+    if (options_.failover || endpoints_.size() > 1)
+      return run_failover(type, body, request_id);
     return run_tries(type, body, request_id);
   } catch (const zmq::error_t& e) {
     // Only a broken context or an exhausted process (EMFILE) gets here; the socket is suspect.
@@ -188,100 +226,115 @@ Result<protocol::Reply> Client::call_encoded(uint8_t type, const std::string& bo
   }
 }
 
+Client::TryOutcome Client::try_once(uint8_t type, const std::string& body, uint64_t request_id,
+                                    Millis timeout, HandshakeEvents& seen, int& stale) {
+  if (!socket_) {
+    Status opened = open_socket();
+    if (!opened.is_ok()) {
+      TryOutcome failed;
+      failed.kind = TryOutcome::Kind::Done;
+      failed.result = opened;
+      return failed;
+    }
+  }
+  // A fresh REQ socket has its pipe as soon as connect() returns, so this queues the request
+  // even while the TCP connection is still being made.
+  Status sent = protocol::send_raw(*socket_, {}, static_cast<protocol::MessageType>(type), body);
+  TryOutcome outcome;
+  if (sent.is_ok()) {
+    SteadyTime deadline = clock_->now() + timeout;
+    while (outcome.kind == TryOutcome::Kind::Silence) {
+      int64_t wait_ms = millis_until(clock_->now(), deadline);
+      if (wait_ms == 0)
+        break;
+      std::array<zmq::pollitem_t, 2> items = {
+          {{socket_->handle(), 0, ZMQ_POLLIN, 0}, {watch_->handle(), 0, ZMQ_POLLIN, 0}}};
+      int ready = 0;
+      try {
+        ready = zmq::poll(items.data(), items.size(), Millis(wait_ms));
+      } catch (const zmq::error_t& e) {
+        if (e.num() == EINTR)
+          continue;  // a signal; the deadline still holds
+        throw;
+      }
+      // Nothing for the whole remaining time: the try is over, even if the injected clock did
+      // not move (ManualClock).
+      if (ready == 0)
+        break;
+      if (items[1].revents & ZMQ_POLLIN) {
+        watch_->read_pending();
+        // A refused handshake is final: no retry can succeed, so say why at once.
+        if (auto refused = handshake_verdict(watch_->events(), options_.curve.enabled(), address_,
+                                             /*final=*/false)) {
+          outcome.kind = TryOutcome::Kind::Done;
+          outcome.result = std::move(*refused);
+          was_refused_ = true;
+          break;
+        }
+      }
+      if (!(items[0].revents & ZMQ_POLLIN))
+        continue;
+      Status envelope_error;
+      auto received = protocol::receive(*socket_, 0, &envelope_error);
+      if (!received)
+        continue;
+      if (!envelope_error.is_ok()) {
+        outcome.kind = TryOutcome::Kind::Done;
+        outcome.result =
+            Status::internal("the broker at " + address_ +
+                             " sent a reply Cube cannot read: " + envelope_error.message());
+        break;
+      }
+      if (received->type != static_cast<uint8_t>(protocol::MessageType::Reply)) {
+        outcome.kind = TryOutcome::Kind::Done;
+        outcome.result = Status::internal("the broker at " + address_ + " answered with a " +
+                                          protocol::message_type_name(received->type) +
+                                          " message instead of a REPLY");
+        break;
+      }
+      uint64_t reply_id = protocol::peek_request_id(received->body);
+      if (reply_id != request_id) {
+        // A reply to another request. A REQ socket delivers one reply per request, so nothing
+        // else can arrive on this socket: retry now on a fresh one instead of waiting out the
+        // try as the zguide's lpclient does.
+        ++stale;
+        outcome.kind = TryOutcome::Kind::Stale;
+        break;
+      }
+      auto reply = protocol::decode_as<protocol::Reply>(received->body);
+      outcome.kind = TryOutcome::Kind::Done;
+      if (!reply) {
+        outcome.result = Status::internal("the broker at " + address_ +
+                                          " sent a malformed reply: " + reply.status().message());
+      } else if (!reply->status.is_ok()) {
+        outcome.result = reply->status;
+      } else {
+        outcome.result = std::move(reply);
+      }
+    }
+  }
+  if (outcome.kind == TryOutcome::Kind::Done)
+    return outcome;
+  watch_->read_pending();
+  const HandshakeEvents& e = watch_->events();
+  seen.connected |= e.connected;
+  seen.succeeded |= e.succeeded;
+  seen.closed_in_handshake |= e.closed_in_handshake;
+  seen.crypto_failure |= e.crypto_failure;
+  // Lazy Pirate: a REQ socket that sent and got no (usable) answer is stuck waiting for one;
+  // close it (linger 0 drops the queued request) and resend on a fresh socket.
+  close_socket();
+  return outcome;
+}
+
 Result<protocol::Reply> Client::run_tries(uint8_t type, const std::string& body,
                                           uint64_t request_id) {
   int stale = 0;
   HandshakeEvents seen;  // over every try's socket, for the verdict after the last one
   for (int attempt = 0; attempt < options_.tries; ++attempt) {
-    if (!socket_)
-      CUBE_RETURN_IF_ERROR(open_socket());
-    // A fresh REQ socket has its pipe as soon as connect() returns, so this queues the request
-    // even while the TCP connection is still being made.
-    Status sent = protocol::send_raw(*socket_, {}, static_cast<protocol::MessageType>(type), body);
-    TryOutcome outcome;
-    if (sent.is_ok()) {
-      SteadyTime deadline = clock_->now() + options_.timeout_per_try;
-      while (outcome.kind == TryOutcome::Kind::Silence) {
-        int64_t wait_ms = millis_until(clock_->now(), deadline);
-        if (wait_ms == 0)
-          break;
-        std::array<zmq::pollitem_t, 2> items = {
-            {{socket_->handle(), 0, ZMQ_POLLIN, 0}, {watch_->handle(), 0, ZMQ_POLLIN, 0}}};
-        int ready = 0;
-        try {
-          ready = zmq::poll(items.data(), items.size(), Millis(wait_ms));
-        } catch (const zmq::error_t& e) {
-          if (e.num() == EINTR)
-            continue;  // a signal; the deadline still holds
-          throw;
-        }
-        // Nothing for the whole remaining time: the try is over, even if the injected clock did
-        // not move (ManualClock).
-        if (ready == 0)
-          break;
-        if (items[1].revents & ZMQ_POLLIN) {
-          watch_->read_pending();
-          // A refused handshake is final: no retry can succeed, so say why at once.
-          if (auto refused = handshake_verdict(watch_->events(), options_.curve.enabled(), address_,
-                                               /*final=*/false)) {
-            outcome.kind = TryOutcome::Kind::Done;
-            outcome.result = std::move(*refused);
-            was_refused_ = true;
-            break;
-          }
-        }
-        if (!(items[0].revents & ZMQ_POLLIN))
-          continue;
-        Status envelope_error;
-        auto received = protocol::receive(*socket_, 0, &envelope_error);
-        if (!received)
-          continue;
-        if (!envelope_error.is_ok()) {
-          outcome.kind = TryOutcome::Kind::Done;
-          outcome.result =
-              Status::internal("the broker at " + address_ +
-                               " sent a reply Cube cannot read: " + envelope_error.message());
-          break;
-        }
-        if (received->type != static_cast<uint8_t>(protocol::MessageType::Reply)) {
-          outcome.kind = TryOutcome::Kind::Done;
-          outcome.result = Status::internal("the broker at " + address_ + " answered with a " +
-                                            protocol::message_type_name(received->type) +
-                                            " message instead of a REPLY");
-          break;
-        }
-        uint64_t reply_id = protocol::peek_request_id(received->body);
-        if (reply_id != request_id) {
-          // A reply to another request. A REQ socket delivers one reply per request, so nothing
-          // else can arrive on this socket: retry now on a fresh one instead of waiting out the
-          // try as the zguide's lpclient does.
-          ++stale;
-          outcome.kind = TryOutcome::Kind::Stale;
-          break;
-        }
-        auto reply = protocol::decode_as<protocol::Reply>(received->body);
-        outcome.kind = TryOutcome::Kind::Done;
-        if (!reply) {
-          outcome.result = Status::internal("the broker at " + address_ +
-                                            " sent a malformed reply: " + reply.status().message());
-        } else if (!reply->status.is_ok()) {
-          outcome.result = reply->status;
-        } else {
-          outcome.result = std::move(reply);
-        }
-      }
-    }
+    TryOutcome outcome = try_once(type, body, request_id, options_.timeout_per_try, seen, stale);
     if (outcome.kind == TryOutcome::Kind::Done)
       return std::move(*outcome.result);
-    watch_->read_pending();
-    const HandshakeEvents& e = watch_->events();
-    seen.connected |= e.connected;
-    seen.succeeded |= e.succeeded;
-    seen.closed_in_handshake |= e.closed_in_handshake;
-    seen.crypto_failure |= e.crypto_failure;
-    // Lazy Pirate: a REQ socket that sent and got no (usable) answer is stuck waiting for one;
-    // close it (linger 0 drops the queued request) and resend on a fresh socket.
-    close_socket();
   }
   if (auto refused = handshake_verdict(seen, options_.curve.enabled(), address_, /*final=*/true)) {
     was_refused_ = true;
@@ -294,6 +347,118 @@ Result<protocol::Reply> Client::run_tries(uint8_t type, const std::string& body,
   if (stale > 0)
     message += "; dropped " + std::to_string(stale) + " replies to other requests";
   message += ")";
+  return Status::unavailable(message);
+}
+
+void Client::aim_at(const std::string& endpoint) {
+  if (endpoint == target_)
+    return;
+  close_socket();  // connected to the old target
+  target_ = endpoint;
+  address_ = address_of(endpoint);
+  auto listed = std::find(endpoints_.begin(), endpoints_.end(), endpoint);
+  if (listed != endpoints_.end())
+    list_index_ = static_cast<size_t>(listed - endpoints_.begin());
+}
+
+void Client::aim_at_next(const std::function<bool(const std::string&)>& is_held) {
+  size_t next = (list_index_ + 1) % endpoints_.size();
+  if (target_ != endpoints_[list_index_])
+    next = list_index_;  // a redirect's target failed: back to the list where it was left
+  // The first broker from there that is not held back; all of them held: the next one anyway.
+  for (size_t i = 0; i < endpoints_.size(); ++i) {
+    size_t candidate = (next + i) % endpoints_.size();
+    if (!is_held(endpoints_[candidate])) {
+      next = candidate;
+      break;
+    }
+  }
+  if (endpoints_[next] == target_)
+    close_socket();  // one broker: a fresh socket for the next try (Lazy Pirate)
+  aim_at(endpoints_[next]);
+}
+
+Result<protocol::Reply> Client::run_failover(uint8_t type, const std::string& body,
+                                             uint64_t request_id) {
+  const SteadyTime start = clock_->now();
+  const SteadyTime deadline = start + options_.failover_timeout;
+  // What each broker said last, in the order first tried, for the final message.
+  std::vector<std::pair<std::string, std::string>> said;
+  auto note = [&said](const std::string& address, std::string what) {
+    auto it = std::find_if(said.begin(), said.end(),
+                           [&](const auto& entry) { return entry.first == address; });
+    if (it == said.end())
+      said.emplace_back(address, std::move(what));
+    else
+      it->second = std::move(what);
+  };
+  // Brokers that did not answer, and until when they are held back (kSilentHold).
+  std::map<std::string, SteadyTime> silent_until;
+  auto is_held = [&](const std::string& endpoint) {
+    auto it = silent_until.find(endpoint);
+    return it != silent_until.end() && clock_->now() < it->second;
+  };
+  std::map<std::string, int> unanswered_tries;
+  int stale = 0;
+  int redirects = 0;
+  size_t leaderless_answers = 0;  // not_leader answers in a row that named no usable leader
+  HandshakeEvents seen;
+  while (true) {
+    const SteadyTime now = clock_->now();
+    if (now >= deadline)
+      break;
+    Millis timeout = std::min(options_.timeout_per_try,
+                              std::chrono::duration_cast<Millis>(deadline - now) + Millis(1));
+    TryOutcome outcome = try_once(type, body, request_id, timeout, seen, stale);
+    if (outcome.kind != TryOutcome::Kind::Done) {
+      int tries = ++unanswered_tries[address_];
+      note(address_, "did not answer (" + std::to_string(tries) +
+                         (tries == 1 ? " try of " : " tries of ") +
+                         format_seconds(options_.timeout_per_try) + ")");
+      silent_until[target_] = clock_->now() + kSilentHold;
+      aim_at_next(is_held);
+      continue;
+    }
+    Result<protocol::Reply>& result = *outcome.result;
+    std::optional<protocol::NotLeader> not_leader;
+    if (!result.is_ok() && !was_refused_)
+      not_leader = protocol::parse_not_leader(result.status());
+    if (!not_leader)
+      return std::move(result);  // the leader's answer (or a final refusal): stay with it
+    note(address_, result.status().message());
+    if (not_leader->leader && redirects < kMaxLeaderRedirects) {
+      auto leader = broker_endpoint(*not_leader->leader);
+      if (leader && *leader != target_ && !is_held(*leader)) {
+        ++redirects;
+        leaderless_answers = 0;
+        aim_at(*leader);
+        continue;
+      }
+    }
+    // No leader to follow (not known yet, or one that was silent, or too many hops): another
+    // broker may know better; after a whole round of such answers, give the standbys' next
+    // campaign a moment.
+    aim_at_next(is_held);
+    if (++leaderless_answers >= endpoints_.size()) {
+      leaderless_answers = 0;
+      Millis left = std::chrono::duration_cast<Millis>(deadline - clock_->now());
+      if (left > Millis(0))
+        clock_->sleep_for(std::min(kFailoverRoundPause, left));
+    }
+  }
+  if (auto refused = handshake_verdict(seen, options_.curve.enabled(), address_, /*final=*/true)) {
+    was_refused_ = true;
+    return *refused;
+  }
+  was_unanswered_ = true;
+  std::string message =
+      "no broker answered as leader within " + format_seconds(options_.failover_timeout) + ":";
+  for (size_t i = 0; i < said.size(); ++i)
+    message += (i == 0 ? " " : "; ") + said[i].first + ": " + said[i].second;
+  if (said.empty())
+    message += " no try fitted in the time";
+  if (stale > 0)
+    message += " (dropped " + std::to_string(stale) + " replies to other requests)";
   return Status::unavailable(message);
 }
 

@@ -8,6 +8,18 @@
 // request id is not the one sent is dropped and ends that try at once (a REQ socket delivers one
 // reply per request, so nothing else can arrive on it); the next try resends on a fresh socket.
 //
+// Failover (docs/ha.md): with several brokers (ClientOptions::other_endpoints) or
+// ClientOptions::failover, a call goes to the broker that answered last (the first of the list at
+// first). A `not_leader: leader is X` answer from a standby sends the same request (same request
+// id, so a submit is still stored once) to X at once, X being the leader's advertised address,
+// listed or not; at most kMaxLeaderRedirects such hops per call. `not_leader: not known yet` (or
+// a redirect not followed) and silence for timeout_per_try move on to the next broker of the
+// list; a broker that was silent is skipped for kSilentHold, as a list entry and as a
+// redirect's target, while others remain; a full round of standbys that name
+// no usable leader pauses kFailoverRoundPause. This goes on until failover_timeout, then the call
+// returns Unavailable naming every broker tried and what each said. One broker without
+// `failover`: exactly the Lazy Pirate above, a standby's not_leader answer returned as it is.
+//
 // Thread-safety: a Client owns a ZeroMQ context and socket and is NOT thread-safe. Use it from
 // one thread at a time (it may be moved to another thread between calls); give each thread its
 // own Client. Every request method blocks the calling thread until a reply arrives or every try
@@ -38,13 +50,19 @@ namespace cube {
 // Where cube-client looks for the broker when neither --broker nor CUBE_BROKER is given.
 inline constexpr std::string_view kDefaultBrokerAddress = "127.0.0.1:7100";
 
-// The environment variable CUBE_BROKER ("HOST:PORT") when set and non-empty, else
-// kDefaultBrokerAddress. Reads the process environment; call it from one thread (getenv).
+// The environment variable CUBE_BROKER ("HOST:PORT", or a comma-separated list of them for
+// an HA set) when set and non-empty, else kDefaultBrokerAddress. Reads the process environment;
+// call it from one thread (getenv).
 std::string default_broker_address();
 
 // "tcp://127.0.0.1:7100" from "127.0.0.1:7100" ("[::1]:7100" for IPv6). Invalid, quoting the
 // text, when it is not HOST:PORT with PORT in 1..65535. Pure.
 Result<std::string> broker_endpoint(std::string_view host_port);
+
+// The endpoints of a comma-separated list of HOST:PORT ("10.0.0.1:7100,10.0.0.2:7100"), in
+// order; one address gives one endpoint. Invalid, naming the bad item, for an empty item or one
+// that broker_endpoint() refuses, and for an address given twice. Pure.
+Result<std::vector<std::string>> broker_endpoints(std::string_view list);
 
 struct ClientOptions {
   // A ZeroMQ endpoint; build it from HOST:PORT with broker_endpoint().
@@ -55,12 +73,27 @@ struct ClientOptions {
   Millis timeout_per_try{2500};
   // How many times a request is sent before call() gives up with Unavailable. At least 1.
   int tries = 3;
+  // The other brokers of an HA set (docs/ha.md), as endpoints, tried after `endpoint` in this
+  // order. Not empty: the client fails over (see the file comment).
+  std::vector<std::string> other_endpoints;
+  // Fail over even with one broker: follow its not_leader answers to the leader. The gateway
+  // sets it for its own broker, which may be a standby.
+  bool failover = false;
+  // How long one call keeps trying when failing over. 15 s: a SIGKILLed leader is replaced
+  // after its lease's TTL plus a campaign period (TTL/3) plus the store load, 4 to 5 s with the
+  // default 3 s TTL; 15 s rides that out on a loaded machine with room to spare, and a script
+  // still learns within seconds that no broker leads.
+  Millis failover_timeout{15000};
   // CURVE keys (protocol/curve.h), set on each REQ socket before it connects; disabled
   // (plaintext) by default. A broker that refuses the handshake (no key, a key it does not
   // list, the wrong broker key, or keys it does not expect) never answers: call() then returns
   // Unauthorized naming the cause (client/handshake_watch.h) and was_refused() is true.
   protocol::CurveClientKeys curve;
 };
+
+// ClientOptions for the brokers of broker_endpoints(list): the first is `endpoint`, the others
+// other_endpoints (everything else keeps its default). Errors as broker_endpoints(). Pure.
+Result<ClientOptions> client_options_for(std::string_view list);
 
 // A task and its history, as `cube-client get` shows it.
 struct TaskDetails {
@@ -96,6 +129,9 @@ class Client {
   //     exactly as the reply carried it;
   //   - Unavailable "broker at HOST:PORT did not answer within 7.5 s (3 tries)" when every try
   //     timed out; was_unanswered() is then true;
+  //   - failing over: Unavailable "no broker answered as leader within 15 s: A: did not answer
+  //     (2 tries); B: not_leader: leader is A; ..." when failover_timeout passed; was_unanswered()
+  //     is then true;
   //   - Unauthorized "the broker at HOST:PORT refused this client's key ..." when the broker
   //     refused the connection's handshake (ClientOptions::curve); was_refused() is then true;
   //   - Internal when the broker answered something that is not a CUBE1 reply (another protocol
@@ -111,8 +147,23 @@ class Client {
   // (CURVE keys missing, not authorized, or wrong): retrying will not help.
   bool was_refused() const { return was_refused_; }
 
-  // The broker's address as given ("127.0.0.1:7100"), for messages.
+  // The address of the broker the next request goes to first ("127.0.0.1:7100"): the one given,
+  // or when failing over the one that answered last (a leader it was redirected to, say).
   const std::string& address() const { return address_; }
+
+  // Most not_leader redirects followed in one call: a takeover can make two standbys name each
+  // other for a moment; more hops than brokers in a set means the answers are stale.
+  static constexpr int kMaxLeaderRedirects = 5;
+  // The pause after a whole round of brokers answered not_leader without a leader to follow:
+  // their next campaign (every TTL/3, 1 s by default) will know; 250 ms keeps a client from
+  // hammering them meanwhile.
+  static constexpr Millis kFailoverRoundPause{250};
+  // How long a broker that did not answer is skipped, as a list entry and as a redirect's
+  // target (standbys name a killed leader until its lease ends), while other brokers answer.
+  // 5 s: longer than a takeover with the default 3 s TTL (4 to 5 s), so the client keeps asking
+  // the standbys and reaches the new leader at once; shorter than failover_timeout, so a leader
+  // that was only paused is asked again within the same call.
+  static constexpr Millis kSilentHold{5000};
 
   // Submits a task. A task without an ID gets a UUIDv7 here, before the first send, kept for
   // every retry, so a retry after a lost reply or a broker restart cannot store it twice.
@@ -188,12 +239,28 @@ class Client {
   void close_socket();
   // call() for a request already encoded.
   Result<protocol::Reply> call_encoded(uint8_t type, const std::string& body, uint64_t request_id);
+  // One broker, the Lazy Pirate of the file comment.
   Result<protocol::Reply> run_tries(uint8_t type, const std::string& body, uint64_t request_id);
+  // Several brokers or ClientOptions::failover: see the file comment.
+  Result<protocol::Reply> run_failover(uint8_t type, const std::string& body, uint64_t request_id);
+  // Sends the request once to target_ (opening a socket connected to it when needed) and waits
+  // up to `timeout` for the answer. Handshake events of the try are added to `seen`; a dropped
+  // reply to another request counts in `stale`. Closes the socket unless the try is Done.
+  TryOutcome try_once(uint8_t type, const std::string& body, uint64_t request_id, Millis timeout,
+                      HandshakeEvents& seen, int& stale);
+  // Makes `endpoint` the broker of the next try (closing a socket connected elsewhere).
+  void aim_at(const std::string& endpoint);
+  // The next broker of the list after the current one (after the last one used from the list,
+  // when the current one came from a redirect), skipping those `is_held` unless all are.
+  void aim_at_next(const std::function<bool(const std::string&)>& is_held);
   uint64_t next_request_id();
 
   ClientOptions options_;
-  const Clock* clock_;  // not owned; outlives the Client (constructor contract)
-  std::string address_;
+  const Clock* clock_;                  // not owned; outlives the Client (constructor contract)
+  std::vector<std::string> endpoints_;  // options_.endpoint, then options_.other_endpoints
+  size_t list_index_ = 0;               // the entry of endpoints_ used last
+  std::string target_;                  // the endpoint of the next try (listed or a redirect's)
+  std::string address_;                 // target_ as HOST:PORT
   std::unique_ptr<zmq::context_t> context_;
   std::unique_ptr<zmq::socket_t> socket_;  // null until the first call and after a failed try
   std::unique_ptr<HandshakeWatch> watch_;  // socket_'s monitor; null exactly when socket_ is

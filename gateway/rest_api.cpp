@@ -221,6 +221,17 @@ HttpResponse RestApi::health() const {
   HttpResponse r;
   r.content_type = "text/plain; charset=utf-8";
   r.body = "ok\n";
+  // Brokers on a shared store say their role; a standby serves too (the gateway proxies to the
+  // leader), so both are 200 and a load balancer may send requests to either. A lone broker
+  // (role "leader" or none, and no leader address) answers as it always did.
+  const bool elects =
+      (!status->role.empty() && status->role != "leader") || !status->leader.empty();
+  if (elects) {
+    r.body += "role: " + status->role + "\n";
+    if (!status->leader.empty())
+      r.body += "leader: " + status->leader + "\n";
+    r.headers.emplace_back("X-Cube-Role", status->role);
+  }
   return r;
 }
 

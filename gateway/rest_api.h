@@ -25,7 +25,10 @@
 //   GET    /tasks/ID    200 + the task with its "Events" history; 404 for an unknown ID.
 //   DELETE /tasks/ID    stops it: 204 (also when already stopped); 404 for an unknown ID.
 //   GET    /nodes       200 + array of agents.
-//   GET    /healthz     200 "ok" when the broker answers STATUS; 503 otherwise.
+//   GET    /healthz     200 "ok" when the broker answers STATUS; 503 otherwise. A broker on a
+//                       shared store (docs/ha.md) adds "role: leader|standby" and, when it
+//                       knows one, "leader: HOST:PORT" lines and an X-Cube-Role header; a
+//                       standby is 200 too, since its gateway proxies to the leader.
 //   GET    /metrics     200 + Prometheus text (gateway/prometheus_text.h); 503 when the broker
 //                       does not answer.
 // Unknown path: 404; known path, other method: 405 with Allow. A broker that does not answer:

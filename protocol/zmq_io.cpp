@@ -1,5 +1,6 @@
 #include "protocol/zmq_io.h"
 
+#include <algorithm>
 #include <charconv>
 
 namespace cube::protocol {
@@ -55,6 +56,28 @@ Status parse_host_port(std::string_view text, std::string& host, int& port, bool
   host = std::string(h);
   port = value;
   return Status::ok();
+}
+
+Result<std::vector<HostPort>> parse_host_port_list(std::string_view list) {
+  std::vector<HostPort> out;
+  size_t start = 0;
+  while (true) {
+    size_t comma = list.find(',', start);
+    std::string_view item = list.substr(
+        start, comma == std::string_view::npos ? std::string_view::npos : comma - start);
+    if (item.empty()) {
+      return Status::invalid("\"" + std::string(list) +
+                             "\" has an empty item (write HOST:PORT or HOST:PORT,HOST:PORT,...)");
+    }
+    HostPort address;
+    CUBE_RETURN_IF_ERROR(parse_host_port(item, address.host, address.port));
+    if (std::find(out.begin(), out.end(), address) != out.end())
+      return Status::invalid("\"" + std::string(list) + "\" names " + std::string(item) + " twice");
+    out.push_back(std::move(address));
+    if (comma == std::string_view::npos)
+      return out;
+    start = comma + 1;
+  }
 }
 
 std::optional<Received> receive(zmq::socket_t& socket, size_t routing_frames, Status* error) {

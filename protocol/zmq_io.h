@@ -35,6 +35,17 @@ std::string tcp_endpoint(std::string_view host, int port);
 Status parse_host_port(std::string_view text, std::string& host, int& port,
                        bool allow_zero = false);
 
+// One HOST:PORT of a list.
+struct HostPort {
+  std::string host;
+  int port = 0;
+  bool operator==(const HostPort&) const = default;
+};
+// Splits "HOST:PORT,HOST:PORT,..." (one address is a list of one), in order: how --broker and
+// CUBE_BROKER name the brokers of an HA set. Invalid for an empty item, an item
+// parse_host_port() refuses (its message), or an address given twice.
+Result<std::vector<HostPort>> parse_host_port_list(std::string_view list);
+
 // A received multipart message: routing frames (possibly none) and the CUBE1 envelope.
 struct Received {
   std::vector<zmq::message_t> frames;

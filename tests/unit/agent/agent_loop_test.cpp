@@ -112,7 +112,10 @@ struct WorkMessage {
 
 class FakeBroker {
  public:
-  FakeBroker()
+  // Bound on ephemeral ports each (configure() points the agent at them), or, with
+  // `at_base_port`, on BASE+1..BASE+3 of a free base port, as a real broker is: then
+  // base_address() is the "127.0.0.1:BASE" a not_leader answer names.
+  explicit FakeBroker(bool at_base_port = false)
       : router_(context_, zmq::socket_type::router),
         events_(context_, zmq::socket_type::sub),
         beacon_(context_, zmq::socket_type::pub) {
@@ -120,10 +123,33 @@ class FakeBroker {
     protocol::apply_socket_defaults(events_, protocol::kMaxInboundMessageBytes);
     protocol::apply_socket_defaults(beacon_, protocol::kMaxInboundMessageBytes);
     events_.set(zmq::sockopt::subscribe, "");
-    router_.bind("tcp://127.0.0.1:*");
-    events_.bind("tcp://127.0.0.1:*");
-    beacon_.bind("tcp://127.0.0.1:*");
+    if (!at_base_port) {
+      router_.bind("tcp://127.0.0.1:*");
+      events_.bind("tcp://127.0.0.1:*");
+      beacon_.bind("tcp://127.0.0.1:*");
+      return;
+    }
+    // Three consecutive free ports: ask the kernel for one, try the next two, else again.
+    for (int tries = 0; tries < 50 && base_port_ == 0; ++tries) {
+      router_.bind("tcp://127.0.0.1:*");
+      std::string work = router_.get(zmq::sockopt::last_endpoint);
+      int port = std::stoi(work.substr(work.rfind(':') + 1));
+      try {
+        events_.bind("tcp://127.0.0.1:" + std::to_string(port + 1));
+        try {
+          beacon_.bind("tcp://127.0.0.1:" + std::to_string(port + 2));
+          base_port_ = port - 1;
+        } catch (const zmq::error_t&) {
+          events_.unbind("tcp://127.0.0.1:" + std::to_string(port + 1));
+          router_.unbind(work);
+        }
+      } catch (const zmq::error_t&) {
+        router_.unbind(work);
+      }
+    }
   }
+
+  std::string base_address() const { return "127.0.0.1:" + std::to_string(base_port_); }
 
   void configure(AgentOptions& o) {
     o.work_endpoint_override = router_.get(zmq::sockopt::last_endpoint);
@@ -232,6 +258,7 @@ class FakeBroker {
   zmq::socket_t events_;
   zmq::socket_t beacon_;
   std::string last_routing_id_;
+  int base_port_ = 0;
 };
 
 // --- the loop on its own thread ---
@@ -308,6 +335,16 @@ class AgentLoopTest : public ::testing::Test {
     }
     ADD_FAILURE() << "no AGENT_HEARTBEAT";
     return std::nullopt;
+  }
+
+  // A Running attempt the driver already owns when the loop is built (call before start_loop).
+  AttemptStatus own_running_attempt(uint32_t attempt) {
+    AttemptStatus owned;
+    owned.task_id = new_random_id();
+    owned.attempt = attempt;
+    owned.state = TaskState::Running;
+    driver_.owned_ = {owned};
+    return owned;
   }
 
   Task exec_task(uint32_t attempt = 1, std::vector<std::string> cmd = {"sleep", "300"}) {
@@ -633,6 +670,31 @@ TEST_F(AgentLoopTest, MissingBeaconsMeanTheBrokerIsGone) {
   EXPECT_NE(broker_.last_routing_id(), first_routing) << "the DEALER was recreated";
 }
 
+TEST_F(AgentLoopTest, NotLeaderSendsTheAgentToTheNamedLeaderWithItsTasks) {
+  FakeBroker leader(/*at_base_port=*/true);
+  ASSERT_FALSE(leader.base_address().ends_with(":0")) << "no three consecutive free ports";
+  AttemptStatus owned = own_running_attempt(3);
+  start_loop();
+  auto hello = broker_.expect_work<protocol::Hello>();
+  ASSERT_TRUE(hello.has_value());
+  ASSERT_EQ(hello->tasks.size(), 1u);
+
+  // A standby: the agent goes to the leader it names at once, with the same task list.
+  broker_.send_work(protocol::ErrorMessage{ErrorCode::Unavailable,
+                                           "not_leader: leader is " + leader.base_address()});
+  auto redirected = leader.expect_work<protocol::Hello>();
+  ASSERT_TRUE(redirected.has_value()) << "no HELLO at the leader's work port";
+  EXPECT_EQ(redirected->agent_id, options_.agent_id);
+  ASSERT_EQ(redirected->tasks.size(), 1u);
+  EXPECT_EQ(redirected->tasks[0], owned);
+  EXPECT_EQ(redirected->seq, hello->seq);
+  leader.send_work(protocol::Welcome{"s-leader", "e-leader", 100});
+  auto credit = leader.expect_work<protocol::Credit>();
+  ASSERT_TRUE(credit.has_value());
+  EXPECT_EQ(credit->session_id, "s-leader");
+  EXPECT_EQ(driver_.starts(owned.task_id), 0) << "nothing was started again";
+}
+
 TEST_F(AgentLoopTest, NoWelcomeMeansRetryOnAFreshSocketWithBackoff) {
   options_.welcome_timeout = Millis(200);
   start_loop();
@@ -660,11 +722,7 @@ TEST_F(AgentLoopTest, NoWelcomeMeansRetryOnAFreshSocketWithBackoff) {
 }
 
 TEST_F(AgentLoopTest, TasksTheDriverAlreadyOwnsAreReportedInHello) {
-  AttemptStatus owned;
-  owned.task_id = new_random_id();
-  owned.attempt = 4;
-  owned.state = TaskState::Running;
-  driver_.owned_ = {owned};
+  AttemptStatus owned = own_running_attempt(4);
   start_loop();
   auto hello = broker_.expect_work<protocol::Hello>();
   ASSERT_TRUE(hello.has_value());

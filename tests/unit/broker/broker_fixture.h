@@ -64,7 +64,9 @@ class BrokerFixture : public ::testing::Test {
     EXPECT_NE(r, nullptr) << id;
     return r->task;
   }
-  const std::vector<TaskEvent>& history(const std::string& id) { return tasks_.find(id)->history; }
+  std::vector<TaskEvent> history(const std::string& id) {
+    return tasks_.find(id)->history.to_vector();
+  }
 
   template <typename M>
   std::vector<std::pair<std::string, M>> sent() const {

@@ -135,9 +135,10 @@ TEST_F(SchedulerViewTest, RandomOperationsNeverMakeTheViewDifferFromAFreshOne) {
         break;
       case 4: {
         // An agent reports one of its tasks ended.
-        for (const auto& [id, record] : tasks_.records()) {
+        for (const TaskRecord& record : tasks_.records()) {
           if (record.task.state == TaskState::Scheduled && !record.task.node_id.empty()) {
-            (void)tasks_.transition(id, TaskState::Failed, "test", std::nullopt, clock_.wall());
+            (void)tasks_.transition(record.task.id, TaskState::Failed, "test", std::nullopt,
+                                    clock_.wall());
             break;
           }
         }

@@ -221,7 +221,7 @@ TEST_F(TaskLifecycleTest, HelloAfterLossAdoptsTheTaskAgain) {
   lifecycle_.reconcile(back, std::vector<AttemptStatus>{report}, clock_.wall(), out_);
   EXPECT_EQ(task("r").state, TaskState::Running);
   EXPECT_EQ(task("r").reason, "node returned");
-  const auto& h = history("r");
+  const auto h = history("r");
   ASSERT_GE(h.size(), 3u);
   EXPECT_EQ(h[h.size() - 3].state, TaskState::Failed);
   EXPECT_EQ(h[h.size() - 2].state, TaskState::Scheduled);

@@ -99,7 +99,7 @@ TEST_F(TaskRestartTest, OnFailureRestartsWithBackoffThreeTimesThenGivesUp) {
                             format_delay(backoffs[i]));
     EXPECT_EQ(restarts_.next_restart(), clock_.now() + backoffs[i]);
     // The failure itself is in the history, before the restart.
-    const auto& h = history("t");
+    const auto h = history("t");
     EXPECT_EQ(h[h.size() - 2].state, TaskState::Failed);
     EXPECT_EQ(h[h.size() - 2].reason, "exit code 1");
 
@@ -206,7 +206,7 @@ TEST_F(TaskRestartTest, AlwaysIsRescheduledOnceOnAnotherNodeThenGivesUp) {
   exit_with("t", 1);
   EXPECT_EQ(task("t").state, TaskState::Scheduled);
   EXPECT_EQ(task("t").restart_count, 4);
-  const auto& h = history("t");
+  const auto h = history("t");
   EXPECT_EQ(h[h.size() - 2].state, TaskState::Failed);
   EXPECT_EQ(h[h.size() - 2].reason, "restarted 3 times; giving up: exit code 1");
   EXPECT_EQ(task("t").reason,
@@ -248,7 +248,7 @@ TEST_F(TaskRestartTest, NodeLossReschedulesAtOnceUnlessThePolicyIsNo) {
     EXPECT_EQ(task(id).state, TaskState::Scheduled) << id;
     EXPECT_EQ(task(id).reason, "rescheduled after node lost") << id;
     EXPECT_EQ(task(id).restart_count, 0) << id;  // not a restart
-    const auto& h = history(id);
+    const auto h = history(id);
     EXPECT_EQ(h[h.size() - 2].state, TaskState::Failed);
     EXPECT_EQ(h[h.size() - 2].reason, "node lost");
   }

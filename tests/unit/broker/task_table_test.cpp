@@ -176,7 +176,7 @@ TEST(TaskTable, RestoreIsNotDirtyAndRebuildsIndexes) {
   ASSERT_TRUE(table.restore(make_task("r", S::Running, "a1"), history).is_ok());
   ASSERT_TRUE(table.restore(make_task("p"), {}).is_ok());
   EXPECT_FALSE(table.has_uncommitted());
-  EXPECT_EQ(table.find("r")->history, history);
+  EXPECT_EQ(table.find("r")->history.to_vector(), history);
   EXPECT_EQ(table.tasks_on_node("a1").size(), 1u);
   EXPECT_EQ(table.placement_queue(5), (std::vector<std::string_view>{"p"}));
   EXPECT_EQ(table.restore(make_task("p"), {}).code(), ErrorCode::Conflict);

@@ -340,6 +340,30 @@ TEST_F(RestApiTest, HealthzIsOkWhenTheBrokerAnswers) {
   EXPECT_THAT(broker_.calls(), ElementsAre("status"));
 }
 
+TEST_F(RestApiTest, HealthzSaysTheRoleOfABrokerOnASharedStore) {
+  protocol::BrokerStatus s;
+  s.role = "standby";
+  s.leader = "10.0.0.1:7100";
+  broker_.set_status(s);
+  auto r = api_.handle(request("GET", "/healthz"));
+  EXPECT_EQ(r.status, 200) << "a standby's gateway proxies to the leader: it is healthy";
+  EXPECT_EQ(r.body, "ok\nrole: standby\nleader: 10.0.0.1:7100\n");
+  EXPECT_THAT(r.headers,
+              ::testing::Contains(std::pair<std::string, std::string>("X-Cube-Role", "standby")));
+
+  s.role = "leader";
+  broker_.set_status(s);
+  r = api_.handle(request("GET", "/healthz"));
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.body, "ok\nrole: leader\nleader: 10.0.0.1:7100\n");
+
+  // A lone broker calls itself leader but names none: the answer it always gave.
+  s.leader.clear();
+  broker_.set_status(s);
+  r = api_.handle(request("GET", "/healthz"));
+  EXPECT_EQ(r.body, "ok\n");
+}
+
 TEST_F(RestApiTest, MetricsIsPrometheusTextFromStatusAndNodes) {
   protocol::BrokerStatus s;
   s.version = "0.1.0";
