@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <map>
 #include <tuple>
+#include <unordered_map>
 #include <utility>
 
 #include <unistd.h>
@@ -27,6 +28,20 @@ constexpr int kPassSpacing = 8;
 constexpr Millis kMaxPassWait{1};
 // A failed commit is retried after this, so held replies go out soon after the store recovers.
 constexpr Millis kCommitRetry{100};
+// How long a broker that won waits for its warm copy to reach its own leader key: the watch
+// brings that key within milliseconds; a copy further behind is read again in full instead.
+constexpr Millis kWarmCopyWait{1000};
+// A loop that stepped down polls this often for the end of the commit in flight.
+constexpr Millis kStepDownPoll{50};
+
+// A client request that changes state: refused while the store cannot commit.
+bool is_client_write(const Inbound& in) {
+  using protocol::MessageType;
+  auto type = static_cast<MessageType>(in.message.type);
+  return in.socket == BrokerSocket::Client &&
+         (type == MessageType::SubmitRequest || type == MessageType::SubmitBatchRequest ||
+          type == MessageType::StopRequest);
+}
 
 // Reads and discards what is pending on a readable signalfd, eventfd or pipe. One read is
 // enough and cannot block (poll said readable): 4 KiB holds every pending signalfd record
@@ -51,9 +66,12 @@ BrokerLoop::~BrokerLoop() = default;
 
 // ------------------------------------------------------------------------------ startup
 
-void BrokerLoop::use_election(LeaderCampaign& campaign, std::function<void(int64_t)> fence) {
-  campaign_ = &campaign;
-  fence_ = std::move(fence);
+void BrokerLoop::use_election(ElectionParts parts) {
+  CUBE_CHECK(parts.campaign != nullptr) << "use_election needs a campaign";
+  campaign_ = parts.campaign;
+  directory_ = parts.directory;
+  copy_ = parts.copy;
+  fence_ = std::move(parts.fence);
   state_.role = std::string(election_role_name(ElectionRole::Campaigning));
 }
 
@@ -116,11 +134,14 @@ Status BrokerLoop::load_store() {
   auto events = store_->load_events();
   if (!events.is_ok())
     return events.status().with_context("cannot load task history from the store");
-  std::map<std::string, std::vector<TaskEvent>> history;
-  for (auto& [id, event] : *events)
+  return restore_tasks(std::move(*loaded), std::move(*events));
+}
+
+Status BrokerLoop::restore_tasks(std::vector<Task> stored, std::vector<TaskEventRecord> events) {
+  std::unordered_map<std::string, std::vector<TaskEvent>> history;
+  for (auto& [id, event] : events)
     history[id].push_back(std::move(event));
   // Oldest first, so that Pending tasks keep their place in the queue.
-  auto& stored = *loaded;
   std::sort(stored.begin(), stored.end(), [](const Task& a, const Task& b) {
     return std::tie(a.created_ms, a.id) < std::tie(b.created_ms, b.id);
   });
@@ -133,10 +154,9 @@ Status BrokerLoop::load_store() {
       state_.agents.add_expected(task.node_id, task.node);
       state_.liveness.on_traffic(task.node_id, now);
     }
-    std::string id = task.id;
-    auto it = history.find(id);
-    Status s = state_.tasks.restore(std::move(task),
-                                    it == history.end() ? std::vector<TaskEvent>{} : it->second);
+    auto it = history.find(task.id);
+    Status s = state_.tasks.restore(
+        std::move(task), it == history.end() ? std::vector<TaskEvent>{} : std::move(it->second));
     if (!s.is_ok())
       return Status::internal("the store is inconsistent: " + s.message());
   }
@@ -153,23 +173,42 @@ LoopExit BrokerLoop::run(int stop_fd, int reload_fd) {
     writer_ = std::make_unique<StoreWriter>(*store_, clock_);
   // Without an election, its slot polls fd -1 (zmq::poll ignores a negative fd).
   int election_fd = campaign_ != nullptr ? campaign_->fd() : -1;
-  std::array<zmq::pollitem_t, 7> items = {{
+  int directory_fd = directory_ != nullptr ? directory_->fd() : -1;
+  if (copy_ != nullptr)
+    copy_->follow();  // a new loop is a standby until the campaign says otherwise
+  if (campaign_ != nullptr) {
+    // A loop built after a step down starts from where the campaign is now; the news before
+    // that were for the previous loop.
+    (void)campaign_->take();
+    on_election_news(campaign_->latest());
+  }
+  if (directory_ != nullptr) {
+    brokers_ = directory_->brokers();
+    update_standbys();
+  }
+  std::array<zmq::pollitem_t, 8> items = {{
       {state_.sockets.client().handle(), 0, ZMQ_POLLIN, 0},
       {state_.sockets.work().handle(), 0, ZMQ_POLLIN, 0},
       {state_.sockets.events().handle(), 0, ZMQ_POLLIN, 0},
       {nullptr, stop_fd, ZMQ_POLLIN, 0},
       {nullptr, writer_->fd(), ZMQ_POLLIN, 0},
       {nullptr, election_fd, ZMQ_POLLIN, 0},
+      {nullptr, directory_fd, ZMQ_POLLIN, 0},
       {nullptr, reload_fd, ZMQ_POLLIN, 0},
   }};
   // Without a reload fd the last item is left out of the poll set.
   size_t polled = reload_fd >= 0 ? items.size() : items.size() - 1;
   while (true) {
-    if (!lost_reason_.empty())
+    // A loop that stepped down answers as a standby until the commit in flight (if any) ended,
+    // so that clients hear not_leader rather than nothing; then it returns.
+    bool stepped_down = !lost_reason_.empty();
+    if (stepped_down && !writer_->busy())
       return LoopExit::LeadershipLost;
-    before_poll();
+    if (!stepped_down)
+      before_poll();
     try {
-      zmq::poll(items.data(), polled, Millis(poll_timeout_ms()));
+      zmq::poll(items.data(), polled,
+                Millis(stepped_down ? kStepDownPoll.count() : poll_timeout_ms()));
     } catch (const zmq::error_t& e) {
       if (e.num() == EINTR)
         continue;
@@ -180,20 +219,27 @@ LoopExit BrokerLoop::run(int stop_fd, int reload_fd) {
     if (items[3].revents & ZMQ_POLLIN)
       break;
     if (items[5].revents & ZMQ_POLLIN) {
-      for (const auto& news : campaign_->take())
-        on_election_news(news);
+      for (const auto& news : campaign_->take()) {
+        if (stepped_down)
+          campaign_error_ = news.error;  // a new reign is the next loop's to take up
+        else
+          on_election_news(news);
+      }
+    }
+    if (items[6].revents & ZMQ_POLLIN) {
+      brokers_ = directory_->brokers();
+      update_standbys();
     }
     if (lease_valid_until_ && clock_.now() >= *lease_valid_until_)
-      step_down("the lease was not renewed before it ran out");
-    if (!lost_reason_.empty())
-      return LoopExit::LeadershipLost;
+      step_down("the lease was not renewed before it ran out", /*tell_campaign=*/true);
     if (items[4].revents & ZMQ_POLLIN) {
-      if (auto done = writer_->take_done())
-        on_commit_done(std::move(*done));
-      if (!lost_reason_.empty())
-        return LoopExit::LeadershipLost;
+      if (auto done = writer_->take_done()) {
+        if (lost_reason_.empty())
+          on_commit_done(std::move(*done));
+        // else: the reign is over; whatever this batch did, nothing reports it
+      }
     }
-    if (polled == items.size() && (items[6].revents & ZMQ_POLLIN)) {
+    if (polled == items.size() && (items[7].revents & ZMQ_POLLIN)) {
       drain_fd(reload_fd);
       (void)reload_allowlist_files();  // logs its outcome; a bad file keeps the old lists
     }
@@ -203,58 +249,115 @@ LoopExit BrokerLoop::run(int stop_fd, int reload_fd) {
       drain(BrokerSocket::Work);
     if (items[2].revents & ZMQ_POLLIN)
       drain(BrokerSocket::Events);
-    run_timers();
+    if (lost_reason_.empty())
+      run_timers();
   }
-  before_poll();  // commit and answer what the last iteration handled
+  if (!lost_reason_.empty())
+    return LoopExit::LeadershipLost;  // nothing of the reign is committed or sent
+  before_poll();                      // commit and answer what the last iteration handled
   finish_commits();
-  return lost_reason_.empty() ? LoopExit::Stopped : LoopExit::LeadershipLost;
+  return LoopExit::Stopped;
 }
 
 void BrokerLoop::on_election_news(const ElectionNews& news) {
+  campaign_error_ = news.error;
+  if (state_.is_serving() && (news.role != ElectionRole::Leader || news.losses != reign_losses_)) {
+    // The reign this loop served ended (perhaps followed at once by another one, which a new
+    // loop takes up from a clean state).
+    return step_down(news.lost_reason.empty() ? "the campaign no longer leads" : news.lost_reason,
+                     /*tell_campaign=*/false);
+  }
+  if (news.leader.broker_id != leader_id_) {
+    leader_id_ = news.leader.broker_id;
+    update_standbys();
+  }
   switch (news.role) {
-    case ElectionRole::Lost:
-      return step_down(news.lost_reason);
     case ElectionRole::Campaigning:
     case ElectionRole::Standby:
-      if (state_.is_serving())  // the campaign never goes back from Leader but through Lost
-        return step_down("the campaign no longer leads");
       state_.role = std::string(election_role_name(news.role));
       if (!news.leader.address.empty() && news.leader.address != state_.leader_address) {
         spdlog::info("standby: the leader is {} ({})", news.leader.address, news.leader.broker_id);
       }
-      if (!news.leader.address.empty())
-        state_.leader_address = news.leader.address;
+      state_.leader_address = news.leader.address;
       return;
     case ElectionRole::Leader:
       lease_valid_until_ = news.lease_valid_until;
-      if (state_.is_serving())
-        return;  // a renewal
-      spdlog::info("elected leader (reign {}); loading the store", news.reign);
-      fence_(news.reign);  // no batch is in flight: a standby commits nothing
-      if (Status loaded = load_store(); !loaded.is_ok())
-        return step_down("won the election but " + loaded.message());
-      state_.role = std::string(election_role_name(ElectionRole::Leader));
-      state_.leader_address = news.leader.address;
-      state_.schedule_needed = true;
-      next_beacon_ = clock_.now();
-      spdlog::info("serving as leader at {}", news.leader.address);
-      return;
+      if (!state_.is_serving())
+        take_over(news);
+      return;  // else a renewal
   }
 }
 
-void BrokerLoop::step_down(std::string reason) {
+void BrokerLoop::take_over(const ElectionNews& news) {
+  SteadyTime won = clock_.now();
+  spdlog::info("elected leader (reign {})", news.reign);
+  if (writer_ != nullptr && writer_->busy())
+    (void)writer_->wait();  // cannot happen: a standby commits nothing; but never two users
+  if (Status fenced = fence_(news.reign); !fenced.is_ok())
+    return step_down("won the election but " + fenced.message(), /*tell_campaign=*/true);
+  std::string source;
+  Status loaded;
+  if (copy_ != nullptr) {
+    // The copy has everything once it saw our own leader key's creation (standby_copy.h).
+    auto taken = copy_->take(news.reign, kWarmCopyWait);
+    if (taken.is_ok()) {
+      source = "the warm copy at revision " + std::to_string(taken->revision);
+      loaded = restore_tasks(std::move(taken->tasks), std::move(taken->events));
+    } else {
+      spdlog::warn("{}: reading the whole store instead", taken.status().message());
+    }
+  }
+  if (source.empty()) {
+    source = "a full read of the store";
+    loaded = load_store();
+  }
+  if (!loaded.is_ok())
+    return step_down("won the election but " + loaded.message(), /*tell_campaign=*/true);
+  reign_losses_ = news.losses;
+  state_.role = std::string(election_role_name(ElectionRole::Leader));
+  state_.leader_address = news.leader.address;
+  state_.schedule_needed = true;
+  next_beacon_ = clock_.now();
+  auto took = std::chrono::duration_cast<Millis>(clock_.now() - won);
+  spdlog::info("serving as leader at {}: {} tasks from {}, {} ms after winning",
+               news.leader.address, state_.tasks.size(), source, took.count());
+}
+
+void BrokerLoop::update_standbys() {
+  state_.standbys = standby_addresses(brokers_, leader_id_);
+}
+
+void BrokerLoop::step_down(std::string reason, bool tell_campaign) {
   if (!lost_reason_.empty())
     return;
   bump(state_.counters, "leader.lost");
   lost_reason_ = std::move(reason);
-  if (campaign_ != nullptr)
-    campaign_->fenced();  // the campaign stops renewing and revokes nothing
+  if (campaign_ != nullptr && tell_campaign)
+    campaign_->fenced();  // the campaign stops leading and campaigns again
+  // The clients waiting for a commit hear now that it will not be acknowledged (an error
+  // acknowledges nothing); messages to agents are dropped with the loop.
+  state_.refuse_held_replies(Status::unavailable("not_leader: this broker stopped leading (" +
+                                                 lost_reason_ + ")" + etcd_trouble() +
+                                                 "; not stored, retry"));
+  // Until run() returns, it answers as a standby that knows no leader, and sends nothing else.
+  (void)state_.outbox.drop();
+  state_.role = std::string(election_role_name(ElectionRole::Campaigning));
+  state_.leader_address.clear();
+  lease_valid_until_.reset();
+}
+
+std::string BrokerLoop::etcd_trouble() const {
+  return campaign_error_.empty() ? ""
+                                 : " (the election cannot reach etcd: " + campaign_error_ + ")";
 }
 
 void BrokerLoop::refuse_as_standby(const Inbound& in) {
   bump(state_.counters, std::string(socket_name(in.socket)) + ".not_leader");
-  std::string leader =
-      state_.leader_address.empty() ? "not known yet" : "leader is " + state_.leader_address;
+  std::string leader = "leader is " + state_.leader_address;
+  if (state_.leader_address.empty()) {
+    // Say why no leader is known when etcd is the reason (no quorum, unreachable).
+    leader = "not known yet" + etcd_trouble();
+  }
   answer_error(state_, in, Status::unavailable("not_leader: " + leader));
 }
 
@@ -284,6 +387,14 @@ void BrokerLoop::run_timers() {
     // A standby holds no agents and no tasks, and publishes no beacon: an agent listening to
     // it must not believe a broker is there to serve it.
     next_beacon_ = now + options_.heartbeat;
+    if (copy_ != nullptr) {
+      // Gauges, for STATUS: how far the warm copy got.
+      StandbyCopy::Stats copied = copy_->stats();
+      state_.counters["standby_copy.revision"] = static_cast<uint64_t>(copied.revision);
+      state_.counters["standby_copy.tasks"] = copied.tasks;
+      state_.counters["standby_copy.events"] = copied.events;
+      state_.counters["standby_copy.full_reads"] = copied.full_reads;
+    }
     return;
   }
   if (now >= next_beacon_) {
@@ -385,19 +496,27 @@ void BrokerLoop::on_commit_done(StoreBatchDone done) {
   state_.metrics.on_commit(done.took);
   if (campaign_ != nullptr && done.status.code() == ErrorCode::Conflict) {
     // The fence refused the write: another broker reigns. Nothing of this batch is acknowledged.
-    return step_down("a store write was refused by the fence (" + done.status.message() + ")");
+    return step_down("a store write was refused by the fence (" + done.status.message() + ")",
+                     /*tell_campaign=*/true);
   }
   if (done.status.is_ok()) {
     bump(state_.counters, "store.commits");
     if (commit_retry_at_)
       spdlog::info("the store accepts writes again");
     commit_retry_at_.reset();
+    state_.store_error.clear();
     state_.outbox.stored(batch_in_flight_);
     return;
   }
   bump(state_.counters, "store.commit_failed");
   if (!commit_retry_at_)
-    spdlog::error("store commit failed: {}; holding replies and retrying", done.status.to_string());
+    spdlog::error("store commit failed: {}; refusing client writes and retrying",
+                  done.status.to_string());
+  // The clients waiting for this commit are told now rather than when (if) it lands: their
+  // changes are not acknowledged, and a retry with the same task ID is safe either way.
+  state_.store_error = "not stored: " + done.status.message();
+  bump(state_.counters, "store.replies_refused",
+       state_.refuse_held_replies(Status::unavailable(state_.store_error)));
   commit_retry_at_ = clock_.now() + kCommitRetry;
   retry_batch_ = std::move(done.batch);
 }
@@ -456,6 +575,11 @@ void BrokerLoop::drain(BrokerSocket socket) {
     if (!state_.is_serving() &&
         in.message.type != static_cast<uint8_t>(protocol::MessageType::StatusRequest)) {
       refuse_as_standby(in);
+      continue;
+    }
+    if (!state_.store_error.empty() && is_client_write(in)) {
+      bump(state_.counters, "client.refused_store_down");
+      answer_error(state_, in, Status::unavailable(state_.store_error));
       continue;
     }
     table_.dispatch(state_, in);

@@ -28,7 +28,14 @@
 // the campaign (broker/leader_campaign.h) wins, the loop loads the store, fences it (every
 // later write carries "PREFIX/leader is still mine") and serves. When it loses the lease, or a
 // commit is refused by the fence (Conflict), it steps down at once: run() returns
-// LoopExit::LeadershipLost without another write or message, and cube-broker exits (code 3).
+// LoopExit::LeadershipLost without another write or message. cube-broker then destroys the
+// loop (and with it every task, agent and held message of that reign), builds a new one on the
+// same store, campaign and ports, and serves as a standby again (broker/main.cpp).
+//
+// A leader whose store cannot commit (etcd down or without quorum) keeps serving reads from
+// memory, answers the client replies held for the failed commit, and every later SUBMIT,
+// SUBMIT_BATCH and STOP_TASK, `unavailable` with the store's error until a commit lands again;
+// messages to agents stay held (the outbox rule).
 //
 // Thread-safety: construct and bind() on any thread, then run() on one thread; after that only
 // that thread touches the object until run() returns.
@@ -43,11 +50,13 @@
 #include <string>
 #include <vector>
 
+#include "broker/broker_directory.h"
 #include "broker/broker_state.h"
 #include "broker/leader_campaign.h"
 #include "broker/message_table.h"
 #include "broker/options.h"
 #include "broker/scheduler_view.h"
+#include "broker/standby_copy.h"
 #include "broker/store.h"
 #include "broker/store_writer.h"
 #include "broker/zap_handler.h"
@@ -59,6 +68,21 @@ namespace cube::broker {
 // Messages handled per socket per iteration, so one busy socket cannot starve the others or
 // the timers.
 inline constexpr int kBatchLimit = 256;
+
+// What a broker sharing its store with others uses (docs/ha.md). Each must outlive the loop; the
+// caller start()s the campaign and the directory.
+struct ElectionParts {
+  LeaderCampaign* campaign = nullptr;    // required: who leads
+  BrokerDirectory* directory = nullptr;  // optional: the brokers STATUS lists as standbys
+  // Optional: the warm copy a standby follows (the loop calls follow()) and takes on winning
+  // instead of reading the whole store; without it, or when it is not ready in time, the loop
+  // reads the store.
+  StandbyCopy* copy = nullptr;
+  // Called on the loop's thread when it wins, before the tasks are loaded, with no commit in
+  // flight: must make every later commit conditional on PREFIX/leader's create_revision ==
+  // reign (EtcdStore::set_write_guard). A non-OK Status makes the loop step down.
+  std::function<Status(int64_t reign)> fence;
+};
 
 // Why run() returned.
 enum class LoopExit {
@@ -75,11 +99,8 @@ class BrokerLoop {
   BrokerLoop& operator=(const BrokerLoop&) = delete;
 
   // Makes this broker one of several on one store (docs/ha.md): it serves only while
-  // `campaign` says it leads; `fence(reign)` is called on the loop's thread when it wins,
-  // before the store is loaded, with no commit in flight, and must make every later commit
-  // conditional on PREFIX/leader's create_revision == reign (EtcdStore::set_write_guard).
-  // `campaign` must outlive the loop; the caller start()s it. Call before bind().
-  void use_election(LeaderCampaign& campaign, std::function<void(int64_t reign)> fence);
+  // `parts.campaign` says it leads. Call before bind().
+  void use_election(ElectionParts parts);
 
   // Loads every task from the store (not with use_election(): the store is loaded on winning),
   // then binds the four sockets on options.host from the base
@@ -116,14 +137,25 @@ class BrokerLoop {
   // read), then commits what is left and returns. When `reload_fd` (a HangupSignal, an eventfd
   // or a pipe) becomes readable, the loop reads and discards what is pending there and calls
   // reload_allowlist_files(). Precondition: bind() returned OK. Blocks.
-  // LeadershipLost (only with use_election()): returned at once, without committing or sending
-  // what is pending; lost_reason() says why.
+  // LeadershipLost (only with use_election()): returned without committing or sending what is
+  // pending, once the commit in flight (if any) ended; meanwhile the loop answers as a standby
+  // that knows no leader. lost_reason() says why.
   LoopExit run(int stop_fd, int reload_fd = -1);
   // Why leadership was lost ("the lease expired ..."); empty otherwise.
   const std::string& lost_reason() const { return lost_reason_; }
+  // Hands the store back after run() returned (for the next loop after a step down). The
+  // caller must destroy this loop before using the store: a commit may still be in flight on
+  // the writer thread until then.
+  std::unique_ptr<Store> release_store() { return std::move(store_); }
 
  private:
+  // Reads every task and its history from the store and restores them (restore_tasks).
   Status load_store();
+  // Puts `stored` (with `events`, their history in append order) into the task table, oldest
+  // first, and expects the agents they run on to HELLO again. Internal when they contradict.
+  Status restore_tasks(std::vector<Task> stored, std::vector<TaskEventRecord> events);
+  // A win: fence, then the tasks (from the warm copy, else the store), then serve.
+  void take_over(const ElectionNews& news);
 
   // One iteration's reading: up to kBatchLimit messages from `socket`, each dispatched through
   // the message table (broker/message_table.h), or answered as a bad envelope.
@@ -145,7 +177,13 @@ class BrokerLoop {
   // The campaign's news: win (load, fence, serve), standby (who leads), or loss.
   void on_election_news(const ElectionNews& news);
   // Leadership is gone: run() returns LeadershipLost before anything else is sent or written.
-  void step_down(std::string reason);
+  // `tell_campaign`: the loop found out first (a fenced commit, the lease deadline), so the
+  // campaign must stop leading too.
+  void step_down(std::string reason, bool tell_campaign);
+  // STATUS "standbys": the directory's brokers but the leader.
+  void update_standbys();
+  // " (the election cannot reach etcd: ERROR)" while the campaign's last etcd call failed.
+  std::string etcd_trouble() const;
   // Answers a message a standby does not serve: not_leader with the leader's address.
   void refuse_as_standby(const Inbound& in);
 
@@ -171,7 +209,13 @@ class BrokerLoop {
   // The outbox number of the batch in flight (or of retry_batch_).
   uint64_t batch_in_flight_ = 0;
   LeaderCampaign* campaign_ = nullptr;  // with use_election()
-  std::function<void(int64_t)> fence_;
+  BrokerDirectory* directory_ = nullptr;
+  StandbyCopy* copy_ = nullptr;
+  std::function<Status(int64_t)> fence_;
+  uint64_t reign_losses_ = 0;   // ElectionNews::losses when this loop won: a later count ends it
+  std::string leader_id_;       // the leader's broker id, to leave it out of the standbys
+  std::string campaign_error_;  // the campaign's last etcd error, for not_leader answers
+  std::vector<LeaderRecord> brokers_;  // the directory's last list
   // A leader under election: until when its lease surely runs (checked on the loop's own
   // deadline too, in case the campaign thread is stuck in a request).
   std::optional<SteadyTime> lease_valid_until_;

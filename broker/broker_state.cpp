@@ -146,6 +146,21 @@ void BrokerState::flush_outbox() {
   });
 }
 
+size_t BrokerState::refuse_held_replies(const Status& why) {
+  std::vector<OutboxMessage> held = outbox.take_client_replies();
+  for (const auto& message : held) {
+    auto original = protocol::decode_as<protocol::Reply>(message.body);
+    if (!original.is_ok())
+      continue;  // we encoded it: cannot happen
+    std::vector<zmq::message_t> routing;
+    routing.reserve(message.routing.size());
+    for (const auto& frame : message.routing)
+      routing.emplace_back(frame.data(), frame.size());
+    reply_error(routing, original->request_id, why);
+  }
+  return held.size();
+}
+
 void BrokerState::touch(AgentRecord& agent) {
   agent.last_seen_ms = to_unix_ms(clock.wall());
   if (liveness.on_traffic(agent.id, clock.now()) != NodeState::Ready)

@@ -79,7 +79,12 @@ struct BrokerState {
   // leader's client address ("HOST:PORT") when known. STATUS reports both.
   std::string role = "leader";
   std::string leader_address;
+  std::vector<std::string> standbys;  // the other brokers on the store (BrokerDirectory)
   bool is_serving() const { return role == "leader"; }
+  // Why the store cannot commit now (the last failed commit's error); "" while it can. Client
+  // writes are then refused `unavailable` with this, instead of waiting for a commit that may
+  // not come (docs/ha.md, "What happens when").
+  std::string store_error;
 
   // True the first time `key` is seen, so a misbehaving peer is logged once, not per message.
   bool first_report(const std::string& key);
@@ -111,6 +116,9 @@ struct BrokerState {
   void queue_commands();
   // Sends what the outbox holds for stored batches.
   void flush_outbox();
+  // Answers every client reply the outbox holds with `why` instead (same request ids), at once:
+  // the commit they wait for failed. Returns how many.
+  size_t refuse_held_replies(const Status& why);
 
   // --- Agents ---
   // Marks traffic from an agent for liveness and display.

@@ -80,6 +80,7 @@ protocol::BrokerStatus broker_status(const BrokerState& state) {
   b.scheduler = std::string(policy_name(state.options.policy));
   b.role = state.role;
   b.leader = state.leader_address;
+  b.standbys = state.standbys;
   state.metrics.export_to(b.counters);
   export_zap_counts(state, b.counters);
   return b;

@@ -56,6 +56,30 @@ Result<T> parse_answer(Result<json> answer, Result<T> (*parse)(const json&), con
 
 }  // namespace
 
+CurlSlist etcd_post_headers() {
+  CurlSlist headers;
+  headers.append("Content-Type: application/json");
+  // Without this, libcurl waits up to a second for "100 Continue" before sending a body over
+  // 1 KiB, which every batch of tasks is.
+  headers.append("Expect:");
+  return headers;
+}
+
+void setup_etcd_post(CURL* c, const std::string& url, std::string_view payload,
+                     const CurlSlist& headers, char* error_buffer, Millis connect_timeout) {
+  curl_easy_setopt(c, CURLOPT_URL, url.c_str());
+  curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);  // no SIGALRM: this runs on a worker thread
+  // The members are dialled directly, whatever http_proxy says: a proxy would be one more
+  // thing between the broker and its store, and would hide which member failed.
+  curl_easy_setopt(c, CURLOPT_PROXY, "");
+  curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(connect_timeout.count()));
+  curl_easy_setopt(c, CURLOPT_ERRORBUFFER, error_buffer);
+  curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers.get());
+  curl_easy_setopt(c, CURLOPT_POST, 1L);
+  curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(payload.size()));
+  curl_easy_setopt(c, CURLOPT_POSTFIELDS, payload.data());
+}
+
 EtcdClient::EtcdClient(EtcdClientOptions options)
     : options_(std::move(options)), curl_(CurlEasy::create()) {
   CUBE_CHECK(!options_.endpoints.empty()) << "EtcdClient needs at least one endpoint";
@@ -71,11 +95,7 @@ std::string EtcdClient::endpoints_text() const {
 
 Result<json> EtcdClient::call(std::string_view path, const json& body) {
   const std::string payload = body.dump();
-  CurlSlist headers;
-  headers.append("Content-Type: application/json");
-  // Without this, libcurl waits up to a second for "100 Continue" before sending a body over
-  // 1 KiB, which every batch of tasks is.
-  headers.append("Expect:");
+  CurlSlist headers = etcd_post_headers();
   std::string unreachable;  // "HOST:PORT (why), ..." of the members tried
   const size_t n = options_.endpoints.size();
   for (size_t tried = 0; tried < n; ++tried) {
@@ -86,19 +106,8 @@ Result<json> EtcdClient::call(std::string_view path, const json& body) {
     char error_buffer[CURL_ERROR_SIZE] = {};
     CURL* c = curl_.get();
     curl_easy_reset(c);  // keeps the connection cache; drops the previous call's pointers
-    curl_easy_setopt(c, CURLOPT_URL, url.c_str());
-    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);  // no SIGALRM: this runs on the writer thread
-    // The members are dialled directly, whatever http_proxy says: a proxy would be one more
-    // thing between the broker and its store, and would hide which member failed.
-    curl_easy_setopt(c, CURLOPT_PROXY, "");
-    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS,
-                     static_cast<long>(options_.connect_timeout.count()));
+    setup_etcd_post(c, url, payload, headers, error_buffer, options_.connect_timeout);
     curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, static_cast<long>(options_.request_timeout.count()));
-    curl_easy_setopt(c, CURLOPT_ERRORBUFFER, error_buffer);
-    curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers.get());
-    curl_easy_setopt(c, CURLOPT_POST, 1L);
-    curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(payload.size()));
-    curl_easy_setopt(c, CURLOPT_POSTFIELDS, payload.data());
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, &on_write);
     curl_easy_setopt(c, CURLOPT_WRITEDATA, &attempt.transfer);
     attempt.rc = curl_easy_perform(c);
@@ -157,7 +166,8 @@ Result<EtcdRangeResponse> EtcdClient::range(const EtcdRangeRequest& request) {
 }
 
 Status EtcdClient::range_all(std::string_view key, std::string_view range_end,
-                             const std::function<Status(std::vector<EtcdKeyValue>& page)>& visit) {
+                             const std::function<Status(std::vector<EtcdKeyValue>& page)>& visit,
+                             int64_t* snapshot_revision) {
   EtcdRangeRequest request;
   request.key = std::string(key);
   request.range_end = std::string(range_end);
@@ -168,6 +178,8 @@ Status EtcdClient::range_all(std::string_view key, std::string_view range_end,
       return page.status();
     if (request.revision == 0)
       request.revision = page->revision;  // every later page reads this same snapshot
+    if (snapshot_revision != nullptr)
+      *snapshot_revision = request.revision;
     if (page->more && page->kvs.empty())
       return Status::internal("etcd answered a range with \"more\" but no keys");
     std::string next = page->kvs.empty() ? std::string() : page->kvs.back().key + '\0';
@@ -191,6 +203,10 @@ Result<EtcdLease> EtcdClient::lease_keepalive(int64_t id) {
   // The gateway turns this streaming RPC into one request and one answer per POST.
   return parse_answer(call("/v3/lease/keepalive", json{{"ID", std::to_string(id)}}),
                       parse_lease_response, "a lease keepalive");
+}
+
+Status EtcdClient::compact(int64_t revision) {
+  return call("/v3/kv/compaction", json{{"revision", std::to_string(revision)}}).status();
 }
 
 Status EtcdClient::lease_revoke(int64_t id) {

@@ -57,6 +57,14 @@ struct EtcdClientOptions {
   int64_t page_size = 500;
 };
 
+// Sets `c` (just reset) up for one POST of `payload` to `url` on an etcd member, as every etcd
+// call does: no proxy (the members are dialled directly), no signals, `connect_timeout`, JSON
+// headers (made by etcd_post_headers(), without "Expect: 100-continue"), libcurl's error text
+// into `error_buffer` (CURL_ERROR_SIZE bytes). Every pointer must outlive the transfer.
+void setup_etcd_post(CURL* c, const std::string& url, std::string_view payload,
+                     const CurlSlist& headers, char* error_buffer, Millis connect_timeout);
+CurlSlist etcd_post_headers();
+
 class EtcdClient {
  public:
   explicit EtcdClient(EtcdClientOptions options);
@@ -78,9 +86,11 @@ class EtcdClient {
   // store as of the revision of the first answer, so the whole range is one consistent
   // snapshot even while others write. A non-OK Status from `visit` stops the read and is
   // returned. Errors as above; Unavailable too when etcd compacted that revision away
-  // meanwhile (read again).
+  // meanwhile (read again). `snapshot_revision`, when given, is set to the revision read (a
+  // watch from the one after it misses nothing).
   Status range_all(std::string_view key, std::string_view range_end,
-                   const std::function<Status(std::vector<EtcdKeyValue>& page)>& visit);
+                   const std::function<Status(std::vector<EtcdKeyValue>& page)>& visit,
+                   int64_t* snapshot_revision = nullptr);
 
   // One transaction: compares, then the success or the failure ops, atomically. OK with
   // succeeded false when a compare did not hold. Errors as above (Invalid when it has more ops
@@ -96,11 +106,15 @@ class EtcdClient {
   // Revokes `id`, deleting the keys attached to it. NotFound when it does not exist.
   Status lease_revoke(int64_t id);
 
- private:
-  // POSTs `body` to `path` ("/v3/kv/txn") on the members as described above; the answer's JSON
-  // on HTTP 200.
+  // Compacts the store's history up to `revision` (what an operator, or etcd's
+  // --auto-compaction, does; watches from an older revision are then canceled).
+  Status compact(int64_t revision);
+
+  // POSTs `body` to `path` ("/v3/maintenance/status") on the members as described above; the
+  // answer's JSON on HTTP 200. For what the calls above do not cover (tests, maintenance).
   Result<nlohmann::json> call(std::string_view path, const nlohmann::json& body);
 
+ private:
   EtcdClientOptions options_;
   size_t current_ = 0;  // index into options_.endpoints of the member that answered last
   CurlEasy curl_;       // kept between calls: its connection is reused

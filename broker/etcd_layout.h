@@ -5,6 +5,7 @@
 //   PREFIX/version                   the store's schema version, decimal ("1")
 //   PREFIX/leader                    the leader broker's LeaderRecord (JSON), on its lease
 //                                    (broker/leader_election.h)
+//   PREFIX/brokers/<broker id>       every broker's LeaderRecord, on its own lease
 //   PREFIX/tasks/<task id>           one task: protocol::encode_task_compact (the MessagePack
 //                                    task map without the keys at their default value)
 //   PREFIX/events/<seq>/<task id>    one history entry: protocol::encode_task_event_compact;
@@ -50,6 +51,11 @@ class EtcdLayout {
   std::string version_key() const { return prefix_ + "/version"; }
   // Who leads the brokers of this prefix (broker/leader_election.h); attached to its lease.
   std::string leader_key() const { return prefix_ + "/leader"; }
+  // Every broker on the prefix, leader and standbys, each on its own lease: STATUS lists them.
+  std::string brokers_prefix() const { return prefix_ + "/brokers/"; }
+  std::string broker_key(std::string_view broker_id) const {
+    return brokers_prefix() + std::string(broker_id);
+  }
   std::string tasks_prefix() const { return prefix_ + "/tasks/"; }
   std::string task_key(std::string_view task_id) const;
   std::string events_prefix() const { return prefix_ + "/events/"; }

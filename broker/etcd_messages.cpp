@@ -343,6 +343,54 @@ Result<EtcdLease> parse_lease_response(const json& body) {
   return out;
 }
 
+json watch_create_request(std::string_view key, std::string_view range_end,
+                          int64_t start_revision) {
+  json create = {{"key", base64_encode(key)}, {"progress_notify", true}};
+  if (!range_end.empty())
+    create["range_end"] = base64_encode(range_end);
+  if (start_revision > 0)
+    create["start_revision"] = std::to_string(start_revision);
+  return json{{"create_request", std::move(create)}};
+}
+
+Result<EtcdWatchResponse> parse_watch_response(const json& body) {
+  if (!body.is_object())
+    return Status::invalid("a watch answer is not an object");
+  if (auto error = body.find("error"); error != body.end()) {
+    std::string message =
+        error->is_object() ? error->value("message", error->dump()) : error->dump();
+    return Status::unavailable("the watch stream failed: " + message);
+  }
+  auto result = read_object(body, "result");
+  if (!result.is_ok())
+    return result.status();
+  const json& r = **result;
+  EtcdWatchResponse out;
+  CUBE_RETURN_IF_ERROR(read_header_revision(r, out.revision));
+  CUBE_RETURN_IF_ERROR(read_bool(r, "created", out.created));
+  CUBE_RETURN_IF_ERROR(read_bool(r, "canceled", out.canceled));
+  CUBE_RETURN_IF_ERROR(read_int64(r, "compact_revision", out.compact_revision));
+  out.cancel_reason = r.value("cancel_reason", std::string());
+  auto events = r.find("events");
+  if (events == r.end() || events->is_null())
+    return out;
+  if (!events->is_array())
+    return Status::invalid("field \"events\": expected an array");
+  out.events.reserve(events->size());
+  for (const auto& event : *events) {
+    if (!event.is_object())
+      return Status::invalid("field \"events\": an event is not an object");
+    EtcdWatchEvent parsed;
+    parsed.deleted = event.value("type", std::string()) == "DELETE";
+    auto kv = read_object(event, "kv");
+    if (!kv.is_ok())
+      return kv.status().with_context("field \"events\"");
+    CUBE_RETURN_IF_ERROR(read_key_value(**kv, parsed.kv).with_context("field \"events\""));
+    out.events.push_back(std::move(parsed));
+  }
+  return out;
+}
+
 Status etcd_error_status(long http_status, std::string_view body, std::string_view what) {
   std::string prefix = std::string(what) + ": ";
   json parsed = json::parse(body, nullptr, /*allow_exceptions=*/false);

@@ -116,6 +116,28 @@ struct EtcdLease {
   int64_t ttl_seconds = 0;  // as granted, or left after a keepalive
 };
 
+// One answer of POST /v3/watch (a stream: the gateway writes one JSON object per line, each
+// wrapped as {"result": {...}}; a PUT event has no "type", a delete has "type": "DELETE").
+struct EtcdWatchEvent {
+  bool deleted = false;  // DELETE; otherwise a PUT
+  EtcdKeyValue kv;       // a delete carries the key and its mod_revision only
+};
+struct EtcdWatchResponse {
+  int64_t revision = 0;  // header.revision: the store's revision this answer reflects (0: absent)
+  bool created = false;  // the answer to the create request
+  bool canceled = false;
+  // Canceled because the start revision was compacted away: read the store again from a
+  // revision at least this one.
+  int64_t compact_revision = 0;
+  std::string cancel_reason;
+  std::vector<EtcdWatchEvent> events;
+};
+
+// The body of POST /v3/watch that starts watching [key, range_end) from `start_revision`
+// (0: from now), with progress notifications (an answer without events now and then).
+nlohmann::json watch_create_request(std::string_view key, std::string_view range_end,
+                                    int64_t start_revision);
+
 nlohmann::json to_json(const EtcdRangeRequest& request);
 nlohmann::json to_json(const EtcdTxn& txn);
 
@@ -127,6 +149,9 @@ Result<EtcdTxnResponse> parse_txn_response(const nlohmann::json& body);
 // when the lease does not exist (any more): grant never says so, keepalive answers a lease
 // that expired or was revoked with an HTTP 200 whose TTL is missing (0).
 Result<EtcdLease> parse_lease_response(const nlohmann::json& body);
+// One object of the watch stream. An {"error": {...}} object (the stream failed on etcd's side)
+// is Unavailable with its message.
+Result<EtcdWatchResponse> parse_watch_response(const nlohmann::json& body);
 
 // The Status of a gateway answer that is not a success: the HTTP status and the error body's
 // gRPC code and message, prefixed by `what` ("etcd 127.0.0.1:2379: POST /v3/kv/txn").

@@ -88,6 +88,10 @@ class EtcdStore final : public Store {
   std::string describe() const;
   // The sequence number the next history entry gets.
   uint64_t next_event_seq() const { return next_seq_; }
+  // Reads where the history ends (the next sequence number), as open() does. A broker that
+  // wins leadership calls it: the previous leader appended entries since this one opened.
+  // Errors as open().
+  Status find_history_end();
 
   // Only open() can make one (the key is private); public so that make_unique can call it.
   struct Key {
@@ -99,7 +103,6 @@ class EtcdStore final : public Store {
 
  private:
   Status check_version();
-  Status find_history_end();
   // Reads every key under `prefix` (page by page, one snapshot) through `decode`. A key that
   // does not decode: Internal "store ... is corrupt: KEY: why"; a failed read: as store_error,
   // naming `what` ("tasks").

@@ -75,8 +75,18 @@ void LeaderCampaign::fenced() {
 }
 
 ElectionNews LeaderCampaign::news() const {
-  return ElectionNews{machine_.role(), machine_.leader(), machine_.reign(),
-                      machine_.lease_valid_until(), machine_.lost_reason()};
+  return ElectionNews{machine_.role(),
+                      machine_.leader(),
+                      machine_.reign(),
+                      machine_.losses(),
+                      machine_.lease_valid_until(),
+                      machine_.lost_reason(),
+                      {}};
+}
+
+ElectionNews LeaderCampaign::latest() const {
+  MutexLock lock(mu_);
+  return latest_;
 }
 
 CampaignOutcome LeaderCampaign::campaign(int64_t lease) {
@@ -85,7 +95,16 @@ CampaignOutcome LeaderCampaign::campaign(int64_t lease) {
   txn.compares = {EtcdCompare::create_revision_is(key, 0)};
   txn.success = {EtcdOp::put(key, encode_leader_record(me_), lease), EtcdOp::get(key)};
   txn.failure = {EtcdOp::get(key)};
+  if (registered_lease_ != lease) {
+    // Either way, register this broker on its lease (the standbys' list in STATUS); once per
+    // lease: the key lives as long as the lease.
+    EtcdOp registration = EtcdOp::put(options_.broker_key, encode_leader_record(me_), lease);
+    txn.success.push_back(registration);
+    txn.failure.push_back(registration);
+  }
   auto answer = client_.txn(txn);
+  if (answer.is_ok())
+    registered_lease_ = lease;
   if (answer.is_ok() && !answer->ranges.empty() && !answer->ranges.front().empty()) {
     const EtcdKeyValue& kv = answer->ranges.front().front();
     // A failed compare whose key carries our lease: an earlier campaign landed although its
@@ -114,21 +133,26 @@ CampaignOutcome LeaderCampaign::campaign(int64_t lease) {
 
 void LeaderCampaign::run() {
   pthread_setname_np(pthread_self(), "leader-lease");
-  std::string last_error;  // logged once until something succeeds
+  // Logged once until something succeeds; in the news, so that not_leader answers can say why
+  // no leader is known.
+  std::string last_error;
   auto report = [&last_error](const std::string& error) {
     if (error != last_error)
       spdlog::warn("leader election: {}", error);
     last_error = error;
   };
-  ElectionRole published = ElectionRole::Lost;  // forces the first news
+  bool first = true;  // forces the first news
+  ElectionRole published = ElectionRole::Campaigning;
   LeaderRecord published_leader;
+  uint64_t published_losses = 0;
+  std::string published_error;
   while (true) {
     {
       MutexLock lock(mu_);
       if (stopping_)
         return;
       if (std::exchange(fenced_, false))
-        machine_.on_fenced();
+        machine_.on_fenced(clock_.now());
     }
     SteadyTime now = clock_.now();
     machine_.check_expiry(now);
@@ -137,6 +161,7 @@ void LeaderCampaign::run() {
       case ElectionAction::GrantLease: {
         auto lease = client_.lease_grant(ttl_seconds(machine_.ttl()));
         if (lease.is_ok()) {
+          last_error.clear();
           machine_.on_lease_granted(lease->id, Millis(lease->ttl_seconds * 1000), now,
                                     clock_.now());
         } else {
@@ -149,6 +174,8 @@ void LeaderCampaign::run() {
         CampaignOutcome outcome = campaign(machine_.lease_id());
         if (outcome.kind == CampaignOutcome::Kind::Failed)
           report("campaign failed: " + outcome.error);
+        else
+          last_error.clear();
         machine_.on_campaign(outcome, clock_.now());
         break;
       }
@@ -159,6 +186,8 @@ void LeaderCampaign::run() {
                                                                   : KeepaliveOutcome::Failed;
         if (outcome == KeepaliveOutcome::Failed)
           report("keepalive failed: " + kept.status().to_string());
+        else
+          last_error.clear();
         Millis left = kept.is_ok() ? Millis(kept->ttl_seconds * 1000) : Millis(0);
         machine_.on_keepalive(outcome, left, now, clock_.now());
         renewed = outcome == KeepaliveOutcome::Renewed;
@@ -175,12 +204,20 @@ void LeaderCampaign::run() {
     machine_.check_expiry(clock_.now());
     ElectionRole role = machine_.role();
     if (role != published || machine_.leader() != published_leader ||
+        machine_.losses() != published_losses || last_error != published_error || first ||
         (renewed && role == ElectionRole::Leader)) {
-      if (role != published)
-        last_error.clear();
+      first = false;
       published = role;
       published_leader = machine_.leader();
-      news_.push(news());
+      published_losses = machine_.losses();
+      published_error = last_error;
+      ElectionNews update = news();
+      update.error = last_error;
+      {
+        MutexLock lock(mu_);
+        latest_ = update;
+      }
+      news_.push(std::move(update));
     }
   }
 }

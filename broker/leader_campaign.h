@@ -11,12 +11,18 @@
 // is attached to our lease, so a retried write never makes two leaders or none.
 //
 // The keepalive client's request timeout is TTL/3, so one hung request cannot hold the thread
-// past the next renewal; ElectionMachine counts the lease from the asking and declares a leader
-// Lost when it was not renewed by then.
+// past the next renewal; ElectionMachine counts the lease from the asking and makes a leader
+// step down when it was not renewed by then.
+//
+// Registration: the first campaign txn on each lease also puts PREFIX/brokers/<broker id> with
+// our record on that lease, in either branch, so every broker on the prefix is listed while its
+// lease lives (broker/broker_directory.h reads the list).
 //
 // News: an ElectionNews each time the role changes, and for a leader after every renewal (with
 // the new lease_valid_until, which the loop checks on its own deadline too, in case this
-// thread is stuck). Lost is the last news: the thread then only waits to be destroyed.
+// thread is stuck). A leader that loses its reign (ElectionMachine: the lease gone or not
+// renewed in time, or fenced()) campaigns again in the same process: its news says
+// Campaigning with losses one higher, and the loop drops what it held as leader.
 //
 // Thread-safety: construct, start(), fd(), take(), fenced() and the destructor from one thread
 // (the broker loop's); the campaign's own thread touches nothing else.
@@ -38,6 +44,7 @@ namespace cube::broker {
 struct LeaderCampaignOptions {
   std::vector<std::string> endpoints;  // the store's etcd members
   std::string leader_key;              // EtcdLayout::leader_key()
+  std::string broker_key;              // EtcdLayout::broker_key(our id)
   Millis ttl{3000};                    // --leader-ttl
 };
 
@@ -46,8 +53,10 @@ struct ElectionNews {
   ElectionRole role = ElectionRole::Campaigning;
   LeaderRecord leader;  // who leads (ourselves when Leader); may be empty
   int64_t reign = 0;    // Leader: PREFIX/leader's create_revision (the fencing compare)
+  uint64_t losses = 0;  // ElectionMachine::losses(): a higher count means a reign ended
   SteadyTime lease_valid_until{};
-  std::string lost_reason;  // Lost: why
+  std::string lost_reason;  // why the last reign ended
+  std::string error;        // the last etcd error of the campaign; "" once one succeeded
 };
 
 class LeaderCampaign {
@@ -67,8 +76,10 @@ class LeaderCampaign {
   int fd() const { return news_.fd(); }
   // Every waiting news, oldest first. Never blocks.
   std::deque<ElectionNews> take() { return news_.drain(); }
-  // The store refused a write on the fencing compare: the campaign declares itself Lost (its
-  // news follows). Never blocks.
+  // The newest news published (a broker loop started after a step down begins from it).
+  ElectionNews latest() const CUBE_EXCLUDES(mu_);
+  // The store refused a write on the fencing compare (or the loop saw the lease run out): the
+  // campaign stops leading and campaigns again (its news follows). Never blocks.
   void fenced();
 
  private:
@@ -80,13 +91,15 @@ class LeaderCampaign {
   LeaderCampaignOptions options_;
   const Clock& clock_;
   LeaderRecord me_;
-  EtcdClient client_;        // the campaign thread's only
-  ElectionMachine machine_;  // the campaign thread's only
+  EtcdClient client_;             // the campaign thread's only
+  ElectionMachine machine_;       // the campaign thread's only
+  int64_t registered_lease_ = 0;  // PREFIX/brokers/<id> is on this lease (campaign thread)
   EventQueue<ElectionNews> news_;
-  Mutex mu_;
+  mutable Mutex mu_;
   std::condition_variable cv_;
   bool stopping_ CUBE_GUARDED_BY(mu_) = false;
   bool fenced_ CUBE_GUARDED_BY(mu_) = false;
+  ElectionNews latest_ CUBE_GUARDED_BY(mu_);
   std::thread thread_;
 };
 

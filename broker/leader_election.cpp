@@ -17,7 +17,10 @@ Millis period_of(Millis ttl) {
 }  // namespace
 
 std::string encode_leader_record(const LeaderRecord& record) {
-  return nlohmann::json{{"id", record.broker_id}, {"address", record.address}}.dump();
+  nlohmann::json out{{"id", record.broker_id}, {"address", record.address}};
+  if (record.started_ms != 0)
+    out["started_ms"] = record.started_ms;
+  return out.dump();
 }
 
 Result<LeaderRecord> decode_leader_record(std::string_view value) {
@@ -30,7 +33,11 @@ Result<LeaderRecord> decode_leader_record(std::string_view value) {
     return Status::invalid("the leader key has no string \"id\"");
   if (address == parsed.end() || !address->is_string())
     return Status::invalid("the leader key has no string \"address\"");
-  return LeaderRecord{id->get<std::string>(), address->get<std::string>()};
+  LeaderRecord record{id->get<std::string>(), address->get<std::string>()};
+  auto started = parsed.find("started_ms");
+  if (started != parsed.end() && started->is_number_integer())
+    record.started_ms = started->get<int64_t>();
+  return record;
 }
 
 std::string_view election_role_name(ElectionRole role) {
@@ -41,8 +48,6 @@ std::string_view election_role_name(ElectionRole role) {
       return "leader";
     case ElectionRole::Standby:
       return "standby";
-    case ElectionRole::Lost:
-      return "lost";
   }
   return "unknown";
 }
@@ -50,31 +55,29 @@ std::string_view election_role_name(ElectionRole role) {
 ElectionMachine::ElectionMachine(Millis ttl) : ttl_(std::max(ttl, Millis(1000))) {}
 
 ElectionAction ElectionMachine::next_action(SteadyTime now) const {
-  if (role_ == ElectionRole::Lost)
-    return ElectionAction::Wait;
   if (lease_id_ == 0)
     return now >= next_grant_ ? ElectionAction::GrantLease : ElectionAction::Wait;
   if (now >= next_keepalive_)
     return ElectionAction::KeepAlive;
-  if (role_ != ElectionRole::Leader && now >= next_campaign_)
+  // Only with a lease surely valid: a campaign won on a lease that ran out would make a leader
+  // that must step down at once.
+  if (role_ != ElectionRole::Leader && now >= next_campaign_ && now < lease_valid_until_)
     return ElectionAction::Campaign;
   return ElectionAction::Wait;
 }
 
 SteadyTime ElectionMachine::next_deadline() const {
-  if (role_ == ElectionRole::Lost)
-    return SteadyTime::max();
   if (lease_id_ == 0)
     return next_grant_;
-  SteadyTime deadline = std::min(next_keepalive_, lease_valid_until_);
-  if (role_ != ElectionRole::Leader)
-    deadline = std::min(deadline, next_campaign_);
-  return deadline;
+  if (role_ == ElectionRole::Leader)
+    return std::min(next_keepalive_, lease_valid_until_);
+  // A lease past its validity has no campaign due (check_expiry put it at max()).
+  return std::min(next_keepalive_, next_campaign_);
 }
 
 bool ElectionMachine::on_lease_granted(int64_t lease_id, Millis granted_ttl, SteadyTime asked,
                                        SteadyTime now) {
-  if (role_ == ElectionRole::Lost || role_ == ElectionRole::Leader)
+  if (role_ == ElectionRole::Leader || lease_id_ != 0)
     return false;
   lease_id_ = lease_id;
   lease_valid_until_ = asked + granted_ttl;
@@ -89,7 +92,7 @@ bool ElectionMachine::on_lease_failed(SteadyTime now) {
 }
 
 bool ElectionMachine::on_campaign(const CampaignOutcome& outcome, SteadyTime now) {
-  if (role_ == ElectionRole::Lost || role_ == ElectionRole::Leader || lease_id_ == 0)
+  if (role_ == ElectionRole::Leader || lease_id_ == 0)
     return false;
   ElectionRole before = role_;
   switch (outcome.kind) {
@@ -112,17 +115,21 @@ bool ElectionMachine::on_campaign(const CampaignOutcome& outcome, SteadyTime now
 
 bool ElectionMachine::on_keepalive(KeepaliveOutcome outcome, Millis ttl_left, SteadyTime asked,
                                    SteadyTime now) {
-  if (role_ == ElectionRole::Lost || lease_id_ == 0)
+  if (lease_id_ == 0)
     return false;
   switch (outcome) {
     case KeepaliveOutcome::Renewed:
       lease_valid_until_ = std::max(lease_valid_until_, asked + ttl_left);
       next_keepalive_ = now + period_of(ttl_);
+      if (next_campaign_ == SteadyTime::max())
+        next_campaign_ = now;  // the lease was past its validity: campaign again at once
       return false;
-    case KeepaliveOutcome::Gone:
-      if (role_ == ElectionRole::Leader)
-        return lose("the lease expired (etcd no longer knows it)");
-      return drop_lease(now);
+    case KeepaliveOutcome::Gone: {
+      bool was_leader = role_ == ElectionRole::Leader;
+      if (was_leader)
+        lose("the lease expired (etcd no longer knows it)", now);
+      return drop_lease(now) || was_leader;
+    }
     case KeepaliveOutcome::Failed:
       // Try again sooner than the period: the lease keeps running meanwhile.
       next_keepalive_ = now + period_of(ttl_) / 2;
@@ -132,24 +139,31 @@ bool ElectionMachine::on_keepalive(KeepaliveOutcome outcome, Millis ttl_left, St
 }
 
 bool ElectionMachine::check_expiry(SteadyTime now) {
-  if (role_ == ElectionRole::Lost || lease_id_ == 0 || now < lease_valid_until_)
+  if (lease_id_ == 0 || now < lease_valid_until_)
     return false;
-  if (role_ == ElectionRole::Leader)
-    return lose("the lease was not renewed within its TTL of " + std::to_string(ttl_.count()) +
-                " ms");
-  return drop_lease(now);
+  if (role_ != ElectionRole::Leader) {
+    // A standby keeps renewing a lease past its validity, and campaigns again only once a
+    // renewal succeeded (on_keepalive): etcd says Gone when the lease really ended.
+    next_campaign_ = SteadyTime::max();
+    return false;
+  }
+  return lose("the lease was not renewed within its TTL of " + std::to_string(ttl_.count()) + " ms",
+              now);
 }
 
-bool ElectionMachine::on_fenced() {
+bool ElectionMachine::on_fenced(SteadyTime now) {
   if (role_ != ElectionRole::Leader)
     return false;
-  return lose("a write was refused by the fencing compare: the leader key is no longer ours");
+  return lose("a write was refused by the fencing compare, or the lease ran out", now);
 }
 
-bool ElectionMachine::lose(std::string reason) {
-  role_ = ElectionRole::Lost;
+bool ElectionMachine::lose(std::string reason, SteadyTime now) {
+  role_ = ElectionRole::Campaigning;
   lost_reason_ = std::move(reason);
   reign_ = 0;
+  leader_ = {};
+  ++losses_;
+  next_campaign_ = now;
   return true;
 }
 

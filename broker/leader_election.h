@@ -10,12 +10,20 @@
 // every write of the leader carries the compare "PREFIX/leader's create_revision is still N"
 // (EtcdStore::set_write_guard), so nothing of an old reign lands after the key was re-created.
 //
-//   Campaigning --granted, campaign won--> Leader --lease gone / not renewed for a TTL--> Lost
-//        |   ^                               (Lost is final: the broker exits; a supervisor
-//        |   | lease gone                     restarts it, and it campaigns again)
-//   campaign lost (someone leads)
-//        v   |
+//   Campaigning --granted, campaign won--> Leader --lease gone / not renewed for a TTL /
+//        |   ^                                  |      fenced write--> Campaigning (losses()+1)
+//        |   | lease gone                       |
+//   campaign lost (someone leads)               |
+//        v   |                                  v
 //      Standby --campaign won (the old leader's key expired)--> Leader
+//
+// Losing is not final: the broker drops what it held as leader and campaigns again in the same
+// process. A leader that was not renewed in time keeps its lease id and keeps trying to renew
+// it: when etcd lost its quorum and got it back, etcd extends every lease (a new etcd leader
+// restarts their TTLs), so the lease and the leader key attached to it may still be alive; the
+// next campaign then finds the key carrying our lease and takes it as won (the same reign). A
+// lease etcd says is gone is dropped and a new one granted. A broker campaigns only while its
+// lease is surely valid, so a won campaign never yields a leader whose lease already ran out.
 //
 // Time. A lease is counted from the moment its grant or keepalive was *asked* (not answered):
 // etcd started the TTL no earlier than that, so `lease_valid_until()` is never later than
@@ -36,18 +44,22 @@
 namespace cube::broker {
 
 // The value of PREFIX/leader: who leads, and where clients and agents should dial it.
+// Also the value of PREFIX/brokers/<broker id>, which every broker on the prefix writes on its
+// own lease so that STATUS can list the standbys (a dead broker's key goes with its lease).
 struct LeaderRecord {
-  std::string broker_id;  // the broker's epoch (random per start)
-  std::string address;    // "HOST:PORT" of its client port (--advertise, else --bind)
+  std::string broker_id;   // the broker's epoch (random per start)
+  std::string address;     // "HOST:PORT" of its client port (--advertise, else --bind)
+  int64_t started_ms = 0;  // when the broker process started (Unix ms); 0: not said
   friend bool operator==(const LeaderRecord&, const LeaderRecord&) = default;
 };
-// {"id": ..., "address": ...}: JSON, so that `etcdctl get PREFIX/leader` is readable.
+// {"id": ..., "address": ..., "started_ms": ...}: JSON, so that `etcdctl get PREFIX/leader` is
+// readable. started_ms is left out when 0, and read as 0 when missing.
 std::string encode_leader_record(const LeaderRecord& record);
 // Invalid naming what is wrong when `value` is not such a JSON object.
 Result<LeaderRecord> decode_leader_record(std::string_view value);
 
-enum class ElectionRole { Campaigning, Leader, Standby, Lost };
-// "campaigning", "leader", "standby", "lost": for STATUS and logs.
+enum class ElectionRole { Campaigning, Leader, Standby };
+// "campaigning", "leader", "standby": for STATUS and logs.
 std::string_view election_role_name(ElectionRole role);
 
 // What the I/O side should do now (ElectionMachine::next_action).
@@ -93,10 +105,13 @@ class ElectionMachine {
   const LeaderRecord& leader() const { return leader_; }
   // Until when our lease surely runs (see "Time"); meaningful while a lease is held.
   SteadyTime lease_valid_until() const { return lease_valid_until_; }
+  // How many times this machine stopped leading: a reign is (reign(), losses()), so that the
+  // broker loop tells a new reign from the one it served even when it missed the loss between.
+  uint64_t losses() const { return losses_; }
 
-  // What is due at `now`. Never anything but Wait once Lost.
+  // What is due at `now`.
   ElectionAction next_action(SteadyTime now) const;
-  // When next_action stops being Wait (or, for a leader, its lease runs out). Lost: max().
+  // When next_action stops being Wait (or, for a leader, its lease runs out).
   SteadyTime next_deadline() const;
 
   // The results of the actions, with the time the action was asked (`asked`) and answered
@@ -105,18 +120,20 @@ class ElectionMachine {
   bool on_lease_failed(SteadyTime now);
   bool on_campaign(const CampaignOutcome& outcome, SteadyTime now);
   bool on_keepalive(KeepaliveOutcome outcome, Millis ttl_left, SteadyTime asked, SteadyTime now);
-  // A leader whose lease ran out by `now` without renewal becomes Lost; a standby forgets its
-  // lease and grants a new one. True when role() changed.
+  // A leader whose lease ran out by `now` without renewal stops leading (Campaigning), keeping
+  // its lease id to renew it should etcd still know it; a standby's stops campaigning until a
+  // renewal succeeds. True when role() changed. Call before next_action and next_deadline.
   bool check_expiry(SteadyTime now);
-  // The store refused a write on the fencing compare: someone else reigns. Leader -> Lost.
-  bool on_fenced();
+  // The store refused a write on the fencing compare (or the broker loop saw the lease run
+  // out): Leader -> Campaigning. The next campaign tells whether someone else reigns.
+  bool on_fenced(SteadyTime now);
 
-  // Why the machine is Lost ("lease expired", "lease not renewed for 3000 ms", ...).
+  // Why the last reign ended ("lease expired", "lease not renewed for 3000 ms", ...).
   const std::string& lost_reason() const { return lost_reason_; }
 
  private:
-  bool lose(std::string reason);
-  // A standby's (or campaigner's) lease is gone: grant another at once.
+  bool lose(std::string reason, SteadyTime now);
+  // The lease is gone: grant another at once.
   bool drop_lease(SteadyTime now);
 
   Millis ttl_;
@@ -129,6 +146,7 @@ class ElectionMachine {
   SteadyTime next_campaign_{};   // campaigning/standby with a lease
   SteadyTime next_keepalive_{};  // with a lease
   std::string lost_reason_;
+  uint64_t losses_ = 0;
 };
 
 }  // namespace cube::broker

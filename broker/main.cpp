@@ -1,8 +1,9 @@
 // cube-broker: parses options, builds the store and the BrokerLoop, runs it until SIGINT/SIGTERM
 // (SIGHUP re-reads the CURVE allowlists).
-// Exit codes: 0 clean shutdown, 1 runtime error (port in use, store unreadable), 2 usage error,
-// 3 leadership lost (with an etcd store: the lease ended or a write was fenced; a supervisor
-// restarts the broker, which campaigns again as a standby: docs/ha.md).
+// Exit codes: 0 clean shutdown, 1 runtime error (port in use, store unreadable), 2 usage error.
+// With an etcd store, a leader that loses leadership does not exit: it drops the loop that
+// served (every task, agent and held message of that reign), builds a new one on the same
+// ports and campaigns again as a standby (docs/ha.md).
 #include <spdlog/spdlog.h>
 
 #include <boost/program_options.hpp>
@@ -15,6 +16,7 @@
 #include <string>
 #include <system_error>
 
+#include "broker/broker_directory.h"
 #include "broker/broker_loop.h"
 #include "broker/etcd_store.h"
 #include "broker/leader_campaign.h"
@@ -26,6 +28,7 @@
 #include "common/clock.h"
 #include "common/fd_limit.h"
 #include "common/hangup_signal.h"
+#include "common/ids.h"
 #include "common/log.h"
 #include "common/shutdown_signal.h"
 #include "common/units.h"
@@ -43,9 +46,9 @@ namespace {
 constexpr int kExitOk = 0;
 constexpr int kExitRuntime = 1;
 constexpr int kExitUsage = 2;
-// Like Kubernetes' controller-manager on "leaderelection lost": stop at once, let the
-// supervisor restart the process as a standby. Distinct so that scripts can tell it apart.
-constexpr int kExitLeadershipLost = 3;
+// After a step down, the ports of the dropped loop are bound again by the next one; the kernel
+// may take a moment to release them.
+constexpr Millis kRebindFor{5000};
 
 struct UsageError {
   std::string message;
@@ -129,7 +132,10 @@ int run(int argc, char** argv) {
       "(docs/ha.md)")("advertise", po::value<std::string>(),
                       "with an etcd store: HOST:PORT of this broker's client port as clients and "
                       "agents should dial it, named in not_leader answers (default: --bind's "
-                      "address and the bound port)");
+                      "address and the bound port)")(
+      "cold-standby",
+      "with an etcd store: as a standby, keep no copy of the store (less memory and CPU); read "
+      "the whole store on winning instead, which takes longer (docs/ha.md)");
   add_security_options(desc);
   // The HTTP gateway (gateway/): off unless --http is given.
   desc.add_options()("http", po::value<std::string>(),
@@ -278,28 +284,49 @@ int run(int argc, char** argv) {
   // With an etcd store, brokers on the same prefix elect a leader (docs/ha.md). Declared before
   // the loop so that it outlives it: a clean stop revokes the lease after the last commit.
   std::unique_ptr<LeaderCampaign> campaign;
+  std::unique_ptr<BrokerDirectory> directory;
+  std::unique_ptr<StandbyCopy> copy;
   auto* etcd_store = dynamic_cast<EtcdStore*>(store->get());
+  const std::string broker_id = new_random_id();
   if (etcd_store != nullptr) {
+    const EtcdLayout& layout = etcd_store->layout();
     campaign = std::make_unique<LeaderCampaign>(
-        LeaderCampaignOptions{store_spec.endpoints, etcd_store->layout().leader_key(), leader_ttl},
+        LeaderCampaignOptions{store_spec.endpoints, layout.leader_key(),
+                              layout.broker_key(broker_id), leader_ttl},
         system_clock());
+    directory = std::make_unique<BrokerDirectory>(
+        BrokerDirectoryOptions{store_spec.endpoints, layout.brokers_prefix(), leader_ttl / 3});
+    if (!vm.count("cold-standby")) {
+      copy = std::make_unique<StandbyCopy>(
+          StandbyCopyOptions{store_spec.endpoints, layout.prefix()}, system_clock());
+    }
   }
-  BrokerLoop loop(options, system_clock(), std::move(*store));
-  if (campaign != nullptr) {
-    std::string leader_key = etcd_store->layout().leader_key();
-    loop.use_election(*campaign, [etcd_store, leader_key](int64_t reign) {
-      etcd_store->set_write_guard({EtcdCompare::create_revision_is(leader_key, reign)});
-    });
-  }
-  Status bound = loop.bind();
+  // A new loop per reign: a leader that steps down drops everything it held with its loop.
+  auto make_loop = [&](std::unique_ptr<Store> from) {
+    auto made = std::make_unique<BrokerLoop>(options, system_clock(), std::move(from));
+    if (campaign != nullptr) {
+      std::string leader_key = etcd_store->layout().leader_key();
+      made->use_election(ElectionParts{
+          campaign.get(), directory.get(), copy.get(), [etcd_store, leader_key](int64_t reign) {
+            etcd_store->set_write_guard({EtcdCompare::create_revision_is(leader_key, reign)});
+            // Another leader may have appended history since this broker last read its end.
+            return etcd_store->find_history_end();
+          }});
+    }
+    return made;
+  };
+  std::unique_ptr<BrokerLoop> loop = make_loop(std::move(*store));
+  Status bound = loop->bind();
   if (!bound.is_ok()) {
     spdlog::error("{}", bound.message());
     return kExitRuntime;
   }
-  int port = loop.port();
+  int port = loop->port();
+  options.port = port;  // the loops after a step down bind the same ports
   if (campaign != nullptr) {
     std::string address = advertise.empty() ? options.host + ":" + std::to_string(port) : advertise;
-    campaign->start(LeaderRecord{loop.epoch(), address});
+    campaign->start(LeaderRecord{broker_id, address, to_unix_ms(system_clock().wall())});
+    directory->start();
     spdlog::info("campaigning for leadership as {} (lease TTL {} ms)", address, leader_ttl.count());
   }
   spdlog::info("listening on {}:{} (client {}, work {}, events {}, beacon {})", options.host, port,
@@ -331,19 +358,36 @@ int run(int argc, char** argv) {
       return kExitRuntime;
     }
   }
-  LoopExit exit = LoopExit::Stopped;
-  if (http_gateway) {
-    gateway::run_with_gateway(
-        [&loop, &hangup, &exit](int stop_fd) { exit = loop.run(stop_fd, hangup.fd()); },
-        *http_gateway, shutdown.fd());
-  } else {
-    exit = loop.run(shutdown.fd(), hangup.fd());
-  }
-  if (exit == LoopExit::LeadershipLost) {
-    spdlog::error("leadership lost: {}; exiting (code {}) without another write",
-                  loop.lost_reason(), kExitLeadershipLost);
-    return kExitLeadershipLost;
-  }
+  bool rebind_failed = false;
+  auto serve = [&](int stop_fd) {
+    while (loop->run(stop_fd, hangup.fd()) == LoopExit::LeadershipLost) {
+      spdlog::error(
+          "leadership lost: {}; dropping the leader's state without another write and "
+          "campaigning again as a standby",
+          loop->lost_reason());
+      Status rebound;
+      for (SteadyTime until = system_clock().now() + kRebindFor;;) {
+        std::unique_ptr<Store> kept = loop->release_store();
+        loop.reset();  // joins the store writer: nothing of the old reign is in flight after it
+        loop = make_loop(std::move(kept));
+        rebound = loop->bind();
+        if (rebound.is_ok() || system_clock().now() >= until)
+          break;
+        system_clock().sleep_for(Millis(50));
+      }
+      if (!rebound.is_ok()) {
+        spdlog::error("cannot serve as a standby after losing leadership: {}", rebound.message());
+        rebind_failed = true;
+        return;
+      }
+    }
+  };
+  if (http_gateway)
+    gateway::run_with_gateway(serve, *http_gateway, shutdown.fd());
+  else
+    serve(shutdown.fd());
+  if (rebind_failed)
+    return kExitRuntime;
   int signal = shutdown.consume();
   spdlog::info("stopped{}", signal != 0 ? " on signal " + std::to_string(signal) : "");
   return kExitOk;

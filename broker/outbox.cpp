@@ -23,4 +23,14 @@ size_t Outbox::drop() {
   return dropped;
 }
 
+std::vector<OutboxMessage> Outbox::take_client_replies() {
+  std::vector<OutboxMessage> taken;
+  std::deque<OutboxMessage> kept;
+  for (auto& message : queue_)
+    (message.socket == OutboxSocket::Client ? taken.emplace_back(std::move(message))
+                                            : kept.emplace_back(std::move(message)));
+  queue_ = std::move(kept);
+  return taken;
+}
+
 }  // namespace cube::broker

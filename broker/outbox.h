@@ -77,6 +77,10 @@ class Outbox {
 
   // Drops every queued message (shutdown with changes the store refused). Returns how many.
   size_t drop();
+  // Removes and returns the queued client replies, in order (the store refused the commit they
+  // wait for: the loop answers them with its error instead, so no client waits on a store that
+  // may not come back). Messages to agents stay queued: they leave only once stored.
+  std::vector<OutboxMessage> take_client_replies();
 
   size_t size() const { return queue_.size(); }
   bool empty() const { return queue_.empty(); }

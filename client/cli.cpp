@@ -545,6 +545,7 @@ int cmd_status(Context& ctx) {
                 {"Scheduler", status->scheduler},
                 {"Role", status->role.empty() ? "leader" : status->role},
                 {"Leader", status->leader},
+                {"Standbys", status->standbys},
                 {"Tasks", status->tasks_by_state},
                 {"Counters", status->counters}};
     ctx.io.out << out.dump(2) << "\n";

@@ -353,6 +353,12 @@ std::string render_broker_status(const protocol::BrokerStatus& s, const std::str
   f.add("Role", s.role.empty() ? "leader" : s.role);
   if (!s.leader.empty())
     f.add("Leader", s.leader);
+  if (!s.standbys.empty()) {
+    std::string standbys;
+    for (const auto& address : s.standbys)
+      standbys += (standbys.empty() ? "" : ", ") + address;
+    f.add("Standbys", standbys);
+  }
   if (s.started_ms != 0) {
     f.add("Uptime",
           format_age_since(s.started_ms, now) + " (since " + format_local_time(s.started_ms) + ")");

@@ -379,6 +379,9 @@ struct BrokerStatus {
   // campaign answered); "" from a broker older than the field.
   std::string role{};
   std::string leader{};  // the leader's client address "HOST:PORT"; "" when unknown
+  // The client addresses of the other brokers registered on the store (the standbys, as seen
+  // by this broker), sorted; empty for a single broker.
+  std::vector<std::string> standbys{};
   friend bool operator==(const BrokerStatus&, const BrokerStatus&) = default;
 };
 

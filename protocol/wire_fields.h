@@ -200,7 +200,7 @@ constexpr auto wire_fields(const BrokerStatus*) {
       field("tasks_by_state", &S::tasks_by_state), field("nodes_ready", &S::nodes_ready),
       field("nodes_total", &S::nodes_total), field("counters", &S::counters),
       field("scheduler", &S::scheduler), later_field("role", &S::role),
-      later_field("leader", &S::leader));
+      later_field("leader", &S::leader), later_field("standbys", &S::standbys));
 }
 
 constexpr auto wire_fields(const LogsChunk*) {

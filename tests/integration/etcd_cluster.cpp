@@ -76,6 +76,29 @@ void EtcdCluster::kill_member(size_t i) {
   members_.at(i).reset();
 }
 
+int EtcdCluster::leader_member() const {
+  for (size_t i = 0; i < endpoints_.size(); ++i) {
+    if (!members_[i])
+      continue;
+    broker::EtcdClientOptions options;
+    options.endpoints = {endpoints_[i]};
+    broker::EtcdClient client(options);
+    auto status = client.call("/v3/maintenance/status", nlohmann::json::object());
+    if (!status.is_ok())
+      continue;
+    std::string member = status->value("header", nlohmann::json::object()).value("member_id", "");
+    std::string leader = status->value("leader", "");
+    if (!member.empty() && member == leader)
+      return static_cast<int>(i);
+  }
+  return -1;
+}
+
+void EtcdCluster::restart_member(size_t i) {
+  ASSERT_FALSE(members_.at(i).has_value()) << "member " << i << " is running";
+  members_[i].emplace(argv_.at(i), log_paths_.at(i));
+}
+
 std::string EtcdCluster::logs() const {
   std::string out;
   for (size_t i = 0; i < members_.size(); ++i) {
@@ -99,6 +122,8 @@ void EtcdCluster::start() {
 bool EtcdCluster::start_once() {
   members_.clear();
   endpoints_.clear();
+  argv_.clear();
+  log_paths_.clear();
   const int run = starts_++;
   std::vector<std::string> peer_urls;
   std::string initial_cluster;
@@ -111,16 +136,17 @@ bool EtcdCluster::start_once() {
     std::string name = "m" + std::to_string(i);
     std::string client_url = "http://" + endpoints_[i];
     std::string data = (dir_ / (name + "-" + std::to_string(run))).string();
-    members_.emplace_back(
-        Process({etcd_binary(), "--name", name, "--data-dir", data, "--listen-client-urls",
-                 client_url, "--advertise-client-urls", client_url, "--listen-peer-urls",
-                 peer_urls[i], "--initial-advertise-peer-urls", peer_urls[i], "--initial-cluster",
-                 initial_cluster, "--initial-cluster-state", "new", "--initial-cluster-token",
-                 "cube-test-" + std::to_string(::getpid()) + "-" + std::to_string(run),
-                 // Loopback: heartbeats every 50 ms and elections after 500 ms (defaults 100/1000)
-                 // make a cluster ready, and a failover happen, in about a second.
-                 "--heartbeat-interval", "50", "--election-timeout", "500", "--log-level", "warn"},
-                (dir_ / (name + "-" + std::to_string(run) + ".log")).string()));
+    argv_.push_back(
+        {etcd_binary(), "--name", name, "--data-dir", data, "--listen-client-urls", client_url,
+         "--advertise-client-urls", client_url, "--listen-peer-urls", peer_urls[i],
+         "--initial-advertise-peer-urls", peer_urls[i], "--initial-cluster", initial_cluster,
+         "--initial-cluster-state", "new", "--initial-cluster-token",
+         "cube-test-" + std::to_string(::getpid()) + "-" + std::to_string(run),
+         // Loopback: heartbeats every 50 ms and elections after 500 ms (defaults 100/1000) make
+         // a cluster ready, and a failover happen, in about a second.
+         "--heartbeat-interval", "50", "--election-timeout", "500", "--log-level", "warn"});
+    log_paths_.push_back((dir_ / (name + "-" + std::to_string(run) + ".log")).string());
+    members_.emplace_back(Process(argv_.back(), log_paths_.back()));
   }
   // Ready when every member answers a read, which needs an elected leader.
   std::vector<broker::EtcdClient> clients;

@@ -47,6 +47,12 @@ class EtcdCluster {
 
   // SIGKILLs member i and reaps it.
   void kill_member(size_t i);
+  // The index of the member that is etcd's raft leader now, as the members say
+  // (/v3/maintenance/status); -1 when none answers with a leader.
+  int leader_member() const;
+  // Starts member i again (after kill_member) on its ports and data dir, as a member rejoining
+  // its cluster; does not wait for it (the cluster's quorum says when it serves).
+  void restart_member(size_t i);
   // Every member's output, for failure messages.
   std::string logs() const;
 
@@ -56,20 +62,29 @@ class EtcdCluster {
   int size_;
   TempDir dir_;
   std::vector<std::optional<Process>> members_;
+  std::vector<std::vector<std::string>> argv_;  // each member's command line
+  std::vector<std::string> log_paths_;
   std::vector<std::string> endpoints_;
   int starts_ = 0;
 };
 
-// A fixture with one etcd member, started before each test (require_etcd() first).
-class OneEtcdTest : public ::testing::Test {
+// A fixture with an etcd cluster of `members`, started before each test (require_etcd() first).
+class EtcdTest : public ::testing::Test {
  protected:
+  explicit EtcdTest(int members) : etcd_(members) {}
   void SetUp() override {
     ASSERT_NO_FATAL_FAILURE(require_etcd());
     if (IsSkipped())
       return;
     ASSERT_NO_FATAL_FAILURE(etcd_.start());
   }
-  EtcdCluster etcd_{1};
+  EtcdCluster etcd_;
+};
+
+// One etcd member.
+class OneEtcdTest : public EtcdTest {
+ protected:
+  OneEtcdTest() : EtcdTest(1) {}
 };
 
 }  // namespace cube::test

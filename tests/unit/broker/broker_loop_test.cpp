@@ -1007,21 +1007,42 @@ class BrokerLoopStoreFailureTest : public BrokerLoopTest {
   BrokerLoopStoreFailureTest() { fail_first_commit_ = true; }
 };
 
-TEST_F(BrokerLoopStoreFailureTest, ASubmitIsAcknowledgedOnlyAfterItsCommit) {
+TEST_F(BrokerLoopStoreFailureTest, ASubmitIsNeverAcknowledgedBeforeItsCommit) {
   Task t;
   t.id = "0190a3c4-2222-7000-8000-000000000001";
   t.image = "busybox";
   ASSERT_TRUE(protocol::send(client_, protocol::SubmitRequest{41, t}).is_ok());
-  // The commit failed: no acknowledgement, however long we wait, while time stands still.
+  // The commit failed: the client hears so at once (not an acknowledgement), with the store's
+  // error, instead of waiting for a store that may not come back.
+  protocol::Reply refused = read_reply();
+  EXPECT_EQ(refused.request_id, 41u);
+  EXPECT_TRUE(refused.status.is_unavailable()) << refused.status.to_string();
+  EXPECT_EQ(refused.status.message(), "not stored: disk full");
+  // Until a commit lands, writes are refused before they change anything...
+  Task other = t;
+  other.id = "0190a3c4-2222-7000-8000-000000000002";
+  ASSERT_TRUE(protocol::send(client_, protocol::SubmitRequest{42, other}).is_ok());
+  protocol::Reply also_refused = read_reply();
+  EXPECT_EQ(also_refused.request_id, 42u);
+  EXPECT_TRUE(also_refused.status.is_unavailable());
+  // ... while time stands still, nothing else is sent.
   EXPECT_FALSE(readable(client_, Millis(300)));
-  // Time passes: the broker retries the commit and only then replies.
+  // Time passes: the broker retries the commit, which lands; the client's retry of the same
+  // submit is acknowledged (the task was stored by the retried batch).
   clock_.advance(Millis(1000));
+  // Each STATUS wakes the loop, whose next step retries the commit: a few round trips at most.
+  for (int i = 0; i < 50 && counters()["store.commits"] == 0u; ++i) {
+  }
+  ASSERT_EQ(counters()["store.commits"], 1u);
+  ASSERT_TRUE(protocol::send(client_, protocol::SubmitRequest{43, t}).is_ok());
   protocol::Reply reply = read_reply();
-  EXPECT_EQ(reply.request_id, 41u);
+  EXPECT_EQ(reply.request_id, 43u);
   EXPECT_TRUE(reply.status.is_ok()) << reply.status.to_string();
   EXPECT_EQ(reply.task->id, t.id);
   auto c = counters();
   EXPECT_EQ(c["store.commit_failed"], 1u);
+  EXPECT_EQ(c["store.replies_refused"], 1u);
+  EXPECT_EQ(c["client.refused_store_down"], 1u);
   EXPECT_EQ(c["store.commits"], 1u);
 }
 

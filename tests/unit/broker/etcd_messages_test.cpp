@@ -146,5 +146,53 @@ TEST(EtcdMessages, ErrorAnswersMapToStatusCodes) {
   EXPECT_NE(html.message().find("HTTP 502"), std::string::npos);
 }
 
+// The lines etcd 3.4.23's gateway streamed for a watch on /w/ from revision 1 while /w/a and
+// /w/b were put and /w/a deleted, then for a watch from a compacted revision.
+TEST(EtcdMessages, ParsesWatchAnswers) {
+  EXPECT_EQ(watch_create_request("/w/", "/w0", 5), json::parse(R"({"create_request": {
+      "key": "L3cv", "range_end": "L3cw", "start_revision": "5", "progress_notify": true}})"));
+  EXPECT_EQ(watch_create_request("/w/", "", 0),
+            json::parse(R"({"create_request": {"key": "L3cv", "progress_notify": true}})"));
+
+  auto created = parse_watch_response(json::parse(
+      R"({"result":{"header":{"cluster_id":"1","member_id":"2","revision":"1","raft_term":"2"},"created":true}})"));
+  ASSERT_TRUE(created.is_ok()) << created.status().to_string();
+  EXPECT_TRUE(created->created);
+  EXPECT_TRUE(created->events.empty());
+
+  auto put = parse_watch_response(json::parse(
+      R"({"result":{"header":{"revision":"2"},"events":[{"kv":{"key":"L3cvYQ==","create_revision":"2","mod_revision":"2","version":"1","value":"MQ=="}}]}})"));
+  ASSERT_TRUE(put.is_ok()) << put.status().to_string();
+  EXPECT_EQ(put->revision, 2);
+  ASSERT_EQ(put->events.size(), 1u);
+  EXPECT_FALSE(put->events[0].deleted);
+  EXPECT_EQ(put->events[0].kv.key, "/w/a");
+  EXPECT_EQ(put->events[0].kv.value, "1");
+  EXPECT_EQ(put->events[0].kv.mod_revision, 2);
+
+  auto deleted = parse_watch_response(json::parse(
+      R"({"result":{"header":{"revision":"4"},"events":[{"type":"DELETE","kv":{"key":"L3cvYQ==","mod_revision":"4"}}]}})"));
+  ASSERT_TRUE(deleted.is_ok());
+  ASSERT_EQ(deleted->events.size(), 1u);
+  EXPECT_TRUE(deleted->events[0].deleted);
+  EXPECT_EQ(deleted->events[0].kv.key, "/w/a");
+
+  auto compacted = parse_watch_response(json::parse(
+      R"({"result":{"header":{"cluster_id":"1","raft_term":"2"},"canceled":true,"compact_revision":"3"}})"));
+  ASSERT_TRUE(compacted.is_ok());
+  EXPECT_TRUE(compacted->canceled);
+  EXPECT_EQ(compacted->compact_revision, 3);
+
+  auto failed = parse_watch_response(json::parse(
+      R"({"error":{"grpc_code":14,"http_code":503,"message":"etcdserver: no leader"}})"));
+  EXPECT_TRUE(failed.status().is_unavailable());
+  EXPECT_NE(failed.status().message().find("no leader"), std::string::npos);
+  EXPECT_TRUE(
+      parse_watch_response(json::parse(R"({"result":{"events":{}}})")).status().is_invalid());
+  EXPECT_TRUE(parse_watch_response(json::parse(R"({"result":{"events":[{"kv":{"key":"!"}}]}})"))
+                  .status()
+                  .is_invalid());
+}
+
 }  // namespace
 }  // namespace cube::broker

@@ -63,6 +63,22 @@ TEST(Outbox, KeepsTheOrderQueuedAndDropsOnRequest) {
   EXPECT_TRUE(flushed(outbox).empty());
 }
 
+TEST(Outbox, TakesTheHeldClientRepliesAndKeepsTheAgentMessages) {
+  Outbox outbox;
+  outbox.push(OutboxSocket::Client, {"c1"}, MessageType::Reply, "r1");
+  outbox.push(OutboxSocket::Work, {"a"}, MessageType::Assign, "assign");
+  outbox.push(OutboxSocket::Client, {"c2"}, MessageType::Reply, "r2");
+  uint64_t batch = outbox.cut();
+  auto taken = outbox.take_client_replies();
+  ASSERT_EQ(taken.size(), 2u);
+  EXPECT_EQ(taken[0].body, "r1");
+  EXPECT_EQ(taken[1].routing, std::vector<std::string>{"c2"});
+  // The ASSIGN still waits for its commit.
+  EXPECT_TRUE(flushed(outbox).empty());
+  outbox.stored(batch);
+  EXPECT_EQ(flushed(outbox), std::vector<std::string>{"assign"});
+}
+
 TEST(Outbox, ABatchStoredOutOfOrderIsAProgrammingError) {
   Outbox outbox;
   uint64_t first = outbox.cut();

@@ -230,16 +230,20 @@ TEST(Views, BrokerStatusShowsThePolicy) {
   EXPECT_THAT(out, HasSubstr("Role:"));
   EXPECT_THAT(out, HasSubstr("leader"));
   EXPECT_THAT(out, ::testing::Not(HasSubstr("Leader:")));
+  EXPECT_THAT(out, ::testing::Not(HasSubstr("Standbys:")));
 }
 
 TEST(Views, BrokerStatusShowsAStandbysLeader) {
   protocol::BrokerStatus s;
   s.role = "standby";
   s.leader = "10.0.0.1:7100";
+  s.standbys = {"10.0.0.2:7100", "10.0.0.3:7100"};
   std::string out = render_broker_status(s, "10.0.0.2:7100", from_unix_ms(1'000'000));
   EXPECT_THAT(out, HasSubstr("standby"));
   EXPECT_THAT(out, HasSubstr("Leader:"));
   EXPECT_THAT(out, HasSubstr("10.0.0.1:7100"));
+  EXPECT_THAT(out, HasSubstr("Standbys:"));
+  EXPECT_THAT(out, HasSubstr("10.0.0.2:7100, 10.0.0.3:7100"));
 }
 
 TEST(Views, FormatsCpuAndAges) {

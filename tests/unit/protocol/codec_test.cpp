@@ -314,17 +314,19 @@ TEST(MessageTypeName, NamesEveryTypeAndUnknown) {
 namespace cube::test {
 namespace {
 
-// role and leader (docs/ha.md) were added after STATUS's first release: a broker that leaves
-// them empty sends the bytes it always sent, and one that sets them round-trips.
-TEST(Codec, BrokerStatusRoleAndLeaderAreLaterKeys) {
+// role, leader and standbys (docs/ha.md) were added after STATUS's first release: a broker that
+// leaves them empty sends the bytes it always sent, and one that sets them round-trips.
+TEST(Codec, BrokerStatusRoleLeaderAndStandbysAreLaterKeys) {
   protocol::Reply reply;
   reply.request_id = 7;
   reply.broker = sample_broker_status();
   std::string without = encode_body(reply);
   EXPECT_EQ(without.find("role"), std::string::npos);
   EXPECT_EQ(without.find("leader"), std::string::npos);
+  EXPECT_EQ(without.find("standbys"), std::string::npos);
   reply.broker->role = "standby";
   reply.broker->leader = "10.0.0.1:7100";
+  reply.broker->standbys = {"10.0.0.2:7100", "10.0.0.3:7100"};
   auto decoded = decode_as<protocol::Reply>(encode_body(reply));
   ASSERT_TRUE(decoded.is_ok()) << decoded.status().to_string();
   EXPECT_EQ(decoded->broker, reply.broker);
