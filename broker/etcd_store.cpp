@@ -61,9 +61,17 @@ Status EtcdStore::check_version() {
     if (!keys.is_ok())
       return store_error(keys.status(), "cannot list the prefix");
     if (keys->count > 0) {
-      return Status::internal("store " + describe() + ": the prefix holds " +
-                              std::to_string(keys->count) + " keys but no " + key +
-                              ": not a Cube store; use another prefix");
+      // A broker starting beside this one may have written the version (which a Cube broker
+      // writes before any other key) between the two reads: read it again before refusing.
+      auto again = client_.range(get);
+      if (!again.is_ok())
+        return store_error(again.status(), "cannot read the schema version");
+      if (again->kvs.empty()) {
+        return Status::internal("store " + describe() + ": the prefix holds " +
+                                std::to_string(keys->count) + " keys but no " + key +
+                                ": not a Cube store; use another prefix");
+      }
+      return check_version_value(again->kvs.front().value);
     }
     // Create if absent: of two brokers starting at once, one writes, both read the same.
     EtcdTxn create;
@@ -79,6 +87,12 @@ Status EtcdStore::check_version() {
       return Status::internal("store " + describe() + ": " + key + " vanished while read");
     found = done->ranges.front().front().value;
   }
+  return check_version_value(found);
+}
+
+Status EtcdStore::check_version_value(const std::string& found) const {
+  const std::string key = layout_.version_key();
+  const std::string mine = std::to_string(kSchemaVersion);
   auto version = parse_version(found);
   if (!version.is_ok()) {
     return Status::internal("store " + describe() + ": " + key + " holds " +

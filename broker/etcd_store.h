@@ -103,6 +103,9 @@ class EtcdStore final : public Store {
 
  private:
   Status check_version();
+  // OK when `found` (PREFIX/version's value) is this binary's schema version; else Internal
+  // naming both, or saying it is not a Cube store.
+  Status check_version_value(const std::string& found) const;
   // Reads every key under `prefix` (page by page, one snapshot) through `decode`. A key that
   // does not decode: Internal "store ... is corrupt: KEY: why"; a failed read: as store_error,
   // naming `what` ("tasks").

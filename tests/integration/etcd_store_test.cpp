@@ -13,6 +13,7 @@
 #include <set>
 #include <sstream>
 #include <string>
+#include <thread>
 
 #include "broker/etcd_client.h"
 #include "broker/etcd_store.h"
@@ -212,6 +213,28 @@ TEST_F(EtcdStoreTest, RefusesAPrefixOfAnotherSchemaVersionNamingBoth) {
   ASSERT_TRUE(open_store(etcd_, "/fresh"));
   get.key = "/fresh/version";
   EXPECT_EQ(client.range(get)->kvs.at(0).value, std::to_string(EtcdStore::kSchemaVersion));
+}
+
+TEST_F(EtcdStoreTest, BrokersOpeningAFreshPrefixAtOnceAllAgreeOnItsVersion) {
+  // Brokers of an HA set started together (at boot, say) open the same empty prefix at once:
+  // one writes the version, and none may take that key, seen between its own two reads, for
+  // a stranger's.
+  for (int round = 0; round < 5; ++round) {
+    const std::string prefix = "/together-" + std::to_string(round);
+    constexpr int kBrokers = 6;
+    std::vector<Status> opened(kBrokers);
+    {
+      std::vector<std::jthread> brokers;
+      for (int i = 0; i < kBrokers; ++i) {
+        brokers.emplace_back([&, i] {
+          auto store = EtcdStore::open(store_options(etcd_, prefix));
+          opened[i] = store.is_ok() ? Status::ok() : store.status();
+        });
+      }
+    }
+    for (int i = 0; i < kBrokers; ++i)
+      EXPECT_TRUE(opened[i].is_ok()) << "round " << round << ": " << opened[i].to_string();
+  }
 }
 
 TEST_F(EtcdStoreTest, LeasesAreGrantedKeptAliveAndRevoked) {
