@@ -13,6 +13,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <unordered_set>
 
 namespace cube::broker {
 
@@ -23,5 +24,27 @@ struct IdHash {
 
 template <typename V>
 using IdMap = std::unordered_map<std::string, V, IdHash, std::equal_to<>>;
+
+// IdSet: values that carry their own ID (`IdOf(value)`), found by that ID with no copy of it
+// kept as a key: a 36-character ID does not fit a std::string's inline buffer, so a map keyed by
+// a copy costs about 80 bytes per entry. A value's ID must not change while it is in the set.
+template <typename T, std::string_view (*IdOf)(const T&)>
+struct IdOfHash {
+  using is_transparent = void;
+  size_t operator()(std::string_view id) const { return IdHash{}(id); }
+  size_t operator()(const T& value) const { return IdHash{}(IdOf(value)); }
+};
+template <typename T, std::string_view (*IdOf)(const T&)>
+struct IdOfEqual {
+  using is_transparent = void;
+  static std::string_view id(std::string_view id) { return id; }
+  static std::string_view id(const T& value) { return IdOf(value); }
+  template <typename A, typename B>
+  bool operator()(const A& a, const B& b) const {
+    return id(a) == id(b);
+  }
+};
+template <typename T, std::string_view (*IdOf)(const T&)>
+using IdSet = std::unordered_set<T, IdOfHash<T, IdOf>, IdOfEqual<T, IdOf>>;
 
 }  // namespace cube::broker

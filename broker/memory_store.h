@@ -19,9 +19,9 @@
 #include <span>
 #include <string>
 #include <string_view>
-#include <unordered_set>
 #include <vector>
 
+#include "broker/id_map.h"
 #include "broker/packed_event.h"
 #include "broker/store.h"
 #include "broker/string_pool.h"
@@ -54,26 +54,13 @@ class MemoryStore final : public Store {
   };
   // The id inside a blob ("" if it has none).
   static std::string_view id_of(std::string_view blob);
-  struct IdHash {
-    using is_transparent = void;
-    size_t operator()(std::string_view id) const { return std::hash<std::string_view>{}(id); }
-    size_t operator()(const Entry& e) const { return (*this)(id_of(e.blob)); }
-  };
-  struct IdEqual {
-    using is_transparent = void;
-    static std::string_view id(std::string_view id) { return id; }
-    static std::string_view id(const Entry& e) { return id_of(e.blob); }
-    template <typename A, typename B>
-    bool operator()(const A& a, const B& b) const {
-      return id(a) == id(b);
-    }
-  };
+  static std::string_view entry_id(const Entry& entry) { return id_of(entry.blob); }
   // The entry of `id`, adding one that holds just the id if there is none.
   const Entry& entry(std::string_view id);
 
   // Hashed: a commit looks up every task it writes (an ordered map's string compares were a
   // few % of the broker loop); load_all sorts.
-  std::unordered_set<Entry, IdHash, IdEqual> tasks_;
+  IdSet<Entry, entry_id> tasks_;
   std::vector<const Entry*> entries_;  // index -> entry (set nodes never move)
   // The history, in append order: entry i is event_log_[i] of the task entries_[event_tasks_[i]].
   // Packed (broker/packed_event.h): 20 bytes per entry, where an encode_task_event blob and

@@ -67,18 +67,18 @@ void TaskLifecycle::apply_status(const AgentRecord& agent, const AttemptStatus& 
   if (status.state == TaskState::Running) {
     switch (task.state) {
       case TaskState::Scheduled:
-        (void)tasks_.update(
+        tasks_.update(
             *record, [&](TaskStatus& t) { copy_observed(t, status); }, now);
         move(*record, TaskState::Running, status.reason, std::nullopt, now);
         return;
       case TaskState::Running:
-        (void)tasks_.update(
+        tasks_.update(
             *record, [&](TaskStatus& t) { copy_observed(t, status); }, now);
         return;
       case TaskState::Failed:
         if (task.reason == kReasonNodeLost && task.desired_state != TaskState::Completed) {
           move(*record, TaskState::Scheduled, std::string(kReasonNodeReturned), std::nullopt, now);
-          (void)tasks_.update(
+          tasks_.update(
               *record, [&](TaskStatus& t) { copy_observed(t, status); }, now);
           move(*record, TaskState::Running, std::string(kReasonNodeReturned), std::nullopt, now);
           return;
@@ -95,7 +95,7 @@ void TaskLifecycle::apply_status(const AgentRecord& agent, const AttemptStatus& 
   if (is_terminal(status.state)) {
     if (is_terminal(task.state))
       return;  // already ended: applying the same end twice changes nothing
-    (void)tasks_.update(
+    tasks_.update(
         *record, [&](TaskStatus& t) { copy_observed(t, status); }, now);
     // The agent decided state and reason (protocol/task_outcome.h); only the user's stop and
     // the restart policy override them here.
@@ -205,7 +205,7 @@ Status TaskLifecycle::stop_task(std::string_view task_id, SystemTime now,
     return Status::ok();
   // A Failed task keeps its state, but if its node comes back the attempt is stopped there
   // instead of being adopted.
-  (void)tasks_.update(
+  tasks_.update(
       *record, [](TaskStatus& t) { t.desired_state = TaskState::Completed; }, now);
   const Task& task = record->task;
   switch (task.state) {
@@ -302,7 +302,7 @@ void TaskLifecycle::end_attempt(const TaskRecord& record, TaskState ended, std::
   double sample = std::uniform_real_distribution<double>(0.0, 1.0)(random_);
   RestartDecision d = decide_restart(task, ended, reason, clock_.now(), sample, restart_);
   auto set_restart_count = [&] {
-    (void)tasks_.update(
+    tasks_.update(
         record, [&](TaskStatus& t) { t.restart_count = d.restart_count; }, now);
   };
   switch (d.action) {

@@ -26,7 +26,6 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
-#include <unordered_set>
 #include <utility>
 #include <vector>
 
@@ -67,23 +66,11 @@ struct TaskRecord {
   std::optional<uint64_t> queue_seq;
 };
 
-// The table's records, keyed by their own task's ID: an ID is stored once (a map keyed by a
-// copy of it cost 80 bytes per task held, the ID being longer than a std::string holds inline).
-struct TaskRecordHash {
-  using is_transparent = void;
-  size_t operator()(std::string_view id) const { return IdHash{}(id); }
-  size_t operator()(const TaskRecord& record) const { return IdHash{}(record.task.id); }
-};
-struct TaskRecordEqual {
-  using is_transparent = void;
-  static std::string_view id(std::string_view id) { return id; }
-  static std::string_view id(const TaskRecord& record) { return record.task.id; }
-  template <typename A, typename B>
-  bool operator()(const A& a, const B& b) const {
-    return id(a) == id(b);
-  }
-};
-using TaskRecords = std::unordered_set<TaskRecord, TaskRecordHash, TaskRecordEqual>;
+// The table's records, keyed by their own task's ID (broker/id_map.h IdSet).
+inline std::string_view task_record_id(const TaskRecord& record) {
+  return record.task.id;
+}
+using TaskRecords = IdSet<TaskRecord, task_record_id>;
 
 class TaskTable {
  public:
