@@ -60,6 +60,8 @@ BrokerLoop::BrokerLoop(BrokerOptions options, const Clock& clock, std::unique_pt
       state_(options_, clock, context_),
       table_(broker_message_table()) {
   CUBE_CHECK(store_ != nullptr) << "broker/main.cpp always builds a store";
+  if (!store_->reads_batches())
+    state_.tasks.stop_collecting_events();
 }
 
 BrokerLoop::~BrokerLoop() = default;
@@ -480,8 +482,10 @@ void BrokerLoop::commit_step(SteadyTime now) {
     return;
   } else {
     batch_in_flight_ = state_.outbox.cut();
-    writer_->start(
-        StoreBatch{state_.tasks.uncommitted_tasks(), state_.tasks.take_uncommitted_events()});
+    StoreBatch batch;
+    if (store_->reads_batches())
+      batch = {state_.tasks.uncommitted_tasks(), state_.tasks.take_uncommitted_events()};
+    writer_->start(std::move(batch));
     state_.tasks.mark_committed();
   }
   // The memory store commits inside start(): take its result now, so the outbox flushes in

@@ -3,8 +3,11 @@
 // writes the tasks that changed once per poll iteration (group commit); a submit is answered
 // only after the commit that contains it returned OK. The store is only read at startup.
 //
-// Implementations: SqliteStore (broker/sqlite_store.h; the default, durable), MemoryStore
-// (broker/memory_store.h; throwaway runs, tests, benchmarks). broker/store_spec.h builds the one
+// Implementations: SqliteStore (broker/sqlite_store.h; the default, durable), EtcdStore
+// (broker/etcd_store.h; shared by brokers that stand in for each other), VolatileStore
+// (broker/volatile_store.h; `--store memory`: keeps nothing), MemoryStore
+// (broker/memory_store.h; tests that restart a broker on the same store). broker/store_spec.h
+// builds the one
 // `--store` names.
 //
 // Thread-safety: an implementation is used by one thread at a time (the broker loop while it
@@ -52,6 +55,11 @@ class Store {
   // StoreWriter then runs it on the caller's thread, which saves two thread hand-offs per
   // batch. False unless a store says otherwise. Never blocks.
   virtual bool commits_are_cheap() const { return false; }
+
+  // False when commit() ignores what it is given (VolatileStore): the broker then commits
+  // empty batches instead of copying every changed task into one. True unless a store says
+  // otherwise. Never blocks.
+  virtual bool reads_batches() const { return true; }
 };
 
 }  // namespace cube::broker

@@ -7,8 +7,8 @@
 #include <system_error>
 
 #include "broker/etcd_store.h"
-#include "broker/memory_store.h"
 #include "broker/sqlite_store.h"
+#include "broker/volatile_store.h"
 
 namespace cube::broker {
 namespace {
@@ -152,7 +152,7 @@ Result<StoreSpec> parse_store_spec(std::string_view text, const std::filesystem:
 
 Result<std::unique_ptr<Store>> open_store(const StoreSpec& spec) {
   if (spec.kind == StoreSpec::Kind::Memory)
-    return std::unique_ptr<Store>(std::make_unique<MemoryStore>());
+    return std::unique_ptr<Store>(std::make_unique<VolatileStore>());
   if (spec.kind == StoreSpec::Kind::Etcd) {
     EtcdStoreOptions options;
     options.client.endpoints = spec.endpoints;

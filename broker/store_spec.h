@@ -1,7 +1,7 @@
 // StoreSpec: which Store cube-broker uses, from `--store` and `--data-dir` (and the benchmark's
 // `--store`), and the one place that builds it.
 //
-//   memory                 MemoryStore: nothing survives the process.
+//   memory                 VolatileStore: nothing is stored; nothing survives the process.
 //   sqlite                 SqliteStore at <data-dir>/cube.db (the default).
 //   sqlite:PATH            SqliteStore at PATH (relative to the working directory).
 //   ...?sync=full|normal   for either sqlite form: synchronous=FULL (survives power loss) or

@@ -257,7 +257,8 @@ void TaskTable::index(std::string_view id, TaskRecord& record) {
 void TaskTable::append_event(std::string_view id, TaskRecord& record, SystemTime now) {
   TaskEvent event{record.task.state, to_unix_ms(now), record.task.reason, record.task.node};
   record.history.append(event, *strings_);
-  new_events_.emplace_back(id, std::move(event));
+  if (collect_events_)
+    new_events_.emplace_back(id, std::move(event));
 }
 
 }  // namespace cube::broker

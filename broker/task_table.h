@@ -158,6 +158,9 @@ class TaskTable {
   std::vector<TaskEventRecord> take_uncommitted_events() { return std::exchange(new_events_, {}); }
   // Call after the store committed the batch above. Changes made since are kept for next time.
   void mark_committed();
+  // For a store that reads no batch (VolatileStore): history events are no longer copied for
+  // the commit (uncommitted_events() stays empty); which tasks changed is still tracked.
+  void stop_collecting_events() { collect_events_ = false; }
 
  private:
   // Which queue/index a task belongs to, from its state and node. `id` is the record's key.
@@ -186,6 +189,7 @@ class TaskTable {
   // The tasks changed since the last commit, in the order of first change.
   std::vector<TaskRecord*> uncommitted_;
   std::vector<TaskEventRecord> new_events_;
+  bool collect_events_ = true;
 };
 
 }  // namespace cube::broker

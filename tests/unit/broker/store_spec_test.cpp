@@ -130,5 +130,21 @@ TEST(StoreSpec, OpenStoreCreatesTheDataDirAndTheDatabase) {
   EXPECT_TRUE((*memory)->load_all()->empty());
 }
 
+// `--store memory` keeps no copy: nothing could read it back (a broker process that has it
+// starts empty). It asks for no batch contents, and commits cheaply on the loop's thread.
+TEST(StoreSpec, TheMemoryStoreOfABrokerProcessKeepsNothing) {
+  auto memory = open_store(*parse_store_spec("memory", "/nonexistent"));
+  ASSERT_TRUE(memory.is_ok());
+  Store& store = **memory;
+  EXPECT_FALSE(store.reads_batches());
+  EXPECT_TRUE(store.commits_are_cheap());
+  Task t;
+  t.id = "x";
+  std::vector<TaskEventRecord> events = {{"x", TaskEvent{}}};
+  ASSERT_TRUE(store.commit(std::vector<Task>{t}, events).is_ok());
+  EXPECT_TRUE(store.load_all()->empty());
+  EXPECT_TRUE(store.load_events()->empty());
+}
+
 }  // namespace
 }  // namespace cube::broker

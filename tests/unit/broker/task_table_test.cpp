@@ -80,6 +80,20 @@ TEST(TaskTable, AddRecordsHistoryAndRefusesDuplicates) {
   EXPECT_TRUE(table.transition("nope", S::Scheduled, "", std::nullopt, kT0).is_not_found());
 }
 
+TEST(TaskTable, WithoutCollectingEventsChangesAreStillTrackedForTheNextCommit) {
+  TaskTable table;
+  table.stop_collecting_events();
+  ASSERT_TRUE(table.add(make_task("a"), kT0).is_ok());
+  EXPECT_TRUE(table.has_uncommitted());
+  EXPECT_TRUE(table.uncommitted_events().empty());
+  EXPECT_EQ(table.find("a")->history.size(), 1u);  // the task's own history is kept
+  table.mark_committed();
+  EXPECT_FALSE(table.has_uncommitted());
+  ASSERT_TRUE(table.transition("a", S::Scheduled, "", NodeRef{"n1", "one"}, kT0).is_ok());
+  EXPECT_TRUE(table.has_uncommitted());
+  EXPECT_EQ(table.find("a")->history.size(), 2u);
+}
+
 TEST(TaskTable, PlacementQueueIsFifoWithTakenBackTasksFirst) {
   TaskTable table;
   for (auto id : {"p1", "p2", "p3"})
