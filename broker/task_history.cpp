@@ -3,16 +3,10 @@
 #include "common/check.h"
 
 namespace cube::broker {
-namespace {
-
-// A task that runs once has four entries (Pending, Scheduled, Running, Completed): one
-// allocation instead of three as the history grows (1, 2, 4).
-constexpr size_t kTypicalHistory = 4;
-
-}  // namespace
 
 TaskEvent TaskHistory::operator[](size_t i) const {
-  return entries_[i].unpack(*pool_);
+  const PackedEvent& entry = i < kInline ? first_[i] : (*rest_)[i - kInline];
+  return entry.unpack(*pool_);
 }
 
 std::vector<TaskEvent> TaskHistory::to_vector() const {
@@ -26,9 +20,15 @@ std::vector<TaskEvent> TaskHistory::to_vector() const {
 void TaskHistory::append(const TaskEvent& event, StringPool& pool) {
   CUBE_CHECK(pool_ == nullptr || pool_ == &pool);
   pool_ = &pool;
-  if (entries_.empty())
-    entries_.reserve(kTypicalHistory);
-  entries_.push_back(PackedEvent::pack(event, pool));
+  PackedEvent entry = PackedEvent::pack(event, pool);
+  if (size_ < kInline) {
+    first_[size_] = entry;
+  } else {
+    if (rest_ == nullptr)
+      rest_ = std::make_unique<std::vector<PackedEvent>>();
+    rest_->push_back(entry);
+  }
+  ++size_;
 }
 
 }  // namespace cube::broker

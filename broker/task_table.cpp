@@ -224,10 +224,10 @@ void TaskTable::mark_uncommitted(TaskRecord& record) {
 }
 
 void TaskTable::unindex(std::string_view id, TaskRecord& record) {
-  if (record.queue_seq) {
-    replace_queue_.erase(*record.queue_seq);
-    pending_queue_.erase(*record.queue_seq);
-    record.queue_seq.reset();
+  if (record.queue_seq != TaskRecord::kNotQueued) {
+    replace_queue_.erase(record.queue_seq);
+    pending_queue_.erase(record.queue_seq);
+    record.queue_seq = TaskRecord::kNotQueued;
   }
   if (occupies_node(record.task)) {
     auto node = by_node_.find(record.task.node_id);
@@ -244,10 +244,10 @@ void TaskTable::index(std::string_view id, TaskRecord& record) {
   const Task& task = record.task;
   if (task.state == TaskState::Pending) {
     record.queue_seq = next_queue_seq_++;
-    pending_queue_.emplace(*record.queue_seq, id);
+    pending_queue_.emplace(record.queue_seq, id);
   } else if (task.state == TaskState::Scheduled && task.node_id.empty()) {
     record.queue_seq = next_queue_seq_++;
-    replace_queue_.emplace(*record.queue_seq, id);
+    replace_queue_.emplace(record.queue_seq, id);
   } else if (occupies_node(task)) {
     if (by_node_[task.node_id].insert(id).second)
       account(loads_[task.node_id], task, +1);

@@ -62,8 +62,9 @@ struct TaskRecord {
   uint32_t offers_without_accept = 0;
   // Changed since the last group commit (TaskTable lists it in its uncommitted tasks once).
   bool uncommitted = false;
-  // The task's key in its placement queue while it waits for a node.
-  std::optional<uint64_t> queue_seq;
+  // The task's key in its placement queue while it waits for a node, else kNotQueued.
+  static constexpr uint64_t kNotQueued = UINT64_MAX;
+  uint64_t queue_seq = kNotQueued;
 };
 
 // The table's records, keyed by their own task's ID (broker/id_map.h IdSet).
