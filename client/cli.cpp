@@ -18,6 +18,7 @@
 #include <nlohmann/json.hpp>
 
 #include "client/client.h"
+#include "client/node_lookup.h"
 #include "client/views.h"
 #include "common/units.h"
 #include "protocol/curve.h"
@@ -508,14 +509,43 @@ int cmd_logs(Context& ctx) {
   }
 }
 
+// `nodes NAME`: one node in detail, with the tasks on it.
+int show_node(Context& ctx, Client& client, std::vector<protocol::NodeInfo> nodes,
+              const std::string& format) {
+  if (format == "wide")
+    throw UsageError{"-o wide lists every node; for one node use -o table or -o json"};
+  auto node = find_node(std::move(nodes), ctx.args.front());
+  if (!node) {
+    ctx.io.err << kProgram << ": " << node.status().message()
+               << (node.status().is_not_found() ? " (cube-client nodes lists them)" : "") << "\n";
+    return kExitBrokerError;
+  }
+  if (format == "json") {
+    ctx.io.out << node_to_json(*node).dump(2) << "\n";
+    return kExitOk;
+  }
+  auto tasks = client.list();
+  if (!tasks)
+    return report_failure(ctx, client, tasks.status());
+  std::vector<Task> here;
+  for (auto& t : *tasks) {
+    if (t.node_id == node->id)
+      here.push_back(std::move(t));
+  }
+  ctx.io.out << render_node_details(*node, here, ctx.io.clock.wall());
+  return kExitOk;
+}
+
 int cmd_nodes(Context& ctx) {
-  if (!ctx.args.empty())
-    throw UsageError{"unexpected argument \"" + ctx.args.front() + "\""};
+  if (ctx.args.size() > 1)
+    throw UsageError{"unexpected argument \"" + ctx.args[1] + "\" (nodes takes at most one NAME)"};
   std::string format = output_format(ctx, {"table", "wide", "json"});
   Client client = ctx.make_client();
   auto nodes = client.nodes();
   if (!nodes)
     return report_failure(ctx, client, nodes.status());
+  if (!ctx.args.empty())
+    return show_node(ctx, client, std::move(*nodes), format);
   if (format == "json") {
     json out = json::array();
     for (const auto& n : *nodes)
@@ -643,13 +673,15 @@ const std::vector<CommandSpec>& commands() {
              "tail", po::value<std::string>()->value_name("N"), "start with the last N lines");
        },
        cmd_logs},
-      {"nodes", "List the agents (nodes)", "nodes [-o table|wide|json]",
+      {"nodes", "List the agents (nodes), or show one", "nodes [NAME|ID] [-o table|wide|json]",
        "Lists the agents the broker knows: name, ID, state (ready, suspect, lost), tasks\n"
        "running/slots, live CPU, memory and disk use of the host (used/total, from the agent's\n"
        "latest stats), load average, labels and when the broker last heard from each.\n"
        "-o wide adds the capacity the scheduler places against and what it has allocated;\n"
-       "-o json gives every number in bytes and cores.",
+       "-o json gives every number in bytes and cores.\n"
+       "With a NAME (or ID), shows that agent in detail and the tasks placed on it.",
        "  cube-client nodes\n"
+       "  cube-client nodes worker-1\n"
        "  cube-client nodes -o json",
        false, [](po::options_description& d) { add_output_option(d, "table, wide or json"); },
        cmd_nodes},

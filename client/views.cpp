@@ -297,6 +297,63 @@ std::string render_task_details(const TaskDetails& details, SystemTime now) {
   return out;
 }
 
+namespace {
+
+// A node's live figures as the node views print them ("-" before its first sample).
+struct NodeUsageText {
+  std::string cpu = "-", memory = "-", disk = "-", load = "-";
+};
+
+NodeUsageText usage_text(const std::optional<protocol::NodeUsage>& usage) {
+  NodeUsageText text;
+  if (!usage)
+    return text;
+  const protocol::NodeUsage& u = *usage;
+  // Live figures are estimates: two decimals of a core are plenty.
+  text.cpu = format_cpu(std::round(u.cpu_used * 100) / 100) + "/" + format_cpu(u.cpu_total);
+  text.memory = format_size(u.memory_used_bytes) + "/" + format_size(u.memory_total_bytes);
+  text.disk = format_size(u.disk_used_bytes) + "/" + format_size(u.disk_total_bytes);
+  text.load = format_load(u.load_1, u.load_5, u.load_15);
+  return text;
+}
+
+}  // namespace
+
+std::string render_node_details(const protocol::NodeInfo& n, const std::vector<Task>& tasks,
+                                SystemTime now) {
+  Fields f;
+  f.add("Name", or_dash(n.name));
+  f.add("ID", n.id);
+  f.add("State", or_dash(n.state));
+  f.add("Version", n.version);
+  f.add("Drivers", join(n.drivers, ", "));
+  f.add("Labels", join_labels(n.labels));
+  if (n.last_seen_ms != 0)
+    f.add("Last seen", format_age_since(n.last_seen_ms, now) + " ago (" +
+                           format_local_time(n.last_seen_ms) + ")");
+  f.add("Tasks", std::to_string(n.running) + " running of " + std::to_string(n.capacity.slots) +
+                     " slots (" + std::to_string(n.free_slots) + " free)");
+  f.add("Capacity",
+        format_resources(n.capacity.cpu, n.capacity.memory_bytes, n.capacity.disk_bytes));
+  f.add("Allocated",
+        format_resources(n.allocated.cpu, n.allocated.memory_bytes, n.allocated.disk_bytes));
+  if (n.usage) {
+    NodeUsageText usage = usage_text(n.usage);
+    f.add("CPU busy", usage.cpu + " cores");
+    f.add("Memory used", usage.memory);
+    f.add("Disk used", usage.disk);
+    f.add("Load", usage.load);
+    f.add("Sampled", format_age_since(n.usage->sampled_ms, now) + " ago");
+  } else {
+    f.add("Usage", "no stats from the agent yet");
+  }
+  std::string out = f.render();
+  out += "\n";
+  if (tasks.empty())
+    return out + "No tasks on this node.\n";
+  return out + render_task_table(tasks, now, false);
+}
+
 std::string render_node_table(const std::vector<protocol::NodeInfo>& nodes, SystemTime now,
                               bool wide) {
   std::vector<std::string> headers = {"NAME",   "ID",   "STATE", "TASKS",  "CPU",
@@ -308,24 +365,16 @@ std::string render_node_table(const std::vector<protocol::NodeInfo>& nodes, Syst
   Table table(headers);
   for (const auto& n : nodes) {
     std::string seen = n.last_seen_ms == 0 ? "-" : format_age_since(n.last_seen_ms, now) + " ago";
-    std::string cpu = "-", memory = "-", disk = "-", load = "-";
-    if (n.usage) {
-      const protocol::NodeUsage& u = *n.usage;
-      // Live figures are estimates: two decimals of a core are plenty.
-      cpu = format_cpu(std::round(u.cpu_used * 100) / 100) + "/" + format_cpu(u.cpu_total);
-      memory = format_size(u.memory_used_bytes) + "/" + format_size(u.memory_total_bytes);
-      disk = format_size(u.disk_used_bytes) + "/" + format_size(u.disk_total_bytes);
-      load = format_load(u.load_1, u.load_5, u.load_15);
-    }
+    NodeUsageText usage = usage_text(n.usage);
     std::vector<std::string> row = {
         or_dash(n.name),
         wide ? n.id : n.id.substr(0, kShortIdWidth),
         or_dash(n.state),
         std::to_string(n.running) + "/" + std::to_string(n.capacity.slots),
-        cpu,
-        memory,
-        disk,
-        load,
+        usage.cpu,
+        usage.memory,
+        usage.disk,
+        usage.load,
         or_dash(join_labels(n.labels)),
         seen,
     };

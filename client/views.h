@@ -34,6 +34,12 @@ std::string render_task_details(const TaskDetails& details, SystemTime now);
 std::string render_node_table(const std::vector<protocol::NodeInfo>& nodes, SystemTime now,
                               bool wide);
 
+// `nodes NAME`: one agent's fields (state, drivers, labels, last seen, slots, capacity against
+// allocation, the host's live CPU, memory, disk and load) and then the tasks whose current
+// attempt is on it, as `list` shows them.
+std::string render_node_details(const protocol::NodeInfo& node, const std::vector<Task>& tasks,
+                                SystemTime now);
+
 // `status`: address, version, epoch, uptime, scheduler policy, nodes ready/total, tasks by
 // state, counters.
 std::string render_broker_status(const protocol::BrokerStatus& status, const std::string& address,

@@ -4,11 +4,13 @@
 
 #include <utility>
 
+#include "client/node_lookup.h"
 #include "gateway/bearer_auth.h"
 #include "gateway/json_error.h"
 #include "gateway/json_text.h"
 #include "gateway/prometheus_text.h"
 #include "gateway/router.h"
+#include "gateway/worker_stats.h"
 #include "protocol/task_json.h"
 #include "protocol/task_validation.h"
 
@@ -20,6 +22,13 @@ HttpResponse json_response(int status, const nlohmann::json& body) {
   r.status = status;
   r.body = json_text(body);
   return r;
+}
+
+// find_node's error, with where to look for a node that is not there.
+HttpResponse node_error(const Status& status) {
+  if (status.is_not_found())
+    return error_response(404, ErrorCode::NotFound, status.message() + " (GET /nodes lists them)");
+  return error_response(status);
 }
 
 HttpResponse no_content() {
@@ -49,9 +58,11 @@ HttpResponse RestApi::handle(const HttpRequest& request) const {
   }
   switch (match.kind) {
     case RouteMatch::Kind::NotFound:
-      return error_response(404, ErrorCode::NotFound,
-                            "no such endpoint: " + request.path +
-                                " (try /tasks, /tasks/{id}, /nodes, /metrics or /healthz)");
+      return error_response(
+          404, ErrorCode::NotFound,
+          "no such endpoint: " + request.path +
+              " (try /tasks, /tasks/{id}, /nodes, /nodes/{name}, /nodes/{name}/stats, "
+              "/nodes/{name}/tasks, /metrics or /healthz)");
     case RouteMatch::Kind::MethodNotAllowed: {
       HttpResponse r = error_response(405, ErrorCode::Invalid,
                                       "method " + request.method + " is not allowed on " +
@@ -73,6 +84,12 @@ HttpResponse RestApi::handle(const HttpRequest& request) const {
       return stop_task(match.task_id);
     case Route::ListNodes:
       return list_nodes();
+    case Route::GetNode:
+      return get_node(match.node);
+    case Route::GetNodeStats:
+      return get_node_stats(match.node);
+    case Route::ListNodeTasks:
+      return list_node_tasks(match.node);
     case Route::Health:
       return health();
     case Route::Metrics:
@@ -210,6 +227,47 @@ HttpResponse RestApi::list_nodes() const {
   nlohmann::json body = nlohmann::json::array();
   for (const auto& n : *nodes)
     body.push_back(node_to_json(n));
+  return json_response(200, body);
+}
+
+Result<protocol::NodeInfo> RestApi::lookup_node(const std::string& name_or_id) const {
+  auto nodes = broker_.nodes();
+  if (!nodes)
+    return nodes.status();
+  return find_node(std::move(*nodes), name_or_id);
+}
+
+HttpResponse RestApi::get_node(const std::string& name_or_id) const {
+  auto node = lookup_node(name_or_id);
+  if (!node)
+    return node_error(node.status());
+  return json_response(200, node_to_json(*node));
+}
+
+HttpResponse RestApi::get_node_stats(const std::string& name_or_id) const {
+  auto node = lookup_node(name_or_id);
+  if (!node)
+    return node_error(node.status());
+  if (!node->usage)
+    return error_response(503, ErrorCode::Unavailable,
+                          "node " + node->name + " (" + node->id +
+                              ") has sent no stats yet: agents send them every "
+                              "--stats-interval (default 5s) after they join");
+  return json_response(200, worker_stats_json(*node));
+}
+
+HttpResponse RestApi::list_node_tasks(const std::string& name_or_id) const {
+  auto node = lookup_node(name_or_id);
+  if (!node)
+    return node_error(node.status());
+  auto tasks = broker_.list();
+  if (!tasks)
+    return error_response(tasks.status());
+  nlohmann::json body = nlohmann::json::array();
+  for (const auto& t : *tasks) {
+    if (t.node_id == node->id)
+      body.push_back(task_to_json(t));
+  }
   return json_response(200, body);
 }
 

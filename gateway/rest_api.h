@@ -25,6 +25,11 @@
 //   GET    /tasks/ID    200 + the task with its "Events" history; 404 for an unknown ID.
 //   DELETE /tasks/ID    stops it: 204 (also when already stopped); 404 for an unknown ID.
 //   GET    /nodes       200 + array of agents.
+//   GET    /nodes/N     200 + the agent whose ID, else whose name, is N; 404 naming N when
+//                       none is; 409 listing the IDs when several agents share the name.
+//   GET    /nodes/N/stats  200 + its latest sample in the prior orchestrators' worker /stats
+//                       shape (gateway/worker_stats.h); 503 before its first sample.
+//   GET    /nodes/N/tasks  200 + the tasks whose current attempt is on it, as GET /tasks.
 //   GET    /healthz     200 "ok" when the broker answers STATUS; 503 otherwise. A broker on a
 //                       shared store (docs/ha.md) adds "role: leader|standby" and, when it
 //                       knows one, "leader: HOST:PORT" lines and an X-Cube-Role header; a
@@ -70,6 +75,11 @@ class RestApi {
   HttpResponse get_task(const std::string& id) const;
   HttpResponse stop_task(const std::string& id) const;
   HttpResponse list_nodes() const;
+  // The node with that ID or name (client/node_lookup.h); the broker's error otherwise.
+  Result<protocol::NodeInfo> lookup_node(const std::string& name_or_id) const;
+  HttpResponse get_node(const std::string& name_or_id) const;
+  HttpResponse get_node_stats(const std::string& name_or_id) const;
+  HttpResponse list_node_tasks(const std::string& name_or_id) const;
   HttpResponse health() const;
   HttpResponse metrics() const;
 

@@ -2,13 +2,14 @@
 
 #include <array>
 #include <optional>
+#include <utility>
 #include <vector>
 
 namespace cube::gateway {
 namespace {
 
-// A path pattern: literal, or "/tasks/" followed by one non-empty segment.
-enum class Pattern { Tasks, TaskById, Nodes, Health, Metrics };
+// A path pattern: literal, or a prefix followed by one non-empty segment (and a suffix).
+enum class Pattern { Tasks, TaskById, Nodes, NodeByName, NodeStats, NodeTasks, Health, Metrics };
 
 struct Entry {
   Pattern pattern;
@@ -17,19 +18,36 @@ struct Entry {
 };
 
 // Methods per pattern in the order the Allow header lists them.
-constexpr std::array<Entry, 7> kRoutes = {{
+constexpr std::array<Entry, 10> kRoutes = {{
     {Pattern::Tasks, "GET", Route::ListTasks},
     {Pattern::Tasks, "POST", Route::SubmitTask},
     {Pattern::TaskById, "GET", Route::GetTask},
     {Pattern::TaskById, "DELETE", Route::StopTask},
     {Pattern::Nodes, "GET", Route::ListNodes},
+    {Pattern::NodeByName, "GET", Route::GetNode},
+    {Pattern::NodeStats, "GET", Route::GetNodeStats},
+    {Pattern::NodeTasks, "GET", Route::ListNodeTasks},
     {Pattern::Health, "GET", Route::Health},
     {Pattern::Metrics, "GET", Route::Metrics},
 }};
 
 constexpr std::string_view kTasksPrefix = "/tasks/";
+constexpr std::string_view kNodesPrefix = "/nodes/";
 
-// Which pattern `path` is, and the {id} for TaskById.
+// The one non-empty segment after `prefix` in `path`, and what follows it ("" or "/...").
+std::optional<std::pair<std::string_view, std::string_view>> segment_after(
+    std::string_view path, std::string_view prefix) {
+  if (!path.starts_with(prefix))
+    return std::nullopt;
+  std::string_view rest = path.substr(prefix.size());
+  size_t slash = rest.find('/');
+  std::string_view segment = rest.substr(0, slash);
+  if (segment.empty())
+    return std::nullopt;
+  return std::pair{segment, slash == std::string_view::npos ? "" : rest.substr(slash)};
+}
+
+// Which pattern `path` is, and the {id} or {n} segment for those that have one.
 std::optional<Pattern> classify(std::string_view path, std::string& id) {
   if (path.size() > 1 && path.back() == '/')
     path.remove_suffix(1);
@@ -41,12 +59,18 @@ std::optional<Pattern> classify(std::string_view path, std::string& id) {
     return Pattern::Health;
   if (path == "/metrics")
     return Pattern::Metrics;
-  if (path.starts_with(kTasksPrefix)) {
-    std::string_view rest = path.substr(kTasksPrefix.size());
-    if (!rest.empty() && rest.find('/') == std::string_view::npos) {
-      id = std::string(rest);
-      return Pattern::TaskById;
-    }
+  if (auto task = segment_after(path, kTasksPrefix); task && task->second.empty()) {
+    id = std::string(task->first);
+    return Pattern::TaskById;
+  }
+  if (auto node = segment_after(path, kNodesPrefix)) {
+    id = std::string(node->first);
+    if (node->second.empty())
+      return Pattern::NodeByName;
+    if (node->second == "/stats")
+      return Pattern::NodeStats;
+    if (node->second == "/tasks")
+      return Pattern::NodeTasks;
   }
   return std::nullopt;
 }
@@ -68,7 +92,10 @@ RouteMatch match_route(std::string_view method, std::string_view path) {
     if (entry.method == effective) {
       match.kind = RouteMatch::Kind::Found;
       match.route = entry.route;
-      match.task_id = std::move(id);
+      if (*pattern == Pattern::TaskById)
+        match.task_id = std::move(id);
+      else
+        match.node = std::move(id);
       return match;
     }
     allowed.push_back(entry.method);

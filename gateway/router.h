@@ -4,6 +4,8 @@
 //   GET  /tasks          list tasks              POST /tasks   submit (or stop: State 3)
 //   GET  /tasks/{id}     one task and history    DELETE /tasks/{id}  stop
 //   GET  /nodes          agents                  GET  /metrics  Prometheus text
+//   GET  /nodes/{n}      one agent (name or ID)  GET  /nodes/{n}/stats  its stats in the
+//   GET  /nodes/{n}/tasks  the tasks on it            prior orchestrators' worker shape
 //   GET  /healthz        "ok" when the broker answers STATUS
 //
 // HEAD is allowed wherever GET is. One trailing slash is ignored ("/tasks/" is "/tasks"), as
@@ -23,6 +25,9 @@ enum class Route {
   GetTask,
   StopTask,
   ListNodes,
+  GetNode,
+  GetNodeStats,
+  ListNodeTasks,
   Health,
   Metrics,
 };
@@ -32,6 +37,7 @@ struct RouteMatch {
   Kind kind = Kind::NotFound;
   Route route = Route::Health;  // Found only
   std::string task_id;          // GetTask / StopTask: the {id} segment
+  std::string node;             // GetNode / GetNodeStats / ListNodeTasks: the {n} segment
   std::string allow;            // MethodNotAllowed: "GET, HEAD, POST" for the Allow header
 };
 

@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 
 #include <fstream>
+#include <limits>
 #include <memory>
 #include <nlohmann/json.hpp>
 
@@ -62,6 +63,19 @@ class HttpCluster {
           return t.is_object() && pred(t);
         },
         timeout, 100ms);
+  }
+  // POSTs an exec task that sleeps and waits until it runs: its ID, or "" (with a failure
+  // recorded) when it was refused or did not start.
+  std::string run_sleeper() {
+    auto r = post(R"({"Name": "sleeper", "Driver": "exec", "Cmd": ["sh", "-c", "sleep 300"]})");
+    EXPECT_TRUE(r && r->status == 201) << (r ? r->body : httplib::to_string(r.error()));
+    if (!r || r->status != 201)
+      return "";
+    std::string id = json::parse(r->body)["ID"];
+    bool running = wait_task(
+        id, [](const json& t) { return t["State"] == 2; }, 15s);
+    EXPECT_TRUE(running) << "task " << id << " did not start";
+    return running ? id : "";
   }
   std::optional<PrometheusText> metrics() {
     auto r = http->Get("/metrics");
@@ -251,18 +265,13 @@ TEST(HttpGateway, AnExecTaskRunsAndDeleteStopsIt) {
   EXPECT_EQ(nodes[0]["Name"], "a1");
   EXPECT_EQ(nodes[0]["State"], "ready");
 
-  auto r = h.post(R"({"Name": "sleeper", "Driver": "exec", "Cmd": ["sh", "-c", "sleep 300"]})");
-  ASSERT_TRUE(r);
-  ASSERT_EQ(r->status, 201) << r->body;
-  std::string id = json::parse(r->body)["ID"];
-  ASSERT_TRUE(h.wait_task(
-      id, [](const json& t) { return t["State"] == 2; }, 15s))
-      << h.c.logs();
+  std::string id = h.run_sleeper();
+  ASSERT_FALSE(id.empty()) << h.c.logs();
   auto running = h.get_json("/tasks/" + id);
   EXPECT_EQ(running["Node"], "a1");
   EXPECT_FALSE(running.value("StartTime", "").empty());
 
-  r = h.http->Delete(("/tasks/" + id).c_str());
+  auto r = h.http->Delete(("/tasks/" + id).c_str());
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 204);
   ASSERT_TRUE(h.wait_task(
@@ -277,6 +286,59 @@ TEST(HttpGateway, AnExecTaskRunsAndDeleteStopsIt) {
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 200) << r->body;
   EXPECT_EQ(json::parse(r->body)["State"], 3);
+}
+
+// MemTotal of this machine in kB, as /proc/meminfo says it (the agent runs here too).
+uint64_t mem_total_kb() {
+  std::ifstream in("/proc/meminfo");
+  std::string key;
+  uint64_t value = 0;
+  while (in >> key >> value) {
+    if (key == "MemTotal:")
+      return value;
+    in.ignore(std::numeric_limits<std::streamsize>::max(), '\n');
+  }
+  return 0;
+}
+
+// The prior orchestrators' worker URLs, served for each node by the gateway: GET /nodes/NAME,
+// /nodes/NAME/stats (the book's Stats, read by its field names) and /nodes/NAME/tasks.
+TEST(HttpGateway, AWorkersStatsAndTasksAreServedPerNode) {
+  HttpCluster h;
+  h.c.start_agent("w1", {"--stats-interval", "200ms"});
+  std::string id = h.run_sleeper();
+  ASSERT_FALSE(id.empty()) << h.c.logs();
+
+  json stats;
+  ASSERT_TRUE(eventually(
+      [&] {
+        stats = h.get_json("/nodes/w1/stats");
+        return stats.is_object() && stats["TaskCount"] == 1;
+      },
+      15s, 100ms))
+      << stats.dump() << "\n"
+      << h.c.logs();
+  const uint64_t total_kb = stats["MemStats"]["mem_total"].get<uint64_t>();
+  EXPECT_EQ(total_kb, mem_total_kb());
+  EXPECT_GT(stats["MemStats"]["mem_available"].get<uint64_t>(), 0u);
+  EXPECT_LT(stats["MemStats"]["mem_available"].get<uint64_t>(), total_kb);
+  EXPECT_GT(stats["DiskStats"]["all"].get<uint64_t>(), 0u);
+  EXPECT_EQ(stats["DiskStats"]["used"].get<uint64_t>() + stats["DiskStats"]["free"].get<uint64_t>(),
+            stats["DiskStats"]["all"].get<uint64_t>());
+  EXPECT_GT(stats["CpuStats"]["user"].get<uint64_t>() + stats["CpuStats"]["idle"].get<uint64_t>(),
+            0u);
+  EXPECT_GE(stats["LoadStats"]["last1min"].get<double>(), 0.0);
+  EXPECT_EQ(stats["Node"], "w1");
+
+  auto node = h.get_json("/nodes/w1");
+  ASSERT_TRUE(node.is_object());
+  EXPECT_EQ(node["Name"], "w1");
+  EXPECT_EQ(h.get_json("/nodes/" + node["ID"].get<std::string>() + "/stats")["NodeID"], node["ID"]);
+  auto tasks = h.get_json("/nodes/w1/tasks");
+  ASSERT_TRUE(tasks.is_array());
+  ASSERT_EQ(tasks.size(), 1u);
+  EXPECT_EQ(tasks[0]["ID"], id);
+  expect_json_error(h.http->Get("/nodes/w2/stats"), 404, "not_found", "\"w2\"");
 }
 
 // POST /tasks with a JSON array: one SUBMIT_BATCH. The valid tasks run on a real exec agent; the

@@ -19,6 +19,7 @@ namespace {
 using testing::FakeBroker;
 using testing::FakeResponse;
 using ::testing::HasSubstr;
+using ::testing::Not;
 using testing::ReceivedRequest;
 
 constexpr char kId[] = "0190a3c4-5f1e-7c2a-9b3d-2f4e6a8c0d12";
@@ -659,6 +660,37 @@ TEST(Cli, NodesAndStatus) {
   EXPECT_EQ(nlohmann::json::parse(status_json.out)["Scheduler"], "spread");
   EXPECT_EQ(nlohmann::json::parse(status_json.out)["Role"], "leader");
   EXPECT_EQ(nlohmann::json::parse(status_json.out)["Leader"], "");
+}
+
+TEST(Cli, NodesNameShowsOneNodeAndTheTasksOnIt) {
+  Task here = sample_task(kId, "web", TaskState::Running);
+  here.node_id = "5b0c7e2a-0000-4000-8000-000000000001";
+  here.node = "node-1";
+  Task elsewhere = sample_task("0190a3c4-0000-7000-8000-00000000beef", "db", TaskState::Running);
+  elsewhere.node_id = "another-agent";
+  FakeTaskBroker broker(Script{{here, elsewhere}, {}, ""});
+  ManualClock clock;
+
+  for (const char* name : {"node-1", "5b0c7e2a-0000-4000-8000-000000000001"}) {
+    CliResult r = run({"--broker", broker.address(), "nodes", name}, clock);
+    ASSERT_EQ(r.code, kExitOk) << r.err;
+    EXPECT_THAT(r.out, HasSubstr("5b0c7e2a-0000-4000-8000-000000000001"));
+    EXPECT_THAT(r.out, HasSubstr("1 running of 4 slots"));
+    EXPECT_THAT(r.out, HasSubstr("1.5/2 cores"));
+    EXPECT_THAT(r.out, HasSubstr("1 GiB/8 GiB"));
+    EXPECT_THAT(r.out, HasSubstr("web"));
+    EXPECT_THAT(r.out, Not(HasSubstr("db")));
+  }
+
+  CliResult json = run({"--broker", broker.address(), "nodes", "node-1", "-o", "json"}, clock);
+  ASSERT_EQ(json.code, kExitOk) << json.err;
+  EXPECT_EQ(nlohmann::json::parse(json.out)["Name"], "node-1");
+
+  CliResult unknown = run({"--broker", broker.address(), "nodes", "nope"}, clock);
+  EXPECT_EQ(unknown.code, kExitBrokerError);
+  EXPECT_THAT(unknown.err, HasSubstr("no node is named or has the ID \"nope\""));
+  CliResult two = run({"--broker", broker.address(), "nodes", "a", "b"}, clock);
+  EXPECT_EQ(two.code, kExitUsage);
 }
 
 TEST(Cli, HelpAndVersionExitZero) {

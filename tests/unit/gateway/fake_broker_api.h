@@ -88,6 +88,11 @@ class FakeBrokerApi final : public BrokerApi {
     MutexLock lock(mu_);
     unavailable_ = v;
   }
+  // Stores `task` as it is (any state or node), as if the broker had got that far with it.
+  void set_task(const Task& task) {
+    MutexLock lock(mu_);
+    tasks_[task.id] = task;
+  }
   void set_nodes(std::vector<protocol::NodeInfo> n) {
     MutexLock lock(mu_);
     nodes_ = std::move(n);

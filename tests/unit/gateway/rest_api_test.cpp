@@ -197,6 +197,105 @@ TEST_F(RestApiTest, NodesIsAnArray) {
   EXPECT_EQ(j[0]["FreeSlots"], 3);
 }
 
+protocol::NodeInfo node_with_stats(std::string id, std::string name) {
+  protocol::NodeInfo n;
+  n.id = std::move(id);
+  n.name = std::move(name);
+  n.state = "ready";
+  protocol::NodeUsage u;
+  u.sampled_ms = 1'700'000'000'000;
+  u.cpu_used = 0.5;
+  u.cpu_total = 2;
+  u.memory_total_bytes = int64_t{8} << 30;
+  u.memory_used_bytes = int64_t{2} << 30;
+  u.disk_total_bytes = int64_t{100} << 30;
+  u.disk_used_bytes = int64_t{40} << 30;
+  u.load_1 = 0.25;
+  u.load_5 = 0.5;
+  u.load_15 = 0.75;
+  u.running = 3;
+  n.usage = u;
+  return n;
+}
+
+// The prior orchestrators' worker GET /stats, read the way the book's Stats helpers read it.
+TEST_F(RestApiTest, NodeStatsHaveTheWorkerStatsShapeOfThePriorOrchestrators) {
+  broker_.set_nodes({node_with_stats("a1", "worker-1")});
+  for (const char* path : {"/nodes/worker-1/stats", "/nodes/a1/stats"}) {
+    auto r = api_.handle(request("GET", path));
+    ASSERT_EQ(r.status, 200) << path << ": " << r.body;
+    auto j = json_of(r);
+    // MemUsedKb = mem_total - mem_available, in kB as /proc/meminfo.
+    EXPECT_EQ(j["MemStats"]["mem_total"], 8u << 20);
+    EXPECT_EQ(j["MemStats"]["mem_available"], 6u << 20);
+    EXPECT_EQ(
+        j["MemStats"]["mem_total"].get<uint64_t>() - j["MemStats"]["mem_available"].get<uint64_t>(),
+        2u << 20);
+    // DiskTotal / DiskUsed / DiskFree, bytes.
+    EXPECT_EQ(j["DiskStats"]["all"], uint64_t{100} << 30);
+    EXPECT_EQ(j["DiskStats"]["used"], uint64_t{40} << 30);
+    EXPECT_EQ(j["DiskStats"]["free"], uint64_t{60} << 30);
+    // CpuUsage(): (total - idle) / total over the goprocinfo CPUStat fields.
+    const auto& cpu = j["CpuStats"];
+    uint64_t idle = cpu["idle"].get<uint64_t>() + cpu["iowait"].get<uint64_t>();
+    uint64_t busy = 0;
+    for (const char* k : {"user", "nice", "system", "irq", "softirq", "steal"})
+      busy += cpu[k].get<uint64_t>();
+    EXPECT_DOUBLE_EQ(static_cast<double>(busy) / static_cast<double>(busy + idle), 0.25);
+    EXPECT_EQ(j["LoadStats"]["last1min"], 0.25);
+    EXPECT_EQ(j["LoadStats"]["last5min"], 0.5);
+    EXPECT_EQ(j["LoadStats"]["last15min"], 0.75);
+    EXPECT_EQ(j["TaskCount"], 3);
+    EXPECT_EQ(j["Node"], "worker-1");
+    EXPECT_EQ(j["NodeID"], "a1");
+  }
+}
+
+TEST_F(RestApiTest, OneNodeByNameOrIdAnd404NamingAnUnknownOne) {
+  broker_.set_nodes({node_with_stats("a1", "worker-1"), node_with_stats("a2", "worker-2")});
+  auto r = api_.handle(request("GET", "/nodes/worker-2"));
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(json_of(r)["ID"], "a2");
+  EXPECT_EQ(json_of(api_.handle(request("GET", "/nodes/a1")))["Name"], "worker-1");
+  expect_error(api_.handle(request("GET", "/nodes/nope")), 404, "not_found", "\"nope\"");
+  expect_error(api_.handle(request("GET", "/nodes/nope/stats")), 404, "not_found", "\"nope\"");
+  expect_error(api_.handle(request("GET", "/nodes/nope/tasks")), 404, "not_found", "\"nope\"");
+}
+
+TEST_F(RestApiTest, TwoNodesOfOneNameAreAConflictListingTheirIds) {
+  broker_.set_nodes({node_with_stats("a1", "twin"), node_with_stats("a2", "twin")});
+  expect_error(api_.handle(request("GET", "/nodes/twin")), 409, "conflict", "a1, a2");
+  EXPECT_EQ(api_.handle(request("GET", "/nodes/a2/stats")).status, 200);
+}
+
+TEST_F(RestApiTest, StatsOfANodeWithoutASampleAre503SayingWhy) {
+  protocol::NodeInfo n;
+  n.id = "a1";
+  n.name = "fresh";
+  broker_.set_nodes({n});
+  expect_error(api_.handle(request("GET", "/nodes/fresh/stats")), 503, "unavailable",
+               "has sent no stats yet");
+}
+
+TEST_F(RestApiTest, NodeTasksAreTheTasksWhoseAttemptIsOnIt) {
+  broker_.set_nodes({node_with_stats("a1", "worker-1"), node_with_stats("a2", "worker-2")});
+  Task on_a1;
+  on_a1.id = "t1";
+  on_a1.image = "busybox";
+  on_a1.node_id = "a1";
+  Task on_a2 = on_a1;
+  on_a2.id = "t2";
+  on_a2.node_id = "a2";
+  broker_.set_task(on_a1);
+  broker_.set_task(on_a2);
+  auto r = api_.handle(request("GET", "/nodes/worker-1/tasks"));
+  ASSERT_EQ(r.status, 200) << r.body;
+  auto j = json_of(r);
+  ASSERT_EQ(j.size(), 1u);
+  EXPECT_EQ(j[0]["ID"], "t1");
+  EXPECT_EQ(j[0]["NodeID"], "a1");
+}
+
 TEST_F(RestApiTest, UnknownPathIs404AndWrongMethodIs405WithAllow) {
   expect_error(api_.handle(request("GET", "/stats")), 404, "not_found", "/stats");
   auto r = api_.handle(request("PUT", "/tasks"));

@@ -33,6 +33,28 @@ TEST(Router, TaskIdIsTheSegment) {
   EXPECT_EQ(m.task_id, "266592cd-960d-4091-981c-8c25c44b1018");
 }
 
+TEST(Router, NodeRoutesTakeANameOrIdSegment) {
+  auto m = match_route("GET", "/nodes/worker-1");
+  ASSERT_EQ(m.kind, Kind::Found);
+  EXPECT_EQ(m.route, Route::GetNode);
+  EXPECT_EQ(m.node, "worker-1");
+  m = match_route("GET", "/nodes/worker-1/stats");
+  ASSERT_EQ(m.kind, Kind::Found);
+  EXPECT_EQ(m.route, Route::GetNodeStats);
+  EXPECT_EQ(m.node, "worker-1");
+  m = match_route("HEAD", "/nodes/1439f4e0-8f41-4774-8805-24f11c8bda2f/tasks/");
+  ASSERT_EQ(m.kind, Kind::Found);
+  EXPECT_EQ(m.route, Route::ListNodeTasks);
+  EXPECT_EQ(m.node, "1439f4e0-8f41-4774-8805-24f11c8bda2f");
+  EXPECT_TRUE(m.task_id.empty());
+  m = match_route("DELETE", "/nodes/worker-1/stats");
+  EXPECT_EQ(m.kind, Kind::MethodNotAllowed);
+  EXPECT_EQ(m.allow, "GET, HEAD");
+  for (const char* path :
+       {"/nodes//stats", "/nodes/w/other", "/nodes/w/stats/x", "/nodes/w/tasks/t"})
+    EXPECT_EQ(match_route("GET", path).kind, Kind::NotFound) << path;
+}
+
 TEST(Router, KnownPathOtherMethodIs405WithAllow) {
   auto m = match_route("PUT", "/tasks");
   EXPECT_EQ(m.kind, Kind::MethodNotAllowed);
