@@ -33,21 +33,28 @@ MessageTable broker_message_table() {
   return table;
 }
 
+namespace {
+
+// "ready", "suspect" or "lost", as NODES and STATUS report an agent.
+std::string_view agent_state_name(const BrokerState& state, const AgentRecord& agent) {
+  switch (agent.state) {
+    case AgentState::Welcomed:
+      return node_state_name(state.liveness.state(agent.id, state.clock.now()));
+    case AgentState::Unknown:
+      return node_state_name(NodeState::Suspect);  // known from the store, not heard from yet
+    case AgentState::Lost:
+      return node_state_name(NodeState::Lost);
+  }
+  return node_state_name(NodeState::Lost);
+}
+
+}  // namespace
+
 protocol::NodeInfo node_info(const BrokerState& state, const AgentRecord& agent) {
   protocol::NodeInfo n;
   n.id = agent.id;
   n.name = agent.name;
-  switch (agent.state) {
-    case AgentState::Welcomed:
-      n.state = node_state_name(state.liveness.state(agent.id, state.clock.now()));
-      break;
-    case AgentState::Unknown:
-      n.state = node_state_name(NodeState::Suspect);  // known from the store, not heard from yet
-      break;
-    case AgentState::Lost:
-      n.state = node_state_name(NodeState::Lost);
-      break;
-  }
+  n.state = std::string(agent_state_name(state, agent));
   n.version = agent.version;
   n.drivers = agent.drivers;
   n.capacity = agent.capacity;
@@ -75,7 +82,9 @@ protocol::BrokerStatus broker_status(const BrokerState& state) {
     ++b.nodes_total;
     if (is_placeable(agent, state.liveness, now))
       ++b.nodes_ready;
+    ++b.nodes_by_state[std::string(agent_state_name(state, agent))];
   }
+  b.store = state.options.store;
   b.counters = std::map<std::string, uint64_t>(state.counters.begin(), state.counters.end());
   b.scheduler = std::string(policy_name(state.options.policy));
   b.role = state.role;

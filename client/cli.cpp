@@ -572,6 +572,8 @@ int cmd_status(Context& ctx) {
                 {"StartedAt", format_rfc3339(status->started_ms)},
                 {"NodesReady", status->nodes_ready},
                 {"NodesTotal", status->nodes_total},
+                {"Nodes", status->nodes_by_state},
+                {"Store", status->store},
                 {"Scheduler", status->scheduler},
                 {"Role", status->role.empty() ? "leader" : status->role},
                 {"Leader", status->leader},
@@ -580,7 +582,8 @@ int cmd_status(Context& ctx) {
                 {"Counters", status->counters}};
     ctx.io.out << out.dump(2) << "\n";
   } else {
-    ctx.io.out << render_broker_status(*status, client.address(), ctx.io.clock.wall());
+    ctx.io.out << render_broker_status(*status, client.address(), ctx.io.clock.wall(),
+                                       ctx.vm["counters"].as<bool>());
   }
   return kExitOk;
 }
@@ -685,12 +688,19 @@ const std::vector<CommandSpec>& commands() {
        "  cube-client nodes -o json",
        false, [](po::options_description& d) { add_output_option(d, "table, wide or json"); },
        cmd_nodes},
-      {"status", "Show the broker's status", "status [-o table|json]",
-       "Shows the broker's version, epoch, uptime and placement policy, nodes ready/total and\n"
-       "tasks by state.",
+      {"status", "Show the broker's status", "status [--counters] [-o table|json]",
+       "Shows the broker's role (and its leader and standbys on a shared store), version,\n"
+       "uptime, store, placement policy, nodes and tasks by state, the p99 of placement and\n"
+       "store commit times, and the connections its key allowlists refused. --counters adds\n"
+       "every raw counter; -o json has everything.",
        "  cube-client status\n"
-       "  cube-client --broker 10.0.0.5:7100 status",
-       false, [](po::options_description& d) { add_output_option(d, "table or json"); },
+       "  cube-client status --counters\n"
+       "  cube-client --broker 10.0.0.5:7100 status -o json",
+       false,
+       [](po::options_description& d) {
+         add_output_option(d, "table or json");
+         d.add_options()("counters", po::bool_switch(), "also print every raw counter");
+       },
        cmd_status},
   };
   return kCommands;

@@ -4,10 +4,12 @@
 #include <cmath>
 #include <cstdio>
 #include <ctime>
+#include <limits>
 #include <sstream>
 
 #include "client/table.h"
 #include "common/units.h"
+#include "protocol/latency_histogram.h"
 
 namespace cube {
 namespace {
@@ -391,33 +393,103 @@ std::string render_node_table(const std::vector<protocol::NodeInfo>& nodes, Syst
   return table.render();
 }
 
+namespace {
+
+// "250 µs", "2.5 ms", "10 s"; "> 10 s" past the last bound.
+std::string format_bound_us(int64_t us) {
+  if (us == std::numeric_limits<int64_t>::max())
+    return "more than the last bucket";
+  auto trimmed = [](double v) {
+    std::ostringstream out;
+    out << v;
+    return out.str();
+  };
+  if (us < 1000)
+    return std::to_string(us) + " µs";
+  if (us < 1'000'000)
+    return trimmed(static_cast<double>(us) / 1000) + " ms";
+  return trimmed(static_cast<double>(us) / 1'000'000) + " s";
+}
+
+// "p99 <= 2.5 ms over 1234 commits" from histogram `name` in the counters; "" when the broker
+// exports no such histogram or it is empty.
+std::string p99_line(const protocol::BrokerStatus& s, std::string_view name,
+                     std::string_view what) {
+  auto histogram = protocol::LatencyHistogram::import_from(name, s.counters);
+  if (!histogram)
+    return "";
+  auto p99 = histogram->quantile_upper_bound_us(0.99);
+  if (!p99)
+    return "none yet";
+  return "p99 <= " + format_bound_us(*p99) + " over " + std::to_string(histogram->count()) + " " +
+         std::string(what);
+}
+
+// "3 ready, 1 suspect" from nodes_by_state; from the older ready/total counts otherwise.
+std::string nodes_line(const protocol::BrokerStatus& s) {
+  if (s.nodes_by_state.empty() || s.nodes_total == 0)
+    return std::to_string(s.nodes_ready) + " ready / " + std::to_string(s.nodes_total) + " total";
+  std::vector<std::string> parts;
+  for (const char* state : {"ready", "suspect", "lost"}) {
+    auto it = s.nodes_by_state.find(state);
+    if (it != s.nodes_by_state.end() && it->second > 0)
+      parts.push_back(std::to_string(it->second) + " " + state);
+  }
+  for (const auto& [state, count] : s.nodes_by_state) {
+    if (state != "ready" && state != "suspect" && state != "lost" && count > 0)
+      parts.push_back(std::to_string(count) + " " + state);
+  }
+  return join(parts, ", ") + " (" + std::to_string(s.nodes_total) + " total)";
+}
+
+// "4 total: 1 Pending, 3 Running", the states in their numeric order, then any a newer broker
+// adds; only states that have tasks.
+std::string tasks_line(const protocol::BrokerStatus& s) {
+  uint64_t total = 0;
+  std::vector<std::string> parts;
+  auto add = [&](const std::string& name, uint64_t count) {
+    total += count;
+    if (count > 0)
+      parts.push_back(std::to_string(count) + " " + name);
+  };
+  for (int i = 0; i < kTaskStateCount; ++i) {
+    std::string name(task_state_name(static_cast<TaskState>(i)));
+    auto it = s.tasks_by_state.find(name);
+    add(name, it == s.tasks_by_state.end() ? 0 : it->second);
+  }
+  for (const auto& [name, count] : s.tasks_by_state) {
+    if (!task_state_from_name(name))
+      add(name, count);
+  }
+  std::string line = std::to_string(total) + " total";
+  if (!parts.empty())
+    line += ": " + join(parts, ", ");
+  return line;
+}
+
+}  // namespace
+
 std::string render_broker_status(const protocol::BrokerStatus& s, const std::string& address,
-                                 SystemTime now) {
+                                 SystemTime now, bool with_counters) {
   Fields f;
-  f.add("Broker", address);
-  f.add("Version", or_dash(s.version));
-  f.add("Epoch", or_dash(s.epoch));
-  f.add("Scheduler", s.scheduler);
   // A broker older than the field, or alone on its store, leads.
+  f.add("Broker", address);
   f.add("Role", s.role.empty() ? "leader" : s.role);
   if (!s.leader.empty())
     f.add("Leader", s.leader);
-  if (!s.standbys.empty()) {
-    std::string standbys;
-    for (const auto& address : s.standbys)
-      standbys += (standbys.empty() ? "" : ", ") + address;
-    f.add("Standbys", standbys);
-  }
+  if (!s.standbys.empty())
+    f.add("Standbys", join(s.standbys, ", "));
+  f.add("Version", or_dash(s.version));
   if (s.started_ms != 0) {
     f.add("Uptime",
           format_age_since(s.started_ms, now) + " (since " + format_local_time(s.started_ms) + ")");
   }
-  f.add("Nodes",
-        std::to_string(s.nodes_ready) + " ready / " + std::to_string(s.nodes_total) + " total");
-  uint64_t total = 0;
-  for (const auto& [state, count] : s.tasks_by_state)
-    total += count;
-  f.add("Tasks", std::to_string(total) + " total");
+  f.add("Store", s.store);
+  f.add("Scheduler", s.scheduler);
+  f.add("Nodes", nodes_line(s));
+  f.add("Tasks", tasks_line(s));
+  f.add("Placements", p99_line(s, protocol::kSchedulingLatency, "placements"));
+  f.add("Store commits", p99_line(s, protocol::kStoreCommitLatency, "commits"));
   // Under CURVE the broker counts the connections its allowlists refused (zap.* counters).
   if (auto agents = s.counters.find("zap.refused.agents"); agents != s.counters.end()) {
     auto clients = s.counters.find("zap.refused.clients");
@@ -425,32 +497,17 @@ std::string render_broker_status(const protocol::BrokerStatus& s, const std::str
                               std::to_string(clients == s.counters.end() ? 0 : clients->second) +
                               " client connections (not in the authorized keys)");
   }
+  f.add("Epoch", s.epoch);
   std::string out = f.render();
-
-  // Known states in their numeric order (all of them, zeros too), then any a newer broker adds.
-  Table states({"STATE", "TASKS"});
-  for (int i = 0; i < kTaskStateCount; ++i) {
-    std::string name(task_state_name(static_cast<TaskState>(i)));
-    auto it = s.tasks_by_state.find(name);
-    states.add_row({name, std::to_string(it == s.tasks_by_state.end() ? 0 : it->second)});
-  }
-  for (const auto& [name, count] : s.tasks_by_state) {
-    if (!task_state_from_name(name))
-      states.add_row({name, std::to_string(count)});
-  }
-  std::istringstream lines(states.render());
+  if (!with_counters || s.counters.empty())
+    return out;
+  out += "\nCounters:\n";
+  Table counters({"NAME", "VALUE"});
+  for (const auto& [name, value] : s.counters)
+    counters.add_row({name, std::to_string(value)});
+  std::istringstream lines(counters.render());
   for (std::string line; std::getline(lines, line);)
     out += "  " + line + "\n";
-
-  if (!s.counters.empty()) {
-    out += "\nCounters:\n";
-    Table counters({"NAME", "VALUE"});
-    for (const auto& [name, value] : s.counters)
-      counters.add_row({name, std::to_string(value)});
-    std::istringstream clines(counters.render());
-    for (std::string line; std::getline(clines, line);)
-      out += "  " + line + "\n";
-  }
   return out;
 }
 

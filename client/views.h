@@ -40,10 +40,12 @@ std::string render_node_table(const std::vector<protocol::NodeInfo>& nodes, Syst
 std::string render_node_details(const protocol::NodeInfo& node, const std::vector<Task>& tasks,
                                 SystemTime now);
 
-// `status`: address, version, epoch, uptime, scheduler policy, nodes ready/total, tasks by
-// state, counters.
+// `status`: a short summary: address and role (leader, standbys), version, uptime, store,
+// scheduler policy, nodes by state, tasks by state, p99 of placement and store commit times,
+// connections refused by the key allowlists, epoch. `with_counters` appends every raw counter
+// (`status --counters`).
 std::string render_broker_status(const protocol::BrokerStatus& status, const std::string& address,
-                                 SystemTime now);
+                                 SystemTime now, bool with_counters = false);
 
 // "2025-11-26 00:48:55" in the local time zone; with_millis adds ".123". "-" for 0.
 std::string format_local_time(int64_t unix_ms, bool with_millis = false);

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cmath>
+#include <limits>
 
 #include "common/check.h"
 
@@ -39,6 +41,22 @@ uint64_t LatencyHistogram::count() const {
   for (uint64_t c : counts_)
     total += c;
   return total;
+}
+
+std::optional<int64_t> LatencyHistogram::quantile_upper_bound_us(double q) const {
+  const uint64_t total = count();
+  if (total == 0)
+    return std::nullopt;
+  // The rank of the quantile's observation, 1-based: ceil(q * total), at least 1.
+  const auto rank =
+      std::max<uint64_t>(1, static_cast<uint64_t>(std::ceil(q * static_cast<double>(total))));
+  uint64_t seen = 0;
+  for (size_t i = 0; i < bounds_us_.size(); ++i) {
+    seen += counts_[i];
+    if (seen >= rank)
+      return bounds_us_[i];
+  }
+  return std::numeric_limits<int64_t>::max();
 }
 
 void LatencyHistogram::export_to(std::string_view name,

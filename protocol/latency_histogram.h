@@ -44,6 +44,10 @@ class LatencyHistogram {
   const std::vector<uint64_t>& counts() const { return counts_; }
   uint64_t sum_us() const { return sum_us_; }
   uint64_t count() const;
+  // The upper bound (microseconds) of the bucket that holds the q-quantile observation, for
+  // 0 < q <= 1: "the p99 is at most this". nullopt when there is no observation; INT64_MAX when
+  // it is in the +Inf bucket.
+  std::optional<int64_t> quantile_upper_bound_us(double q) const;
 
   // Writes this histogram's keys (see the file comment) into `counters`, replacing old values.
   void export_to(std::string_view name, std::map<std::string, uint64_t>& counters) const;

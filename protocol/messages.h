@@ -382,6 +382,12 @@ struct BrokerStatus {
   // The client addresses of the other brokers registered on the store (the standbys, as seen
   // by this broker), sorted; empty for a single broker.
   std::vector<std::string> standbys{};
+  // Agents by state ("ready", "suspect", "lost"); only states that have some. Empty from a
+  // broker older than the field.
+  std::map<std::string, uint32_t> nodes_by_state{};
+  // The store, as cube-broker logs it ("memory", "sqlite:PATH (sync=normal)", "etcd://...");
+  // "" from a broker older than the field.
+  std::string store{};
   friend bool operator==(const BrokerStatus&, const BrokerStatus&) = default;
 };
 

@@ -200,7 +200,8 @@ constexpr auto wire_fields(const BrokerStatus*) {
       field("tasks_by_state", &S::tasks_by_state), field("nodes_ready", &S::nodes_ready),
       field("nodes_total", &S::nodes_total), field("counters", &S::counters),
       field("scheduler", &S::scheduler), later_field("role", &S::role),
-      later_field("leader", &S::leader), later_field("standbys", &S::standbys));
+      later_field("leader", &S::leader), later_field("standbys", &S::standbys),
+      later_field("nodes_by_state", &S::nodes_by_state), later_field("store", &S::store));
 }
 
 constexpr auto wire_fields(const LogsChunk*) {

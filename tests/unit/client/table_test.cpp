@@ -4,9 +4,12 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <chrono>
 #include <sstream>
 
 #include "client/views.h"
+#include "protocol/latency_histogram.h"
 
 namespace cube {
 namespace {
@@ -231,6 +234,37 @@ TEST(Views, BrokerStatusShowsThePolicy) {
   EXPECT_THAT(out, HasSubstr("leader"));
   EXPECT_THAT(out, ::testing::Not(HasSubstr("Leader:")));
   EXPECT_THAT(out, ::testing::Not(HasSubstr("Standbys:")));
+}
+
+// The summary has no raw counters (histogram buckets, message counts) unless asked: it shows
+// nodes and tasks by state, the p99s rebuilt from the histograms, the store.
+TEST(Views, BrokerStatusIsAShortSummaryWithCountersOnlyWhenAsked) {
+  protocol::BrokerStatus s;
+  s.store = "sqlite:/var/lib/cube/cube.db (sync=normal)";
+  s.nodes_total = 4;
+  s.nodes_ready = 3;
+  s.nodes_by_state = {{"ready", 3}, {"lost", 1}};
+  s.tasks_by_state = {{"Pending", 1}, {"Running", 3}, {"Completed", 0}};
+  protocol::LatencyHistogram commits({1000, 2500, 5000});
+  for (int i = 0; i < 99; ++i)
+    commits.observe(std::chrono::microseconds(800));
+  commits.observe(std::chrono::microseconds(4000));
+  commits.export_to(protocol::kStoreCommitLatency, s.counters);
+  s.counters["client.received.STATUS"] = 7;
+
+  std::string out = render_broker_status(s, "127.0.0.1:7100", from_unix_ms(1'000'000));
+  EXPECT_THAT(out, HasSubstr("sqlite:/var/lib/cube/cube.db (sync=normal)"));
+  EXPECT_THAT(out, HasSubstr("3 ready, 1 lost (4 total)"));
+  EXPECT_THAT(out, HasSubstr("4 total: 1 Pending, 3 Running"));
+  EXPECT_THAT(out, HasSubstr("p99 <= 1 ms over 100 commits"));
+  EXPECT_THAT(out, ::testing::Not(HasSubstr("le_us")));
+  EXPECT_THAT(out, ::testing::Not(HasSubstr("client.received.STATUS")));
+  EXPECT_LE(std::count(out.begin(), out.end(), '\n'), 14);
+
+  std::string with_counters =
+      render_broker_status(s, "127.0.0.1:7100", from_unix_ms(1'000'000), true);
+  EXPECT_THAT(with_counters, HasSubstr("client.received.STATUS"));
+  EXPECT_THAT(with_counters, HasSubstr("latency.store_commit.le_us.1000"));
 }
 
 TEST(Views, BrokerStatusShowsAStandbysLeader) {

@@ -314,9 +314,10 @@ TEST(MessageTypeName, NamesEveryTypeAndUnknown) {
 namespace cube::test {
 namespace {
 
-// role, leader and standbys (docs/ha.md) were added after STATUS's first release: a broker that
-// leaves them empty sends the bytes it always sent, and one that sets them round-trips.
-TEST(Codec, BrokerStatusRoleLeaderAndStandbysAreLaterKeys) {
+// role, leader and standbys (docs/ha.md), nodes_by_state and store were added after STATUS's
+// first release: a broker that leaves them empty sends the bytes it always sent, and one that
+// sets them round-trips.
+TEST(Codec, BrokerStatusKeysAddedAfterItsFirstReleaseAreLaterKeys) {
   protocol::Reply reply;
   reply.request_id = 7;
   reply.broker = sample_broker_status();
@@ -324,9 +325,13 @@ TEST(Codec, BrokerStatusRoleLeaderAndStandbysAreLaterKeys) {
   EXPECT_EQ(without.find("role"), std::string::npos);
   EXPECT_EQ(without.find("leader"), std::string::npos);
   EXPECT_EQ(without.find("standbys"), std::string::npos);
+  EXPECT_EQ(without.find("nodes_by_state"), std::string::npos);
+  EXPECT_EQ(without.find("store"), std::string::npos);
   reply.broker->role = "standby";
   reply.broker->leader = "10.0.0.1:7100";
   reply.broker->standbys = {"10.0.0.2:7100", "10.0.0.3:7100"};
+  reply.broker->nodes_by_state = {{"ready", 3}, {"lost", 1}};
+  reply.broker->store = "etcd://10.0.0.1:2379/cube";
   auto decoded = decode_as<protocol::Reply>(encode_body(reply));
   ASSERT_TRUE(decoded.is_ok()) << decoded.status().to_string();
   EXPECT_EQ(decoded->broker, reply.broker);

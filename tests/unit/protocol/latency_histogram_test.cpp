@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <limits>
+
 namespace cube::protocol {
 namespace {
 
@@ -35,6 +37,21 @@ TEST(LatencyHistogram, ExportImportRoundTrips) {
   EXPECT_EQ(*back, h);
   EXPECT_EQ(back->bounds_us(), LatencyHistogram::default_bounds_us()) << "numeric order";
   EXPECT_FALSE(LatencyHistogram::import_from(kStoreCommitLatency, counters)) << "absent";
+}
+
+TEST(LatencyHistogram, AQuantileIsTheUpperBoundOfItsBucket) {
+  LatencyHistogram h({100, 1000, 10000});
+  EXPECT_FALSE(h.quantile_upper_bound_us(0.99));
+  for (int i = 0; i < 98; ++i)
+    h.observe(std::chrono::microseconds(50));
+  h.observe(std::chrono::microseconds(500));
+  h.observe(std::chrono::microseconds(5000));
+  EXPECT_EQ(h.quantile_upper_bound_us(0.5), 100);
+  EXPECT_EQ(h.quantile_upper_bound_us(0.98), 100);
+  EXPECT_EQ(h.quantile_upper_bound_us(0.99), 1000);  // the 99th of 100 observations
+  EXPECT_EQ(h.quantile_upper_bound_us(1.0), 10000);
+  h.observe(std::chrono::seconds(1));
+  EXPECT_EQ(h.quantile_upper_bound_us(1.0), std::numeric_limits<int64_t>::max());
 }
 
 TEST(LatencyHistogram, ImportRejectsBadBucketKeys) {
