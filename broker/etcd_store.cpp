@@ -1,10 +1,11 @@
 #include "broker/etcd_store.h"
 
+#include <algorithm>
 #include <charconv>
 #include <functional>
 #include <utility>
 
-#include "protocol/codec.h"
+#include <spdlog/spdlog.h>
 
 namespace cube::broker {
 namespace {
@@ -99,33 +100,84 @@ Status EtcdStore::check_version_value(const std::string& found) const {
                             version.status().message() + "; not a Cube store");
   }
   if (*version != kSchemaVersion) {
+    const bool newer = *version > kSchemaVersion;
     return Status::internal(
         "store " + describe() + " has schema version " + std::to_string(*version) +
-        " (written by " + (*version > kSchemaVersion ? "a newer" : "an older") +
+        " (written by " + (newer ? "a newer" : "an older") +
         " cube-broker); this cube-broker reads and writes version " + mine +
-        (*version > kSchemaVersion ? ": upgrade cube-broker" : "") + " or use another prefix");
+        (newer ? ": upgrade cube-broker or use another prefix"
+               : " and does not convert an older prefix: use another prefix, or the "
+                 "cube-broker that wrote it"));
+  }
+  return Status::ok();
+}
+
+Status read_etcd_store(EtcdClient& client, const EtcdLayout& layout, EtcdReplay& replay,
+                       int64_t* revision, bool* corrupt) {
+  // Up to 4 values of max_record_bytes per page: well under the gateway's 4 MiB answers.
+  constexpr int64_t kLargeValuesPerPage = 4;
+  struct Part {
+    std::string prefix;
+    int64_t page_size;
+  };
+  const Part parts[] = {{layout.log_prefix(), kLargeValuesPerPage},
+                        {layout.history_prefix(), kLargeValuesPerPage},
+                        {layout.tasks_prefix(), 0}};
+  *revision = 0;  // the first part's answer sets it; the others read at it
+  for (const auto& part : parts) {
+    CUBE_RETURN_IF_ERROR(client.range_all(
+        part.prefix, etcd_prefix_end(part.prefix),
+        [&](std::vector<EtcdKeyValue>& page) {
+          for (const auto& kv : page) {
+            if (Status applied = replay.put(kv); !applied.is_ok()) {
+              *corrupt = true;
+              return applied;
+            }
+          }
+          return Status::ok();
+        },
+        revision, part.page_size));
   }
   return Status::ok();
 }
 
 Status EtcdStore::find_history_end() {
+  fold_.reset();
   EtcdRangeRequest last;
-  last.key = layout_.events_prefix();
+  last.key = layout_.log_prefix();
   last.range_end = etcd_prefix_end(last.key);
   last.descending = true;
   last.limit = 1;
   last.keys_only = true;
   auto found = client_.range(last);
   if (!found.is_ok())
-    return store_error(found.status(), "cannot read the end of the history");
-  if (found->kvs.empty()) {
-    next_seq_ = 1;
-    return Status::ok();
+    return store_error(found.status(), "cannot read the end of the log");
+  uint64_t newest = 0;
+  if (!found->kvs.empty()) {
+    auto seq = layout_.parse_log_key(found->kvs.front().key);
+    if (!seq.is_ok())
+      return Status::internal("store " + describe() + " is corrupt: " + seq.status().message());
+    newest = *seq;
   }
-  auto parsed = layout_.parse_event_key(found->kvs.front().key);
-  if (!parsed.is_ok())
-    return Status::internal("store " + describe() + " is corrupt: " + parsed.status().message());
-  next_seq_ = parsed->seq + 1;
+  log_records_ = static_cast<size_t>(found->count);
+  log_bytes_ = 0;
+  // The log may have been folded away entirely: PREFIX/folded says how far it went.
+  EtcdRangeRequest folded;
+  folded.key = layout_.folded_key();
+  auto mark = client_.range(folded);
+  if (!mark.is_ok())
+    return store_error(mark.status(), "cannot read how far the log was folded");
+  if (!mark->kvs.empty()) {
+    const std::string& text = mark->kvs.front().value;
+    uint64_t seq = 0;
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), seq);
+    if (ec != std::errc() || end != text.data() + text.size()) {
+      return Status::internal("store " + describe() + " is corrupt: " + folded.key + " holds \"" +
+                              text.substr(0, 40) + "\"");
+    }
+    newest = std::max(newest, seq);
+  }
+  next_seq_ = newest + 1;
   return Status::ok();
 }
 
@@ -133,11 +185,11 @@ Status EtcdStore::commit(std::span<const Task> upserts, std::span<const TaskEven
   if (upserts.empty() && events.empty())
     return Status::ok();
   std::vector<EtcdTxn> txns =
-      build_commit_txns(layout_, upserts, events, next_seq_, options_.limits, guard_);
+      build_log_txns(layout_, upserts, events, next_seq_, options_.limits, guard_);
   for (size_t i = 0; i < txns.size(); ++i) {
     auto done = client_.txn(txns[i]);
-    std::string which =
-        "txn " + std::to_string(i + 1) + " of " + std::to_string(txns.size()) + " of a commit";
+    std::string which = "log record " + std::to_string(i + 1) + " of " +
+                        std::to_string(txns.size()) + " of a commit";
     if (!done.is_ok())
       return store_error(done.status(), which);
     if (!done->succeeded) {
@@ -145,60 +197,135 @@ Status EtcdStore::commit(std::span<const Task> upserts, std::span<const TaskEven
                               " was refused: the write guard no longer holds");
     }
   }
-  next_seq_ += events.size();
+  next_seq_ += txns.size();
+  log_records_ += txns.size();
+  for (const auto& txn : txns) {
+    log_bytes_ += txn.success.front().value.size();
+    stats_.log_bytes += txn.success.front().value.size();
+  }
+  stats_.log_records += txns.size();
+  fold_some();
   return Status::ok();
 }
 
-Status EtcdStore::read_prefix(const std::string& prefix, std::string_view what,
-                              const std::function<Status(const EtcdKeyValue&)>& decode) {
-  bool corrupt = false;
-  Status read = client_.range_all(prefix, etcd_prefix_end(prefix), [&](auto& page) -> Status {
-    for (const auto& kv : page) {
-      if (Status decoded = decode(kv); !decoded.is_ok()) {
-        corrupt = true;
-        return Status::internal("store " + describe() + " is corrupt: " + kv.key + ": " +
-                                decoded.message());
-      }
-    }
+Status EtcdStore::plan_fold_now() {
+  // Every record present, in seq order (a few per page: they are large).
+  std::vector<std::pair<uint64_t, std::string>> read;
+  const std::string log = layout_.log_prefix();
+  int64_t revision = 0;
+  Status status = client_.range_all(
+      log, etcd_prefix_end(log),
+      [&](std::vector<EtcdKeyValue>& page) {
+        for (auto& kv : page) {
+          auto seq = layout_.parse_log_key(kv.key);
+          if (!seq.is_ok())
+            return seq.status();
+          read.emplace_back(*seq, std::move(kv.value));
+        }
+        return Status::ok();
+      },
+      &revision, 4);
+  if (!status.is_ok())
+    return store_error(status, "cannot read the log to fold it");
+  log_records_ = read.size();
+  if (read.empty())
     return Status::ok();
-  });
-  if (read.is_ok() || corrupt)
+  std::vector<LogKeyValue> records;
+  records.reserve(read.size());
+  fold_log_bytes_ = 0;
+  for (const auto& [seq, value] : read) {
+    records.push_back(LogKeyValue{seq, value});
+    fold_log_bytes_ += value.size();
+  }
+  auto plan = plan_fold(layout_, records, options_.limits, guard_);
+  if (!plan.is_ok())
+    return Status::internal("store " + describe() + " is corrupt: " + plan.status().message());
+  fold_ = std::move(*plan);
+  fold_next_ = 0;
+  fold_commits_ = 0;
+  return Status::ok();
+}
+
+void EtcdStore::fold_some() {
+  if (!fold_) {
+    if (log_records_ < options_.fold_records && log_bytes_ < options_.fold_bytes)
+      return;
+    if (Status planned = plan_fold_now(); !planned.is_ok()) {
+      ++stats_.fold_failures;
+      spdlog::warn("cannot fold the log: {}", planned.message());
+      return;
+    }
+    if (!fold_)
+      return;
+  }
+  // Spread the fold's txns over the next commits so that it is done within about half a fold
+  // threshold of commits (the log then stays under about 1.5 times the threshold), and write at
+  // least one per commit.
+  ++fold_commits_;
+  const size_t remaining = fold_->puts.size() - fold_next_ + 1;  // + finish
+  const size_t window = std::max<size_t>(1, options_.fold_records / 2);
+  const size_t commits_left = fold_commits_ >= window ? 1 : window - fold_commits_;
+  size_t steps = (remaining + commits_left - 1) / commits_left;
+  auto fail = [&](const Status& why) {
+    ++stats_.fold_failures;
+    spdlog::warn(
+        "store {}: a fold of log records {}..{} stopped (it is planned again after a "
+        "later commit): {}",
+        describe(), fold_->first_seq, fold_->last_seq, why.message());
+    fold_.reset();
+  };
+  for (; steps > 0; --steps) {
+    const bool last = fold_next_ == fold_->puts.size();
+    const EtcdTxn& txn = last ? fold_->finish : fold_->puts[fold_next_];
+    auto done = client_.txn(txn);
+    if (!done.is_ok())
+      return fail(done.status());
+    if (!done->succeeded)
+      return fail(Status::conflict("the write guard no longer holds"));
+    if (!last) {
+      for (const auto& op : txn.success)
+        stats_.fold_bytes += op.value.size();
+      stats_.fold_puts += txn.success.size();
+      ++fold_next_;
+      continue;
+    }
+    ++stats_.folds;
+    log_records_ -= std::min(log_records_, fold_->records);
+    log_bytes_ -= std::min(log_bytes_, fold_log_bytes_);
+    spdlog::debug("store {}: folded log records {}..{}: {} tasks, {} history chunks", describe(),
+                  fold_->first_seq, fold_->last_seq, fold_->tasks, fold_->history_chunks);
+    fold_.reset();
+    return;
+  }
+}
+
+Status EtcdStore::read_store(EtcdReplay& replay) {
+  int64_t revision = 0;
+  bool corrupt = false;
+  Status read = read_etcd_store(client_, layout_, replay, &revision, &corrupt);
+  if (read.is_ok())
     return read;
-  return store_error(read, "cannot read the " + std::string(what));
+  if (corrupt)
+    return Status::internal("store " + describe() + " is corrupt: " + read.message());
+  return store_error(read, "cannot read the store");
 }
 
 Result<std::vector<Task>> EtcdStore::load_all() {
-  std::vector<Task> out;
-  Status read = read_prefix(layout_.tasks_prefix(), "tasks", [&](const EtcdKeyValue& kv) {
-    auto id = layout_.parse_task_key(kv.key);
-    if (!id.is_ok())
-      return id.status();
-    Task task;
-    CUBE_RETURN_IF_ERROR(protocol::decode_task(kv.value, task));
-    if (task.id != *id)
-      return Status::invalid("it holds task " + task.id);
-    out.push_back(std::move(task));
-    return Status::ok();
-  });
-  if (!read.is_ok())
-    return read;
-  return out;
+  EtcdReplay replay(layout_);
+  CUBE_RETURN_IF_ERROR(read_store(replay));
+  loaded_events_ = replay.take_events();
+  return replay.take_tasks();
 }
 
 Result<std::vector<TaskEventRecord>> EtcdStore::load_events() {
-  std::vector<TaskEventRecord> out;
-  Status read = read_prefix(layout_.events_prefix(), "task history", [&](const EtcdKeyValue& kv) {
-    auto key = layout_.parse_event_key(kv.key);
-    if (!key.is_ok())
-      return key.status();
-    TaskEvent event;
-    CUBE_RETURN_IF_ERROR(protocol::decode_task_event(kv.value, event));
-    out.emplace_back(std::move(key->task_id), std::move(event));
-    return Status::ok();
-  });
-  if (!read.is_ok())
-    return read;
-  return out;
+  if (loaded_events_) {
+    std::vector<TaskEventRecord> out = std::move(*loaded_events_);
+    loaded_events_.reset();
+    return out;
+  }
+  EtcdReplay replay(layout_);
+  CUBE_RETURN_IF_ERROR(read_store(replay));
+  return replay.take_events();
 }
 
 }  // namespace cube::broker

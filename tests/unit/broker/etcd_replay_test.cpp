@@ -1,0 +1,199 @@
+#include "broker/etcd_replay.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <map>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "broker/etcd_values.h"
+#include "protocol/codec.h"
+
+namespace cube::broker {
+namespace {
+
+const EtcdLayout kLayout("/c");
+
+Task task(std::string id, TaskState state) {
+  Task t;
+  t.id = std::move(id);
+  t.name = "n-" + t.id;
+  t.image = "busybox";
+  t.state = state;
+  return t;
+}
+
+TaskEventRecord event(std::string id, TaskState state) {
+  TaskEvent e;
+  e.state = state;
+  e.timestamp_ms = 1700000000000;
+  return {std::move(id), e};
+}
+
+EtcdKeyValue kv(std::string key, std::string value) {
+  EtcdKeyValue out;
+  out.key = std::move(key);
+  out.value = std::move(value);
+  return out;
+}
+
+// A store's life as the keys a leader writes: log records 1..4, then a fold of 1..3 (its puts
+// and its deletion), then log record 5.
+struct Life {
+  std::vector<EtcdKeyValue> log;  // records 1..5
+  FoldPlan fold;                  // of 1..3
+};
+
+Life a_life() {
+  Life life;
+  auto commit = [&](std::vector<Task> tasks, std::vector<TaskEventRecord> events) {
+    auto txns = build_log_txns(kLayout, tasks, events, life.log.size() + 1, {});
+    EXPECT_EQ(txns.size(), 1u);
+    life.log.push_back(kv(txns[0].success[0].key, txns[0].success[0].value));
+  };
+  commit({task("a", TaskState::Pending), task("b", TaskState::Pending)},
+         {event("a", TaskState::Pending), event("b", TaskState::Pending)});
+  commit({task("a", TaskState::Running)}, {event("a", TaskState::Running)});
+  commit({task("b", TaskState::Running)}, {event("b", TaskState::Running)});
+  commit({task("a", TaskState::Completed)}, {event("a", TaskState::Completed)});
+  commit({task("c", TaskState::Pending)}, {event("c", TaskState::Pending)});
+  std::vector<LogKeyValue> folded;
+  for (uint64_t seq = 1; seq <= 3; ++seq)
+    folded.push_back({seq, life.log[seq - 1].value});
+  auto plan = plan_fold(kLayout, folded, EtcdTxnLimits{});
+  EXPECT_TRUE(plan.is_ok());
+  life.fold = std::move(*plan);
+  return life;
+}
+
+std::vector<EtcdKeyValue> fold_puts(const FoldPlan& fold) {
+  std::vector<EtcdKeyValue> out;
+  for (const auto& txn : fold.puts) {
+    for (const auto& op : txn.success)
+      out.push_back(kv(op.key, op.value));
+  }
+  return out;
+}
+
+std::map<std::string, TaskState> states(EtcdReplay& replay) {
+  std::map<std::string, TaskState> out;
+  for (const auto& t : replay.take_tasks())
+    out[t.id] = t.state;
+  return out;
+}
+
+std::vector<std::pair<std::string, TaskState>> history(EtcdReplay& replay) {
+  std::vector<std::pair<std::string, TaskState>> out;
+  for (const auto& [id, e] : replay.take_events())
+    out.emplace_back(id, e.state);
+  return out;
+}
+
+const std::map<std::string, TaskState> kFinalStates = {
+    {"a", TaskState::Completed}, {"b", TaskState::Running}, {"c", TaskState::Pending}};
+const std::vector<std::pair<std::string, TaskState>> kFinalHistory = {
+    {"a", TaskState::Pending}, {"b", TaskState::Pending},   {"a", TaskState::Running},
+    {"b", TaskState::Running}, {"a", TaskState::Completed}, {"c", TaskState::Pending}};
+
+TEST(EtcdReplay, ReplaysTheLogInOrder) {
+  Life life = a_life();
+  EtcdReplay replay(kLayout);
+  for (const auto& record : life.log)
+    ASSERT_TRUE(replay.put(record).is_ok());
+  EXPECT_EQ(replay.newest_seq(), 5u);
+  EXPECT_EQ(replay.task_count(), 3u);
+  EXPECT_EQ(replay.event_count(), 6u);
+  EXPECT_EQ(history(replay), kFinalHistory);
+  EXPECT_EQ(states(replay), kFinalStates);
+}
+
+TEST(EtcdReplay, AFinishedFoldReadsTheSameAsTheLog) {
+  // What a full read finds after the fold: its task keys and chunk, records 4 and 5.
+  Life life = a_life();
+  EtcdReplay replay(kLayout);
+  for (const auto& put : fold_puts(life.fold))
+    ASSERT_TRUE(replay.put(put).is_ok());
+  ASSERT_TRUE(replay.put(life.log[3]).is_ok());
+  ASSERT_TRUE(replay.put(life.log[4]).is_ok());
+  EXPECT_EQ(history(replay), kFinalHistory);
+  EXPECT_EQ(states(replay), kFinalStates);
+}
+
+TEST(EtcdReplay, AFoldStoppedAnywhereLosesNothingAndMakesNoTaskGoBack) {
+  // The fold's puts landed up to some point, its deletion did not: the log is all there, and
+  // the keys present in any order (a full read sees log keys before task keys; a watch sees them
+  // as written).
+  Life life = a_life();
+  auto puts = fold_puts(life.fold);
+  std::mt19937 random(7);
+  for (size_t landed = 0; landed <= puts.size(); ++landed) {
+    std::vector<EtcdKeyValue> keys(life.log.begin(), life.log.end());
+    keys.insert(keys.end(), puts.begin(), puts.begin() + landed);
+    for (int shuffle = 0; shuffle < 10; ++shuffle) {
+      std::shuffle(keys.begin(), keys.end(), random);
+      EtcdReplay replay(kLayout);
+      for (const auto& key : keys)
+        ASSERT_TRUE(replay.put(key).is_ok());
+      EXPECT_EQ(history(replay), kFinalHistory) << landed;
+      EXPECT_EQ(states(replay), kFinalStates) << landed;
+    }
+  }
+}
+
+TEST(EtcdReplay, ARecordOlderThanATaskKeyIsSkipped) {
+  EtcdReplay replay(kLayout);
+  Task done = task("a", TaskState::Completed);
+  ASSERT_TRUE(
+      replay
+          .put(kv(kLayout.task_key("a"), encode_task_value(9, protocol::encode_task_compact(done))))
+          .is_ok());
+  auto older = build_log_txns(kLayout, std::vector<Task>{task("a", TaskState::Pending)}, {}, 3, {});
+  ASSERT_TRUE(replay.put(kv(older[0].success[0].key, older[0].success[0].value)).is_ok());
+  EXPECT_EQ(states(replay), (std::map<std::string, TaskState>{{"a", TaskState::Completed}}));
+  // A newer one wins over the key.
+  auto newer = build_log_txns(kLayout, std::vector<Task>{task("a", TaskState::Failed)}, {}, 10, {});
+  ASSERT_TRUE(
+      replay
+          .put(kv(kLayout.task_key("a"), encode_task_value(9, protocol::encode_task_compact(done))))
+          .is_ok());
+  ASSERT_TRUE(replay.put(kv(newer[0].success[0].key, newer[0].success[0].value)).is_ok());
+  EXPECT_EQ(states(replay), (std::map<std::string, TaskState>{{"a", TaskState::Failed}}));
+}
+
+TEST(EtcdReplay, DeletionsOfFoldedRecordsChangeNothingATaskKeysDropsTheTask) {
+  Life life = a_life();
+  EtcdReplay replay(kLayout);
+  for (const auto& record : life.log)
+    ASSERT_TRUE(replay.put(record).is_ok());
+  for (const auto& record : life.log)
+    replay.remove(record.key);
+  replay.remove(kLayout.history_key(1));
+  EXPECT_EQ(replay.task_count(), 3u);
+  EXPECT_EQ(replay.event_count(), 6u);
+  replay.remove(kLayout.task_key("b"));
+  EXPECT_EQ(replay.task_count(), 2u);
+}
+
+TEST(EtcdReplay, OtherKeysAreIgnoredAndBadValuesNamed) {
+  EtcdReplay replay(kLayout);
+  EXPECT_TRUE(replay.put(kv("/c/version", "2")).is_ok());
+  EXPECT_TRUE(replay.put(kv("/c/leader", "{}")).is_ok());
+  EXPECT_TRUE(replay.put(kv("/c/folded", "12")).is_ok());
+  EXPECT_EQ(replay.task_count(), 0u);
+  for (const auto& bad : {kv("/c/log/00000000000000000001", "junk"), kv("/c/log/1", ""),
+                          kv("/c/tasks/a", ""), kv("/c/history/00000000000000000001", "junk")}) {
+    Status s = replay.put(bad);
+    ASSERT_FALSE(s.is_ok()) << bad.key;
+    EXPECT_NE(s.message().find(bad.key), std::string::npos) << s.message();
+  }
+  // A task key holding another task.
+  Status s = replay.put(
+      kv(kLayout.task_key("x"),
+         encode_task_value(1, protocol::encode_task_compact(task("y", TaskState::Pending)))));
+  EXPECT_FALSE(s.is_ok());
+}
+
+}  // namespace
+}  // namespace cube::broker
