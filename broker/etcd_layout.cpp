@@ -175,8 +175,11 @@ Result<FoldPlan> plan_fold(const EtcdLayout& layout, std::span<const LogKeyValue
     packer.add_group({EtcdOp::put(layout.history_key(chunk_first), chunk.take())});
     ++plan.history_chunks;
   };
-  for (const auto& [seq, value] : records) {
-    auto record = parse_log_record(value);
+  // The records' inflated framings, which the blobs below point into until the plan is built.
+  std::vector<std::string> buffers(records.size());
+  for (size_t r = 0; r < records.size(); ++r) {
+    const auto& [seq, value] = records[r];
+    auto record = parse_log_record(value, buffers[r]);
     if (!record.is_ok())
       return record.status().with_context(layout.log_key(seq));
     for (std::string_view blob : record->tasks) {

@@ -74,7 +74,8 @@ Status EtcdReplay::put_log_record(const EtcdKeyValue& kv) {
   auto seq = layout_.parse_log_key(kv.key);
   if (!seq.is_ok())
     return seq.status();
-  auto record = parse_log_record(kv.value);
+  std::string buffer;
+  auto record = parse_log_record(kv.value, buffer);
   if (!record.is_ok())
     return record.status();
   newest_seq_ = std::max(newest_seq_, *seq);
@@ -95,7 +96,8 @@ Status EtcdReplay::put_log_record(const EtcdKeyValue& kv) {
 }
 
 Status EtcdReplay::put_history_chunk(const EtcdKeyValue& kv) {
-  auto groups = parse_history_chunk(kv.value);
+  std::string buffer;
+  auto groups = parse_history_chunk(kv.value, buffer);
   if (!groups.is_ok())
     return groups.status();
   for (const auto& group : *groups) {

@@ -1,11 +1,18 @@
 #include "broker/etcd_values.h"
 
+#include <zlib.h>
+
 namespace cube::broker {
 namespace {
 
-// The first byte of a log record and of a history chunk: the framing's version, so that a later
-// one (compressed, say) can be told apart.
+// The first byte of a log record and of a history chunk: the framing as it is, or compressed.
 constexpr char kFormat = 0x01;
+constexpr char kCompressed = 0x02;
+// Smaller values are left as they are: deflate gains little on a few hundred bytes.
+constexpr size_t kCompressFrom = 512;
+// The largest body a compressed value may claim: far above any record (max_record_bytes), so
+// that a corrupt size cannot make the reader allocate without bound.
+constexpr uint64_t kMaxBody = uint64_t{64} << 20;
 
 void put_varint(uint64_t n, std::string& out) {
   while (n >= 0x80) {
@@ -62,13 +69,6 @@ class Reader {
     return n;
   }
 
-  Status format(std::string_view what) {
-    if (rest_.empty() || rest_.front() != kFormat)
-      return Status::invalid("not a " + std::string(what) + " of a known format");
-    rest_.remove_prefix(1);
-    return Status::ok();
-  }
-
   Result<EventBlob> event() {
     auto id = string("history entry's task id");
     if (!id.is_ok())
@@ -96,6 +96,54 @@ class Reader {
  private:
   std::string_view rest_;
 };
+
+// `raw` (kFormat, then the framing) compressed when that makes it smaller: kCompressed, varint
+// size of the framing, the framing deflated (zlib's format, level 1: records are written at
+// thousands of tasks per second, and level 1 already takes the repeated field names and values
+// of a batch's tasks).
+std::string pack(std::string raw) {
+  if (raw.size() < kCompressFrom)
+    return raw;
+  const auto* body = reinterpret_cast<const Bytef*>(raw.data() + 1);
+  const uLong body_size = raw.size() - 1;
+  std::string out;
+  out.push_back(kCompressed);
+  put_varint(body_size, out);
+  const size_t header = out.size();
+  uLongf packed = compressBound(body_size);
+  out.resize(header + packed);
+  if (compress2(reinterpret_cast<Bytef*>(out.data() + header), &packed, body, body_size, 1) !=
+          Z_OK ||
+      header + packed >= raw.size())
+    return raw;
+  out.resize(header + packed);
+  return out;
+}
+
+// The framing of `value` (after its format byte): in the value itself, or inflated into
+// `buffer`. Invalid when the format is unknown or the compressed body is corrupt.
+Result<std::string_view> unpack(std::string_view value, std::string& buffer,
+                                std::string_view what) {
+  if (!value.empty() && value.front() == kFormat)
+    return value.substr(1);
+  if (value.empty() || value.front() != kCompressed)
+    return Status::invalid("not a " + std::string(what) + " of a known format");
+  Reader reader(value.substr(1));
+  auto size = reader.varint(what);
+  if (!size.is_ok())
+    return size.status();
+  if (*size > kMaxBody)
+    return Status::invalid("a " + std::string(what) + " claiming " + std::to_string(*size) +
+                           " bytes");
+  buffer.resize(*size);
+  uLongf inflated = *size;
+  std::string_view packed = reader.rest();
+  if (uncompress(reinterpret_cast<Bytef*>(buffer.data()), &inflated,
+                 reinterpret_cast<const Bytef*>(packed.data()), packed.size()) != Z_OK ||
+      inflated != *size)
+    return Status::invalid("a corrupt compressed " + std::string(what));
+  return std::string_view(buffer);
+}
 
 }  // namespace
 
@@ -143,12 +191,14 @@ std::string LogRecordWriter::finish() const {
   out.append(tasks_);
   put_varint(event_count_, out);
   out.append(events_);
-  return out;
+  return pack(std::move(out));
 }
 
-Result<LogRecord> parse_log_record(std::string_view value) {
-  Reader reader(value);
-  CUBE_RETURN_IF_ERROR(reader.format("log record"));
+Result<LogRecord> parse_log_record(std::string_view value, std::string& buffer) {
+  auto body = unpack(value, buffer, "log record");
+  if (!body.is_ok())
+    return body.status();
+  Reader reader(*body);
   LogRecord out;
   auto tasks = reader.count("tasks");
   if (!tasks.is_ok())
@@ -182,12 +232,14 @@ void HistoryChunkWriter::add_group(uint64_t seq, const std::vector<EventBlob>& e
 std::string HistoryChunkWriter::take() {
   std::string out = std::move(value_);
   value_.assign(1, kFormat);
-  return out;
+  return pack(std::move(out));
 }
 
-Result<std::vector<HistoryGroup>> parse_history_chunk(std::string_view value) {
-  Reader reader(value);
-  CUBE_RETURN_IF_ERROR(reader.format("history chunk"));
+Result<std::vector<HistoryGroup>> parse_history_chunk(std::string_view value, std::string& buffer) {
+  auto body = unpack(value, buffer, "history chunk");
+  if (!body.is_ok())
+    return body.status();
+  Reader reader(*body);
   std::vector<HistoryGroup> out;
   while (!reader.at_end()) {
     HistoryGroup group;

@@ -12,9 +12,15 @@
 //   history chunk  0x01, then until the end: varint seq, varint entry count,
 //                  (varint size, task id, varint size, event blob)*  -- one group per log
 //                  record whose history entries the chunk holds.
+//   compressed     a log record or history chunk of 512 bytes or more is stored as 0x02,
+//                  varint size, then what follows its 0x01 deflated (zlib, level 1), when that
+//                  is smaller. A batch's tasks repeat their field names and most values
+//                  (image, command, node ids): measured with cube-bench, records shrink about
+//                  5 times, and etcd here takes only about 5-6 MB/s of values.
 //
 // Parsing never throws and never reads past the value: Invalid saying what is wrong. The parsed
-// forms point into the value they were parsed from (string_views), which must outlive them.
+// forms point into the value they were parsed from, or into the `buffer` given to hold it
+// inflated (string_views); both must outlive them.
 //
 // Thread-safety: values and pure functions.
 #pragma once
@@ -63,7 +69,7 @@ class LogRecordWriter {
   uint64_t task_count_ = 0;
   uint64_t event_count_ = 0;
 };
-Result<LogRecord> parse_log_record(std::string_view value);
+Result<LogRecord> parse_log_record(std::string_view value, std::string& buffer);
 
 // The history entries of one log record, inside a history chunk.
 struct HistoryGroup {
@@ -82,6 +88,6 @@ class HistoryChunkWriter {
  private:
   std::string value_;
 };
-Result<std::vector<HistoryGroup>> parse_history_chunk(std::string_view value);
+Result<std::vector<HistoryGroup>> parse_history_chunk(std::string_view value, std::string& buffer);
 
 }  // namespace cube::broker

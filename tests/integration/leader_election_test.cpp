@@ -312,7 +312,8 @@ TEST_F(LeaderElectionTest, APausedLeaderWritesNothingAfterItsSuccessorAndRejoins
           // The leader key and the brokers' registrations are the election's, not the store's.
           if (kv.mod_revision <= new_reign || !kv.key.starts_with(layout.log_prefix()))
             continue;
-          auto record = broker::parse_log_record(kv.value);
+          std::string buffer;
+          auto record = broker::parse_log_record(kv.value, buffer);
           if (!record.is_ok()) {
             foreign.push_back(kv.key + " (" + record.status().message() + ")");
             continue;

@@ -30,7 +30,8 @@ TaskEventRecord event(std::string id, TaskState state) {
 
 // The task ids a log record holds, and its history entries' task ids.
 std::pair<std::vector<std::string>, std::vector<std::string>> ids_in(const EtcdOp& put) {
-  auto record = parse_log_record(put.value);
+  std::string buffer;
+  auto record = parse_log_record(put.value, buffer);
   EXPECT_TRUE(record.is_ok()) << record.status().to_string();
   std::pair<std::vector<std::string>, std::vector<std::string>> out;
   if (!record.is_ok())
@@ -97,7 +98,8 @@ TEST(EtcdLayout, ABatchIsOneLogRecordInOneTxnWhateverTheNumberOfTasks) {
   ASSERT_EQ(entries.size(), 501u);
   EXPECT_EQ(entries.back(), "gone");
   // The blobs decode to what was given.
-  auto record = parse_log_record(txns[0].success[0].value);
+  std::string buffer;
+  auto record = parse_log_record(txns[0].success[0].value, buffer);
   Task decoded;
   ASSERT_TRUE(protocol::decode_task(record->tasks[3], decoded).is_ok());
   EXPECT_EQ(decoded, upserts[3]);
@@ -220,7 +222,8 @@ TEST(EtcdLayout, AFoldPutsEachTaskOnceAtItsNewestRecordThenDeletesTheFoldedLog) 
                        {"a", {6, TaskState::Completed}},
                        {"b", {4, TaskState::Pending}},
                        {"c", {6, TaskState::Pending}}}));
-  auto groups = parse_history_chunk(chunk);
+  std::string chunk_buffer;
+  auto groups = parse_history_chunk(chunk, chunk_buffer);
   ASSERT_TRUE(groups.is_ok());
   ASSERT_EQ(groups->size(), 3u);
   EXPECT_EQ((*groups)[0].seq, 4u);
