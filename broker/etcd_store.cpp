@@ -18,6 +18,10 @@ Result<int> parse_version(std::string_view text) {
   return version;
 }
 
+// After a fold failed: the commits to let pass before planning one again (a broken fold must not
+// cost every commit a read of the whole log and a warning).
+constexpr size_t kFoldPauseCommits = 8;
+
 }  // namespace
 
 EtcdStore::EtcdStore(Key, EtcdStoreOptions options)
@@ -248,11 +252,17 @@ Status EtcdStore::plan_fold_now() {
 
 void EtcdStore::fold_some() {
   if (!fold_) {
+    if (fold_pause_ > 0) {
+      --fold_pause_;
+      return;
+    }
     if (log_records_ < options_.fold_records && log_bytes_ < options_.fold_bytes)
       return;
     if (Status planned = plan_fold_now(); !planned.is_ok()) {
       ++stats_.fold_failures;
-      spdlog::warn("cannot fold the log: {}", planned.message());
+      fold_pause_ = kFoldPauseCommits;
+      spdlog::warn("store {}: cannot fold the log (tried again after {} commits): {}", describe(),
+                   kFoldPauseCommits, planned.message());
       return;
     }
     if (!fold_)
@@ -268,10 +278,11 @@ void EtcdStore::fold_some() {
   size_t steps = (remaining + commits_left - 1) / commits_left;
   auto fail = [&](const Status& why) {
     ++stats_.fold_failures;
+    fold_pause_ = kFoldPauseCommits;
     spdlog::warn(
-        "store {}: a fold of log records {}..{} stopped (it is planned again after a "
-        "later commit): {}",
-        describe(), fold_->first_seq, fold_->last_seq, why.message());
+        "store {}: a fold of log records {}..{} stopped (planned again after {} "
+        "commits): {}",
+        describe(), fold_->first_seq, fold_->last_seq, kFoldPauseCommits, why.message());
     fold_.reset();
   };
   for (; steps > 0; --steps) {

@@ -166,6 +166,7 @@ class EtcdStore final : public Store {
   size_t fold_next_ = 0;       // the next txn of fold_->puts
   size_t fold_commits_ = 0;    // commits since fold_ was planned
   size_t fold_log_bytes_ = 0;  // the bytes of the records fold_ folds
+  size_t fold_pause_ = 0;      // commits to let pass before planning a fold again
   std::optional<std::vector<TaskEventRecord>> loaded_events_;  // load_all's, for load_events
   EtcdStoreStats stats_;
 };
