@@ -114,7 +114,8 @@ class EtcdStore final : public Store {
   // replays it (broker/etcd_replay.h); keeps the history for load_events. Internal naming the
   // key when a value does not decode.
   Result<std::vector<Task>> load_all() override;
-  // In append order: what load_all read, or (without it) a read of its own.
+  // In append order (within one commit, grouped by task: each task's entries keep their order):
+  // what load_all read, or (without it) a read of its own.
   Result<std::vector<TaskEventRecord>> load_events() override;
 
   // Compares that every txn of every later commit() carries (empty: none). The hook for
