@@ -9,24 +9,13 @@
 
 #include "broker/etcd_values.h"
 #include "protocol/codec.h"
+#include "tests/unit/broker/etcd_test_tasks.h"
 
 namespace cube::broker {
 namespace {
 
-Task task(std::string id) {
-  Task t;
-  t.id = std::move(id);
-  t.name = "n-" + t.id;
-  t.image = "busybox";
-  return t;
-}
-
-TaskEventRecord event(std::string id, TaskState state) {
-  TaskEvent e;
-  e.state = state;
-  e.timestamp_ms = 1700000000000;
-  return {std::move(id), e};
-}
+using testing::etcd_event;
+using testing::etcd_task;
 
 // The task ids a log record holds, and its history entries' task ids.
 std::pair<std::vector<std::string>, std::vector<std::string>> ids_in(const EtcdOp& put) {
@@ -85,10 +74,10 @@ TEST(EtcdLayout, ABatchIsOneLogRecordInOneTxnWhateverTheNumberOfTasks) {
   std::vector<Task> upserts;
   std::vector<TaskEventRecord> events;
   for (int i = 0; i < 500; ++i) {
-    upserts.push_back(task("t" + std::to_string(i)));
-    events.push_back(event("t" + std::to_string(i), TaskState::Pending));
+    upserts.push_back(etcd_task("t" + std::to_string(i)));
+    events.push_back(etcd_event("t" + std::to_string(i), TaskState::Pending));
   }
-  events.push_back(event("gone", TaskState::Failed));  // a task the batch does not upsert
+  events.push_back(etcd_event("gone", TaskState::Failed));  // a task the batch does not upsert
   auto txns = build_log_txns(layout, upserts, events, 7, {});
   ASSERT_EQ(txns.size(), 1u);
   ASSERT_EQ(txns[0].success.size(), 1u);
@@ -113,10 +102,10 @@ TEST(EtcdLayout, ABatchOverTheRecordLimitIsSplitKeepingEachTaskWithItsHistory) {
   std::vector<Task> upserts;
   std::vector<TaskEventRecord> events;
   for (int i = 0; i < 10; ++i) {
-    upserts.push_back(task("t" + std::to_string(i)));
+    upserts.push_back(etcd_task("t" + std::to_string(i)));
     upserts.back().env.push_back("BIG=" + std::string(3000, 'x'));
-    events.push_back(event("t" + std::to_string(i), TaskState::Pending));
-    events.push_back(event("t" + std::to_string(i), TaskState::Scheduled));
+    events.push_back(etcd_event("t" + std::to_string(i), TaskState::Pending));
+    events.push_back(etcd_event("t" + std::to_string(i), TaskState::Scheduled));
   }
   EtcdTxnLimits limits;
   limits.max_record_bytes = 10000;
@@ -144,7 +133,7 @@ TEST(EtcdLayout, EveryTxnCarriesTheGuardCompares) {
   EtcdLayout layout("/c");
   std::vector<Task> upserts;
   for (int i = 0; i < 200; ++i) {
-    upserts.push_back(task("t" + std::to_string(i)));
+    upserts.push_back(etcd_task("t" + std::to_string(i)));
     upserts.back().env.push_back("BIG=" + std::string(100, 'x'));
   }
   std::vector<EtcdCompare> guard = {EtcdCompare::create_revision_is("/c/leader", 42)};
@@ -166,8 +155,8 @@ TEST(EtcdLayout, EveryTxnCarriesTheGuardCompares) {
 
 TEST(EtcdLayout, TheSameBatchAndFirstSeqGiveTheSameWrites) {
   EtcdLayout layout("/c");
-  std::vector<Task> upserts = {task("a")};
-  std::vector<TaskEventRecord> events = {event("a", TaskState::Pending)};
+  std::vector<Task> upserts = {etcd_task("a")};
+  std::vector<TaskEventRecord> events = {etcd_event("a", TaskState::Pending)};
   auto first = build_log_txns(layout, upserts, events, 5, {});
   auto again = build_log_txns(layout, upserts, events, 5, {});
   ASSERT_EQ(first.size(), again.size());
@@ -176,18 +165,18 @@ TEST(EtcdLayout, TheSameBatchAndFirstSeqGiveTheSameWrites) {
 
 // Three commits: a and b submitted, a placed, a completed and c submitted.
 std::vector<std::string> three_records(const EtcdLayout& layout) {
-  Task a = task("a"), b = task("b"), c = task("c");
+  Task a = etcd_task("a"), b = etcd_task("b"), c = etcd_task("c");
   std::vector<std::string> values;
   auto add = [&](std::vector<Task> tasks, std::vector<TaskEventRecord> events) {
     auto txns = build_log_txns(layout, tasks, events, values.size() + 1, {});
     EXPECT_EQ(txns.size(), 1u);
     values.push_back(txns[0].success[0].value);
   };
-  add({a, b}, {event("a", TaskState::Pending), event("b", TaskState::Pending)});
+  add({a, b}, {etcd_event("a", TaskState::Pending), etcd_event("b", TaskState::Pending)});
   a.state = TaskState::Scheduled;
-  add({a}, {event("a", TaskState::Scheduled)});
+  add({a}, {etcd_event("a", TaskState::Scheduled)});
   a.state = TaskState::Completed;
-  add({a, c}, {event("a", TaskState::Completed), event("c", TaskState::Pending)});
+  add({a, c}, {etcd_event("a", TaskState::Completed), etcd_event("c", TaskState::Pending)});
   return values;
 }
 
@@ -244,8 +233,8 @@ TEST(EtcdLayout, AFoldOfManyTasksIsSeveralTxnsUnderTheLimits) {
   std::vector<Task> upserts;
   std::vector<TaskEventRecord> events;
   for (int i = 0; i < 1000; ++i) {
-    upserts.push_back(task("t" + std::to_string(i)));
-    events.push_back(event("t" + std::to_string(i), TaskState::Pending));
+    upserts.push_back(etcd_task("t" + std::to_string(i)));
+    events.push_back(etcd_event("t" + std::to_string(i), TaskState::Pending));
   }
   EtcdTxnLimits limits;
   limits.max_record_bytes = 4000;  // many records, several history chunks

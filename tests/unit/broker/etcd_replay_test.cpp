@@ -10,27 +10,15 @@
 
 #include "broker/etcd_values.h"
 #include "protocol/codec.h"
+#include "tests/unit/broker/etcd_test_tasks.h"
 
 namespace cube::broker {
 namespace {
 
 const EtcdLayout kLayout("/c");
 
-Task task(std::string id, TaskState state) {
-  Task t;
-  t.id = std::move(id);
-  t.name = "n-" + t.id;
-  t.image = "busybox";
-  t.state = state;
-  return t;
-}
-
-TaskEventRecord event(std::string id, TaskState state) {
-  TaskEvent e;
-  e.state = state;
-  e.timestamp_ms = 1700000000000;
-  return {std::move(id), e};
-}
+using testing::etcd_event;
+using testing::etcd_task;
 
 EtcdKeyValue kv(std::string key, std::string value) {
   EtcdKeyValue out;
@@ -53,12 +41,12 @@ Life a_life() {
     EXPECT_EQ(txns.size(), 1u);
     life.log.push_back(kv(txns[0].success[0].key, txns[0].success[0].value));
   };
-  commit({task("a", TaskState::Pending), task("b", TaskState::Pending)},
-         {event("a", TaskState::Pending), event("b", TaskState::Pending)});
-  commit({task("a", TaskState::Running)}, {event("a", TaskState::Running)});
-  commit({task("b", TaskState::Running)}, {event("b", TaskState::Running)});
-  commit({task("a", TaskState::Completed)}, {event("a", TaskState::Completed)});
-  commit({task("c", TaskState::Pending)}, {event("c", TaskState::Pending)});
+  commit({etcd_task("a", TaskState::Pending), etcd_task("b", TaskState::Pending)},
+         {etcd_event("a", TaskState::Pending), etcd_event("b", TaskState::Pending)});
+  commit({etcd_task("a", TaskState::Running)}, {etcd_event("a", TaskState::Running)});
+  commit({etcd_task("b", TaskState::Running)}, {etcd_event("b", TaskState::Running)});
+  commit({etcd_task("a", TaskState::Completed)}, {etcd_event("a", TaskState::Completed)});
+  commit({etcd_task("c", TaskState::Pending)}, {etcd_event("c", TaskState::Pending)});
   std::vector<LogKeyValue> folded;
   for (uint64_t seq = 1; seq <= 3; ++seq)
     folded.push_back({seq, life.log[seq - 1].value});
@@ -144,16 +132,18 @@ TEST(EtcdReplay, AFoldStoppedAnywhereLosesNothingAndMakesNoTaskGoBack) {
 
 TEST(EtcdReplay, ARecordOlderThanATaskKeyIsSkipped) {
   EtcdReplay replay(kLayout);
-  Task done = task("a", TaskState::Completed);
+  Task done = etcd_task("a", TaskState::Completed);
   ASSERT_TRUE(
       replay
           .put(kv(kLayout.task_key("a"), encode_task_value(9, protocol::encode_task_compact(done))))
           .is_ok());
-  auto older = build_log_txns(kLayout, std::vector<Task>{task("a", TaskState::Pending)}, {}, 3, {});
+  auto older =
+      build_log_txns(kLayout, std::vector<Task>{etcd_task("a", TaskState::Pending)}, {}, 3, {});
   ASSERT_TRUE(replay.put(kv(older[0].success[0].key, older[0].success[0].value)).is_ok());
   EXPECT_EQ(states(replay), (std::map<std::string, TaskState>{{"a", TaskState::Completed}}));
   // A newer one wins over the key.
-  auto newer = build_log_txns(kLayout, std::vector<Task>{task("a", TaskState::Failed)}, {}, 10, {});
+  auto newer =
+      build_log_txns(kLayout, std::vector<Task>{etcd_task("a", TaskState::Failed)}, {}, 10, {});
   ASSERT_TRUE(
       replay
           .put(kv(kLayout.task_key("a"), encode_task_value(9, protocol::encode_task_compact(done))))
@@ -191,7 +181,7 @@ TEST(EtcdReplay, OtherKeysAreIgnoredAndBadValuesNamed) {
   // A task key holding another task.
   Status s = replay.put(
       kv(kLayout.task_key("x"),
-         encode_task_value(1, protocol::encode_task_compact(task("y", TaskState::Pending)))));
+         encode_task_value(1, protocol::encode_task_compact(etcd_task("y", TaskState::Pending)))));
   EXPECT_FALSE(s.is_ok());
 }
 
