@@ -18,14 +18,37 @@ Result<int> parse_version(std::string_view text) {
   return version;
 }
 
-// After a fold failed: the commits to let pass before planning one again (a broken fold must not
-// cost every commit a read of the whole log and a warning).
-constexpr size_t kFoldPauseCommits = 8;
+}  // namespace
+
+namespace {
+
+EtcdFolderOptions folder_options(const EtcdStoreOptions& options, std::string store_name) {
+  EtcdFolderOptions out;
+  out.client = options.client;
+  out.limits = options.limits;
+  out.fold_records = options.fold_records;
+  out.fold_bytes = options.fold_bytes;
+  out.store_name = std::move(store_name);
+  return out;
+}
 
 }  // namespace
 
 EtcdStore::EtcdStore(Key, EtcdStoreOptions options)
-    : options_(std::move(options)), layout_(options_.prefix), client_(options_.client) {}
+    : options_(std::move(options)),
+      layout_(options_.prefix),
+      client_(options_.client),
+      folder_(std::make_unique<EtcdFolder>(folder_options(options_, describe()), layout_)) {}
+
+EtcdStoreStats EtcdStore::stats() const {
+  EtcdStoreStats out = stats_;
+  EtcdFoldStats folds = folder_->stats();
+  out.folds = folds.folds;
+  out.fold_puts = folds.fold_puts;
+  out.fold_bytes = folds.fold_bytes;
+  out.fold_failures = folds.fold_failures;
+  return out;
+}
 
 Result<std::unique_ptr<EtcdStore>> EtcdStore::open(EtcdStoreOptions options) {
   auto store = std::make_unique<EtcdStore>(Key(), std::move(options));
@@ -146,7 +169,6 @@ Status read_etcd_store(EtcdClient& client, const EtcdLayout& layout, EtcdReplay&
 }
 
 Status EtcdStore::find_history_end() {
-  fold_.reset();
   EtcdRangeRequest last;
   last.key = layout_.log_prefix();
   last.range_end = etcd_prefix_end(last.key);
@@ -163,8 +185,7 @@ Status EtcdStore::find_history_end() {
       return Status::internal("store " + describe() + " is corrupt: " + seq.status().message());
     newest = *seq;
   }
-  log_records_ = static_cast<size_t>(found->count);
-  log_bytes_ = 0;
+  folder_->restart(static_cast<size_t>(found->count));
   // The log may have been folded away entirely: PREFIX/folded says how far it went.
   EtcdRangeRequest folded;
   folded.key = layout_.folded_key();
@@ -202,112 +223,13 @@ Status EtcdStore::commit(std::span<const Task> upserts, std::span<const TaskEven
     }
   }
   next_seq_ += txns.size();
-  log_records_ += txns.size();
-  for (const auto& txn : txns) {
-    log_bytes_ += txn.success.front().value.size();
-    stats_.log_bytes += txn.success.front().value.size();
-  }
+  size_t bytes = 0;
+  for (const auto& txn : txns)
+    bytes += txn.success.front().value.size();
+  stats_.log_bytes += bytes;
   stats_.log_records += txns.size();
-  fold_some();
+  folder_->on_commit(txns.size(), bytes, guard_);
   return Status::ok();
-}
-
-Status EtcdStore::plan_fold_now() {
-  // Every record present, in seq order (a few per page: they are large).
-  std::vector<std::pair<uint64_t, std::string>> read;
-  const std::string log = layout_.log_prefix();
-  int64_t revision = 0;
-  Status status = client_.range_all(
-      log, etcd_prefix_end(log),
-      [&](std::vector<EtcdKeyValue>& page) {
-        for (auto& kv : page) {
-          auto seq = layout_.parse_log_key(kv.key);
-          if (!seq.is_ok())
-            return seq.status();
-          read.emplace_back(*seq, std::move(kv.value));
-        }
-        return Status::ok();
-      },
-      &revision, 4);
-  if (!status.is_ok())
-    return store_error(status, "cannot read the log to fold it");
-  log_records_ = read.size();
-  if (read.empty())
-    return Status::ok();
-  std::vector<LogKeyValue> records;
-  records.reserve(read.size());
-  fold_log_bytes_ = 0;
-  for (const auto& [seq, value] : read) {
-    records.push_back(LogKeyValue{seq, value});
-    fold_log_bytes_ += value.size();
-  }
-  auto plan = plan_fold(layout_, records, options_.limits, guard_);
-  if (!plan.is_ok())
-    return Status::internal("store " + describe() + " is corrupt: " + plan.status().message());
-  fold_ = std::move(*plan);
-  fold_next_ = 0;
-  fold_commits_ = 0;
-  return Status::ok();
-}
-
-void EtcdStore::fold_some() {
-  if (!fold_) {
-    if (fold_pause_ > 0) {
-      --fold_pause_;
-      return;
-    }
-    if (log_records_ < options_.fold_records && log_bytes_ < options_.fold_bytes)
-      return;
-    if (Status planned = plan_fold_now(); !planned.is_ok()) {
-      ++stats_.fold_failures;
-      fold_pause_ = kFoldPauseCommits;
-      spdlog::warn("store {}: cannot fold the log (tried again after {} commits): {}", describe(),
-                   kFoldPauseCommits, planned.message());
-      return;
-    }
-    if (!fold_)
-      return;
-  }
-  // Spread the fold's txns over the next commits so that it is done within about half a fold
-  // threshold of commits (the log then stays under about 1.5 times the threshold), and write at
-  // least one per commit.
-  ++fold_commits_;
-  const size_t remaining = fold_->puts.size() - fold_next_ + 1;  // + finish
-  const size_t window = std::max<size_t>(1, options_.fold_records / 2);
-  const size_t commits_left = fold_commits_ >= window ? 1 : window - fold_commits_;
-  size_t steps = (remaining + commits_left - 1) / commits_left;
-  auto fail = [&](const Status& why) {
-    ++stats_.fold_failures;
-    fold_pause_ = kFoldPauseCommits;
-    spdlog::warn(
-        "store {}: a fold of log records {}..{} stopped (planned again after {} "
-        "commits): {}",
-        describe(), fold_->first_seq, fold_->last_seq, kFoldPauseCommits, why.message());
-    fold_.reset();
-  };
-  for (; steps > 0; --steps) {
-    const bool last = fold_next_ == fold_->puts.size();
-    const EtcdTxn& txn = last ? fold_->finish : fold_->puts[fold_next_];
-    auto done = client_.txn(txn);
-    if (!done.is_ok())
-      return fail(done.status());
-    if (!done->succeeded)
-      return fail(Status::conflict("the write guard no longer holds"));
-    if (!last) {
-      for (const auto& op : txn.success)
-        stats_.fold_bytes += op.value.size();
-      stats_.fold_puts += txn.success.size();
-      ++fold_next_;
-      continue;
-    }
-    ++stats_.folds;
-    log_records_ -= std::min(log_records_, fold_->records);
-    log_bytes_ -= std::min(log_bytes_, fold_log_bytes_);
-    spdlog::debug("store {}: folded log records {}..{}: {} tasks, {} history chunks", describe(),
-                  fold_->first_seq, fold_->last_seq, fold_->tasks, fold_->history_chunks);
-    fold_.reset();
-    return;
-  }
 }
 
 Status EtcdStore::read_store(EtcdReplay& replay) {

@@ -21,13 +21,11 @@
 // numbers of the first try, so the retry rewrites the same keys with the same values and a txn
 // that landed although its answer was lost is not duplicated.
 //
-// Folding. After a commit, when the log holds fold_records records or fold_bytes bytes, the
-// store reads the log and plans a fold (etcd_layout.h); the fold's txns are then written a few
-// per commit, after the commit's own (so that a fold of thousands of tasks does not hold one
-// commit for a second), and its last txn deletes the folded records. A fold that fails is
-// dropped (logged) and planned again after a later commit: the commit itself already landed,
-// and a fold stopped anywhere loses nothing (etcd_layout.h). A store that never commits (a
-// standby) never folds.
+// Folding. The log is folded into task keys and history chunks by an EtcdFolder
+// (broker/etcd_folder.h) on a thread and connection of its own, when it holds fold_records
+// records or fold_bytes bytes, so that commits stay one txn each. A fold that fails is dropped
+// (logged) and planned again later: the commits are not affected, and a fold stopped anywhere
+// loses nothing (etcd_layout.h). A store that never commits (a standby) never folds.
 //
 // Versioning. PREFIX/version holds the store's schema version. open() writes it when the prefix
 // is empty (a txn "create if absent", so two brokers starting at once agree) and refuses a prefix
@@ -51,6 +49,7 @@
 #include <vector>
 
 #include "broker/etcd_client.h"
+#include "broker/etcd_folder.h"
 #include "broker/etcd_layout.h"
 #include "broker/etcd_replay.h"
 #include "broker/store.h"
@@ -72,7 +71,7 @@ struct EtcdStoreOptions {
 struct EtcdStoreStats {
   uint64_t log_records = 0;  // log puts (one per commit, or a few for a large one)
   uint64_t log_bytes = 0;    // their values' bytes
-  uint64_t folds = 0;        // folds finished
+  uint64_t folds = 0;        // folds finished (broker/etcd_folder.h)
   uint64_t fold_puts = 0;    // task keys and history chunks put by folds
   uint64_t fold_bytes = 0;   // their values' bytes
   uint64_t fold_failures = 0;
@@ -103,12 +102,12 @@ class EtcdStore final : public Store {
   static Result<std::unique_ptr<EtcdStore>> open(EtcdStoreOptions options);
 
   // As Store::commit: the batch as log records, one txn each, in order; OK once all landed.
-  // Then, when the log is long, a few txns of a fold (errors in those are logged, not returned).
   //   Unavailable  etcd cannot be reached or has no quorum: some records of the batch may have
   //                landed (see "Large batches"); retrying the same batch is safe.
   //   Conflict     a write guard compare failed (this broker is no longer the leader): the txn
   //                that failed wrote nothing; earlier txns of the batch may have landed.
   //   Internal     etcd refused the txn (too many ops or bytes for its limits).
+  // Then tells the folder how much the log grew.
   Status commit(std::span<const Task> upserts, std::span<const TaskEventRecord> events) override;
   // Ordered by id. Reads the whole store (task keys, history chunks, log) as one snapshot and
   // replays it (broker/etcd_replay.h); keeps the history for load_events. Internal naming the
@@ -131,7 +130,9 @@ class EtcdStore final : public Store {
   // drops a fold in progress. A broker that wins leadership calls it: the previous leader
   // appended records (and folded) since this one opened. Errors as open().
   Status find_history_end();
-  const EtcdStoreStats& stats() const { return stats_; }
+  EtcdStoreStats stats() const;
+  // Waits up to `timeout` until no fold is due or running; false on timeout. For tests.
+  bool wait_folded(Millis timeout) { return folder_->wait_idle(timeout); }
 
   // Only open() can make one (the key is private); public so that make_unique can call it.
   struct Key {
@@ -148,9 +149,6 @@ class EtcdStore final : public Store {
   Status check_version_value(const std::string& found) const;
   // Reads the whole store as one snapshot into a replay; errors as load_all.
   Status read_store(EtcdReplay& replay);
-  // Plans a fold when the log is long enough, and writes the next txns of the fold in progress.
-  void fold_some();
-  Status plan_fold_now();
   // Wraps a client error into the Store's codes, naming the store.
   Status store_error(const Status& status, std::string_view doing) const;
 
@@ -159,15 +157,7 @@ class EtcdStore final : public Store {
   EtcdClient client_;
   std::vector<EtcdCompare> guard_;
   uint64_t next_seq_ = 1;
-  // The log as this store knows it: records present (counted at open and takeover, then kept
-  // up to date), and bytes written since (0 after a takeover: the count triggers the fold).
-  size_t log_records_ = 0;
-  size_t log_bytes_ = 0;
-  std::optional<FoldPlan> fold_;
-  size_t fold_next_ = 0;       // the next txn of fold_->puts
-  size_t fold_commits_ = 0;    // commits since fold_ was planned
-  size_t fold_log_bytes_ = 0;  // the bytes of the records fold_ folds
-  size_t fold_pause_ = 0;      // commits to let pass before planning a fold again
+  std::unique_ptr<EtcdFolder> folder_;  // after layout_ and options_, which it is built from
   std::optional<std::vector<TaskEventRecord>> loaded_events_;  // load_all's, for load_events
   EtcdStoreStats stats_;
 };

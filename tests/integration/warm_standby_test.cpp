@@ -120,6 +120,7 @@ TEST_F(WarmStandbyTest, TheCopyFollowsTheLogAndItsFoldsAndReadsAgainAfterACompac
   Task changed = first[0];
   changed.state = TaskState::Failed;
   ASSERT_NO_FATAL_FAILURE(commit(*store, {d, changed}));
+  ASSERT_TRUE(store->wait_folded(Millis(10000)));
   EXPECT_EQ(store->stats().folds, 1u);
   Task b_again = first[1];
   b_again.state = TaskState::Running;
@@ -139,6 +140,7 @@ TEST_F(WarmStandbyTest, TheCopyFollowsTheLogAndItsFoldsAndReadsAgainAfterACompac
   Task f = finished_task("f");
   ASSERT_NO_FATAL_FAILURE(commit(*store, {e}));
   ASSERT_NO_FATAL_FAILURE(commit(*store, {f}));  // etcd keeps the compact revision itself
+  ASSERT_TRUE(store->wait_folded(Millis(10000)));
   const int64_t compacted_at = revision();
   ASSERT_GT(compacted_at, written + 1);
   ASSERT_TRUE(client.compact(compacted_at).is_ok());
@@ -230,6 +232,7 @@ TEST_F(WarmStandbyTest, AStandbyHoldingAHundredThousandTasksServesWithinTwoSecon
         batch.push_back(finished_task("bulk-" + std::to_string(done)));
       ASSERT_NO_FATAL_FAILURE(commit(*store, batch));
     }
+    ASSERT_TRUE(store->wait_folded(Millis(60000)));
     EXPECT_GE(store->stats().folds, 2u);
   }
   const int64_t written = revision();
