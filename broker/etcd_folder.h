@@ -36,7 +36,7 @@ namespace cube::broker {
 struct EtcdFolderOptions {
   EtcdClientOptions client;
   EtcdTxnLimits limits;
-  size_t fold_records = 64;
+  size_t fold_records = 256;
   size_t fold_bytes = size_t{8} << 20;
   std::string store_name;  // "etcd://HOST:PORT/PREFIX", for messages
 };

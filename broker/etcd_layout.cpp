@@ -1,5 +1,6 @@
 #include "broker/etcd_layout.h"
 
+#include <algorithm>
 #include <charconv>
 #include <cstdio>
 #include <unordered_map>
@@ -77,6 +78,12 @@ std::string EtcdLayout::log_key(uint64_t seq) const {
 
 std::string EtcdLayout::history_key(uint64_t first_seq) const {
   return history_prefix() + seq_digits(first_seq);
+}
+
+std::string EtcdLayout::done_key(uint64_t last_seq, size_t index) const {
+  char n[16];
+  std::snprintf(n, sizeof n, "/%06zu", index);
+  return done_prefix() + seq_digits(last_seq) + n;
 }
 
 Result<uint64_t> EtcdLayout::parse_log_key(std::string_view key) const {
@@ -205,9 +212,28 @@ Result<FoldPlan> plan_fold(const EtcdLayout& layout, std::span<const LogKeyValue
   }
   if (!chunk.empty())
     close_chunk();
-  for (const auto& [id, at] : newest)
-    packer.add_group({EtcdOp::put(layout.task_key(id), encode_task_value(at.seq, at.blob))});
-  plan.tasks = newest.size();
+  // Tasks in a final state go into done chunks, the others to their keys.
+  DoneChunkWriter done;
+  auto close_done = [&] {
+    packer.add_group({EtcdOp::put(layout.done_key(plan.last_seq, plan.done_chunks), done.take())});
+    ++plan.done_chunks;
+  };
+  for (const auto& [id, at] : newest) {
+    Task task;
+    if (Status decoded = protocol::decode_task(at.blob, task); !decoded.is_ok())
+      return decoded.with_context("task " + std::string(id) + " in " + layout.log_key(at.seq));
+    if (!is_terminal(task.state)) {
+      packer.add_group({EtcdOp::put(layout.task_key(id), encode_task_value(at.seq, at.blob))});
+      ++plan.tasks;
+      continue;
+    }
+    if (!done.empty() && done.bytes() + at.blob.size() + 20 > limits.max_record_bytes)
+      close_done();
+    done.add_task(at.seq, at.blob);
+    ++plan.done_tasks;
+  }
+  if (!done.empty())
+    close_done();
   plan.puts = packer.take();
   plan.finish.compares.assign(guard.begin(), guard.end());
   plan.finish.success.push_back(

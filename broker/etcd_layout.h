@@ -10,7 +10,11 @@
 //   PREFIX/log/<seq>                 one log record: the tasks a group commit wrote (each whole)
 //                                    and the history entries it appended; <seq> is 20 decimal
 //                                    digits, so key order is commit order
-//   PREFIX/tasks/<task id>           one task as of log record <seq> (the task value carries it)
+//   PREFIX/tasks/<task id>           one task not in a final state, as of log record <seq> (the
+//                                    task value carries it)
+//   PREFIX/done/<seq>/<n>            a done chunk: tasks in a final state (Completed, Failed),
+//                                    each with the seq of its record; the n-th of the fold of the
+//                                    records up to <seq>
 //   PREFIX/history/<seq>             a history chunk: the history entries of log records from
 //                                    <seq> on, grouped by the record they come from
 //   PREFIX/folded                    the newest log record folded, decimal
@@ -23,12 +27,17 @@
 //
 // Folds. The log is folded into the task keys and history chunks from time to time, so that it
 // stays short: the records up to some seq S are read, the newest state of each task they hold is
-// put at its task key with the seq of the record it comes from, their history entries are put
-// into chunks (grouped by record seq), and then one txn deletes the log keys up to S and records
-// S in PREFIX/folded. A task changed ten times between two folds costs one put.
+// put with the seq of the record it comes from -- at its task key, or, for a task in a final
+// state, into a done chunk with others (most tasks end between two folds: a few puts for
+// thousands of them) --, their history entries are put into chunks (grouped by record seq), and
+// then one txn deletes the log keys up to S and records S in PREFIX/folded. A task changed ten
+// times between two folds costs at most one put. A task that had a task key and then ended keeps
+// the key (older, so never read as its state); one that starts again (a restart) is newer again
+// in the log.
 //
-// Reading (replay, broker/etcd_replay.h): a task is its task key, replaced by every log record
-// newer than the key's seq, in seq order; a log record at or below the seq is skipped. History
+// Reading (replay, broker/etcd_replay.h): a task is the newest of its task key, its entries in
+// done chunks and the log records that hold it, by seq; a record at or below the seq of what is
+// held is skipped. History
 // is every chunk's groups and every log record's entries, each record's taken once. So a fold
 // that stopped anywhere (some task keys put, not the deletion) loses nothing and makes no task
 // go back: the records it did not delete are still there, and replayed where they are newer.
@@ -77,6 +86,9 @@ class EtcdLayout {
   std::string log_key(uint64_t seq) const;
   std::string history_prefix() const { return prefix_ + "/history/"; }
   std::string history_key(uint64_t first_seq) const;
+  std::string done_prefix() const { return prefix_ + "/done/"; }
+  // The `index`th done chunk of the fold of the records up to `last_seq`.
+  std::string done_key(uint64_t last_seq, size_t index) const;
   std::string folded_key() const { return prefix_ + "/folded"; }
 
   // The seq of a log key; Invalid naming the key when it is not one (not under log_prefix(), not
@@ -110,7 +122,7 @@ std::vector<EtcdTxn> build_log_txns(const EtcdLayout& layout, std::span<const Ta
                                     const EtcdTxnLimits& limits,
                                     std::span<const EtcdCompare> guard = {});
 
-// A fold of the log records up to `last_seq`: `puts` (task keys and history chunks, at most
+// A fold of the log records up to `last_seq`: `puts` (task keys, done and history chunks, at most
 // limits.max_ops and max_payload_bytes per txn) must all land before `finish` (the deletion of
 // the log keys up to last_seq and PREFIX/folded = last_seq) is written.
 struct FoldPlan {
@@ -120,6 +132,8 @@ struct FoldPlan {
   uint64_t last_seq = 0;   // the newest
   size_t records = 0;
   size_t tasks = 0;           // task keys put
+  size_t done_tasks = 0;      // tasks put into done chunks
+  size_t done_chunks = 0;     // done chunks put
   size_t history_chunks = 0;  // history chunks put
 };
 struct LogKeyValue {
@@ -127,7 +141,7 @@ struct LogKeyValue {
   std::string_view value;
 };
 // The fold of `records` (every log record up to the last one's seq, in seq order; not empty).
-// Invalid naming the record when one does not parse.
+// Invalid naming the record when one does not parse or holds a task that does not decode.
 Result<FoldPlan> plan_fold(const EtcdLayout& layout, std::span<const LogKeyValue> records,
                            const EtcdTxnLimits& limits, std::span<const EtcdCompare> guard = {});
 

@@ -15,6 +15,8 @@ Status EtcdReplay::put(const EtcdKeyValue& kv) {
     applied = put_task(kv);
   else if (kv.key.starts_with(layout_.history_prefix()))
     applied = put_history_chunk(kv);
+  else if (kv.key.starts_with(layout_.done_prefix()))
+    applied = put_done_chunk(kv);
   if (!applied.is_ok())
     return Status::internal(kv.key + ": " + applied.message());
   return Status::ok();
@@ -92,6 +94,20 @@ Status EtcdReplay::put_log_record(const EtcdKeyValue& kv) {
     return events.status();
   event_count_ += events->size();
   events_.emplace(*seq, std::move(*events));
+  return Status::ok();
+}
+
+Status EtcdReplay::put_done_chunk(const EtcdKeyValue& kv) {
+  std::string buffer;
+  auto tasks = parse_done_chunk(kv.value, buffer);
+  if (!tasks.is_ok())
+    return tasks.status();
+  for (const auto& [seq, blob] : *tasks) {
+    std::string_view id = protocol::peek_task_id(blob);
+    if (id.empty())
+      return Status::invalid("a task without an id");
+    CUBE_RETURN_IF_ERROR(offer_task(id, seq, blob));
+  }
   return Status::ok();
 }
 

@@ -4,12 +4,12 @@
 // log puts, fold puts and deletions as they happen.
 //
 // The rules, which make the order not matter:
-//   - a task is the newest version seen by seq: a task key carries the seq of the log record
-//     its value comes from, a log record its own; a version at or below the held one's seq is
-//     skipped (not even decoded);
+//   - a task is the newest version seen by seq: a task key and a done chunk's entry carry the
+//     seq of the log record they come from, a log record its own; a version at or below the
+//     held one's seq is skipped (not even decoded);
 //   - history is grouped by the log record it came from; a group seen once (in a log record or
 //     in a history chunk, which holds the same entries after a fold) is not added again;
-//   - the deletion of a log key or a history chunk changes nothing (a fold deletes records
+//   - the deletion of a log key or a chunk changes nothing (a fold deletes records
 //     whose contents it put elsewhere first); the deletion of a task key drops the task.
 // Keys of the prefix that are none of these (version, leader, brokers, folded) are ignored.
 //
@@ -54,6 +54,7 @@ class EtcdReplay {
   Status put_task(const EtcdKeyValue& kv);
   Status put_log_record(const EtcdKeyValue& kv);
   Status put_history_chunk(const EtcdKeyValue& kv);
+  Status put_done_chunk(const EtcdKeyValue& kv);
   // Decodes `blob` into the task held for `id` unless one at `seq` or newer is held.
   Status offer_task(std::string_view id, uint64_t seq, std::string_view blob);
 

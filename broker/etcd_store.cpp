@@ -148,6 +148,7 @@ Status read_etcd_store(EtcdClient& client, const EtcdLayout& layout, EtcdReplay&
     int64_t page_size;
   };
   const Part parts[] = {{layout.log_prefix(), kLargeValuesPerPage},
+                        {layout.done_prefix(), kLargeValuesPerPage},
                         {layout.history_prefix(), kLargeValuesPerPage},
                         {layout.tasks_prefix(), 0}};
   *revision = 0;  // the first part's answer sets it; the others read at it

@@ -63,7 +63,7 @@ struct EtcdStoreOptions {
   // Fold when the log holds this many records or bytes. A longer log folds more changes of each
   // task into one put (a task changes about four times in its life) but is read whole by a
   // broker that starts or takes over without a warm copy.
-  size_t fold_records = 64;
+  size_t fold_records = 256;
   size_t fold_bytes = size_t{8} << 20;
 };
 
@@ -77,8 +77,8 @@ struct EtcdStoreStats {
   uint64_t fold_failures = 0;
 };
 
-// Reads every task key, history chunk and log record under `layout` into `replay`, as one
-// snapshot (the log and the history a few keys per page: their values are large), and sets
+// Reads every task key, done chunk, history chunk and log record under `layout` into `replay`,
+// as one snapshot (the chunks and the log a few keys per page: their values are large), and sets
 // `*revision` to the revision read. Errors as EtcdClient::range_all; Internal "KEY: why" when a
 // value does not decode, and then `*corrupt` is set. EtcdStore::load_all and the warm standby
 // copy (broker/standby_copy.h) read so.

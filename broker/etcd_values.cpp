@@ -253,4 +253,39 @@ Result<std::vector<HistoryGroup>> parse_history_chunk(std::string_view value, st
   return out;
 }
 
+DoneChunkWriter::DoneChunkWriter() {
+  value_.push_back(kFormat);
+}
+
+void DoneChunkWriter::add_task(uint64_t seq, std::string_view blob) {
+  put_varint(seq, value_);
+  put_string(blob, value_);
+}
+
+std::string DoneChunkWriter::take() {
+  std::string out = std::move(value_);
+  value_.assign(1, kFormat);
+  return pack(std::move(out));
+}
+
+Result<std::vector<TaskValue>> parse_done_chunk(std::string_view value, std::string& buffer) {
+  auto body = unpack(value, buffer, "done chunk");
+  if (!body.is_ok())
+    return body.status();
+  Reader reader(*body);
+  std::vector<TaskValue> out;
+  while (!reader.at_end()) {
+    auto seq = reader.varint("done chunk");
+    if (!seq.is_ok())
+      return seq.status();
+    auto blob = reader.string("task");
+    if (!blob.is_ok())
+      return blob.status();
+    if (blob->empty())
+      return Status::invalid("an empty task in a done chunk");
+    out.push_back(TaskValue{*seq, *blob});
+  }
+  return out;
+}
+
 }  // namespace cube::broker

@@ -12,7 +12,10 @@
 //   history chunk  0x01, then until the end: varint seq, varint entry count,
 //                  (varint size, task id, varint size, event blob)*  -- one group per log
 //                  record whose history entries the chunk holds.
-//   compressed     a log record or history chunk of 512 bytes or more is stored as 0x02,
+//   done chunk     0x01, then until the end: varint seq, varint size, task blob -- tasks in a
+//                  final state (Completed, Failed), each with the seq of its record.
+//   compressed     a log record, history chunk or done chunk of 512 bytes or more is stored as
+//   0x02,
 //                  varint size, then what follows its 0x01 deflated (zlib, level 1), when that
 //                  is smaller. A batch's tasks repeat their field names and most values
 //                  (image, command, node ids): measured with cube-bench, records shrink about
@@ -89,5 +92,20 @@ class HistoryChunkWriter {
   std::string value_;
 };
 Result<std::vector<HistoryGroup>> parse_history_chunk(std::string_view value, std::string& buffer);
+
+// Tasks in a final state, each with the seq of the log record it comes from.
+class DoneChunkWriter {
+ public:
+  DoneChunkWriter();
+  void add_task(uint64_t seq, std::string_view blob);
+  size_t bytes() const { return value_.size(); }
+  bool empty() const { return value_.size() <= 1; }
+  // The value; the writer is empty again.
+  std::string take();
+
+ private:
+  std::string value_;
+};
+Result<std::vector<TaskValue>> parse_done_chunk(std::string_view value, std::string& buffer);
 
 }  // namespace cube::broker

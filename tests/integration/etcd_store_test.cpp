@@ -276,7 +276,8 @@ TEST_F(EtcdStoreTest, FoldsKeepTheLogShortAndAReloadFindsEveryTaskAndEntry) {
   EXPECT_EQ(stats.fold_failures, 0u);
   // A task changed several times between two folds is put once by the fold.
   EXPECT_LT(stats.fold_puts, 3u * 40u);
-  EXPECT_GT(keys_under(client, layout.tasks_prefix()), 0);
+  EXPECT_GT(keys_under(client, layout.tasks_prefix()), 0);  // tasks folded before they ended
+  EXPECT_GT(keys_under(client, layout.done_prefix()), 0);   // the others
   EXPECT_GT(keys_under(client, layout.history_prefix()), 0);
   std::printf(
       "[etcd store] 12 commits of 10 tasks: %llu folds, %llu fold puts, %lld log keys "
@@ -337,7 +338,8 @@ TEST_F(EtcdStoreTest, AFoldStoppedBeforeItsDeletionLosesNothingAndIsDoneAgain) {
   ASSERT_TRUE(fold.is_ok());
   for (const auto& txn : fold->puts)
     ASSERT_TRUE(client.txn(txn).is_ok());
-  EXPECT_EQ(keys_under(client, layout.tasks_prefix()), 20);
+  EXPECT_EQ(keys_under(client, layout.tasks_prefix()), 15);  // 5..19; 0..4 ended:
+  EXPECT_EQ(keys_under(client, layout.done_prefix()), 1);    // in a done chunk
   // Meanwhile (or by the next leader) a newer change of some of those tasks.
   ASSERT_TRUE(expected.commit(**store, 5, 10, TaskState::Failed).is_ok());
 

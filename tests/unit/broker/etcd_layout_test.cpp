@@ -189,15 +189,29 @@ TEST(EtcdLayout, AFoldPutsEachTaskOnceAtItsNewestRecordThenDeletesTheFoldedLog) 
   EXPECT_EQ(fold->first_seq, 4u);
   EXPECT_EQ(fold->last_seq, 6u);
   EXPECT_EQ(fold->records, 3u);
-  EXPECT_EQ(fold->tasks, 3u);
+  EXPECT_EQ(fold->tasks, 2u);       // b and c, still Pending: a key each
+  EXPECT_EQ(fold->done_tasks, 1u);  // a, Completed: into a done chunk
+  EXPECT_EQ(fold->done_chunks, 1u);
   EXPECT_EQ(fold->history_chunks, 1u);
   ASSERT_EQ(fold->puts.size(), 1u);
   std::map<std::string, std::pair<uint64_t, TaskState>> tasks;
   std::string chunk;
+  std::string done_buffer;
   for (const auto& op : fold->puts[0].success) {
     if (op.key.starts_with(layout.history_prefix())) {
       EXPECT_EQ(op.key, layout.history_key(4));
       chunk = op.value;
+      continue;
+    }
+    if (op.key.starts_with(layout.done_prefix())) {
+      EXPECT_EQ(op.key, layout.done_key(6, 0));
+      EXPECT_EQ(op.key, "/c/done/00000000000000000006/000000");
+      auto done = parse_done_chunk(op.value, done_buffer);
+      ASSERT_TRUE(done.is_ok()) << done.status().to_string();
+      ASSERT_EQ(done->size(), 1u);
+      Task decoded;
+      ASSERT_TRUE(protocol::decode_task((*done)[0].task, decoded).is_ok());
+      EXPECT_TRUE(tasks.emplace(decoded.id, std::pair{(*done)[0].seq, decoded.state}).second);
       continue;
     }
     auto value = parse_task_value(op.value);
@@ -245,7 +259,7 @@ TEST(EtcdLayout, AFoldOfManyTasksIsSeveralTxnsUnderTheLimits) {
     records.push_back({1 + i, txns[i].success[0].value});
   auto fold = plan_fold(layout, records, limits);
   ASSERT_TRUE(fold.is_ok());
-  EXPECT_EQ(fold->tasks, 1000u);
+  EXPECT_EQ(fold->tasks, 1000u);  // Pending: a key each
   EXPECT_GT(fold->history_chunks, 1u);
   size_t puts = 0;
   for (const auto& txn : fold->puts) {
@@ -257,6 +271,38 @@ TEST(EtcdLayout, AFoldOfManyTasksIsSeveralTxnsUnderTheLimits) {
     puts += txn.success.size();
   }
   EXPECT_EQ(puts, 1000u + fold->history_chunks);
+}
+
+TEST(EtcdLayout, FinishedTasksGoIntoDoneChunksOfAtMostTheRecordSize) {
+  EtcdLayout layout("/c");
+  std::vector<Task> upserts;
+  for (int i = 0; i < 1000; ++i)
+    upserts.push_back(
+        etcd_task("t" + std::to_string(i), i % 2 ? TaskState::Completed : TaskState::Failed));
+  auto txns = build_log_txns(layout, upserts, {}, 1, EtcdTxnLimits{});
+  ASSERT_EQ(txns.size(), 1u);
+  std::vector<LogKeyValue> records = {{1, txns[0].success[0].value}};
+  EtcdTxnLimits limits;
+  limits.max_record_bytes = 8000;
+  auto fold = plan_fold(layout, records, limits);
+  ASSERT_TRUE(fold.is_ok());
+  EXPECT_EQ(fold->tasks, 0u);
+  EXPECT_EQ(fold->done_tasks, 1000u);
+  EXPECT_GT(fold->done_chunks, 2u);
+  std::set<std::string> keys;
+  size_t read = 0;
+  std::string buffer;
+  for (const auto& txn : fold->puts) {
+    for (const auto& op : txn.success) {
+      ASSERT_TRUE(op.key.starts_with(layout.done_prefix())) << op.key;
+      EXPECT_TRUE(keys.insert(op.key).second) << "written twice: " << op.key;
+      auto done = parse_done_chunk(op.value, buffer);
+      ASSERT_TRUE(done.is_ok());
+      read += done->size();
+    }
+  }
+  EXPECT_EQ(read, 1000u);
+  EXPECT_EQ(keys.size(), fold->done_chunks);
 }
 
 TEST(EtcdLayout, AFoldOfARecordThatDoesNotParseNamesIt) {

@@ -152,6 +152,25 @@ TEST(EtcdReplay, ARecordOlderThanATaskKeyIsSkipped) {
   EXPECT_EQ(states(replay), (std::map<std::string, TaskState>{{"a", TaskState::Failed}}));
 }
 
+TEST(EtcdReplay, ADoneChunkEntryIsTheTaskUnlessSomethingNewerIsHeld) {
+  EtcdReplay replay(kLayout);
+  DoneChunkWriter done;
+  done.add_task(5, protocol::encode_task_compact(etcd_task("a", TaskState::Completed)));
+  done.add_task(5, protocol::encode_task_compact(etcd_task("b", TaskState::Failed)));
+  // b was restarted after the fold's window (a newer record); a has an older key left.
+  auto restarted =
+      build_log_txns(kLayout, std::vector<Task>{etcd_task("b", TaskState::Pending)}, {}, 9, {});
+  ASSERT_TRUE(replay.put(kv(restarted[0].success[0].key, restarted[0].success[0].value)).is_ok());
+  ASSERT_TRUE(replay.put(kv(kLayout.done_key(6, 0), done.take())).is_ok());
+  ASSERT_TRUE(replay
+                  .put(kv(kLayout.task_key("a"),
+                          encode_task_value(2, protocol::encode_task_compact(
+                                                   etcd_task("a", TaskState::Running)))))
+                  .is_ok());
+  EXPECT_EQ(states(replay), (std::map<std::string, TaskState>{{"a", TaskState::Completed},
+                                                              {"b", TaskState::Pending}}));
+}
+
 TEST(EtcdReplay, DeletionsOfFoldedRecordsChangeNothingATaskKeysDropsTheTask) {
   Life life = a_life();
   EtcdReplay replay(kLayout);

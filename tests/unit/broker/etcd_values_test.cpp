@@ -126,5 +126,24 @@ TEST(EtcdValues, AHistoryChunkRoundTripsItsGroups) {
   EXPECT_FALSE(parse_chunk("").is_ok());
 }
 
+TEST(EtcdValues, ADoneChunkRoundTripsItsTasksWithTheirSeqs) {
+  DoneChunkWriter writer;
+  EXPECT_TRUE(writer.empty());
+  writer.add_task(7, "task-a");
+  writer.add_task(3, std::string(300, 'b'));
+  const std::string value = writer.take();
+  EXPECT_TRUE(writer.empty());
+  std::string done_buffer;
+  auto tasks = parse_done_chunk(value, done_buffer);
+  ASSERT_TRUE(tasks.is_ok()) << tasks.status().to_string();
+  ASSERT_EQ(tasks->size(), 2u);
+  EXPECT_EQ((*tasks)[0].seq, 7u);
+  EXPECT_EQ((*tasks)[0].task, "task-a");
+  EXPECT_EQ((*tasks)[1].seq, 3u);
+  EXPECT_EQ((*tasks)[1].task, std::string(300, 'b'));
+  EXPECT_FALSE(parse_done_chunk(std::string("\x01\x07\x00", 3), done_buffer).is_ok());
+  EXPECT_FALSE(parse_done_chunk(value.substr(0, value.size() - 1), done_buffer).is_ok());
+}
+
 }  // namespace
 }  // namespace cube::broker
