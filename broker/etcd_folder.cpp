@@ -40,6 +40,7 @@ void EtcdFolder::on_commit(size_t records, size_t bytes, const std::vector<EtcdC
     records_ += records;
     bytes_ += bytes;
     guard_ = guard;
+    committed_ = true;
     wake = !folding_ && due();
   }
   if (wake)
@@ -51,6 +52,7 @@ void EtcdFolder::restart(size_t records) {
   ++generation_;
   records_ = records;
   bytes_ = 0;
+  committed_ = false;  // and no fold before this store's next commit, with its guard
 }
 
 EtcdFoldStats EtcdFolder::stats() const {
@@ -64,7 +66,8 @@ bool EtcdFolder::wait_idle(Millis timeout) {
 }
 
 bool EtcdFolder::due() const {
-  return records_ > 0 && (records_ >= options_.fold_records || bytes_ >= options_.fold_bytes);
+  return committed_ && records_ > 0 &&
+         (records_ >= options_.fold_records || bytes_ >= options_.fold_bytes);
 }
 
 bool EtcdFolder::still(uint64_t generation) const {

@@ -12,7 +12,10 @@
 //
 // Fencing: every fold txn carries the write guard the store had at the last on_commit before the
 // fold was planned; a broker that lost leadership folds nothing (its txns fail their compare).
-// restart() (at a takeover) drops the fold in progress between two of its txns.
+// Only a store that commits folds: nothing is folded before the first on_commit after the
+// folder was made or restart()ed (at a takeover), so a standby, which commits nothing, never
+// writes, and a new leader folds with its own reign's guard. restart() also drops the fold in
+// progress between two of its txns.
 //
 // Thread-safety: on_commit, restart, stats and wait_idle from any thread; the fold thread
 // touches nothing else.
@@ -87,6 +90,7 @@ class EtcdFolder {
   uint64_t generation_ CUBE_GUARDED_BY(mu_) = 0;  // bumped by restart()
   size_t records_ CUBE_GUARDED_BY(mu_) = 0;       // log records present, as far as known
   size_t bytes_ CUBE_GUARDED_BY(mu_) = 0;         // bytes appended since the last fold
+  bool committed_ CUBE_GUARDED_BY(mu_) = false;   // on_commit since the start or restart()
   std::vector<EtcdCompare> guard_ CUBE_GUARDED_BY(mu_);
   EtcdFoldStats stats_ CUBE_GUARDED_BY(mu_);
   std::thread thread_;  // last: starts after everything above is built
