@@ -354,6 +354,9 @@ TEST_F(EtcdStoreTest, AFoldStoppedBeforeItsDeletionLosesNothingAndIsDoneAgain) {
   options.fold_records = 2;
   auto next = EtcdStore::open(options);
   ASSERT_TRUE(next.is_ok());
+  // Not before it commits (a standby, which never commits, never writes).
+  ASSERT_TRUE((*next)->wait_folded(Millis(10000)));
+  EXPECT_EQ(keys_under(client, layout.log_prefix()), 4);
   ASSERT_TRUE(expected.commit(**next, 30, 5, TaskState::Pending).is_ok());
   ASSERT_TRUE((*next)->wait_folded(Millis(10000)));
   EXPECT_EQ((*next)->stats().folds, 1u);
