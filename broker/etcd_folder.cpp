@@ -96,10 +96,18 @@ void EtcdFolder::run() {
       folding_ = false;
       if (!folded.is_ok() && generation_ == generation && !stopping_) {
         ++stats_.fold_failures;
-        failed = true;
+        // Fenced: this broker no longer leads. Its next commit (as leader again) says when.
+        if (folded.code() == ErrorCode::Conflict)
+          committed_ = false;
+        else
+          failed = true;
       }
     }
     cv_.notify_all();
+    if (!folded.is_ok() && !failed) {
+      spdlog::info("store {}: a fold of the log stopped: {}", options_.store_name,
+                   folded.message());
+    }
     if (failed) {
       spdlog::warn("store {}: a fold of the log stopped (tried again in {} ms): {}",
                    options_.store_name, kRetryAfter.count(), folded.message());
