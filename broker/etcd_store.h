@@ -21,7 +21,7 @@
 // numbers of the first try, so the retry rewrites the same keys with the same values and a txn
 // that landed although its answer was lost is not duplicated.
 //
-// Folding. The log is folded into task keys and history chunks by an EtcdFolder
+// Folding. The log is folded into task keys, done chunks and history chunks by an EtcdFolder
 // (broker/etcd_folder.h) on a thread and connection of its own, when it holds fold_records
 // records or fold_bytes bytes, so that commits stay one txn each. A fold that fails is dropped
 // (logged) and planned again later: the commits are not affected, and a fold stopped anywhere
@@ -36,8 +36,9 @@
 // compare "the leader key is still mine" to set_write_guard, and from then on every txn of
 // commit() carries it, so a broker that lost leadership writes nothing.
 //
-// Thread-safety: as Store (one thread at a time). Every call blocks on etcd round trips
-// (bounded by EtcdClientOptions' timeouts per txn). commits_are_cheap(): no.
+// Thread-safety: as Store (one thread at a time; the folder has a thread of its own). Every call
+// blocks on etcd round trips (bounded by EtcdClientOptions' timeouts per txn).
+// commits_are_cheap(): no.
 #pragma once
 
 #include <cstdint>
