@@ -216,7 +216,7 @@ Result<LogRecord> parse_log_record(std::string_view value, std::string& buffer) 
   return out;
 }
 
-HistoryChunkWriter::HistoryChunkWriter() {
+ChunkWriter::ChunkWriter() {
   value_.push_back(kFormat);
 }
 
@@ -229,7 +229,7 @@ void HistoryChunkWriter::add_group(uint64_t seq, const std::vector<EventBlob>& e
   }
 }
 
-std::string HistoryChunkWriter::take() {
+std::string ChunkWriter::take() {
   std::string out = std::move(value_);
   value_.assign(1, kFormat);
   return pack(std::move(out));
@@ -253,19 +253,9 @@ Result<std::vector<HistoryGroup>> parse_history_chunk(std::string_view value, st
   return out;
 }
 
-DoneChunkWriter::DoneChunkWriter() {
-  value_.push_back(kFormat);
-}
-
 void DoneChunkWriter::add_task(uint64_t seq, std::string_view blob) {
   put_varint(seq, value_);
   put_string(blob, value_);
-}
-
-std::string DoneChunkWriter::take() {
-  std::string out = std::move(value_);
-  value_.assign(1, kFormat);
-  return pack(std::move(out));
 }
 
 Result<std::vector<TaskValue>> parse_done_chunk(std::string_view value, std::string& buffer) {

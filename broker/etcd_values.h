@@ -79,32 +79,29 @@ struct HistoryGroup {
   uint64_t seq = 0;
   std::vector<EventBlob> events;
 };
-class HistoryChunkWriter {
+// What the chunk writers share: the value built so far, and take().
+class ChunkWriter {
  public:
-  HistoryChunkWriter();
-  void add_group(uint64_t seq, const std::vector<EventBlob>& events);
   size_t bytes() const { return value_.size(); }
   bool empty() const { return value_.size() <= 1; }
-  // The value; the writer is empty again.
+  // The value (compressed when that makes it smaller); the writer is empty again.
   std::string take();
 
- private:
+ protected:
+  ChunkWriter();
   std::string value_;
+};
+
+class HistoryChunkWriter : public ChunkWriter {
+ public:
+  void add_group(uint64_t seq, const std::vector<EventBlob>& events);
 };
 Result<std::vector<HistoryGroup>> parse_history_chunk(std::string_view value, std::string& buffer);
 
 // Tasks in a final state, each with the seq of the log record it comes from.
-class DoneChunkWriter {
+class DoneChunkWriter : public ChunkWriter {
  public:
-  DoneChunkWriter();
   void add_task(uint64_t seq, std::string_view blob);
-  size_t bytes() const { return value_.size(); }
-  bool empty() const { return value_.size() <= 1; }
-  // The value; the writer is empty again.
-  std::string take();
-
- private:
-  std::string value_;
 };
 Result<std::vector<TaskValue>> parse_done_chunk(std::string_view value, std::string& buffer);
 
