@@ -77,6 +77,7 @@ bool EtcdFolder::still(uint64_t generation) const {
 
 void EtcdFolder::run() {
   pthread_setname_np(pthread_self(), "etcd-fold");
+  std::string last_error;  // the last failure logged
   while (true) {
     uint64_t generation = 0;
     std::vector<EtcdCompare> guard;
@@ -90,6 +91,8 @@ void EtcdFolder::run() {
       guard = guard_;
     }
     Status folded = fold_once(generation, guard);
+    if (folded.is_ok())
+      last_error.clear();
     bool failed = false;
     {
       MutexLock lock(mu_);
@@ -109,8 +112,12 @@ void EtcdFolder::run() {
                    folded.message());
     }
     if (failed) {
-      spdlog::warn("store {}: a fold of the log stopped (tried again in {} ms): {}",
-                   options_.store_name, kRetryAfter.count(), folded.message());
+      // Once per distinct error: etcd down for a minute is one line, not sixty.
+      if (folded.message() != last_error) {
+        spdlog::warn("store {}: a fold of the log stopped (tried again every {} ms): {}",
+                     options_.store_name, kRetryAfter.count(), folded.message());
+      }
+      last_error = folded.message();
       MutexLock lock(mu_);
       mu_.wait_for(cv_, kRetryAfter, [this]() CUBE_REQUIRES(mu_) { return stopping_; });
     }
