@@ -167,11 +167,13 @@ Result<EtcdRangeResponse> EtcdClient::range(const EtcdRangeRequest& request) {
 
 Status EtcdClient::range_all(std::string_view key, std::string_view range_end,
                              const std::function<Status(std::vector<EtcdKeyValue>& page)>& visit,
-                             int64_t* snapshot_revision) {
+                             int64_t* snapshot_revision, int64_t page_size) {
   EtcdRangeRequest request;
   request.key = std::string(key);
   request.range_end = std::string(range_end);
-  request.limit = options_.page_size;
+  request.limit = page_size > 0 ? page_size : options_.page_size;
+  if (snapshot_revision != nullptr)
+    request.revision = *snapshot_revision;
   while (true) {
     auto page = range(request);
     if (!page.is_ok())

@@ -87,10 +87,13 @@ class EtcdClient {
   // snapshot even while others write. A non-OK Status from `visit` stops the read and is
   // returned. Errors as above; Unavailable too when etcd compacted that revision away
   // meanwhile (read again). `snapshot_revision`, when given, is set to the revision read (a
-  // watch from the one after it misses nothing).
+  // watch from the one after it misses nothing); when it points to a revision other than 0, the
+  // range is read as of that revision (several ranges, one snapshot). `page_size` (0: the
+  // options') is the keys per request: fewer for large values, so that a page stays under the
+  // gateway's 4 MiB answers.
   Status range_all(std::string_view key, std::string_view range_end,
                    const std::function<Status(std::vector<EtcdKeyValue>& page)>& visit,
-                   int64_t* snapshot_revision = nullptr);
+                   int64_t* snapshot_revision = nullptr, int64_t page_size = 0);
 
   // One transaction: compares, then the success or the failure ops, atomically. OK with
   // succeeded false when a compare did not hold. Errors as above (Invalid when it has more ops

@@ -1,10 +1,11 @@
 #include "broker/etcd_store.h"
 
+#include <algorithm>
 #include <charconv>
 #include <functional>
 #include <utility>
 
-#include "protocol/codec.h"
+#include <spdlog/spdlog.h>
 
 namespace cube::broker {
 namespace {
@@ -19,8 +20,35 @@ Result<int> parse_version(std::string_view text) {
 
 }  // namespace
 
+namespace {
+
+EtcdFolderOptions folder_options(const EtcdStoreOptions& options, std::string store_name) {
+  EtcdFolderOptions out;
+  out.client = options.client;
+  out.limits = options.limits;
+  out.fold_records = options.fold_records;
+  out.fold_bytes = options.fold_bytes;
+  out.store_name = std::move(store_name);
+  return out;
+}
+
+}  // namespace
+
 EtcdStore::EtcdStore(Key, EtcdStoreOptions options)
-    : options_(std::move(options)), layout_(options_.prefix), client_(options_.client) {}
+    : options_(std::move(options)),
+      layout_(options_.prefix),
+      client_(options_.client),
+      folder_(std::make_unique<EtcdFolder>(folder_options(options_, describe()), layout_)) {}
+
+EtcdStoreStats EtcdStore::stats() const {
+  EtcdStoreStats out = stats_;
+  EtcdFoldStats folds = folder_->stats();
+  out.folds = folds.folds;
+  out.fold_puts = folds.fold_puts;
+  out.fold_bytes = folds.fold_bytes;
+  out.fold_failures = folds.fold_failures;
+  return out;
+}
 
 Result<std::unique_ptr<EtcdStore>> EtcdStore::open(EtcdStoreOptions options) {
   auto store = std::make_unique<EtcdStore>(Key(), std::move(options));
@@ -99,33 +127,83 @@ Status EtcdStore::check_version_value(const std::string& found) const {
                             version.status().message() + "; not a Cube store");
   }
   if (*version != kSchemaVersion) {
+    const bool newer = *version > kSchemaVersion;
     return Status::internal(
         "store " + describe() + " has schema version " + std::to_string(*version) +
-        " (written by " + (*version > kSchemaVersion ? "a newer" : "an older") +
+        " (written by " + (newer ? "a newer" : "an older") +
         " cube-broker); this cube-broker reads and writes version " + mine +
-        (*version > kSchemaVersion ? ": upgrade cube-broker" : "") + " or use another prefix");
+        (newer ? ": upgrade cube-broker or use another prefix"
+               : " and does not convert an older prefix: use another prefix, or the "
+                 "cube-broker that wrote it"));
+  }
+  return Status::ok();
+}
+
+Status read_etcd_store(EtcdClient& client, const EtcdLayout& layout, EtcdReplay& replay,
+                       int64_t* revision, bool* corrupt) {
+  // Up to 4 values of max_record_bytes per page: well under the gateway's 4 MiB answers.
+  constexpr int64_t kLargeValuesPerPage = 4;
+  struct Part {
+    std::string prefix;
+    int64_t page_size;
+  };
+  const Part parts[] = {{layout.log_prefix(), kLargeValuesPerPage},
+                        {layout.done_prefix(), kLargeValuesPerPage},
+                        {layout.history_prefix(), kLargeValuesPerPage},
+                        {layout.tasks_prefix(), 0}};
+  *revision = 0;  // the first part's answer sets it; the others read at it
+  for (const auto& part : parts) {
+    CUBE_RETURN_IF_ERROR(client.range_all(
+        part.prefix, etcd_prefix_end(part.prefix),
+        [&](std::vector<EtcdKeyValue>& page) {
+          for (const auto& kv : page) {
+            if (Status applied = replay.put(kv); !applied.is_ok()) {
+              *corrupt = true;
+              return applied;
+            }
+          }
+          return Status::ok();
+        },
+        revision, part.page_size));
   }
   return Status::ok();
 }
 
 Status EtcdStore::find_history_end() {
   EtcdRangeRequest last;
-  last.key = layout_.events_prefix();
+  last.key = layout_.log_prefix();
   last.range_end = etcd_prefix_end(last.key);
   last.descending = true;
   last.limit = 1;
   last.keys_only = true;
   auto found = client_.range(last);
   if (!found.is_ok())
-    return store_error(found.status(), "cannot read the end of the history");
-  if (found->kvs.empty()) {
-    next_seq_ = 1;
-    return Status::ok();
+    return store_error(found.status(), "cannot read the end of the log");
+  uint64_t newest = 0;
+  if (!found->kvs.empty()) {
+    auto seq = layout_.parse_log_key(found->kvs.front().key);
+    if (!seq.is_ok())
+      return Status::internal("store " + describe() + " is corrupt: " + seq.status().message());
+    newest = *seq;
   }
-  auto parsed = layout_.parse_event_key(found->kvs.front().key);
-  if (!parsed.is_ok())
-    return Status::internal("store " + describe() + " is corrupt: " + parsed.status().message());
-  next_seq_ = parsed->seq + 1;
+  folder_->restart(static_cast<size_t>(found->count));
+  // The log may have been folded away entirely: PREFIX/folded says how far it went.
+  EtcdRangeRequest folded;
+  folded.key = layout_.folded_key();
+  auto mark = client_.range(folded);
+  if (!mark.is_ok())
+    return store_error(mark.status(), "cannot read how far the log was folded");
+  if (!mark->kvs.empty()) {
+    const std::string& text = mark->kvs.front().value;
+    uint64_t seq = 0;
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), seq);
+    if (ec != std::errc() || end != text.data() + text.size()) {
+      return Status::internal("store " + describe() + " is corrupt: " + folded.key + " holds \"" +
+                              text.substr(0, 40) + "\"");
+    }
+    newest = std::max(newest, seq);
+  }
+  next_seq_ = newest + 1;
   return Status::ok();
 }
 
@@ -133,11 +211,11 @@ Status EtcdStore::commit(std::span<const Task> upserts, std::span<const TaskEven
   if (upserts.empty() && events.empty())
     return Status::ok();
   std::vector<EtcdTxn> txns =
-      build_commit_txns(layout_, upserts, events, next_seq_, options_.limits, guard_);
+      build_log_txns(layout_, upserts, events, next_seq_, options_.limits, guard_);
   for (size_t i = 0; i < txns.size(); ++i) {
     auto done = client_.txn(txns[i]);
-    std::string which =
-        "txn " + std::to_string(i + 1) + " of " + std::to_string(txns.size()) + " of a commit";
+    std::string which = "log record " + std::to_string(i + 1) + " of " +
+                        std::to_string(txns.size()) + " of a commit";
     if (!done.is_ok())
       return store_error(done.status(), which);
     if (!done->succeeded) {
@@ -145,60 +223,43 @@ Status EtcdStore::commit(std::span<const Task> upserts, std::span<const TaskEven
                               " was refused: the write guard no longer holds");
     }
   }
-  next_seq_ += events.size();
+  next_seq_ += txns.size();
+  size_t bytes = 0;
+  for (const auto& txn : txns)
+    bytes += txn.success.front().value.size();
+  stats_.log_bytes += bytes;
+  stats_.log_records += txns.size();
+  folder_->on_commit(txns.size(), bytes, guard_);
   return Status::ok();
 }
 
-Status EtcdStore::read_prefix(const std::string& prefix, std::string_view what,
-                              const std::function<Status(const EtcdKeyValue&)>& decode) {
+Status EtcdStore::read_store(EtcdReplay& replay) {
+  int64_t revision = 0;
   bool corrupt = false;
-  Status read = client_.range_all(prefix, etcd_prefix_end(prefix), [&](auto& page) -> Status {
-    for (const auto& kv : page) {
-      if (Status decoded = decode(kv); !decoded.is_ok()) {
-        corrupt = true;
-        return Status::internal("store " + describe() + " is corrupt: " + kv.key + ": " +
-                                decoded.message());
-      }
-    }
-    return Status::ok();
-  });
-  if (read.is_ok() || corrupt)
+  Status read = read_etcd_store(client_, layout_, replay, &revision, &corrupt);
+  if (read.is_ok())
     return read;
-  return store_error(read, "cannot read the " + std::string(what));
+  if (corrupt)
+    return Status::internal("store " + describe() + " is corrupt: " + read.message());
+  return store_error(read, "cannot read the store");
 }
 
 Result<std::vector<Task>> EtcdStore::load_all() {
-  std::vector<Task> out;
-  Status read = read_prefix(layout_.tasks_prefix(), "tasks", [&](const EtcdKeyValue& kv) {
-    auto id = layout_.parse_task_key(kv.key);
-    if (!id.is_ok())
-      return id.status();
-    Task task;
-    CUBE_RETURN_IF_ERROR(protocol::decode_task(kv.value, task));
-    if (task.id != *id)
-      return Status::invalid("it holds task " + task.id);
-    out.push_back(std::move(task));
-    return Status::ok();
-  });
-  if (!read.is_ok())
-    return read;
-  return out;
+  EtcdReplay replay(layout_);
+  CUBE_RETURN_IF_ERROR(read_store(replay));
+  loaded_events_ = replay.take_events();
+  return replay.take_tasks();
 }
 
 Result<std::vector<TaskEventRecord>> EtcdStore::load_events() {
-  std::vector<TaskEventRecord> out;
-  Status read = read_prefix(layout_.events_prefix(), "task history", [&](const EtcdKeyValue& kv) {
-    auto key = layout_.parse_event_key(kv.key);
-    if (!key.is_ok())
-      return key.status();
-    TaskEvent event;
-    CUBE_RETURN_IF_ERROR(protocol::decode_task_event(kv.value, event));
-    out.emplace_back(std::move(key->task_id), std::move(event));
-    return Status::ok();
-  });
-  if (!read.is_ok())
-    return read;
-  return out;
+  if (loaded_events_) {
+    std::vector<TaskEventRecord> out = std::move(*loaded_events_);
+    loaded_events_.reset();
+    return out;
+  }
+  EtcdReplay replay(layout_);
+  CUBE_RETURN_IF_ERROR(read_store(replay));
+  return replay.take_events();
 }
 
 }  // namespace cube::broker

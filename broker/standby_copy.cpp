@@ -6,53 +6,15 @@
 
 #include <pthread.h>
 
+#include "broker/etcd_store.h"
 #include "broker/etcd_watch.h"
-#include "protocol/codec.h"
 
 namespace cube::broker {
 namespace {
 
-using TaskMap = std::map<std::string, Task>;
-using EventMap = std::map<std::pair<uint64_t, std::string>, TaskEvent>;
-
 // After a failed read or a broken stream: long enough not to spin on a dead etcd, short against
 // a TTL.
 constexpr Millis kRetryAfter{200};
-
-// Applies one key's put or delete to the maps; other keys of the prefix (version, leader,
-// brokers) are not the store's contents. Internal naming the key when it does not decode.
-Status apply_to(const EtcdLayout& layout, const EtcdKeyValue& kv, bool deleted, TaskMap& tasks,
-                EventMap& events) {
-  if (kv.key.starts_with(layout.tasks_prefix())) {
-    auto id = layout.parse_task_key(kv.key);
-    if (!id.is_ok())
-      return Status::internal(kv.key + ": " + id.status().message());
-    if (deleted) {
-      tasks.erase(*id);
-      return Status::ok();
-    }
-    Task task;
-    if (Status s = protocol::decode_task(kv.value, task); !s.is_ok())
-      return Status::internal(kv.key + ": " + s.message());
-    tasks[*id] = std::move(task);
-    return Status::ok();
-  }
-  if (kv.key.starts_with(layout.events_prefix())) {
-    auto key = layout.parse_event_key(kv.key);
-    if (!key.is_ok())
-      return Status::internal(kv.key + ": " + key.status().message());
-    std::pair<uint64_t, std::string> at{key->seq, std::move(key->task_id)};
-    if (deleted) {
-      events.erase(at);
-      return Status::ok();
-    }
-    TaskEvent event;
-    if (Status s = protocol::decode_task_event(kv.value, event); !s.is_ok())
-      return Status::internal(kv.key + ": " + s.message());
-    events[std::move(at)] = std::move(event);
-  }
-  return Status::ok();
-}
 
 EtcdClientOptions copy_client_options(const StandbyCopyOptions& options) {
   EtcdClientOptions client;
@@ -67,6 +29,7 @@ StandbyCopy::StandbyCopy(StandbyCopyOptions options, const Clock& clock)
       clock_(clock),
       layout_(options_.prefix),
       client_(copy_client_options(options_)),
+      replay_(layout_),
       thread_([this] { run(); }) {}
 
 StandbyCopy::~StandbyCopy() {
@@ -95,8 +58,8 @@ StandbyCopy::Stats StandbyCopy::stats() const {
   MutexLock lock(mu_);
   Stats out = stats_;
   out.revision = revision_;
-  out.tasks = tasks_.size();
-  out.events = events_.size();
+  out.tasks = replay_.task_count();
+  out.events = replay_.event_count();
   return out;
 }
 
@@ -115,14 +78,8 @@ Result<StoreContents> StandbyCopy::take(int64_t revision, Millis timeout) {
   }
   StoreContents out;
   out.revision = revision_;
-  out.tasks.reserve(tasks_.size());
-  for (auto& [id, task] : tasks_)
-    out.tasks.push_back(std::move(task));
-  out.events.reserve(events_.size());
-  for (auto& [at, event] : events_)
-    out.events.emplace_back(at.second, std::move(event));
-  tasks_.clear();
-  events_.clear();
+  out.tasks = replay_.take_tasks();
+  out.events = replay_.take_events();
   loaded_ = false;
   revision_ = 0;
   return out;
@@ -130,27 +87,18 @@ Result<StoreContents> StandbyCopy::take(int64_t revision, Millis timeout) {
 
 Status StandbyCopy::full_read() {
   SteadyTime start = clock_.now();
-  TaskMap tasks;
-  EventMap events;
+  EtcdReplay replay(layout_);
   int64_t revision = 0;
-  const std::string root = layout_.root();
-  Status read = client_.range_all(
-      root, etcd_prefix_end(root),
-      [&](std::vector<EtcdKeyValue>& page) {
-        for (const auto& kv : page)
-          CUBE_RETURN_IF_ERROR(apply_to(layout_, kv, /*deleted=*/false, tasks, events));
-        return Status::ok();
-      },
-      &revision);
+  bool corrupt = false;
+  Status read = read_etcd_store(client_, layout_, replay, &revision, &corrupt);
   if (!read.is_ok())
     return read;
   auto took = std::chrono::duration_cast<Millis>(clock_.now() - start);
   spdlog::info("warm standby: read {} tasks and {} history entries at revision {} in {} ms",
-               tasks.size(), events.size(), revision, took.count());
+               replay.task_count(), replay.event_count(), revision, took.count());
   {
     MutexLock lock(mu_);
-    tasks_ = std::move(tasks);
-    events_ = std::move(events);
+    replay_ = std::move(replay);
     revision_ = revision;
     loaded_ = true;
     ++stats_.full_reads;
@@ -224,7 +172,10 @@ void StandbyCopy::run() {
             for (const auto& event : answer.events) {
               if (event.kv.mod_revision <= revision_)
                 continue;  // in the snapshot already, or seen before the stream was resumed
-              failed = apply_to(layout_, event.kv, event.deleted, tasks_, events_);
+              if (event.deleted)
+                replay_.remove(event.kv.key);
+              else
+                failed = replay_.put(event.kv);
               if (!failed.is_ok()) {
                 reread = true;
                 return false;

@@ -1,9 +1,11 @@
 // StandbyCopy: a standby's warm copy of the etcd store (docs/ha.md, "Warm standby"), so that a
 // broker that wins the election serves without reading the whole store again.
 //
-// On a thread of its own, the copy reads every task and history entry under the prefix once
-// (one snapshot, at revision R), then follows the prefix with a watch (broker/etcd_watch.h)
-// from R + 1, applying each put and delete, decoded, to its maps. A broker that wins calls
+// On a thread of its own, the copy reads the store once (one snapshot, at revision R:
+// read_etcd_store), then follows the prefix with a watch (broker/etcd_watch.h) from R + 1,
+// applying each put and delete to its replay (broker/etcd_replay.h): the leader's log records,
+// its folds' task keys (taken only where newer than what the copy holds) and history chunks; the
+// folds' deletions of log records change nothing. A broker that wins calls
 // take(reign): the copy waits until it has seen revision `reign` (the creation of our own
 // leader key), which comes after every write of every earlier reign (their writes carried the
 // compare "the leader key is still the one created at my reign", and that key was deleted
@@ -22,7 +24,6 @@
 
 #include <condition_variable>
 #include <cstdint>
-#include <map>
 #include <string>
 #include <thread>
 #include <utility>
@@ -30,6 +31,7 @@
 
 #include "broker/etcd_client.h"
 #include "broker/etcd_layout.h"
+#include "broker/etcd_replay.h"
 #include "broker/store.h"
 #include "common/clock.h"
 #include "common/mutex.h"
@@ -93,8 +95,7 @@ class StandbyCopy {
   bool stopping_ CUBE_GUARDED_BY(mu_) = false;
   bool following_ CUBE_GUARDED_BY(mu_) = false;
   bool loaded_ CUBE_GUARDED_BY(mu_) = false;  // the maps hold a full read (and what followed)
-  std::map<std::string, Task> tasks_ CUBE_GUARDED_BY(mu_);
-  std::map<std::pair<uint64_t, std::string>, TaskEvent> events_ CUBE_GUARDED_BY(mu_);
+  EtcdReplay replay_ CUBE_GUARDED_BY(mu_);
   int64_t revision_ CUBE_GUARDED_BY(mu_) = 0;
   Stats stats_ CUBE_GUARDED_BY(mu_);
   std::thread thread_;  // last: starts after everything above is built

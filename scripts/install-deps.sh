@@ -11,6 +11,8 @@ PACKAGES=(
   libzmq3-dev cppzmq-dev libmsgpack-cxx-dev libcurl4-openssl-dev libspdlog-dev
   libboost-program-options-dev libgtest-dev libgmock-dev libsqlite3-dev nlohmann-json3-dev
   libcpp-httplib-dev prometheus-cpp-dev libbenchmark-dev uuid-dev
+  # the etcd store deflates its log records (broker/etcd_values.cpp)
+  zlib1g-dev
   docker.io busybox-static iproute2 iptables curl procps
   # The etcd store's integration tests start their own etcd processes (tests/integration/
   # etcd_cluster.h); the package's etcd service, where systemd runs it, is not used.

@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <map>
 #include <set>
 #include <sstream>
 #include <string>
@@ -87,7 +88,7 @@ TEST_F(EtcdStoreTest, TasksAndHistoryComeBackFromANewInstance) {
   {
     auto store = open_store(etcd_, "/rt");
     ASSERT_TRUE(store);
-    EXPECT_EQ(store->next_event_seq(), 1u);
+    EXPECT_EQ(store->next_log_seq(), 1u);
     for (int i = 0; i < 20; ++i) {
       tasks.push_back(stored_task(i));
       events.push_back(history_entry(tasks.back(), TaskState::Pending));
@@ -108,7 +109,7 @@ TEST_F(EtcdStoreTest, TasksAndHistoryComeBackFromANewInstance) {
   }
   auto reopened = open_store(etcd_, "/rt");
   ASSERT_TRUE(reopened);
-  EXPECT_EQ(reopened->next_event_seq(), events.size() + 1);
+  EXPECT_EQ(reopened->next_log_seq(), 3u);  // two commits, one log record each
   auto loaded = reopened->load_all();
   ASSERT_TRUE(loaded.is_ok()) << loaded.status().to_string();
   EXPECT_EQ(*loaded, tasks);  // ids are zero-padded: key order is the order they were made
@@ -123,7 +124,7 @@ TEST_F(EtcdStoreTest, TasksAndHistoryComeBackFromANewInstance) {
   EXPECT_TRUE(other->load_events()->empty());
 }
 
-TEST_F(EtcdStoreTest, ABatchOver128OpsIsWrittenAsSeveralTxnsAndReadBackWhole) {
+TEST_F(EtcdStoreTest, ABatchOfAThousandTasksIsOnePutAndALargerOneAFewRecords) {
   auto store = open_store(etcd_, "/big");
   ASSERT_TRUE(store);
   std::vector<Task> tasks;
@@ -138,21 +139,34 @@ TEST_F(EtcdStoreTest, ABatchOver128OpsIsWrittenAsSeveralTxnsAndReadBackWhole) {
   int64_t before = current_revision(client);
   Status committed = store->commit(tasks, events);
   ASSERT_TRUE(committed.is_ok()) << committed.to_string();
-  // Each txn is one revision: 2,000 puts in txns of at most 128 (a task beside its history
-  // entry) are 16 txns. A single txn would have been refused by etcd.
-  EXPECT_EQ(current_revision(client) - before, 16);
+  // One txn, one revision: 2,000 puts (version 1's layout) would have been 16 txns.
+  EXPECT_EQ(current_revision(client) - before, 1);
+  EXPECT_EQ(store->stats().log_records, 1u);
 
-  // Read back from a new instance, through pages of 500 keys.
-  auto reopened = open_store(etcd_, "/big");
-  ASSERT_TRUE(reopened);
-  auto loaded = reopened->load_all();
-  ASSERT_TRUE(loaded.is_ok()) << loaded.status().to_string();
-  EXPECT_EQ(*loaded, tasks);
-  auto history = reopened->load_events();
-  ASSERT_TRUE(history.is_ok());
-  EXPECT_EQ(*history, events);
+  // With records of at most 20 KB, the same batch is several records, one txn each.
+  EtcdStoreOptions small = store_options(etcd_, "/big-small");
+  small.limits.max_record_bytes = 20000;
+  auto split = EtcdStore::open(small);
+  ASSERT_TRUE(split.is_ok());
+  before = current_revision(client);
+  ASSERT_TRUE((*split)->commit(tasks, events).is_ok());
+  const int64_t records = current_revision(client) - before;
+  EXPECT_GT(records, 5);
+  EXPECT_EQ((*split)->next_log_seq(), static_cast<uint64_t>(records) + 1);
 
-  // etcd itself refuses more than 128 ops: what the split protects against.
+  // Read back from new instances, the log 4 records per page.
+  for (const std::string prefix : {"/big", "/big-small"}) {
+    auto reopened = open_store(etcd_, prefix);
+    ASSERT_TRUE(reopened);
+    auto loaded = reopened->load_all();
+    ASSERT_TRUE(loaded.is_ok()) << loaded.status().to_string();
+    EXPECT_EQ(*loaded, tasks) << prefix;
+    auto history = reopened->load_events();
+    ASSERT_TRUE(history.is_ok());
+    EXPECT_EQ(*history, events) << prefix;
+  }
+
+  // etcd itself refuses more than 128 ops: what a fold's txns stay under.
   broker::EtcdTxn too_big;
   for (int i = 0; i < 129; ++i)
     too_big.success.push_back(broker::EtcdOp::put("/raw/" + std::to_string(i), "x"));
@@ -168,9 +182,9 @@ TEST_F(EtcdStoreTest, ARetriedBatchRewritesTheSameKeys) {
   std::vector<Task> tasks = {stored_task(1)};
   std::vector<TaskEventRecord> events = {history_entry(tasks[0], TaskState::Pending)};
   // A first attempt that landed although the broker saw an error is what a retry repeats: the
-  // same txns, keys and values (build_commit_txns from the same first sequence number).
-  auto txns = broker::build_commit_txns(store->layout(), tasks, events, store->next_event_seq(),
-                                        broker::EtcdTxnLimits{});
+  // same txns, keys and values (build_log_txns from the same first sequence number).
+  auto txns = broker::build_log_txns(store->layout(), tasks, events, store->next_log_seq(),
+                                     broker::EtcdTxnLimits{});
   EtcdClientOptions options;
   options.endpoints = etcd_.endpoints();
   EtcdClient client(options);
@@ -182,23 +196,207 @@ TEST_F(EtcdStoreTest, ARetriedBatchRewritesTheSameKeys) {
   EXPECT_EQ(*history, events);  // one entry, not two
 }
 
+// What a store should hold after a run of commits: each task's newest state, every entry.
+struct Expected {
+  std::map<std::string, Task> tasks;
+  std::vector<TaskEventRecord> events;
+
+  // Commits `n` tasks starting at `first` moved to `state`, each with a history entry.
+  Status commit(EtcdStore& store, int first, int n, TaskState state) {
+    std::vector<Task> batch;
+    std::vector<TaskEventRecord> entries;
+    for (int i = first; i < first + n; ++i) {
+      Task t = stored_task(i);
+      t.state = state;
+      batch.push_back(t);
+      entries.push_back(history_entry(t, state));
+    }
+    Status done = store.commit(batch, entries);
+    if (done.is_ok()) {
+      for (const auto& t : batch)
+        tasks[t.id] = t;
+      events.insert(events.end(), entries.begin(), entries.end());
+    }
+    return done;
+  }
+
+  void check(EtcdStore& store) const {
+    auto loaded = store.load_all();
+    ASSERT_TRUE(loaded.is_ok()) << loaded.status().to_string();
+    std::vector<Task> want;
+    for (const auto& [id, t] : tasks)
+      want.push_back(t);
+    EXPECT_EQ(*loaded, want);
+    auto history = store.load_events();
+    ASSERT_TRUE(history.is_ok()) << history.status().to_string();
+    EXPECT_EQ(*history, events);
+  }
+};
+
+// The keys under `prefix` (count only).
+int64_t keys_under(EtcdClient& client, const std::string& prefix) {
+  broker::EtcdRangeRequest count;
+  count.key = prefix;
+  count.range_end = broker::etcd_prefix_end(prefix);
+  count.count_only = true;
+  auto answer = client.range(count);
+  EXPECT_TRUE(answer.is_ok()) << answer.status().to_string();
+  return answer.is_ok() ? answer->count : -1;
+}
+
+TEST_F(EtcdStoreTest, FoldsKeepTheLogShortAndAReloadFindsEveryTaskAndEntry) {
+  EtcdStoreOptions options = store_options(etcd_, "/fold");
+  options.fold_records = 4;
+  auto store = EtcdStore::open(options);
+  ASSERT_TRUE(store.is_ok());
+  EtcdClientOptions client_options;
+  client_options.endpoints = etcd_.endpoints();
+  EtcdClient client(client_options);
+  const broker::EtcdLayout& layout = (*store)->layout();
+  Expected expected;
+  // 40 tasks, each submitted, then running, then completed, 10 per commit, the phases
+  // overlapping as a broker's commits do.
+  for (int round = 0; round < 6; ++round) {
+    if (round < 4) {
+      ASSERT_TRUE(expected.commit(**store, round * 10, 10, TaskState::Pending).is_ok());
+    }
+    if (round >= 1 && round < 5) {
+      ASSERT_TRUE(expected.commit(**store, (round - 1) * 10, 10, TaskState::Running).is_ok());
+    }
+    if (round >= 2) {
+      ASSERT_TRUE(expected.commit(**store, (round - 2) * 10, 10, TaskState::Completed).is_ok());
+    }
+    // The folder (a thread of its own) keeps the log under the threshold.
+    ASSERT_TRUE((*store)->wait_folded(Millis(10000)));
+    EXPECT_LT(keys_under(client, layout.log_prefix()), 4);
+  }
+  const auto& stats = (*store)->stats();
+  EXPECT_EQ(stats.log_records, 12u);
+  EXPECT_GE(stats.folds, 2u);
+  EXPECT_EQ(stats.fold_failures, 0u);
+  // A task changed several times between two folds is put once by the fold.
+  EXPECT_LT(stats.fold_puts, 3u * 40u);
+  EXPECT_GT(keys_under(client, layout.tasks_prefix()), 0);  // tasks folded before they ended
+  EXPECT_GT(keys_under(client, layout.done_prefix()), 0);   // the others
+  EXPECT_GT(keys_under(client, layout.history_prefix()), 0);
+  std::printf(
+      "[etcd store] 12 commits of 10 tasks: %llu folds, %llu fold puts, %lld log keys "
+      "left\n",
+      static_cast<unsigned long long>(stats.folds),
+      static_cast<unsigned long long>(stats.fold_puts),
+      static_cast<long long>(keys_under(client, layout.log_prefix())));
+
+  auto reopened = open_store(etcd_, "/fold");
+  ASSERT_TRUE(reopened);
+  EXPECT_EQ(reopened->next_log_seq(), 13u);
+  ASSERT_NO_FATAL_FAILURE(expected.check(*reopened));
+
+  // A store that folds after every commit leaves no log at all: the next seq comes from
+  // PREFIX/folded, and a reload still finds everything.
+  options.fold_records = 1;
+  auto eager = EtcdStore::open(options);
+  ASSERT_TRUE(eager.is_ok());
+  ASSERT_TRUE(expected.commit(**eager, 0, 40, TaskState::Failed).is_ok());
+  ASSERT_TRUE((*eager)->wait_folded(Millis(10000)));
+  EXPECT_EQ(keys_under(client, layout.log_prefix()), 0);
+  auto after = open_store(etcd_, "/fold");
+  ASSERT_TRUE(after);
+  EXPECT_EQ(after->next_log_seq(), 14u);
+  ASSERT_NO_FATAL_FAILURE(expected.check(*after));
+}
+
+TEST_F(EtcdStoreTest, AFoldStoppedBeforeItsDeletionLosesNothingAndIsDoneAgain) {
+  EtcdStoreOptions options = store_options(etcd_, "/crash");
+  options.fold_records = 1000;  // no fold of its own
+  auto store = EtcdStore::open(options);
+  ASSERT_TRUE(store.is_ok());
+  const broker::EtcdLayout& layout = (*store)->layout();
+  Expected expected;
+  ASSERT_TRUE(expected.commit(**store, 0, 20, TaskState::Pending).is_ok());
+  ASSERT_TRUE(expected.commit(**store, 0, 10, TaskState::Running).is_ok());
+  ASSERT_TRUE(expected.commit(**store, 0, 5, TaskState::Completed).is_ok());
+
+  // A broker that died in the middle of a fold: it put the task keys and history chunk of
+  // records 1..3, not the deletion.
+  EtcdClientOptions client_options;
+  client_options.endpoints = etcd_.endpoints();
+  EtcdClient client(client_options);
+  std::vector<std::pair<uint64_t, std::string>> log;
+  ASSERT_TRUE(client
+                  .range_all(layout.log_prefix(), broker::etcd_prefix_end(layout.log_prefix()),
+                             [&](std::vector<broker::EtcdKeyValue>& page) {
+                               for (auto& kv : page)
+                                 log.emplace_back(*layout.parse_log_key(kv.key), kv.value);
+                               return Status::ok();
+                             })
+                  .is_ok());
+  ASSERT_EQ(log.size(), 3u);
+  std::vector<broker::LogKeyValue> records;
+  for (const auto& [seq, value] : log)
+    records.push_back({seq, value});
+  auto fold = broker::plan_fold(layout, records, broker::EtcdTxnLimits{});
+  ASSERT_TRUE(fold.is_ok());
+  for (const auto& txn : fold->puts)
+    ASSERT_TRUE(client.txn(txn).is_ok());
+  EXPECT_EQ(keys_under(client, layout.tasks_prefix()), 15);  // 5..19; 0..4 ended:
+  EXPECT_EQ(keys_under(client, layout.done_prefix()), 1);    // in a done chunk
+  // Meanwhile (or by the next leader) a newer change of some of those tasks.
+  ASSERT_TRUE(expected.commit(**store, 5, 10, TaskState::Failed).is_ok());
+
+  // A reload: the task keys of the fold, the log records they came from (skipped where a key is
+  // as new) and the newer one; every history entry once.
+  auto reopened = open_store(etcd_, "/crash");
+  ASSERT_TRUE(reopened);
+  EXPECT_EQ(reopened->next_log_seq(), 5u);
+  ASSERT_NO_FATAL_FAILURE(expected.check(*reopened));
+
+  // The next fold takes the whole log again, stale half-fold included, and finishes.
+  options.fold_records = 2;
+  auto next = EtcdStore::open(options);
+  ASSERT_TRUE(next.is_ok());
+  // Not before it commits (a standby, which never commits, never writes).
+  ASSERT_TRUE((*next)->wait_folded(Millis(10000)));
+  EXPECT_EQ(keys_under(client, layout.log_prefix()), 4);
+  ASSERT_TRUE(expected.commit(**next, 30, 5, TaskState::Pending).is_ok());
+  ASSERT_TRUE((*next)->wait_folded(Millis(10000)));
+  EXPECT_EQ((*next)->stats().folds, 1u);
+  EXPECT_EQ(keys_under(client, layout.log_prefix()), 0);
+  auto last = open_store(etcd_, "/crash");
+  ASSERT_TRUE(last);
+  ASSERT_NO_FATAL_FAILURE(expected.check(*last));
+}
+
 TEST_F(EtcdStoreTest, RefusesAPrefixOfAnotherSchemaVersionNamingBoth) {
   EtcdClientOptions options;
   options.endpoints = etcd_.endpoints();
   EtcdClient client(options);
-  ASSERT_TRUE(client.put("/newer/version", "2").is_ok());
+  ASSERT_TRUE(client.put("/newer/version", "3").is_ok());
   ASSERT_TRUE(client.put("/newer/tasks/x", "whatever").is_ok());
   auto newer = EtcdStore::open(store_options(etcd_, "/newer"));
   ASSERT_FALSE(newer.is_ok());
   EXPECT_EQ(newer.status().code(), ErrorCode::Internal);
   const std::string message = newer.status().message();
-  EXPECT_NE(message.find("schema version 2"), std::string::npos) << message;
-  EXPECT_NE(message.find("version 1"), std::string::npos) << message;
+  EXPECT_NE(message.find("schema version 3"), std::string::npos) << message;
+  EXPECT_NE(message.find("version 2"), std::string::npos) << message;
   EXPECT_NE(message.find("upgrade cube-broker"), std::string::npos) << message;
   // Nothing was changed.
   broker::EtcdRangeRequest get;
   get.key = "/newer/version";
-  EXPECT_EQ(client.range(get)->kvs.at(0).value, "2");
+  EXPECT_EQ(client.range(get)->kvs.at(0).value, "3");
+
+  // A prefix of version 1 (a key per task and per history entry, before the log): refused,
+  // naming both versions and what to do, and left as it is.
+  ASSERT_TRUE(client.put("/v1/version", "1").is_ok());
+  ASSERT_TRUE(client.put("/v1/tasks/x", "whatever").is_ok());
+  ASSERT_TRUE(client.put("/v1/events/00000000000000000001/x", "whatever").is_ok());
+  auto older = EtcdStore::open(store_options(etcd_, "/v1"));
+  ASSERT_FALSE(older.is_ok());
+  EXPECT_EQ(older.status().code(), ErrorCode::Internal);
+  const std::string v1 = older.status().message();
+  EXPECT_NE(v1.find("schema version 1 (written by an older cube-broker)"), std::string::npos) << v1;
+  EXPECT_NE(v1.find("reads and writes version 2"), std::string::npos) << v1;
+  get.key = "/v1/version";
+  EXPECT_EQ(client.range(get)->kvs.at(0).value, "1");
 
   // Keys that Cube did not write, and no version: refused too, and left alone.
   ASSERT_TRUE(client.put("/theirs/config", "{}").is_ok());

@@ -21,8 +21,10 @@
 #include "broker/etcd_client.h"
 #include "broker/etcd_layout.h"
 #include "broker/etcd_store.h"
+#include "broker/etcd_values.h"
 #include "common/clock.h"
 #include "common/ids.h"
+#include "protocol/codec.h"
 #include "tests/integration/cluster.h"
 #include "tests/integration/etcd_cluster.h"
 
@@ -296,8 +298,10 @@ TEST_F(LeaderElectionTest, APausedLeaderWritesNothingAfterItsSuccessorAndRejoins
   ASSERT_FALSE(refused.is_ok());
   EXPECT_EQ(refused.status().message(), "not_leader: leader is " + successor_address);
 
-  // etcd's view: every key written after the successor's reign began is the successor's (its
-  // submits); nothing of the old leader, and not the submit that waited for it.
+  // etcd's view: every log record written after the successor's reign began is the
+  // successor's (its submits); nothing of the old leader, and not the submit that waited for
+  // it. (Task keys and history chunks are written by folds, which only move what log records
+  // held; the successor's folds may move the old leader's tasks.)
   broker::EtcdLayout layout(kPrefix);
   auto client = etcd_client();
   std::vector<std::string> foreign;
@@ -306,14 +310,22 @@ TEST_F(LeaderElectionTest, APausedLeaderWritesNothingAfterItsSuccessorAndRejoins
       [&](std::vector<broker::EtcdKeyValue>& page) {
         for (const auto& kv : page) {
           // The leader key and the brokers' registrations are the election's, not the store's.
-          if (kv.mod_revision <= new_reign || kv.key == layout.leader_key() ||
-              kv.key.starts_with(layout.brokers_prefix()))
+          if (kv.mod_revision <= new_reign || !kv.key.starts_with(layout.log_prefix()))
             continue;
-          auto task_id = layout.parse_task_key(kv.key);
-          auto event = layout.parse_event_key(kv.key);
-          std::string id = task_id.is_ok() ? *task_id : event.is_ok() ? event->task_id : kv.key;
-          if (!successor_ids.contains(id))
-            foreign.push_back(kv.key);
+          std::string buffer;
+          auto record = broker::parse_log_record(kv.value, buffer);
+          if (!record.is_ok()) {
+            foreign.push_back(kv.key + " (" + record.status().message() + ")");
+            continue;
+          }
+          for (auto blob : record->tasks) {
+            if (!successor_ids.contains(std::string(protocol::peek_task_id(blob))))
+              foreign.push_back(kv.key + " holding " + std::string(protocol::peek_task_id(blob)));
+          }
+          for (const auto& [id, blob] : record->events) {
+            if (!successor_ids.contains(std::string(id)))
+              foreign.push_back(kv.key + " holding history of " + std::string(id));
+          }
         }
         return Status::ok();
       });
