@@ -4,6 +4,7 @@
 #include <functional>
 #include <utility>
 
+#include "broker/etcd_services.h"
 #include "protocol/codec.h"
 
 namespace cube::broker {
@@ -147,6 +148,38 @@ Status EtcdStore::commit(std::span<const Task> upserts, std::span<const TaskEven
   }
   next_seq_ += events.size();
   return Status::ok();
+}
+
+Status EtcdStore::commit_services(std::span<const Service> upserts,
+                                  std::span<const std::string> removed) {
+  std::vector<EtcdTxn> txns =
+      build_service_txns(layout_, upserts, removed, options_.limits, guard_);
+  for (size_t i = 0; i < txns.size(); ++i) {
+    auto done = client_.txn(txns[i]);
+    std::string which = "txn " + std::to_string(i + 1) + " of " + std::to_string(txns.size()) +
+                        " of a service change";
+    if (!done.is_ok())
+      return store_error(done.status(), which);
+    if (!done->succeeded) {
+      return Status::conflict("store " + describe() + ": " + which +
+                              " was refused: the write guard no longer holds");
+    }
+  }
+  return Status::ok();
+}
+
+Result<std::vector<Service>> EtcdStore::load_services() {
+  std::vector<Service> out;
+  Status read = read_prefix(etcd_services_prefix(layout_), "services", [&](const EtcdKeyValue& kv) {
+    auto service = decode_etcd_service(layout_, kv);
+    if (!service.is_ok())
+      return service.status();
+    out.push_back(std::move(*service));
+    return Status::ok();
+  });
+  if (!read.is_ok())
+    return read;
+  return out;
 }
 
 Status EtcdStore::read_prefix(const std::string& prefix, std::string_view what,

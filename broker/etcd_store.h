@@ -78,6 +78,12 @@ class EtcdStore final : public Store {
   Result<std::vector<Task>> load_all() override;
   // In append order. Internal naming the key when an entry does not decode.
   Result<std::vector<TaskEventRecord>> load_events() override;
+  // Services under PREFIX/services/ (broker/etcd_services.h), with the write guard; codes as
+  // commit().
+  Status commit_services(std::span<const Service> upserts,
+                         std::span<const std::string> removed) override;
+  // Internal naming the key when a service does not decode.
+  Result<std::vector<Service>> load_services() override;
 
   // Compares that every txn of every later commit() carries (empty: none). The hook for
   // fencing; see the file comment.
