@@ -67,7 +67,7 @@ Status read_update(const json& body, UpdatePolicy& u) {
 // Printed by service_to_json / service_info_to_json; ignored on input.
 bool is_output_only(std::string_view key) {
   return key == "Version" || key == "TemplateVersion" || key == "CreatedAt" || key == "UpdatedAt" ||
-         key == "Running" || key == "Tasks";
+         key == "Running" || key == "Tasks" || key == "TaskList";
 }
 
 }  // namespace

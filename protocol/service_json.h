@@ -4,8 +4,9 @@
 //    "UpdateConfig": {"Parallelism": 1, "Delay": "0s", "FailureAction": "pause",
 //                     "Monitor": "5s", "Order": "stop-first"}}
 // Durations are milliseconds as numbers or strings such as "10s". The broker's fields
-// (Version, TemplateVersion, CreatedAt, UpdatedAt, Running, Tasks) are printed, and accepted and
-// ignored on input, so `inspect` output can be sent back.
+// (Version, TemplateVersion, CreatedAt, UpdatedAt, Running, Tasks, and the TaskList that
+// `service inspect -o json` adds) are printed, and accepted and ignored on input, so `inspect`
+// output can be sent back.
 #pragma once
 
 #include <nlohmann/json.hpp>
