@@ -315,5 +315,49 @@ TEST_F(EtcdServicesTest, ServicesComeBackFromANewInstanceAndAFencedWriteChangesN
   EXPECT_EQ(*(*store)->load_services(), std::vector<Service>{web});
 }
 
+// A standby that takes over (from its warm copy of the tasks) reads the services from etcd and
+// reconciles them without making any task twice.
+TEST_F(EtcdServicesTest, ANewLeaderKeepsTheServicesAndTheirTasks) {
+  std::vector<std::string> args = {"--store", etcd_.store_spec("/svc-ha"), "--leader-ttl", "2s"};
+  auto role_of = [](const Cluster& c) {
+    auto status = client_for(c).status();
+    return status.is_ok() ? status->role : std::string();
+  };
+  Cluster a, b;
+  ASSERT_NO_FATAL_FAILURE(a.start_broker(args));
+  ASSERT_TRUE(eventually([&] { return role_of(a) == "leader"; }, 15s, 100ms)) << a.logs();
+  ASSERT_NO_FATAL_FAILURE(b.start_broker(args));
+  ASSERT_TRUE(eventually([&] { return role_of(b) == "standby"; }, 15s, 100ms)) << b.logs();
+
+  // No agents: the replicas stay Pending, which is enough to count them.
+  auto created = a.cli({"service", "create", "--name", "web", "--replicas", "3", "--driver", "exec",
+                        "--", "sleep", "300"});
+  ASSERT_EQ(created.status.code, 0) << created.err << a.logs();
+  ASSERT_EQ(a.cli({"service", "scale", "web=2"}).status.code, 0);
+  std::set<std::string> before;
+  for (const auto& t : live(service_tasks(a, "web")))
+    before.insert(t.value("ID", ""));
+  ASSERT_EQ(before.size(), 2u) << service_tasks(a, "web").dump(2);
+
+  a.stop_broker(SIGKILL);
+  ASSERT_TRUE(eventually([&] { return role_of(b) == "leader"; }, 20s, 100ms)) << b.logs();
+  json ls;
+  ASSERT_TRUE(eventually(
+      [&] {
+        ls = json::parse(b.cli({"service", "ls", "-o", "json"}).out, nullptr, false);
+        return ls.is_array() && ls.size() == 1;
+      },
+      10s, 100ms))
+      << b.logs();
+  EXPECT_EQ(ls[0].value("Name", ""), "web");
+  EXPECT_EQ(ls[0].value("Replicas", 0), 2);
+  EXPECT_EQ(ls[0].value("Version", 0), 2) << "created, then scaled once";
+  std::set<std::string> after;
+  for (const auto& t : live(service_tasks(b, "web")))
+    after.insert(t.value("ID", ""));
+  EXPECT_EQ(after, before) << service_tasks(b, "web").dump(2);
+  EXPECT_EQ(service_tasks(b, "web").size(), 3u) << "the two kept and the one scaled away";
+}
+
 }  // namespace
 }  // namespace cube::test
