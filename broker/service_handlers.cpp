@@ -110,11 +110,16 @@ void on_scale(BrokerState& state, Inbound& in, protocol::ServiceScaleRequest& re
 
 void on_remove(BrokerState& state, Inbound& in, protocol::ServiceRemoveRequest& req) {
   const Service* found = state.services.find(req.name);
-  if (found == nullptr)
+  if (found == nullptr) {
+    // A retry of a removal that happened: answered as the first try was.
+    if (const Service* removed = state.services.removal_of(req.request_id, req.name))
+      return reply_with_service(state, in, req.request_id, *removed);
     return refuse(state, in, req.request_id, "not_found", unknown_service(req.name));
+  }
   protocol::Reply r;
   r.request_id = req.request_id;
   r.services.push_back(service_info(state, *found));
+  state.services.note_removal(req.request_id, *found);
   state.services.remove(req.name);
   bump(state.counters, "services.removed");
   reconcile_services(state);  // stops every task of it (it is an orphan now)

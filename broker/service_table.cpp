@@ -57,6 +57,20 @@ void ServiceTable::forget_tasks(std::string_view name) {
     tasks_.erase(it);
 }
 
+void ServiceTable::note_removal(uint64_t request_id, Service removed) {
+  removals_.emplace_back(request_id, std::move(removed));
+  if (removals_.size() > kRemovalsKept)
+    removals_.pop_front();
+}
+
+const Service* ServiceTable::removal_of(uint64_t request_id, std::string_view name) const {
+  for (const auto& [id, service] : removals_) {
+    if (id == request_id && service.name == name)
+      return &service;
+  }
+  return nullptr;
+}
+
 void ServiceTable::take_uncommitted(std::vector<Service>& upserts,
                                     std::vector<std::string>& removed) {
   for (const auto& name : dirty_) {

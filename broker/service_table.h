@@ -12,10 +12,13 @@
 // Thread-safety: none; broker loop thread. Nothing blocks.
 #pragma once
 
+#include <cstdint>
+#include <deque>
 #include <map>
 #include <set>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "protocol/service.h"
@@ -48,6 +51,15 @@ class ServiceTable {
   // Drops the task index of `name` (after its tasks were stopped).
   void forget_tasks(std::string_view name);
 
+  // A removal answered to request `request_id`, so that a Lazy Pirate retry of that request
+  // (same request id) after the first try removed the service is answered as the first was,
+  // not "no service named". Keeps the last kRemovalsKept.
+  void note_removal(uint64_t request_id, Service removed);
+  // The service removed by request `request_id` under `name`; nullptr when there was none.
+  const Service* removal_of(uint64_t request_id, std::string_view name) const;
+  // Enough for every retry in flight: a client retries within seconds.
+  static constexpr size_t kRemovalsKept = 64;
+
   // What the next commit must write: the services put and the names removed since the last
   // take_uncommitted(), each name in one of the two only.
   bool has_uncommitted() const { return !dirty_.empty() || !removed_.empty(); }
@@ -58,6 +70,7 @@ class ServiceTable {
   std::map<std::string, std::vector<std::string>, std::less<>> tasks_;
   std::set<std::string, std::less<>> dirty_;
   std::set<std::string, std::less<>> removed_;
+  std::deque<std::pair<uint64_t, Service>> removals_;  // oldest first
 };
 
 }  // namespace cube::broker

@@ -248,8 +248,8 @@ class Client {
   // Sets a service's replicas; returns the service after the change. Errors: as call();
   // NotFound; Invalid above kMaxReplicas.
   Result<protocol::ServiceInfo> service_scale(const std::string& name, uint32_t replicas);
-  // Removes a service and stops its tasks; returns the service as it was. Errors: as call();
-  // NotFound (also for a retry whose first try removed it).
+  // Removes a service and stops its tasks; returns the service as it was (also to a retry whose
+  // first try removed it). Errors: as call(); NotFound.
   Result<protocol::ServiceInfo> service_remove(const std::string& name);
 
   // 200 ms: a task change shows up within a fifth of a second, and one small GET per poll costs

@@ -62,5 +62,17 @@ TEST(ServiceTable, TasksOfAServiceThatIsGoneAreOrphans) {
   EXPECT_TRUE(table.task_ids("old").empty());
 }
 
+TEST(ServiceTable, ARemovalIsFoundAgainOnlyByItsOwnRequest) {
+  ServiceTable table;
+  table.note_removal(7, named("web"));
+  ASSERT_NE(table.removal_of(7, "web"), nullptr);
+  EXPECT_EQ(table.removal_of(7, "web")->name, "web");
+  EXPECT_EQ(table.removal_of(8, "web"), nullptr) << "another request: not a retry";
+  EXPECT_EQ(table.removal_of(7, "db"), nullptr);
+  for (uint64_t id = 100; id < 100 + ServiceTable::kRemovalsKept; ++id)
+    table.note_removal(id, named("s"));
+  EXPECT_EQ(table.removal_of(7, "web"), nullptr) << "the oldest are forgotten";
+}
+
 }  // namespace
 }  // namespace cube::broker
