@@ -84,6 +84,15 @@ size_t task_processes(Cluster& c, const std::vector<std::string>& agents) {
   return n;
 }
 
+// A broker (with `broker_args`) and exec agents named `agents` (each with `agent_args`).
+void start_cluster(Cluster& c, const std::vector<std::string>& agents,
+                   const std::vector<std::string>& broker_args = {},
+                   const std::vector<std::string>& agent_args = {}) {
+  ASSERT_NO_FATAL_FAILURE(c.start_broker(broker_args));
+  for (const auto& a : agents)
+    ASSERT_NO_FATAL_FAILURE(c.start_agent(a, agent_args));
+}
+
 void create_sleepers(Cluster& c, const std::string& name, int replicas) {
   auto r = c.cli({"service", "create", "--name", name, "--replicas", std::to_string(replicas),
                   "--driver", "exec", "--", "sleep", "300"});
@@ -93,9 +102,7 @@ void create_sleepers(Cluster& c, const std::string& name, int replicas) {
 
 TEST(Services, ThreeReplicasSpreadOverTwoAgentsAndAKilledTaskComesBackInItsSlot) {
   Cluster c;
-  c.start_broker();
-  c.start_agent("a1");
-  c.start_agent("a2");
+  ASSERT_NO_FATAL_FAILURE(start_cluster(c, {"a1", "a2"}));
   GroupReaper reaper{{}, {c.dir() / "a1", c.dir() / "a2"}};
   create_sleepers(c, "web", 3);
   std::map<int, json> slots;
@@ -142,9 +149,7 @@ TEST(Services, ThreeReplicasSpreadOverTwoAgentsAndAKilledTaskComesBackInItsSlot)
 
 TEST(Services, ScaleUpThenDownStopsTheHighestSlots) {
   Cluster c;
-  c.start_broker();
-  c.start_agent("a1", {"--slots", "8"});
-  c.start_agent("a2", {"--slots", "8"});
+  ASSERT_NO_FATAL_FAILURE(start_cluster(c, {"a1", "a2"}, {}, {"--slots", "8"}));
   GroupReaper reaper{{}, {c.dir() / "a1", c.dir() / "a2"}};
   create_sleepers(c, "web", 3);
   std::map<int, json> three;
@@ -202,9 +207,7 @@ TEST(Services, ScaleUpThenDownStopsTheHighestSlots) {
 
 TEST(Services, ARestartedBrokerKeepsTheServiceAndMakesNoDuplicates) {
   Cluster c;
-  c.start_broker();
-  c.start_agent("a1");
-  c.start_agent("a2");
+  ASSERT_NO_FATAL_FAILURE(start_cluster(c, {"a1", "a2"}));
   GroupReaper reaper{{}, {c.dir() / "a1", c.dir() / "a2"}};
   create_sleepers(c, "web", 3);
   std::map<int, json> before;
@@ -227,9 +230,7 @@ TEST(Services, ARestartedBrokerKeepsTheServiceAndMakesNoDuplicates) {
 
 TEST(Services, ALostNodesReplicasAreReplacedOnTheOtherNode) {
   Cluster c;
-  c.start_broker({"--node-grace", "2s"});
-  c.start_agent("a1");
-  c.start_agent("a2");
+  ASSERT_NO_FATAL_FAILURE(start_cluster(c, {"a1", "a2"}, {"--node-grace", "2s"}));
   GroupReaper reaper{{}, {c.dir() / "a1", c.dir() / "a2"}};
   create_sleepers(c, "web", 2);
   std::map<int, json> slots;
@@ -255,8 +256,7 @@ TEST(Services, ALostNodesReplicasAreReplacedOnTheOtherNode) {
 
 TEST(Services, RmStopsEveryTaskAndForgetsTheService) {
   Cluster c;
-  c.start_broker();
-  c.start_agent("a1");
+  ASSERT_NO_FATAL_FAILURE(start_cluster(c, {"a1"}));
   GroupReaper reaper{{}, {c.dir() / "a1"}};
   create_sleepers(c, "web", 2);
   ASSERT_TRUE(wait_running(c, "web", 2)) << c.logs();
