@@ -14,6 +14,7 @@
 
 #include "broker/handlers.h"
 #include "broker/plan_apply.h"
+#include "broker/service_loop.h"
 #include "common/check.h"
 
 namespace cube::broker {
@@ -40,7 +41,8 @@ bool is_client_write(const Inbound& in) {
   auto type = static_cast<MessageType>(in.message.type);
   return in.socket == BrokerSocket::Client &&
          (type == MessageType::SubmitRequest || type == MessageType::SubmitBatchRequest ||
-          type == MessageType::StopRequest);
+          type == MessageType::StopRequest || type == MessageType::ServiceCreateRequest ||
+          type == MessageType::ServiceScaleRequest || type == MessageType::ServiceRemoveRequest);
 }
 
 // Reads and discards what is pending on a readable signalfd, eventfd or pipe. One read is
@@ -136,7 +138,20 @@ Status BrokerLoop::load_store() {
   auto events = store_->load_events();
   if (!events.is_ok())
     return events.status().with_context("cannot load task history from the store");
-  return restore_tasks(std::move(*loaded), std::move(*events));
+  CUBE_RETURN_IF_ERROR(restore_tasks(std::move(*loaded), std::move(*events)));
+  return load_services();
+}
+
+Status BrokerLoop::load_services() {
+  auto services = store_->load_services();
+  if (!services.is_ok())
+    return services.status().with_context("cannot load services from the store");
+  for (auto& service : *services)
+    state_.services.restore(std::move(service));
+  if (!services->empty())
+    spdlog::info("loaded {} services from the store", services->size());
+  state_.services_changed = true;  // reconcile what the tasks left behind
+  return Status::ok();
 }
 
 Status BrokerLoop::restore_tasks(std::vector<Task> stored, std::vector<TaskEventRecord> events) {
@@ -156,6 +171,8 @@ Status BrokerLoop::restore_tasks(std::vector<Task> stored, std::vector<TaskEvent
       state_.agents.add_expected(task.node_id, task.node);
       state_.liveness.on_traffic(task.node_id, now);
     }
+    if (!task.service.empty())
+      state_.services.add_task(task.service, task.id);
     auto it = history.find(task.id);
     Status s = state_.tasks.restore(
         std::move(task), it == history.end() ? std::vector<TaskEvent>{} : std::move(it->second));
@@ -305,6 +322,9 @@ void BrokerLoop::take_over(const ElectionNews& news) {
     if (taken.is_ok()) {
       source = "the warm copy at revision " + std::to_string(taken->revision);
       loaded = restore_tasks(std::move(taken->tasks), std::move(taken->events));
+      // The warm copy follows the tasks only; services are few: read from the store.
+      if (loaded.is_ok())
+        loaded = load_services();
     } else {
       spdlog::warn("{}: reading the whole store instead", taken.status().message());
     }
@@ -428,6 +448,12 @@ void BrokerLoop::run_timers() {
 
 void BrokerLoop::before_poll() {
   SteadyTime now = clock_.now();
+  // A task that changed may be a service's replica that ended or was lost: the service loop
+  // replaces it before the pass places the new task.
+  if (state_.services_changed || (state_.services.size() > 0 && state_.tasks.has_uncommitted())) {
+    state_.services_changed = false;
+    reconcile_services(state_);
+  }
   if (state_.schedule_needed && now >= next_pass_at_) {
     state_.schedule_needed = false;
     PlanApplyInput input{
@@ -439,6 +465,7 @@ void BrokerLoop::before_poll() {
         .wall = clock_.wall(),
         .hints = &state_.lifecycle.hints(),
         .view = &scheduler_view_,
+        .services = &state_.services,
     };
     auto result =
         plan_and_apply(state_.tasks, state_.agents, state_.liveness, input, state_.commands);
@@ -453,6 +480,8 @@ void BrokerLoop::before_poll() {
       bump(state_.counters, "tasks.placement_refused_no_credit", result.credit_refused);
       state_.schedule_needed = true;
     }
+    if (result.deferred > 0)
+      state_.schedule_needed = true;  // more replicas of a service wait for the next pass
     state_.queue_commands();
     // Under load the loop wakes for every few messages; a pass over a thousand nodes costs tens
     // of microseconds whatever it places, so the next one waits kPassSpacing times what this one
@@ -475,7 +504,7 @@ void BrokerLoop::commit_step(SteadyTime now) {
       return;
     writer_->start(std::move(*retry_batch_));
     retry_batch_.reset();
-  } else if (!state_.tasks.has_uncommitted()) {
+  } else if (!state_.tasks.has_uncommitted() && !state_.services.has_uncommitted()) {
     // What the queued messages report is stored already (a duplicate submit, a stop of a task
     // that had ended, or a batch that landed earlier).
     state_.outbox.settle();
@@ -483,8 +512,11 @@ void BrokerLoop::commit_step(SteadyTime now) {
   } else {
     batch_in_flight_ = state_.outbox.cut();
     StoreBatch batch;
-    if (store_->reads_batches())
-      batch = {state_.tasks.uncommitted_tasks(), state_.tasks.take_uncommitted_events()};
+    if (store_->reads_batches()) {
+      batch.upserts = state_.tasks.uncommitted_tasks();
+      batch.events = state_.tasks.take_uncommitted_events();
+    }
+    state_.services.take_uncommitted(batch.service_upserts, batch.service_removals);
     writer_->start(std::move(batch));
     state_.tasks.mark_committed();
   }
@@ -542,7 +574,7 @@ void BrokerLoop::finish_commits() {
       retry_batch_.reset();
       continue;
     }
-    if (!state_.tasks.has_uncommitted())
+    if (!state_.tasks.has_uncommitted() && !state_.services.has_uncommitted())
       break;
     commit_step(clock_.now());
   }

@@ -151,6 +151,9 @@ class BrokerLoop {
  private:
   // Reads every task and its history from the store and restores them (restore_tasks).
   Status load_store();
+  // Reads every service from the store into the service table (after the tasks, whose
+  // service fields build its task index).
+  Status load_services();
   // Puts `stored` (with `events`, their history in append order) into the task table, oldest
   // first, and expects the agents they run on to HELLO again. Internal when they contradict.
   Status restore_tasks(std::vector<Task> stored, std::vector<TaskEventRecord> events);

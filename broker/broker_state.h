@@ -34,6 +34,7 @@
 #include "broker/options.h"
 #include "broker/outbox.h"
 #include "broker/rate_limiter.h"
+#include "broker/service_table.h"
 #include "broker/task_lifecycle.h"
 #include "broker/task_table.h"
 #include "broker/zap_handler.h"
@@ -57,6 +58,7 @@ struct BrokerState {
   BrokerMetrics metrics;  // message counts and latencies, exported in STATUS
   BrokerSockets sockets;  // bound by BrokerLoop::bind()
   TaskTable tasks;
+  ServiceTable services;  // docs/services.md; broker/service_loop.h keeps their tasks
   AgentRegistry agents;
   Liveness liveness;
   EventSync event_sync;
@@ -70,6 +72,9 @@ struct BrokerState {
   Outbox outbox;
   // Something changed that may let a task be placed: the loop runs a scheduling pass.
   bool schedule_needed = true;
+  // A service changed (or the broker just loaded them): the loop reconciles the services
+  // before its next scheduling pass. Task changes trigger it too (broker/broker_loop.cpp).
+  bool services_changed = true;
   // Under CURVE: the ZAP handler (owned by the loop) and its counts after the startup
   // self-check, which STATUS leaves out. nullptr without CURVE.
   const ZapHandler* zap = nullptr;

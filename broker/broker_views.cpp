@@ -30,6 +30,7 @@ MessageTable broker_message_table() {
   add_work_handlers(table);
   add_event_handlers(table);
   add_logs_handlers(table);
+  add_service_handlers(table);
   return table;
 }
 

@@ -7,6 +7,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include "broker/etcd_services.h"
+
 namespace cube::broker {
 namespace {
 
@@ -231,6 +233,47 @@ Status EtcdStore::commit(std::span<const Task> upserts, std::span<const TaskEven
   stats_.log_records += txns.size();
   folder_->on_commit(txns.size(), bytes, guard_);
   return Status::ok();
+}
+
+Status EtcdStore::commit_services(std::span<const Service> upserts,
+                                  std::span<const std::string> removed) {
+  std::vector<EtcdTxn> txns =
+      build_service_txns(layout_, upserts, removed, options_.limits, guard_);
+  for (size_t i = 0; i < txns.size(); ++i) {
+    auto done = client_.txn(txns[i]);
+    std::string which = "txn " + std::to_string(i + 1) + " of " + std::to_string(txns.size()) +
+                        " of a service change";
+    if (!done.is_ok())
+      return store_error(done.status(), which);
+    if (!done->succeeded) {
+      return Status::conflict("store " + describe() + ": " + which +
+                              " was refused: the write guard no longer holds");
+    }
+  }
+  return Status::ok();
+}
+
+Result<std::vector<Service>> EtcdStore::load_services() {
+  std::vector<Service> out;
+  const std::string prefix = etcd_services_prefix(layout_);
+  bool corrupt = false;
+  Status read = client_.range_all(prefix, etcd_prefix_end(prefix), [&](auto& page) -> Status {
+    for (const auto& kv : page) {
+      auto service = decode_etcd_service(layout_, kv);
+      if (!service.is_ok()) {
+        corrupt = true;
+        return Status::internal("store " + describe() + " is corrupt: " + kv.key + ": " +
+                                service.status().message());
+      }
+      out.push_back(std::move(*service));
+    }
+    return Status::ok();
+  });
+  if (corrupt)
+    return read;
+  if (!read.is_ok())
+    return store_error(read, "cannot read the services");
+  return out;
 }
 
 Status EtcdStore::read_store(EtcdReplay& replay) {

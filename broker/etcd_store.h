@@ -117,6 +117,12 @@ class EtcdStore final : public Store {
   // In append order (within one commit, grouped by task: each task's entries keep their order):
   // what load_all read, or (without it) a read of its own.
   Result<std::vector<TaskEventRecord>> load_events() override;
+  // Services under PREFIX/services/ (broker/etcd_services.h), with the write guard; codes as
+  // commit().
+  Status commit_services(std::span<const Service> upserts,
+                         std::span<const std::string> removed) override;
+  // Internal naming the key when a service does not decode.
+  Result<std::vector<Service>> load_services() override;
 
   // Compares that every txn of every later commit() carries (empty: none). The hook for
   // fencing; see the file comment.

@@ -6,6 +6,7 @@
 //                        ROUTER)
 //   event_handlers.cpp   AGENT_HEARTBEAT, TASK_STATE, TASK_STATE_BATCH, NODE_STATS (events SUB)
 //   logs_handlers.cpp    LOGS (client) and LOGS_DATA (work): the logs proxy
+//   service_handlers.cpp SERVICE_CREATE/LIST/INSPECT/SCALE/REMOVE (client; docs/services.md)
 //
 // A handler decides through TaskLifecycle/AgentRegistry/TaskTable and queues what must be sent
 // (BrokerState); it never blocks and never throws.
@@ -26,6 +27,7 @@ void add_client_handlers(MessageTable& table);
 void add_work_handlers(MessageTable& table);
 void add_event_handlers(MessageTable& table);
 void add_logs_handlers(MessageTable& table);
+void add_service_handlers(MessageTable& table);
 
 // Answers the LOGS requests whose agent did not answer in time (a loop timer).
 void expire_logs(BrokerState& state, SteadyTime now);

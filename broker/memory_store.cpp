@@ -86,3 +86,32 @@ Result<std::vector<TaskEventRecord>> MemoryStore::load_events() {
 }
 
 }  // namespace cube::broker
+
+namespace cube::broker {
+
+Status MemoryStore::commit_services(std::span<const Service> upserts,
+                                    std::span<const std::string> removed) {
+  if (next_failure_) {
+    Status failure = std::move(*next_failure_);
+    next_failure_.reset();
+    return failure;
+  }
+  for (const auto& service : upserts)
+    services_[service.name] = protocol::encode_service(service);
+  for (const auto& name : removed)
+    services_.erase(name);
+  return Status::ok();
+}
+
+Result<std::vector<Service>> MemoryStore::load_services() {
+  std::vector<Service> out;
+  for (const auto& [name, blob] : services_) {
+    Service service;
+    if (Status s = protocol::decode_service(blob, service); !s.is_ok())
+      return Status::internal("stored service " + name + " does not decode: " + s.message());
+    out.push_back(std::move(service));
+  }
+  return out;
+}
+
+}  // namespace cube::broker

@@ -15,6 +15,7 @@
 
 #include <cstdint>
 #include <deque>
+#include <map>
 #include <optional>
 #include <span>
 #include <string>
@@ -36,6 +37,11 @@ class MemoryStore final : public Store {
   Result<std::vector<Task>> load_all() override;
   // OK in append order; Internal only if a stored blob no longer decodes (a bug).
   Result<std::vector<TaskEventRecord>> load_events() override;
+  // OK, unless fail_next_commit_for_test armed a failure (as commit).
+  Status commit_services(std::span<const Service> upserts,
+                         std::span<const std::string> removed) override;
+  // Ordered by name.
+  Result<std::vector<Service>> load_services() override;
   // A commit copies bytes in memory: no reason to run it on a thread of its own.
   bool commits_are_cheap() const override { return true; }
 
@@ -67,7 +73,8 @@ class MemoryStore final : public Store {
   // its framing took about 45. Deques grow by fixed blocks: no doubling slack.
   std::deque<PackedEvent> event_log_;
   std::deque<uint32_t> event_tasks_;
-  StringPool strings_;  // the entries' reasons and node names
+  StringPool strings_;                                        // the entries' reasons and node names
+  std::map<std::string, std::string, std::less<>> services_;  // name -> encode_service blob
   int commit_count_ = 0;
   std::optional<Status> next_failure_;
 };

@@ -25,6 +25,7 @@
 #include "broker/placement_hints.h"
 #include "broker/scheduler.h"
 #include "broker/scheduler_view.h"
+#include "broker/service_table.h"
 #include "broker/task_table.h"
 #include "common/clock.h"
 
@@ -50,6 +51,12 @@ struct PlanApplyInput {
   // The nodes kept from the previous pass (broker/scheduler_view.h); nullptr: built afresh.
   // The same registry, liveness and table must be passed with it every time.
   SchedulerView* view = nullptr;
+  // The services (broker/service_table.h); nullptr: service tasks are placed like any other.
+  // With it, a pass places at most one task of each service, spread: it avoids the nodes that
+  // hold more of the service's live tasks than the emptiest node that could take it (so one
+  // per node while there are enough nodes, then evenly), unless the task has a placement hint;
+  // a task the spread leaves unplaced is scheduled again in the same pass without it.
+  const ServiceTable* services = nullptr;
 };
 
 struct PlanApplyResult {
@@ -59,6 +66,9 @@ struct PlanApplyResult {
   // it ever happens: the plan is built from the same credit).
   size_t credit_refused = 0;
   size_t next_cursor = 0;  // pass to the next call
+  // Service tasks left for the next pass (another task of their service was in this one):
+  // the caller runs another pass.
+  size_t deferred = 0;
 };
 
 // Nodes offered to the scheduler: Welcomed agents that liveness says are Ready (not suspect).

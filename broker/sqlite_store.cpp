@@ -31,6 +31,10 @@ constexpr Migration kMigrations[] = {
      "  seq INTEGER PRIMARY KEY,"
      "  task_id TEXT NOT NULL,"
      "  event BLOB NOT NULL);"},
+    {2,
+     "CREATE TABLE services ("
+     "  name TEXT PRIMARY KEY,"
+     "  body BLOB NOT NULL);"},
 };
 
 Result<UniqueFd> take_lock(const std::string& db_path) {
@@ -142,17 +146,76 @@ Status SqliteStore::prepare_statements() {
 Status SqliteStore::commit(std::span<const Task> upserts, std::span<const TaskEventRecord> events) {
   if (upserts.empty() && events.empty())
     return Status::ok();
+  return in_transaction([&] { return write_batch(upserts, events); });
+}
+
+Status SqliteStore::in_transaction(const std::function<Status()>& write) {
   auto begun = begin_.step();
   begin_.reset();
   if (!begun.is_ok())
     return begun.status().with_context("cannot start a transaction in " + options_.path);
-  if (Status s = write_batch(upserts, events); !s.is_ok())
+  if (Status s = write(); !s.is_ok())
     return roll_back(s.with_context("cannot write to " + options_.path));
   auto committed = commit_.step();
   commit_.reset();
   if (!committed.is_ok())
     return roll_back(committed.status().with_context("cannot commit to " + options_.path));
   return Status::ok();
+}
+
+Status SqliteStore::commit_services(std::span<const Service> upserts,
+                                    std::span<const std::string> removed) {
+  if (upserts.empty() && removed.empty())
+    return Status::ok();
+  // Rare (a user's service change), so the statements are prepared per call.
+  auto upsert = db_.prepare(
+      "INSERT INTO services (name, body) VALUES (?1, ?2) "
+      "ON CONFLICT (name) DO UPDATE SET body = excluded.body");
+  if (!upsert.is_ok())
+    return upsert.status();
+  auto erase = db_.prepare("DELETE FROM services WHERE name = ?1");
+  if (!erase.is_ok())
+    return erase.status();
+  return in_transaction([&]() -> Status {
+    for (const auto& service : upserts) {
+      CUBE_RETURN_IF_ERROR(upsert->bind_text(1, service.name));
+      CUBE_RETURN_IF_ERROR(upsert->bind_blob(2, protocol::encode_service(service)));
+      auto done = upsert->step();
+      upsert->reset();
+      if (!done.is_ok())
+        return done.status().with_context("service " + service.name);
+    }
+    for (const auto& name : removed) {
+      CUBE_RETURN_IF_ERROR(erase->bind_text(1, name));
+      auto done = erase->step();
+      erase->reset();
+      if (!done.is_ok())
+        return done.status().with_context("removing service " + name);
+    }
+    return Status::ok();
+  });
+}
+
+Result<std::vector<Service>> SqliteStore::load_services() {
+  auto stmt = db_.prepare("SELECT name, body FROM services");
+  if (!stmt.is_ok())
+    return stmt.status();
+  std::vector<Service> out;
+  while (true) {
+    auto row = stmt->step();
+    if (!row.is_ok())
+      return row.status().with_context("cannot read services from " + options_.path);
+    if (!*row)
+      break;
+    Service service;
+    Status decoded = protocol::decode_service(stmt->column_blob(1), service);
+    if (!decoded.is_ok()) {
+      return Status::internal("the store " + options_.path + " is corrupt: service " +
+                              std::string(stmt->column_text(0)) + ": " + decoded.message());
+    }
+    out.push_back(std::move(service));
+  }
+  return out;
 }
 
 Status SqliteStore::write_batch(std::span<const Task> upserts,

@@ -15,6 +15,8 @@
 //      encode_task), so the stored form follows the wire's compatibility rules.
 //      task_events(seq INTEGER PRIMARY KEY, task_id TEXT, event BLOB): history entries in
 //      append order (encode_task_event).
+//   2  services(name TEXT PRIMARY KEY, body BLOB): each service as its MessagePack map
+//      (protocol/codec.h encode_service).
 // A file with a schema newer than this binary knows is refused rather than misread.
 //
 // One broker per file: open() takes an exclusive flock on "<path>.lock" (released by the kernel
@@ -50,7 +52,7 @@ struct SqliteStoreOptions {
 class SqliteStore final : public Store {
  public:
   // The newest schema version this binary writes.
-  static constexpr int kSchemaVersion = 1;
+  static constexpr int kSchemaVersion = 2;
 
   // Opens or creates the store at options.path: takes the lock, sets WAL, synchronous and the
   // busy timeout, applies missing migrations, prepares the statements.
@@ -68,6 +70,11 @@ class SqliteStore final : public Store {
   // Internal naming the row when a stored task cannot be decoded.
   Result<std::vector<Task>> load_all() override;
   Result<std::vector<TaskEventRecord>> load_events() override;
+  // One transaction, as commit().
+  Status commit_services(std::span<const Service> upserts,
+                         std::span<const std::string> removed) override;
+  // Internal naming the service when a stored one cannot be decoded.
+  Result<std::vector<Service>> load_services() override;
 
   // The schema version of the open file (kSchemaVersion after open()).
   int schema_version() const { return schema_version_; }
@@ -92,6 +99,8 @@ class SqliteStore final : public Store {
   Status migrate();
   Status prepare_statements();
   Status write_batch(std::span<const Task> upserts, std::span<const TaskEventRecord> events);
+  // BEGIN IMMEDIATE, `write`, COMMIT; on any failure ROLLBACK and the Status, naming the file.
+  Status in_transaction(const std::function<Status()>& write);
   // ROLLBACK after a failed write; returns `failure` (with the rollback's error appended if that
   // failed too).
   Status roll_back(Status failure);

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "common/status.h"
+#include "protocol/service.h"
 #include "protocol/task.h"
 
 namespace cube::broker {
@@ -50,6 +51,21 @@ class Store {
   // Every stored history entry, in the order it was appended.
   //   Unavailable / Internal as for commit. Blocks for a full read.
   virtual Result<std::vector<TaskEventRecord>> load_events() = 0;
+
+  // Services (protocol/service.h, docs/services.md), kept apart from the tasks: writes
+  // `upserts` (each replaces the stored service of that name, or adds it) and deletes
+  // `removed` (names; a name that is not stored is no error), in one transaction. Codes as for
+  // commit(). The store writer writes a batch's services before its tasks
+  // (broker/store_writer.h): a service change and the task changes it causes are two
+  // transactions, and the broker's reconciler repairs what a crash between them leaves (a
+  // service with too few tasks, tasks of a removed service). The default (a store that keeps
+  // no services) is OK for an empty change and Internal otherwise. Blocks for one transaction.
+  virtual Status commit_services(std::span<const Service> upserts,
+                                 std::span<const std::string> removed);
+
+  // Every stored service, in no particular order (the default: none).
+  //   Unavailable / Internal as for commit. Blocks for a full read.
+  virtual Result<std::vector<Service>> load_services();
 
   // True when commit() does no I/O and returns within microseconds (the memory store):
   // StoreWriter then runs it on the caller's thread, which saves two thread hand-offs per

@@ -26,6 +26,13 @@ StoreWriter::~StoreWriter() {
   thread_.join();
 }
 
+Status StoreWriter::write(const StoreBatch& batch) {
+  // Services first: a task of a new service is never stored without its service.
+  if (!batch.service_upserts.empty() || !batch.service_removals.empty())
+    CUBE_RETURN_IF_ERROR(store_.commit_services(batch.service_upserts, batch.service_removals));
+  return store_.commit(batch.upserts, batch.events);
+}
+
 void StoreWriter::start(StoreBatch batch) {
   CUBE_CHECK(!busy_) << "the broker loop starts one batch at a time";
   busy_ = true;
@@ -33,7 +40,7 @@ void StoreWriter::start(StoreBatch batch) {
     // Same result, same hand-back through done_ (the loop polls fd()), without waking the
     // writer thread and then the loop again: measured with cube-bench, memory store.
     SteadyTime begin = clock_.now();
-    Status status = store_.commit(batch.upserts, batch.events);
+    Status status = write(batch);
     done_.push(StoreBatchDone{std::move(status), std::move(batch), clock_.now() - begin});
     return;
   }
@@ -78,7 +85,7 @@ void StoreWriter::run() {
       next_.reset();
     }
     SteadyTime start = clock_.now();
-    Status status = store_.commit(batch.upserts, batch.events);
+    Status status = write(batch);
     done_.push(StoreBatchDone{std::move(status), std::move(batch), clock_.now() - start});
   }
 }

@@ -23,6 +23,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <optional>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -37,6 +38,12 @@ namespace cube::broker {
 struct StoreBatch {
   std::vector<Task> upserts;
   std::vector<TaskEventRecord> events;
+  // Written before the tasks, in a transaction of their own (Store::commit_services).
+  std::vector<Service> service_upserts{};
+  std::vector<std::string> service_removals{};
+  bool empty() const {
+    return upserts.empty() && events.empty() && service_upserts.empty() && service_removals.empty();
+  }
 };
 
 struct StoreBatchDone {
@@ -73,6 +80,8 @@ class StoreWriter {
 
  private:
   void run() CUBE_EXCLUDES(mu_);
+  // The batch's services, then its tasks.
+  Status write(const StoreBatch& batch);
 
   Store& store_;
   const Clock& clock_;

@@ -29,6 +29,11 @@ class VolatileStore final : public Store {
   Result<std::vector<TaskEventRecord>> load_events() override {
     return std::vector<TaskEventRecord>{};
   }
+  // OK and nothing kept, as for tasks: the broker's service table is the only copy.
+  Status commit_services(std::span<const Service>, std::span<const std::string>) override {
+    return Status::ok();
+  }
+  Result<std::vector<Service>> load_services() override { return std::vector<Service>{}; }
   bool commits_are_cheap() const override { return true; }
   bool reads_batches() const override { return false; }
 };

@@ -24,6 +24,7 @@
 #include "protocol/curve.h"
 #include "protocol/envelope.h"
 #include "protocol/keygen_command.h"
+#include "protocol/service_json.h"
 #include "protocol/task_json.h"
 #include "protocol/task_validation.h"
 
@@ -246,17 +247,25 @@ std::string file_name(const std::string& path) {
 
 // The tasks in task file `path` ("-" reads stdin): one task or TaskEvent, a JSON array of them, or
 // one per line (tasks_from_json_text).
-TaskList tasks_from_file(const Context& ctx, const std::string& path) {
+// The text of file `path` ("-" reads stdin); a usage error naming the `kind` of file ("task")
+// when it cannot be read.
+std::string read_input_file(const Context& ctx, const std::string& path, std::string_view kind) {
   std::string text;
   if (path == "-") {
     text.assign(std::istreambuf_iterator<char>(ctx.io.in), std::istreambuf_iterator<char>());
-  } else {
-    std::ifstream file(path, std::ios::binary);
-    if (!file)
-      throw UsageError{"cannot read task file \"" + path + "\": " + std::strerror(errno)};
-    text.assign(std::istreambuf_iterator<char>(file), std::istreambuf_iterator<char>());
+    return text;
   }
-  auto tasks = tasks_from_json_text(text);
+  std::ifstream file(path, std::ios::binary);
+  if (!file) {
+    throw UsageError{"cannot read " + std::string(kind) + " file \"" + path +
+                     "\": " + std::strerror(errno)};
+  }
+  text.assign(std::istreambuf_iterator<char>(file), std::istreambuf_iterator<char>());
+  return text;
+}
+
+TaskList tasks_from_file(const Context& ctx, const std::string& path) {
+  auto tasks = tasks_from_json_text(read_input_file(ctx, path, "task"));
   if (!tasks)
     throw UsageError{"task file " + file_name(path) + ": " + tasks.status().message()};
   return std::move(tasks).value();
@@ -453,6 +462,222 @@ int cmd_stop(Context& ctx) {
     return report_failure(ctx, client, task.status());
   ctx.io.out << (task->id.empty() ? id : task->id) << "\n";
   return kExitOk;
+}
+
+// --- services (docs/services.md) ---
+
+// The flags `service` takes besides the task flags, and which subcommand each belongs to.
+constexpr const char* kServiceCreateFlags[] = {"replicas",       "update-parallelism",
+                                               "update-delay",   "update-failure-action",
+                                               "update-monitor", "update-order"};
+
+// Replicas from text: a whole number 0..kMaxReplicas, else a usage error naming `what`.
+uint32_t parse_replicas(const std::string& text, const std::string& what) {
+  char* end = nullptr;
+  errno = 0;
+  long long n = std::strtoll(text.c_str(), &end, 10);
+  if (text.empty() || end != text.c_str() + text.size() || errno != 0)
+    throw UsageError{what + ": \"" + text + "\" is not a number of replicas"};
+  if (n < 0)
+    throw UsageError{what + ": replicas must not be negative (got " + text + ")"};
+  if (n > static_cast<long long>(kMaxReplicas)) {
+    throw UsageError{what + ": " + text + " is above the limit of " + std::to_string(kMaxReplicas) +
+                     " replicas per service"};
+  }
+  return static_cast<uint32_t>(n);
+}
+
+// The one NAME a service subcommand takes.
+const std::string& service_name_arg(const Context& ctx, std::string_view sub) {
+  if (ctx.args.size() < 2)
+    throw UsageError{"service " + std::string(sub) + " needs a service NAME"};
+  if (ctx.args.size() > 2)
+    throw UsageError{"unexpected argument \"" + ctx.args[2] + "\" (one service at a time)"};
+  return ctx.args[1];
+}
+
+// Refuses the task and create flags for the subcommands that take none.
+void refuse_create_flags(const Context& ctx, std::string_view sub) {
+  auto given = [&](const char* f) { return ctx.has(f); };
+  const char* flag = nullptr;
+  for (const char* f : kSpecFlags) {
+    if (given(f))
+      flag = f;
+  }
+  for (const char* f : kServiceCreateFlags) {
+    if (given(f))
+      flag = f;
+  }
+  if (given("file"))
+    flag = "file";
+  if (flag != nullptr) {
+    throw UsageError{"--" + std::string(flag) + " belongs to `service create`, not `service " +
+                     std::string(sub) + "`"};
+  }
+  if (!ctx.trailing.empty())
+    throw UsageError{"service " + std::string(sub) + " takes no command after --"};
+}
+
+Service service_from_flags(const Context& ctx) {
+  if (!ctx.has("name"))
+    throw UsageError{"service create needs --name NAME (or -f FILE)"};
+  if (ctx.has("id"))
+    throw UsageError{"--id: a service's tasks each get their own ID"};
+  Service service;
+  service.name = ctx.get("name");
+  service.task_template = task_from_flags(ctx, "", ctx.get("image"));
+  service.replicas = ctx.has("replicas") ? parse_replicas(ctx.get("replicas"), "--replicas") : 1;
+  UpdatePolicy& u = service.update;
+  if (ctx.has("update-parallelism")) {
+    uint32_t n = parse_replicas(ctx.get("update-parallelism"), "--update-parallelism");
+    if (n == 0)
+      throw UsageError{"--update-parallelism must be at least 1"};
+    u.parallelism = n;
+  }
+  if (ctx.has("update-delay"))
+    u.delay_ms = duration_flag(ctx, "update-delay").count();
+  if (ctx.has("update-monitor"))
+    u.monitor_ms = duration_flag(ctx, "update-monitor").count();
+  if (ctx.has("update-failure-action"))
+    u.failure_action = ctx.get("update-failure-action");
+  if (ctx.has("update-order"))
+    u.order = ctx.get("update-order");
+  return service;
+}
+
+Service service_from_file(const Context& ctx, const std::string& path) {
+  auto service = service_from_json_text(read_input_file(ctx, path, "service"));
+  if (!service)
+    throw UsageError{"service file " + file_name(path) + ": " + service.status().message()};
+  return std::move(service).value();
+}
+
+int service_create(Context& ctx) {
+  if (ctx.args.size() > 1)
+    throw UsageError{"unexpected argument \"" + ctx.args[1] + "\"; put the command after --"};
+  if (ctx.vm.count("wait") && ctx.vm["wait"].as<bool>())
+    throw UsageError{"--wait is not supported by service create yet; watch `service ls`"};
+  Service service;
+  if (ctx.has("file")) {
+    bool mixed = !ctx.trailing.empty() ||
+                 std::any_of(std::begin(kSpecFlags), std::end(kSpecFlags),
+                             [&](const char* f) { return ctx.has(f); }) ||
+                 std::any_of(std::begin(kServiceCreateFlags), std::end(kServiceCreateFlags),
+                             [&](const char* f) { return ctx.has(f); });
+    if (mixed)
+      throw UsageError{"give the service either with -f FILE or with flags, not both"};
+    service = service_from_file(ctx, ctx.get("file"));
+  } else {
+    service = service_from_flags(ctx);
+  }
+  // Checked here first, for an error before anything is sent; the broker checks again.
+  if (Status valid = validate_service(service); !valid.is_ok())
+    throw UsageError{valid.message()};
+  Client client = ctx.make_client();
+  auto created = client.service_create(service);
+  if (!created)
+    return report_failure(ctx, client, created.status());
+  ctx.io.out << created->service.name << "\n";
+  return kExitOk;
+}
+
+int service_ls(Context& ctx) {
+  if (ctx.args.size() > 1)
+    throw UsageError{"unexpected argument \"" + ctx.args[1] + "\""};
+  std::string format = output_format(ctx, {"table", "json"});
+  Client client = ctx.make_client();
+  auto services = client.service_list();
+  if (!services)
+    return report_failure(ctx, client, services.status());
+  if (format == "json") {
+    json out = json::array();
+    for (const auto& info : *services)
+      out.push_back(service_info_to_json(info));
+    ctx.io.out << out.dump(2) << "\n";
+  } else {
+    ctx.io.out << render_service_table(*services);
+  }
+  return kExitOk;
+}
+
+int service_ps_or_inspect(Context& ctx, std::string_view sub) {
+  const std::string& name = service_name_arg(ctx, sub);
+  std::string format = output_format(ctx, {"table", "json"});
+  Client client = ctx.make_client();
+  auto details = client.service_inspect(name);
+  if (!details)
+    return report_failure(ctx, client, details.status());
+  json tasks = json::array();
+  for (const auto& t : details->tasks)
+    tasks.push_back(task_to_json(t));
+  if (format == "json" && sub == "ps") {
+    ctx.io.out << tasks.dump(2) << "\n";
+  } else if (format == "json") {
+    json out = service_info_to_json(details->info);
+    out["TaskList"] = tasks;
+    ctx.io.out << out.dump(2) << "\n";
+  } else if (sub == "ps") {
+    ctx.io.out << render_service_tasks(details->tasks, ctx.io.clock.wall());
+  } else {
+    ctx.io.out << render_service_details(*details, ctx.io.clock.wall());
+  }
+  return kExitOk;
+}
+
+int service_scale(Context& ctx) {
+  if (ctx.args.size() < 2)
+    throw UsageError{"service scale needs NAME=REPLICAS (one or more)"};
+  std::vector<std::pair<std::string, uint32_t>> targets;
+  for (size_t i = 1; i < ctx.args.size(); ++i) {
+    const std::string& arg = ctx.args[i];
+    auto eq = arg.find('=');
+    if (eq == std::string::npos || eq == 0)
+      throw UsageError{"\"" + arg + "\" is not NAME=REPLICAS"};
+    targets.emplace_back(arg.substr(0, eq), parse_replicas(arg.substr(eq + 1), arg.substr(0, eq)));
+  }
+  Client client = ctx.make_client();
+  int exit_code = kExitOk;
+  for (const auto& [name, replicas] : targets) {
+    auto scaled = client.service_scale(name, replicas);
+    if (!scaled) {
+      int code = report_failure(ctx, client, scaled.status());
+      if (client.was_unanswered() || client.was_refused())
+        return code;
+      exit_code = code;
+      continue;
+    }
+    ctx.io.out << name << " scaled to " << replicas << "\n";
+  }
+  return exit_code;
+}
+
+int service_rm(Context& ctx) {
+  const std::string& name = service_name_arg(ctx, "rm");
+  Client client = ctx.make_client();
+  auto removed = client.service_remove(name);
+  if (!removed)
+    return report_failure(ctx, client, removed.status());
+  ctx.io.out << name << "\n";
+  return kExitOk;
+}
+
+int cmd_service(Context& ctx) {
+  if (ctx.args.empty())
+    throw UsageError{"service needs a subcommand: create, ls, ps, inspect, scale or rm"};
+  std::string sub = ctx.args.front();
+  if (sub == "create")
+    return service_create(ctx);
+  refuse_create_flags(ctx, sub);
+  if (sub == "ls" || sub == "list")
+    return service_ls(ctx);
+  if (sub == "ps" || sub == "inspect")
+    return service_ps_or_inspect(ctx, sub);
+  if (sub == "scale")
+    return service_scale(ctx);
+  if (sub == "rm" || sub == "remove")
+    return service_rm(ctx);
+  throw UsageError{"unknown service subcommand \"" + sub +
+                   "\" (create, ls, ps, inspect, scale or rm)"};
 }
 
 int cmd_logs(Context& ctx) {
@@ -688,6 +913,52 @@ const std::vector<CommandSpec>& commands() {
        "  cube-client nodes -o json",
        false, [](po::options_description& d) { add_output_option(d, "table, wide or json"); },
        cmd_nodes},
+      {"service", "Keep N replicas of a task running (create, ls, ps, inspect, scale, rm)",
+       "service create --name NAME [--replicas N] [task options] [-- CMD ARGS...]\n"
+       "       cube-client service create -f FILE\n"
+       "       cube-client service ls [-o table|json]\n"
+       "       cube-client service ps NAME [-o table|json]\n"
+       "       cube-client service inspect NAME [-o table|json]\n"
+       "       cube-client service scale NAME=N [NAME=N...]\n"
+       "       cube-client service rm NAME",
+       "A service is N replicas of one task template that the broker keeps running, named\n"
+       "NAME.1 ... NAME.N (slot numbers stay with a replica when it is replaced). A replica\n"
+       "that fails or whose node is lost is replaced (the template's --restart decides;\n"
+       "default for a service: always); replicas are spread over the nodes (one per node\n"
+       "while there are enough). Scaling down stops the highest slots first; rm stops every\n"
+       "task of the service. FILE (\"-\" for stdin) holds {\"Name\", \"Replicas\", \"Template\": "
+       "a\n"
+       "task as in submit, \"UpdateConfig\"}. The --update-* settings are stored and shown;\n"
+       "rolling updates (service update/rollback/restart) are not done yet.",
+       "  cube-client service create --name web --replicas 3 --image nginx:1.25 -p 80/tcp\n"
+       "  cube-client service create --name pinger --replicas 2 --driver exec -- sleep 3600\n"
+       "  cube-client service ls\n"
+       "  cube-client service ps web\n"
+       "  cube-client service scale web=5 pinger=1\n"
+       "  cube-client service rm web",
+       true,
+       [](po::options_description& d) {
+         // clang-format off
+         d.add_options()
+           ("file,f", po::value<std::string>()->value_name("FILE"),
+            "create: service JSON file, or - for stdin")
+           ("replicas", po::value<std::string>()->value_name("N"),
+            "create: how many replicas to keep running (default 1, at most 10000)")
+           ("update-parallelism", po::value<std::string>()->value_name("N"),
+            "create: slots replaced at a time by a rolling update (default 1; stored only)")
+           ("update-delay", po::value<std::string>()->value_name("DURATION"),
+            "create: pause between update steps (default 0s; stored only)")
+           ("update-failure-action", po::value<std::string>()->value_name("ACTION"),
+            "create: pause or rollback when a new task fails (default pause; stored only)")
+           ("update-monitor", po::value<std::string>()->value_name("DURATION"),
+            "create: how long a new task must run to count as updated (default 5s; stored only)")
+           ("update-order", po::value<std::string>()->value_name("ORDER"),
+            "create: stop-first or start-first (default stop-first; stored only)");
+         // clang-format on
+         add_spec_options(d, true);
+         add_output_option(d, "ls/ps/inspect: table or json");
+       },
+       cmd_service},
       {"status", "Show the broker's status", "status [--counters] [-o table|json]",
        "Shows the broker's role (and its leader and standbys on a shared store), version,\n"
        "uptime, store, placement policy, nodes and tasks by state, the p99 of placement and\n"

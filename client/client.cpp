@@ -555,6 +555,55 @@ Result<protocol::BrokerStatus> Client::status() {
   return std::move(*reply->broker);
 }
 
+namespace {
+
+Result<protocol::ServiceInfo> service_of(Result<protocol::Reply> reply) {
+  if (!reply)
+    return reply.status();
+  if (reply->services.empty())
+    return missing("service");
+  return std::move(reply->services.front());
+}
+
+}  // namespace
+
+Result<protocol::ServiceInfo> Client::service_create(const Service& service) {
+  protocol::ServiceCreateRequest request;
+  request.service = service;
+  return service_of(call(request));
+}
+
+Result<std::vector<protocol::ServiceInfo>> Client::service_list() {
+  auto reply = call(protocol::ServiceListRequest{});
+  if (!reply)
+    return reply.status();
+  return std::move(reply->services);
+}
+
+Result<ServiceDetails> Client::service_inspect(const std::string& name) {
+  protocol::ServiceInspectRequest request;
+  request.name = name;
+  auto reply = call(request);
+  if (!reply)
+    return reply.status();
+  if (reply->services.empty())
+    return missing("service");
+  return ServiceDetails{std::move(reply->services.front()), std::move(reply->tasks)};
+}
+
+Result<protocol::ServiceInfo> Client::service_scale(const std::string& name, uint32_t replicas) {
+  protocol::ServiceScaleRequest request;
+  request.name = name;
+  request.replicas = replicas;
+  return service_of(call(request));
+}
+
+Result<protocol::ServiceInfo> Client::service_remove(const std::string& name) {
+  protocol::ServiceRemoveRequest request;
+  request.name = name;
+  return service_of(call(request));
+}
+
 Result<protocol::LogsChunk> Client::logs(const std::string& task_id, int64_t offset,
                                          int64_t max_bytes, int64_t tail_lines) {
   protocol::LogsRequest request;

@@ -104,13 +104,21 @@ struct TaskDetails {
   std::optional<protocol::TaskStats> stats{};
 };
 
+// `service inspect`: the service and every task made for it (current and ended), by slot.
+struct ServiceDetails {
+  protocol::ServiceInfo info;
+  std::vector<Task> tasks;
+};
+
 class Client {
  public:
   // Any client request; call() fills in its request_id.
-  using Request =
-      std::variant<protocol::SubmitRequest, protocol::ListRequest, protocol::GetRequest,
-                   protocol::StopRequest, protocol::NodesRequest, protocol::StatusRequest,
-                   protocol::LogsRequest, protocol::SubmitBatchRequest>;
+  using Request = std::variant<protocol::SubmitRequest, protocol::ListRequest, protocol::GetRequest,
+                               protocol::StopRequest, protocol::NodesRequest,
+                               protocol::StatusRequest, protocol::LogsRequest,
+                               protocol::SubmitBatchRequest, protocol::ServiceCreateRequest,
+                               protocol::ServiceListRequest, protocol::ServiceInspectRequest,
+                               protocol::ServiceScaleRequest, protocol::ServiceRemoveRequest>;
 
   // Does not connect yet: the first request opens the socket. `clock` bounds every try (its
   // now()) and paces wait_for (its sleep_for); it must outlive the Client. A ManualClock works:
@@ -225,6 +233,24 @@ class Client {
   // The same, until the task is in one of `states`.
   Result<Task> wait_for(const std::string& task_id, std::span<const TaskState> states,
                         SteadyTime deadline, Millis interval = kDefaultWaitInterval);
+
+  // --- services (docs/services.md) ---
+
+  // Creates a service; returns it as stored (version, times) with its task counts. Creating
+  // the same service again (same template, replicas and update policy) returns the stored one.
+  // Errors: as call(); Invalid naming the field; Conflict when a service of that name exists
+  // with another definition.
+  Result<protocol::ServiceInfo> service_create(const Service& service);
+  // Every service, by name. Errors: as call().
+  Result<std::vector<protocol::ServiceInfo>> service_list();
+  // One service and every task made for it, by slot. Errors: as call(); NotFound.
+  Result<ServiceDetails> service_inspect(const std::string& name);
+  // Sets a service's replicas; returns the service after the change. Errors: as call();
+  // NotFound; Invalid above kMaxReplicas.
+  Result<protocol::ServiceInfo> service_scale(const std::string& name, uint32_t replicas);
+  // Removes a service and stops its tasks; returns the service as it was (also to a retry whose
+  // first try removed it). Errors: as call(); NotFound.
+  Result<protocol::ServiceInfo> service_remove(const std::string& name);
 
   // 200 ms: a task change shows up within a fifth of a second, and one small GET per poll costs
   // the broker nothing noticeable.

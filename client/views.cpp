@@ -188,7 +188,14 @@ std::string render_task_table(const std::vector<Task>& tasks, SystemTime now, bo
     return wide || t.state == TaskState::Pending || t.state == TaskState::Failed;
   };
   bool any_reason = std::any_of(tasks.begin(), tasks.end(), shows_reason);
+  // Only when a service's replica is listed, so plain task lists keep their columns.
+  bool any_service =
+      std::any_of(tasks.begin(), tasks.end(), [](const Task& t) { return !t.service.empty(); });
   std::vector<std::string> headers = {"ID", "NAME", "STATE", "NODE", "AGE"};
+  if (any_service) {
+    headers.emplace_back("SERVICE");
+    headers.emplace_back("SLOT");
+  }
   if (wide) {
     for (const char* h : {"IMAGE", "DRIVER", "CPU", "MEMORY", "RESTARTS", "PORTS"})
       headers.emplace_back(h);
@@ -199,6 +206,10 @@ std::string render_task_table(const std::vector<Task>& tasks, SystemTime now, bo
   for (const auto& t : tasks) {
     std::vector<std::string> row = {t.id, or_dash(t.name), std::string(task_state_name(t.state)),
                                     or_dash(t.node), format_age_since(t.created_ms, now)};
+    if (any_service) {
+      row.push_back(or_dash(t.service));
+      row.push_back(t.service.empty() ? "-" : std::to_string(t.slot));
+    }
     if (wide) {
       row.push_back(or_dash(t.image));
       row.push_back(t.driver.empty() ? std::string(kDriverDocker) : t.driver);
@@ -212,6 +223,64 @@ std::string render_task_table(const std::vector<Task>& tasks, SystemTime now, bo
     table.add_row(std::move(row));
   }
   return table.render();
+}
+
+std::string render_service_table(const std::vector<protocol::ServiceInfo>& services) {
+  Table table({"NAME", "REPLICAS", "IMAGE", "VERSION", "UPDATE"});
+  for (const auto& info : services) {
+    const Service& s = info.service;
+    const Task& t = s.task_template;
+    std::string what = !t.image.empty() ? t.image : join(t.cmd, " ");
+    table.add_row({s.name, std::to_string(info.running) + "/" + std::to_string(s.replicas),
+                   or_dash(shorten(what, kReasonWidth)), std::to_string(s.version),
+                   // Rolling updates are not done yet (docs/services.md): nothing is rolling.
+                   "-"});
+  }
+  return table.render();
+}
+
+std::string render_service_tasks(const std::vector<Task>& tasks, SystemTime now) {
+  Table table({"SLOT", "NAME", "ID", "STATE", "DESIRED", "NODE", "VERSION", "AGE", "REASON"});
+  for (const auto& t : tasks) {
+    table.add_row({std::to_string(t.slot), or_dash(t.name), t.id,
+                   std::string(task_state_name(t.state)),
+                   std::string(task_state_name(t.desired_state)), or_dash(t.node),
+                   std::to_string(t.service_version), format_age_since(t.created_ms, now),
+                   shorten(t.reason, kReasonWidth)});
+  }
+  return table.render();
+}
+
+std::string render_service_details(const ServiceDetails& details, SystemTime now) {
+  const Service& s = details.info.service;
+  const Task& t = s.task_template;
+  Fields f;
+  f.add("Name", s.name);
+  f.add("Replicas", std::to_string(details.info.running) + " running / " +
+                        std::to_string(s.replicas) + " desired (" +
+                        std::to_string(details.info.tasks) + " tasks not ended)");
+  f.add("Version",
+        std::to_string(s.version) + " (template " + std::to_string(s.template_version) + ")");
+  f.add("Created", format_local_time(s.created_ms));
+  f.add("Updated", format_local_time(s.updated_ms));
+  f.add("Driver", t.driver);
+  f.add("Image", t.image);
+  f.add("Cmd", join(t.cmd, " "));
+  f.add("Restart", t.restart_policy);
+  if (t.cpu > 0 || t.memory_bytes > 0 || t.disk_bytes > 0)
+    f.add("Resources", format_resources(t.cpu, t.memory_bytes, t.disk_bytes));
+  f.add("Ports", join(t.exposed_ports, ", "));
+  f.add("Constraints", join(t.constraints, ", "));
+  f.add("HealthCheck", t.health_check);
+  const UpdatePolicy& u = s.update;
+  f.add("UpdateConfig", "parallelism " + std::to_string(u.parallelism) + ", delay " +
+                            format_age(Millis(u.delay_ms)) + ", monitor " +
+                            format_age(Millis(u.monitor_ms)) + ", on failure " + u.failure_action +
+                            ", order " + u.order);
+  std::string out = f.render();
+  out += "\nTasks:\n";
+  out += render_service_tasks(details.tasks, now);
+  return out;
 }
 
 std::string render_task_details(const TaskDetails& details, SystemTime now) {

@@ -17,9 +17,22 @@
 
 namespace cube {
 
-// `list`: ID, NAME, STATE, NODE, AGE, plus REASON (shortened) when a Pending or Failed task has
+// `list`: ID, NAME, STATE, NODE, AGE (then SERVICE and SLOT when a listed task is a service's
+// replica), plus REASON (shortened) when a Pending or Failed task has
 // one. `wide` adds IMAGE, DRIVER, CPU, MEMORY, RESTARTS, PORTS and shows every reason in full.
 std::string render_task_table(const std::vector<Task>& tasks, SystemTime now, bool wide);
+
+// `service ls`: NAME, REPLICAS (running of the current template / desired), IMAGE (or the
+// command), VERSION, UPDATE ("-": rolling updates are not done yet).
+std::string render_service_table(const std::vector<protocol::ServiceInfo>& services);
+
+// `service ps`: SLOT, NAME, ID, STATE, DESIRED, NODE, VERSION (the template version the task
+// was made from), AGE, REASON; one row per task made for the service, by slot.
+std::string render_service_tasks(const std::vector<Task>& tasks, SystemTime now);
+
+// `service inspect`: the service's fields and update policy, then its tasks as
+// render_service_tasks.
+std::string render_service_details(const ServiceDetails& details, SystemTime now);
 
 // `get`: the task's fields (only those that are set), ports, exit code, reason, its latest
 // CPU and memory use when known ("Usage:  0.25 CPU, 48 MiB (3s ago)") and its event history in

@@ -463,6 +463,11 @@ CUBE_DEFINE_CODEC(NodesRequest)
 CUBE_DEFINE_CODEC(StatusRequest)
 CUBE_DEFINE_CODEC(LogsRequest)
 CUBE_DEFINE_CODEC(SubmitBatchRequest)
+CUBE_DEFINE_CODEC(ServiceCreateRequest)
+CUBE_DEFINE_CODEC(ServiceListRequest)
+CUBE_DEFINE_CODEC(ServiceInspectRequest)
+CUBE_DEFINE_CODEC(ServiceScaleRequest)
+CUBE_DEFINE_CODEC(ServiceRemoveRequest)
 #undef CUBE_DEFINE_CODEC
 
 std::string encode_body(const Reply& m) {
@@ -510,6 +515,14 @@ uint64_t peek_request_id(std::string_view body) {
     return 0;
   }
   return request_id;
+}
+
+std::string encode_service(const Service& service) {
+  return encode_with([&](Packer& p) { put(p, service); });
+}
+
+Status decode_service(std::string_view bytes, Service& out) {
+  return decode_struct(bytes, out);
 }
 
 std::string encode_task(const Task& task) {
@@ -614,6 +627,16 @@ const char* message_type_name(uint8_t type) {
       return "LOGS";
     case MessageType::SubmitBatchRequest:
       return "SUBMIT_BATCH";
+    case MessageType::ServiceCreateRequest:
+      return "SERVICE_CREATE";
+    case MessageType::ServiceListRequest:
+      return "SERVICE_LIST";
+    case MessageType::ServiceInspectRequest:
+      return "SERVICE_INSPECT";
+    case MessageType::ServiceScaleRequest:
+      return "SERVICE_SCALE";
+    case MessageType::ServiceRemoveRequest:
+      return "SERVICE_REMOVE";
     case MessageType::AgentHeartbeat:
       return "AGENT_HEARTBEAT";
     case MessageType::TaskStateEvent:

@@ -48,6 +48,11 @@ CUBE_DECLARE_CODEC(NodesRequest)
 CUBE_DECLARE_CODEC(StatusRequest)
 CUBE_DECLARE_CODEC(LogsRequest)
 CUBE_DECLARE_CODEC(SubmitBatchRequest)
+CUBE_DECLARE_CODEC(ServiceCreateRequest)
+CUBE_DECLARE_CODEC(ServiceListRequest)
+CUBE_DECLARE_CODEC(ServiceInspectRequest)
+CUBE_DECLARE_CODEC(ServiceScaleRequest)
+CUBE_DECLARE_CODEC(ServiceRemoveRequest)
 CUBE_DECLARE_CODEC(Reply)
 #undef CUBE_DECLARE_CODEC
 
@@ -72,6 +77,10 @@ uint64_t peek_request_id(std::string_view body);
 // keys are ignored and missing keys keep their defaults). Decoding is as defensive as
 // decode_body: Invalid naming the field, never a throw. Pure functions.
 std::string encode_task(const Task& task);
+// A service as the stores keep it: its MessagePack map (protocol/wire_fields.h), so the stored
+// form follows the wire's compatibility rules.
+std::string encode_service(const Service& service);
+Status decode_service(std::string_view bytes, Service& out);
 Status decode_task(std::string_view bytes, Task& out);
 std::string encode_task_event(const TaskEvent& event);
 Status decode_task_event(std::string_view bytes, TaskEvent& out);

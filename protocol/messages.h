@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "common/status.h"
+#include "protocol/service.h"
 #include "protocol/task.h"
 
 namespace cube::protocol {
@@ -48,6 +49,12 @@ enum class MessageType : uint8_t {
   StatusRequest = 45,
   LogsRequest = 46,
   SubmitBatchRequest = 47,  // many tasks in one request; each acknowledged on its own
+  // services (docs/services.md)
+  ServiceCreateRequest = 48,
+  ServiceListRequest = 49,
+  ServiceInspectRequest = 50,
+  ServiceScaleRequest = 51,
+  ServiceRemoveRequest = 52,
   // broker -> client
   Reply = 60,
 };
@@ -403,6 +410,54 @@ struct SubmitOutcome {
   friend bool operator==(const SubmitOutcome&, const SubmitOutcome&) = default;
 };
 
+// --- services (docs/services.md) ---
+
+// Creates service `service.name` with its template, replicas and update policy (the broker
+// sets version, template_version and the times). Idempotent: a service of that name with the
+// same template, replicas and update policy is answered as created; another one is refused
+// `conflict`. The reply's `services` holds the service once stored.
+struct ServiceCreateRequest {
+  uint64_t request_id = 0;
+  Service service;
+  friend bool operator==(const ServiceCreateRequest&, const ServiceCreateRequest&) = default;
+};
+
+// Every service, by name, in the reply's `services`.
+struct ServiceListRequest {
+  uint64_t request_id = 0;
+  friend bool operator==(const ServiceListRequest&, const ServiceListRequest&) = default;
+};
+
+// One service in `services` and all its tasks (current and ended, by slot) in `tasks`.
+struct ServiceInspectRequest {
+  uint64_t request_id = 0;
+  std::string name;
+  friend bool operator==(const ServiceInspectRequest&, const ServiceInspectRequest&) = default;
+};
+
+// Sets the service's replicas (0..kMaxReplicas); the same count again is a no-op.
+struct ServiceScaleRequest {
+  uint64_t request_id = 0;
+  std::string name;
+  uint32_t replicas = 0;
+  friend bool operator==(const ServiceScaleRequest&, const ServiceScaleRequest&) = default;
+};
+
+// Removes the service and stops every task of it.
+struct ServiceRemoveRequest {
+  uint64_t request_id = 0;
+  std::string name;
+  friend bool operator==(const ServiceRemoveRequest&, const ServiceRemoveRequest&) = default;
+};
+
+// A service as the broker answers it: the stored service and what its tasks are doing now.
+struct ServiceInfo {
+  Service service;
+  uint32_t running = 0;  // tasks of the current template Running
+  uint32_t tasks = 0;    // tasks not ended (Pending, Scheduled, Running)
+  friend bool operator==(const ServiceInfo&, const ServiceInfo&) = default;
+};
+
 struct Reply {
   uint64_t request_id = 0;
   Status status;  // ok, or the error code and message for the user
@@ -415,6 +470,7 @@ struct Reply {
   // Get: the task's latest usage when it is Running and its agent reported it; nil otherwise.
   std::optional<TaskStats> task_stats{};
   std::vector<SubmitOutcome> submitted{};  // SubmitBatch: one per task, in the request's order
+  std::vector<ServiceInfo> services{};     // the service requests
   friend bool operator==(const Reply&, const Reply&) = default;
 };
 
@@ -453,6 +509,11 @@ CUBE_MESSAGE_TYPE(NodesRequest, NodesRequest);
 CUBE_MESSAGE_TYPE(StatusRequest, StatusRequest);
 CUBE_MESSAGE_TYPE(LogsRequest, LogsRequest);
 CUBE_MESSAGE_TYPE(SubmitBatchRequest, SubmitBatchRequest);
+CUBE_MESSAGE_TYPE(ServiceCreateRequest, ServiceCreateRequest);
+CUBE_MESSAGE_TYPE(ServiceListRequest, ServiceListRequest);
+CUBE_MESSAGE_TYPE(ServiceInspectRequest, ServiceInspectRequest);
+CUBE_MESSAGE_TYPE(ServiceScaleRequest, ServiceScaleRequest);
+CUBE_MESSAGE_TYPE(ServiceRemoveRequest, ServiceRemoveRequest);
 CUBE_MESSAGE_TYPE(Reply, Reply);
 #undef CUBE_MESSAGE_TYPE
 

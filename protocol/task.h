@@ -114,6 +114,12 @@ struct TaskStatus {
   int64_t finish_time_ms = 0;
   int64_t created_ms = 0;
   int64_t updated_ms = 0;
+  // A service's replica (protocol/service.h; set by the broker when it makes the task, never
+  // changed): the service's name, the task's slot 1..N and the service's template_version it
+  // was made from. "" and 0 for a task submitted on its own.
+  std::string service;
+  uint32_t slot = 0;
+  uint64_t service_version = 0;
 
   friend bool operator==(const TaskStatus&, const TaskStatus&) = default;
 };

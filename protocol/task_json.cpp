@@ -76,7 +76,8 @@ Status read_int64_number(std::string_view field, const json& v, int64_t& out) {
   return Status::ok();
 }
 
-// A duration is milliseconds as a number, or a string such as "500ms" or "10s".
+}  // namespace
+
 Status read_duration_ms(std::string_view field, const json& v, int64_t& out) {
   if (v.is_number())
     return read_int64_number(field, v, out);
@@ -91,6 +92,8 @@ Status read_duration_ms(std::string_view field, const json& v, int64_t& out) {
     return Status::ok();
   return field_error(field, std::string("expected milliseconds or \"5s\", got ") + json_type(v));
 }
+
+namespace {
 
 // A size is bytes as a number, or a string such as "512MiB".
 Status read_size(std::string_view field, const json& v, int64_t& out) {

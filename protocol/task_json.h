@@ -73,6 +73,10 @@ nlohmann::json node_usage_to_json(const protocol::NodeUsage& usage);
 // A task's live usage: SampledAt, Attempt, CPUUsed (cores), Memory (bytes).
 nlohmann::json task_stats_to_json(const protocol::TaskStats& stats);
 
+// A duration field: milliseconds as a number, or a string such as "500ms" or "10s" (null keeps
+// `out`). Invalid naming `field` otherwise. Shared by the task and service JSON.
+Status read_duration_ms(std::string_view field, const nlohmann::json& v, int64_t& out);
+
 // "2025-11-23T10:00:00.123Z" from Unix milliseconds; "" for 0.
 std::string format_rfc3339(int64_t unix_ms);
 

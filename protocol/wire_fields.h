@@ -82,15 +82,25 @@ struct TaskField {
   FieldRole role;
   JsonForm form;
   bool json_omits_default = false;  // printed only when set (Cube's own optional settings)
+  // Added after the task map grew its health fields: written only when set (protocol/codec.cpp
+  // is_written), so a task that is no service's replica keeps the bytes it always had.
+  bool omitted_when_default = false;
 };
 
 // `member` is a member of TaskSpec or TaskStatus; the role follows from which.
 template <typename Part, typename T>
 constexpr TaskField<T> task_field(std::string_view key, T Part::*member, std::string_view json,
-                                  JsonForm form, bool json_omits_default = false) {
+                                  JsonForm form, bool json_omits_default = false,
+                                  bool omitted_when_default = false) {
   static_assert(std::is_same_v<Part, TaskSpec> || std::is_same_v<Part, TaskStatus>);
   FieldRole role = std::is_same_v<Part, TaskSpec> ? FieldRole::Spec : FieldRole::Status;
-  return {key, static_cast<T Task::*>(member), json, role, form, json_omits_default};
+  return {key,
+          static_cast<T Task::*>(member),
+          json,
+          role,
+          form,
+          json_omits_default,
+          omitted_when_default};
 }
 
 constexpr auto wire_fields(const Task*) {
@@ -129,7 +139,12 @@ constexpr auto wire_fields(const Task*) {
                  J::Duration, true),
       task_field("health_timeout_ms", &Task::health_timeout_ms, "HealthCheckTimeout", J::Duration,
                  true),
-      task_field("health_retries", &Task::health_retries, "HealthCheckRetries", J::Count, true));
+      task_field("health_retries", &Task::health_retries, "HealthCheckRetries", J::Count, true),
+      // A service's replica (protocol/service.h): written and printed only when set.
+      task_field("service", &Task::service, "Service", J::Text, true, true),
+      task_field("slot", &Task::slot, "Slot", J::Number, true, true),
+      task_field("service_version", &Task::service_version, "ServiceVersion", J::Number, true,
+                 true));
 }
 
 // JSON keys the prior orchestrators print and their users may send back that are no Task field
@@ -346,7 +361,8 @@ constexpr auto wire_fields(const Reply*) {
   return std::make_tuple(
       field("task", &S::task), field("events", &S::events), field("tasks", &S::tasks),
       field("nodes", &S::nodes), field("broker", &S::broker), field("logs", &S::logs),
-      field("task_stats", &S::task_stats), later_field("submitted", &S::submitted));
+      field("task_stats", &S::task_stats), later_field("submitted", &S::submitted),
+      later_field("services", &S::services));
 }
 
 constexpr auto wire_fields(const SubmitOutcome*) {
@@ -378,6 +394,53 @@ constexpr auto wire_fields(const TaskStateBatch*) {
 constexpr auto wire_fields(const SubmitBatchRequest*) {
   return std::make_tuple(field("request_id", &SubmitBatchRequest::request_id),
                          field("tasks", &SubmitBatchRequest::tasks));
+}
+
+constexpr auto wire_fields(const UpdatePolicy*) {
+  using S = UpdatePolicy;
+  return std::make_tuple(field("parallelism", &S::parallelism), field("delay_ms", &S::delay_ms),
+                         field("failure_action", &S::failure_action),
+                         field("monitor_ms", &S::monitor_ms), field("order", &S::order));
+}
+
+constexpr auto wire_fields(const Service*) {
+  using S = Service;
+  return std::make_tuple(field("name", &S::name), field("template", &S::task_template),
+                         field("replicas", &S::replicas), field("update", &S::update),
+                         field("version", &S::version),
+                         field("template_version", &S::template_version),
+                         field("created_ms", &S::created_ms), field("updated_ms", &S::updated_ms));
+}
+
+constexpr auto wire_fields(const ServiceInfo*) {
+  using S = ServiceInfo;
+  return std::make_tuple(field("service", &S::service), field("running", &S::running),
+                         field("tasks", &S::tasks));
+}
+
+constexpr auto wire_fields(const ServiceCreateRequest*) {
+  return std::make_tuple(field("request_id", &ServiceCreateRequest::request_id),
+                         field("service", &ServiceCreateRequest::service));
+}
+
+constexpr auto wire_fields(const ServiceListRequest*) {
+  return std::make_tuple(field("request_id", &ServiceListRequest::request_id));
+}
+
+constexpr auto wire_fields(const ServiceInspectRequest*) {
+  return std::make_tuple(field("request_id", &ServiceInspectRequest::request_id),
+                         field("name", &ServiceInspectRequest::name));
+}
+
+constexpr auto wire_fields(const ServiceScaleRequest*) {
+  using S = ServiceScaleRequest;
+  return std::make_tuple(field("request_id", &S::request_id), field("name", &S::name),
+                         field("replicas", &S::replicas));
+}
+
+constexpr auto wire_fields(const ServiceRemoveRequest*) {
+  return std::make_tuple(field("request_id", &ServiceRemoveRequest::request_id),
+                         field("name", &ServiceRemoveRequest::name));
 }
 
 // Structs that have a table.

@@ -114,6 +114,16 @@ inline std::string check_decode(uint8_t type, std::string_view body) {
       return check_message<protocol::LogsRequest>(body);
     case MessageType::SubmitBatchRequest:
       return check_message<protocol::SubmitBatchRequest>(body);
+    case MessageType::ServiceCreateRequest:
+      return check_message<protocol::ServiceCreateRequest>(body);
+    case MessageType::ServiceListRequest:
+      return check_message<protocol::ServiceListRequest>(body);
+    case MessageType::ServiceInspectRequest:
+      return check_message<protocol::ServiceInspectRequest>(body);
+    case MessageType::ServiceScaleRequest:
+      return check_message<protocol::ServiceScaleRequest>(body);
+    case MessageType::ServiceRemoveRequest:
+      return check_message<protocol::ServiceRemoveRequest>(body);
     case MessageType::Reply:
       return check_message<protocol::Reply>(body);
   }

@@ -11,6 +11,7 @@
 
 #include <cstdlib>
 #include <fstream>
+#include <map>
 #include <string>
 #include <string_view>
 
@@ -272,6 +273,57 @@ TEST(DockerClusterWithoutDockerd, AnUnreachableDockerdIsShownOnTheNodeAndRejects
       << c.get(id).dump() << c.logs();
   std::string reason = c.get(id).value("Reason", "");
   EXPECT_TRUE(contains(reason, "rejected by blind: dockerd unreachable at " + socket)) << reason;
+}
+
+// A service of real containers (docs/services.md): two busybox httpd replicas with a health
+// path, each answering on its own host port; a container killed behind the agent's back comes
+// back in its slot; rm removes every container.
+TEST_F(DockerCluster, AServiceKeepsItsHttpdReplicasRunningAndRmRemovesTheirContainers) {
+  auto created =
+      c_.cli({"service", "create", "--name", "web", "--replicas", "2", "--image", kImage, "-p",
+              "8080/tcp", "--health", "/health", "--", "httpd", "-f", "-p", "8080", "-h", "/www"});
+  ASSERT_EQ(created.status.code, 0) << created.err;
+  // Slot -> the task (as `service ps -o json` shows it) once both replicas run.
+  auto running = [&](std::map<int, nlohmann::json>& slots) {
+    auto r = c_.cli({"service", "ps", "web", "-o", "json"});
+    auto tasks = nlohmann::json::parse(r.out, nullptr, false);
+    slots.clear();
+    if (!tasks.is_array())
+      return false;
+    for (const auto& t : tasks) {
+      if (t.value("DesiredState", -1) == 2 && state_of(t) == 2)
+        slots[t.value("Slot", 0)] = t;
+    }
+    return slots.size() == 2 && slots.contains(1) && slots.contains(2);
+  };
+  std::map<int, nlohmann::json> slots;
+  ASSERT_TRUE(eventually([&] { return running(slots); }, 60s, 200ms))
+      << c_.cli({"service", "ps", "web"}).out << c_.logs();
+  for (const auto& [slot, t] : slots) {
+    std::string port = t["PortBindings"]["8080/tcp"].at(0).value("HostPort", "");
+    ASSERT_FALSE(port.empty()) << t.dump();
+    EXPECT_TRUE(eventually([&] { return http_get("http://127.0.0.1:" + port + "/").has_value(); },
+                           15s, 100ms))
+        << "replica " << slot << " does not answer on " << port;
+  }
+
+  // Kill replica 2's container behind the agent's back: slot 2 runs again.
+  std::string victim = slots[2].value("ContainerID", "");
+  ASSERT_FALSE(victim.empty()) << slots[2].dump();
+  ASSERT_TRUE(docker_->container_kill(victim, "SIGKILL").is_ok());
+  std::map<int, nlohmann::json> again;
+  EXPECT_TRUE(eventually(
+      [&] { return running(again) && again[2].value("ContainerID", "") != victim; }, 60s, 200ms))
+      << c_.cli({"service", "ps", "web"}).out << c_.logs();
+  EXPECT_EQ(again[1].value("ID", ""), slots[1].value("ID", "")) << "slot 1 untouched";
+
+  ASSERT_EQ(c_.cli({"service", "rm", "web"}).status.code, 0);
+  for (const auto& [slot, t] : again) {
+    std::string id = t.value("ID", "");
+    EXPECT_TRUE(wait_state(id, 3, 30s)) << c_.get(id).dump();
+    EXPECT_TRUE(eventually([&] { return containers_of(id).empty(); }, 15s, 100ms))
+        << "the container of replica " << slot << " is removed";
+  }
 }
 
 }  // namespace

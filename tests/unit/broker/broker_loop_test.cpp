@@ -341,6 +341,63 @@ TEST_F(BrokerLoopTest, GapInEventsAsksForASnapshotAndStopReachesTheAgent) {
   EXPECT_EQ(counters()["events.gap"], 1u);
 }
 
+// Service requests through the real loop (memory store): a create makes the replicas in the
+// same commit, the same create again is the same service, another definition is a conflict, and
+// a retried rm (same request id) is answered as the first try was.
+TEST_F(BrokerLoopTest, ServiceRequestsAreIdempotentAndTheirErrorsAreValues) {
+  Service web;
+  web.name = "web";
+  web.replicas = 2;
+  web.task_template.driver = "exec";
+  web.task_template.cmd = {"sleep", "60"};
+  auto created = call(protocol::ServiceCreateRequest{next_request_++, web});
+  ASSERT_TRUE(created.status.is_ok()) << created.status.to_string();
+  ASSERT_EQ(created.services.size(), 1u);
+  EXPECT_EQ(created.services[0].service.version, 1u);
+  EXPECT_EQ(created.services[0].service.task_template.restart_policy, "always");
+  EXPECT_EQ(created.services[0].tasks, 2u) << "the replicas are made with the service";
+  auto again = call(protocol::ServiceCreateRequest{next_request_++, web});
+  ASSERT_TRUE(again.status.is_ok()) << again.status.to_string();
+  EXPECT_EQ(again.services.at(0).service.created_ms, created.services[0].service.created_ms);
+  Service other = web;
+  other.replicas = 5;
+  EXPECT_EQ(call(protocol::ServiceCreateRequest{next_request_++, other}).status.code(),
+            ErrorCode::Conflict);
+  Service bad = web;
+  bad.name = "a.b";
+  EXPECT_TRUE(call(protocol::ServiceCreateRequest{next_request_++, bad}).status.is_invalid());
+  EXPECT_TRUE(call(protocol::ServiceScaleRequest{next_request_++, "web", kMaxReplicas + 1})
+                  .status.is_invalid());
+  EXPECT_TRUE(
+      call(protocol::ServiceScaleRequest{next_request_++, "nope", 1}).status.is_not_found());
+
+  auto listed = call(protocol::ListRequest{next_request_++});
+  ASSERT_EQ(listed.tasks.size(), 2u);
+  std::set<std::string> names;
+  for (const auto& t : listed.tasks) {
+    names.insert(t.name);
+    EXPECT_EQ(t.service, "web");
+  }
+  EXPECT_EQ(names, (std::set<std::string>{"web.1", "web.2"}));
+
+  uint64_t rm_id = next_request_++;
+  ASSERT_TRUE(call(protocol::ServiceRemoveRequest{rm_id, "web"}).status.is_ok());
+  auto retried = call(protocol::ServiceRemoveRequest{rm_id, "web"});
+  EXPECT_TRUE(retried.status.is_ok()) << retried.status.to_string();
+  EXPECT_EQ(retried.services.at(0).service.name, "web");
+  auto later = call(protocol::ServiceRemoveRequest{next_request_++, "web"});
+  EXPECT_TRUE(later.status.is_not_found()) << "a new rm of a removed service";
+  for (const auto& t : call(protocol::ListRequest{next_request_++}).tasks)
+    EXPECT_EQ(t.desired_state, TaskState::Completed) << t.name;
+  auto c = counters();
+  EXPECT_EQ(c["services.created"], 1u);
+  EXPECT_EQ(c["services.refused.exists"], 1u);
+  EXPECT_EQ(c["services.refused.invalid"], 2u);
+  EXPECT_EQ(c["services.refused.not_found"], 2u);
+  EXPECT_EQ(c["services.tasks_created"], 2u);
+  EXPECT_EQ(c["services.tasks_stopped"], 2u);
+}
+
 TEST_F(BrokerLoopTest, SubmitIsIdempotentAndClientErrorsAreValues) {
   Task t;
   t.id = "0190a3c4-1111-7000-8000-000000000001";

@@ -3,6 +3,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <cstdlib>
 #include <map>
 
 #include "broker_fixture.h"
@@ -122,6 +123,89 @@ TEST_F(PlanApplyTest, TakenBackTasksGoFirstAndWaitScheduledWithAReason) {
   EXPECT_EQ(sent[0].second.task.id, "old");
   EXPECT_EQ(sent[0].second.task.attempt, 2u);
   EXPECT_EQ(task("old").node_id, "a1");
+}
+
+// --- services: replicas spread over nodes ---
+
+class ServiceSpreadTest : public testing::BrokerFixture {
+ protected:
+  void submit_replica(const std::string& id, uint32_t slot, std::string service = "web",
+                      int64_t memory_bytes = 0) {
+    Task t;
+    t.id = id;
+    t.memory_bytes = memory_bytes;
+    t.image = "busybox";
+    t.driver = "docker";
+    t.service = service;
+    t.slot = slot;
+    ASSERT_TRUE(tasks_.add(t, clock_.wall()).is_ok());
+    services_.add_task(service, id);
+  }
+  // Binpack: without the spread, every replica would go to the same (fullest) node.
+  PlanApplyResult binpack_pass() {
+    PlanApplyInput input;
+    input.policy = Policy::Binpack;
+    input.assign_timeout = kAssignTimeout;
+    input.now = clock_.now();
+    input.wall = clock_.wall();
+    input.services = &services_;
+    return plan_and_apply(tasks_, agents_, liveness_, input, out_);
+  }
+  std::map<std::string, int> per_node() {
+    std::map<std::string, int> count;
+    for (const auto& [agent, assign] : assigns())
+      ++count[agent];
+    return count;
+  }
+  ServiceTable services_;
+};
+
+TEST_F(ServiceSpreadTest, OneReplicaPerNodeWhileThereAreEnoughNodes) {
+  for (uint32_t slot = 1; slot <= 3; ++slot)
+    submit_replica("w" + std::to_string(slot), slot);
+  welcome("a1", 10);
+  welcome("a2", 10);
+  welcome("a3", 10);
+  // One replica of a service per pass, so each sees where the previous one went.
+  auto first = binpack_pass();
+  EXPECT_EQ(first.placed, 1u);
+  EXPECT_EQ(first.deferred, 2u);
+  while (binpack_pass().placed > 0) {
+  }
+  EXPECT_EQ(per_node(), (std::map<std::string, int>{{"a1", 1}, {"a2", 1}, {"a3", 1}}));
+}
+
+TEST_F(ServiceSpreadTest, MoreReplicasThanNodesSpreadEvenly) {
+  for (uint32_t slot = 1; slot <= 5; ++slot)
+    submit_replica("w" + std::to_string(slot), slot);
+  welcome("a1", 10);
+  welcome("a2", 10);
+  while (binpack_pass().placed > 0) {
+  }
+  auto count = per_node();
+  EXPECT_EQ(count["a1"] + count["a2"], 5);
+  EXPECT_LE(std::abs(count["a1"] - count["a2"]), 1);
+}
+
+TEST_F(ServiceSpreadTest, TwoServicesArePlacedInTheSamePass) {
+  submit_replica("w1", 1, "web");
+  submit_replica("d1", 1, "db");
+  welcome("a1", 10);
+  EXPECT_EQ(binpack_pass().placed, 2u);
+}
+
+TEST_F(ServiceSpreadTest, ASpreadNoNodeCanHonourFallsBackToAnyNodeThatFits) {
+  submit_replica("w1", 1, "web", 64 << 20);
+  submit_replica("w2", 2, "web", 64 << 20);
+  welcome("a1", 10, protocol::Capacity{0, 1 << 30, 0, 10});
+  welcome("a2", 10, protocol::Capacity{0, 1 << 20, 0, 10});  // 1 MiB: fits no replica
+  EXPECT_EQ(binpack_pass().placed, 1u);
+  EXPECT_EQ(task("w1").node_id, "a1");
+  // The spread would keep w2 off a1, but a2 cannot hold it: it goes to a1 after all.
+  auto second = binpack_pass();
+  EXPECT_EQ(second.placed, 1u);
+  EXPECT_EQ(second.unplaced, 0u);
+  EXPECT_EQ(task("w2").node_id, "a1");
 }
 
 }  // namespace

@@ -144,6 +144,11 @@ TEST(StoreSpec, TheMemoryStoreOfABrokerProcessKeepsNothing) {
   ASSERT_TRUE(store.commit(std::vector<Task>{t}, events).is_ok());
   EXPECT_TRUE(store.load_all()->empty());
   EXPECT_TRUE(store.load_events()->empty());
+  Service web;
+  web.name = "web";
+  std::vector<std::string> removed = {"old"};
+  ASSERT_TRUE(store.commit_services(std::vector<Service>{web}, removed).is_ok());
+  EXPECT_TRUE(store.load_services()->empty());
 }
 
 }  // namespace

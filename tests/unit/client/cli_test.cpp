@@ -229,7 +229,99 @@ INSTANTIATE_TEST_SUITE_P(
         std::vector<std::string>{"--timeout", "soon", "list"},
         std::vector<std::string>{"list", "--timeout", "0s"},
         std::vector<std::string>{"list", "--broker", "nohost"},
-        std::vector<std::string>{"help", "frobnicate"}));
+        std::vector<std::string>{"help", "frobnicate"},
+        // services: checked before anything is sent
+        std::vector<std::string>{"service"}, std::vector<std::string>{"service", "frob"},
+        std::vector<std::string>{"service", "create", "--driver", "exec", "--", "sleep", "1"},
+        std::vector<std::string>{"service", "create", "--name", "web", "--replicas", "-1",
+                                 "--driver", "exec", "--", "sleep", "1"},
+        std::vector<std::string>{"service", "create", "--name", "web", "--replicas", "10001",
+                                 "--driver", "exec", "--", "sleep", "1"},
+        std::vector<std::string>{"service", "create", "--name", "a.b", "--driver", "exec", "--",
+                                 "sleep", "1"},
+        std::vector<std::string>{"service", "create", "--name", "web", "--driver", "exec",
+                                 "--update-order", "sideways", "--", "sleep", "1"},
+        std::vector<std::string>{"service", "create", "-f", "-", "--replicas", "2"},
+        std::vector<std::string>{"service", "ps"}, std::vector<std::string>{"service", "rm"},
+        std::vector<std::string>{"service", "scale", "web"},
+        std::vector<std::string>{"service", "scale", "web=many"},
+        std::vector<std::string>{"service", "ls", "--replicas", "3"}));
+
+TEST(Cli, ServiceCreateSendsTheTemplateReplicasAndUpdatePolicy) {
+  std::vector<ReceivedRequest> seen;
+  testing::FakeBroker broker([&](size_t, const ReceivedRequest& request) {
+    protocol::Reply reply;
+    reply.request_id = request.request_id;
+    auto create = protocol::decode_as<protocol::ServiceCreateRequest>(request.body);
+    if (create.is_ok())
+      reply.services = {protocol::ServiceInfo{create->service, 0, 0}};
+    return FakeResponse::answer(reply);
+  });
+  ManualClock clock;
+  CliResult r = run({"service",
+                     "create",
+                     "--broker",
+                     broker.address(),
+                     "--name",
+                     "web",
+                     "--replicas",
+                     "3",
+                     "--driver",
+                     "exec",
+                     "--memory",
+                     "64MiB",
+                     "--update-parallelism",
+                     "2",
+                     "--update-delay",
+                     "10s",
+                     "--update-failure-action",
+                     "rollback",
+                     "--",
+                     "sleep",
+                     "60"},
+                    clock);
+  ASSERT_EQ(r.code, kExitOk) << r.err;
+  EXPECT_EQ(r.out, "web\n");
+  auto requests = broker.requests();
+  ASSERT_EQ(requests.size(), 1u);
+  EXPECT_EQ(requests[0].type, static_cast<uint8_t>(protocol::MessageType::ServiceCreateRequest));
+  auto sent = protocol::decode_as<protocol::ServiceCreateRequest>(requests[0].body);
+  ASSERT_TRUE(sent.is_ok());
+  EXPECT_EQ(sent->service.name, "web");
+  EXPECT_EQ(sent->service.replicas, 3u);
+  EXPECT_EQ(sent->service.task_template.cmd, (std::vector<std::string>{"sleep", "60"}));
+  EXPECT_EQ(sent->service.task_template.memory_bytes, 64 << 20);
+  EXPECT_TRUE(sent->service.task_template.id.empty());
+  EXPECT_EQ(sent->service.update.parallelism, 2u);
+  EXPECT_EQ(sent->service.update.delay_ms, 10000);
+  EXPECT_EQ(sent->service.update.failure_action, "rollback");
+  EXPECT_EQ(sent->service.update.order, "stop-first");  // the default
+}
+
+TEST(Cli, ServiceLsShowsRunningOfDesired) {
+  testing::FakeBroker broker([&](size_t, const ReceivedRequest& request) {
+    protocol::Reply reply;
+    reply.request_id = request.request_id;
+    Service web;
+    web.name = "web";
+    web.replicas = 3;
+    web.version = 2;
+    web.task_template.image = "nginx:1.25";
+    reply.services = {protocol::ServiceInfo{web, 2, 3}};
+    return FakeResponse::answer(reply);
+  });
+  ManualClock clock;
+  CliResult r = run({"service", "ls", "--broker", broker.address()}, clock);
+  ASSERT_EQ(r.code, kExitOk) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("NAME"));
+  EXPECT_THAT(r.out, HasSubstr("2/3"));
+  EXPECT_THAT(r.out, HasSubstr("nginx:1.25"));
+  CliResult j = run({"service", "ls", "-o", "json", "--broker", broker.address()}, clock);
+  ASSERT_EQ(j.code, kExitOk) << j.err;
+  auto parsed = nlohmann::json::parse(j.out);
+  EXPECT_EQ(parsed.at(0).at("Running"), 2);
+  EXPECT_EQ(parsed.at(0).at("Replicas"), 3);
+}
 
 TEST(Cli, UnreachableBrokerExitsThreeWithOneLineNamingTheAddress) {
   SteadyTime start = system_clock().now();

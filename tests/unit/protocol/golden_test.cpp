@@ -220,6 +220,34 @@ TEST(GoldenFiles, ReplyToASubmitBatchCarriesOneOutcomePerTask) {
                           "the answer to SUBMIT_BATCH: one task stored, one refused as invalid");
 }
 
+TEST(GoldenFiles, ServiceRepliesCarryTheServicesOnlyWhenSet) {
+  expect_later_key_golden(sample_reply_services(), "reply_services", "services",
+                          "the answer to SERVICE_INSPECT (tasks left out): service web, 2 of 3 "
+                          "replicas running, 3 tasks not ended");
+}
+
+// A service's replica carries its service, slot and template version as the last keys of its
+// task map; a task of no service carries none of them (assign.hex).
+TEST(GoldenFiles, AReplicaCarriesItsServiceSlotAndVersionOnlyWhenSet) {
+  Assign replica = sample_assign_replica();
+  std::string body = protocol::encode_body(replica);
+  auto golden =
+      load_or_update_golden("assign_replica", body,
+                            header_for(MessageType::Assign,
+                                       "the ASSIGN of task web.2: slot 2 of service web, made "
+                                       "from its template version 7"));
+  ASSERT_TRUE(golden.is_ok()) << golden.status().to_string();
+  EXPECT_EQ(body, *golden);
+  EXPECT_EQ(decode_ok<Assign>(*golden), replica);
+  auto keys = keys_of(*golden, {std::string("task")});
+  ASSERT_GE(keys.size(), 3u);
+  EXPECT_EQ(std::vector<std::string>(keys.end() - 3, keys.end()),
+            (std::vector<std::string>{"service", "slot", "service_version"}));
+  auto plain = keys_of(protocol::encode_body(sample<Assign>()), {std::string("task")});
+  EXPECT_EQ(std::count(plain.begin(), plain.end(), "service"), 0);
+  EXPECT_EQ(std::count(plain.begin(), plain.end(), "slot"), 0);
+}
+
 TEST(GoldenFiles, ExitCodeNilAndSetAreDistinctOnTheWire) {
   std::string golden = protocol::encode_body(sample<Hello>());
   // tasks[0] exited with 0, tasks[1] is running (nil): 0x00 versus 0xc0.

@@ -430,6 +430,64 @@ std::string sample_description<SubmitBatchRequest>() {
   return "request 13 submitting two tasks";
 }
 
+Service sample_service() {
+  Service s;
+  s.name = "web";
+  s.task_template = sample_task();
+  s.replicas = 3;
+  s.update = UpdatePolicy{2, 10000, "rollback", 30000, "start-first"};
+  s.version = 4;
+  s.template_version = 2;
+  s.created_ms = kT0 - 5000;
+  s.updated_ms = kT0;
+  return s;
+}
+
+template <>
+ServiceCreateRequest sample<ServiceCreateRequest>() {
+  return {21, sample_service()};
+}
+template <>
+std::string sample_description<ServiceCreateRequest>() {
+  return "request 21 creating service web: 3 replicas, every update setting set";
+}
+
+template <>
+ServiceListRequest sample<ServiceListRequest>() {
+  return {22};
+}
+template <>
+std::string sample_description<ServiceListRequest>() {
+  return "request 22";
+}
+
+template <>
+ServiceInspectRequest sample<ServiceInspectRequest>() {
+  return {23, "web"};
+}
+template <>
+std::string sample_description<ServiceInspectRequest>() {
+  return "request 23 for service web";
+}
+
+template <>
+ServiceScaleRequest sample<ServiceScaleRequest>() {
+  return {24, "web", 5};
+}
+template <>
+std::string sample_description<ServiceScaleRequest>() {
+  return "request 24 scaling service web to 5 replicas";
+}
+
+template <>
+ServiceRemoveRequest sample<ServiceRemoveRequest>() {
+  return {25, "web"};
+}
+template <>
+std::string sample_description<ServiceRemoveRequest>() {
+  return "request 25 removing service web";
+}
+
 template <>
 Reply sample<Reply>() {
   Reply r;
@@ -471,6 +529,22 @@ Reply sample_reply_submit_batch() {
   r.submitted = {{kTaskId, ErrorCode::Ok, ""},
                  {"", ErrorCode::Invalid, "field \"Memory\": \"12XB\" is not a size"}};
   return r;
+}
+
+Reply sample_reply_services() {
+  Reply r;
+  r.request_id = 23;
+  r.services = {ServiceInfo{sample_service(), 2, 3}};
+  return r;
+}
+
+Assign sample_assign_replica() {
+  Assign a{sample_task_no_exit()};
+  a.task.name = "web.2";
+  a.task.service = "web";
+  a.task.slot = 2;
+  a.task.service_version = 7;
+  return a;
 }
 
 Reply sample_reply_error() {
@@ -890,6 +964,66 @@ std::vector<FieldCase<TaskStateBatch>> field_cases<TaskStateBatch>() {
   return c;
 }
 
+namespace {
+
+KeyResets<Service> service_keys() {
+  return {CUBE_KEY(Service, "name", name),
+          CUBE_KEY(Service, "template", task_template),
+          CUBE_KEY(Service, "replicas", replicas),
+          CUBE_KEY(Service, "update", update),
+          CUBE_KEY(Service, "version", version),
+          CUBE_KEY(Service, "template_version", template_version),
+          CUBE_KEY(Service, "created_ms", created_ms),
+          CUBE_KEY(Service, "updated_ms", updated_ms)};
+}
+
+KeyResets<UpdatePolicy> update_policy_keys() {
+  return {CUBE_KEY(UpdatePolicy, "parallelism", parallelism),
+          CUBE_KEY(UpdatePolicy, "delay_ms", delay_ms),
+          CUBE_KEY(UpdatePolicy, "failure_action", failure_action),
+          CUBE_KEY(UpdatePolicy, "monitor_ms", monitor_ms), CUBE_KEY(UpdatePolicy, "order", order)};
+}
+
+}  // namespace
+
+template <>
+std::vector<FieldCase<ServiceCreateRequest>> field_cases<ServiceCreateRequest>() {
+  using M = ServiceCreateRequest;
+  auto c = top<M>({CUBE_KEY(M, "request_id", request_id), CUBE_KEY(M, "service", service)});
+  lift<M, Service>(
+      c, {std::string("service")}, [](M& m) -> Service& { return m.service; }, service_keys());
+  lift<M, UpdatePolicy>(
+      c, {std::string("service"), std::string("update")},
+      [](M& m) -> UpdatePolicy& { return m.service.update; }, update_policy_keys());
+  lift_task<M>(c, {std::string("service"), std::string("template")},
+               [](M& m) -> Task& { return m.service.task_template; });
+  return c;
+}
+
+template <>
+std::vector<FieldCase<ServiceListRequest>> field_cases<ServiceListRequest>() {
+  return top<ServiceListRequest>({CUBE_KEY(ServiceListRequest, "request_id", request_id)});
+}
+
+template <>
+std::vector<FieldCase<ServiceInspectRequest>> field_cases<ServiceInspectRequest>() {
+  return top<ServiceInspectRequest>({CUBE_KEY(ServiceInspectRequest, "request_id", request_id),
+                                     CUBE_KEY(ServiceInspectRequest, "name", name)});
+}
+
+template <>
+std::vector<FieldCase<ServiceScaleRequest>> field_cases<ServiceScaleRequest>() {
+  return top<ServiceScaleRequest>({CUBE_KEY(ServiceScaleRequest, "request_id", request_id),
+                                   CUBE_KEY(ServiceScaleRequest, "name", name),
+                                   CUBE_KEY(ServiceScaleRequest, "replicas", replicas)});
+}
+
+template <>
+std::vector<FieldCase<ServiceRemoveRequest>> field_cases<ServiceRemoveRequest>() {
+  return top<ServiceRemoveRequest>({CUBE_KEY(ServiceRemoveRequest, "request_id", request_id),
+                                    CUBE_KEY(ServiceRemoveRequest, "name", name)});
+}
+
 template <>
 std::vector<FieldCase<SubmitBatchRequest>> field_cases<SubmitBatchRequest>() {
   auto c = top<SubmitBatchRequest>({CUBE_KEY(SubmitBatchRequest, "request_id", request_id),
@@ -1020,6 +1154,11 @@ CUBE_DEFINE_PRINT(NodesRequest)
 CUBE_DEFINE_PRINT(StatusRequest)
 CUBE_DEFINE_PRINT(LogsRequest)
 CUBE_DEFINE_PRINT(SubmitBatchRequest)
+CUBE_DEFINE_PRINT(ServiceCreateRequest)
+CUBE_DEFINE_PRINT(ServiceListRequest)
+CUBE_DEFINE_PRINT(ServiceInspectRequest)
+CUBE_DEFINE_PRINT(ServiceScaleRequest)
+CUBE_DEFINE_PRINT(ServiceRemoveRequest)
 CUBE_DEFINE_PRINT(Reply)
 #undef CUBE_DEFINE_PRINT
 }  // namespace cube::protocol

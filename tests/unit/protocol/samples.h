@@ -42,6 +42,12 @@ using protocol::NodeStats;
 using protocol::NodeUsage;
 using protocol::Reject;
 using protocol::Reply;
+using protocol::ServiceCreateRequest;
+using protocol::ServiceInfo;
+using protocol::ServiceInspectRequest;
+using protocol::ServiceListRequest;
+using protocol::ServiceRemoveRequest;
+using protocol::ServiceScaleRequest;
 using protocol::Snapshot;
 using protocol::StatusRequest;
 using protocol::Stop;
@@ -61,9 +67,10 @@ using AllMessageTypes =
                      ErrorMessage, LogsFetch, LogsData, AssignBatch, AcceptBatch, AgentHeartbeat,
                      TaskStateEvent, NodeStats, TaskStateBatch, Beacon, SubmitRequest, ListRequest,
                      GetRequest, StopRequest, NodesRequest, StatusRequest, LogsRequest,
-                     SubmitBatchRequest, Reply>;
+                     SubmitBatchRequest, ServiceCreateRequest, ServiceListRequest,
+                     ServiceInspectRequest, ServiceScaleRequest, ServiceRemoveRequest, Reply>;
 // Every name protocol::message_type_name knows (NODE_STATS included).
-inline constexpr int kMessageTypeCount = 28;
+inline constexpr int kMessageTypeCount = 33;
 
 // Building blocks, each with every field set.
 Task sample_task();                     // a failed task with exit code 137 and port bindings
@@ -75,6 +82,7 @@ NodeInfo sample_node();                 // with allocations and a usage sample
 NodeUsage sample_node_usage();
 TaskStats sample_task_stats();
 BrokerStatus sample_broker_status();
+Service sample_service();  // 3 replicas of sample_task() as template, every update setting set
 
 template <typename M>
 M sample();
@@ -91,6 +99,8 @@ Reply sample_reply_error();
 Hello sample_hello_with_features();
 Welcome sample_welcome_with_features();
 Reply sample_reply_submit_batch();  // one task stored, one refused
+Reply sample_reply_services();      // the answer to SERVICE_INSPECT: one service, its counts
+Assign sample_assign_replica();     // an ASSIGN of a service's replica (service, slot, version)
 
 // "hello", "task_state", "stop_task": the golden file name (without .hex) of a message type.
 std::string golden_name(MessageType type);
@@ -152,6 +162,11 @@ CUBE_DECLARE_PRINT(NodesRequest)
 CUBE_DECLARE_PRINT(StatusRequest)
 CUBE_DECLARE_PRINT(LogsRequest)
 CUBE_DECLARE_PRINT(SubmitBatchRequest)
+CUBE_DECLARE_PRINT(ServiceCreateRequest)
+CUBE_DECLARE_PRINT(ServiceListRequest)
+CUBE_DECLARE_PRINT(ServiceInspectRequest)
+CUBE_DECLARE_PRINT(ServiceScaleRequest)
+CUBE_DECLARE_PRINT(ServiceRemoveRequest)
 CUBE_DECLARE_PRINT(Reply)
 #undef CUBE_DECLARE_PRINT
 }  // namespace cube::protocol

@@ -30,6 +30,9 @@ Task full_task() {
   t.exit_code = 0;
   t.reason = "running";
   t.health_retries = 2;
+  t.service = "web";
+  t.slot = 2;
+  t.service_version = 3;
   return t;
 }
 

@@ -1,0 +1,76 @@
+// ServiceTable: the services the broker keeps (protocol/service.h, docs/services.md), the
+// tasks made for each, and what the next group commit must write about them. The broker loop
+// owns it; the service handlers change services, the reconciler loop (broker/service_loop.h)
+// reads them and adds tasks.
+//
+// The task index lists, per service name, the IDs of every task made for it (current and
+// ended), so the reconciler walks a service's tasks without scanning the task table. A removed
+// service's entry stays until its tasks were stopped (forget_tasks); tasks loaded from the store
+// whose service is not stored (the broker died between the two transactions of a removal) show
+// up in orphans().
+//
+// Thread-safety: none; broker loop thread. Nothing blocks.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <set>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "protocol/service.h"
+
+namespace cube::broker {
+
+class ServiceTable {
+ public:
+  // nullptr when there is no service of that name. The pointer is valid until the next put()
+  // or remove() of that name.
+  const Service* find(std::string_view name) const;
+  // Every service, by name.
+  const std::map<std::string, Service, std::less<>>& services() const { return services_; }
+  size_t size() const { return services_.size(); }
+
+  // Adds or replaces the service of that name, and marks it for the next commit.
+  void put(Service service);
+  // Removes the service (a no-op for an unknown name) and marks the removal for the next
+  // commit. Its task index stays until forget_tasks().
+  void remove(std::string_view name);
+  // Puts back a service loaded from the store; not marked for commit.
+  void restore(Service service);
+
+  // Records that task `task_id` was made for (or loaded as a task of) service `service`.
+  void add_task(std::string_view service, std::string task_id);
+  // The IDs of the tasks made for `service`, oldest first; empty when none.
+  const std::vector<std::string>& task_ids(std::string_view service) const;
+  // Names that have tasks but no service (removed, their tasks possibly still running).
+  std::vector<std::string> orphans() const;
+  // Drops the task index of `name` (after its tasks were stopped).
+  void forget_tasks(std::string_view name);
+
+  // A removal answered to request `request_id`, so that a Lazy Pirate retry of that request
+  // (same request id) after the first try removed the service is answered as the first was,
+  // not "no service named". Keeps the last kRemovalsKept.
+  void note_removal(uint64_t request_id, Service removed);
+  // The service removed by request `request_id` under `name`; nullptr when there was none.
+  const Service* removal_of(uint64_t request_id, std::string_view name) const;
+  // Enough for every retry in flight: a client retries within seconds.
+  static constexpr size_t kRemovalsKept = 64;
+
+  // What the next commit must write: the services put and the names removed since the last
+  // take_uncommitted(), each name in one of the two only.
+  bool has_uncommitted() const { return !dirty_.empty() || !removed_.empty(); }
+  void take_uncommitted(std::vector<Service>& upserts, std::vector<std::string>& removed);
+
+ private:
+  std::map<std::string, Service, std::less<>> services_;
+  std::map<std::string, std::vector<std::string>, std::less<>> tasks_;
+  std::set<std::string, std::less<>> dirty_;
+  std::set<std::string, std::less<>> removed_;
+  std::deque<std::pair<uint64_t, Service>> removals_;  // oldest first
+};
+
+}  // namespace cube::broker
