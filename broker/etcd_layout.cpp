@@ -20,53 +20,40 @@ std::string seq_digits(uint64_t seq) {
   return digits;
 }
 
-// Packs ops into txns under the limits; a group (a task and its history entries) starts a new
-// txn when it does not fit in the current one.
-class TxnPacker {
- public:
-  TxnPacker(const EtcdTxnLimits& limits, std::span<const EtcdCompare> guard)
-      : limits_(limits), guard_(guard) {}
-
-  void add_group(std::vector<EtcdOp> group) {
-    size_t bytes = 0;
-    for (const auto& op : group)
-      bytes += op.payload_bytes();
-    if (!fits(group.size(), bytes))
-      open_txn();
-    for (auto& op : group) {
-      if (!fits(1, op.payload_bytes()))
-        open_txn();  // a group larger than a whole txn is split
-      bytes_ += op.payload_bytes();
-      txns_.back().success.push_back(std::move(op));
-    }
-  }
-
-  std::vector<EtcdTxn> take() { return std::move(txns_); }
-
- private:
-  bool fits(size_t ops, size_t bytes) const {
-    if (txns_.empty())
-      return false;
-    const auto& current = txns_.back().success;
-    if (current.empty())
-      return true;  // anything fits in an empty txn (etcd judges an oversized single put)
-    return current.size() + ops <= limits_.max_ops && bytes_ + bytes <= limits_.max_payload_bytes;
-  }
-
-  void open_txn() {
-    EtcdTxn txn;
-    txn.compares.assign(guard_.begin(), guard_.end());
-    txns_.push_back(std::move(txn));
-    bytes_ = 0;
-  }
-
-  EtcdTxnLimits limits_;
-  std::span<const EtcdCompare> guard_;
-  std::vector<EtcdTxn> txns_;
-  size_t bytes_ = 0;  // payload of txns_.back()
-};
-
 }  // namespace
+
+TxnPacker::TxnPacker(const EtcdTxnLimits& limits, std::span<const EtcdCompare> guard)
+    : limits_(limits), guard_(guard) {}
+
+void TxnPacker::add_group(std::vector<EtcdOp> group) {
+  size_t bytes = 0;
+  for (const auto& op : group)
+    bytes += op.payload_bytes();
+  if (!fits(group.size(), bytes))
+    open_txn();
+  for (auto& op : group) {
+    if (!fits(1, op.payload_bytes()))
+      open_txn();  // a group larger than a whole txn is split
+    bytes_ += op.payload_bytes();
+    txns_.back().success.push_back(std::move(op));
+  }
+}
+
+bool TxnPacker::fits(size_t ops, size_t bytes) const {
+  if (txns_.empty())
+    return false;
+  const auto& current = txns_.back().success;
+  if (current.empty())
+    return true;  // anything fits in an empty txn (etcd judges an oversized single put)
+  return current.size() + ops <= limits_.max_ops && bytes_ + bytes <= limits_.max_payload_bytes;
+}
+
+void TxnPacker::open_txn() {
+  EtcdTxn txn;
+  txn.compares.assign(guard_.begin(), guard_.end());
+  txns_.push_back(std::move(txn));
+  bytes_ = 0;
+}
 
 std::string EtcdLayout::task_key(std::string_view task_id) const {
   return tasks_prefix() + std::string(task_id);

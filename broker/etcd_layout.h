@@ -55,6 +55,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "broker/etcd_messages.h"
@@ -111,6 +112,27 @@ struct EtcdTxnLimits {
   // chunk's: small enough that a few of them fit in one read page (EtcdStore reads the log 4
   // keys at a time) under the gateway's 4 MiB answers.
   size_t max_record_bytes = size_t{512} << 10;
+};
+
+// Packs ops into txns under `limits`, each txn with every `guard` compare: a group (a task and
+// its history entries, or one op) starts a new txn when it does not fit in the current one; a
+// group larger than a whole txn is split. Used by the fold's puts and the service changes.
+class TxnPacker {
+ public:
+  // `guard` must outlive the packer.
+  TxnPacker(const EtcdTxnLimits& limits, std::span<const EtcdCompare> guard);
+  void add_group(std::vector<EtcdOp> group);
+  // The txns packed so far, in order (empty when nothing was added).
+  std::vector<EtcdTxn> take() { return std::move(txns_); }
+
+ private:
+  bool fits(size_t ops, size_t bytes) const;
+  void open_txn();
+
+  EtcdTxnLimits limits_;
+  std::span<const EtcdCompare> guard_;
+  std::vector<EtcdTxn> txns_;
+  size_t bytes_ = 0;  // payload of txns_.back()
 };
 
 // The txns that append `upserts` and `events` to the log as records first_seq, first_seq + 1,

@@ -18,21 +18,13 @@ std::vector<EtcdTxn> build_service_txns(const EtcdLayout& layout, std::span<cons
                                         std::span<const std::string> removed,
                                         const EtcdTxnLimits& limits,
                                         std::span<const EtcdCompare> guard) {
-  std::vector<EtcdOp> ops;
+  TxnPacker packer(limits, guard);
   for (const Service& service : upserts)
-    ops.push_back(
-        EtcdOp::put(etcd_service_key(layout, service.name), protocol::encode_service(service)));
+    packer.add_group(
+        {EtcdOp::put(etcd_service_key(layout, service.name), protocol::encode_service(service))});
   for (const std::string& name : removed)
-    ops.push_back(EtcdOp::remove(etcd_service_key(layout, name)));
-  std::vector<EtcdTxn> txns;
-  size_t per_txn = std::max<size_t>(1, limits.max_ops);
-  for (size_t i = 0; i < ops.size(); i += per_txn) {
-    EtcdTxn& txn = txns.emplace_back();
-    txn.compares.assign(guard.begin(), guard.end());
-    for (size_t j = i; j < ops.size() && j < i + per_txn; ++j)
-      txn.success.push_back(std::move(ops[j]));
-  }
-  return txns;
+    packer.add_group({EtcdOp::remove(etcd_service_key(layout, name))});
+  return packer.take();
 }
 
 Result<Service> decode_etcd_service(const EtcdLayout& layout, const EtcdKeyValue& kv) {

@@ -1,10 +1,9 @@
 // Where EtcdStore (broker/etcd_store.h) keeps services (protocol/service.h), apart from the
 // task layout (broker/etcd_layout.h):
 //   PREFIX/services/<name>   one service: protocol::encode_service (its MessagePack map)
-// A service change is a put, a removal a delete, each batch in txns of at most limits.max_ops
-// operations carrying the write guard, so a broker that lost leadership writes no service
-// either. Services are few and small (a user's create/scale/rm), so the byte limit is not
-// split on: one service is far below it. The warm standby copy (broker/standby_copy.h) does not
+// A service change is a put, a removal a delete, each batch packed into txns under the limits
+// (TxnPacker, as the fold's puts) carrying the write guard, so a broker that lost leadership
+// writes no service either. The warm standby copy (broker/standby_copy.h) does not
 // follow these keys; a broker that wins reads them with load_services().
 //
 // Thread-safety: pure functions.

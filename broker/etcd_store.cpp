@@ -214,17 +214,7 @@ Status EtcdStore::commit(std::span<const Task> upserts, std::span<const TaskEven
     return Status::ok();
   std::vector<EtcdTxn> txns =
       build_log_txns(layout_, upserts, events, next_seq_, options_.limits, guard_);
-  for (size_t i = 0; i < txns.size(); ++i) {
-    auto done = client_.txn(txns[i]);
-    std::string which = "log record " + std::to_string(i + 1) + " of " +
-                        std::to_string(txns.size()) + " of a commit";
-    if (!done.is_ok())
-      return store_error(done.status(), which);
-    if (!done->succeeded) {
-      return Status::conflict("store " + describe() + ": " + which +
-                              " was refused: the write guard no longer holds");
-    }
-  }
+  CUBE_RETURN_IF_ERROR(write_guarded(txns, "log record", "a commit"));
   next_seq_ += txns.size();
   size_t bytes = 0;
   for (const auto& txn : txns)
@@ -237,12 +227,16 @@ Status EtcdStore::commit(std::span<const Task> upserts, std::span<const TaskEven
 
 Status EtcdStore::commit_services(std::span<const Service> upserts,
                                   std::span<const std::string> removed) {
-  std::vector<EtcdTxn> txns =
-      build_service_txns(layout_, upserts, removed, options_.limits, guard_);
+  return write_guarded(build_service_txns(layout_, upserts, removed, options_.limits, guard_),
+                       "txn", "a service change");
+}
+
+Status EtcdStore::write_guarded(const std::vector<EtcdTxn>& txns, std::string_view each,
+                                std::string_view of) {
   for (size_t i = 0; i < txns.size(); ++i) {
     auto done = client_.txn(txns[i]);
-    std::string which = "txn " + std::to_string(i + 1) + " of " + std::to_string(txns.size()) +
-                        " of a service change";
+    std::string which = std::string(each) + " " + std::to_string(i + 1) + " of " +
+                        std::to_string(txns.size()) + " of " + std::string(of);
     if (!done.is_ok())
       return store_error(done.status(), which);
     if (!done->succeeded) {

@@ -158,6 +158,10 @@ class EtcdStore final : public Store {
   Status read_store(EtcdReplay& replay);
   // Wraps a client error into the Store's codes, naming the store.
   Status store_error(const Status& status, std::string_view doing) const;
+  // Writes `txns` one after the other; the first failure is returned as store_error, a refused
+  // guard as Conflict, each naming "<each> i of n of <of>" ("log record 2 of 3 of a commit").
+  Status write_guarded(const std::vector<EtcdTxn>& txns, std::string_view each,
+                       std::string_view of);
 
   EtcdStoreOptions options_;
   EtcdLayout layout_;
