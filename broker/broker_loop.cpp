@@ -496,6 +496,10 @@ void BrokerLoop::before_poll() {
   state_.flush_outbox();
 }
 
+bool BrokerLoop::has_uncommitted() const {
+  return state_.tasks.has_uncommitted() || state_.services.has_uncommitted();
+}
+
 void BrokerLoop::commit_step(SteadyTime now) {
   if (writer_ == nullptr || writer_->busy())
     return;  // one batch at a time, so batches reach the store in order
@@ -504,7 +508,7 @@ void BrokerLoop::commit_step(SteadyTime now) {
       return;
     writer_->start(std::move(*retry_batch_));
     retry_batch_.reset();
-  } else if (!state_.tasks.has_uncommitted() && !state_.services.has_uncommitted()) {
+  } else if (!has_uncommitted()) {
     // What the queued messages report is stored already (a duplicate submit, a stop of a task
     // that had ended, or a batch that landed earlier).
     state_.outbox.settle();
@@ -574,7 +578,7 @@ void BrokerLoop::finish_commits() {
       retry_batch_.reset();
       continue;
     }
-    if (!state_.tasks.has_uncommitted() && !state_.services.has_uncommitted())
+    if (!has_uncommitted())
       break;
     commit_step(clock_.now());
   }

@@ -172,6 +172,8 @@ class BrokerLoop {
   // refused batch again once commit_retry_at_ passed), or, with nothing uncommitted and nothing
   // in flight, settles the outbox.
   void commit_step(SteadyTime now);
+  // Tasks or services changed since the last batch was cut.
+  bool has_uncommitted() const;
   // The batch in flight landed: its messages may leave; or keep it for a retry.
   void on_commit_done(StoreBatchDone done);
   // At shutdown: waits for the batch in flight and commits what is left (unless the store

@@ -57,7 +57,7 @@ ServiceLoopResult reconcile_services(BrokerState& state) {
     std::vector<ReplicaTask> tasks = replica_tasks(state, name);
     ServicePlan plan = reconcile_service(service, tasks);
     for (std::string_view id : plan.stop)
-      result.stopped += stop(state, std::string(id), wall);
+      result.stopped += stop(state, id, wall);
     for (uint32_t slot : plan.create) {
       create_replica(state, service, slot, wall);
       ++result.created;

@@ -7,8 +7,7 @@
 // (broker/etcd_store.h; shared by brokers that stand in for each other), VolatileStore
 // (broker/volatile_store.h; `--store memory`: keeps nothing), MemoryStore
 // (broker/memory_store.h; tests that restart a broker on the same store). broker/store_spec.h
-// builds the one
-// `--store` names.
+// builds the one `--store` names.
 //
 // Thread-safety: an implementation is used by one thread at a time (the broker loop while it
 // loads, then the store writer thread, broker/store_writer.h); it need not be internally

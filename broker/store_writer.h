@@ -41,9 +41,6 @@ struct StoreBatch {
   // Written before the tasks, in a transaction of their own (Store::commit_services).
   std::vector<Service> service_upserts{};
   std::vector<std::string> service_removals{};
-  bool empty() const {
-    return upserts.empty() && events.empty() && service_upserts.empty() && service_removals.empty();
-  }
 };
 
 struct StoreBatchDone {

@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <ctime>
 #include <limits>
+#include <map>
 #include <sstream>
 
 #include "client/table.h"
@@ -464,7 +465,7 @@ std::string render_node_table(const std::vector<protocol::NodeInfo>& nodes, Syst
 
 namespace {
 
-// "250 µs", "2.5 ms", "10 s"; "> 10 s" past the last bound.
+// "250 µs", "2.5 ms", "10 s"; INT64_MAX (the +Inf bucket) says so.
 std::string format_bound_us(int64_t us) {
   if (us == std::numeric_limits<int64_t>::max())
     return "more than the last bucket";
@@ -494,45 +495,46 @@ std::string p99_line(const protocol::BrokerStatus& s, std::string_view name,
          std::string(what);
 }
 
-// "3 ready, 1 suspect" from nodes_by_state; from the older ready/total counts otherwise.
-std::string nodes_line(const protocol::BrokerStatus& s) {
-  if (s.nodes_by_state.empty() || s.nodes_total == 0)
-    return std::to_string(s.nodes_ready) + " ready / " + std::to_string(s.nodes_total) + " total";
+// "3 Running, 1 Failed": the counts that are not zero, the names in `order` first, then any
+// other (a newer broker's).
+template <typename Count>
+std::string counts_line(const std::map<std::string, Count>& counts,
+                        const std::vector<std::string>& order) {
   std::vector<std::string> parts;
-  for (const char* state : {"ready", "suspect", "lost"}) {
-    auto it = s.nodes_by_state.find(state);
-    if (it != s.nodes_by_state.end() && it->second > 0)
-      parts.push_back(std::to_string(it->second) + " " + state);
-  }
-  for (const auto& [state, count] : s.nodes_by_state) {
-    if (state != "ready" && state != "suspect" && state != "lost" && count > 0)
-      parts.push_back(std::to_string(count) + " " + state);
-  }
-  return join(parts, ", ") + " (" + std::to_string(s.nodes_total) + " total)";
-}
-
-// "4 total: 1 Pending, 3 Running", the states in their numeric order, then any a newer broker
-// adds; only states that have tasks.
-std::string tasks_line(const protocol::BrokerStatus& s) {
-  uint64_t total = 0;
-  std::vector<std::string> parts;
-  auto add = [&](const std::string& name, uint64_t count) {
-    total += count;
+  auto add = [&](const std::string& name, Count count) {
     if (count > 0)
       parts.push_back(std::to_string(count) + " " + name);
   };
-  for (int i = 0; i < kTaskStateCount; ++i) {
-    std::string name(task_state_name(static_cast<TaskState>(i)));
-    auto it = s.tasks_by_state.find(name);
-    add(name, it == s.tasks_by_state.end() ? 0 : it->second);
+  for (const std::string& name : order) {
+    if (auto it = counts.find(name); it != counts.end())
+      add(name, it->second);
   }
-  for (const auto& [name, count] : s.tasks_by_state) {
-    if (!task_state_from_name(name))
+  for (const auto& [name, count] : counts) {
+    if (std::find(order.begin(), order.end(), name) == order.end())
       add(name, count);
   }
+  return join(parts, ", ");
+}
+
+// "3 ready, 1 lost (4 total)" from nodes_by_state; from the older ready/total counts otherwise.
+std::string nodes_line(const protocol::BrokerStatus& s) {
+  if (s.nodes_by_state.empty() || s.nodes_total == 0)
+    return std::to_string(s.nodes_ready) + " ready / " + std::to_string(s.nodes_total) + " total";
+  return counts_line(s.nodes_by_state, {"ready", "suspect", "lost"}) + " (" +
+         std::to_string(s.nodes_total) + " total)";
+}
+
+// "4 total: 1 Pending, 3 Running", the states in their numeric order.
+std::string tasks_line(const protocol::BrokerStatus& s) {
+  uint64_t total = 0;
+  for (const auto& [name, count] : s.tasks_by_state)
+    total += count;
+  std::vector<std::string> order;
+  for (int i = 0; i < kTaskStateCount; ++i)
+    order.emplace_back(task_state_name(static_cast<TaskState>(i)));
   std::string line = std::to_string(total) + " total";
-  if (!parts.empty())
-    line += ": " + join(parts, ", ");
+  if (total > 0)
+    line += ": " + counts_line(s.tasks_by_state, order);
   return line;
 }
 
