@@ -42,7 +42,10 @@ bool is_client_write(const Inbound& in) {
   return in.socket == BrokerSocket::Client &&
          (type == MessageType::SubmitRequest || type == MessageType::SubmitBatchRequest ||
           type == MessageType::StopRequest || type == MessageType::ServiceCreateRequest ||
-          type == MessageType::ServiceScaleRequest || type == MessageType::ServiceRemoveRequest);
+          type == MessageType::ServiceScaleRequest || type == MessageType::ServiceRemoveRequest ||
+          type == MessageType::ServiceUpdateRequest ||
+          type == MessageType::ServiceRollbackRequest ||
+          type == MessageType::ServiceRestartRequest);
 }
 
 // Reads and discards what is pending on a readable signalfd, eventfd or pipe. One read is
@@ -397,6 +400,8 @@ int64_t BrokerLoop::poll_timeout_ms() const {
     deadline = std::min(deadline, *d);
   if (auto d = state_.logs.next_deadline())
     deadline = std::min(deadline, *d);
+  if (state_.services_wake_at)
+    deadline = std::min(deadline, *state_.services_wake_at);
   if (state_.schedule_needed)
     deadline = std::min(deadline, next_pass_at_);  // a pass held back by the spacing
   return millis_until(clock_.now(), deadline);
@@ -449,8 +454,11 @@ void BrokerLoop::run_timers() {
 void BrokerLoop::before_poll() {
   SteadyTime now = clock_.now();
   // A task that changed may be a service's replica that ended or was lost: the service loop
-  // replaces it before the pass places the new task.
-  if (state_.services_changed || (state_.services.size() > 0 && state_.tasks.has_uncommitted())) {
+  // replaces it before the pass places the new task. A rollout's monitor period or delay
+  // that ended lets it go on.
+  bool rollout_due = state_.services_wake_at && now >= *state_.services_wake_at;
+  if (state_.services_changed || rollout_due ||
+      (state_.services.size() > 0 && state_.tasks.has_uncommitted())) {
     state_.services_changed = false;
     reconcile_services(state_);
   }

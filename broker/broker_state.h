@@ -75,6 +75,8 @@ struct BrokerState {
   // A service changed (or the broker just loaded them): the loop reconciles the services
   // before its next scheduling pass. Task changes trigger it too (broker/broker_loop.cpp).
   bool services_changed = true;
+  // When a rollout's monitor period or delay ends: the loop reconciles the services then.
+  std::optional<SteadyTime> services_wake_at;
   // Under CURVE: the ZAP handler (owned by the loop) and its counts after the startup
   // self-check, which STATUS leaves out. nullptr without CURVE.
   const ZapHandler* zap = nullptr;

@@ -1,8 +1,8 @@
 // Service requests on the client ROUTER (docs/services.md). LIST and INSPECT are answered at
-// once from the broker's view; CREATE, SCALE and REMOVE change the service table, run the
-// service loop (so the tasks they make or stop are in the same commit) and are answered
-// through the outbox once that commit is stored (broker/outbox.h). A refusal changes nothing
-// and is answered at once, counted "services.refused.<why>".
+// once from the broker's view; CREATE, SCALE, UPDATE, ROLLBACK, RESTART and REMOVE change the
+// service table, run the service loop (so the tasks they make or stop are in the same commit)
+// and are answered through the outbox once that commit is stored (broker/outbox.h). A refusal
+// changes nothing and is answered at once, counted "services.refused.<why>".
 #include <algorithm>
 #include <tuple>
 
@@ -108,18 +108,104 @@ void on_scale(BrokerState& state, Inbound& in, protocol::ServiceScaleRequest& re
   reply_with_service(state, in, req.request_id, *state.services.find(req.name));
 }
 
+void on_update(BrokerState& state, Inbound& in, protocol::ServiceUpdateRequest& req) {
+  Service& asked = req.service;
+  if (Status s = validate_service(asked); !s.is_ok())
+    return refuse(state, in, req.request_id, "invalid", s);
+  const Service* found = state.services.find(asked.name);
+  if (found == nullptr)
+    return refuse(state, in, req.request_id, "not_found", unknown_service(asked.name));
+  asked.task_template = normalized_template(asked.task_template);
+  // The same definition again (a retry whose first try landed, or nothing to change).
+  if (same_definition(*found, asked))
+    return reply_with_service(state, in, req.request_id, *found);
+  if (req.expected_version != 0 && req.expected_version != found->version) {
+    return refuse(state, in, req.request_id, "conflict",
+                  Status::conflict("service \"" + asked.name + "\" changed since version " +
+                                   std::to_string(req.expected_version) + " (it is at version " +
+                                   std::to_string(found->version) +
+                                   "); look at it again and retry the update"));
+  }
+  int64_t now_ms = to_unix_ms(state.clock.wall());
+  Service changed = *found;
+  changed.replicas = asked.replicas;
+  changed.update = asked.update;
+  if (changed.task_template != asked.task_template) {
+    start_rollout(changed, std::move(asked.task_template), kUpdateStateUpdating, "", now_ms);
+    bump(state.counters, "services.updated");
+  } else {
+    ++changed.version;  // replicas or the update policy only: no rollout
+    changed.updated_ms = now_ms;
+  }
+  state.services.put(std::move(changed));
+  reconcile_services(state);
+  reply_with_service(state, in, req.request_id, *state.services.find(req.service.name));
+}
+
+// ROLLBACK and RESTART: a retry of a request that landed is answered with the service as it
+// is, not applied twice.
+const Service* retried_or_found(BrokerState& state, const Inbound& in, uint64_t request_id,
+                                const std::string& name) {
+  const Service* found = state.services.find(name);
+  if (found == nullptr) {
+    refuse(state, in, request_id, "not_found", unknown_service(name));
+    return nullptr;
+  }
+  if (state.services.answer_to(request_id, name) != nullptr) {
+    reply_with_service(state, in, request_id, *found);
+    return nullptr;
+  }
+  return found;
+}
+
+void apply_and_reply(BrokerState& state, const Inbound& in, uint64_t request_id, Service changed) {
+  std::string name = changed.name;
+  state.services.note_answer(request_id, changed);
+  state.services.put(std::move(changed));
+  reconcile_services(state);
+  reply_with_service(state, in, request_id, *state.services.find(name));
+}
+
+void on_rollback(BrokerState& state, Inbound& in, protocol::ServiceRollbackRequest& req) {
+  const Service* found = retried_or_found(state, in, req.request_id, req.name);
+  if (found == nullptr)
+    return;
+  if (found->previous_template_version == 0) {
+    return refuse(state, in, req.request_id, "no_previous",
+                  Status::conflict("service \"" + req.name +
+                                   "\" has no previous template to roll back to (it was "
+                                   "never updated)"));
+  }
+  Service changed = *found;
+  roll_back(changed, "rollback requested", to_unix_ms(state.clock.wall()));
+  bump(state.counters, "services.rolled_back");
+  apply_and_reply(state, in, req.request_id, std::move(changed));
+}
+
+void on_restart(BrokerState& state, Inbound& in, protocol::ServiceRestartRequest& req) {
+  const Service* found = retried_or_found(state, in, req.request_id, req.name);
+  if (found == nullptr)
+    return;
+  Service changed = *found;
+  Task same = changed.task_template;
+  start_rollout(changed, std::move(same), kUpdateStateUpdating, "restart requested",
+                to_unix_ms(state.clock.wall()));
+  bump(state.counters, "services.restarted");
+  apply_and_reply(state, in, req.request_id, std::move(changed));
+}
+
 void on_remove(BrokerState& state, Inbound& in, protocol::ServiceRemoveRequest& req) {
   const Service* found = state.services.find(req.name);
   if (found == nullptr) {
     // A retry of a removal that happened: answered as the first try was.
-    if (const Service* removed = state.services.removal_of(req.request_id, req.name))
+    if (const Service* removed = state.services.answer_to(req.request_id, req.name))
       return reply_with_service(state, in, req.request_id, *removed);
     return refuse(state, in, req.request_id, "not_found", unknown_service(req.name));
   }
   protocol::Reply r;
   r.request_id = req.request_id;
   r.services.push_back(service_info(state, *found));
-  state.services.note_removal(req.request_id, *found);
+  state.services.note_answer(req.request_id, *found);
   state.services.remove(req.name);
   bump(state.counters, "services.removed");
   reconcile_services(state);  // stops every task of it (it is an orphan now)
@@ -134,6 +220,9 @@ void add_service_handlers(MessageTable& table) {
   table.add<protocol::ServiceInspectRequest, on_inspect>(BrokerSocket::Client);
   table.add<protocol::ServiceScaleRequest, on_scale>(BrokerSocket::Client);
   table.add<protocol::ServiceRemoveRequest, on_remove>(BrokerSocket::Client);
+  table.add<protocol::ServiceUpdateRequest, on_update>(BrokerSocket::Client);
+  table.add<protocol::ServiceRollbackRequest, on_rollback>(BrokerSocket::Client);
+  table.add<protocol::ServiceRestartRequest, on_restart>(BrokerSocket::Client);
 }
 
 }  // namespace cube::broker

@@ -15,7 +15,8 @@ std::vector<ReplicaTask> replica_tasks(const BrokerState& state, const std::stri
     if (record == nullptr)
       continue;
     const Task& t = record->task;
-    out.push_back({t.id, t.slot, t.state, t.desired_state, t.created_ms});
+    out.push_back({t.id, t.slot, t.state, t.desired_state, t.created_ms, t.service_version,
+                   t.restart_count, t.start_time_ms, t.reason});
   }
   return out;
 }
@@ -48,21 +49,111 @@ bool stop(BrokerState& state, std::string_view task_id, SystemTime wall) {
   return true;
 }
 
+// The service after a pass of its rollout, when the pass ended it: finished, or failed and
+// paused or turned into a rollback. nullopt while it goes on (or when it is not rolling).
+std::optional<Service> rollout_outcome(const Service& service, const ServicePlan& plan,
+                                       int64_t now_ms) {
+  if (!is_rolling(service.update_state))
+    return std::nullopt;
+  bool rolling_back = service.update_state == kUpdateStateRollbackStarted;
+  Service next = service;
+  if (plan.failure) {
+    if (!rolling_back && service.update.failure_action == kFailureActionRollback &&
+        service.previous_template_version != 0) {
+      std::string why = plan.failure->message + "; rolling back to version " +
+                        std::to_string(service.previous_template_version);
+      roll_back(next, std::move(why), now_ms);
+      return next;
+    }
+    next.update_state = rolling_back ? kUpdateStateRollbackPaused : kUpdateStatePaused;
+    next.update_message = plan.failure->message;
+  } else if (plan.rollout_finished) {
+    next.update_state = rolling_back ? kUpdateStateRollbackCompleted : kUpdateStateCompleted;
+  } else {
+    return std::nullopt;
+  }
+  next.update_completed_ms = now_ms;
+  return next;
+}
+
 }  // namespace
 
-ServiceLoopResult reconcile_services(BrokerState& state) {
+void start_rollout(Service& service, Task template_task, std::string_view state, std::string why,
+                   int64_t now_ms) {
+  service.previous_template = std::move(service.task_template);
+  service.previous_template_version = service.template_version;
+  service.task_template = std::move(template_task);
+  ++service.version;
+  service.template_version = service.version;
+  service.update_state = std::string(state);
+  service.update_message = std::move(why);
+  service.update_started_ms = now_ms;
+  service.update_completed_ms = 0;
+  service.updated_ms = now_ms;
+}
+
+void roll_back(Service& service, std::string why, int64_t now_ms) {
+  std::swap(service.task_template, service.previous_template);
+  std::swap(service.template_version, service.previous_template_version);
+  ++service.version;
+  service.update_state = std::string(kUpdateStateRollbackStarted);
+  service.update_message = std::move(why);
+  service.update_started_ms = now_ms;
+  service.update_completed_ms = 0;
+  service.updated_ms = now_ms;
+}
+
+namespace {
+
+// One walk over every service. `again` when what it did may let another walk do more: a stop
+// can end a task at once (one not placed on a node yet, such as a replica waiting out a restart
+// backoff), which frees its slot; a rollout outcome changes the template.
+struct Round {
+  ServiceLoopResult result;
+  bool again = false;
+};
+
+Round reconcile_round(BrokerState& state) {
   ServiceLoopResult result;
   SystemTime wall = state.clock.wall();
+  int64_t now_ms = to_unix_ms(wall);
+  int64_t wake_at_ms = 0;
+  std::vector<Service> changed;  // put after the walk, which iterates the table
+  const RolloutProgress kNoProgress;
   for (const auto& [name, service] : state.services.services()) {
     std::vector<ReplicaTask> tasks = replica_tasks(state, name);
-    ServicePlan plan = reconcile_service(service, tasks);
+    bool rolling = is_rolling(service.update_state);
+    RolloutProgress* progress = rolling ? &state.services.rollout(name) : nullptr;
+    if (progress != nullptr && progress->template_version != service.template_version)
+      *progress = RolloutProgress{service.template_version, {}, 0};
+    ServicePlan plan =
+        reconcile_service(service, tasks, progress ? *progress : kNoProgress, now_ms);
     for (std::string_view id : plan.stop)
       result.stopped += stop(state, id, wall);
     for (uint32_t slot : plan.create) {
       create_replica(state, service, slot, wall);
       ++result.created;
     }
+    if (plan.wake_at_ms != 0 && (wake_at_ms == 0 || plan.wake_at_ms < wake_at_ms))
+      wake_at_ms = plan.wake_at_ms;
+    if (progress != nullptr && !plan.done.empty()) {
+      progress->done.insert(plan.done.begin(), plan.done.end());
+      progress->last_done_ms = now_ms;
+    }
+    if (auto next = rollout_outcome(service, plan, now_ms)) {
+      state.services.end_rollout(name);
+      changed.push_back(std::move(*next));
+    }
   }
+  for (Service& service : changed) {
+    spdlog::info("service {}: update {}{}", service.name, service.update_state,
+                 service.update_message.empty() ? "" : ": " + service.update_message);
+    bump(state.counters, "services.update." + service.update_state);
+    state.services.put(std::move(service));
+  }
+  state.services_wake_at.reset();
+  if (wake_at_ms != 0)
+    state.services_wake_at = state.clock.now() + Millis(std::max<int64_t>(0, wake_at_ms - now_ms));
   for (const std::string& name : state.services.orphans()) {
     for (const ReplicaTask& task : replica_tasks(state, name)) {
       if (is_live(task))
@@ -70,12 +161,29 @@ ServiceLoopResult reconcile_services(BrokerState& state) {
     }
     state.services.forget_tasks(name);
   }
-  if (result.created > 0)
-    bump(state.counters, "services.tasks_created", result.created);
-  if (result.stopped > 0)
-    bump(state.counters, "services.tasks_stopped", result.stopped);
+  return {result, result.stopped > 0 || !changed.empty()};
+}
+
+}  // namespace
+
+ServiceLoopResult reconcile_services(BrokerState& state) {
+  // Bounded: a round that stops tasks leaves them not live, so the next one stops nothing
+  // more; two or three rounds settle every case met so far.
+  constexpr int kMaxRounds = 4;
+  ServiceLoopResult total;
+  for (int round = 0; round < kMaxRounds; ++round) {
+    Round r = reconcile_round(state);
+    total.created += r.result.created;
+    total.stopped += r.result.stopped;
+    if (!r.again)
+      break;
+  }
+  if (total.created > 0)
+    bump(state.counters, "services.tasks_created", total.created);
+  if (total.stopped > 0)
+    bump(state.counters, "services.tasks_stopped", total.stopped);
   state.queue_commands();
-  return result;
+  return total;
 }
 
 protocol::ServiceInfo service_info(const BrokerState& state, const Service& service) {

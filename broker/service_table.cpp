@@ -20,6 +20,7 @@ void ServiceTable::remove(std::string_view name) {
   if (it == services_.end())
     return;
   services_.erase(it);
+  end_rollout(name);
   if (auto d = dirty_.find(name); d != dirty_.end())
     dirty_.erase(d);
   removed_.insert(std::string(name));
@@ -28,6 +29,18 @@ void ServiceTable::remove(std::string_view name) {
 void ServiceTable::restore(Service service) {
   std::string name = service.name;
   services_.insert_or_assign(std::move(name), std::move(service));
+}
+
+RolloutProgress& ServiceTable::rollout(std::string_view name) {
+  auto it = rollouts_.find(name);
+  if (it == rollouts_.end())
+    it = rollouts_.emplace(std::string(name), RolloutProgress{}).first;
+  return it->second;
+}
+
+void ServiceTable::end_rollout(std::string_view name) {
+  if (auto it = rollouts_.find(name); it != rollouts_.end())
+    rollouts_.erase(it);
 }
 
 void ServiceTable::add_task(std::string_view service, std::string task_id) {
@@ -57,14 +70,14 @@ void ServiceTable::forget_tasks(std::string_view name) {
     tasks_.erase(it);
 }
 
-void ServiceTable::note_removal(uint64_t request_id, Service removed) {
-  removals_.emplace_back(request_id, std::move(removed));
-  if (removals_.size() > kRemovalsKept)
-    removals_.pop_front();
+void ServiceTable::note_answer(uint64_t request_id, Service answered) {
+  answers_.emplace_back(request_id, std::move(answered));
+  if (answers_.size() > kAnswersKept)
+    answers_.pop_front();
 }
 
-const Service* ServiceTable::removal_of(uint64_t request_id, std::string_view name) const {
-  for (const auto& [id, service] : removals_) {
+const Service* ServiceTable::answer_to(uint64_t request_id, std::string_view name) const {
+  for (const auto& [id, service] : answers_) {
     if (id == request_id && service.name == name)
       return &service;
   }

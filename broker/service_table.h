@@ -21,6 +21,7 @@
 #include <utility>
 #include <vector>
 
+#include "broker/service_reconciler.h"
 #include "protocol/service.h"
 
 namespace cube::broker {
@@ -51,14 +52,22 @@ class ServiceTable {
   // Drops the task index of `name` (after its tasks were stopped).
   void forget_tasks(std::string_view name);
 
-  // A removal answered to request `request_id`, so that a Lazy Pirate retry of that request
-  // (same request id) after the first try removed the service is answered as the first was,
-  // not "no service named". Keeps the last kRemovalsKept.
-  void note_removal(uint64_t request_id, Service removed);
-  // The service removed by request `request_id` under `name`; nullptr when there was none.
-  const Service* removal_of(uint64_t request_id, std::string_view name) const;
+  // The progress of the rollout of service `name` (made empty when absent). Kept in memory
+  // while the service rolls, never stored: after a restart the slots pass again by their
+  // tasks' start times.
+  RolloutProgress& rollout(std::string_view name);
+  // Forgets the progress of `name`'s rollout (it ended, or the service was removed).
+  void end_rollout(std::string_view name);
+
+  // A removal, rollback or restart answered to request `request_id` (client request IDs start
+  // at random), so that a Lazy Pirate retry of that request (same request id) after the first
+  // try landed is answered as the first was instead of "no service named" or a second
+  // restart. Keeps the last kAnswersKept.
+  void note_answer(uint64_t request_id, Service answered);
+  // The service as request `request_id` about `name` left it; nullptr when there was none.
+  const Service* answer_to(uint64_t request_id, std::string_view name) const;
   // Enough for every retry in flight: a client retries within seconds.
-  static constexpr size_t kRemovalsKept = 64;
+  static constexpr size_t kAnswersKept = 64;
 
   // What the next commit must write: the services put and the names removed since the last
   // take_uncommitted(), each name in one of the two only.
@@ -70,7 +79,8 @@ class ServiceTable {
   std::map<std::string, std::vector<std::string>, std::less<>> tasks_;
   std::set<std::string, std::less<>> dirty_;
   std::set<std::string, std::less<>> removed_;
-  std::deque<std::pair<uint64_t, Service>> removals_;  // oldest first
+  std::deque<std::pair<uint64_t, Service>> answers_;  // oldest first
+  std::map<std::string, RolloutProgress, std::less<>> rollouts_;
 };
 
 }  // namespace cube::broker

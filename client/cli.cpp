@@ -182,18 +182,23 @@ Millis duration_flag(const Context& ctx, const char* name) {
   return *d;
 }
 
-Task task_from_flags(const Context& ctx, std::string name, std::string image) {
-  Task task;
-  task.name = std::move(name);
-  task.image = std::move(image);
-  task.id = ctx.get("id");
-  task.driver = ctx.get("driver");
-  task.cmd = ctx.trailing;
-  task.env = ctx.get_list("env");
-  task.exposed_ports = ctx.get_list("port");
-  task.restart_policy = ctx.get("restart");
-  task.health_check = ctx.get("health");
-  task.constraints = ctx.get_list("constraint");
+// Sets the TaskSpec fields whose flags were given (and the command, when one follows --);
+// leaves the others as they are. --name, --image and --id are the caller's.
+void apply_task_flags(const Context& ctx, Task& task) {
+  if (ctx.has("driver"))
+    task.driver = ctx.get("driver");
+  if (!ctx.trailing.empty())
+    task.cmd = ctx.trailing;
+  if (ctx.has("env"))
+    task.env = ctx.get_list("env");
+  if (ctx.has("port"))
+    task.exposed_ports = ctx.get_list("port");
+  if (ctx.has("restart"))
+    task.restart_policy = ctx.get("restart");
+  if (ctx.has("health"))
+    task.health_check = ctx.get("health");
+  if (ctx.has("constraint"))
+    task.constraints = ctx.get_list("constraint");
   if (ctx.has("cpu")) {
     std::string text = ctx.get("cpu");
     char* end = nullptr;
@@ -231,12 +236,22 @@ Task task_from_flags(const Context& ctx, std::string name, std::string image) {
       throw UsageError{"--health-retries: \"" + text + "\" is not a number from 1 to 1000"};
     task.health_retries = static_cast<int32_t>(n);
   }
+  if (ctx.has("label"))
+    task.labels.clear();
   for (const auto& label : ctx.get_list("label")) {
     auto eq = label.find('=');
     if (eq == std::string::npos || eq == 0)
       throw UsageError{"--label: \"" + label + "\" is not key=value"};
     task.labels[label.substr(0, eq)] = label.substr(eq + 1);
   }
+}
+
+Task task_from_flags(const Context& ctx, std::string name, std::string image) {
+  Task task;
+  task.name = std::move(name);
+  task.image = std::move(image);
+  task.id = ctx.get("id");
+  apply_task_flags(ctx, task);
   return task;
 }
 
@@ -511,23 +526,16 @@ void refuse_create_flags(const Context& ctx, std::string_view sub) {
   if (given("file"))
     flag = "file";
   if (flag != nullptr) {
-    throw UsageError{"--" + std::string(flag) + " belongs to `service create`, not `service " +
+    throw UsageError{"--" + std::string(flag) +
+                     " belongs to `service create` and `service update`, not `service " +
                      std::string(sub) + "`"};
   }
   if (!ctx.trailing.empty())
     throw UsageError{"service " + std::string(sub) + " takes no command after --"};
 }
 
-Service service_from_flags(const Context& ctx) {
-  if (!ctx.has("name"))
-    throw UsageError{"service create needs --name NAME (or -f FILE)"};
-  if (ctx.has("id"))
-    throw UsageError{"--id: a service's tasks each get their own ID"};
-  Service service;
-  service.name = ctx.get("name");
-  service.task_template = task_from_flags(ctx, "", ctx.get("image"));
-  service.replicas = ctx.has("replicas") ? parse_replicas(ctx.get("replicas"), "--replicas") : 1;
-  UpdatePolicy& u = service.update;
+// Sets the update policy fields whose --update-* flags were given.
+void apply_update_flags(const Context& ctx, UpdatePolicy& u) {
   if (ctx.has("update-parallelism")) {
     uint32_t n = parse_replicas(ctx.get("update-parallelism"), "--update-parallelism");
     if (n == 0)
@@ -542,6 +550,18 @@ Service service_from_flags(const Context& ctx) {
     u.failure_action = ctx.get("update-failure-action");
   if (ctx.has("update-order"))
     u.order = ctx.get("update-order");
+}
+
+Service service_from_flags(const Context& ctx) {
+  if (!ctx.has("name"))
+    throw UsageError{"service create needs --name NAME (or -f FILE)"};
+  if (ctx.has("id"))
+    throw UsageError{"--id: a service's tasks each get their own ID"};
+  Service service;
+  service.name = ctx.get("name");
+  service.task_template = task_from_flags(ctx, "", ctx.get("image"));
+  service.replicas = ctx.has("replicas") ? parse_replicas(ctx.get("replicas"), "--replicas") : 1;
+  apply_update_flags(ctx, service.update);
   return service;
 }
 
@@ -552,6 +572,14 @@ Service service_from_file(const Context& ctx, const std::string& path) {
   return std::move(service).value();
 }
 
+// Whether a task or service flag (or a command after --) was given: -f FILE takes none.
+bool service_flags_given(const Context& ctx) {
+  auto given = [&](const char* f) { return ctx.has(f); };
+  return !ctx.trailing.empty() ||
+         std::any_of(std::begin(kSpecFlags), std::end(kSpecFlags), given) ||
+         std::any_of(std::begin(kServiceCreateFlags), std::end(kServiceCreateFlags), given);
+}
+
 int service_create(Context& ctx) {
   if (ctx.args.size() > 1)
     throw UsageError{"unexpected argument \"" + ctx.args[1] + "\"; put the command after --"};
@@ -559,12 +587,7 @@ int service_create(Context& ctx) {
     throw UsageError{"--wait is not supported by service create yet; watch `service ls`"};
   Service service;
   if (ctx.has("file")) {
-    bool mixed = !ctx.trailing.empty() ||
-                 std::any_of(std::begin(kSpecFlags), std::end(kSpecFlags),
-                             [&](const char* f) { return ctx.has(f); }) ||
-                 std::any_of(std::begin(kServiceCreateFlags), std::end(kServiceCreateFlags),
-                             [&](const char* f) { return ctx.has(f); });
-    if (mixed)
+    if (service_flags_given(ctx))
       throw UsageError{"give the service either with -f FILE or with flags, not both"};
     service = service_from_file(ctx, ctx.get("file"));
   } else {
@@ -651,6 +674,74 @@ int service_scale(Context& ctx) {
   return exit_code;
 }
 
+// `service update NAME [flags] [-- CMD]` or `service update NAME -f FILE`: the flags change
+// what they name in the service as it is now; the update is refused when the service changed
+// in between (expected_version), so two racing updates never interleave.
+int service_update(Context& ctx) {
+  const std::string& name = service_name_arg(ctx, "update");
+  if (ctx.has("name") || ctx.has("id"))
+    throw UsageError{std::string(ctx.has("name") ? "--name" : "--id") +
+                     " cannot change: a service keeps its name and its tasks get their own IDs"};
+  {
+    // The flags' own errors come before any round trip (the service is read next).
+    Task parsed;
+    apply_task_flags(ctx, parsed);
+    UpdatePolicy policy;
+    apply_update_flags(ctx, policy);
+    if (Status valid = validate_update_policy(policy); !valid.is_ok())
+      throw UsageError{valid.message()};
+  }
+  Client client = ctx.make_client();
+  auto current = client.service_inspect(name);
+  if (!current)
+    return report_failure(ctx, client, current.status());
+  const Service& before = current->info.service;
+  Service after = before;
+  if (ctx.has("file")) {
+    if (service_flags_given(ctx))
+      throw UsageError{"give the new definition either with -f FILE or with flags, not both"};
+    after = service_from_file(ctx, ctx.get("file"));
+    if (after.name.empty())
+      after.name = name;
+    if (after.name != name) {
+      throw UsageError{"service file " + file_name(ctx.get("file")) + " names service \"" +
+                       after.name + "\", not \"" + name + "\""};
+    }
+  } else {
+    if (ctx.has("image"))
+      after.task_template.image = ctx.get("image");
+    apply_task_flags(ctx, after.task_template);
+    if (ctx.has("replicas"))
+      after.replicas = parse_replicas(ctx.get("replicas"), "--replicas");
+    apply_update_flags(ctx, after.update);
+  }
+  if (Status valid = validate_service(after); !valid.is_ok())
+    throw UsageError{valid.message()};
+  auto updated = client.service_update(after, before.version);
+  if (!updated)
+    return report_failure(ctx, client, updated.status());
+  const Service& now = updated->service;
+  if (now.version == before.version)
+    ctx.io.out << name << ": nothing to change (version " << now.version << ")\n";
+  else if (now.template_version != before.template_version)
+    ctx.io.out << name << ": rolling out version " << now.template_version << "\n";
+  else
+    ctx.io.out << name << ": updated to version " << now.version << " (no rollout)\n";
+  return kExitOk;
+}
+
+// `service rollback NAME` and `service restart NAME`.
+int service_rollback_or_restart(Context& ctx, std::string_view sub) {
+  const std::string& name = service_name_arg(ctx, sub);
+  Client client = ctx.make_client();
+  auto changed = sub == "rollback" ? client.service_rollback(name) : client.service_restart(name);
+  if (!changed)
+    return report_failure(ctx, client, changed.status());
+  ctx.io.out << name << ": " << (sub == "rollback" ? "rolling back to" : "restarting at")
+             << " template version " << changed->service.template_version << "\n";
+  return kExitOk;
+}
+
 int service_rm(Context& ctx) {
   const std::string& name = service_name_arg(ctx, "rm");
   Client client = ctx.make_client();
@@ -663,10 +754,14 @@ int service_rm(Context& ctx) {
 
 int cmd_service(Context& ctx) {
   if (ctx.args.empty())
-    throw UsageError{"service needs a subcommand: create, ls, ps, inspect, scale or rm"};
+    throw UsageError{
+        "service needs a subcommand: create, ls, ps, inspect, scale, update, rollback, restart "
+        "or rm"};
   std::string sub = ctx.args.front();
   if (sub == "create")
     return service_create(ctx);
+  if (sub == "update")
+    return service_update(ctx);
   refuse_create_flags(ctx, sub);
   if (sub == "ls" || sub == "list")
     return service_ls(ctx);
@@ -674,10 +769,12 @@ int cmd_service(Context& ctx) {
     return service_ps_or_inspect(ctx, sub);
   if (sub == "scale")
     return service_scale(ctx);
+  if (sub == "rollback" || sub == "restart")
+    return service_rollback_or_restart(ctx, sub);
   if (sub == "rm" || sub == "remove")
     return service_rm(ctx);
   throw UsageError{"unknown service subcommand \"" + sub +
-                   "\" (create, ls, ps, inspect, scale or rm)"};
+                   "\" (create, ls, ps, inspect, scale, update, rollback, restart or rm)"};
 }
 
 int cmd_logs(Context& ctx) {
@@ -913,13 +1010,19 @@ const std::vector<CommandSpec>& commands() {
        "  cube-client nodes -o json",
        false, [](po::options_description& d) { add_output_option(d, "table, wide or json"); },
        cmd_nodes},
-      {"service", "Keep N replicas of a task running (create, ls, ps, inspect, scale, rm)",
-       "service create --name NAME [--replicas N] [task options] [-- CMD ARGS...]\n"
+      {"service",
+       "Keep N replicas of a task running (create, ls, ps, inspect, scale, update, rollback, "
+       "restart, rm)",
+       "service create --name NAME [--replicas N] [task options] [update options] [-- CMD...]\n"
        "       cube-client service create -f FILE\n"
        "       cube-client service ls [-o table|json]\n"
        "       cube-client service ps NAME [-o table|json]\n"
        "       cube-client service inspect NAME [-o table|json]\n"
        "       cube-client service scale NAME=N [NAME=N...]\n"
+       "       cube-client service update NAME [--replicas N] [task options] [update options]\n"
+       "                                       [-- CMD...]   (or -f FILE)\n"
+       "       cube-client service rollback NAME\n"
+       "       cube-client service restart NAME\n"
        "       cube-client service rm NAME",
        "A service is N replicas of one task template that the broker keeps running, named\n"
        "NAME.1 ... NAME.N (slot numbers stay with a replica when it is replaced). A replica\n"
@@ -928,32 +1031,44 @@ const std::vector<CommandSpec>& commands() {
        "while there are enough). Scaling down stops the highest slots first; rm stops every\n"
        "task of the service. FILE (\"-\" for stdin) holds {\"Name\", \"Replicas\", \"Template\": "
        "a\n"
-       "task as in submit, \"UpdateConfig\"}. The --update-* settings are stored and shown;\n"
-       "rolling updates (service update/rollback/restart) are not done yet.",
+       "task as in submit, \"UpdateConfig\"}.\n"
+       "\n"
+       "update changes what its flags name (a list flag such as --env or -p replaces the\n"
+       "list); a new template is rolled out: --update-parallelism slots at a time, each\n"
+       "new task watched for --update-monitor (it must keep running, and pass its health\n"
+       "check), --update-delay between slots, the old task stopped first (stop-first) or\n"
+       "after the new one passed (start-first). A new task that fails pauses the rollout\n"
+       "(service ls shows why) or rolls back (--update-failure-action rollback). rollback\n"
+       "returns to the template before the last update; restart replaces every replica\n"
+       "with a fresh task of the same template, in the same rolling steps.",
        "  cube-client service create --name web --replicas 3 --image nginx:1.25 -p 80/tcp\n"
        "  cube-client service create --name pinger --replicas 2 --driver exec -- sleep 3600\n"
        "  cube-client service ls\n"
        "  cube-client service ps web\n"
        "  cube-client service scale web=5 pinger=1\n"
+       "  cube-client service update web --image nginx:1.26 --update-parallelism 2\n"
+       "  cube-client service rollback web\n"
+       "  cube-client service restart web\n"
        "  cube-client service rm web",
        true,
        [](po::options_description& d) {
          // clang-format off
          d.add_options()
            ("file,f", po::value<std::string>()->value_name("FILE"),
-            "create: service JSON file, or - for stdin")
+            "create/update: service JSON file, or - for stdin")
            ("replicas", po::value<std::string>()->value_name("N"),
-            "create: how many replicas to keep running (default 1, at most 10000)")
+            "create/update: how many replicas to keep running (default 1, at most 10000)")
            ("update-parallelism", po::value<std::string>()->value_name("N"),
-            "create: slots replaced at a time by a rolling update (default 1; stored only)")
+            "create/update: slots replaced at a time by a rolling update (default 1)")
            ("update-delay", po::value<std::string>()->value_name("DURATION"),
-            "create: pause between update steps (default 0s; stored only)")
+            "create/update: wait after a slot is updated before the next one (default 0s)")
            ("update-failure-action", po::value<std::string>()->value_name("ACTION"),
-            "create: pause or rollback when a new task fails (default pause; stored only)")
+            "create/update: pause or rollback when a new task fails (default pause)")
            ("update-monitor", po::value<std::string>()->value_name("DURATION"),
-            "create: how long a new task must run to count as updated (default 5s; stored only)")
+            "create/update: how long a new task must keep running to count as updated "
+            "(default 5s)")
            ("update-order", po::value<std::string>()->value_name("ORDER"),
-            "create: stop-first or start-first (default stop-first; stored only)");
+            "create/update: stop-first or start-first (default stop-first)");
          // clang-format on
          add_spec_options(d, true);
          add_output_option(d, "ls/ps/inspect: table or json");

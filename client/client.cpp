@@ -604,6 +604,26 @@ Result<protocol::ServiceInfo> Client::service_remove(const std::string& name) {
   return service_of(call(request));
 }
 
+Result<protocol::ServiceInfo> Client::service_update(const Service& service,
+                                                     uint64_t expected_version) {
+  protocol::ServiceUpdateRequest request;
+  request.service = service;
+  request.expected_version = expected_version;
+  return service_of(call(request));
+}
+
+Result<protocol::ServiceInfo> Client::service_rollback(const std::string& name) {
+  protocol::ServiceRollbackRequest request;
+  request.name = name;
+  return service_of(call(request));
+}
+
+Result<protocol::ServiceInfo> Client::service_restart(const std::string& name) {
+  protocol::ServiceRestartRequest request;
+  request.name = name;
+  return service_of(call(request));
+}
+
 Result<protocol::LogsChunk> Client::logs(const std::string& task_id, int64_t offset,
                                          int64_t max_bytes, int64_t tail_lines) {
   protocol::LogsRequest request;

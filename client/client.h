@@ -113,12 +113,14 @@ struct ServiceDetails {
 class Client {
  public:
   // Any client request; call() fills in its request_id.
-  using Request = std::variant<protocol::SubmitRequest, protocol::ListRequest, protocol::GetRequest,
-                               protocol::StopRequest, protocol::NodesRequest,
-                               protocol::StatusRequest, protocol::LogsRequest,
-                               protocol::SubmitBatchRequest, protocol::ServiceCreateRequest,
-                               protocol::ServiceListRequest, protocol::ServiceInspectRequest,
-                               protocol::ServiceScaleRequest, protocol::ServiceRemoveRequest>;
+  using Request =
+      std::variant<protocol::SubmitRequest, protocol::ListRequest, protocol::GetRequest,
+                   protocol::StopRequest, protocol::NodesRequest, protocol::StatusRequest,
+                   protocol::LogsRequest, protocol::SubmitBatchRequest,
+                   protocol::ServiceCreateRequest, protocol::ServiceListRequest,
+                   protocol::ServiceInspectRequest, protocol::ServiceScaleRequest,
+                   protocol::ServiceRemoveRequest, protocol::ServiceUpdateRequest,
+                   protocol::ServiceRollbackRequest, protocol::ServiceRestartRequest>;
 
   // Does not connect yet: the first request opens the socket. `clock` bounds every try (its
   // now()) and paces wait_for (its sleep_for); it must outlive the Client. A ManualClock works:
@@ -251,6 +253,18 @@ class Client {
   // Removes a service and stops its tasks; returns the service as it was (also to a retry whose
   // first try removed it). Errors: as call(); NotFound.
   Result<protocol::ServiceInfo> service_remove(const std::string& name);
+  // Replaces the definition of service `service.name` (a new template starts a rolling
+  // update); returns the service after the change. `expected_version` (0: any) is the version
+  // the caller read: a service changed since then is refused Conflict and left alone.
+  // Errors: as call(); NotFound; Invalid (the field named); Conflict.
+  Result<protocol::ServiceInfo> service_update(const Service& service,
+                                               uint64_t expected_version = 0);
+  // Rolls a service back to its previous template. Errors: as call(); NotFound; Conflict when
+  // it has no previous template.
+  Result<protocol::ServiceInfo> service_rollback(const std::string& name);
+  // Replaces every replica with a fresh task of the same template, in rolling steps.
+  // Errors: as call(); NotFound.
+  Result<protocol::ServiceInfo> service_restart(const std::string& name);
 
   // 200 ms: a task change shows up within a fifth of a second, and one small GET per poll costs
   // the broker nothing noticeable.

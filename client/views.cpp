@@ -226,6 +226,20 @@ std::string render_task_table(const std::vector<Task>& tasks, SystemTime now, bo
   return table.render();
 }
 
+std::string update_summary(const Service& s) {
+  const std::string& state = s.update_state;
+  std::string said = state == kUpdateStatePaused              ? "update paused"
+                     : state == kUpdateStateRollbackStarted   ? "rolling back"
+                     : state == kUpdateStateRollbackPaused    ? "rollback paused"
+                     : state == kUpdateStateRollbackCompleted ? "rolled back"
+                     : state == kUpdateStateUpdating          ? "updating"
+                     : state == kUpdateStateCompleted         ? "update completed"
+                                                              : state;
+  if (said.empty())
+    return "-";
+  return s.update_message.empty() ? said : said + ": " + s.update_message;
+}
+
 std::string render_service_table(const std::vector<protocol::ServiceInfo>& services) {
   Table table({"NAME", "REPLICAS", "IMAGE", "VERSION", "UPDATE"});
   for (const auto& info : services) {
@@ -234,8 +248,7 @@ std::string render_service_table(const std::vector<protocol::ServiceInfo>& servi
     std::string what = !t.image.empty() ? t.image : join(t.cmd, " ");
     table.add_row({s.name, std::to_string(info.running) + "/" + std::to_string(s.replicas),
                    or_dash(shorten(what, kReasonWidth)), std::to_string(s.version),
-                   // Rolling updates are not done yet (docs/services.md): nothing is rolling.
-                   "-"});
+                   shorten(update_summary(s), kReasonWidth)});
   }
   return table.render();
 }
@@ -278,6 +291,15 @@ std::string render_service_details(const ServiceDetails& details, SystemTime now
                             format_age(Millis(u.delay_ms)) + ", monitor " +
                             format_age(Millis(u.monitor_ms)) + ", on failure " + u.failure_action +
                             ", order " + u.order);
+  f.add("UpdateStatus", s.update_state.empty() ? "" : update_summary(s));
+  if (!s.update_state.empty() && s.update_started_ms != 0) {
+    f.add("UpdateStarted", format_local_time(s.update_started_ms));
+    if (s.update_completed_ms != 0)
+      f.add("UpdateEnded", format_local_time(s.update_completed_ms));
+  }
+  if (s.previous_template_version != 0)
+    f.add("Previous", "template " + std::to_string(s.previous_template_version) +
+                          " (service rollback returns to it)");
   std::string out = f.render();
   out += "\nTasks:\n";
   out += render_service_tasks(details.tasks, now);

@@ -25,6 +25,9 @@ std::string render_task_table(const std::vector<Task>& tasks, SystemTime now, bo
 // `service ls`: NAME, REPLICAS (running of the current template / desired), IMAGE (or the
 // command), VERSION, UPDATE ("-": rolling updates are not done yet).
 std::string render_service_table(const std::vector<protocol::ServiceInfo>& services);
+// A service's rollout in a few words: "-" before the first update, else "updating",
+// "update paused: web.2 failed: ...", "rolled back: ..." and so on.
+std::string update_summary(const Service& service);
 
 // `service ps`: SLOT, NAME, ID, STATE, DESIRED, NODE, VERSION (the template version the task
 // was made from), AGE, REASON; one row per task made for the service, by slot.

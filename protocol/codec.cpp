@@ -468,6 +468,9 @@ CUBE_DEFINE_CODEC(ServiceListRequest)
 CUBE_DEFINE_CODEC(ServiceInspectRequest)
 CUBE_DEFINE_CODEC(ServiceScaleRequest)
 CUBE_DEFINE_CODEC(ServiceRemoveRequest)
+CUBE_DEFINE_CODEC(ServiceUpdateRequest)
+CUBE_DEFINE_CODEC(ServiceRollbackRequest)
+CUBE_DEFINE_CODEC(ServiceRestartRequest)
 #undef CUBE_DEFINE_CODEC
 
 std::string encode_body(const Reply& m) {
@@ -637,6 +640,12 @@ const char* message_type_name(uint8_t type) {
       return "SERVICE_SCALE";
     case MessageType::ServiceRemoveRequest:
       return "SERVICE_REMOVE";
+    case MessageType::ServiceUpdateRequest:
+      return "SERVICE_UPDATE";
+    case MessageType::ServiceRollbackRequest:
+      return "SERVICE_ROLLBACK";
+    case MessageType::ServiceRestartRequest:
+      return "SERVICE_RESTART";
     case MessageType::AgentHeartbeat:
       return "AGENT_HEARTBEAT";
     case MessageType::TaskStateEvent:

@@ -53,6 +53,9 @@ CUBE_DECLARE_CODEC(ServiceListRequest)
 CUBE_DECLARE_CODEC(ServiceInspectRequest)
 CUBE_DECLARE_CODEC(ServiceScaleRequest)
 CUBE_DECLARE_CODEC(ServiceRemoveRequest)
+CUBE_DECLARE_CODEC(ServiceUpdateRequest)
+CUBE_DECLARE_CODEC(ServiceRollbackRequest)
+CUBE_DECLARE_CODEC(ServiceRestartRequest)
 CUBE_DECLARE_CODEC(Reply)
 #undef CUBE_DECLARE_CODEC
 

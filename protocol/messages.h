@@ -55,6 +55,9 @@ enum class MessageType : uint8_t {
   ServiceInspectRequest = 50,
   ServiceScaleRequest = 51,
   ServiceRemoveRequest = 52,
+  ServiceUpdateRequest = 53,
+  ServiceRollbackRequest = 54,
+  ServiceRestartRequest = 55,
   // broker -> client
   Reply = 60,
 };
@@ -450,6 +453,33 @@ struct ServiceRemoveRequest {
   friend bool operator==(const ServiceRemoveRequest&, const ServiceRemoveRequest&) = default;
 };
 
+// Replaces the service's definition (template, replicas, update policy) with `service`'s. A new
+// template starts a rolling update (docs/services.md); replicas and the policy alone do not.
+// `expected_version` (0: any) makes two racing updates safe: when the service's version is no
+// longer that one the update is refused `conflict` and nothing changes. The same definition
+// again is a no-op, so a retry after the first try landed is answered as the first was.
+struct ServiceUpdateRequest {
+  uint64_t request_id = 0;
+  Service service;
+  uint64_t expected_version = 0;
+  friend bool operator==(const ServiceUpdateRequest&, const ServiceUpdateRequest&) = default;
+};
+
+// Rolls the service back to its previous template, in rolling steps; refused `conflict` when
+// it has none (never updated).
+struct ServiceRollbackRequest {
+  uint64_t request_id = 0;
+  std::string name;
+  friend bool operator==(const ServiceRollbackRequest&, const ServiceRollbackRequest&) = default;
+};
+
+// Replaces every replica with a new task of the same template, in rolling steps.
+struct ServiceRestartRequest {
+  uint64_t request_id = 0;
+  std::string name;
+  friend bool operator==(const ServiceRestartRequest&, const ServiceRestartRequest&) = default;
+};
+
 // A service as the broker answers it: the stored service and what its tasks are doing now.
 struct ServiceInfo {
   Service service;
@@ -514,6 +544,9 @@ CUBE_MESSAGE_TYPE(ServiceListRequest, ServiceListRequest);
 CUBE_MESSAGE_TYPE(ServiceInspectRequest, ServiceInspectRequest);
 CUBE_MESSAGE_TYPE(ServiceScaleRequest, ServiceScaleRequest);
 CUBE_MESSAGE_TYPE(ServiceRemoveRequest, ServiceRemoveRequest);
+CUBE_MESSAGE_TYPE(ServiceUpdateRequest, ServiceUpdateRequest);
+CUBE_MESSAGE_TYPE(ServiceRollbackRequest, ServiceRollbackRequest);
+CUBE_MESSAGE_TYPE(ServiceRestartRequest, ServiceRestartRequest);
 CUBE_MESSAGE_TYPE(Reply, Reply);
 #undef CUBE_MESSAGE_TYPE
 

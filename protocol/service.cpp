@@ -43,7 +43,15 @@ Status validate_service(const Service& service) {
     return field_error("Replicas", std::to_string(service.replicas) + " is above the limit of " +
                                        std::to_string(kMaxReplicas) + " replicas per service");
   }
-  const UpdatePolicy& u = service.update;
+  CUBE_RETURN_IF_ERROR(validate_update_policy(service.update));
+  if (!service.task_template.id.empty()) {
+    return field_error("Template.ID",
+                       "a service's template has no ID: the broker gives each replica its own");
+  }
+  return validate_task_spec(service.task_template).with_context("template");
+}
+
+Status validate_update_policy(const UpdatePolicy& u) {
   if (u.parallelism == 0)
     return field_error("UpdateConfig.Parallelism", "must be at least 1");
   if (u.delay_ms < 0)
@@ -58,11 +66,7 @@ Status validate_service(const Service& service) {
     return field_error("UpdateConfig.Order",
                        "\"" + u.order + "\" is not \"stop-first\" or \"start-first\"");
   }
-  if (!service.task_template.id.empty()) {
-    return field_error("Template.ID",
-                       "a service's template has no ID: the broker gives each replica its own");
-  }
-  return validate_task_spec(service.task_template).with_context("template");
+  return Status::ok();
 }
 
 Task normalized_template(const Task& task_template) {
@@ -74,6 +78,10 @@ Task normalized_template(const Task& task_template) {
   if (t.restart_policy.empty())
     t.restart_policy = "always";
   return t;
+}
+
+bool is_rolling(std::string_view update_state) {
+  return update_state == kUpdateStateUpdating || update_state == kUpdateStateRollbackStarted;
 }
 
 std::string replica_name(std::string_view service, uint32_t slot) {

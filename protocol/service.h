@@ -26,8 +26,18 @@ inline constexpr uint32_t kMaxReplicas = 10000;
 // length; no '.', since task names are NAME.SLOT).
 inline constexpr size_t kMaxServiceNameBytes = 63;
 
-// How a change of the template is rolled out (Swarm's --update-* flags). Stored and shown;
-// rolling updates themselves are not done yet (docs/services.md).
+// Where a service's rollout is (Swarm's UpdateStatus.State): "" before the first update.
+inline constexpr std::string_view kUpdateStateUpdating = "updating";
+inline constexpr std::string_view kUpdateStatePaused = "paused";
+inline constexpr std::string_view kUpdateStateCompleted = "completed";
+inline constexpr std::string_view kUpdateStateRollbackStarted = "rollback_started";
+inline constexpr std::string_view kUpdateStateRollbackPaused = "rollback_paused";
+inline constexpr std::string_view kUpdateStateRollbackCompleted = "rollback_completed";
+
+// True while a rollout replaces tasks: updating or rollback_started.
+bool is_rolling(std::string_view update_state);
+
+// How a change of the template is rolled out (Swarm's --update-* flags; docs/services.md).
 struct UpdatePolicy {
   uint32_t parallelism = 1;  // slots replaced at a time (at least 1)
   int64_t delay_ms = 0;      // between steps
@@ -50,6 +60,16 @@ struct Service {
   uint64_t template_version = 0;
   int64_t created_ms = 0;
   int64_t updated_ms = 0;
+  // The template before the last change and its version, for a rollback; version 0 when the
+  // template never changed.
+  Task previous_template;
+  uint64_t previous_template_version = 0;
+  // The last rollout: one of the kUpdateState* values, why it is in it ("web.2 failed: ...",
+  // "rollback of the update to version 4: web.1 failed: ..."), and when it began and ended.
+  std::string update_state;
+  std::string update_message;
+  int64_t update_started_ms = 0;
+  int64_t update_completed_ms = 0;
   friend bool operator==(const Service&, const Service&) = default;
 };
 
@@ -58,6 +78,10 @@ struct Service {
 // action or order is none of the values above; the template fails validate_task_spec
 // (prefixed "template: "), or sets an ID (each task gets its own) or a service field.
 Status validate_service(const Service& service);
+
+// Invalid, naming the field (UpdateConfig.Order ...), for the policy checks of
+// validate_service.
+Status validate_update_policy(const UpdatePolicy& policy);
 
 // Invalid when `name` is not a service name; the message says what is allowed.
 Status validate_service_name(std::string_view name);

@@ -67,7 +67,8 @@ Status read_update(const json& body, UpdatePolicy& u) {
 // Printed by service_to_json / service_info_to_json; ignored on input.
 bool is_output_only(std::string_view key) {
   return key == "Version" || key == "TemplateVersion" || key == "CreatedAt" || key == "UpdatedAt" ||
-         key == "Running" || key == "Tasks" || key == "TaskList";
+         key == "Running" || key == "Tasks" || key == "TaskList" || key == "UpdateStatus" ||
+         key == "PreviousTemplate" || key == "PreviousTemplateVersion";
 }
 
 }  // namespace
@@ -120,6 +121,14 @@ json service_to_json(const Service& service) {
       {"TemplateVersion", service.template_version},
       {"CreatedAt", format_rfc3339(service.created_ms)},
       {"UpdatedAt", format_rfc3339(service.updated_ms)},
+      // Swarm's UpdateStatus: null before the first update.
+      {"UpdateStatus", service.update_state.empty()
+                           ? json(nullptr)
+                           : json{{"State", service.update_state},
+                                  {"Message", service.update_message},
+                                  {"StartedAt", format_rfc3339(service.update_started_ms)},
+                                  {"CompletedAt", format_rfc3339(service.update_completed_ms)}}},
+      {"PreviousTemplateVersion", service.previous_template_version},
   };
 }
 

@@ -405,11 +405,16 @@ constexpr auto wire_fields(const UpdatePolicy*) {
 
 constexpr auto wire_fields(const Service*) {
   using S = Service;
-  return std::make_tuple(field("name", &S::name), field("template", &S::task_template),
-                         field("replicas", &S::replicas), field("update", &S::update),
-                         field("version", &S::version),
-                         field("template_version", &S::template_version),
-                         field("created_ms", &S::created_ms), field("updated_ms", &S::updated_ms));
+  return std::make_tuple(
+      field("name", &S::name), field("template", &S::task_template),
+      field("replicas", &S::replicas), field("update", &S::update), field("version", &S::version),
+      field("template_version", &S::template_version), field("created_ms", &S::created_ms),
+      field("updated_ms", &S::updated_ms), later_field("previous_template", &S::previous_template),
+      later_field("previous_template_version", &S::previous_template_version),
+      later_field("update_state", &S::update_state),
+      later_field("update_message", &S::update_message),
+      later_field("update_started_ms", &S::update_started_ms),
+      later_field("update_completed_ms", &S::update_completed_ms));
 }
 
 constexpr auto wire_fields(const ServiceInfo*) {
@@ -436,6 +441,22 @@ constexpr auto wire_fields(const ServiceScaleRequest*) {
   using S = ServiceScaleRequest;
   return std::make_tuple(field("request_id", &S::request_id), field("name", &S::name),
                          field("replicas", &S::replicas));
+}
+
+constexpr auto wire_fields(const ServiceUpdateRequest*) {
+  using S = ServiceUpdateRequest;
+  return std::make_tuple(field("request_id", &S::request_id), field("service", &S::service),
+                         field("expected_version", &S::expected_version));
+}
+
+constexpr auto wire_fields(const ServiceRollbackRequest*) {
+  return std::make_tuple(field("request_id", &ServiceRollbackRequest::request_id),
+                         field("name", &ServiceRollbackRequest::name));
+}
+
+constexpr auto wire_fields(const ServiceRestartRequest*) {
+  return std::make_tuple(field("request_id", &ServiceRestartRequest::request_id),
+                         field("name", &ServiceRestartRequest::name));
 }
 
 constexpr auto wire_fields(const ServiceRemoveRequest*) {

@@ -124,6 +124,12 @@ inline std::string check_decode(uint8_t type, std::string_view body) {
       return check_message<protocol::ServiceScaleRequest>(body);
     case MessageType::ServiceRemoveRequest:
       return check_message<protocol::ServiceRemoveRequest>(body);
+    case MessageType::ServiceUpdateRequest:
+      return check_message<protocol::ServiceUpdateRequest>(body);
+    case MessageType::ServiceRollbackRequest:
+      return check_message<protocol::ServiceRollbackRequest>(body);
+    case MessageType::ServiceRestartRequest:
+      return check_message<protocol::ServiceRestartRequest>(body);
     case MessageType::Reply:
       return check_message<protocol::Reply>(body);
   }

@@ -326,5 +326,82 @@ TEST_F(DockerCluster, AServiceKeepsItsHttpdReplicasRunningAndRmRemovesTheirConta
   }
 }
 
+// A rolling update of real containers: a new template whose health path answers 404 fails its
+// health check in the monitor period, which pauses the rollout with the check's reason; a
+// rollback brings back the replicas with the health path that answers.
+TEST_F(DockerCluster, AnUpdateWhoseHealthCheckFailsPausesAndARollbackRestoresTheReplicas) {
+  auto created = c_.cli({"service",
+                         "create",
+                         "--name",
+                         "web",
+                         "--replicas",
+                         "2",
+                         "--image",
+                         kImage,
+                         "-p",
+                         "8080/tcp",
+                         "--health",
+                         "/health",
+                         "--health-interval",
+                         "300ms",
+                         "--health-retries",
+                         "1",
+                         "--update-monitor",
+                         "3s",
+                         "--",
+                         "httpd",
+                         "-f",
+                         "-p",
+                         "8080",
+                         "-h",
+                         "/www"});
+  ASSERT_EQ(created.status.code, 0) << created.err;
+  auto inspect = [&] {
+    auto r = c_.cli({"service", "inspect", "web", "-o", "json"});
+    return nlohmann::json::parse(r.out, nullptr, false);
+  };
+  auto state = [](const nlohmann::json& s) {
+    const auto& status = s.value("UpdateStatus", nlohmann::json());
+    return status.is_object() ? status.value("State", "") : std::string();
+  };
+  // Both slots Running a task of `version` (and nothing else live).
+  auto all_at = [&](uint64_t version) {
+    auto tasks = inspect().value("TaskList", nlohmann::json::array());
+    int at = 0;
+    for (const auto& t : tasks) {
+      if (t.value("DesiredState", -1) != 2 || state_of(t) > 2)
+        continue;
+      if (state_of(t) != 2 || t.value("ServiceVersion", uint64_t{0}) != version)
+        return false;
+      ++at;
+    }
+    return at == 2;
+  };
+  uint64_t first = inspect().value("TemplateVersion", uint64_t{0});
+  ASSERT_TRUE(eventually([&] { return all_at(first); }, 60s, 200ms))
+      << c_.cli({"service", "ps", "web"}).out << c_.logs();
+
+  auto update = c_.cli({"service", "update", "web", "--health", "/missing"});
+  ASSERT_EQ(update.status.code, 0) << update.err;
+  nlohmann::json service;
+  ASSERT_TRUE(eventually(
+      [&] {
+        service = inspect();
+        return state(service) == "paused";
+      },
+      60s, 200ms))
+      << service.dump(2) << c_.logs();
+  std::string message = service["UpdateStatus"].value("Message", "");
+  EXPECT_TRUE(contains(message, "web.1 failed")) << message;
+  EXPECT_TRUE(contains(message, "health check failed")) << message;
+
+  auto rollback = c_.cli({"service", "rollback", "web"});
+  ASSERT_EQ(rollback.status.code, 0) << rollback.err;
+  EXPECT_TRUE(eventually([&] { return state(inspect()) == "rollback_completed" && all_at(first); },
+                         60s, 200ms))
+      << c_.cli({"service", "ps", "web"}).out << c_.logs();
+  ASSERT_EQ(c_.cli({"service", "rm", "web"}).status.code, 0);
+}
+
 }  // namespace
 }  // namespace cube::test

@@ -279,6 +279,223 @@ TEST(Services, RmStopsEveryTaskAndForgetsTheService) {
   EXPECT_TRUE(contains(gone.err, "no service named \"web\"")) << gone.err;
 }
 
+// --- rolling updates ---
+
+// `service inspect NAME -o json` (null when the call failed).
+json service_json(Cluster& c, const std::string& name) {
+  auto r = c.cli({"service", "inspect", name, "-o", "json"});
+  if (r.status.code != 0)
+    return json();
+  return json::parse(r.out, nullptr, false);
+}
+
+std::string update_state(const json& service) {
+  const json& status = service.value("UpdateStatus", json());
+  return status.is_object() ? status.value("State", "") : "";
+}
+
+// Live tasks that are Running, whichever version.
+int running_count(const json& tasks) {
+  int n = 0;
+  for (const auto& t : live(tasks))
+    n += state_of(t) == 2;
+  return n;
+}
+
+// Waits until the service's rollout is in `state` and (for a finished one) every slot 1..n runs
+// one task of template `version`; checks on every sample that at least `min_running` live
+// tasks were Running. Returns the slots (empty on a timeout, with what was seen in *why).
+std::map<int, json> watch_rollout(Cluster& c, const std::string& name, int n,
+                                  const std::string& state, uint64_t version, int min_running,
+                                  std::string* why, std::chrono::milliseconds timeout = 60s) {
+  std::map<int, json> slots;
+  int fewest = n;
+  bool reached = eventually(
+      [&] {
+        json tasks = service_tasks(c, name);
+        fewest = std::min(fewest, running_count(tasks));
+        json service = service_json(c, name);
+        if (update_state(service) != state)
+          return false;
+        slots = running_slots(c, name, n);
+        if (slots.empty())
+          return false;
+        for (const auto& [slot, t] : slots) {
+          if (t.value("ServiceVersion", uint64_t{0}) != version)
+            return false;
+        }
+        return true;
+      },
+      timeout, 50ms);
+  if (fewest < min_running) {
+    *why = "only " + std::to_string(fewest) + " Running during the rollout";
+    return {};
+  }
+  if (!reached) {
+    *why = "not " + state + " at version " + std::to_string(version) + ":\n" +
+           service_json(c, name).dump(2);
+    return {};
+  }
+  return slots;
+}
+
+uint64_t template_version(Cluster& c, const std::string& name) {
+  return service_json(c, name).value("TemplateVersion", uint64_t{0});
+}
+
+// Two exec agents and service web of `replicas` sleepers, created with `update_flags`, all
+// Running; returns its template version.
+uint64_t start_web(Cluster& c, int replicas, const std::vector<std::string>& update_flags) {
+  start_cluster(c, {"a1", "a2"}, {}, {"--slots", "8"});
+  std::vector<std::string> args = {"service",  "create",     "--name",
+                                   "web",      "--replicas", std::to_string(replicas),
+                                   "--driver", "exec"};
+  args.insert(args.end(), update_flags.begin(), update_flags.end());
+  args.insert(args.end(), {"--", "sleep", "300"});
+  auto r = c.cli(args);
+  EXPECT_EQ(r.status.code, 0) << r.err;
+  EXPECT_TRUE(wait_running(c, "web", replicas)) << c.logs();
+  return template_version(c, "web");
+}
+
+TEST(ServiceUpdates, ARollingUpdateOfTwoAtATimeKeepsReplicasMinusTwoRunningAndReplacesEveryTask) {
+  Cluster c;
+  GroupReaper reaper{{}, {c.dir() / "a1", c.dir() / "a2"}};
+  start_web(c, 5, {"--update-monitor", "1s"});
+  ASSERT_FALSE(::testing::Test::HasFailure());
+  std::map<int, json> before = running_slots(c, "web", 5);
+
+  auto update =
+      c.cli({"service", "update", "web", "--update-parallelism", "2", "--", "sleep", "301"});
+  ASSERT_EQ(update.status.code, 0) << update.err;
+  uint64_t version = template_version(c, "web");
+  EXPECT_EQ(update.out, "web: rolling out version " + std::to_string(version) + "\n");
+  std::string why;
+  auto after = watch_rollout(c, "web", 5, "completed", version, 5 - 2, &why);
+  ASSERT_FALSE(after.empty()) << why << c.logs();
+  for (const auto& [slot, t] : after) {
+    EXPECT_NE(t.value("ID", ""), before[slot].value("ID", "")) << "slot " << slot << " replaced";
+    EXPECT_EQ(t.value("Cmd", json()), json({"sleep", "301"}));
+  }
+  EXPECT_TRUE(eventually([&] { return task_processes(c, {"a1", "a2"}) == 5; }, 10s));
+  auto ls = c.cli({"service", "ls"});
+  EXPECT_TRUE(contains(ls.out, "update completed")) << ls.out;
+
+  // The same definition again changes nothing; a stale expected version is refused.
+  auto again = c.cli({"service", "update", "web", "--update-parallelism", "2"});
+  EXPECT_EQ(again.status.code, 0) << again.err;
+  EXPECT_TRUE(contains(again.out, "nothing to change")) << again.out;
+
+  // restart: every replica replaced with the same template, in rolling steps.
+  auto restart = c.cli({"service", "restart", "web"});
+  ASSERT_EQ(restart.status.code, 0) << restart.err;
+  uint64_t restarted = template_version(c, "web");
+  EXPECT_GT(restarted, version);
+  auto fresh = watch_rollout(c, "web", 5, "completed", restarted, 5 - 2, &why);
+  ASSERT_FALSE(fresh.empty()) << why << c.logs();
+  for (const auto& [slot, t] : fresh) {
+    EXPECT_NE(t.value("ID", ""), after[slot].value("ID", "")) << "slot " << slot;
+    EXPECT_EQ(t.value("Cmd", json()), json({"sleep", "301"}));
+  }
+}
+
+TEST(ServiceUpdates, ANewVersionThatFailsPausesTheRolloutWithTheReasonAndRollbackRestoresIt) {
+  Cluster c;
+  GroupReaper reaper{{}, {c.dir() / "a1", c.dir() / "a2"}};
+  uint64_t first = start_web(c, 3, {"--update-monitor", "2s"});
+  ASSERT_FALSE(::testing::Test::HasFailure());
+
+  auto update = c.cli({"service", "update", "web", "--", "sh", "-c", "exit 3"});
+  ASSERT_EQ(update.status.code, 0) << update.err;
+  json service;
+  bool paused = eventually(
+      [&] {
+        service = service_json(c, "web");
+        return update_state(service) == "paused";
+      },
+      30s, 50ms);
+  ASSERT_TRUE(paused) << service.dump(2) << c.logs();
+  std::string message = service["UpdateStatus"].value("Message", "");
+  EXPECT_TRUE(contains(message, "web.1 failed")) << message;
+  auto ls = c.cli({"service", "ls"});
+  EXPECT_TRUE(contains(ls.out, "update paused: web.1 failed")) << ls.out;
+  auto inspect = c.cli({"service", "inspect", "web"});
+  EXPECT_TRUE(contains(inspect.out, "update paused: web.1 failed")) << inspect.out;
+  // Paused: slots 2 and 3 still run the first version.
+  int old_running = 0;
+  for (const auto& t : live(service_tasks(c, "web")))
+    old_running += state_of(t) == 2 && t.value("ServiceVersion", uint64_t{0}) == first;
+  EXPECT_EQ(old_running, 2);
+
+  auto rollback = c.cli({"service", "rollback", "web"});
+  ASSERT_EQ(rollback.status.code, 0) << rollback.err;
+  EXPECT_EQ(rollback.out, "web: rolling back to template version " + std::to_string(first) + "\n");
+  std::string why;
+  auto back = watch_rollout(c, "web", 3, "rollback_completed", first, 0, &why);
+  ASSERT_FALSE(back.empty()) << why << c.logs();
+  for (const auto& [slot, t] : back)
+    EXPECT_EQ(t.value("Cmd", json()), json({"sleep", "300"}));
+
+  // Bad input: each a clear error, nothing changed.
+  auto unknown = c.cli({"service", "update", "nope", "--replicas", "2"});
+  EXPECT_EQ(unknown.status.code, 1);
+  EXPECT_TRUE(contains(unknown.err, "no service named \"nope\"")) << unknown.err;
+  auto bad_order = c.cli({"service", "update", "web", "--update-order", "sideways"});
+  EXPECT_EQ(bad_order.status.code, 2);
+  EXPECT_TRUE(contains(bad_order.err, "UpdateConfig.Order")) << bad_order.err;
+  auto renamed = c.cli({"service", "update", "web", "--name", "other"});
+  EXPECT_EQ(renamed.status.code, 2);
+  EXPECT_EQ(template_version(c, "web"), first);
+}
+
+TEST(ServiceUpdates, FailureActionRollbackReturnsToThePreviousVersionByItself) {
+  Cluster c;
+  GroupReaper reaper{{}, {c.dir() / "a1", c.dir() / "a2"}};
+  uint64_t first =
+      start_web(c, 2, {"--update-monitor", "2s", "--update-failure-action", "rollback"});
+  ASSERT_FALSE(::testing::Test::HasFailure());
+  ASSERT_EQ(c.cli({"service", "update", "web", "--", "sh", "-c", "exit 3"}).status.code, 0);
+  std::string why;
+  auto back = watch_rollout(c, "web", 2, "rollback_completed", first, 0, &why);
+  ASSERT_FALSE(back.empty()) << why << c.logs();
+  std::string message = service_json(c, "web")["UpdateStatus"].value("Message", "");
+  EXPECT_TRUE(contains(message, "web.1 failed")) << message;
+  EXPECT_TRUE(contains(message, "rolling back to version " + std::to_string(first))) << message;
+  // No rollback without a previous template.
+  auto create =
+      c.cli({"service", "create", "--name", "db", "--driver", "exec", "--", "sleep", "300"});
+  ASSERT_EQ(create.status.code, 0);
+  auto none = c.cli({"service", "rollback", "db"});
+  EXPECT_EQ(none.status.code, 1);
+  EXPECT_TRUE(contains(none.err, "no previous template")) << none.err;
+}
+
+TEST(ServiceUpdates, ABrokerRestartedMidRolloutResumesIt) {
+  Cluster c;
+  GroupReaper reaper{{}, {c.dir() / "a1", c.dir() / "a2"}};
+  start_web(c, 3, {"--update-monitor", "2s"});
+  ASSERT_FALSE(::testing::Test::HasFailure());
+  ASSERT_EQ(c.cli({"service", "update", "web", "--", "sleep", "302"}).status.code, 0);
+  uint64_t version = template_version(c, "web");
+  // Slot 1 runs the new version while the rollout goes on: kill the broker there.
+  bool midway = eventually(
+      [&] {
+        int updated = 0;
+        for (const auto& t : live(service_tasks(c, "web")))
+          updated += state_of(t) == 2 && t.value("ServiceVersion", uint64_t{0}) == version;
+        return updated >= 1 && update_state(service_json(c, "web")) == "updating";
+      },
+      30s, 50ms);
+  ASSERT_TRUE(midway) << service_tasks(c, "web").dump(2) << c.logs();
+  int port = c.port();
+  c.stop_broker(SIGKILL);
+  c.start_broker({}, port);
+  std::string why;
+  auto after = watch_rollout(c, "web", 3, "completed", version, 0, &why);
+  ASSERT_FALSE(after.empty()) << why << c.logs();
+  EXPECT_TRUE(eventually([&] { return task_processes(c, {"a1", "a2"}) == 3; }, 10s));
+}
+
 // The etcd store keeps services under their own keys, with the leader's write guard.
 using EtcdServicesTest = OneEtcdTest;
 

@@ -64,14 +64,14 @@ TEST(ServiceTable, TasksOfAServiceThatIsGoneAreOrphans) {
 
 TEST(ServiceTable, ARemovalIsFoundAgainOnlyByItsOwnRequest) {
   ServiceTable table;
-  table.note_removal(7, named("web"));
-  ASSERT_NE(table.removal_of(7, "web"), nullptr);
-  EXPECT_EQ(table.removal_of(7, "web")->name, "web");
-  EXPECT_EQ(table.removal_of(8, "web"), nullptr) << "another request: not a retry";
-  EXPECT_EQ(table.removal_of(7, "db"), nullptr);
-  for (uint64_t id = 100; id < 100 + ServiceTable::kRemovalsKept; ++id)
-    table.note_removal(id, named("s"));
-  EXPECT_EQ(table.removal_of(7, "web"), nullptr) << "the oldest are forgotten";
+  table.note_answer(7, named("web"));
+  ASSERT_NE(table.answer_to(7, "web"), nullptr);
+  EXPECT_EQ(table.answer_to(7, "web")->name, "web");
+  EXPECT_EQ(table.answer_to(8, "web"), nullptr) << "another request: not a retry";
+  EXPECT_EQ(table.answer_to(7, "db"), nullptr);
+  for (uint64_t id = 100; id < 100 + ServiceTable::kAnswersKept; ++id)
+    table.note_answer(id, named("s"));
+  EXPECT_EQ(table.answer_to(7, "web"), nullptr) << "the oldest are forgotten";
 }
 
 }  // namespace

@@ -337,5 +337,26 @@ TEST(Codec, BrokerStatusKeysAddedAfterItsFirstReleaseAreLaterKeys) {
   EXPECT_EQ(decoded->broker, reply.broker);
 }
 
+// A service's previous template and rollout state came with rolling updates: a service never
+// updated is sent as before, and one that was round-trips them.
+TEST(Codec, ServiceRolloutKeysAreLaterKeys) {
+  protocol::ServiceUpdateRequest request = sample<protocol::ServiceUpdateRequest>();
+  std::string without = encode_body(request);
+  for (const char* key : {"previous_template", "previous_template_version", "update_state",
+                          "update_message", "update_started_ms", "update_completed_ms"})
+    EXPECT_EQ(without.find(key), std::string::npos) << key;
+  Service& s = request.service;
+  s.previous_template = sample_task();
+  s.previous_template.id.clear();
+  s.previous_template_version = 2;
+  s.update_state = "paused";
+  s.update_message = "web.2 failed: exit code 3";
+  s.update_started_ms = 1'700'000'000'000;
+  s.update_completed_ms = 1'700'000'005'000;
+  auto decoded = decode_as<protocol::ServiceUpdateRequest>(encode_body(request));
+  ASSERT_TRUE(decoded.is_ok()) << decoded.status().to_string();
+  EXPECT_EQ(*decoded, request);
+}
+
 }  // namespace
 }  // namespace cube::test

@@ -489,6 +489,33 @@ std::string sample_description<ServiceRemoveRequest>() {
 }
 
 template <>
+ServiceUpdateRequest sample<ServiceUpdateRequest>() {
+  return {26, sample_service(), 4};
+}
+template <>
+std::string sample_description<ServiceUpdateRequest>() {
+  return "request 26 updating service web, expecting version 4";
+}
+
+template <>
+ServiceRollbackRequest sample<ServiceRollbackRequest>() {
+  return {27, "web"};
+}
+template <>
+std::string sample_description<ServiceRollbackRequest>() {
+  return "request 27 rolling back service web";
+}
+
+template <>
+ServiceRestartRequest sample<ServiceRestartRequest>() {
+  return {28, "web"};
+}
+template <>
+std::string sample_description<ServiceRestartRequest>() {
+  return "request 28 restarting service web";
+}
+
+template <>
 Reply sample<Reply>() {
   Reply r;
   r.request_id = 9;
@@ -1025,6 +1052,33 @@ std::vector<FieldCase<ServiceRemoveRequest>> field_cases<ServiceRemoveRequest>()
 }
 
 template <>
+std::vector<FieldCase<ServiceUpdateRequest>> field_cases<ServiceUpdateRequest>() {
+  using M = ServiceUpdateRequest;
+  auto c = top<M>({CUBE_KEY(M, "request_id", request_id), CUBE_KEY(M, "service", service),
+                   CUBE_KEY(M, "expected_version", expected_version)});
+  lift<M, Service>(
+      c, {std::string("service")}, [](M& m) -> Service& { return m.service; }, service_keys());
+  lift<M, UpdatePolicy>(
+      c, {std::string("service"), std::string("update")},
+      [](M& m) -> UpdatePolicy& { return m.service.update; }, update_policy_keys());
+  lift_task<M>(c, {std::string("service"), std::string("template")},
+               [](M& m) -> Task& { return m.service.task_template; });
+  return c;
+}
+
+template <>
+std::vector<FieldCase<ServiceRollbackRequest>> field_cases<ServiceRollbackRequest>() {
+  return top<ServiceRollbackRequest>({CUBE_KEY(ServiceRollbackRequest, "request_id", request_id),
+                                      CUBE_KEY(ServiceRollbackRequest, "name", name)});
+}
+
+template <>
+std::vector<FieldCase<ServiceRestartRequest>> field_cases<ServiceRestartRequest>() {
+  return top<ServiceRestartRequest>({CUBE_KEY(ServiceRestartRequest, "request_id", request_id),
+                                     CUBE_KEY(ServiceRestartRequest, "name", name)});
+}
+
+template <>
 std::vector<FieldCase<SubmitBatchRequest>> field_cases<SubmitBatchRequest>() {
   auto c = top<SubmitBatchRequest>({CUBE_KEY(SubmitBatchRequest, "request_id", request_id),
                                     CUBE_KEY(SubmitBatchRequest, "tasks", tasks)});
@@ -1159,6 +1213,9 @@ CUBE_DEFINE_PRINT(ServiceListRequest)
 CUBE_DEFINE_PRINT(ServiceInspectRequest)
 CUBE_DEFINE_PRINT(ServiceScaleRequest)
 CUBE_DEFINE_PRINT(ServiceRemoveRequest)
+CUBE_DEFINE_PRINT(ServiceUpdateRequest)
+CUBE_DEFINE_PRINT(ServiceRollbackRequest)
+CUBE_DEFINE_PRINT(ServiceRestartRequest)
 CUBE_DEFINE_PRINT(Reply)
 #undef CUBE_DEFINE_PRINT
 }  // namespace cube::protocol

@@ -47,7 +47,10 @@ using protocol::ServiceInfo;
 using protocol::ServiceInspectRequest;
 using protocol::ServiceListRequest;
 using protocol::ServiceRemoveRequest;
+using protocol::ServiceRestartRequest;
+using protocol::ServiceRollbackRequest;
 using protocol::ServiceScaleRequest;
+using protocol::ServiceUpdateRequest;
 using protocol::Snapshot;
 using protocol::StatusRequest;
 using protocol::Stop;
@@ -68,9 +71,10 @@ using AllMessageTypes =
                      TaskStateEvent, NodeStats, TaskStateBatch, Beacon, SubmitRequest, ListRequest,
                      GetRequest, StopRequest, NodesRequest, StatusRequest, LogsRequest,
                      SubmitBatchRequest, ServiceCreateRequest, ServiceListRequest,
-                     ServiceInspectRequest, ServiceScaleRequest, ServiceRemoveRequest, Reply>;
+                     ServiceInspectRequest, ServiceScaleRequest, ServiceRemoveRequest,
+                     ServiceUpdateRequest, ServiceRollbackRequest, ServiceRestartRequest, Reply>;
 // Every name protocol::message_type_name knows (NODE_STATS included).
-inline constexpr int kMessageTypeCount = 33;
+inline constexpr int kMessageTypeCount = 36;
 
 // Building blocks, each with every field set.
 Task sample_task();                     // a failed task with exit code 137 and port bindings
@@ -167,6 +171,9 @@ CUBE_DECLARE_PRINT(ServiceListRequest)
 CUBE_DECLARE_PRINT(ServiceInspectRequest)
 CUBE_DECLARE_PRINT(ServiceScaleRequest)
 CUBE_DECLARE_PRINT(ServiceRemoveRequest)
+CUBE_DECLARE_PRINT(ServiceUpdateRequest)
+CUBE_DECLARE_PRINT(ServiceRollbackRequest)
+CUBE_DECLARE_PRINT(ServiceRestartRequest)
 CUBE_DECLARE_PRINT(Reply)
 #undef CUBE_DECLARE_PRINT
 }  // namespace cube::protocol
