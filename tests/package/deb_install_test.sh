@@ -1,0 +1,160 @@
+#!/usr/bin/env bash
+# The .deb on a fresh Debian 12 host: builds it (target `package`), makes a minbase bookworm root
+# with systemd by debootstrap (once, cached under BUILD/package-root), installs the package into
+# a copy of that root with `apt-get install` (its dependencies come from Debian's archive), and
+# checks the executables, the cube user and the state dirs, the conffiles, that the shipped
+# config files parse, that the broker starts as cube with broker.conf and answers cube-client,
+# the units with `systemd-analyze verify`, and that `apt-get purge` leaves nothing of Cube.
+#
+#   tests/package/deb_install_test.sh BUILD_DIR
+#
+# Needs root, debootstrap (scripts/install-deps.sh) and Debian's archive. Without root or
+# debootstrap it is skipped (exit 77) on a developer's machine, and fails under CI=true.
+set -euo pipefail
+
+build=$(cd "$1" && pwd)
+started=$SECONDS
+fail() {
+  echo "FAIL: $*" >&2
+  exit 1
+}
+step() { echo "=== $* ($((SECONDS - started)) s)"; }
+
+missing=""
+[ "$(id -u)" -eq 0 ] || missing="root"
+command -v debootstrap >/dev/null || missing="$missing debootstrap (scripts/install-deps.sh)"
+if [ -n "$missing" ]; then
+  [ "${CI:-}" = true ] && fail "needs $missing"
+  echo "SKIP: needs $missing"
+  exit 77
+fi
+
+step "building the package"
+rm -f "$build"/cube_*.deb
+if ! cmake --build "$build" --target package >"$build/package-build.log" 2>&1; then
+  cat "$build/package-build.log"
+  fail "cmake --build $build --target package failed"
+fi
+debs=("$build"/cube_*_amd64.deb)
+[ ${#debs[@]} -eq 1 ] && [ -f "${debs[0]}" ] || fail "expected one cube_*_amd64.deb in $build"
+deb=${debs[0]}
+deb_name=$(basename "$deb")
+echo "$deb_name: $(stat -c %s "$deb") bytes"
+dpkg-deb --info "$deb"
+dpkg-deb --contents "$deb"
+depends=$(dpkg-deb --field "$deb" Depends)
+for lib in libzmq5 libboost-program-options libspdlog libcurl; do
+  [[ $depends == *"$lib"* ]] || fail "Depends does not name $lib: $depends"
+done
+[[ $depends != *-dev* ]] || fail "Depends names a -dev package: $depends"
+
+# Debian's archive as apt on this host reaches it, else deb.debian.org.
+mirror=$(grep -hoE 'https?://[^ ]+/debian/?( |$)' /etc/apt/sources.list \
+  /etc/apt/sources.list.d/*.list /etc/apt/sources.list.d/*.sources 2>/dev/null | head -n1 |
+  tr -d ' ' || true)
+mirror=${mirror:-http://deb.debian.org/debian}
+
+base="$build/package-root/bookworm"
+if [ ! -f "$base/.cube-complete" ]; then
+  step "debootstrap --variant=minbase --include=systemd bookworm from $mirror (cached in $base)"
+  rm -rf "$base"
+  mkdir -p "$(dirname "$base")"
+  if ! debootstrap --variant=minbase --include=systemd bookworm "$base" "$mirror" \
+    >"$build/package-root/debootstrap.log" 2>&1; then
+    tail -n 40 "$build/package-root/debootstrap.log"
+    fail "debootstrap failed (log: $build/package-root/debootstrap.log)"
+  fi
+  touch "$base/.cube-complete"
+fi
+
+# A fresh copy per run: the cached root never sees the package.
+root="$build/package-root/test"
+broker_pid=""
+cleanup() {
+  [ -n "$broker_pid" ] && kill -KILL "$broker_pid" 2>/dev/null && wait "$broker_pid" 2>/dev/null
+  mountpoint -q "$root/proc" && umount "$root/proc"
+  rm -rf "$root"
+}
+trap cleanup EXIT
+step "copying the root"
+rm -rf "$root"
+cp -a "$base" "$root"
+cp /etc/resolv.conf "$root/etc/resolv.conf"
+cp "$deb" "$root/tmp/"
+mount -t proc proc "$root/proc"
+in_root() {
+  chroot "$root" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root \
+    DEBIAN_FRONTEND=noninteractive "$@"
+}
+
+step "apt-get install ./$deb_name"
+in_root apt-get update -qq
+in_root sh -c "cd /tmp && apt-get install -y -qq --no-install-recommends ./$deb_name"
+
+step "checking the installed package"
+for program in cube-broker cube-agent cube-client; do
+  version=$(in_root "$program" --version)
+  echo "$version"
+  [[ $version == "$program "* ]] || fail "$program --version printed: $version"
+done
+passwd_line=$(in_root getent passwd cube) || fail "no cube user"
+[[ $passwd_line == *:/var/lib/cube:/usr/sbin/nologin ]] || fail "cube user: $passwd_line"
+[ "$(stat -c %U:%G "$root/var/lib/cube/broker")" = cube:cube ] ||
+  fail "/var/lib/cube/broker is $(stat -c %U:%G "$root/var/lib/cube/broker"), not cube:cube"
+[ -d "$root/var/lib/cube/agent" ] || fail "no /var/lib/cube/agent"
+conffiles=$(in_root dpkg-query -W -f='${Conffiles}' cube)
+for conf in broker agent client; do
+  [[ $conffiles == *"/etc/cube/$conf.conf "* ]] || fail "$conf.conf is not a conffile: $conffiles"
+done
+for unit in cube-broker cube-agent; do
+  [ -f "$root/lib/systemd/system/$unit.service" ] || fail "no $unit.service"
+done
+
+# The shipped files parse, and the broker's names its data dir.
+printed=$(in_root cube-broker --config /etc/cube/broker.conf --print-config)
+echo "$printed" | grep -E '^data-dir = /var/lib/cube/broker +# file /etc/cube/broker.conf:[0-9]+$' ||
+  fail "cube-broker --print-config does not take data-dir from broker.conf:
+$printed"
+in_root cube-agent --config /etc/cube/agent.conf --print-config >/dev/null
+in_root cube-client --print-config >/dev/null
+
+step "cube-broker as the cube user with /etc/cube/broker.conf"
+chroot --userspec=cube:cube "$root" /usr/bin/env -i PATH=/usr/bin:/bin \
+  /usr/bin/cube-broker --config /etc/cube/broker.conf --bind 127.0.0.1:0 \
+  --ready-file /tmp/broker.ready >"$build/package-root/broker.log" 2>&1 &
+broker_pid=$!
+for ((i = 0; i < 200; i++)); do
+  [ -s "$root/tmp/broker.ready" ] && break
+  kill -0 "$broker_pid" 2>/dev/null || break
+  sleep 0.1
+done
+[ -s "$root/tmp/broker.ready" ] || {
+  cat "$build/package-root/broker.log"
+  fail "the broker did not bind within 20 s"
+}
+address=$(cat "$root/tmp/broker.ready")
+in_root cube-client --broker "$address" status >/dev/null || fail "cube-client status failed"
+[ "$(stat -c %U "$root/var/lib/cube/broker/cube.db")" = cube ] || fail "no cube.db owned by cube"
+kill -TERM "$broker_pid"
+wait "$broker_pid" || fail "the broker exited $? on SIGTERM"
+broker_pid=""
+
+step "systemd-analyze verify"
+in_root systemd-analyze verify /lib/systemd/system/cube-broker.service \
+  /lib/systemd/system/cube-agent.service
+
+step "apt-get purge cube"
+files=$(in_root dpkg-query -L cube)
+in_root apt-get purge -y -qq cube
+in_root dpkg-query -W -f='${db:Status-Status}' cube 2>/dev/null | grep -qx installed &&
+  fail "cube is still installed"
+while read -r path; do
+  [ -z "$path" ] || [ -d "$root$path" ] || [ ! -e "$root$path" ] || fail "$path left after purge"
+done <<<"$files"
+for path in /etc/cube /var/lib/cube /usr/share/doc/cube; do
+  [ ! -e "$root$path" ] || fail "$path left after purge"
+done
+in_root getent passwd cube >/dev/null && fail "the cube user is left after purge"
+in_root getent group cube >/dev/null && fail "the cube group is left after purge"
+
+step "ok: $deb_name ($(stat -c %s "$deb") bytes) installs, runs and purges cleanly"
