@@ -113,25 +113,26 @@ int run(int argc, char** argv) {
       "data-dir", po::value<std::string>(),
       "directory of the default store (created if missing; default /var/lib/cube/broker as "
       "root, else ~/.cube/broker)")(
-      "max-restarts", po::value<int>(),
-      "restarts of a task (RestartPolicy on-failure/always) before it gives up (default 3)")(
-      "restart-backoff", po::value<std::string>(),
-      "delay before the first restart, doubling with each one (default 1s)")(
-      "restart-backoff-max", po::value<std::string>(),
-      "longest delay between restarts (default 60s)")(
+      "max-restarts", po::value<int>()->default_value(3),
+      "restarts of a task (RestartPolicy on-failure/always) before it gives up")(
+      "restart-backoff", po::value<std::string>()->default_value("1s"),
+      "delay before the first restart, doubling with each one")(
+      "restart-backoff-max", po::value<std::string>()->default_value("60s"),
+      "longest delay between restarts")(
       "scheduler", po::value<std::string>()->default_value("binpack"),
       "placement policy: roundrobin, greedy, epvm, binpack or spread")(
       "log-level", po::value<std::string>()->default_value("info"),
-      "trace, debug, info, warn, error or off")("heartbeat", po::value<std::string>(),
-                                                "beacon and heartbeat interval (default 1s)")(
-      "node-grace", po::value<std::string>(), "silence after which an agent is lost (default 5s)")(
-      "assign-timeout", po::value<std::string>(),
-      "time an agent has to answer an ASSIGN (default 5s)")(
+      "trace, debug, info, warn, error or off")(
+      "heartbeat", po::value<std::string>()->default_value("1s"), "beacon and heartbeat interval")(
+      "node-grace", po::value<std::string>()->default_value("5s"),
+      "silence after which an agent is lost")("assign-timeout",
+                                              po::value<std::string>()->default_value("5s"),
+                                              "time an agent has to answer an ASSIGN")(
       "insecure", "allow binding a non-loopback address without encryption")(
       "ready-file", po::value<std::string>(),
       "after binding, write HOST:PORT to this file (atomically)")(
-      "leader-ttl", po::value<std::string>(),
-      "with an etcd store: the leader lease's TTL (default 3s, whole seconds); a dead leader is "
+      "leader-ttl", po::value<std::string>()->default_value("3s"),
+      "with an etcd store: the leader lease's TTL (whole seconds); a dead leader is "
       "replaced within about this, a leader that cannot reach etcd for this long steps down "
       "(docs/ha.md)")("advertise", po::value<std::string>(),
                       "with an etcd store: HOST:PORT of this broker's client port as clients and "
