@@ -122,21 +122,29 @@ $printed"
 in_root cube-agent --config /etc/cube/agent.conf --print-config >/dev/null
 in_root cube-client --print-config >/dev/null
 
-step "cube-broker as the cube user with /etc/cube/broker.conf"
-chroot --userspec=cube:cube "$root" /usr/bin/env -i PATH=/usr/bin:/bin \
-  /usr/bin/cube-broker --config /etc/cube/broker.conf --bind 127.0.0.1:0 \
-  --ready-file /tmp/broker.ready >"$build/package-root/broker.log" 2>&1 &
+# systemd does not run in the root: what cube-broker.service would do is done by hand, with the
+# unit's own User=, ExecStart= and ExecStartPost= lines (RuntimeDirectory= made here). Only the
+# port is changed (a flag overrides broker.conf): 7100 may be in use on this host.
+step "cube-broker.service's ExecStart and ExecStartPost, as its User="
+unit="$root/lib/systemd/system/cube-broker.service"
+unit_user=$(sed -n 's/^User=//p' "$unit")
+exec_start=$(sed -n 's/^ExecStart=//p' "$unit")
+exec_start_post=$(sed -n 's/^ExecStartPost=//p' "$unit")
+[ "$unit_user" = cube ] || fail "cube-broker.service runs as \"$unit_user\", not cube"
+[[ $exec_start == *"--config /etc/cube/broker.conf"* ]] || fail "ExecStart=$exec_start"
+in_root install -d -o cube -g cube -m 0755 /run/cube-broker
+# chroot, env and sh exec each other: $! is the broker's pid.
+chroot --userspec="$unit_user:$unit_user" "$root" /usr/bin/env -i PATH=/usr/bin:/bin \
+  /bin/sh -c "exec $exec_start --bind 127.0.0.1:0" >"$build/package-root/broker.log" 2>&1 &
 broker_pid=$!
-for ((i = 0; i < 200; i++)); do
-  [ -s "$root/tmp/broker.ready" ] && break
-  kill -0 "$broker_pid" 2>/dev/null || break
-  sleep 0.1
-done
-[ -s "$root/tmp/broker.ready" ] || {
+# ExecStartPost returns once the broker is bound: the readiness check `systemctl start` waits on.
+# As root here: for a moment the broker is still chroot running as root, which the cube user may
+# not signal (systemd starts ExecStartPost after the main process has changed user).
+if ! in_root MAINPID="$broker_pid" /bin/sh -c "$exec_start_post"; then
   cat "$build/package-root/broker.log"
-  fail "the broker did not bind within 20 s"
-}
-address=$(cat "$root/tmp/broker.ready")
+  fail "ExecStartPost failed: the broker did not write its ready file"
+fi
+address=$(cat "$root/run/cube-broker/ready")
 in_root cube-client --broker "$address" status >/dev/null || fail "cube-client status failed"
 [ "$(in_root stat -c %U /var/lib/cube/broker/cube.db)" = cube ] || fail "no cube.db owned by cube"
 kill -TERM "$broker_pid"
