@@ -70,8 +70,11 @@ fi
 # A fresh copy per run: the cached root never sees the package.
 root="$build/package-root/test"
 broker_pid=""
+agent_pid=""
 cleanup() {
-  [ -n "$broker_pid" ] && kill -KILL "$broker_pid" 2>/dev/null && wait "$broker_pid" 2>/dev/null
+  for pid in $agent_pid $broker_pid; do
+    kill -KILL "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
+  done
   if mountpoint -q "$root/proc" && ! umount "$root/proc"; then
     echo "cannot unmount $root/proc: leaving $root" >&2
     return
@@ -147,6 +150,32 @@ fi
 address=$(cat "$root/run/cube-broker/ready")
 in_root cube-client --broker "$address" status >/dev/null || fail "cube-client status failed"
 [ "$(in_root stat -c %U /var/lib/cube/broker/cube.db)" = cube ] || fail "no cube.db owned by cube"
+
+# cube-agent.service's ExecStart (as root: the unit has no User=), pointed at that broker.
+step "cube-agent.service's ExecStart"
+unit="$root/lib/systemd/system/cube-agent.service"
+! grep -q '^User=' "$unit" || fail "cube-agent.service must run as root"
+exec_start=$(sed -n 's/^ExecStart=//p' "$unit")
+[[ $exec_start == *"--config /etc/cube/agent.conf"* ]] || fail "ExecStart=$exec_start"
+chroot "$root" /usr/bin/env -i PATH=/usr/bin:/bin \
+  /bin/sh -c "exec $exec_start --broker $address --name packaged" \
+  >"$build/package-root/agent.log" 2>&1 &
+agent_pid=$!
+for ((i = 0; i < 200; i++)); do
+  nodes=$(in_root cube-client --broker "$address" nodes 2>/dev/null || true)
+  [[ $nodes == *packaged*ready* ]] && break
+  kill -0 "$agent_pid" 2>/dev/null || break
+  sleep 0.1
+done
+[[ $nodes == *packaged*ready* ]] || {
+  cat "$build/package-root/agent.log"
+  fail "the agent did not register within 20 s: $nodes"
+}
+[ -s "$root/var/lib/cube/agent/agent-id" ] || fail "the agent keeps no id in /var/lib/cube/agent"
+kill -TERM "$agent_pid"
+wait "$agent_pid" || fail "the agent exited $? on SIGTERM"
+agent_pid=""
+
 kill -TERM "$broker_pid"
 wait "$broker_pid" || fail "the broker exited $? on SIGTERM"
 broker_pid=""
