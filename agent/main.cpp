@@ -69,9 +69,8 @@ int main(int argc, char** argv) {
         po::value(&broker)->default_value("127.0.0.1:7100")->value_name("HOST:PORT[,HOST:PORT...]"),
         "broker address HOST:PORT, or the brokers of an HA set (all with the same CURVE key "
         "pair): the agent follows not_leader answers to the leader and moves to the next broker "
-        "when the one it uses goes silent; its tasks keep running (env CUBE_BROKER; default "
-        "127.0.0.1:7100)")("name", po::value(&name),
-                           "node name shown by the broker (default: the host name)")(
+        "when the one it uses goes silent; its tasks keep running (env CUBE_BROKER)")(
+        "name", po::value(&name), "node name shown by the broker (default: the host name)")(
         "driver", po::value(&driver_name)->default_value("exec"),
         "how tasks run: docker (containers through dockerd), exec (a child process per "
         "task) or sim (no process: a task \"runs\" for its DurationMs, for benchmarks)")(
