@@ -143,7 +143,7 @@ int main(int argc, char** argv) {
       return 0;
     }
     // Flags over CUBE_* variables over --config FILE (or /etc/cube/agent.conf) over defaults.
-    auto settings = Settings::load({"cube-agent", &settings_desc, {kDefaultConfigFile}, {}}, flags);
+    auto settings = Settings::load({&settings_desc, {kDefaultConfigFile}, {}}, flags);
     if (!settings.is_ok())
       return usage_error(settings.status().message());
     po::notify(settings->values());

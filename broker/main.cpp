@@ -175,7 +175,7 @@ int run(int argc, char** argv) {
     return kExitOk;
   }
   // Flags over CUBE_* variables over --config FILE (or /etc/cube/broker.conf) over defaults.
-  auto settings = Settings::load({"cube-broker", &settings_desc, {kDefaultConfigFile}, {}}, flags);
+  auto settings = Settings::load({&settings_desc, {kDefaultConfigFile}, {}}, flags);
   if (!settings.is_ok()) {
     std::cerr << "cube-broker: " << settings.status().message() << "\n";
     return kExitUsage;

@@ -1196,8 +1196,7 @@ int run(int argc, char** argv, const Io& io) {
     return kExitOk;
   }
   // Flags over CUBE_* variables over --config FILE (or the default files) over defaults.
-  auto settings =
-      Settings::load({std::string(kProgram), &settings_desc, default_config_files(), {}}, flags);
+  auto settings = Settings::load({&settings_desc, default_config_files(), {}}, flags);
   if (!settings.is_ok())
     return usage_error(io, settings.status().message(), command_name);
   ctx.vm = settings->values();

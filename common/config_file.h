@@ -52,7 +52,6 @@ struct SettingOrigin {
 };
 
 struct SettingsSpec {
-  std::string program;  // "cube-agent", for messages
   // The options that env and files may set: every setting of the program, not --help,
   // --version, --config nor --print-config. Must outlive the Settings.
   const boost::program_options::options_description* settings = nullptr;

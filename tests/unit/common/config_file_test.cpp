@@ -48,7 +48,6 @@ class ConfigFileTest : public ::testing::Test {
     auto flags =
         po::command_line_parser(static_cast<int>(argv.size()), argv.data()).options(all_).run();
     SettingsSpec spec;
-    spec.program = "prog";
     spec.settings = &settings_;
     for (const auto& f : default_files)
       spec.default_files.push_back(f);
