@@ -160,6 +160,20 @@ TEST_F(ConfigFileIntegrationTest, RefusedValueNamesTheFileLine) {
   EXPECT_NE(env.err.find("(driver from env CUBE_DRIVER)"), std::string::npos) << env.err;
 }
 
+// The files the .deb installs in /etc/cube parse (tests/package/ checks them installed, as root).
+TEST_F(ConfigFileIntegrationTest, ThePackagedConfigFilesParse) {
+  const std::string etc = std::string(CUBE_SOURCE_DIR) + "/packaging/etc/";
+  for (const auto& [program, file] :
+       {std::pair{"cube-broker", "broker.conf"}, std::pair{"cube-agent", "agent.conf"},
+        std::pair{"cube-client", "client.conf"}}) {
+    auto r = run_command({binary(program), "--config", etc + file, "--print-config"}, 15s);
+    EXPECT_EQ(r.status.code, 0) << program << ": " << r.err;
+  }
+  auto broker =
+      run_command({binary("cube-broker"), "--config", etc + "broker.conf", "--print-config"}, 15s);
+  EXPECT_NE(broker.out.find("data-dir = /var/lib/cube/broker"), std::string::npos) << broker.out;
+}
+
 TEST_F(ConfigFileIntegrationTest, AgentAndClientConfiguredByFilesOnly) {
   Cluster c;
   c.start_broker();
