@@ -73,7 +73,7 @@ broker_pid=""
 agent_pid=""
 cleanup() {
   for pid in $agent_pid $broker_pid; do
-    kill -KILL "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
+    kill -KILL "$pid" 2>/dev/null && wait "$pid" 2>/dev/null || true
   done
   if mountpoint -q "$root/proc" && ! umount "$root/proc"; then
     echo "cannot unmount $root/proc: leaving $root" >&2
@@ -83,7 +83,9 @@ cleanup() {
 }
 trap cleanup EXIT
 step "copying the root"
-rm -rf "$root"
+# A run killed before its cleanup may have left /proc mounted there.
+if mountpoint -q "$root/proc"; then umount "$root/proc"; fi
+rm -rf --one-file-system "$root"
 cp -a "$base" "$root"
 cp /etc/resolv.conf "$root/etc/resolv.conf"
 cp "$deb" "$root/tmp/"
