@@ -19,6 +19,7 @@
 #include "agent/drivers/exec/exec_driver.h"
 #include "agent/drivers/sim/sim_driver.h"
 #include "agent/options.h"
+#include "common/config_file.h"
 #include "common/log.h"
 #include "common/shutdown_signal.h"
 #include "common/units.h"
@@ -32,6 +33,8 @@ using namespace cube;
 namespace {
 
 constexpr int kExitUsage = 2;
+// Read when present and no --config is given (the .deb installs a commented one).
+constexpr const char* kDefaultConfigFile = "/etc/cube/agent.conf";
 // Far beyond what one host runs; keeps the slot arithmetic and the worker pool sane.
 constexpr int64_t kMaxSlots = 100000;
 
@@ -48,8 +51,7 @@ int main(int argc, char** argv) {
   // First, before any thread exists: SIGINT/SIGTERM become a readable fd for the loop.
   ShutdownSignal shutdown;
   try {
-    const char* env_broker = std::getenv("CUBE_BROKER");
-    std::string broker = env_broker && *env_broker ? env_broker : "127.0.0.1:7100";
+    std::string broker;
     std::string name, driver_name = "exec", data_dir, heartbeat = "1s", stop_grace = "10s";
     std::string log_level = "info";
     std::string docker_host, publish_addr = "127.0.0.1";
@@ -60,18 +62,15 @@ int main(int argc, char** argv) {
     std::string health_interval = "10s", health_timeout = "2s";
     int64_t health_retries = 3;
 
-    po::options_description desc(
-        "Usage: cube-agent [options]\n\n"
-        "Runs tasks for a Cube broker. The agent only connects out (work PORT+1, events PORT+2,\n"
-        "beacon PORT+3), so it works behind NAT. Tasks keep running when the agent exits (like\n"
-        "the Nomad and Docker agents).\n\nOptions");
-    desc.add_options()("help,h", "show this help and exit")("version", "print the version")(
-        "broker", po::value(&broker)->value_name("HOST:PORT[,HOST:PORT...]"),
+    // Every setting, also readable from CUBE_* variables and agent.conf (common/config_file.h).
+    po::options_description settings_desc;
+    settings_desc.add_options()(
+        "broker",
+        po::value(&broker)->default_value("127.0.0.1:7100")->value_name("HOST:PORT[,HOST:PORT...]"),
         "broker address HOST:PORT, or the brokers of an HA set (all with the same CURVE key "
         "pair): the agent follows not_leader answers to the leader and moves to the next broker "
-        "when the one it uses goes silent; its tasks keep running (env CUBE_BROKER; default "
-        "127.0.0.1:7100)")("name", po::value(&name),
-                           "node name shown by the broker (default: the host name)")(
+        "when the one it uses goes silent; its tasks keep running (env CUBE_BROKER)")(
+        "name", po::value(&name), "node name shown by the broker (default: the host name)")(
         "driver", po::value(&driver_name)->default_value("exec"),
         "how tasks run: docker (containers through dockerd), exec (a child process per "
         "task) or sim (no process: a task \"runs\" for its DurationMs, for benchmarks)")(
@@ -101,90 +100,110 @@ int main(int argc, char** argv) {
         "SIGTERM-to-SIGKILL grace when a STOP gives none")(
         "log-level", po::value(&log_level)->default_value("info"),
         "trace, debug, info, warn, error or off");
-    desc.add_options()("health-interval", po::value(&health_interval)->default_value("10s"),
-                       "time between health probes of a task with a HealthCheck path, and the "
-                       "grace before the first (when the task sets none)")(
+    settings_desc.add_options()(
+        "health-interval", po::value(&health_interval)->default_value("10s"),
+        "time between health probes of a task with a HealthCheck path, and the "
+        "grace before the first (when the task sets none)")(
         "health-timeout", po::value(&health_timeout)->default_value("2s"),
         "a health probe not answered within this fails (when the task sets none)")(
         "health-retries", po::value(&health_retries)->default_value(3),
         "consecutive failed health probes after which the task is stopped and reported "
         "Failed (when the task sets none)");
-    desc.add_options()("curve-secret", po::value(&curve_secret),
-                       "encrypt with CURVE using this agent's secret key file (make one with "
-                       "`cube-agent keygen --out DIR --name NAME`); the broker must list its "
-                       "public key, and --name defaults to the file's name (NAME.key -> NAME)")(
+    settings_desc.add_options()(
+        "curve-secret", po::value(&curve_secret),
+        "encrypt with CURVE using this agent's secret key file (make one with "
+        "`cube-agent keygen --out DIR --name NAME`); the broker must list its "
+        "public key, and --name defaults to the file's name (NAME.key -> NAME)")(
         "broker-key", po::value(&broker_key),
         "the broker's public key, as Z85 text or a .pub file (env CUBE_BROKER_KEY)");
 
-    po::variables_map vm;
+    po::options_description desc(
+        "Usage: cube-agent [options]\n\n"
+        "Runs tasks for a Cube broker. The agent only connects out (work PORT+1, events PORT+2,\n"
+        "beacon PORT+3), so it works behind NAT. Tasks keep running when the agent exits (like\n"
+        "the Nomad and Docker agents).\n\nOptions");
+    desc.add_options()("help,h", "show this help and exit")("version", "print the version");
+    add_config_options(desc);
+    desc.add(settings_desc);
+
+    po::parsed_options flags(&desc);
+    po::variables_map flag_values;
     try {
-      po::store(po::command_line_parser(argc, argv).options(desc).run(), vm);
-      po::notify(vm);
+      flags = po::command_line_parser(argc, argv).options(desc).run();
+      po::store(flags, flag_values);
     } catch (const po::error& e) {
       return usage_error(e.what());
     }
-    if (vm.count("help")) {
+    if (flag_values.count("help")) {
       std::cout << desc << "\n";
       return 0;
     }
-    if (vm.count("version")) {
+    if (flag_values.count("version")) {
       std::cout << "cube-agent " << agent::kAgentVersion << "\n";
       return 0;
     }
+    // Flags over CUBE_* variables over --config FILE (or /etc/cube/agent.conf) over defaults.
+    auto settings = Settings::load({&settings_desc, {kDefaultConfigFile}, {}}, flags);
+    if (!settings.is_ok())
+      return usage_error(settings.status().message());
+    po::notify(settings->values());
+    // Errors found from here on name the file and line (or variable) a bad value came from.
+    auto setting_error = [&](const std::string& message) {
+      return usage_error(settings->annotate(message));
+    };
 
     agent::AgentOptions options;
     auto brokers = agent::parse_broker_list(broker);
     if (!brokers.is_ok())
-      return usage_error("--broker: " + brokers.status().message());
+      return setting_error("--broker: " + brokers.status().message());
     options.broker_host = brokers->front().host;
     options.broker_port = brokers->front().port;
     options.other_brokers.assign(brokers->begin() + 1, brokers->end());
     Status s;
     if (driver_name != "exec" && driver_name != "docker" && driver_name != "sim") {
-      return usage_error("--driver: unknown driver \"" + driver_name +
-                         "\" (use docker, exec or sim)");
+      return setting_error("--driver: unknown driver \"" + driver_name +
+                           "\" (use docker, exec or sim)");
     }
     options.driver = driver_name;
     options.docker_host = docker_host;
     unsigned char addr[sizeof(in6_addr)];
     if (::inet_pton(AF_INET, publish_addr.c_str(), addr) != 1 &&
         ::inet_pton(AF_INET6, publish_addr.c_str(), addr) != 1)
-      return usage_error("--publish-addr: \"" + publish_addr + "\" is not an IP address");
+      return setting_error("--publish-addr: \"" + publish_addr + "\" is not an IP address");
     options.publish_address = publish_addr;
     if (slots < 1 || slots > kMaxSlots)
-      return usage_error("--slots must be between 1 and " + std::to_string(kMaxSlots));
+      return setting_error("--slots must be between 1 and " + std::to_string(kMaxSlots));
     options.slots = static_cast<uint32_t>(slots);
     for (const auto& label : labels) {
       auto eq = label.find('=');
       if (eq == std::string::npos || eq == 0)
-        return usage_error("--label \"" + label + "\" is not k=v");
+        return setting_error("--label \"" + label + "\" is not k=v");
       options.labels[label.substr(0, eq)] = label.substr(eq + 1);
     }
     auto beat = parse_duration(heartbeat);
     if (!beat.is_ok() || beat->count() <= 0)
-      return usage_error("--heartbeat: \"" + heartbeat + "\" is not a positive duration (1s)");
+      return setting_error("--heartbeat: \"" + heartbeat + "\" is not a positive duration (1s)");
     options.heartbeat = *beat;
     auto grace = parse_duration(stop_grace);
     if (!grace.is_ok())
-      return usage_error("--stop-grace: " + grace.status().message());
+      return setting_error("--stop-grace: " + grace.status().message());
     options.stop_grace = *grace;
     auto overrides = agent::parse_capacity_overrides(cpu_flag, memory_flag, disk_flag);
     if (!overrides.is_ok())
-      return usage_error(overrides.status().message());
+      return setting_error(overrides.status().message());
     options.capacity_overrides = *overrides;
     auto stats_every = parse_duration(stats_interval);
     if (!stats_every.is_ok() || stats_every->count() < 0)
-      return usage_error("--stats-interval: \"" + stats_interval + "\" is not a duration (5s)");
+      return setting_error("--stats-interval: \"" + stats_interval + "\" is not a duration (5s)");
     options.stats_interval = *stats_every;
     auto health = agent::parse_health_defaults(health_interval, health_timeout, health_retries);
     if (!health.is_ok())
-      return usage_error(health.status().message());
+      return setting_error(health.status().message());
     options.health = *health;
-    const char* env_broker_key = std::getenv("CUBE_BROKER_KEY");
-    auto curve =
-        protocol::curve_client_keys(curve_secret, broker_key, env_broker_key ? env_broker_key : "");
+    // CUBE_BROKER_KEY is broker_key's variable (Settings), so there is no separate fallback.
+    auto curve = protocol::curve_client_keys(curve_secret, broker_key, "");
     if (!curve.is_ok())
-      return usage_error(curve.status().message());
+      return setting_error(curve.status().message());
     options.curve = *curve;
     // Under CURVE the broker knows an agent by its key's name, so that is the default name.
     if (name.empty() && options.curve.enabled())
@@ -195,7 +214,11 @@ int main(int argc, char** argv) {
 
     s = init_logging("cube-agent", log_level);
     if (!s.is_ok())
-      return usage_error("--log-level: " + s.message());
+      return setting_error("--log-level: " + s.message());
+    if (settings->print_requested()) {
+      settings->print(std::cout);
+      return 0;
+    }
 
     std::error_code ec;
     std::filesystem::create_directories(options.data_dir, ec);
@@ -223,7 +246,7 @@ int main(int argc, char** argv) {
                                                  .stop_grace = options.stop_grace},
                                                 clock);
       if (!backend)
-        return usage_error("--docker-host: " + backend.status().message());
+        return setting_error("--docker-host: " + backend.status().message());
       docker = std::move(backend).value();
       driver = docker->driver.get();
     } else if (options.driver == "sim") {

@@ -26,6 +26,7 @@
 #include "broker/store_spec.h"
 #include "broker/version.h"
 #include "common/clock.h"
+#include "common/config_file.h"
 #include "common/fd_limit.h"
 #include "common/hangup_signal.h"
 #include "common/ids.h"
@@ -49,6 +50,8 @@ constexpr int kExitUsage = 2;
 // After a step down, the ports of the dropped loop are bound again by the next one; the kernel
 // may take a moment to release them.
 constexpr Millis kRebindFor{5000};
+// Read when present and no --config is given (the .deb installs a commented one).
+constexpr const char* kDefaultConfigFile = "/etc/cube/broker.conf";
 
 struct UsageError {
   std::string message;
@@ -96,8 +99,9 @@ int run(int argc, char** argv) {
   ShutdownSignal shutdown;
   HangupSignal hangup;  // SIGHUP: re-read --authorized-agents/--authorized-clients
 
-  po::options_description desc("Usage: cube-broker [options]\n\nOptions");
-  desc.add_options()("help,h", "show this help and exit")("version", "print the version and exit")(
+  // Every setting, also readable from CUBE_* variables and broker.conf (common/config_file.h).
+  po::options_description settings_desc;
+  settings_desc.add_options()(
       "bind", po::value<std::string>()->default_value("127.0.0.1:7100"),
       "HOST:PORT of the client port; work, events and beacon use PORT+1..PORT+3 "
       "(PORT 0: pick free ports)")(
@@ -109,25 +113,26 @@ int run(int argc, char** argv) {
       "data-dir", po::value<std::string>(),
       "directory of the default store (created if missing; default /var/lib/cube/broker as "
       "root, else ~/.cube/broker)")(
-      "max-restarts", po::value<int>(),
-      "restarts of a task (RestartPolicy on-failure/always) before it gives up (default 3)")(
-      "restart-backoff", po::value<std::string>(),
-      "delay before the first restart, doubling with each one (default 1s)")(
-      "restart-backoff-max", po::value<std::string>(),
-      "longest delay between restarts (default 60s)")(
+      "max-restarts", po::value<int>()->default_value(3),
+      "restarts of a task (RestartPolicy on-failure/always) before it gives up")(
+      "restart-backoff", po::value<std::string>()->default_value("1s"),
+      "delay before the first restart, doubling with each one")(
+      "restart-backoff-max", po::value<std::string>()->default_value("60s"),
+      "longest delay between restarts")(
       "scheduler", po::value<std::string>()->default_value("binpack"),
       "placement policy: roundrobin, greedy, epvm, binpack or spread")(
       "log-level", po::value<std::string>()->default_value("info"),
-      "trace, debug, info, warn, error or off")("heartbeat", po::value<std::string>(),
-                                                "beacon and heartbeat interval (default 1s)")(
-      "node-grace", po::value<std::string>(), "silence after which an agent is lost (default 5s)")(
-      "assign-timeout", po::value<std::string>(),
-      "time an agent has to answer an ASSIGN (default 5s)")(
+      "trace, debug, info, warn, error or off")(
+      "heartbeat", po::value<std::string>()->default_value("1s"), "beacon and heartbeat interval")(
+      "node-grace", po::value<std::string>()->default_value("5s"),
+      "silence after which an agent is lost")("assign-timeout",
+                                              po::value<std::string>()->default_value("5s"),
+                                              "time an agent has to answer an ASSIGN")(
       "insecure", "allow binding a non-loopback address without encryption")(
       "ready-file", po::value<std::string>(),
       "after binding, write HOST:PORT to this file (atomically)")(
-      "leader-ttl", po::value<std::string>(),
-      "with an etcd store: the leader lease's TTL (default 3s, whole seconds); a dead leader is "
+      "leader-ttl", po::value<std::string>()->default_value("3s"),
+      "with an etcd store: the leader lease's TTL (whole seconds); a dead leader is "
       "replaced within about this, a leader that cannot reach etcd for this long steps down "
       "(docs/ha.md)")("advertise", po::value<std::string>(),
                       "with an etcd store: HOST:PORT of this broker's client port as clients and "
@@ -136,33 +141,47 @@ int run(int argc, char** argv) {
       "cold-standby",
       "with an etcd store: as a standby, keep no copy of the store (less memory and CPU); read "
       "the whole store on winning instead, which takes longer (docs/ha.md)");
-  add_security_options(desc);
+  add_security_options(settings_desc);
   // The HTTP gateway (gateway/): off unless --http is given.
-  desc.add_options()("http", po::value<std::string>(),
-                     "serve the REST API and /metrics on HOST:PORT (e.g. 127.0.0.1:8080; PORT 0: "
-                     "any free port); a non-loopback HOST needs --http-token-file or --insecure")(
+  settings_desc.add_options()(
+      "http", po::value<std::string>(),
+      "serve the REST API and /metrics on HOST:PORT (e.g. 127.0.0.1:8080; PORT 0: "
+      "any free port); a non-loopback HOST needs --http-token-file or --insecure")(
       "http-token-file", po::value<std::string>(),
       "require \"Authorization: Bearer <token>\" on HTTP requests (except /healthz), the "
       "token read from FILE")("http-ready-file", po::value<std::string>(),
                               "after the HTTP port is bound, write HOST:PORT to this file");
+  po::options_description desc("Usage: cube-broker [options]\n\nOptions");
+  desc.add_options()("help,h", "show this help and exit")("version", "print the version and exit");
+  add_config_options(desc);
+  desc.add(settings_desc);
 
-  po::variables_map vm;
+  po::parsed_options flags(&desc);
+  po::variables_map flag_values;
   try {
-    po::store(po::command_line_parser(argc, argv).options(desc).run(), vm);
-    po::notify(vm);
+    flags = po::command_line_parser(argc, argv).options(desc).run();
+    po::store(flags, flag_values);
   } catch (const po::error& e) {
     std::cerr << "cube-broker: " << e.what() << "\n"
               << "Try 'cube-broker --help'.\n";
     return kExitUsage;
   }
-  if (vm.count("help")) {
+  if (flag_values.count("help")) {
     std::cout << desc << "\n";
     return kExitOk;
   }
-  if (vm.count("version")) {
+  if (flag_values.count("version")) {
     std::cout << "cube-broker " << broker_version() << "\n";
     return kExitOk;
   }
+  // Flags over CUBE_* variables over --config FILE (or /etc/cube/broker.conf) over defaults.
+  auto settings = Settings::load({&settings_desc, {kDefaultConfigFile}, {}}, flags);
+  if (!settings.is_ok()) {
+    std::cerr << "cube-broker: " << settings.status().message() << "\n";
+    return kExitUsage;
+  }
+  const po::variables_map& vm = settings->values();
+  po::notify(settings->values());
 
   BrokerOptions options;
   StoreSpec store_spec;
@@ -222,7 +241,7 @@ int run(int argc, char** argv) {
     if (!logging.is_ok())
       throw UsageError{"--log-level: " + logging.message()};
   } catch (const UsageError& e) {
-    std::cerr << "cube-broker: " << e.message << "\n";
+    std::cerr << "cube-broker: " << settings->annotate(e.message) << "\n";
     return kExitUsage;
   }
 
@@ -258,8 +277,12 @@ int run(int argc, char** argv) {
   bool token_world_readable = false;
   auto http = gateway::gateway_options_from_flags(http_flags, &token_world_readable);
   if (!http.is_ok()) {
-    std::cerr << "cube-broker: " << http.status().message() << "\n";
+    std::cerr << "cube-broker: " << settings->annotate(http.status().message()) << "\n";
     return kExitUsage;
+  }
+  if (settings->print_requested()) {
+    settings->print(std::cout);
+    return kExitOk;
   }
   if (token_world_readable)
     spdlog::warn("--http-token-file {} is readable by other users", *http_flags.token_file);

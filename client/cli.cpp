@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <functional>
 #include <iostream>
@@ -20,6 +21,7 @@
 #include "client/client.h"
 #include "client/node_lookup.h"
 #include "client/views.h"
+#include "common/config_file.h"
 #include "common/units.h"
 #include "protocol/curve.h"
 #include "protocol/envelope.h"
@@ -1100,14 +1102,17 @@ const CommandSpec* find_command(std::string_view name) {
   return nullptr;
 }
 
-po::options_description global_options() {
-  po::options_description desc("Global options (before or after the command)");
+// The global options that are settings: also read from CUBE_* variables and client.conf
+// (common/config_file.h). The commands' own options are not: a config file naming a task's
+// image or a CUBE_NAME variable would change what every `submit` sends.
+po::options_description setting_options() {
+  po::options_description desc;
   // clang-format off
   desc.add_options()
-    ("broker", po::value<std::string>()->value_name("HOST:PORT[,HOST:PORT...]"),
+    ("broker", po::value<std::string>()->default_value(std::string(kDefaultBrokerAddress))
+                   ->value_name("HOST:PORT[,HOST:PORT...]"),
      "broker address, or the brokers of an HA set: requests follow not_leader answers to the "
-     "leader and go round the list when one is silent (default: $CUBE_BROKER, else "
-     "127.0.0.1:7100)")
+     "leader and go round the list when one is silent (env CUBE_BROKER)")
     ("timeout", po::value<std::string>()->default_value(std::string(kDefaultTimeout))
                     ->value_name("DURATION"),
      "give up on a silent broker after this long (split across 3 tries; with several "
@@ -1121,11 +1126,35 @@ po::options_description global_options() {
      "encrypt with CURVE using this client secret key (make one with `cube-client keygen "
      "--out DIR`); the broker must list its public key")
     ("broker-key", po::value<std::string>()->value_name("KEY|FILE"),
-     "the broker's public key, Z85 text or a .pub file (default: $CUBE_BROKER_KEY)")
-    ("help,h", po::bool_switch(), "show help")
-    ("version", po::bool_switch(), "print the version");
+     "the broker's public key, Z85 text or a .pub file (env CUBE_BROKER_KEY)");
   // clang-format on
   return desc;
+}
+
+po::options_description global_options(const po::options_description& settings) {
+  po::options_description desc("Global options (before or after the command)");
+  desc.add(settings);
+  desc.add_options()("help,h", po::bool_switch(), "show help")("version", po::bool_switch(),
+                                                               "print the version");
+  add_config_options(desc);
+  return desc;
+}
+
+po::options_description global_options() {
+  return global_options(setting_options());
+}
+
+// Where cube-client looks for a config file when no --config is given, the user's first.
+std::vector<std::filesystem::path> default_config_files() {
+  std::vector<std::filesystem::path> files;
+  const char* config_home = std::getenv("XDG_CONFIG_HOME");
+  const char* home = std::getenv("HOME");
+  if (config_home != nullptr && *config_home != '\0')
+    files.push_back(std::filesystem::path(config_home) / "cube" / "client.conf");
+  else if (home != nullptr && *home != '\0')
+    files.push_back(std::filesystem::path(home) / ".config" / "cube" / "client.conf");
+  files.push_back("/etc/cube/client.conf");
+  return files;
 }
 
 void print_overall_help(std::ostream& out) {
@@ -1203,7 +1232,8 @@ int run(int argc, char** argv, const Io& io) {
   }
 
   // The command is the first argument that is neither a global option nor its value.
-  po::options_description globals = global_options();
+  po::options_description settings_desc = setting_options();
+  po::options_description globals = global_options(settings_desc);
   std::optional<size_t> command_at;
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string& arg = args[i];
@@ -1255,19 +1285,19 @@ int run(int argc, char** argv, const Io& io) {
   all.add_options()("args", po::value<std::vector<std::string>>(), "");
   po::positional_options_description positional;
   positional.add("args", -1);
+  po::parsed_options flags(&all);
+  po::variables_map flag_values;
   try {
     // No guessing of abbreviated long options: a script that works today must not change
     // meaning when a new option shares its prefix.
     auto style = po::command_line_style::default_style & ~po::command_line_style::allow_guessing;
-    po::store(po::command_line_parser(args).options(all).positional(positional).style(style).run(),
-              ctx.vm);
-    po::notify(ctx.vm);
+    flags = po::command_line_parser(args).options(all).positional(positional).style(style).run();
+    po::store(flags, flag_values);
   } catch (const po::error& e) {
     return usage_error(io, e.what(), command_name);
   }
-  ctx.args = ctx.get_list("args");
 
-  if (ctx.vm["help"].as<bool>()) {
+  if (flag_values["help"].as<bool>()) {
     if (spec != nullptr) {
       print_command_help(io.out, *spec);
     } else {
@@ -1275,40 +1305,52 @@ int run(int argc, char** argv, const Io& io) {
     }
     return kExitOk;
   }
-  if (ctx.vm["version"].as<bool>()) {
+  if (flag_values["version"].as<bool>()) {
     io.out << kProgram << " " << CUBE_VERSION << " (protocol " << protocol::kProtocolVersion
            << ")\n";
     return kExitOk;
   }
-  if (spec == nullptr)
+  // Flags over CUBE_* variables over --config FILE (or the default files) over defaults.
+  auto settings = Settings::load({&settings_desc, default_config_files(), {}}, flags);
+  if (!settings.is_ok())
+    return usage_error(io, settings.status().message(), command_name);
+  ctx.vm = settings->values();
+  try {
+    po::notify(ctx.vm);
+  } catch (const po::error& e) {
+    return usage_error(io, e.what(), command_name);
+  }
+  ctx.args = ctx.get_list("args");
+  if (spec == nullptr && !settings->print_requested())
     return usage_error(io, "no command given", "");
-  if (has_trailing && !spec->takes_trailing_command) {
+  if (spec != nullptr && has_trailing && !spec->takes_trailing_command) {
     return usage_error(io, command_name + " takes no command after --", command_name);
   }
 
   try {
-    ctx.broker_address = ctx.has("broker") ? ctx.get("broker") : default_broker_address();
+    ctx.broker_address = ctx.get("broker");
     auto brokers = client_options_for(ctx.broker_address);
-    if (!brokers) {
-      std::string from = ctx.has("broker") ? "--broker" : "CUBE_BROKER";
-      throw UsageError{from + ": " + brokers.status().message()};
-    }
+    if (!brokers)
+      throw UsageError{"--broker: " + brokers.status().message()};
     ctx.brokers = std::move(*brokers);
     ctx.brokers.failover_timeout = duration_flag(ctx, "failover-timeout");
     if (ctx.brokers.failover_timeout.count() <= 0)
       throw UsageError{"--failover-timeout must be more than 0"};
-    const char* env_broker_key = std::getenv("CUBE_BROKER_KEY");
-    auto curve = protocol::curve_client_keys(ctx.get("curve-secret"), ctx.get("broker-key"),
-                                             env_broker_key ? env_broker_key : "");
+    // CUBE_BROKER_KEY is --broker-key's variable (Settings): no separate fallback.
+    auto curve = protocol::curve_client_keys(ctx.get("curve-secret"), ctx.get("broker-key"), "");
     if (!curve.is_ok())
       throw UsageError{curve.status().message()};
     ctx.brokers.curve = *curve;
     ctx.timeout = duration_flag(ctx, "timeout");
     if (ctx.timeout.count() <= 0)
       throw UsageError{"--timeout must be more than 0"};
+    if (settings->print_requested()) {
+      settings->print(io.out);
+      return kExitOk;
+    }
     return spec->run(ctx);
   } catch (const UsageError& e) {
-    return usage_error(io, e.message, command_name);
+    return usage_error(io, settings->annotate(e.message), command_name);
   }
 }
 

@@ -4,7 +4,10 @@
 //   cube-client [--broker HOST:PORT[,HOST:PORT...]] [--timeout DURATION] COMMAND [ARGS]
 //   commands: submit, run, list, get, stop, logs, nodes, status   (cube-client --help)
 //
-// Thread-safety: run_cli reads the environment (CUBE_BROKER, a broker or a list of brokers) and
+// The global options are settings (common/config_file.h): flags over CUBE_* variables over
+// --config FILE, else ~/.config/cube/client.conf and /etc/cube/client.conf, over defaults.
+//
+// Thread-safety: run_cli reads the environment (CUBE_*, HOME, XDG_CONFIG_HOME), config files and
 // the time zone; call it from one thread at a time.
 #pragma once
 

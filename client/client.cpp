@@ -60,13 +60,6 @@ Result<Task> task_of(Result<protocol::Reply> reply) {
 
 }  // namespace
 
-std::string default_broker_address() {
-  const char* env = std::getenv("CUBE_BROKER");
-  if (env != nullptr && *env != '\0')
-    return env;
-  return std::string(kDefaultBrokerAddress);
-}
-
 Result<std::string> broker_endpoint(std::string_view host_port) {
   std::string host;
   int port = 0;

@@ -47,13 +47,9 @@
 
 namespace cube {
 
-// Where cube-client looks for the broker when neither --broker nor CUBE_BROKER is given.
+// Where cube-client looks for the broker when neither --broker, CUBE_BROKER nor a config file
+// names one.
 inline constexpr std::string_view kDefaultBrokerAddress = "127.0.0.1:7100";
-
-// The environment variable CUBE_BROKER ("HOST:PORT", or a comma-separated list of them for
-// an HA set) when set and non-empty, else kDefaultBrokerAddress. Reads the process environment;
-// call it from one thread (getenv).
-std::string default_broker_address();
 
 // "tcp://127.0.0.1:7100" from "127.0.0.1:7100" ("[::1]:7100" for IPv6). Invalid, quoting the
 // text, when it is not HOST:PORT with PORT in 1..65535. Pure.

@@ -20,6 +20,10 @@ PACKAGES=(
   # scripts/fuzz.sh: libFuzzer needs clang and its runtime, which is only a Recommends of clang
   # (installed here --no-install-recommends); llvm-14 gives llvm-symbolizer for readable reports.
   clang libclang-rt-14-dev llvm-14
+  # The .deb (packaging/): CPack's DEB generator runs `file` and dpkg-shlibdeps (dpkg-dev, from
+  # build-essential) to declare the runtime libraries; its test (tests/package/) installs it
+  # into a Debian 12 root made by debootstrap.
+  file debootstrap
 )
 
 missing=()

@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 #include <fstream>
 #include <sstream>
@@ -19,7 +20,9 @@ extern char** environ;
 namespace cube::test {
 namespace {
 
-int pidfd_open(pid_t pid) { return static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)); }
+int pidfd_open(pid_t pid) {
+  return static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
+}
 
 std::string read_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -40,19 +43,33 @@ ExitStatus decode_status(int status) {
 
 pid_t spawn(const std::vector<std::string>& argv, int out_fd, int err_fd,
             const std::vector<std::string>& extra_env) {
+  // extra_env replaces a variable the test's environment already has (getenv would find the
+  // inherited one first).
+  auto overridden = [&](const std::string& entry) {
+    std::string name = entry.substr(0, entry.find('=') + 1);
+    return std::any_of(extra_env.begin(), extra_env.end(),
+                       [&](const std::string& e) { return e.starts_with(name); });
+  };
   std::vector<std::string> env_storage;
-  for (char** e = environ; *e; ++e) env_storage.emplace_back(*e);
-  for (const auto& e : extra_env) env_storage.push_back(e);
+  for (char** e = environ; *e; ++e) {
+    if (!overridden(*e))
+      env_storage.emplace_back(*e);
+  }
+  for (const auto& e : extra_env)
+    env_storage.push_back(e);
   std::vector<char*> envp;
-  for (auto& e : env_storage) envp.push_back(e.data());
+  for (auto& e : env_storage)
+    envp.push_back(e.data());
   envp.push_back(nullptr);
   std::vector<std::string> args = argv;
   std::vector<char*> argvp;
-  for (auto& a : args) argvp.push_back(a.data());
+  for (auto& a : args)
+    argvp.push_back(a.data());
   argvp.push_back(nullptr);
 
   pid_t pid = ::fork();
-  if (pid < 0) throw std::runtime_error(std::string("fork failed: ") + std::strerror(errno));
+  if (pid < 0)
+    throw std::runtime_error(std::string("fork failed: ") + std::strerror(errno));
   if (pid == 0) {
     // The child must not inherit a blocked signal mask from the test process.
     sigset_t none;
@@ -62,7 +79,8 @@ pid_t spawn(const std::vector<std::string>& argv, int out_fd, int err_fd,
     ::dup2(out_fd, 1);
     ::dup2(err_fd, 2);
     int devnull = ::open("/dev/null", O_RDONLY);
-    if (devnull >= 0) ::dup2(devnull, 0);
+    if (devnull >= 0)
+      ::dup2(devnull, 0);
     ::execve(argvp[0], argvp.data(), envp.data());
     std::fprintf(stderr, "execve %s: %s\n", argvp[0], std::strerror(errno));
     ::_exit(127);
@@ -76,10 +94,12 @@ Process::Process(std::vector<std::string> argv, std::string output_path,
                  std::vector<std::string> extra_env)
     : output_path_(std::move(output_path)) {
   UniqueFd out(::open(output_path_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644));
-  if (!out.valid()) throw std::runtime_error("cannot open " + output_path_);
+  if (!out.valid())
+    throw std::runtime_error("cannot open " + output_path_);
   pid_ = spawn(argv, out.get(), out.get(), extra_env);
   pidfd_.reset(pidfd_open(pid_));
-  if (!pidfd_.valid()) throw std::runtime_error("pidfd_open failed");
+  if (!pidfd_.valid())
+    throw std::runtime_error("pidfd_open failed");
 }
 
 Process::Process(Process&& other) noexcept
@@ -95,23 +115,31 @@ Process::~Process() {
   }
 }
 
-std::string Process::output() const { return read_file(output_path_); }
+std::string Process::output() const {
+  return read_file(output_path_);
+}
 
 void Process::signal(int sig) {
-  if (pid_ > 0 && !status_) ::kill(pid_, sig);
+  if (pid_ > 0 && !status_)
+    ::kill(pid_, sig);
 }
 
 std::optional<ExitStatus> Process::wait(std::chrono::milliseconds timeout) {
-  if (status_ || pid_ <= 0) return status_;
+  if (status_ || pid_ <= 0)
+    return status_;
   pollfd pfd{pidfd_.get(), POLLIN, 0};
   int ready = ::poll(&pfd, 1, static_cast<int>(timeout.count()));
-  if (ready <= 0) return std::nullopt;
+  if (ready <= 0)
+    return std::nullopt;
   int status = 0;
-  if (::waitpid(pid_, &status, 0) == pid_) status_ = decode_status(status);
+  if (::waitpid(pid_, &status, 0) == pid_)
+    status_ = decode_status(status);
   return status_;
 }
 
-bool Process::running() { return !wait(std::chrono::milliseconds(0)).has_value(); }
+bool Process::running() {
+  return !wait(std::chrono::milliseconds(0)).has_value();
+}
 
 CommandResult run_command(const std::vector<std::string>& argv, std::chrono::milliseconds timeout,
                           std::vector<std::string> extra_env) {
@@ -119,7 +147,8 @@ CommandResult run_command(const std::vector<std::string>& argv, std::chrono::mil
   char err_path[] = "/tmp/cube-cmd-err-XXXXXX";
   UniqueFd out(::mkstemp(out_path));
   UniqueFd err(::mkstemp(err_path));
-  if (!out.valid() || !err.valid()) throw std::runtime_error("mkstemp failed");
+  if (!out.valid() || !err.valid())
+    throw std::runtime_error("mkstemp failed");
   auto start = system_clock().now();
   pid_t pid = spawn(argv, out.get(), err.get(), extra_env);
   UniqueFd pidfd(pidfd_open(pid));
@@ -132,7 +161,8 @@ CommandResult run_command(const std::vector<std::string>& argv, std::chrono::mil
   }
   int status = 0;
   ::waitpid(pid, &status, 0);
-  if (result.status.signal != SIGKILL) result.status = decode_status(status);
+  if (result.status.signal != SIGKILL)
+    result.status = decode_status(status);
   result.elapsed =
       std::chrono::duration_cast<std::chrono::milliseconds>(system_clock().now() - start);
   result.out = read_file(out_path);
@@ -147,8 +177,10 @@ bool eventually_impl(const std::function<bool()>& condition, std::chrono::millis
   const Clock& clock = system_clock();
   auto deadline = clock.now() + timeout;
   while (true) {
-    if (condition()) return true;
-    if (clock.now() >= deadline) return false;
+    if (condition())
+      return true;
+    if (clock.now() >= deadline)
+      return false;
     clock.sleep_for(interval);
   }
 }

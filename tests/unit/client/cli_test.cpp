@@ -811,5 +811,22 @@ TEST(Cli, HelpAndVersionExitZero) {
   EXPECT_THAT(version.out, HasSubstr("cube-client "));
 }
 
+// The global options are settings (common/config_file.h): --print-config shows them without a
+// command, and a command's own options are not among them.
+TEST(Cli, PrintConfigShowsTheGlobalSettings) {
+  ManualClock clock;
+  CliResult r = run({"--broker", "10.0.0.1:7100", "--print-config"}, clock);
+  ASSERT_EQ(r.code, kExitOk) << r.err;
+  EXPECT_THAT(r.out, ::testing::ContainsRegex("broker = 10.0.0.1:7100 +# flag\n"));
+  EXPECT_THAT(r.out, ::testing::ContainsRegex("timeout = 5s +# default\n"));
+  EXPECT_THAT(r.out, Not(HasSubstr("image")));
+  CliResult with_command = run({"list", "--timeout", "2s", "--print-config"}, clock);
+  ASSERT_EQ(with_command.code, kExitOk) << with_command.err;
+  EXPECT_THAT(with_command.out, ::testing::ContainsRegex("timeout = 2s +# flag\n"));
+  CliResult bad = run({"--timeout", "0s", "--print-config"}, clock);
+  EXPECT_EQ(bad.code, kExitUsage) << "--print-config checks the values";
+  EXPECT_THAT(bad.err, HasSubstr("--timeout must be more than 0"));
+}
+
 }  // namespace
 }  // namespace cube
