@@ -160,19 +160,16 @@ Result<AttemptStatus> ExecDriver::start(const Task& task) {
   if (!child.is_ok())
     return child.status();
 
-  auto record = std::make_shared<Record>();
-  record->task_id = task.id;
-  record->attempt = task.attempt;
-  record->log_path = spec.log_path;
-  record->record_path = record_path(task.id, task.attempt);
-  record->exit_path = spec.exit_path;
-  AttemptStatus running;
-  running.task_id = task.id;
-  running.attempt = task.attempt;
-  running.state = TaskState::Running;
-  running.start_time_ms = to_unix_ms(clock_.wall());
-  ExecRecord on_disk{task.id,       task.attempt, running.start_time_ms, child->supervisor(),
-                     child->task(), child->pid(), spec.log_path,         spec.exit_path};
+  ExecRecord on_disk{task.id,
+                     task.attempt,
+                     to_unix_ms(clock_.wall()),
+                     child->supervisor(),
+                     child->task(),
+                     child->pid(),
+                     spec.log_path,
+                     spec.exit_path};
+  auto record = make_record(on_disk);
+  const AttemptStatus running = running_status(on_disk);
   // Without its record a restarted agent could not find the task: refuse to run it unrecorded
   // (`child` kills it on the way out).
   Status written = write_file_atomically(record->record_path, format_exec_record(on_disk));
@@ -181,7 +178,6 @@ Result<AttemptStatus> ExecDriver::start(const Task& task) {
   {
     MutexLock lock(record->mu);
     record->child = std::move(*child);
-    record->status = running;
   }
   try {
     record->waiter = std::thread([this, r = record.get()] { wait_for_exit(*r); });
@@ -192,6 +188,27 @@ Result<AttemptStatus> ExecDriver::start(const Task& task) {
   }
   publish(std::move(record));
   return running;
+}
+
+AttemptStatus ExecDriver::running_status(const ExecRecord& r) {
+  AttemptStatus running;
+  running.task_id = r.task_id;
+  running.attempt = r.attempt;
+  running.state = TaskState::Running;
+  running.start_time_ms = r.start_time_ms;
+  return running;
+}
+
+std::shared_ptr<ExecDriver::Record> ExecDriver::make_record(const ExecRecord& r) const {
+  auto record = std::make_shared<Record>();
+  record->task_id = r.task_id;
+  record->attempt = r.attempt;
+  record->log_path = r.log_path;
+  record->record_path = record_path(r.task_id, r.attempt);
+  record->exit_path = r.exit_path;
+  MutexLock lock(record->mu);
+  record->status = running_status(r);
+  return record;
 }
 
 void ExecDriver::publish(std::shared_ptr<Record> record) {
@@ -419,22 +436,11 @@ void ExecDriver::recover() {
 
 std::shared_ptr<ExecDriver::Record> ExecDriver::recover_one(const ExecRecord& found,
                                                             RecoveryCounts& counts) {
-  auto record = std::make_shared<Record>();
-  record->task_id = found.task_id;
-  record->attempt = found.attempt;
-  record->log_path = found.log_path;
-  record->record_path = record_path(found.task_id, found.attempt);
-  record->exit_path = found.exit_path;
-  AttemptStatus status;
-  status.task_id = found.task_id;
-  status.attempt = found.attempt;
-  status.state = TaskState::Running;
-  status.start_time_ms = found.start_time_ms;
+  auto record = make_record(found);
   const std::string what = "task " + found.task_id + " attempt " + std::to_string(found.attempt);
 
   auto ended = [&](const ExitInfo& info, int64_t finish_time_ms) {
     MutexLock lock(record->mu);
-    record->status = status;
     record->exit = exit_of(info, false);
     record->finish_time_ms = finish_time_ms;
     record->exited = true;
@@ -485,7 +491,6 @@ std::shared_ptr<ExecDriver::Record> ExecDriver::recover_one(const ExecRecord& fo
   {
     MutexLock lock(record->mu);
     record->child = std::move(*adopted);
-    record->status = status;
   }
   try {
     record->waiter = std::thread([this, r = record.get()] { wait_for_exit(*r); });

@@ -111,9 +111,8 @@ class ExecDriver final : public Driver {
   // Every task this instance started or adopted and still remembers, running or ended, by task
   // id. The first call adopts the tasks of earlier agent processes (see "Re-adoption").
   Result<std::vector<AttemptStatus>> list_owned() override;
-  // Forgets the ended tasks that are not in `known_task_ids` and removes their record and exit
-  // files (their logs and work dirs stay). Returns how many. min_age is not needed: a record is
-  // written only after the task runs.
+  // Forgets the ended tasks that are not in `known_task_ids` and ended at least `min_age` ago,
+  // and removes their record and exit files (their logs and work dirs stay). Returns how many.
   Result<int> remove_untracked(const std::set<std::string>& known_task_ids,
                                Millis min_age) override;
   // Replaceable at any time; the sink is called on the waiter threads.
@@ -161,6 +160,10 @@ class ExecDriver final : public Driver {
   // Null when it could not be followed (no thread); `counts` says what it was.
   std::shared_ptr<Record> recover_one(const ExecRecord& found, RecoveryCounts& counts)
       CUBE_EXCLUDES(mu_);
+  // The attempt `r` describes, Running since its start time.
+  static AttemptStatus running_status(const ExecRecord& r);
+  // A Record (not yet published, no process) for the attempt `r` describes, Running.
+  std::shared_ptr<Record> make_record(const ExecRecord& r) const;
   // Publishes `record` under its task id, joining the waiters of what it replaces or trims.
   void publish(std::shared_ptr<Record> record) CUBE_EXCLUDES(mu_);
   // Removes the record and exit files of an ended record.
