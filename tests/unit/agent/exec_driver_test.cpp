@@ -384,7 +384,7 @@ TEST(ExecDriverLifetimeTest, DestroyingTheDriverLeavesTasksRunning) {
   ::kill(-pid, SIGKILL);
   int status = 0;
   EXPECT_EQ(::waitpid(record->supervisor.pid, &status, 0), record->supervisor.pid);
-  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  EXPECT_TRUE(WIFEXITED(status)) << "the supervisor exits by itself once the task is gone";
   auto exit = parse_exit_record(read_file(exit_path));
   ASSERT_TRUE(exit.is_ok()) << exit.status().to_string();
   EXPECT_EQ(exit->info.signal, SIGKILL);
@@ -561,6 +561,48 @@ TEST_F(ExecReadoptionTest, ATaskThatEndedWhileTheAgentWasAwayIsReportedWithItsEx
   EXPECT_EQ((*owned)[0].reason, "exit code 5");
   EXPECT_EQ(second->recovery_counts().ended, 1);
   EXPECT_EQ(exits_.count(t.id), 0u) << "an end found in the records is listed, not sunk";
+}
+
+// /proc/PID/stat's state is 'Z', or there is no such process any more.
+bool gone_or_zombie(pid_t pid) {
+  const std::string stat = read_file("/proc/" + std::to_string(pid) + "/stat");
+  const size_t close = stat.rfind(')');
+  return close == std::string::npos || close + 2 >= stat.size() || stat[close + 2] == 'Z';
+}
+
+TEST_F(ExecReadoptionTest, ATaskWhoseSupervisorWasKilledIsKilledWithItsGroupAndReportedLost) {
+  Task t = waiting_task(3);
+  pid_t pid = start_with_a_first_agent(t);
+  auto record = parse_exec_record(read_file(dir_.path() / "tasks" / t.id / "1.record"));
+  ASSERT_TRUE(record.is_ok()) << record.status().to_string();
+  // The supervisor is this test process's child (the first driver ran here): kill and reap it.
+  ASSERT_EQ(::kill(record->supervisor.pid, SIGKILL), 0);
+  int status = 0;
+  ASSERT_EQ(::waitpid(record->supervisor.pid, &status, 0), record->supervisor.pid);
+  ASSERT_EQ(::kill(pid, 0), 0) << "the task outlives its supervisor";
+
+  auto second = new_driver();
+  auto owned = second->list_owned();
+  ASSERT_TRUE(owned.is_ok());
+  ASSERT_EQ(owned->size(), 1u);
+  EXPECT_EQ((*owned)[0].state, TaskState::Failed);
+  const std::string reason = (*owned)[0].reason;
+  EXPECT_NE(reason.find("exit status unknown: its supervisor (pid " +
+                        std::to_string(record->supervisor.pid) +
+                        ") ended without recording the exit status"),
+            std::string::npos)
+      << reason;
+  EXPECT_NE(reason.find("the task's process group " + std::to_string(pid) + " was killed"),
+            std::string::npos)
+      << reason;
+  EXPECT_EQ(second->recovery_counts().lost, 1);
+  const SteadyTime deadline = system_clock().now() + kExitTimeout;
+  while (!gone_or_zombie(pid) && system_clock().now() < deadline) {
+    pollfd none{-1, 0, 0};
+    ::poll(&none, 0, 10);
+  }
+  EXPECT_TRUE(gone_or_zombie(pid)) << "nothing would report the end of an unfollowed task";
+  EXPECT_EQ(starts(), 1u);
 }
 
 // Records written by hand: nothing of what they name may be adopted or signalled.
