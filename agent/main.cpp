@@ -17,6 +17,7 @@
 #include "agent/agent_loop.h"
 #include "agent/drivers/docker/docker_backend.h"
 #include "agent/drivers/exec/exec_driver.h"
+#include "agent/drivers/exec/exec_supervisor.h"
 #include "agent/drivers/sim/sim_driver.h"
 #include "agent/options.h"
 #include "common/config_file.h"
@@ -46,6 +47,9 @@ int usage_error(const std::string& message) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // A task's supervisor (the exec driver starts one per task): not an agent at all.
+  if (agent::is_exec_supervisor_command(argc, argv))
+    return agent::run_exec_supervisor(argc, argv);
   if (protocol::is_keygen_command(argc, argv))
     return protocol::run_keygen("cube-agent", agent::default_agent_name(), argc, argv);
   // First, before any thread exists: SIGINT/SIGTERM become a readable fd for the loop.

@@ -63,7 +63,8 @@ TaskOutcome decide_outcome(const TaskExit& exit, const StopCause& stop) {
       out.reason = kReasonVanished;
       break;
     case Kind::Unknown:
-      out.reason = kReasonExitUnknown;
+      out.reason = exit.error.empty() ? std::string(kReasonExitUnknown)
+                                      : std::string(kReasonExitUnknown) + ": " + exit.error;
       break;
   }
   return out;

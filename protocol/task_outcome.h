@@ -82,7 +82,8 @@ inline constexpr std::string_view kReasonExitUnknown = "exit status unknown";
 //   NeverStarted               -> Failed: the backend's error, else "container was created but
 //                                 never started"
 //   Vanished                   -> Failed "container was removed outside Cube"
-//   Unknown                    -> Failed "exit status unknown"
+//   Unknown                    -> Failed "exit status unknown", then ": " and the driver's
+//                                 error when it gave one (why the status could not be read)
 // The exit code (128+S for a signal) is kept whatever the verdict.
 TaskOutcome decide_outcome(const TaskExit& exit, const StopCause& stop = {});
 

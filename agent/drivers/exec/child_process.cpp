@@ -1,6 +1,7 @@
 #include "agent/drivers/exec/child_process.h"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/stat.h>
@@ -13,6 +14,7 @@
 #include <string_view>
 #include <utility>
 
+#include "agent/drivers/exec/exec_supervisor.h"
 #include "common/spawn.h"
 
 namespace cube::agent {
@@ -38,52 +40,114 @@ Status spawn_error(int err, const std::string& name) {
   }
 }
 
+// posix_spawn's dup2 of an fd onto itself would keep its close-on-exec flag: make sure the
+// fds handed to the supervisor sit above the numbers they are moved to.
+UniqueFd above_supervisor_fds(UniqueFd fd) {
+  if (fd.get() > kSupervisorReportFd)
+    return fd;
+  return UniqueFd(::fcntl(fd.get(), F_DUPFD_CLOEXEC, kSupervisorReportFd + 1));
+}
+
+int open_pidfd(pid_t pid) {
+  return static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
+}
+
+// Everything the supervisor writes on its report pipe, until it closes it.
+std::string read_report(int fd) {
+  std::string out;
+  char buf[128];
+  while (true) {
+    ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0)
+      return out;
+    out.append(buf, static_cast<size_t>(n));
+  }
+}
+
+void reap_pid(pid_t pid) {
+  siginfo_t si{};
+  while (::waitid(P_PID, static_cast<id_t>(pid), &si, WEXITED) != 0 && errno == EINTR) {
+  }
+}
+
 }  // namespace
 
 Result<ChildProcess> ChildProcess::spawn(const SpawnSpec& spec) {
   if (spec.argv.empty() || spec.executable.empty())
     return Status::invalid("the command is empty: give at least the program to run");
-  UniqueFd log(
-      ::open(spec.log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOCTTY, 0644));
+  UniqueFd log = above_supervisor_fds(UniqueFd(
+      ::open(spec.log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOCTTY, 0644)));
   if (!log.valid()) {
     return Status::internal("cannot open log file " + spec.log_path.string() + ": " +
                             std::strerror(errno));
   }
+  int pipe_fds[2];
+  if (::pipe2(pipe_fds, O_CLOEXEC) != 0)
+    return Status::internal(std::string("pipe2: ") + std::strerror(errno));
+  UniqueFd report_read(pipe_fds[0]);
+  UniqueFd report_write = above_supervisor_fds(UniqueFd(pipe_fds[1]));
+  if (!report_write.valid())
+    return Status::internal(std::string("fcntl: ") + std::strerror(errno));
 
   SpawnActions actions;
   int rc = ::posix_spawn_file_actions_addchdir_np(actions.get(), spec.cwd.c_str());
   if (rc == 0)
     rc = ::posix_spawn_file_actions_addopen(actions.get(), 0, "/dev/null", O_RDONLY, 0);
   if (rc == 0)
-    rc = ::posix_spawn_file_actions_adddup2(actions.get(), log.get(), 1);
+    rc = ::posix_spawn_file_actions_addopen(actions.get(), 1, "/dev/null", O_WRONLY, 0);
   if (rc == 0)
-    rc = ::posix_spawn_file_actions_adddup2(actions.get(), log.get(), 2);
-  // Sockets, eventfds and the log fd of other tasks must not leak into the task.
+    rc = ::posix_spawn_file_actions_adddup2(actions.get(), 1, 2);
   if (rc == 0)
-    rc = ::posix_spawn_file_actions_addclosefrom_np(actions.get(), 3);
+    rc = ::posix_spawn_file_actions_adddup2(actions.get(), log.get(), kSupervisorLogFd);
+  if (rc == 0)
+    rc = ::posix_spawn_file_actions_adddup2(actions.get(), report_write.get(), kSupervisorReportFd);
+  // Sockets, eventfds and the log fds of other tasks must not leak into the supervisor.
+  if (rc == 0)
+    rc = ::posix_spawn_file_actions_addclosefrom_np(actions.get(), kSupervisorReportFd + 1);
   if (rc != 0)
     return Status::internal(std::string("posix_spawn file actions: ") + std::strerror(rc));
 
   SpawnAttr attr;
-  rc = attr.reset_signals(POSIX_SPAWN_SETPGROUP);
-  if (rc == 0)
-    rc = ::posix_spawnattr_setpgroup(attr.get(), 0);  // a new group led by the child
+  // Its own session: a Ctrl-C or hangup meant for the agent's terminal does not reach it.
+  rc = attr.reset_signals(POSIX_SPAWN_SETSID);
   if (rc != 0)
     return Status::internal(std::string("posix_spawn attributes: ") + std::strerror(rc));
 
-  auto argv = c_strings(spec.argv);
+  std::vector<std::string> argv = {"cube-exec-supervisor", std::string(kExecSupervisorArg),
+                                   spec.exit_path.string(), spec.executable};
+  argv.insert(argv.end(), spec.argv.begin(), spec.argv.end());
+  auto c_argv = c_strings(argv);
   auto envp = c_strings(spec.env);
   pid_t pid = -1;
-  rc = ::posix_spawn(&pid, spec.executable.c_str(), actions.get(), attr.get(), argv.data(),
+  rc = ::posix_spawn(&pid, spec.supervisor.c_str(), actions.get(), attr.get(), c_argv.data(),
                      envp.data());
-  if (rc != 0)
-    return spawn_error(rc, spec.argv[0]);
+  if (rc != 0) {
+    return Status::internal("cannot start the task's supervisor " + spec.supervisor.string() +
+                            ": " + std::strerror(rc));
+  }
+  report_write.reset();  // EOF on the read end once the supervisor closes its copy
+  const std::string report_text = read_report(report_read.get());
+  auto report = parse_supervisor_report(report_text);
+  if (!report.is_ok() || report->spawn_error != 0) {
+    reap_pid(pid);
+    if (!report.is_ok())
+      return Status::internal(report.status().message());
+    return spawn_error(report->spawn_error, spec.argv[0]);
+  }
 
   ChildProcess child;
-  child.pid_ = pid;
-  int fd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
+  child.own_child_ = true;
+  child.task_ = report->task;
+  child.exit_path_ = spec.exit_path;
+  // Our unreaped child: its pid and start time cannot change under us.
+  auto ticks = read_start_ticks(pid);
+  child.supervisor_ = {pid, ticks.is_ok() ? *ticks : 0};
+  int fd = open_pidfd(pid);
   if (fd < 0) {
-    // `child` kills and reaps the process on the way out: it must not run unwatched.
+    // `child` kills the task and reaps the supervisor on the way out: nothing runs unwatched.
+    child.pidfd_.reset();
     return Status::internal(std::string("pidfd_open failed (Linux 5.3 or later is needed): ") +
                             std::strerror(errno));
   }
@@ -91,78 +155,118 @@ Result<ChildProcess> ChildProcess::spawn(const SpawnSpec& spec) {
   return child;
 }
 
+Result<ChildProcess> ChildProcess::adopt(const ExecRecord& record) {
+  const std::string who = "the supervisor of task " + record.task_id + " (pid " +
+                          std::to_string(record.supervisor.pid) + ")";
+  int fd = open_pidfd(record.supervisor.pid);
+  if (fd < 0)
+    return Status::not_found(who + " is gone");
+  UniqueFd pidfd(fd);
+  // Checked after opening: if the start time matches now, the pidfd refers to that process.
+  switch (match_process(record.supervisor)) {
+    case ProcessMatch::Same:
+      break;
+    case ProcessMatch::Gone:
+      return Status::not_found(who + " is gone");
+    case ProcessMatch::Reused:
+      return Status::not_found(who + " is gone: " + reused_pid_message(record.supervisor));
+  }
+  ChildProcess child;
+  child.supervisor_ = record.supervisor;
+  child.task_ = record.task;
+  child.exit_path_ = record.exit_path;
+  child.pidfd_ = std::move(pidfd);
+  child.own_child_ = false;  // its parent died: init (or a subreaper) reaps it
+  return child;
+}
+
 ChildProcess::~ChildProcess() {
-  if (pid_ > 0 && !reaped_)
+  if (task_.pid > 0 && !reaped_)
     kill_and_reap();
 }
 
 ChildProcess::ChildProcess(ChildProcess&& other) noexcept
-    : pid_(std::exchange(other.pid_, -1)),
+    : supervisor_(std::exchange(other.supervisor_, {-1, 0})),
+      task_(std::exchange(other.task_, {-1, 0})),
+      exit_path_(std::move(other.exit_path_)),
       pidfd_(std::move(other.pidfd_)),
+      own_child_(std::exchange(other.own_child_, false)),
       reaped_(std::exchange(other.reaped_, false)) {}
 
 ChildProcess& ChildProcess::operator=(ChildProcess&& other) noexcept {
   if (this != &other) {
-    if (pid_ > 0 && !reaped_)
+    if (task_.pid > 0 && !reaped_)
       kill_and_reap();
-    pid_ = std::exchange(other.pid_, -1);
+    supervisor_ = std::exchange(other.supervisor_, {-1, 0});
+    task_ = std::exchange(other.task_, {-1, 0});
+    exit_path_ = std::move(other.exit_path_);
     pidfd_ = std::move(other.pidfd_);
+    own_child_ = std::exchange(other.own_child_, false);
     reaped_ = std::exchange(other.reaped_, false);
   }
   return *this;
 }
 
 Status ChildProcess::signal_group(int sig) {
-  if (pid_ <= 0 || reaped_)
+  if (task_.pid <= 0 || reaped_)
     return Status::ok();
-  if (::kill(-pid_, sig) != 0 && errno != ESRCH) {
-    return Status::internal("cannot signal process group " + std::to_string(pid_) + ": " +
+  // The pgid is the task's only while its leader (alive or a zombie) is the recorded process.
+  if (match_process(task_) != ProcessMatch::Same)
+    return Status::ok();
+  if (::kill(-task_.pid, sig) != 0 && errno != ESRCH) {
+    return Status::internal("cannot signal process group " + std::to_string(task_.pid) + ": " +
                             std::strerror(errno));
   }
   return Status::ok();
 }
 
 ExitInfo ChildProcess::reap_group() {
-  CUBE_CHECK(pid_ > 0 && !reaped_) << "the exec driver reaps each child once";
-  ExitInfo info;
-  // WNOWAIT: the leader stays a zombie, which keeps its pid and the pgid reserved while the
-  // rest of the group is killed below.
-  siginfo_t si{};
-  int rc;
-  do {
-    rc = ::waitid(P_PID, static_cast<id_t>(pid_), &si, WEXITED | WNOWAIT);
-  } while (rc != 0 && errno == EINTR);
-  if (rc != 0) {
-    info.exit_code = -1;  // reaped behind our back: nobody in Cube calls waitpid(-1)
-  } else if (si.si_code == CLD_EXITED) {
-    info.exit_code = si.si_status;
-  } else {
-    info.signal = si.si_status;
+  CUBE_CHECK(task_.pid > 0 && !reaped_) << "the exec driver reaps each child once";
+  if (pidfd_.valid()) {
+    pollfd pfd{pidfd_.get(), POLLIN, 0};
+    while (::poll(&pfd, 1, -1) < 0 && errno == EINTR) {
+    }
   }
-  // Whatever the task left behind in its group goes with it, as in a container whose main
-  // process exits.
-  ::kill(-pid_, SIGKILL);
-  while (true) {
-    siginfo_t member{};
-    if (::waitid(P_PGID, static_cast<id_t>(pid_), &member, WEXITED) == 0)
-      continue;
-    if (errno == EINTR)
-      continue;
-    break;  // ECHILD: no child of ours is left in the group
-  }
+  if (own_child_)
+    reap_pid(supervisor_.pid);
   reaped_ = true;
   pidfd_.reset();
-  return info;
+  return read_exit_or_kill(exit_path_, task_, supervisor_);
 }
 
 void ChildProcess::release() {
-  pid_ = -1;
+  task_ = {-1, 0};
+  supervisor_ = {-1, 0};
   pidfd_.reset();
 }
 
 void ChildProcess::kill_and_reap() {
-  ::kill(-pid_, SIGKILL);
+  [[maybe_unused]] Status s = signal_group(SIGKILL);
   reap_group();
+}
+
+ExitInfo read_exit_or_kill(const std::filesystem::path& exit_path, const ProcessIdentity& task,
+                           const ProcessIdentity& supervisor) {
+  ExitInfo info;
+  auto text = read_small_file(exit_path);
+  if (text.is_ok()) {
+    auto parsed = parse_exit_record(*text);
+    if (parsed.is_ok())
+      return parsed->info;
+    info.exit_code = -1;
+    info.error =
+        "its exit file " + exit_path.string() + " is corrupt: " + parsed.status().message();
+    return info;
+  }
+  info.exit_code = -1;
+  info.error = "its supervisor (pid " + std::to_string(supervisor.pid) +
+               ") ended without recording the exit status";
+  if (match_process(task) == ProcessMatch::Same) {
+    // Nothing could report this task's end any more: it must not run on unwatched.
+    ::kill(-task.pid, SIGKILL);
+    info.error += "; the task's process group " + std::to_string(task.pid) + " was killed";
+  }
+  return info;
 }
 
 Result<std::string> find_executable(const std::string& name, const std::string& path_var) {

@@ -4,7 +4,6 @@
 #include <poll.h>
 #include <signal.h>
 #include <sys/eventfd.h>
-#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -15,6 +14,9 @@
 #include <utility>
 
 #include <spdlog/spdlog.h>
+
+#include "agent/drivers/exec/exec_record.h"
+#include "agent/drivers/exec/process_identity.h"
 
 extern char** environ;
 
@@ -65,6 +67,7 @@ TaskExit exit_of(const ExitInfo& info, bool stopped_on_request) {
     exit.signal = info.signal;
   } else if (info.exit_code < 0) {
     exit.kind = TaskExit::Kind::Unknown;
+    exit.error = info.error;
   } else {
     exit.kind = TaskExit::Kind::Exited;
     exit.exit_code = info.exit_code;
@@ -74,17 +77,13 @@ TaskExit exit_of(const ExitInfo& info, bool stopped_on_request) {
 
 }  // namespace
 
-ExecDriver::ExecDriver(std::filesystem::path data_dir, const Clock& clock)
-    : data_dir_(std::move(data_dir)),
+ExecDriver::ExecDriver(std::filesystem::path data_dir, const Clock& clock,
+                       std::filesystem::path supervisor)
+    : data_dir_(std::filesystem::absolute(data_dir)),
       clock_(clock),
+      supervisor_(std::move(supervisor)),
       shutdown_fd_(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {
   CUBE_CHECK(shutdown_fd_.valid()) << "eventfd failed at startup; the process is out of fds";
-  if (::prctl(PR_SET_CHILD_SUBREAPER, 1) != 0) {
-    spdlog::warn(
-        "exec driver: cannot become a child subreaper ({}); processes a task leaves behind are "
-        "reaped by init, not by the agent",
-        std::strerror(errno));
-  }
 }
 
 ExecDriver::~ExecDriver() {
@@ -108,6 +107,14 @@ ExecDriver::~ExecDriver() {
 
 std::filesystem::path ExecDriver::log_path(const std::string& task_id, uint32_t attempt) const {
   return data_dir_ / "tasks" / task_id / (std::to_string(attempt) + ".log");
+}
+
+std::filesystem::path ExecDriver::record_path(const std::string& task_id, uint32_t attempt) const {
+  return data_dir_ / "tasks" / task_id / (std::to_string(attempt) + ".record");
+}
+
+std::filesystem::path ExecDriver::exit_path(const std::string& task_id, uint32_t attempt) const {
+  return data_dir_ / "tasks" / task_id / (std::to_string(attempt) + ".exit");
 }
 
 Result<AttemptStatus> ExecDriver::start(const Task& task) {
@@ -145,46 +152,91 @@ Result<AttemptStatus> ExecDriver::start(const Task& task) {
   spec.env = std::move(*env);
   spec.cwd = work_dir;
   spec.log_path = log_path(task.id, task.attempt);
+  spec.supervisor = supervisor_;
+  spec.exit_path = exit_path(task.id, task.attempt);
+  // A leftover of an earlier run of this attempt number must not be read as this one's end.
+  std::filesystem::remove(spec.exit_path, ec);
   auto child = ChildProcess::spawn(spec);
   if (!child.is_ok())
     return child.status();
 
-  auto record = std::make_shared<Record>();
-  record->task_id = task.id;
-  record->attempt = task.attempt;
-  record->log_path = spec.log_path;
-  AttemptStatus running;
-  running.task_id = task.id;
-  running.attempt = task.attempt;
-  running.state = TaskState::Running;
-  running.start_time_ms = to_unix_ms(clock_.wall());
+  ExecRecord on_disk{task.id,
+                     task.attempt,
+                     to_unix_ms(clock_.wall()),
+                     child->supervisor(),
+                     child->task(),
+                     child->pid(),
+                     spec.log_path,
+                     spec.exit_path};
+  auto record = make_record(on_disk);
+  const AttemptStatus running = running_status(on_disk);
+  // Without its record a restarted agent could not find the task: refuse to run it unrecorded
+  // (`child` kills it on the way out).
+  Status written = write_file_atomically(record->record_path, format_exec_record(on_disk));
+  if (!written.is_ok())
+    return written;
   {
     MutexLock lock(record->mu);
     record->child = std::move(*child);
-    record->status = running;
   }
   try {
     record->waiter = std::thread([this, r = record.get()] { wait_for_exit(*r); });
   } catch (const std::system_error& e) {
     // `record` goes away here and its ChildProcess kills and reaps the task.
+    std::filesystem::remove(record->record_path, ec);
     return Status::internal(std::string("cannot start a waiter thread: ") + e.what());
   }
+  publish(std::move(record));
+  return running;
+}
 
+AttemptStatus ExecDriver::running_status(const ExecRecord& r) {
+  AttemptStatus running;
+  running.task_id = r.task_id;
+  running.attempt = r.attempt;
+  running.state = TaskState::Running;
+  running.start_time_ms = r.start_time_ms;
+  return running;
+}
+
+std::shared_ptr<ExecDriver::Record> ExecDriver::make_record(const ExecRecord& r) const {
+  auto record = std::make_shared<Record>();
+  record->task_id = r.task_id;
+  record->attempt = r.attempt;
+  record->log_path = r.log_path;
+  record->record_path = record_path(r.task_id, r.attempt);
+  record->exit_path = r.exit_path;
+  MutexLock lock(record->mu);
+  record->status = running_status(r);
+  return record;
+}
+
+void ExecDriver::publish(std::shared_ptr<Record> record) {
   std::shared_ptr<Record> replaced;
   std::vector<std::shared_ptr<Record>> trimmed;
   {
     MutexLock lock(mu_);
-    replaced = std::exchange(records_[task.id], record);
+    replaced = std::exchange(records_[record->task_id], record);
     trimmed = trim_records();
   }
   // Ended records: their waiter threads have finished or are finishing their sink call.
   if (replaced && replaced->waiter.joinable())
     replaced->waiter.join();
+  if (replaced && replaced->record_path != record->record_path)
+    remove_files(*replaced);
   for (auto& r : trimmed) {
     if (r->waiter.joinable())
       r->waiter.join();
+    remove_files(*r);
   }
-  return running;
+}
+
+void ExecDriver::remove_files(const Record& record) {
+  std::error_code ec;
+  if (!record.record_path.empty())
+    std::filesystem::remove(record.record_path, ec);
+  if (!record.exit_path.empty())
+    std::filesystem::remove(record.exit_path, ec);
 }
 
 void ExecDriver::wait_for_exit(Record& record) {
@@ -307,6 +359,7 @@ Result<LogChunk> ExecDriver::logs(const std::string& task_id, int64_t offset, in
 }
 
 Result<std::vector<AttemptStatus>> ExecDriver::list_owned() {
+  recover();
   std::vector<std::shared_ptr<Record>> records;
   {
     MutexLock lock(mu_);
@@ -320,6 +373,172 @@ Result<std::vector<AttemptStatus>> ExecDriver::list_owned() {
     out.push_back(r->observed_status());
   }
   return out;
+}
+
+void ExecDriver::recover() {
+  {
+    MutexLock lock(mu_);
+    if (recovered_)
+      return;
+    recovered_ = true;
+  }
+  namespace fs = std::filesystem;
+  std::vector<fs::path> files;
+  std::error_code ec;
+  for (fs::directory_iterator task_dir(data_dir_ / "tasks", ec), end; !ec && task_dir != end;
+       task_dir.increment(ec)) {
+    std::error_code dir_ec;
+    for (fs::directory_iterator file(task_dir->path(), dir_ec); !dir_ec && file != end;
+         file.increment(dir_ec)) {
+      if (file->path().extension() == ".record")
+        files.push_back(file->path());
+    }
+  }
+  RecoveryCounts counts;
+  // Each task's latest recorded attempt: an older one ended before the newer one started.
+  std::map<std::string, ExecRecord> latest;
+  for (const auto& path : files) {
+    auto text = read_small_file(path);
+    Result<ExecRecord> parsed =
+        text.is_ok() ? parse_exec_record(*text) : Result<ExecRecord>(text.status());
+    if (parsed.is_ok() && (parsed->task_id != path.parent_path().filename().string() ||
+                           std::to_string(parsed->attempt) != path.stem().string())) {
+      parsed = Status::invalid("it names task " + parsed->task_id + " attempt " +
+                               std::to_string(parsed->attempt) + ", not the one of its path");
+    }
+    if (!parsed.is_ok()) {
+      ++counts.corrupt;
+      spdlog::warn(
+          "exec driver: skipping the task record {}: {}; nothing is adopted or stopped for it",
+          path.string(), parsed.status().message());
+      continue;
+    }
+    ExecRecord& slot = latest[parsed->task_id];
+    if (slot.task_id.empty() || parsed->attempt > slot.attempt)
+      slot = std::move(*parsed);
+  }
+  for (const auto& [task_id, found] : latest) {
+    if (find(task_id))
+      continue;  // started by this driver instance meanwhile
+    if (auto record = recover_one(found, counts))
+      publish(std::move(record));
+  }
+  if (!files.empty()) {
+    spdlog::info(
+        "exec driver: {} task records in {}: {} running tasks adopted, {} ended while the agent "
+        "was away, {} lost, {} corrupt records skipped",
+        files.size(), (data_dir_ / "tasks").string(), counts.running, counts.ended, counts.lost,
+        counts.corrupt);
+  }
+  MutexLock lock(mu_);
+  recovery_ = counts;
+}
+
+std::shared_ptr<ExecDriver::Record> ExecDriver::recover_one(const ExecRecord& found,
+                                                            RecoveryCounts& counts) {
+  auto record = make_record(found);
+  const std::string what = "task " + found.task_id + " attempt " + std::to_string(found.attempt);
+
+  auto ended = [&](const ExitInfo& info, int64_t finish_time_ms) {
+    MutexLock lock(record->mu);
+    record->exit = exit_of(info, false);
+    record->finish_time_ms = finish_time_ms;
+    record->exited = true;
+    return record;
+  };
+  auto exit_text = read_small_file(found.exit_path);
+  Result<ChildProcess> adopted = Status::not_found("not tried");
+  if (!exit_text.is_ok()) {
+    adopted = ChildProcess::adopt(found);
+    // It may have ended between the two looks.
+    if (!adopted.is_ok())
+      exit_text = read_small_file(found.exit_path);
+  }
+  if (exit_text.is_ok()) {
+    ++counts.ended;
+    auto parsed = parse_exit_record(*exit_text);
+    if (!parsed.is_ok()) {
+      ExitInfo info{-1, 0,
+                    "its exit file " + found.exit_path.string() +
+                        " is corrupt: " + parsed.status().message()};
+      spdlog::warn("exec driver: {} ended while the agent was away; {}", what, info.error);
+      return ended(info, to_unix_ms(clock_.wall()));
+    }
+    spdlog::info("exec driver: {} ended while the agent was away (exit code {}, signal {})", what,
+                 parsed->info.exit_code, parsed->info.signal);
+    return ended(parsed->info, parsed->finish_time_ms);
+  }
+  if (!adopted.is_ok()) {
+    ++counts.lost;
+    ExitInfo info;
+    switch (match_process(found.task)) {
+      case ProcessMatch::Same:
+        info = read_exit_or_kill(found.exit_path, found.task, found.supervisor);
+        break;
+      case ProcessMatch::Reused:
+        info = {-1, 0,
+                adopted.status().message() + "; the task's " + reused_pid_message(found.task)};
+        break;
+      case ProcessMatch::Gone:
+        info = {-1, 0,
+                adopted.status().message() + " and so is the task's process (pid " +
+                    std::to_string(found.task.pid) + "), with no exit status recorded"};
+        break;
+    }
+    spdlog::warn("exec driver: {} is lost: {}", what, info.error);
+    return ended(info, to_unix_ms(clock_.wall()));
+  }
+  {
+    MutexLock lock(record->mu);
+    record->child = std::move(*adopted);
+  }
+  try {
+    record->waiter = std::thread([this, r = record.get()] { wait_for_exit(*r); });
+  } catch (const std::system_error& e) {
+    MutexLock lock(record->mu);
+    record->child.release();  // not followed, but not killed either: the next agent may adopt it
+    spdlog::error("exec driver: cannot follow {}: no waiter thread: {}", what, e.what());
+    ++counts.lost;
+    return nullptr;
+  }
+  ++counts.running;
+  spdlog::info("exec driver: adopted {} (pid {}, supervisor pid {})", what, found.task.pid,
+               found.supervisor.pid);
+  return record;
+}
+
+Result<int> ExecDriver::remove_untracked(const std::set<std::string>& known_task_ids,
+                                         Millis min_age) {
+  const int64_t now_ms = to_unix_ms(clock_.wall());
+  std::vector<std::shared_ptr<Record>> removed;
+  {
+    MutexLock lock(mu_);
+    for (auto it = records_.begin(); it != records_.end();) {
+      bool old_and_ended;
+      {
+        MutexLock record_lock(it->second->mu);
+        old_and_ended =
+            it->second->exited && it->second->finish_time_ms + min_age.count() <= now_ms;
+      }
+      if (old_and_ended && !known_task_ids.contains(it->first)) {
+        removed.push_back(it->second);
+        it = records_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+  }
+  for (auto& r : removed) {
+    if (r->waiter.joinable())
+      r->waiter.join();
+    remove_files(*r);
+  }
+  return static_cast<int>(removed.size());
+}
+
+ExecDriver::RecoveryCounts ExecDriver::recovery_counts() const {
+  MutexLock lock(mu_);
+  return recovery_;
 }
 
 void ExecDriver::set_exit_sink(ExitSink sink) {

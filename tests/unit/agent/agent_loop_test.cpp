@@ -735,7 +735,7 @@ TEST_F(AgentLoopTest, TasksTheDriverAlreadyOwnsAreReportedInHello) {
 }
 
 TEST_F(AgentLoopTest, RealExecDriverEndToEnd) {
-  ExecDriver exec(dir_.path(), clock_);
+  ExecDriver exec(dir_.path(), clock_, CUBE_AGENT_BINARY);
   LoopStopper stopper = start_loop(exec);
   welcome();
   ASSERT_TRUE(heartbeat().has_value());
@@ -764,7 +764,7 @@ TEST_F(AgentLoopTest, RealExecDriverEndToEnd) {
 // --- logs and the driver's backend ---
 
 TEST_F(AgentLoopTest, LogsFetchIsAnsweredWithTheTasksOutput) {
-  ExecDriver exec(dir_.path(), clock_);
+  ExecDriver exec(dir_.path(), clock_, CUBE_AGENT_BINARY);
   LoopStopper stopper = start_loop(exec);
   welcome();
   ASSERT_TRUE(heartbeat().has_value());

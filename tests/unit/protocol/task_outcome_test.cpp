@@ -95,6 +95,11 @@ TEST(TaskOutcomeTest, EveryRowOfTheTable) {
        {Kind::Unknown, std::nullopt, 0, false, ""},
        {},
        {TaskState::Failed, std::nullopt, "exit status unknown"}},
+      {"unknown, with why (an exec task whose supervisor is gone)",
+       {Kind::Unknown, std::nullopt, 0, false, "its supervisor (pid 7) ended without recording"},
+       {},
+       {TaskState::Failed, std::nullopt,
+        "exit status unknown: its supervisor (pid 7) ended without recording"}},
   };
   for (const Case& c : cases) {
     TaskOutcome got = decide_outcome(c.exit, c.stop);
