@@ -10,6 +10,7 @@
 
 #include <span>
 #include <string>
+#include <variant>
 #include <vector>
 
 #include "client/client.h"
@@ -18,6 +19,13 @@
 #include "protocol/task.h"
 
 namespace cube::gateway {
+
+// The service requests (docs/services.md), sent as they are.
+using ServiceRequest =
+    std::variant<protocol::ServiceCreateRequest, protocol::ServiceListRequest,
+                 protocol::ServiceInspectRequest, protocol::ServiceScaleRequest,
+                 protocol::ServiceUpdateRequest, protocol::ServiceRollbackRequest,
+                 protocol::ServiceRestartRequest, protocol::ServiceRemoveRequest>;
 
 class BrokerApi {
  public:
@@ -40,6 +48,9 @@ class BrokerApi {
   virtual Result<std::vector<protocol::NodeInfo>> nodes() = 0;
   // Version, counts and counters (the source of /metrics and /healthz).
   virtual Result<protocol::BrokerStatus> status() = 0;
+  // A service request and the broker's reply (its `services`, and `tasks` for an inspect);
+  // the broker's refusal (Invalid naming the field, NotFound, Conflict) or Unavailable.
+  virtual Result<protocol::Reply> service(const ServiceRequest& request) = 0;
 };
 
 }  // namespace cube::gateway

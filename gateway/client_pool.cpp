@@ -76,6 +76,12 @@ Result<protocol::BrokerStatus> ClientPool::status() {
   return with_client(Kind::Own, [](Client& c) { return c.status(); });
 }
 
+Result<protocol::Reply> ClientPool::service(const ServiceRequest& request) {
+  return with_client(Kind::Leader, [&](Client& c) {
+    return std::visit([&](const auto& r) { return c.call(r); }, request);
+  });
+}
+
 size_t ClientPool::idle_for_test() const {
   MutexLock lock(mu_);
   return idle_.size();

@@ -45,6 +45,7 @@ class ClientPool final : public BrokerApi {
   Result<std::vector<protocol::NodeInfo>> nodes() override;
   // The gateway's own broker's status (never redirected).
   Result<protocol::BrokerStatus> status() override;
+  Result<protocol::Reply> service(const ServiceRequest& request) override;
 
   // Clients waiting for reuse; for tests.
   size_t idle_for_test() const CUBE_EXCLUDES(mu_);

@@ -47,4 +47,18 @@ HttpResponse error_response(const Status& status) {
   return error_response(http_status_for(status.code()), status.code(), status.message());
 }
 
+HttpResponse json_response(int status, const nlohmann::json& body) {
+  HttpResponse r;
+  r.status = status;
+  r.body = json_text(body);
+  return r;
+}
+
+HttpResponse no_content() {
+  HttpResponse r;
+  r.status = 204;
+  r.content_type.clear();
+  return r;
+}
+
 }  // namespace cube::gateway

@@ -34,4 +34,9 @@ HttpResponse error_response(int http_status, ErrorCode code, std::string_view me
 // A JSON error response for `status` (which must not be OK), with http_status_for(code).
 HttpResponse error_response(const Status& status);
 
+// The other responses the REST handlers give: `body` as JSON text (gateway/json_text.h) with
+// `status`, and 204 without a body.
+HttpResponse json_response(int status, const nlohmann::json& body);
+HttpResponse no_content();
+
 }  // namespace cube::gateway

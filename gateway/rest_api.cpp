@@ -17,25 +17,11 @@
 namespace cube::gateway {
 namespace {
 
-HttpResponse json_response(int status, const nlohmann::json& body) {
-  HttpResponse r;
-  r.status = status;
-  r.body = json_text(body);
-  return r;
-}
-
 // find_node's error, with where to look for a node that is not there.
 HttpResponse node_error(const Status& status) {
   if (status.is_not_found())
     return error_response(404, ErrorCode::NotFound, status.message() + " (GET /nodes lists them)");
   return error_response(status);
-}
-
-HttpResponse no_content() {
-  HttpResponse r;
-  r.status = 204;
-  r.content_type.clear();
-  return r;
 }
 
 }  // namespace
@@ -62,7 +48,7 @@ HttpResponse RestApi::handle(const HttpRequest& request) const {
           404, ErrorCode::NotFound,
           "no such endpoint: " + request.path +
               " (try /tasks, /tasks/{id}, /nodes, /nodes/{name}, /nodes/{name}/stats, "
-              "/nodes/{name}/tasks, /metrics or /healthz)");
+              "/nodes/{name}/tasks, /services, /services/{name}, /metrics or /healthz)");
     case RouteMatch::Kind::MethodNotAllowed: {
       HttpResponse r = error_response(405, ErrorCode::Invalid,
                                       "method " + request.method + " is not allowed on " +
@@ -94,6 +80,15 @@ HttpResponse RestApi::handle(const HttpRequest& request) const {
       return health();
     case Route::Metrics:
       return metrics();
+    case Route::ListServices:
+    case Route::CreateService:
+    case Route::GetService:
+    case Route::UpdateService:
+    case Route::RemoveService:
+    case Route::ScaleService:
+    case Route::RollbackService:
+    case Route::RestartService:
+      return services(match, request);
   }
   return error_response(500, ErrorCode::Internal, "unhandled route");
 }

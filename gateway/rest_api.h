@@ -30,6 +30,21 @@
 //   GET    /nodes/N/stats  200 + its latest sample in the prior orchestrators' worker /stats
 //                       shape (gateway/worker_stats.h); 503 before its first sample.
 //   GET    /nodes/N/tasks  200 + the tasks whose current attempt is on it, as GET /tasks.
+//   POST   /services    body: a service ({"Name", "Replicas", "Template", "UpdateConfig"}, as
+//                       `cube-client service create -f` reads it): 201 + the service
+//                       (Location: /services/NAME); 400 naming the field; 409 for a name in use
+//                       with another definition (the same one again: 201 + the service).
+//   GET    /services    200 + array of services (docs/services.md's JSON, with Running, Tasks
+//                       and UpdateStatus).
+//   GET    /services/S  200 + the service with its "TaskList"; 404 naming S.
+//   PUT    /services/S  body: the new definition (Name, when given, must be S). A new template
+//                       starts a rolling update. When the body carries "Version" (as GET gives
+//                       it), the update is refused 409 if the service changed since. 200 + the
+//                       service.
+//   POST   /services/S/scale     body {"Replicas": N}: 200 + the service.
+//   POST   /services/S/rollback  200 + the service rolling back; 409 when never updated.
+//   POST   /services/S/restart   200 + the service replacing every replica.
+//   DELETE /services/S  removes it and stops its tasks: 204; 404 naming S.
 //   GET    /healthz     200 "ok" when the broker answers STATUS; 503 otherwise. A broker on a
 //                       shared store (docs/ha.md) adds "role: leader|standby" and, when it
 //                       knows one, "leader: HOST:PORT" lines and an X-Cube-Role header; a
@@ -51,6 +66,7 @@
 #include "common/clock.h"
 #include "gateway/broker_api.h"
 #include "gateway/http_message.h"
+#include "gateway/router.h"
 #include "protocol/task_json.h"
 
 namespace cube::gateway {
@@ -80,6 +96,8 @@ class RestApi {
   HttpResponse get_node(const std::string& name_or_id) const;
   HttpResponse get_node_stats(const std::string& name_or_id) const;
   HttpResponse list_node_tasks(const std::string& name_or_id) const;
+  // The /services routes (gateway/rest_services.cpp).
+  HttpResponse services(const RouteMatch& match, const HttpRequest& request) const;
   HttpResponse health() const;
   HttpResponse metrics() const;
 

@@ -9,7 +9,21 @@ namespace cube::gateway {
 namespace {
 
 // A path pattern: literal, or a prefix followed by one non-empty segment (and a suffix).
-enum class Pattern { Tasks, TaskById, Nodes, NodeByName, NodeStats, NodeTasks, Health, Metrics };
+enum class Pattern {
+  Tasks,
+  TaskById,
+  Nodes,
+  NodeByName,
+  NodeStats,
+  NodeTasks,
+  Health,
+  Metrics,
+  Services,
+  ServiceByName,
+  ServiceScale,
+  ServiceRollback,
+  ServiceRestart,
+};
 
 struct Entry {
   Pattern pattern;
@@ -18,7 +32,7 @@ struct Entry {
 };
 
 // Methods per pattern in the order the Allow header lists them.
-constexpr std::array<Entry, 10> kRoutes = {{
+constexpr std::array<Entry, 18> kRoutes = {{
     {Pattern::Tasks, "GET", Route::ListTasks},
     {Pattern::Tasks, "POST", Route::SubmitTask},
     {Pattern::TaskById, "GET", Route::GetTask},
@@ -29,10 +43,19 @@ constexpr std::array<Entry, 10> kRoutes = {{
     {Pattern::NodeTasks, "GET", Route::ListNodeTasks},
     {Pattern::Health, "GET", Route::Health},
     {Pattern::Metrics, "GET", Route::Metrics},
+    {Pattern::Services, "GET", Route::ListServices},
+    {Pattern::Services, "POST", Route::CreateService},
+    {Pattern::ServiceByName, "GET", Route::GetService},
+    {Pattern::ServiceByName, "PUT", Route::UpdateService},
+    {Pattern::ServiceByName, "DELETE", Route::RemoveService},
+    {Pattern::ServiceScale, "POST", Route::ScaleService},
+    {Pattern::ServiceRollback, "POST", Route::RollbackService},
+    {Pattern::ServiceRestart, "POST", Route::RestartService},
 }};
 
 constexpr std::string_view kTasksPrefix = "/tasks/";
 constexpr std::string_view kNodesPrefix = "/nodes/";
+constexpr std::string_view kServicesPrefix = "/services/";
 
 // The one non-empty segment after `prefix` in `path`, and what follows it ("" or "/...").
 std::optional<std::pair<std::string_view, std::string_view>> segment_after(
@@ -59,6 +82,8 @@ std::optional<Pattern> classify(std::string_view path, std::string& id) {
     return Pattern::Health;
   if (path == "/metrics")
     return Pattern::Metrics;
+  if (path == "/services")
+    return Pattern::Services;
   if (auto task = segment_after(path, kTasksPrefix); task && task->second.empty()) {
     id = std::string(task->first);
     return Pattern::TaskById;
@@ -71,6 +96,17 @@ std::optional<Pattern> classify(std::string_view path, std::string& id) {
       return Pattern::NodeStats;
     if (node->second == "/tasks")
       return Pattern::NodeTasks;
+  }
+  if (auto service = segment_after(path, kServicesPrefix)) {
+    id = std::string(service->first);
+    if (service->second.empty())
+      return Pattern::ServiceByName;
+    if (service->second == "/scale")
+      return Pattern::ServiceScale;
+    if (service->second == "/rollback")
+      return Pattern::ServiceRollback;
+    if (service->second == "/restart")
+      return Pattern::ServiceRestart;
   }
   return std::nullopt;
 }
@@ -94,6 +130,8 @@ RouteMatch match_route(std::string_view method, std::string_view path) {
       match.route = entry.route;
       if (*pattern == Pattern::TaskById)
         match.task_id = std::move(id);
+      else if (*pattern >= Pattern::Services)
+        match.service = std::move(id);
       else
         match.node = std::move(id);
       return match;

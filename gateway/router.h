@@ -6,6 +6,9 @@
 //   GET  /nodes          agents                  GET  /metrics  Prometheus text
 //   GET  /nodes/{n}      one agent (name or ID)  GET  /nodes/{n}/stats  its stats in the
 //   GET  /nodes/{n}/tasks  the tasks on it            prior orchestrators' worker shape
+//   GET  /services       services                POST /services  create
+//   GET  /services/{s}   one service, its tasks  PUT  /services/{s}  update (a rollout)
+//   DELETE /services/{s} remove                  POST /services/{s}/scale|rollback|restart
 //   GET  /healthz        "ok" when the broker answers STATUS
 //
 // HEAD is allowed wherever GET is. One trailing slash is ignored ("/tasks/" is "/tasks"), as
@@ -30,6 +33,14 @@ enum class Route {
   ListNodeTasks,
   Health,
   Metrics,
+  ListServices,
+  CreateService,
+  GetService,
+  UpdateService,
+  RemoveService,
+  ScaleService,
+  RollbackService,
+  RestartService,
 };
 
 struct RouteMatch {
@@ -38,6 +49,7 @@ struct RouteMatch {
   Route route = Route::Health;  // Found only
   std::string task_id;          // GetTask / StopTask: the {id} segment
   std::string node;             // GetNode / GetNodeStats / ListNodeTasks: the {n} segment
+  std::string service;          // the routes of one service: the {s} segment
   std::string allow;            // MethodNotAllowed: "GET, HEAD, POST" for the Allow header
 };
 

@@ -306,6 +306,7 @@ uint64_t mem_total_kb() {
 TEST(HttpGateway, AWorkersStatsAndTasksAreServedPerNode) {
   HttpCluster h;
   h.c.start_agent("w1", {"--stats-interval", "200ms"});
+  GroupReaper reaper{{}, {h.c.dir() / "w1"}};
   std::string id = h.run_sleeper();
   ASSERT_FALSE(id.empty()) << h.c.logs();
 
@@ -339,6 +340,73 @@ TEST(HttpGateway, AWorkersStatsAndTasksAreServedPerNode) {
   ASSERT_EQ(tasks.size(), 1u);
   EXPECT_EQ(tasks[0]["ID"], id);
   expect_json_error(h.http->Get("/nodes/w2/stats"), 404, "not_found", "\"w2\"");
+}
+
+// The /services routes against a real broker and exec agent: create, scale, a rolling update
+// through PUT (with the Version read by GET, so a stale one is refused), rollback, remove.
+TEST(HttpGateway, AServiceIsCreatedScaledUpdatedRolledBackAndRemovedOverRest) {
+  HttpCluster h;
+  h.c.start_agent("w1", {"--slots", "8"});
+  GroupReaper reaper{{}, {h.c.dir() / "w1"}};
+  auto created = h.http->Post("/services", R"({"Name": "web", "Replicas": 2,
+      "Template": {"Driver": "exec", "Cmd": ["sleep", "300"]},
+      "UpdateConfig": {"Monitor": "500ms", "Parallelism": 2}})",
+                              "application/json");
+  ASSERT_TRUE(created);
+  ASSERT_EQ(created->status, 201) << created->body;
+  EXPECT_EQ(created->get_header_value("Location"), "/services/web");
+  // Running counts the live tasks of the current template that run.
+  auto settled = [&](int running, const std::string& state) {
+    return eventually(
+        [&] {
+          auto s = h.get_json("/services/web");
+          if (!s.is_object() || s["Running"] != running || s["Tasks"] != running)
+            return false;
+          const json& status = s["UpdateStatus"];
+          return state.empty() ? status.is_null() : status.is_object() && status["State"] == state;
+        },
+        30s, 100ms);
+  };
+  ASSERT_TRUE(settled(2, "")) << h.get_json("/services/web").dump(2) << h.c.logs();
+
+  auto scaled = h.http->Post("/services/web/scale", R"({"Replicas": 3})", "application/json");
+  ASSERT_TRUE(scaled);
+  EXPECT_EQ(scaled->status, 200) << scaled->body;
+  ASSERT_TRUE(settled(3, "")) << h.get_json("/services/web").dump(2);
+
+  json before = h.get_json("/services/web");
+  json changed = before;
+  changed["Template"]["Cmd"] = {"sleep", "301"};
+  auto put = h.http->Put("/services/web", changed.dump(), "application/json");
+  ASSERT_TRUE(put);
+  ASSERT_EQ(put->status, 200) << put->body;
+  ASSERT_TRUE(settled(3, "completed")) << h.get_json("/services/web").dump(2) << h.c.logs();
+  for (const auto& t : h.get_json("/services/web")["TaskList"]) {
+    if (t["DesiredState"] == 2) {
+      EXPECT_EQ(t["Cmd"], json({"sleep", "301"})) << t.dump();
+    }
+  }
+  // The same Version again is stale now: refused, nothing changed.
+  changed["Template"]["Cmd"] = {"sleep", "302"};
+  expect_json_error(h.http->Put("/services/web", changed.dump(), "application/json"), 409,
+                    "conflict", "changed since version");
+
+  auto rollback = h.http->Post("/services/web/rollback", "", "application/json");
+  ASSERT_TRUE(rollback);
+  EXPECT_EQ(rollback->status, 200) << rollback->body;
+  ASSERT_TRUE(settled(3, "rollback_completed")) << h.get_json("/services/web").dump(2);
+  EXPECT_EQ(h.get_json("/services/web")["TemplateVersion"], before["TemplateVersion"]);
+
+  expect_json_error(h.http->Post("/services", R"({"Name": "bad name!"})", "application/json"), 400,
+                    "invalid", "Name");
+  expect_json_error(h.http->Post("/services/nope/restart", "", "application/json"), 404,
+                    "not_found", "no service named \"nope\"");
+  auto removed = h.http->Delete("/services/web");
+  ASSERT_TRUE(removed);
+  EXPECT_EQ(removed->status, 204);
+  expect_json_error(h.http->Get("/services/web"), 404, "not_found", "web");
+  EXPECT_EQ(h.get_json("/services"), json::array());
+  EXPECT_TRUE(eventually([&] { return exec_task_processes(h.c.dir() / "w1").empty(); }, 15s));
 }
 
 // POST /tasks with a JSON array: one SUBMIT_BATCH. The valid tasks run on a real exec agent; the

@@ -84,6 +84,31 @@ class FakeBrokerApi final : public BrokerApi {
     return status_;
   }
 
+  // Answers with the reply set by set_service_reply (the REST mapping is what the unit tests
+  // check; the broker's service rules are tested against a real broker).
+  Result<protocol::Reply> service(const ServiceRequest& request) override {
+    MutexLock lock(mu_);
+    calls_.push_back("service:" +
+                     std::string(protocol::message_type_name(std::visit(
+                         [](const auto& r) {
+                           return static_cast<uint8_t>(
+                               protocol::MessageTraits<std::decay_t<decltype(r)>>::kType);
+                         },
+                         request))));
+    service_requests_.push_back(request);
+    if (unavailable_)
+      return down();
+    return service_reply_;
+  }
+  void set_service_reply(Result<protocol::Reply> reply) {
+    MutexLock lock(mu_);
+    service_reply_ = std::move(reply);
+  }
+  std::vector<ServiceRequest> service_requests() const {
+    MutexLock lock(mu_);
+    return service_requests_;
+  }
+
   void set_unavailable(bool v) {
     MutexLock lock(mu_);
     unavailable_ = v;
@@ -145,6 +170,8 @@ class FakeBrokerApi final : public BrokerApi {
   protocol::BrokerStatus status_ CUBE_GUARDED_BY(mu_);
   std::vector<std::string> calls_ CUBE_GUARDED_BY(mu_);
   bool unavailable_ CUBE_GUARDED_BY(mu_) = false;
+  Result<protocol::Reply> service_reply_ CUBE_GUARDED_BY(mu_) = protocol::Reply{};
+  std::vector<ServiceRequest> service_requests_ CUBE_GUARDED_BY(mu_);
 };
 
 }  // namespace cube::gateway::testing

@@ -526,5 +526,98 @@ TEST(JsonError, InvalidUtf8InAMessageIsReplacedNotThrown) {
   EXPECT_FALSE(nlohmann::json::parse(r.body, nullptr, false).is_discarded()) << r.body;
 }
 
+// --- /services: the REST mapping of the service requests (their rules are the broker's,
+// tested against a real one in tests/integration/http_gateway_test.cpp) ---
+
+protocol::Reply service_reply(uint64_t version) {
+  protocol::Reply r;
+  Service s;
+  s.name = "web";
+  s.replicas = 3;
+  s.task_template.driver = "exec";
+  s.task_template.cmd = {"sleep", "300"};
+  s.version = version;
+  s.template_version = version;
+  s.update_state = "updating";
+  r.services.push_back(protocol::ServiceInfo{s, 2, 3});
+  return r;
+}
+
+constexpr const char* kServiceBody =
+    R"({"Name": "web", "Replicas": 3, "Template": {"Driver": "exec", "Cmd": ["sleep", "300"]}})";
+
+TEST_F(RestApiTest, PostServicesCreatesAndAnswers201WithLocation) {
+  broker_.set_service_reply(service_reply(1));
+  auto r = api_.handle(request("POST", "/services", kServiceBody));
+  ASSERT_EQ(r.status, 201) << r.body;
+  EXPECT_EQ(r.header("Location"), "/services/web");
+  auto j = json_of(r);
+  EXPECT_EQ(j["Name"], "web");
+  EXPECT_EQ(j["Running"], 2);
+  EXPECT_EQ(j["UpdateStatus"]["State"], "updating");
+  auto sent = broker_.service_requests();
+  ASSERT_EQ(sent.size(), 1u);
+  const auto* create = std::get_if<protocol::ServiceCreateRequest>(&sent[0]);
+  ASSERT_NE(create, nullptr);
+  EXPECT_EQ(create->service.replicas, 3u);
+  EXPECT_EQ(create->service.task_template.cmd, (std::vector<std::string>{"sleep", "300"}));
+}
+
+TEST_F(RestApiTest, ABadServiceBodyIs400NamingTheFieldAndNothingIsSent) {
+  expect_error(api_.handle(request("POST", "/services", R"({"Name": "web", "Replicas": -1})")), 400,
+               "invalid", "Replicas");
+  expect_error(api_.handle(request("POST", "/services", R"({"Name": "web", "Colour": 1})")), 400,
+               "invalid", "unknown field \"Colour\"");
+  expect_error(api_.handle(request("POST", "/services", "")), 400, "invalid", "body is empty");
+  expect_error(api_.handle(request("POST", "/services/web/scale", R"({"Replicas": 20000})")), 400,
+               "invalid", "limit of 10000");
+  expect_error(api_.handle(request("POST", "/services/web/scale", R"({"Count": 2})")), 400,
+               "invalid", "{\"Replicas\": N}");
+  expect_error(api_.handle(request("PUT", "/services/web", R"({"Name": "db", "Replicas": 1,
+               "Template": {"Driver": "exec", "Cmd": ["true"]}})")),
+               400, "invalid", "a service keeps its name");
+  EXPECT_TRUE(broker_.service_requests().empty());
+}
+
+TEST_F(RestApiTest, PutSendsTheDefinitionWithTheVersionTheCallerRead) {
+  broker_.set_service_reply(service_reply(5));
+  std::string body = R"({"Replicas": 3, "Version": 4,
+                         "Template": {"Driver": "exec", "Cmd": ["sleep", "301"]}})";
+  auto r = api_.handle(request("PUT", "/services/web", body));
+  ASSERT_EQ(r.status, 200) << r.body;
+  auto sent = broker_.service_requests();
+  ASSERT_EQ(sent.size(), 1u);
+  const auto* update = std::get_if<protocol::ServiceUpdateRequest>(&sent[0]);
+  ASSERT_NE(update, nullptr);
+  EXPECT_EQ(update->service.name, "web") << "the URL names the service";
+  EXPECT_EQ(update->expected_version, 4u);
+  EXPECT_EQ(update->service.task_template.cmd, (std::vector<std::string>{"sleep", "301"}));
+}
+
+TEST_F(RestApiTest, ServiceActionsMapToTheirRequestsAndTheBrokersErrorsToHttp) {
+  broker_.set_service_reply(service_reply(2));
+  EXPECT_EQ(api_.handle(request("POST", "/services/web/rollback")).status, 200);
+  EXPECT_EQ(api_.handle(request("POST", "/services/web/restart")).status, 200);
+  EXPECT_EQ(api_.handle(request("POST", "/services/web/scale", R"({"Replicas": 5})")).status, 200);
+  EXPECT_EQ(api_.handle(request("DELETE", "/services/web")).status, 204);
+  auto listed = api_.handle(request("GET", "/services"));
+  EXPECT_EQ(listed.status, 200);
+  EXPECT_EQ(json_of(listed).size(), 1u);
+  EXPECT_THAT(broker_.calls(), ElementsAre("service:SERVICE_ROLLBACK", "service:SERVICE_RESTART",
+                                           "service:SERVICE_SCALE", "service:SERVICE_REMOVE",
+                                           "service:SERVICE_LIST"));
+  const auto* scale = std::get_if<protocol::ServiceScaleRequest>(&broker_.service_requests()[2]);
+  ASSERT_NE(scale, nullptr);
+  EXPECT_EQ(scale->replicas, 5u);
+
+  broker_.set_service_reply(Status::not_found("no service named \"nope\""));
+  expect_error(api_.handle(request("GET", "/services/nope")), 404, "not_found", "nope");
+  broker_.set_service_reply(Status::conflict("service \"web\" changed since version 4"));
+  expect_error(api_.handle(request("PUT", "/services/web", kServiceBody)), 409, "conflict",
+               "changed since");
+  broker_.set_unavailable(true);
+  expect_error(api_.handle(request("GET", "/services")), 503, "unavailable", "did not answer");
+}
+
 }  // namespace
 }  // namespace cube::gateway

@@ -76,5 +76,37 @@ TEST(Router, UnknownPathsAre404) {
   }
 }
 
+TEST(Router, ServiceRoutesTakeTheServiceNameSegment) {
+  struct Case {
+    const char* method;
+    const char* path;
+    Route route;
+  };
+  const Case cases[] = {
+      {"GET", "/services", Route::ListServices},
+      {"POST", "/services", Route::CreateService},
+      {"GET", "/services/web", Route::GetService},
+      {"PUT", "/services/web", Route::UpdateService},
+      {"DELETE", "/services/web/", Route::RemoveService},
+      {"POST", "/services/web/scale", Route::ScaleService},
+      {"POST", "/services/web/rollback", Route::RollbackService},
+      {"POST", "/services/web/restart", Route::RestartService},
+  };
+  for (const auto& c : cases) {
+    auto m = match_route(c.method, c.path);
+    ASSERT_EQ(m.kind, Kind::Found) << c.method << " " << c.path;
+    EXPECT_EQ(m.route, c.route) << c.method << " " << c.path;
+    if (std::string_view(c.path) != "/services") {
+      EXPECT_EQ(m.service, "web") << c.path;
+    }
+    EXPECT_EQ(m.node, "");
+  }
+  auto wrong = match_route("GET", "/services/web/scale");
+  EXPECT_EQ(wrong.kind, Kind::MethodNotAllowed);
+  EXPECT_EQ(wrong.allow, "POST");
+  EXPECT_EQ(match_route("PATCH", "/services/web").allow, "GET, HEAD, PUT, DELETE");
+  EXPECT_EQ(match_route("POST", "/services/web/pause").kind, Kind::NotFound);
+}
+
 }  // namespace
 }  // namespace cube::gateway
