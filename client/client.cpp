@@ -313,6 +313,7 @@ Client::TryOutcome Client::try_once(uint8_t type, const std::string& body, uint6
   seen.connected |= e.connected;
   seen.succeeded |= e.succeeded;
   seen.closed_in_handshake |= e.closed_in_handshake;
+  seen.hangups += e.hangups;
   seen.crypto_failure |= e.crypto_failure;
   // Lazy Pirate: a REQ socket that sent and got no (usable) answer is stuck waiting for one;
   // close it (linger 0 drops the queued request) and resend on a fresh socket.

@@ -43,6 +43,14 @@ std::optional<Status> handshake_verdict(const HandshakeEvents& e, bool curve,
   }
   if (e.succeeded)
     return std::nullopt;
+  if (!curve && e.hangups >= kHangupsMeaningCurve) {
+    return Status::unauthorized(
+        broker +
+        " hangs up during the ZeroMQ handshake, so it requires CURVE encryption and this client "
+        "has no key (or it is not a Cube broker's client port): make one with `cube-client "
+        "keygen --out DIR`, have DIR/NAME.pub added to the broker's --authorized-clients, then "
+        "pass --curve-secret DIR/NAME.key and --broker-key KEY|FILE (or set CUBE_BROKER_KEY)");
+  }
   if (curve && (e.crypto_failure || (final && e.closed_in_handshake))) {
     return Status::unauthorized(broker +
                                 " closed the connection during the CURVE handshake: check that "
@@ -101,8 +109,10 @@ void HandshakeWatch::read_pending() {
           events_.connected = true;
           break;
         case ZMQ_EVENT_DISCONNECTED:
-          if (events_.connected && !events_.succeeded)
+          if (events_.connected && !events_.succeeded) {
             events_.closed_in_handshake = true;
+            ++events_.hangups;
+          }
           break;
         case ZMQ_EVENT_HANDSHAKE_SUCCEEDED:
           events_.succeeded = true;

@@ -28,12 +28,22 @@ struct HandshakeEvents {
   bool mechanism_mismatch = false;   // CURVE on one side only
   bool crypto_failure = false;       // the CURVE handshake could not be decrypted
   bool closed_in_handshake = false;  // disconnected after connecting, before any handshake
+  // How many times that happened. A CURVE broker often hangs up on a keyless client before
+  // the client has read the broker's greeting (the client then sees its write fail, not the
+  // mechanism mismatch), and libzmq reconnects every 100 ms: several hang-ups in a row are
+  // the mismatch, where one could be a broker that died mid-handshake.
+  int hangups = 0;
 };
 
-// The refusal the events prove, or nullopt. `curve`: this client uses CURVE keys; `address`
-// names the broker ("127.0.0.1:7100"). `final`: every try is over, so a connection that was
-// closed during the handshake (the broker could not decrypt our HELLO: wrong --broker-key) is
-// reported too; before that only certain refusals are. Unauthorized; pure.
+// Hang-ups during the handshake that make a keyless client conclude the broker requires CURVE.
+inline constexpr int kHangupsMeaningCurve = 3;
+
+// The refusal the events prove, or nullopt. A keyless client hung up on kHangupsMeaningCurve
+// times is told the broker requires CURVE (or is not a Cube broker's client port). `curve`: this
+// client uses CURVE keys; `address` names the broker ("127.0.0.1:7100"). `final`: every try is
+// over, so a connection that was closed during the handshake (the broker could not decrypt our
+// HELLO: wrong --broker-key) is reported too; before that only certain refusals are. Unauthorized;
+// pure.
 std::optional<Status> handshake_verdict(const HandshakeEvents& events, bool curve,
                                         const std::string& address, bool final);
 

@@ -41,7 +41,18 @@ TEST(HandshakeVerdictTest, Table) {
   auto wrong_key = handshake_verdict(closed, true, "b:1", /*final=*/true);
   ASSERT_TRUE(wrong_key);
   EXPECT_NE(wrong_key->message().find("check that --broker-key"), std::string::npos);
-  EXPECT_FALSE(handshake_verdict(closed, false, "b:1", true));
+  EXPECT_FALSE(handshake_verdict(closed, false, "b:1", true)) << "one hang-up proves nothing";
+  // A keyless client hung up on again and again: the broker wants CURVE (it often closes
+  // before the client read its greeting, so no mismatch event comes).
+  HandshakeEvents hung_up = closed;
+  hung_up.hangups = kHangupsMeaningCurve - 1;
+  EXPECT_FALSE(handshake_verdict(hung_up, false, "b:1", false));
+  hung_up.hangups = kHangupsMeaningCurve;
+  auto wants_curve = handshake_verdict(hung_up, false, "b:1", false);
+  ASSERT_TRUE(wants_curve);
+  EXPECT_NE(wants_curve->message().find("requires CURVE encryption and this client has no key"),
+            std::string::npos);
+  EXPECT_TRUE(handshake_verdict(hung_up, true, "b:1", true)) << "with a key: the wrong key";
   // One good handshake clears the suspicion (the broker accepts us; it is just slow).
   closed.succeeded = true;
   EXPECT_FALSE(handshake_verdict(closed, true, "b:1", true));
