@@ -606,7 +606,8 @@ TEST_F(RestApiTest, ServiceActionsMapToTheirRequestsAndTheBrokersErrorsToHttp) {
   EXPECT_THAT(broker_.calls(), ElementsAre("service:SERVICE_ROLLBACK", "service:SERVICE_RESTART",
                                            "service:SERVICE_SCALE", "service:SERVICE_REMOVE",
                                            "service:SERVICE_LIST"));
-  const auto* scale = std::get_if<protocol::ServiceScaleRequest>(&broker_.service_requests()[2]);
+  auto requests = broker_.service_requests();
+  const auto* scale = std::get_if<protocol::ServiceScaleRequest>(&requests[2]);
   ASSERT_NE(scale, nullptr);
   EXPECT_EQ(scale->replicas, 5u);
 
