@@ -131,7 +131,7 @@ void on_update(BrokerState& state, Inbound& in, protocol::ServiceUpdateRequest& 
   changed.replicas = asked.replicas;
   changed.update = asked.update;
   if (changed.task_template != asked.task_template) {
-    start_rollout(changed, std::move(asked.task_template), kUpdateStateUpdating, "", now_ms);
+    start_rollout(changed, std::move(asked.task_template), "", now_ms);
     bump(state.counters, "services.updated");
   } else {
     ++changed.version;  // replicas or the update policy only: no rollout
@@ -188,8 +188,7 @@ void on_restart(BrokerState& state, Inbound& in, protocol::ServiceRestartRequest
     return;
   Service changed = *found;
   Task same = changed.task_template;
-  start_rollout(changed, std::move(same), kUpdateStateUpdating, "restart requested",
-                to_unix_ms(state.clock.wall()));
+  start_rollout(changed, std::move(same), "restart requested", to_unix_ms(state.clock.wall()));
   bump(state.counters, "services.restarted");
   apply_and_reply(state, in, req.request_id, std::move(changed));
 }

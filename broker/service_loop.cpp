@@ -78,13 +78,11 @@ std::optional<Service> rollout_outcome(const Service& service, const ServicePlan
 
 }  // namespace
 
-void start_rollout(Service& service, Task template_task, std::string_view state, std::string why,
-                   int64_t now_ms) {
-  service.previous_template = std::move(service.task_template);
-  service.previous_template_version = service.template_version;
-  service.task_template = std::move(template_task);
+namespace {
+
+// What every rollout's start records: a new service version and the rollout's state.
+void begin_rollout(Service& service, std::string_view state, std::string why, int64_t now_ms) {
   ++service.version;
-  service.template_version = service.version;
   service.update_state = std::string(state);
   service.update_message = std::move(why);
   service.update_started_ms = now_ms;
@@ -92,15 +90,20 @@ void start_rollout(Service& service, Task template_task, std::string_view state,
   service.updated_ms = now_ms;
 }
 
+}  // namespace
+
+void start_rollout(Service& service, Task template_task, std::string why, int64_t now_ms) {
+  service.previous_template = std::move(service.task_template);
+  service.previous_template_version = service.template_version;
+  service.task_template = std::move(template_task);
+  begin_rollout(service, kUpdateStateUpdating, std::move(why), now_ms);
+  service.template_version = service.version;
+}
+
 void roll_back(Service& service, std::string why, int64_t now_ms) {
   std::swap(service.task_template, service.previous_template);
   std::swap(service.template_version, service.previous_template_version);
-  ++service.version;
-  service.update_state = std::string(kUpdateStateRollbackStarted);
-  service.update_message = std::move(why);
-  service.update_started_ms = now_ms;
-  service.update_completed_ms = 0;
-  service.updated_ms = now_ms;
+  begin_rollout(service, kUpdateStateRollbackStarted, std::move(why), now_ms);
 }
 
 namespace {

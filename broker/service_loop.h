@@ -33,10 +33,9 @@ struct ServiceLoopResult {
 ServiceLoopResult reconcile_services(BrokerState& state);
 
 // Makes `template_task` the service's template under a new version (service.version + 1) and
-// starts rolling it out: the previous template is kept for a rollback. `why` becomes the
-// update message. Does not put the service anywhere.
-void start_rollout(Service& service, Task template_task, std::string_view state, std::string why,
-                   int64_t now_ms);
+// starts rolling it out (update state "updating"): the previous template is kept for a
+// rollback. `why` becomes the update message. Does not put the service anywhere.
+void start_rollout(Service& service, Task template_task, std::string why, int64_t now_ms);
 
 // Swaps the service's template with its previous one (versions too: the tasks still running
 // the previous template are kept) under a new service version, and starts rolling back.

@@ -29,19 +29,30 @@ HttpResponse service_response(int status, const protocol::Reply& reply, bool wit
   return json_response(status, body);
 }
 
-// A service definition from a request body; a 400 naming what is wrong otherwise.
-Result<Service> service_from_body(const HttpRequest& request) {
+// A request body parsed once: the service definition, and the JSON it came from (PUT reads its
+// "Version" too). Invalid naming what is wrong otherwise.
+struct ServiceBody {
+  Service service;
+  json parsed;
+};
+
+Result<ServiceBody> service_from_body(const HttpRequest& request) {
   if (request.body.empty())
     return Status::invalid("the body is empty: send the service as JSON");
-  return service_from_json_text(request.body);
+  json parsed = json::parse(request.body, nullptr, /*allow_exceptions=*/false);
+  if (parsed.is_discarded())
+    return Status::invalid("service file is not valid JSON");
+  auto service = service_from_json(parsed);
+  if (!service)
+    return service.status();
+  return ServiceBody{std::move(*service), std::move(parsed)};
 }
 
 // PUT's optional "Version": the version the caller read (0 when absent).
-Result<uint64_t> version_in(const std::string& body) {
-  json parsed = json::parse(body, nullptr, /*allow_exceptions=*/false);
-  if (!parsed.is_object() || !parsed.contains("Version"))
+Result<uint64_t> version_in(const json& body) {
+  if (!body.contains("Version"))
     return uint64_t{0};
-  const json& v = parsed["Version"];
+  const json& v = body["Version"];
   if (!v.is_number_unsigned())
     return Status::invalid("field \"Version\": expected the service's version, a whole number");
   return v.get<uint64_t>();
@@ -84,16 +95,17 @@ HttpResponse RestApi::services(const RouteMatch& match, const HttpRequest& reque
       return json_response(200, body);
     }
     case Route::CreateService: {
-      auto service = service_from_body(request);
-      if (!service)
-        return error_response(service.status());
-      if (Status s = validate_service(*service); !s.is_ok())
+      auto body = service_from_body(request);
+      if (!body)
+        return error_response(body.status());
+      const Service& service = body->service;
+      if (Status s = validate_service(service); !s.is_ok())
         return error_response(s);
-      auto reply = call(protocol::ServiceCreateRequest{0, *service});
+      auto reply = call(protocol::ServiceCreateRequest{0, service});
       if (!reply)
         return error_response(reply.status());
       HttpResponse r = service_response(201, *reply, false);
-      r.headers.emplace_back("Location", "/services/" + service->name);
+      r.headers.emplace_back("Location", "/services/" + service.name);
       return r;
     }
     case Route::GetService: {
@@ -101,22 +113,23 @@ HttpResponse RestApi::services(const RouteMatch& match, const HttpRequest& reque
       return reply ? service_response(200, *reply, true) : error_response(reply.status());
     }
     case Route::UpdateService: {
-      auto service = service_from_body(request);
-      if (!service)
-        return error_response(service.status());
-      if (service->name.empty())
-        service->name = name;
-      if (service->name != name) {
+      auto body = service_from_body(request);
+      if (!body)
+        return error_response(body.status());
+      Service& service = body->service;
+      if (service.name.empty())
+        service.name = name;
+      if (service.name != name) {
         return error_response(400, ErrorCode::Invalid,
-                              "field \"Name\": \"" + service->name + "\" is not \"" + name +
+                              "field \"Name\": \"" + service.name + "\" is not \"" + name +
                                   "\", the service this URL names (a service keeps its name)");
       }
-      if (Status s = validate_service(*service); !s.is_ok())
+      if (Status s = validate_service(service); !s.is_ok())
         return error_response(s);
-      auto version = version_in(request.body);
+      auto version = version_in(body->parsed);
       if (!version)
         return error_response(version.status());
-      auto reply = call(protocol::ServiceUpdateRequest{0, *service, *version});
+      auto reply = call(protocol::ServiceUpdateRequest{0, service, *version});
       return reply ? service_response(200, *reply, false) : error_response(reply.status());
     }
     case Route::ScaleService: {
