@@ -455,6 +455,17 @@ class ExecReadoptionTest : public ::testing::Test {
     return static_cast<size_t>(std::count(text.begin(), text.end(), '\n'));
   }
 
+  // Whether the task noted its start within a deadline (a loaded machine may not have run its
+  // first line yet when start() returns).
+  bool started_once() {
+    const SteadyTime deadline = system_clock().now() + kExitTimeout;
+    while (starts() == 0 && system_clock().now() < deadline) {
+      pollfd none{-1, 0, 0};
+      ::poll(&none, 0, 10);
+    }
+    return starts() == 1;
+  }
+
   // Starts `t` with a first driver, then destroys it as a SIGKILLed agent would leave things
   // (the task keeps running); returns the task's pid.
   pid_t start_with_a_first_agent(const Task& t) {
@@ -573,6 +584,7 @@ bool gone_or_zombie(pid_t pid) {
 TEST_F(ExecReadoptionTest, ATaskWhoseSupervisorWasKilledIsKilledWithItsGroupAndReportedLost) {
   Task t = waiting_task(3);
   pid_t pid = start_with_a_first_agent(t);
+  ASSERT_TRUE(started_once()) << "killed before it ran, the task could not say it started";
   auto record = parse_exec_record(read_file(dir_.path() / "tasks" / t.id / "1.record"));
   ASSERT_TRUE(record.is_ok()) << record.status().to_string();
   // The supervisor is this test process's child (the first driver ran here): kill and reap it.
