@@ -153,7 +153,7 @@ Status BrokerLoop::load_services() {
     state_.services.restore(std::move(service));
   if (!services->empty())
     spdlog::info("loaded {} services from the store", services->size());
-  state_.services_changed = true;  // reconcile what the tasks left behind
+  state_.walk_every_service = true;  // reconcile what the tasks left behind
   return Status::ok();
 }
 
@@ -457,10 +457,12 @@ void BrokerLoop::before_poll() {
   // replaces it before the pass places the new task. A rollout's monitor period or delay
   // that ended lets it go on.
   bool rollout_due = state_.services_wake_at && now >= *state_.services_wake_at;
-  if (state_.services_changed || rollout_due ||
-      (state_.services.size() > 0 && state_.tasks.has_uncommitted())) {
-    state_.services_changed = false;
-    reconcile_services(state_);
+  if (state_.walk_every_service || rollout_due || state_.tasks.has_changed_services() ||
+      state_.services.has_changed()) {
+    ServiceWalk walk =
+        state_.walk_every_service || rollout_due ? ServiceWalk::Every : ServiceWalk::Changed;
+    state_.walk_every_service = false;
+    reconcile_services(state_, walk);
   }
   if (state_.schedule_needed && now >= next_pass_at_) {
     state_.schedule_needed = false;
@@ -488,8 +490,6 @@ void BrokerLoop::before_poll() {
       bump(state_.counters, "tasks.placement_refused_no_credit", result.credit_refused);
       state_.schedule_needed = true;
     }
-    if (result.deferred > 0)
-      state_.schedule_needed = true;  // more replicas of a service wait for the next pass
     state_.queue_commands();
     // Under load the loop wakes for every few messages; a pass over a thousand nodes costs tens
     // of microseconds whatever it places, so the next one waits kPassSpacing times what this one

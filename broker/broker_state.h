@@ -72,9 +72,9 @@ struct BrokerState {
   Outbox outbox;
   // Something changed that may let a task be placed: the loop runs a scheduling pass.
   bool schedule_needed = true;
-  // A service changed (or the broker just loaded them): the loop reconciles the services
-  // before its next scheduling pass. Task changes trigger it too (broker/broker_loop.cpp).
-  bool services_changed = true;
+  // The broker just loaded the services: the loop's next service walk visits every service,
+  // not only the changed ones (broker/service_loop.h).
+  bool walk_every_service = true;
   // When a rollout's monitor period or delay ends: the loop reconciles the services then.
   std::optional<SteadyTime> services_wake_at;
   // Under CURVE: the ZAP handler (owned by the loop) and its counts after the startup

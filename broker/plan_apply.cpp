@@ -2,9 +2,8 @@
 
 #include <algorithm>
 #include <deque>
-#include <map>
-#include <set>
 #include <string>
+#include <unordered_map>
 
 #include "broker/node_readiness.h"
 #include "common/check.h"
@@ -33,42 +32,33 @@ std::string node_name(const AgentRegistry& agents, const std::string& id) {
   return "node " + (node != nullptr && !node->name.empty() ? node->name : id);
 }
 
-// A service task's spread constraints: "cube.node.id!=X" for each node that could take it
-// (offers its driver, has credit) but already holds more of the service's live tasks than the
-// emptiest such node. Empty when nothing needs avoiding.
-std::vector<std::string> spread_constraints(const Task& task, const ServiceTable& services,
-                                            const TaskTable& tasks,
-                                            std::span<const NodeSnapshot> nodes) {
-  std::map<std::string_view, size_t> per_node;
-  for (const std::string& id : services.task_ids(task.service)) {
-    const TaskRecord* record = tasks.find(id);
-    if (record == nullptr || record->task.desired_state != TaskState::Running)
-      continue;
-    TaskState state = record->task.state;
-    if ((state == TaskState::Scheduled || state == TaskState::Running) &&
-        !record->task.node_id.empty())
-      ++per_node[record->task.node_id];
+// Spread groups for the services of the queued tasks (group g is services_of[g]): per node of
+// the view, that service's live tasks placed there (Scheduled or Running, to keep running).
+std::vector<SpreadGroup> spread_groups(const std::vector<std::string_view>& services_of,
+                                       const ServiceTable& services, const TaskTable& tasks,
+                                       std::span<const NodeSnapshot> nodes) {
+  std::vector<SpreadGroup> groups(services_of.size());
+  if (groups.empty())
+    return groups;
+  std::unordered_map<std::string_view, size_t> node_index;
+  node_index.reserve(nodes.size());
+  for (size_t i = 0; i < nodes.size(); ++i)
+    node_index.emplace(nodes[i].id, i);
+  for (size_t g = 0; g < groups.size(); ++g) {
+    std::vector<uint32_t>& per_node = groups[g].per_node;
+    per_node.assign(nodes.size(), 0);
+    for (const std::string& id : services.task_ids(services_of[g])) {
+      const TaskRecord* record = tasks.find(id);
+      if (record == nullptr || record->task.desired_state != TaskState::Running)
+        continue;
+      TaskState state = record->task.state;
+      if (state != TaskState::Scheduled && state != TaskState::Running)
+        continue;
+      if (auto it = node_index.find(record->task.node_id); it != node_index.end())
+        ++per_node[it->second];
+    }
   }
-  std::string_view driver = effective_driver(task.driver);
-  std::vector<std::pair<std::string_view, size_t>> eligible;
-  for (const NodeSnapshot& node : nodes) {
-    if (node.credit == 0 ||
-        std::find(node.drivers.begin(), node.drivers.end(), driver) == node.drivers.end())
-      continue;
-    auto it = per_node.find(node.id);
-    eligible.emplace_back(node.id, it == per_node.end() ? 0 : it->second);
-  }
-  std::vector<std::string> out;
-  if (eligible.empty())
-    return out;
-  size_t least = eligible.front().second;
-  for (const auto& [id, count] : eligible)
-    least = std::min(least, count);
-  for (const auto& [id, count] : eligible) {
-    if (count > least)
-      out.push_back(std::string(kNodeIdLabel) + "!=" + std::string(id));
-  }
-  return out;
+  return groups;
 }
 
 }  // namespace
@@ -82,10 +72,9 @@ PlanApplyResult plan_and_apply(TaskTable& tasks, AgentRegistry& agents, const Li
   std::vector<TaskRequest> requests;
   // Constraints of hinted tasks (their own plus the hint's); a deque keeps the spans valid.
   std::deque<std::vector<std::string>> hinted_constraints;
-  // Requests of service tasks without a hint constraint: they get spread constraints below.
-  std::vector<size_t> spread;
-  // One task per service per pass, so each replica's spread sees where the last one went.
-  std::set<std::string_view> services_in_pass;
+  // Service tasks without a hint constraint are spread: one group per service (services_of).
+  std::vector<std::string_view> services_of;
+  std::unordered_map<std::string_view, uint32_t> group_of_service;
   // Held tasks stay in the queue: look past them so they cannot use up the window.
   size_t window = input.max_tasks + (input.hints != nullptr ? input.hints->held_count() : 0);
   for (std::string_view id : tasks.placement_queue(window)) {
@@ -108,19 +97,20 @@ PlanApplyResult plan_and_apply(TaskTable& tasks, AgentRegistry& agents, const Li
         hinted = true;
       }
     }
-    if (input.services != nullptr && !task.service.empty()) {
-      if (!services_in_pass.insert(task.service).second) {
-        ++result.deferred;
-        continue;
-      }
-      if (!hinted)
-        spread.push_back(requests.size());
+    uint32_t group = kNoSpreadGroup;
+    if (input.services != nullptr && !task.service.empty() && !hinted) {
+      auto [it, added] =
+          group_of_service.try_emplace(task.service, static_cast<uint32_t>(services_of.size()));
+      if (added)
+        services_of.push_back(task.service);
+      group = it->second;
     }
     requests.push_back(TaskRequest{
         .id = task.id,
         .driver = task.driver,
         .resources = Resources{task.cpu, task.memory_bytes, task.disk_bytes},
         .constraints = constraints,
+        .spread_group = group,
     });
     queued.push_back(record);
   }
@@ -131,92 +121,50 @@ PlanApplyResult plan_and_apply(TaskTable& tasks, AgentRegistry& agents, const Li
   SchedulerView own_view;
   SchedulerView& view = input.view != nullptr ? *input.view : own_view;
   view.refresh(agents, liveness, tasks, input.now);
-  std::vector<size_t> spread_requests;  // those that got spread constraints
-  for (size_t i : spread) {
-    const Task& task = queued[i]->task;
-    std::vector<std::string> extra = spread_constraints(task, *input.services, tasks, view.nodes());
-    if (extra.empty())
+  const std::vector<SpreadGroup> groups =
+      input.services != nullptr ? spread_groups(services_of, *input.services, tasks, view.nodes())
+                                : std::vector<SpreadGroup>{};
+
+  std::span<const NodeSnapshot> nodes = view.nodes();
+  std::vector<NodeSnapshot> labelled;  // only with hints: every node labelled with its id
+  if (!hinted_constraints.empty()) {
+    labelled.assign(nodes.begin(), nodes.end());
+    for (auto& node : labelled)
+      node.labels[std::string(kNodeIdLabel)] = node.id;
+    nodes = labelled;
+  }
+  Plan plan = schedule(nodes, requests, input.policy, result.next_cursor, groups);
+  result.next_cursor = plan.next_cursor;
+  for (const auto& placement : plan.placements) {
+    CUBE_CHECK(placement.task < queued.size() && placement.node < nodes.size())
+        << "schedule() returns indexes into its inputs";
+    const TaskRecord& record = *queued[placement.task];
+    std::string_view id = record.task.id;
+    AgentRecord* found = agents.find(view.agent_id(placement.node));
+    CUBE_CHECK(found != nullptr) << "the view only holds registered agents";
+    AgentRecord& agent = *found;
+    uint32_t attempt = record.task.attempt + 1;
+    if (!agents.add_assignment(agent, id, attempt, input.now + input.assign_timeout).is_ok()) {
+      ++result.credit_refused;
       continue;
-    auto& all = hinted_constraints.emplace_back(task.constraints);
-    all.insert(all.end(), extra.begin(), extra.end());
-    requests[i].constraints = all;
-    spread_requests.push_back(i);
+    }
+    tasks.update(
+        record, [&](TaskStatus& t) { t.attempt = attempt; }, input.wall);
+    Status moved = tasks.transition(record, TaskState::Scheduled, "", NodeRef{agent.id, agent.name},
+                                    input.wall);
+    CUBE_CHECK(moved.is_ok()) << "queued tasks are Pending or Scheduled, which may go to "
+                                 "Scheduled: "
+                              << moved.message();
+    out.push_back({agent.id, protocol::Assign{record.task}});
+    if (input.hints != nullptr)
+      input.hints->erase(id);
+    ++result.placed;
   }
 
-  // Schedules `round` (indexes into requests) on the view's nodes and applies the placements;
-  // returns the plan's unplaced entries as indexes into requests, with their reasons.
-  auto schedule_round = [&](const std::vector<size_t>& round) {
-    std::vector<TaskRequest> round_requests;
-    for (size_t i : round)
-      round_requests.push_back(requests[i]);
-    std::span<const NodeSnapshot> nodes = view.nodes();
-    std::vector<NodeSnapshot> labelled;  // only with hints: every node labelled with its id
-    if (!hinted_constraints.empty()) {
-      labelled.assign(nodes.begin(), nodes.end());
-      for (auto& node : labelled)
-        node.labels[std::string(kNodeIdLabel)] = node.id;
-      nodes = labelled;
-    }
-    Plan plan = schedule(nodes, round_requests, input.policy, result.next_cursor);
-    result.next_cursor = plan.next_cursor;
-    for (const auto& placement : plan.placements) {
-      CUBE_CHECK(placement.task < round.size() && placement.node < nodes.size())
-          << "schedule() returns indexes into its inputs";
-      const TaskRecord& record = *queued[round[placement.task]];
-      std::string_view id = record.task.id;
-      AgentRecord* found = agents.find(view.agent_id(placement.node));
-      CUBE_CHECK(found != nullptr) << "the view only holds registered agents";
-      AgentRecord& agent = *found;
-      uint32_t attempt = record.task.attempt + 1;
-      if (!agents.add_assignment(agent, id, attempt, input.now + input.assign_timeout).is_ok()) {
-        ++result.credit_refused;
-        continue;
-      }
-      tasks.update(
-          record, [&](TaskStatus& t) { t.attempt = attempt; }, input.wall);
-      Status moved = tasks.transition(record, TaskState::Scheduled, "",
-                                      NodeRef{agent.id, agent.name}, input.wall);
-      CUBE_CHECK(moved.is_ok()) << "queued tasks are Pending or Scheduled, which may go to "
-                                   "Scheduled: "
-                                << moved.message();
-      out.push_back({agent.id, protocol::Assign{record.task}});
-      if (input.hints != nullptr)
-        input.hints->erase(id);
-      ++result.placed;
-    }
-    std::vector<std::pair<size_t, std::string>> unplaced;
-    for (auto& u : plan.unplaced) {
-      CUBE_CHECK(u.task < round.size()) << "schedule() returns indexes into its inputs";
-      unplaced.emplace_back(round[u.task], std::move(u.reason));
-    }
-    return unplaced;
-  };
-
-  std::vector<size_t> all(requests.size());
-  for (size_t i = 0; i < all.size(); ++i)
-    all[i] = i;
-  auto unplaced = schedule_round(all);
-
-  // A replica its spread kept off every node that could take it (constraints, resources) goes
-  // wherever it fits: spreading is a preference, not a condition.
-  std::vector<size_t> relaxed;
-  for (const auto& [i, reason] : unplaced) {
-    if (std::find(spread_requests.begin(), spread_requests.end(), i) != spread_requests.end()) {
-      requests[i].constraints = queued[i]->task.constraints;
-      relaxed.push_back(i);
-    }
-  }
-  if (!relaxed.empty()) {
-    std::erase_if(unplaced, [&](const auto& u) {
-      return std::find(relaxed.begin(), relaxed.end(), u.first) != relaxed.end();
-    });
-    view.refresh(agents, liveness, tasks, input.now);
-    auto again = schedule_round(relaxed);
-    unplaced.insert(unplaced.end(), again.begin(), again.end());
-  }
-
-  for (const auto& [i, why] : unplaced) {
-    const TaskRecord& record = *queued[i];
+  for (const Unplaced& u : plan.unplaced) {
+    CUBE_CHECK(u.task < queued.size()) << "schedule() returns indexes into its inputs";
+    const TaskRecord& record = *queued[u.task];
+    const std::string& why = u.reason;
     std::string_view id = record.task.id;
     const Task& task = record.task;
     std::string reason = task.state == TaskState::Scheduled ? "waiting for a node: " + why : why;

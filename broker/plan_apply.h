@@ -41,7 +41,7 @@ inline constexpr std::string_view kNodeIdLabel = "cube.node.id";
 
 struct PlanApplyInput {
   Policy policy = Policy::Binpack;
-  size_t cursor = 0;  // roundrobin's position from the previous pass
+  size_t cursor = 0;  // roundrobin's and the spread groups' position from the previous pass
   Millis assign_timeout{5000};
   size_t max_tasks = kMaxTasksPerPass;
   SteadyTime now;   // for assignment deadlines and liveness
@@ -52,10 +52,9 @@ struct PlanApplyInput {
   // The same registry, liveness and table must be passed with it every time.
   SchedulerView* view = nullptr;
   // The services (broker/service_table.h); nullptr: service tasks are placed like any other.
-  // With it, a pass places at most one task of each service, spread: it avoids the nodes that
-  // hold more of the service's live tasks than the emptiest node that could take it (so one
-  // per node while there are enough nodes, then evenly), unless the task has a placement hint;
-  // a task the spread leaves unplaced is scheduled again in the same pass without it.
+  // With it, the tasks of each service form a spread group (broker/scheduler.h): each goes to
+  // a node that fits it holding the fewest of the service's live tasks (so one per node while
+  // there are enough nodes, then evenly), unless the task has a placement hint.
   const ServiceTable* services = nullptr;
 };
 
@@ -66,9 +65,6 @@ struct PlanApplyResult {
   // it ever happens: the plan is built from the same credit).
   size_t credit_refused = 0;
   size_t next_cursor = 0;  // pass to the next call
-  // Service tasks left for the next pass (another task of their service was in this one):
-  // the caller runs another pass.
-  size_t deferred = 0;
 };
 
 // Nodes offered to the scheduler: Welcomed agents that liveness says are Ready (not suspect).

@@ -241,7 +241,7 @@ const std::string& display_name(const NodeSnapshot& node) {
 class Engine {
  public:
   Engine(std::span<const NodeSnapshot> nodes, std::span<const TaskRequest> tasks, Policy policy,
-         size_t cursor)
+         size_t cursor, std::span<const SpreadGroup> groups)
       : nodes_(nodes),
         tasks_(tasks),
         score_(internal::score_function(policy)),
@@ -269,6 +269,12 @@ class Engine {
                    n.capacity.slots};
     }
     changed_.reserve(tasks.size());
+    groups_.resize(groups.size());
+    for (size_t g = 0; g < groups.size(); ++g) {
+      groups_[g].count.assign(nodes.size(), 0);
+      const auto& given = groups[g].per_node;
+      std::copy_n(given.begin(), std::min(given.size(), nodes.size()), groups_[g].count.begin());
+    }
   }
 
   Plan run() {
@@ -296,8 +302,11 @@ class Engine {
       uint32_t shape_index = shape_of_task[t];
       const TaskShape& shape = shapes_[shape_index];
       std::optional<size_t> node;
+      const uint32_t group = tasks_[t].spread_group;
       if (!shape.exhausted) {
-        if (!score_)
+        if (group < groups_.size())
+          node = pick_spread(shape_index, groups_[group]);
+        else if (!score_)
           node = pick_round_robin(shape_index);
         else if (tree_prefers_ && shape.tasks < kTasksWorthAHeap &&
                  selectors_[shape.selector].rare_tasks >= kRareTasksWorthATree)
@@ -364,6 +373,44 @@ class Engine {
     }
     selectors_.push_back(std::move(selector));
     return it->second;
+  }
+
+  // A spread group's tasks per node and the fewest of them on a node the group's tasks fit
+  // (valid while level_known: counts only grow and feasibility only shrinks within a plan, so
+  // the fewest only rises, and is recomputed once no node at it fits).
+  struct GroupState {
+    std::vector<uint32_t> count;
+    uint32_t level = 0;
+    bool level_known = false;
+  };
+
+  // A node at the group's fewest level that fits, the first at or after the cursor.
+  std::optional<size_t> pick_spread(uint32_t shape_index, GroupState& group) {
+    const TaskShape& shape = shapes_[shape_index];
+    const size_t n = nodes_.size();
+    for (int attempt = 0; attempt < 2; ++attempt) {
+      if (!group.level_known) {
+        std::optional<uint32_t> least;
+        for (size_t i = 0; i < n; ++i) {
+          if (fits(shape, i) && (!least || group.count[i] < *least))
+            least = group.count[i];
+        }
+        if (!least)
+          return std::nullopt;
+        group.level = *least;
+        group.level_known = true;
+      }
+      size_t i = n == 0 ? 0 : cursor_ % n;
+      for (size_t step = 0; step < n; ++step, i = i + 1 == n ? 0 : i + 1) {
+        if (group.count[i] == group.level && fits(shape, i)) {
+          ++group.count[i];
+          cursor_ = i + 1 == n ? 0 : i + 1;
+          return i;
+        }
+      }
+      group.level_known = false;  // that level is used up here: look for the next one
+    }
+    return std::nullopt;  // not reached: a known level has a node that fits
   }
 
   std::optional<size_t> pick_round_robin(uint32_t shape_index) {
@@ -689,6 +736,7 @@ class Engine {
   uint64_t use_counter_ = 0;
   std::vector<uint64_t> replay_stamp_;  // per node: the replay round that last pushed it
   std::vector<uint8_t> live_;           // pick_from_tree's, kept to reuse its allocation
+  std::vector<GroupState> groups_;      // per spread group
   uint64_t replay_round_ = 0;
 };
 
@@ -711,8 +759,8 @@ std::optional<Policy> policy_from_name(std::string_view name) {
 }
 
 Plan schedule(std::span<const NodeSnapshot> nodes, std::span<const TaskRequest> tasks,
-              Policy policy, size_t cursor) {
-  return Engine(nodes, tasks, policy, cursor).run();
+              Policy policy, size_t cursor, std::span<const SpreadGroup> groups) {
+  return Engine(nodes, tasks, policy, cursor, groups).run();
 }
 
 }  // namespace cube::broker

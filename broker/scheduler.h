@@ -17,6 +17,15 @@
 // Among feasible nodes the policy picks one; ties go to the lowest node index, so the same
 // input always gives the same plan.
 //
+// Spread groups (a service's replicas): a task in a group goes, whatever the policy, to a
+// feasible node holding the fewest tasks of its group (those already there, given per node,
+// plus this plan's placements), so one per node while there are enough nodes, then evenly;
+// among those nodes, the first at or after the cursor (which then moves past it), so that
+// groups of a few tasks each do not all start on the same node. A group never keeps a task
+// off a node that is the only one it fits: the fewest is counted over feasible nodes. Cost:
+// amortised O(1) a placement while the group's nodes fit, a scan of the nodes when the
+// fewest level is used up.
+//
 // Policies (one file each, broker/policy_*.cpp):
 //   roundrobin  the first feasible node at or after the cursor; the cursor then moves past it.
 //   greedy      the least loaded node: lowest allocated CPU fraction, then memory fraction.
@@ -94,11 +103,20 @@ struct NodeSnapshot {
   std::map<std::string, std::string> labels;
 };
 
+inline constexpr uint32_t kNoSpreadGroup = UINT32_MAX;
+
 struct TaskRequest {
   std::string_view id;
   std::string_view driver;  // empty = docker
   Resources resources;
   std::span<const std::string> constraints;  // "key=value" or "key!=value"
+  uint32_t spread_group = kNoSpreadGroup;    // index into schedule()'s groups
+};
+
+// The tasks of a spread group already on each node (indexed like the nodes span; empty: none
+// anywhere).
+struct SpreadGroup {
+  std::vector<uint32_t> per_node;
 };
 
 struct Placement {
@@ -137,11 +155,12 @@ struct Plan {
 // up in exactly one of plan.placements and plan.unplaced. Never places more on a node than its
 // credit, nor more CPU/memory/disk than its declared capacity minus `allocated` (a node already
 // over its capacity takes only tasks that request none of that dimension). `cursor` is the
-// roundrobin position (any value; taken modulo the node count) and comes back in
-// plan.next_cursor, unchanged for the other policies.
+// roundrobin and spread-group position (any value; taken modulo the node count) and comes
+// back in plan.next_cursor, unchanged by the other policies' placements. A task whose
+// spread_group is not an index into `groups` is placed as if it had none.
 // Pure: no I/O, no allocation that outlives the call, callable from any thread, never blocks.
 // The spans must stay valid for the call only; the plan refers to tasks and nodes by index.
 Plan schedule(std::span<const NodeSnapshot> nodes, std::span<const TaskRequest> tasks,
-              Policy policy, size_t cursor = 0);
+              Policy policy, size_t cursor = 0, std::span<const SpreadGroup> groups = {});
 
 }  // namespace cube::broker

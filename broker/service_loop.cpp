@@ -1,5 +1,10 @@
 #include "broker/service_loop.h"
 
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
 #include <spdlog/spdlog.h>
 
 #include "common/check.h"
@@ -116,14 +121,41 @@ struct Round {
   bool again = false;
 };
 
-Round reconcile_round(BrokerState& state) {
+// The services a walk visits, by name (drains both tables' lists of changes): every one, or
+// those put or removed, and those with a task that ended or is to be stopped, and the rolling
+// ones with a task that changed at all (a new task going Running lets a rollout go on).
+std::vector<std::string> services_to_walk(BrokerState& state, ServiceWalk walk) {
+  std::map<std::string, bool, std::less<>> tasks_changed = state.tasks.take_changed_services();
+  std::set<std::string, std::less<>> changed = state.services.take_changed();
+  std::vector<std::string> out;
+  if (walk == ServiceWalk::Every) {
+    for (const auto& [name, service] : state.services.services())
+      out.push_back(name);
+    return out;
+  }
+  for (auto& [name, task_ended] : tasks_changed) {
+    const Service* service = state.services.find(name);
+    if (task_ended || changed.contains(name) ||
+        (service != nullptr && is_rolling(service->update_state)))
+      changed.insert(name);
+  }
+  for (auto it = changed.begin(); it != changed.end();)
+    out.push_back(std::move(changed.extract(it++).value()));
+  return out;
+}
+
+Round reconcile_round(BrokerState& state, ServiceWalk walk) {
   ServiceLoopResult result;
   SystemTime wall = state.clock.wall();
   int64_t now_ms = to_unix_ms(wall);
   int64_t wake_at_ms = 0;
-  std::vector<Service> changed;  // put after the walk, which iterates the table
+  std::vector<Service> changed;  // put after the walk
   const RolloutProgress kNoProgress;
-  for (const auto& [name, service] : state.services.services()) {
+  for (const std::string& name : services_to_walk(state, walk)) {
+    const Service* found = state.services.find(name);
+    if (found == nullptr)
+      continue;  // removed: its tasks are orphans (below)
+    const Service& service = *found;
     std::vector<ReplicaTask> tasks = replica_tasks(state, name);
     bool rolling = is_rolling(service.update_state);
     RolloutProgress* progress = rolling ? &state.services.rollout(name) : nullptr;
@@ -154,9 +186,13 @@ Round reconcile_round(BrokerState& state) {
     bump(state.counters, "services.update." + service.update_state);
     state.services.put(std::move(service));
   }
-  state.services_wake_at.reset();
-  if (wake_at_ms != 0)
-    state.services_wake_at = state.clock.now() + Millis(std::max<int64_t>(0, wake_at_ms - now_ms));
+  // A walk of some services keeps the others' wake-up; one of every service sets it afresh.
+  if (walk == ServiceWalk::Every)
+    state.services_wake_at.reset();
+  if (wake_at_ms != 0) {
+    SteadyTime at = state.clock.now() + Millis(std::max<int64_t>(0, wake_at_ms - now_ms));
+    state.services_wake_at = std::min(state.services_wake_at.value_or(at), at);
+  }
   for (const std::string& name : state.services.orphans()) {
     for (const ReplicaTask& task : replica_tasks(state, name)) {
       if (is_live(task))
@@ -169,13 +205,14 @@ Round reconcile_round(BrokerState& state) {
 
 }  // namespace
 
-ServiceLoopResult reconcile_services(BrokerState& state) {
+ServiceLoopResult reconcile_services(BrokerState& state, ServiceWalk walk) {
   // Bounded: a round that stops tasks leaves them not live, so the next one stops nothing
-  // more; two or three rounds settle every case met so far.
+  // more; two or three rounds settle every case met so far. Later rounds walk what the
+  // previous one changed.
   constexpr int kMaxRounds = 4;
   ServiceLoopResult total;
   for (int round = 0; round < kMaxRounds; ++round) {
-    Round r = reconcile_round(state);
+    Round r = reconcile_round(state, round == 0 ? walk : ServiceWalk::Changed);
     total.created += r.result.created;
     total.stopped += r.result.stopped;
     if (!r.again)

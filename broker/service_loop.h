@@ -11,8 +11,11 @@
 // when a rollback failed), under "rollback" to rollback_started with the previous template
 // back in place. It sets state.services_wake_at to the next monitor period or delay end.
 //
-// Called by the broker loop before a scheduling pass whenever a service or a task changed, and
-// at services_wake_at. Costs a walk over every service's tasks; nothing blocks.
+// Called by the broker loop before a scheduling pass whenever a service or a service's task
+// changed, and at services_wake_at. A walk visits the tasks of the services that changed (put or
+// removed in the ServiceTable, or one of their tasks changed in the TaskTable) since the last
+// walk, or of every service when asked to (after loading the store, and at services_wake_at);
+// nothing blocks.
 //
 // Thread-safety: broker loop thread.
 #pragma once
@@ -29,8 +32,10 @@ struct ServiceLoopResult {
   size_t stopped = 0;  // tasks stopped
 };
 
+enum class ServiceWalk { Changed, Every };
+
 // Counted in STATUS as "services.tasks_created" and "services.tasks_stopped".
-ServiceLoopResult reconcile_services(BrokerState& state);
+ServiceLoopResult reconcile_services(BrokerState& state, ServiceWalk walk = ServiceWalk::Changed);
 
 // Makes `template_task` the service's template under a new version (service.version + 1) and
 // starts rolling it out (update state "updating"): the previous template is kept for a

@@ -12,6 +12,7 @@ void ServiceTable::put(Service service) {
   services_.insert_or_assign(name, std::move(service));
   if (auto it = removed_.find(name); it != removed_.end())
     removed_.erase(it);
+  changed_.insert(name);
   dirty_.insert(std::move(name));
 }
 
@@ -24,6 +25,7 @@ void ServiceTable::remove(std::string_view name) {
   if (auto d = dirty_.find(name); d != dirty_.end())
     dirty_.erase(d);
   removed_.insert(std::string(name));
+  changed_.insert(std::string(name));
 }
 
 void ServiceTable::restore(Service service) {

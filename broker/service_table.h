@@ -69,6 +69,10 @@ class ServiceTable {
   // Enough for every retry in flight: a client retries within seconds.
   static constexpr size_t kAnswersKept = 64;
 
+  // The names put or removed since the last take_changed(), for the service loop.
+  bool has_changed() const { return !changed_.empty(); }
+  std::set<std::string, std::less<>> take_changed() { return std::exchange(changed_, {}); }
+
   // What the next commit must write: the services put and the names removed since the last
   // take_uncommitted(), each name in one of the two only.
   bool has_uncommitted() const { return !dirty_.empty() || !removed_.empty(); }
@@ -79,6 +83,7 @@ class ServiceTable {
   std::map<std::string, std::vector<std::string>, std::less<>> tasks_;
   std::set<std::string, std::less<>> dirty_;
   std::set<std::string, std::less<>> removed_;
+  std::set<std::string, std::less<>> changed_;
   std::deque<std::pair<uint64_t, Service>> answers_;  // oldest first
   std::map<std::string, RolloutProgress, std::less<>> rollouts_;
 };

@@ -217,6 +217,12 @@ void TaskTable::mark_committed() {
 }
 
 void TaskTable::mark_uncommitted(TaskRecord& record) {
+  if (const Task& t = record.task; !t.service.empty()) {
+    auto it = changed_services_.find(t.service);
+    if (it == changed_services_.end())
+      it = changed_services_.emplace(t.service, false).first;
+    it->second = it->second || is_terminal(t.state) || t.desired_state != TaskState::Running;
+  }
   if (record.uncommitted)
     return;
   record.uncommitted = true;

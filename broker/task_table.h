@@ -159,6 +159,13 @@ class TaskTable {
   std::vector<TaskEventRecord> take_uncommitted_events() { return std::exchange(new_events_, {}); }
   // Call after the store committed the batch above. Changes made since are kept for next time.
   void mark_committed();
+  // The services (Task::service) of the tasks added or changed since the last call, each with
+  // whether one of those tasks is no longer live (ended, or to be stopped): the service loop
+  // walks those services (a change of a live task matters to a service only while it rolls).
+  bool has_changed_services() const { return !changed_services_.empty(); }
+  std::map<std::string, bool, std::less<>> take_changed_services() {
+    return std::exchange(changed_services_, {});
+  }
   // For a store that reads no batch (VolatileStore): history events are no longer copied for
   // the commit (uncommitted_events() stays empty); which tasks changed is still tracked.
   void stop_collecting_events() { collect_events_ = false; }
@@ -172,7 +179,8 @@ class TaskTable {
   TaskRecord& insert(Task task);
   // `record` (one of records_), changeable.
   static TaskRecord& own(const TaskRecord& record);
-  // Lists the task for the next commit (once, in the order of first change).
+  // Lists the task for the next commit (once, in the order of first change), and its service
+  // as changed.
   void mark_uncommitted(TaskRecord& record);
 
   // The histories' reasons and node names. Behind a pointer so that its address, which every
@@ -191,6 +199,7 @@ class TaskTable {
   std::vector<TaskRecord*> uncommitted_;
   std::vector<TaskEventRecord> new_events_;
   bool collect_events_ = true;
+  std::map<std::string, bool, std::less<>> changed_services_;  // service -> a task not live
 };
 
 }  // namespace cube::broker

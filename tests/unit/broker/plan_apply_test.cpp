@@ -166,12 +166,8 @@ TEST_F(ServiceSpreadTest, OneReplicaPerNodeWhileThereAreEnoughNodes) {
   welcome("a1", 10);
   welcome("a2", 10);
   welcome("a3", 10);
-  // One replica of a service per pass, so each sees where the previous one went.
-  auto first = binpack_pass();
-  EXPECT_EQ(first.placed, 1u);
-  EXPECT_EQ(first.deferred, 2u);
-  while (binpack_pass().placed > 0) {
-  }
+  // All in one pass: each replica sees where the previous ones of this plan went.
+  EXPECT_EQ(binpack_pass().placed, 3u);
   EXPECT_EQ(per_node(), (std::map<std::string, int>{{"a1", 1}, {"a2", 1}, {"a3", 1}}));
 }
 
@@ -180,11 +176,34 @@ TEST_F(ServiceSpreadTest, MoreReplicasThanNodesSpreadEvenly) {
     submit_replica("w" + std::to_string(slot), slot);
   welcome("a1", 10);
   welcome("a2", 10);
-  while (binpack_pass().placed > 0) {
-  }
+  EXPECT_EQ(binpack_pass().placed, 5u);
   auto count = per_node();
   EXPECT_EQ(count["a1"] + count["a2"], 5);
   EXPECT_LE(std::abs(count["a1"] - count["a2"]), 1);
+}
+
+TEST_F(ServiceSpreadTest, ReplicasAlreadyPlacedCountInTheNextPass) {
+  submit_replica("w1", 1);
+  welcome("a1", 10);
+  EXPECT_EQ(binpack_pass().placed, 1u);
+  welcome("a2", 10);
+  out_.clear();
+  submit_replica("w2", 2);
+  submit_replica("w3", 3);
+  EXPECT_EQ(binpack_pass().placed, 2u);
+  // a1 holds w1 already: of the two new replicas one goes to each node, never both to a1.
+  EXPECT_EQ(per_node(), (std::map<std::string, int>{{"a1", 1}, {"a2", 1}}));
+  EXPECT_EQ(task("w1").node_id, "a1");
+}
+
+TEST_F(ServiceSpreadTest, SeveralServicesOfOneReplicaDoNotAllStartOnTheSameNode) {
+  welcome("a1", 10);
+  welcome("a2", 10);
+  welcome("a3", 10);
+  for (const char* service : {"s1", "s2", "s3"})
+    submit_replica(std::string(service) + ".1", 1, service);
+  EXPECT_EQ(binpack_pass().placed, 3u);
+  EXPECT_EQ(per_node(), (std::map<std::string, int>{{"a1", 1}, {"a2", 1}, {"a3", 1}}));
 }
 
 TEST_F(ServiceSpreadTest, TwoServicesArePlacedInTheSamePass) {
@@ -199,12 +218,11 @@ TEST_F(ServiceSpreadTest, ASpreadNoNodeCanHonourFallsBackToAnyNodeThatFits) {
   submit_replica("w2", 2, "web", 64 << 20);
   welcome("a1", 10, protocol::Capacity{0, 1 << 30, 0, 10});
   welcome("a2", 10, protocol::Capacity{0, 1 << 20, 0, 10});  // 1 MiB: fits no replica
-  EXPECT_EQ(binpack_pass().placed, 1u);
-  EXPECT_EQ(task("w1").node_id, "a1");
   // The spread would keep w2 off a1, but a2 cannot hold it: it goes to a1 after all.
-  auto second = binpack_pass();
-  EXPECT_EQ(second.placed, 1u);
-  EXPECT_EQ(second.unplaced, 0u);
+  auto pass = binpack_pass();
+  EXPECT_EQ(pass.placed, 2u);
+  EXPECT_EQ(pass.unplaced, 0u);
+  EXPECT_EQ(task("w1").node_id, "a1");
   EXPECT_EQ(task("w2").node_id, "a1");
 }
 

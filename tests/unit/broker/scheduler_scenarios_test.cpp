@@ -38,6 +38,51 @@ std::vector<size_t> nodes_of(const Plan& plan) {
   return out;
 }
 
+// --- Spread groups (a service's replicas) ---
+
+std::vector<TaskRequest> group_tasks(size_t count, Resources r, uint32_t group) {
+  TaskRequest t{"t", "", r, {}};
+  t.spread_group = group;
+  return std::vector<TaskRequest>(count, t);
+}
+
+TEST(SchedulerScenario, ASpreadGroupGoesToTheNodesWithFewestOfItsTasksUnderEveryPolicy) {
+  for (Policy policy : kAllPolicies) {
+    std::vector<NodeSnapshot> nodes{make_node("a1", 8, 8 * kGiB), make_node("a2", 8, 8 * kGiB),
+                                    make_node("a3", 8, 8 * kGiB)};
+    std::vector<SpreadGroup> groups{{{2, 0, 1}}};  // a1 holds 2 of the group, a3 one
+    Plan plan = schedule(nodes, group_tasks(3, {1, kGiB, 0}, 0), policy, 0, groups);
+    // a2 first (0 there), then a2 and a3 (1 each): the three even at 2.
+    std::vector<size_t> placed = nodes_of(plan);
+    ASSERT_EQ(placed.size(), 3u) << policy_name(policy);
+    EXPECT_EQ(placed[0], 1u) << policy_name(policy);
+    std::vector<int> count{2, 0, 1};
+    for (size_t n : placed)
+      ++count[n];
+    EXPECT_EQ(count, (std::vector<int>{2, 2, 2})) << policy_name(policy);
+  }
+}
+
+TEST(SchedulerScenario, ASpreadGroupUsesTheFewestAmongNodesThatFitOnly) {
+  std::vector<NodeSnapshot> nodes{make_node("a1", 8, 8 * kGiB), make_node("a2", 1, kGiB)};
+  nodes[1].allocated = {1, 0, 0};  // a2 has no CPU left
+  std::vector<SpreadGroup> groups{{{3, 0}}};
+  Plan plan = schedule(nodes, group_tasks(2, {1, kGiB, 0}, 0), Policy::Binpack, 0, groups);
+  // The spread would pick a2, but nothing fits there: both go to a1.
+  EXPECT_EQ(nodes_of(plan), (std::vector<size_t>{0, 0}));
+  EXPECT_TRUE(plan.unplaced.empty());
+}
+
+TEST(SchedulerScenario, TwoSpreadGroupsOfOneTaskEachStartOnDifferentNodes) {
+  std::vector<NodeSnapshot> nodes{make_node("a1", 8, 8 * kGiB), make_node("a2", 8, 8 * kGiB)};
+  std::vector<TaskRequest> tasks = group_tasks(1, {1, kGiB, 0}, 0);
+  tasks.push_back(group_tasks(1, {1, kGiB, 0}, 1).front());
+  std::vector<SpreadGroup> groups(2);
+  Plan plan = schedule(nodes, tasks, Policy::Binpack, 0, groups);
+  EXPECT_EQ(nodes_of(plan), (std::vector<size_t>{0, 1}));
+  EXPECT_EQ(plan.next_cursor, 0u);  // moved past a2, wrapping
+}
+
 TEST(SchedulerScenario, BinpackFillsOneNodeBeforeTheNext) {
   std::vector<NodeSnapshot> nodes{make_node("a1", 4, 4 * kGiB), make_node("a2", 4, 4 * kGiB),
                                   make_node("a3", 4, 4 * kGiB)};
