@@ -105,7 +105,7 @@ void AgentRegistry::on_credit(AgentRecord& agent, uint32_t free_slots) {
 }
 
 Status AgentRegistry::add_assignment(AgentRecord& agent, std::string_view task_id, uint32_t attempt,
-                                     SteadyTime deadline) {
+                                     SteadyTime deadline, Millis extension) {
   if (agent.state != AgentState::Welcomed)
     return no_session();
   auto existing = agent.unanswered.find(task_id);
@@ -117,7 +117,9 @@ Status AgentRegistry::add_assignment(AgentRecord& agent, std::string_view task_i
     deadlines_.erase({existing->second.deadline, agent.id, existing->first});
     agent.unanswered.erase(existing);
   }
-  auto added = agent.unanswered.emplace(std::string(task_id), PendingAssignment{attempt, deadline});
+  auto added = agent.unanswered.emplace(
+      std::string(task_id),
+      PendingAssignment{attempt, deadline, ++agent.assignments_sent, agent.answers, extension});
   deadlines_.emplace(deadline, agent.id, added.first->first);
   return Status::ok();
 }
@@ -126,6 +128,7 @@ bool AgentRegistry::on_accept(AgentRecord& agent, std::string_view task_id, uint
   auto it = agent.unanswered.find(task_id);
   if (it == agent.unanswered.end() || it->second.attempt != attempt)
     return false;
+  note_answer(agent, it->second);
   deadlines_.erase({it->second.deadline, agent.id, it->first});
   agent.unanswered.erase(it);
   if (agent.free_slots > 0)
@@ -137,9 +140,15 @@ bool AgentRegistry::on_reject(AgentRecord& agent, std::string_view task_id, uint
   auto it = agent.unanswered.find(task_id);
   if (it == agent.unanswered.end() || it->second.attempt != attempt)
     return false;
+  note_answer(agent, it->second);
   deadlines_.erase({it->second.deadline, agent.id, it->first});
   agent.unanswered.erase(it);
   return true;
+}
+
+void AgentRegistry::note_answer(AgentRecord& agent, const PendingAssignment& answered) {
+  ++agent.answers;
+  agent.last_answered_order = std::max(agent.last_answered_order, answered.order);
 }
 
 std::vector<ExpiredAssignment> AgentRegistry::take_expired(SteadyTime now) {
@@ -150,8 +159,18 @@ std::vector<ExpiredAssignment> AgentRegistry::take_expired(SteadyTime now) {
     CUBE_CHECK(agent != nullptr) << "deadlines_ only names registered agents";
     auto it = agent->unanswered.find(task_id);
     CUBE_CHECK(it != agent->unanswered.end()) << "deadlines_ mirrors unanswered";
-    out.push_back({std::string(agent_id), std::string(task_id), it->second.attempt});
+    PendingAssignment& pending = it->second;
     deadlines_.erase(deadlines_.begin());  // before the entry its view points into
+    bool working_toward_it =
+        agent->answers > pending.answers_at_deadline && agent->last_answered_order < pending.order;
+    if (pending.extension.count() > 0 && working_toward_it) {
+      pending.deadline = now + pending.extension;
+      pending.answers_at_deadline = agent->answers;
+      deadlines_.emplace(pending.deadline, agent->id, it->first);
+      ++deadlines_extended_;
+      continue;
+    }
+    out.push_back({std::string(agent_id), std::string(task_id), pending.attempt});
     agent->unanswered.erase(it);
   }
   return out;

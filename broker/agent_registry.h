@@ -42,6 +42,12 @@ enum class AgentState { Unknown, Welcomed, Lost };
 struct PendingAssignment {
   uint32_t attempt = 0;
   SteadyTime deadline;
+  // Its place among the agent's assignments (AgentRecord::assignments_sent when it was made),
+  // the agent's answer count when its deadline was last set, and by how much the deadline moves
+  // while the agent is still answering older assignments (0: never).
+  uint64_t order = 0;
+  uint64_t answers_at_deadline = 0;
+  Millis extension{0};
 };
 
 struct AgentRecord {
@@ -60,6 +66,11 @@ struct AgentRecord {
   AgentState state = AgentState::Unknown;
   uint32_t free_slots = 0;  // as last reported by CREDIT, minus ACCEPTs since
   std::map<std::string, PendingAssignment, std::less<>> unanswered;  // task id -> assignment
+  // Assignments made and answered (ACCEPT or REJECT) in this registry's life, and the largest
+  // order answered: an agent answers ASSIGNs in the order they were sent.
+  uint64_t assignments_sent = 0;
+  uint64_t answers = 0;
+  uint64_t last_answered_order = 0;
   int64_t last_seen_ms = 0;  // wall time of the last message, for display
   // When the broker last sent SYNC and is waiting for the SNAPSHOT (throttles SYNC on a gap).
   std::optional<SteadyTime> sync_requested_at;
@@ -112,11 +123,14 @@ class AgentRegistry {
   void on_credit(AgentRecord& agent, uint32_t free_slots);
 
   // Records an ASSIGN of (task_id, attempt) to `agent`, due for an answer by `deadline`.
+  // With an `extension`, a deadline that passes while the agent has answered since it was set
+  // only assignments sent before this one (it is alive, working through a backlog in order,
+  // and has not reached this one yet) moves `extension` further instead of expiring.
   //   Unavailable  the agent has no credit (the caller must not send the ASSIGN).
   //   Unauthorized the agent is not Welcomed.
   // A previous unanswered assignment of the same task to this agent is replaced.
   Status add_assignment(AgentRecord& agent, std::string_view task_id, uint32_t attempt,
-                        SteadyTime deadline);
+                        SteadyTime deadline, Millis extension = Millis(0));
 
   // ACCEPT / REJECT of (task_id, attempt). True when it answered an unanswered assignment
   // (ACCEPT: the slot is now taken); false for a duplicate, late or unknown answer, which
@@ -124,8 +138,11 @@ class AgentRegistry {
   bool on_accept(AgentRecord& agent, std::string_view task_id, uint32_t attempt);
   bool on_reject(AgentRecord& agent, std::string_view task_id, uint32_t attempt);
 
-  // Removes and returns the assignments whose deadline is at or before `now`.
+  // Removes and returns the assignments whose deadline is at or before `now`, but for those
+  // whose deadline moves (add_assignment's extension).
   std::vector<ExpiredAssignment> take_expired(SteadyTime now);
+  // Deadlines moved by take_expired so far.
+  uint64_t deadlines_extended() const { return deadlines_extended_; }
   // The earliest assignment deadline; nullopt when nothing is unanswered.
   std::optional<SteadyTime> next_deadline() const;
 
@@ -138,6 +155,8 @@ class AgentRegistry {
 
  private:
   void forget_deadlines(const AgentRecord& agent);
+  // An answer to `answered` (ACCEPT or REJECT), for take_expired's backlog rule.
+  static void note_answer(AgentRecord& agent, const PendingAssignment& answered);
 
   std::map<std::string, AgentRecord, std::less<>> agents_;
   // Session id -> its agent, for the lookup every event does. Pointers stay valid: agents_ never
@@ -147,6 +166,7 @@ class AgentRegistry {
   // key of its `unanswered` entry: an entry is erased here before either changes (on_hello
   // forgets an agent's deadlines before it rewrites the record).
   std::set<std::tuple<SteadyTime, std::string_view, std::string_view>> deadlines_;
+  uint64_t deadlines_extended_ = 0;
 };
 
 }  // namespace cube::broker

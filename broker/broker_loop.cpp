@@ -441,7 +441,11 @@ void BrokerLoop::run_timers() {
     state_.node_stats.forget_node(agent_id);
     state_.schedule_needed = true;
   }
-  for (const auto& expired : state_.agents.take_expired(now)) {
+  const uint64_t extended_before = state_.agents.deadlines_extended();
+  auto expired_assignments = state_.agents.take_expired(now);
+  if (uint64_t extended = state_.agents.deadlines_extended() - extended_before; extended > 0)
+    bump(state_.counters, "work.assign_deadlines_extended", extended);
+  for (const auto& expired : expired_assignments) {
     state_.lifecycle.on_assignment_expired(expired, wall, state_.commands);
     state_.schedule_needed = true;
   }

@@ -144,7 +144,10 @@ PlanApplyResult plan_and_apply(TaskTable& tasks, AgentRegistry& agents, const Li
     CUBE_CHECK(found != nullptr) << "the view only holds registered agents";
     AgentRecord& agent = *found;
     uint32_t attempt = record.task.attempt + 1;
-    if (!agents.add_assignment(agent, id, attempt, input.now + input.assign_timeout).is_ok()) {
+    if (!agents
+             .add_assignment(agent, id, attempt, input.now + input.assign_timeout,
+                             input.assign_timeout)
+             .is_ok()) {
       ++result.credit_refused;
       continue;
     }

@@ -127,6 +127,35 @@ TEST_F(AgentRegistryTest, DeadlinesExpireInOrderAndFollowAnswers) {
   EXPECT_EQ(registry_.next_deadline(), std::nullopt);
 }
 
+TEST_F(AgentRegistryTest, ADeadlineMovesWhileTheAgentAnswersOlderAssignmentsOnly) {
+  AgentRecord& a = welcome("a1", "s1");
+  registry_.on_credit(a, 5);
+  const Millis window(100);
+  ASSERT_TRUE(registry_.add_assignment(a, "t1", 1, at(100), window).is_ok());
+  ASSERT_TRUE(registry_.add_assignment(a, "t2", 1, at(100), window).is_ok());
+  ASSERT_TRUE(registry_.add_assignment(a, "t3", 1, at(100), window).is_ok());
+  // A backlog: by the deadline the agent answered t1 only. t2 and t3 move on, once.
+  EXPECT_TRUE(registry_.on_accept(a, "t1", 1));
+  EXPECT_TRUE(registry_.take_expired(at(100)).empty());
+  EXPECT_EQ(registry_.deadlines_extended(), 2u);
+  EXPECT_EQ(registry_.next_deadline(), at(200));
+  // It answered t3, sent after t2: t2 was skipped (lost on the way), so t2 expires.
+  EXPECT_TRUE(registry_.on_accept(a, "t3", 1));
+  auto expired = registry_.take_expired(at(200));
+  ASSERT_EQ(expired.size(), 1u);
+  EXPECT_EQ(expired[0].task_id, "t2");
+
+  // Silence: nothing answered since the deadline was set, so it expires as before.
+  ASSERT_TRUE(registry_.add_assignment(a, "t4", 1, at(300), window).is_ok());
+  EXPECT_EQ(registry_.take_expired(at(300)).size(), 1u);
+  // Without an extension, a backlog does not move the deadline.
+  ASSERT_TRUE(registry_.add_assignment(a, "t5", 1, at(400)).is_ok());
+  ASSERT_TRUE(registry_.add_assignment(a, "t6", 1, at(400)).is_ok());
+  EXPECT_TRUE(registry_.on_accept(a, "t5", 1));
+  EXPECT_EQ(registry_.take_expired(at(400)).size(), 1u);
+  EXPECT_EQ(registry_.deadlines_extended(), 2u);
+}
+
 TEST_F(AgentRegistryTest, NewSessionAndLossDropUnansweredAssignments) {
   AgentRecord& a = welcome("a1", "s1");
   registry_.on_credit(a, 2);
