@@ -146,9 +146,8 @@ void compute_rates(const RunRecorder& recorder, BenchResult& result) {
   result.submit_ms = percentiles(submit_ms);
 }
 
-nlohmann::json to_json(const BenchResult& r) {
-  const BenchConfig& c = r.config;
-  nlohmann::json config = {
+nlohmann::json config_json(const BenchConfig& c) {
+  return {
       {"agents", c.agents},
       {"slots", c.slots},
       {"tasks", c.tasks},
@@ -163,8 +162,12 @@ nlohmann::json to_json(const BenchResult& r) {
       {"agent_threads", c.agent_threads},
       {"io_threads", c.io_threads},
   };
+}
+
+nlohmann::json to_json(const BenchResult& r) {
+  const BenchConfig& c = r.config;
   return {
-      {"config", config},
+      {"config", config_json(c)},
       {"complete", r.complete()},
       {"error", r.error},
       {"registration_s", r.registration_s},

@@ -124,6 +124,8 @@ nlohmann::json optional_json(const std::optional<T>& v) {
   return v ? nlohmann::json(*v) : nlohmann::json(nullptr);
 }
 
+// The setup as the "config" object of every report's JSON.
+nlohmann::json config_json(const BenchConfig& config);
 nlohmann::json to_json(const BenchResult& result);
 // The human-readable report: a one-line setup and a table of metrics.
 std::string to_table(const BenchResult& result);

@@ -13,7 +13,7 @@
 
 #include <spdlog/spdlog.h>
 
-#include "bench/in_process_broker.h"
+#include "bench/bench_cluster.h"
 #include "bench/load_generator.h"
 #include "bench/process_stats.h"
 #include "bench/run_recorder.h"
@@ -31,8 +31,6 @@ namespace {
 // How often the waiting thread looks at progress, and how many looks make a progress line.
 constexpr Millis kTick{50};
 constexpr int kTicksPerLine = 20;
-// Registration: NODES is asked this often while agents connect.
-constexpr Millis kNodesInterval{200};
 // After the agents ended every task, how long the broker may take to have applied it all.
 constexpr Millis kBrokerSettle{15000};
 
@@ -54,28 +52,6 @@ std::optional<Counts> broker_counts(Client& client) {
   c.completed = get("Completed");
   c.failed = get("Failed");
   return c;
-}
-
-// Nodes whose name is one of the fleet's and that the broker sees as ready.
-size_t ready_agents(Client& client, const std::set<std::string>& names) {
-  auto nodes = client.nodes();
-  if (!nodes.is_ok())
-    return 0;
-  size_t ready = 0;
-  for (const auto& n : *nodes)
-    ready += n.state == "ready" && names.contains(n.name);
-  return ready;
-}
-
-std::string seconds(SteadyTime from, SteadyTime to) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%6.1f s", std::chrono::duration<double>(to - from).count());
-  return buf;
-}
-
-// A short random tag so that agent names of two runs against one broker never collide.
-std::string run_tag() {
-  return new_random_id().substr(0, 6);
 }
 
 }  // namespace
@@ -111,104 +87,37 @@ Result<BenchResult> run_bench(const BenchRunOptions& options, const Clock& clock
       options.progress(line);
   };
 
-  auto limit = raise_fd_limit();
-  if (!limit.is_ok())
-    return limit.status();
-  uint64_t needed = fds_needed(config.agents, config.broker.empty());
-  if (limit->now < needed) {
-    return Status::unavailable(std::to_string(config.agents) + " agents need about " +
-                               std::to_string(needed) + " file descriptors but the limit is " +
-                               std::to_string(limit->now) +
-                               " (raise the hard limit, ulimit -Hn, or use fewer agents)");
-  }
-
-  // The broker first, before any other thread exists, so that its threads can be told apart.
-  std::unique_ptr<InProcessBroker> broker;
-  std::string address = config.broker;
-  if (address.empty()) {
-    broker::BrokerOptions broker_options;
-    auto policy = broker::policy_from_name(config.scheduler);
-    if (!policy)
-      return Status::invalid("unknown scheduler " + config.scheduler);
-    broker_options.policy = *policy;
-    broker = std::make_unique<InProcessBroker>();
-    CUBE_RETURN_IF_ERROR(broker->start(broker_options, config.store, clock));
-    address = broker->address();
-  }
-  std::string host;
-  int port = 0;
-  CUBE_RETURN_IF_ERROR(protocol::parse_host_port(address, host, port));
-  auto endpoint = broker_endpoint(address);
-  if (!endpoint.is_ok())
-    return endpoint.status();
-
   // The recorder's slots are allocated and touched before any memory reading.
   RunRecorder recorder(config.tasks, RunRecorder::make_id_prefix(clock.wall()));
-
-  SimFleetOptions fleet_options;
-  fleet_options.broker_host = host;
-  fleet_options.broker_port = port;
-  fleet_options.agents = config.agents;
-  fleet_options.slots = config.slots;
-  fleet_options.name_prefix = "sim" + run_tag();
-  fleet_options.threads = config.agent_threads;
-  fleet_options.io_threads = config.io_threads;
-  auto fleet = SimFleet::create(fleet_options, clock, &recorder);
-  if (!fleet.is_ok())
-    return fleet.status();
-  CUBE_RETURN_IF_ERROR((*fleet)->start());
-
-  ClientOptions watcher_options;
-  watcher_options.endpoint = *endpoint;
-  Client watcher(watcher_options, clock);
+  auto cluster = BenchCluster::start(config, &recorder, clock);
+  if (!cluster.is_ok())
+    return cluster.status();
+  Client& watcher = (*cluster)->watcher();
 
   // --- registration ---
-  const std::set<std::string> names((*fleet)->names().begin(), (*fleet)->names().end());
-  size_t ready = 0;
-  while ((ready = ready_agents(watcher, names)) < config.agents && clock.now() < deadline) {
-    if (auto errors = (*fleet)->errors(); !errors.empty())
-      return Status::unavailable("the sim fleet stopped: " + errors.front());
-    clock.sleep_for(kNodesInterval);
-  }
+  result.error = (*cluster)->wait_until_ready(deadline);
   result.registration_s = std::chrono::duration<double>(clock.now() - began).count();
-  if (ready < config.agents) {
-    result.error = "only " + std::to_string(ready) + " of " + std::to_string(config.agents) +
-                   " agents registered before the timeout";
+  if (!result.error.empty())
     return result;
-  }
   say("cube-bench: " + std::to_string(config.agents) + " agents registered in " +
-      seconds(began, clock.now()));
+      seconds_between(began, clock.now()));
 
   // --- baseline ---
   std::optional<Counts> before = broker_counts(watcher);
-  pid_t rss_pid = broker ? ::getpid() : config.broker_pid.value_or(0);
-  result.rss_scope = broker ? "process" : "broker";
+  const pid_t rss_pid = (*cluster)->rss_pid();
+  result.rss_scope = (*cluster)->rss_scope();
   std::optional<int64_t> rss_before;
   if (rss_pid != 0) {
     if (auto rss = status_bytes(rss_pid, "VmRSS"); rss.is_ok())
       rss_before = *rss;
   }
-  auto broker_cpu = [&]() -> std::optional<double> {
-    if (broker)
-      return broker->cpu_seconds();
-    if (config.broker_pid) {
-      if (auto cpu = process_cpu_seconds(*config.broker_pid); cpu.is_ok())
-        return *cpu;
-    }
-    return std::nullopt;
-  };
-  auto process_cpu = []() -> std::optional<double> {
-    if (auto cpu = this_process_cpu_seconds(); cpu.is_ok())
-      return *cpu;
-    return std::nullopt;
-  };
-  std::optional<double> cpu_before = broker_cpu();
-  double loop_cpu_before = broker ? broker->loop_cpu_seconds() : 0;
-  std::optional<double> process_cpu_before = process_cpu();
+  std::optional<double> cpu_before = (*cluster)->broker_cpu_seconds();
+  double loop_cpu_before = (*cluster)->broker_loop_cpu_seconds();
+  std::optional<double> process_cpu_before = process_cpu_seconds_now();
 
   // --- load ---
   LoadOptions load_options;
-  load_options.endpoint = *endpoint;
+  load_options.endpoint = (*cluster)->endpoint();
   load_options.clients = config.clients;
   load_options.rate = config.rate;
   load_options.batch = config.batch;
@@ -224,8 +133,8 @@ Result<BenchResult> run_bench(const BenchRunOptions& options, const Clock& clock
     load_done = recorder.acked_count() + recorder.failed_count() >= config.tasks;
     if (load_done && all_ended())
       break;
-    if (auto errors = (*fleet)->errors(); !errors.empty()) {
-      result.error = "the sim fleet stopped: " + errors.front();
+    if (std::string error = (*cluster)->fleet_error(); !error.empty()) {
+      result.error = error;
       break;
     }
     if (config.duration_ms == 0 && load_done &&
@@ -234,7 +143,7 @@ Result<BenchResult> run_bench(const BenchRunOptions& options, const Clock& clock
     }
     clock.sleep_for(kTick);
     if (++ticks % kTicksPerLine == 0) {
-      say("cube-bench: " + seconds(start, clock.now()) + "  sent " +
+      say("cube-bench: " + seconds_between(start, clock.now()) + "  sent " +
           std::to_string(recorder.sent_count()) + "  acked " +
           std::to_string(recorder.acked_count()) + "  started " +
           std::to_string(recorder.started_count()) + "  ended " +
@@ -260,12 +169,12 @@ Result<BenchResult> run_bench(const BenchRunOptions& options, const Clock& clock
       clock.sleep_for(kTick);
     }
   }
-  if (auto cpu = broker_cpu(); cpu && cpu_before)
+  if (auto cpu = (*cluster)->broker_cpu_seconds(); cpu && cpu_before)
     result.broker_cpu_s = *cpu - *cpu_before;
-  if (auto cpu = process_cpu(); cpu && process_cpu_before)
+  if (auto cpu = process_cpu_seconds_now(); cpu && process_cpu_before)
     result.process_cpu_s = *cpu - *process_cpu_before;
-  if (broker)
-    result.broker_loop_cpu_s = broker->loop_cpu_seconds() - loop_cpu_before;
+  if (config.broker.empty())
+    result.broker_loop_cpu_s = (*cluster)->broker_loop_cpu_seconds() - loop_cpu_before;
   if (rss_pid != 0) {
     if (auto hwm = status_bytes(rss_pid, "VmHWM"); hwm.is_ok())
       result.broker_peak_rss_bytes = *hwm;
@@ -293,11 +202,6 @@ Result<BenchResult> run_bench(const BenchRunOptions& options, const Clock& clock
     if (!written.is_ok())
       spdlog::warn("--latency-out: {}", written.message());
   }
-
-  // Agents first (they would otherwise notice the broker going away), then the broker.
-  (*fleet)->stop();
-  fleet->reset();
-  broker.reset();
   return result;
 }
 

@@ -15,6 +15,10 @@
 // own (--broker/--broker-pid, or a cube-broker it starts), and the broker's CPU, memory and
 // descriptors are measured while they only heartbeat (bench/idle_run.h).
 //
+// With --services S --replicas R it creates S services of R sim replicas each instead of
+// submitting tasks, waits until every replica runs, then removes the services
+// (bench/service_run.h).
+//
 // With --compare OTHER it measures nothing itself: it runs OTHER (another cube-bench, e.g. the
 // previous commit's) and itself as child processes with the remaining arguments and -o json,
 // interleaved for --rounds pairs, and prints each pair and the median ratios (bench/compare.h).
@@ -41,6 +45,7 @@
 #include "bench/compare.h"
 #include "bench/fleet_process.h"
 #include "bench/idle_run.h"
+#include "bench/service_run.h"
 #include "broker/scheduler.h"
 #include "client/client.h"
 #include "common/clock.h"
@@ -48,6 +53,7 @@
 #include "common/shutdown_signal.h"
 #include "common/units.h"
 #include "protocol/messages.h"
+#include "protocol/service.h"
 #include "protocol/zmq_io.h"
 
 namespace po = boost::program_options;
@@ -85,6 +91,9 @@ struct Args {
   std::optional<CompareOptions> compare;
   // --idle: set when measuring idle agents.
   std::optional<IdleConfig> idle;
+  // --services: how many services and replicas each (0 services: a task run).
+  size_t services = 0;
+  uint32_t replicas = 0;
   // --fleet-only (internal: a fleet process of --idle): the fleet to run.
   std::optional<SimFleetOptions> fleet_only;
 };
@@ -100,12 +109,16 @@ Args parse_args(int argc, char** argv, bool& help) {
   double idle_seconds = 10;
   std::string heartbeat = "1s", name_prefix;
   int64_t agents_per_process = 0;
+  int64_t services = 0, replicas = 100;
   IdleConfig idle;
   po::options_description desc(
       "Usage: cube-bench [options]\n\n"
       "Measures the broker: N simulated agents (the sim driver, in this process, each with its\n"
       "own sockets) and M tasks submitted from K client threads. The broker runs in this\n"
       "process unless --broker names one.\n\n"
+      "       cube-bench --services S [--replicas R] [options]\n\n"
+      "Creates S services of R sim replicas each (instead of submitting tasks), waits until\n"
+      "every replica runs, then removes them: placements/s of the whole scale-up.\n\n"
       "       cube-bench --idle [--agents N] [--broker HOST:PORT --broker-pid PID]\n\n"
       "Measures what N idle agents (no tasks, heartbeats only) cost a broker process.\n\nOptions");
   desc.add_options()("help,h", "show this help and exit")(
@@ -149,6 +162,12 @@ Args parse_args(int argc, char** argv, bool& help) {
       "-o is not passed on (the runs report JSON to this process); the comparison is tables")(
       "rounds", po::value(&rounds)->default_value(rounds),
       "with --compare: pairs of runs (the ratio reported is the median over them)")(
+      "services", po::value(&services),
+      "create S services (one SERVICE_CREATE each, from the K client threads) of --replicas sim "
+      "replicas that run until stopped, and measure the scale-up until the agents started every "
+      "replica; then remove them and measure the stops. --agents x --slots must hold S x R")(
+      "replicas", po::value(&replicas)->default_value(replicas),
+      "with --services: replicas per service (R)")(
       "idle",
       "submit no task: measure what N registered, heartbeating agents cost the broker (its CPU "
       "in % of one core and per agent per heartbeat, RSS, descriptors) over --idle-seconds. "
@@ -243,6 +262,29 @@ Args parse_args(int argc, char** argv, bool& help) {
   }
   const bool is_idle = vm.count("idle") > 0;
   const bool is_fleet = vm.count("fleet-only") > 0;
+  if (vm.count("services")) {
+    if (is_idle)
+      throw UsageError{"--services does not go with --idle"};
+    for (const char* task_only : {"tasks", "batch", "duration-ms", "rate", "latency-out"}) {
+      if (vm.count(task_only) && !vm[task_only].defaulted())
+        throw UsageError{"--" + std::string(task_only) + " does not go with --services"};
+    }
+    if (services < 1 || services > 100000)
+      throw UsageError{"--services must be between 1 and 100000"};
+    if (replicas < 1 || replicas > static_cast<int64_t>(kMaxReplicas)) {
+      throw UsageError{"--replicas must be between 1 and " + std::to_string(kMaxReplicas) +
+                       " (a service's limit)"};
+    }
+    if (services * replicas > agents * slots) {
+      throw UsageError{std::to_string(services) + " services x " + std::to_string(replicas) +
+                       " replicas need " + std::to_string(services * replicas) +
+                       " slots; --agents x --slots gives " + std::to_string(agents * slots)};
+    }
+    a.services = static_cast<size_t>(services);
+    a.replicas = static_cast<uint32_t>(replicas);
+  } else if (!vm["replicas"].defaulted()) {
+    throw UsageError{"--replicas goes with --services"};
+  }
   if (!is_idle) {
     for (const char* idle_only :
          {"idle-seconds", "heartbeat", "broker-bin", "agents-per-process"}) {
@@ -253,7 +295,7 @@ Args parse_args(int argc, char** argv, bool& help) {
   if (is_idle || is_fleet) {
     // Task runs only: an idle run submits nothing, and its agents are not in this process.
     for (const char* task_only : {"slots", "tasks", "clients", "batch", "store", "scheduler",
-                                  "duration-ms", "rate", "latency-out", "compare"}) {
+                                  "duration-ms", "rate", "latency-out", "compare", "services"}) {
       if (vm.count(task_only) && !vm[task_only].defaulted())
         throw UsageError{"--" + std::string(task_only) + " does not go with --idle"};
     }
@@ -387,6 +429,24 @@ int run_idle_mode(const Args& args) {
   return print_report(run_idle(options, system_clock()), args.output, "cube-bench: --idle: ");
 }
 
+// --services: the services scale-up, a table or JSON on stdout.
+int run_services_mode(const Args& args) {
+  ServiceRunOptions options;
+  options.config = args.config;
+  options.services = args.services;
+  options.replicas = args.replicas;
+  const uint64_t replicas = static_cast<uint64_t>(args.services) * args.replicas;
+  // Up and down: the scale-up and the removal, each at a slow 1,000 replicas/s.
+  options.timeout =
+      args.timeout.count() > 0
+          ? args.timeout
+          : kBaseTimeout + Millis(static_cast<int64_t>(2.0 * static_cast<double>(replicas) *
+                                                       1000.0 / kSlowTasksPerSecond));
+  if (!args.quiet)
+    options.progress = [](const std::string& line) { std::cerr << line << std::endl; };
+  return print_report(run_services(options, system_clock()), args.output, "cube-bench: ");
+}
+
 int run(int argc, char** argv) {
   bool help = false;
   Args args;
@@ -409,6 +469,8 @@ int run(int argc, char** argv) {
     return run_fleet_mode(*args.fleet_only);
   if (args.idle)
     return run_idle_mode(args);
+  if (args.services > 0)
+    return run_services_mode(args);
   BenchRunOptions options;
   options.config = args.config;
   options.latency_out = args.latency_out;

@@ -15,6 +15,8 @@ import json
 import os
 import sys
 
+import results_page
+
 HEADING = "## Idle agents"
 TARGET_AGENTS = 5000
 TARGET_PERCENT = 25.0
@@ -82,49 +84,15 @@ def section(out, agents, started=None):
     return "\n".join(L)
 
 
-def splice_target(page, line):
-    """`page` with the idle row of its Targets table replaced by `line` (or added at its end)."""
-    lines = page.split("\n")
-    for i, l in enumerate(lines):
-        if l.startswith("| 5,000 idle agents"):
-            lines[i] = line
-            return "\n".join(lines)
-    if "## Targets" not in lines:
-        return page
-    i = lines.index("## Targets") + 1
-    while i < len(lines) and not lines[i].startswith("|"):
-        i += 1
-    while i < len(lines) and lines[i].startswith("|"):
-        i += 1
-    lines.insert(i, line)
-    return "\n".join(lines)
-
-
-def splice(path, text, target=None):
-    page = open(path).read()
-    if target:
-        page = splice_target(page, target)
-    start = page.find("\n" + HEADING + "\n")
-    if start >= 0:
-        end = page.find("\n## ", start + 1)
-        page = page[:start + 1] + text + ("\n" + page[end + 1:] if end >= 0 else "")
-    else:
-        # Where run-results.sh puts it in a whole page: after the separate-broker runs.
-        anchors = [page.find("\n## " + h) for h in ("Real containers", "Throughput against agents")]
-        anchor = next((a for a in anchors if a >= 0), -1)
-        if anchor < 0:
-            page = page.rstrip("\n") + "\n\n" + text
-        else:
-            page = page[:anchor + 1] + text + "\n" + page[anchor + 1:]
-    open(path, "w").write(page)
-
-
 def main(argv):
     out = argv[1]
     if len(argv) > 3 and argv[2] == "--splice":
         agents = argv[4:]
         started = os.environ.get("IDLE_STARTED")
-        splice(argv[3], section(out, agents, started), target_line(out, agents))
+        # Where run-results.sh puts it in a whole page: after the separate-broker runs.
+        results_page.splice(argv[3], HEADING, section(out, agents, started),
+                            ("Real containers", "Throughput against agents"),
+                            target_line(out, agents))
     else:
         sys.stdout.write(section(out, argv[2:]))
 

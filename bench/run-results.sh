@@ -13,6 +13,9 @@
 #   bench/run-results.sh --idle-only  only the idle-agents runs (cube-bench --idle against a
 #                                   separate broker, 1,000 / 2,000 / 5,000 agents, a few
 #                                   minutes): rewrites only that section of RESULTS.md
+#   bench/run-results.sh --services-only  only the services runs (cube-bench --services 100
+#                                   --replicas 1000, in-process and against a separate broker,
+#                                   a minute or two): rewrites only that section
 #
 # Needs a build with cube-bench and cube-broker (Release for numbers worth reading):
 #   cmake -S . -B build -DCMAKE_BUILD_TYPE=Release && cmake --build build -j
@@ -33,9 +36,10 @@ while [ $# -gt 0 ]; do
     --full) FULL=1 ;;
     --quick) FULL=q ;;
     --idle-only) IDLE_ONLY=1 ;;
+    --services-only) SERVICES_ONLY=1 ;;
     --swarm) SWARM=${2:?--swarm needs N}; shift ;;
     -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
-    *) echo "usage: $0 [--full|--quick] [--swarm N] [--idle-only]" >&2; exit 2 ;;
+    *) echo "usage: $0 [--full|--quick] [--swarm N] [--idle-only|--services-only]" >&2; exit 2 ;;
   esac
   shift
 done
@@ -43,12 +47,14 @@ done
 for bin in "$BENCH" "$BROKER"; do
   [ -x "$bin" ] || { echo "missing $bin: build first (see $0 --help)" >&2; exit 2; }
 done
-[ "$IDLE_ONLY" = 1 ] || command -v gnuplot >/dev/null || { echo "gnuplot is missing: apt-get install gnuplot-nox" >&2; exit 2; }
+[ "$IDLE_ONLY" = 1 ] || [ "$SERVICES_ONLY" = 1 ] || command -v gnuplot >/dev/null || { echo "gnuplot is missing: apt-get install gnuplot-nox" >&2; exit 2; }
 command -v python3 >/dev/null || { echo "python3 is missing" >&2; exit 2; }
 
 mkdir -p "$OUT"
 if [ "$IDLE_ONLY" = 1 ]; then
   rm -f "$OUT"/idle-*
+elif [ "$SERVICES_ONLY" = 1 ]; then
+  rm -f "$OUT"/services-*
 else
   rm -f "$OUT"/*.json "$OUT"/*.latency "$OUT"/*.log "$OUT"/*.svg "$OUT"/*.dat
 fi
@@ -72,6 +78,12 @@ if [ "$FULL" = q ]; then
   IDLE_AGENTS="20 40"; IDLE_SECONDS=2
 else
   IDLE_AGENTS="1000 2000 5000"; IDLE_SECONDS=20
+fi
+# Services (issue 15: Nomad's C1M, 1,000 jobs x 1,000 tasks, scaled: 100 x 1,000 on 1,000 agents).
+if [ "$FULL" = q ]; then
+  SERVICES=4; REPLICAS=50; SERVICE_SLOTS=1
+else
+  SERVICES=100; REPLICAS=1000; SERVICE_SLOTS=128
 fi
 CLIENTS=16
 DURATION=100
@@ -134,6 +146,37 @@ if [ "$IDLE_ONLY" = 1 ]; then
   exit 0
 fi
 
+# Services (cube-bench --services): the C1M shape scaled to this machine, in-process and against
+# a separate broker.
+SERVICE_RUNS="services-in-process services-process"
+run_services() {
+  local name
+  for name in $SERVICE_RUNS; do
+    local where=()
+    if [ "$name" = services-process ]; then
+      start_broker memory
+      where=(--broker "$BROKER_ADDR" --broker-pid "$BROKER_PID")
+    fi
+    echo "== $name: cube-bench --services $SERVICES --replicas $REPLICAS ${where[*]}" >&2
+    "$BENCH" "${where[@]}" --services "$SERVICES" --replicas "$REPLICAS" --agents 1000 \
+      --slots "$SERVICE_SLOTS" --clients "$CLIENTS" -o json -q >"$OUT/$name.json" \
+      2>"$OUT/$name.log" || echo "   (incomplete: see bench/results/$name.log)" >&2
+    [ "$name" != services-process ] || stop_broker
+    python3 - "$OUT/$name.json" <<'EOF' >&2 || true
+import json, sys
+d = json.load(open(sys.argv[1]))
+print("   %.0f placements/s, broker CPU %.1f us per replica, complete %s" % (d["placements_per_s"], d["broker_cpu_us_per_task"] or 0, d["complete"]))
+EOF
+  done
+}
+if [ "$SERVICES_ONLY" = 1 ]; then
+  run_services
+  SERVICES_STARTED="$STARTED (\`run-results.sh --services-only\`; load average before $LOAD_BEFORE, after $(cut -d' ' -f1-3 /proc/loadavg); niceness $NICENESS)" \
+    python3 "$ROOT/bench/services_section.py" "$OUT" --splice "$ROOT/bench/RESULTS.md" $SERVICE_RUNS
+  echo "wrote the Services section of bench/RESULTS.md and bench/results/services-*" >&2
+  exit 0
+fi
+
 # 1. Throughput against agents: the same total number of slots (32,000) however many agents.
 for n in $SCALE_AGENTS; do
   slots=$(( (32000 + n - 1) / n ))
@@ -177,6 +220,9 @@ stop_broker
 
 # 5. Idle agents against a separate broker.
 run_idle
+
+# 5b. Services.
+run_services
 
 # 6. Real containers: Cube against Docker Swarm and dockerd's own API (opt-in).
 rm -f "$OUT/swarm.txt"
@@ -228,12 +274,13 @@ EOF
 
 # --- RESULTS.md ---
 LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
-IDLE_AGENTS="$IDLE_AGENTS" python3 - "$ROOT" "$OUT" "$STARTED" "$LOAD_BEFORE" "$FULL" "$BENCH" "$NICENESS" "$LOAD_AFTER" $SCALE_AGENTS <<'EOF'
+IDLE_AGENTS="$IDLE_AGENTS" SERVICE_RUNS="$SERVICE_RUNS" python3 - "$ROOT" "$OUT" "$STARTED" "$LOAD_BEFORE" "$FULL" "$BENCH" "$NICENESS" "$LOAD_AFTER" $SCALE_AGENTS <<'EOF'
 import json, os, platform, subprocess, sys
 root, out, started, load_before, full, bench, niceness, load_after = sys.argv[1:9]
 agents = sys.argv[9:]
 sys.path.insert(0, root + "/bench")
 import idle_section
+import services_section
 idle_agents = os.environ["IDLE_AGENTS"].split()
 def load(name):
     return json.load(open("%s/%s.json" % (out, name)))
@@ -334,6 +381,7 @@ for name, d in (("memory", pm), ("sqlite", ps), ("memory, batches of 64", pb)):
     L.append("| %s | %s | %s |" % (name, "—" if g is None else "%.0f B" % g,
              us(d.get("broker_cpu_us_per_task"))))
 L.append("")
+L.append(services_section.section(out, os.environ["SERVICE_RUNS"].split()))
 L.append(idle_section.section(out, idle_agents))
 swarm = out + "/swarm.txt"
 if os.path.exists(swarm) and os.path.getsize(swarm) > 0:

@@ -103,6 +103,37 @@ TEST(BenchSmoke, PrintsATableAndRejectsBadUsage) {
   EXPECT_NE(bad.err.find("--agents"), std::string::npos) << bad.err;
 }
 
+TEST(BenchSmoke, ServicesAgainstARunningBrokerProcessScaleUpAndAreRemoved) {
+  Cluster c;
+  c.start_broker({"--store", "memory"});
+  auto r = run_command({bench_binary(), "--broker", c.address(), "--broker-pid",
+                        std::to_string(c.broker().pid()), "--services", "4", "--replicas", "15",
+                        "--agents", "10", "--slots", "8", "-o", "json", "-q"},
+                       120s);
+  ASSERT_EQ(r.status.code, 0) << r.out << r.err;
+  auto json = nlohmann::json::parse(r.out, nullptr, false);
+  ASSERT_TRUE(json.is_object()) << r.out;
+  EXPECT_TRUE(json.value("complete", false)) << r.out;
+  EXPECT_EQ(json.value("started", 0u), 60u) << r.out;
+  EXPECT_EQ(json.value("running_at_broker", 0u), 60u) << r.out;
+  EXPECT_EQ(json.value("stopped", 0u), 60u) << r.out;
+  EXPECT_GT(json.value("placements_per_s", 0.0), 0.0) << r.out;
+  EXPECT_TRUE(json["broker_cpu_us_per_task"].is_number()) << r.out;
+  // The run removed what it created: the broker is left without services.
+  auto ls = c.cli({"service", "ls", "-o", "json"});
+  ASSERT_EQ(ls.status.code, 0) << ls.err;
+  EXPECT_EQ(nlohmann::json::parse(ls.out, nullptr, false), nlohmann::json::array()) << ls.out;
+
+  auto too_many = run_command(
+      {bench_binary(), "--services", "10", "--replicas", "10", "--agents", "2", "--slots", "4"},
+      10s);
+  EXPECT_EQ(too_many.status.code, 2) << too_many.err;
+  EXPECT_NE(too_many.err.find("100 slots"), std::string::npos) << too_many.err;
+  auto alone = run_command({bench_binary(), "--replicas", "3"}, 10s);
+  EXPECT_EQ(alone.status.code, 2) << alone.err;
+  EXPECT_NE(alone.err.find("--replicas goes with --services"), std::string::npos) << alone.err;
+}
+
 TEST(BenchSmoke, ComparesWithAnotherBinaryRoundByRound) {
   // This binary against itself: the mechanics (runs, JSON, ratios), not the figures.
   auto r = run_command({bench_binary(), "--compare", bench_binary(), "--rounds", "1", "--agents",
