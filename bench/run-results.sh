@@ -9,7 +9,8 @@
 #                                   nothing; RESULTS.md says so)
 #   ... --swarm N                   also run bench/compare-swarm.sh N (real containers through
 #                                   Cube, Docker Swarm and dockerd's API; needs dockerd and
-#                                   briefly puts it in swarm mode) and add its table
+#                                   briefly puts it in swarm mode) and its rolling-update
+#                                   comparison (--update 6 2), and add their tables
 #   bench/run-results.sh --idle-only  only the idle-agents runs (cube-bench --idle against a
 #                                   separate broker, 1,000 / 2,000 / 5,000 agents, a few
 #                                   minutes): rewrites only that section of RESULTS.md
@@ -230,6 +231,10 @@ if [ "$SWARM" != 0 ]; then
   echo "== compare-swarm.sh $SWARM" >&2
   BUILD_DIR=$BUILD "$ROOT/bench/compare-swarm.sh" "$SWARM" >"$OUT/swarm.txt" 2>"$OUT/swarm.log" ||
     echo "   (failed: see bench/results/swarm.log)" >&2
+  echo "== compare-swarm.sh --update 6 2" >&2
+  echo >>"$OUT/swarm.txt"
+  BUILD_DIR=$BUILD "$ROOT/bench/compare-swarm.sh" --update 6 2 >>"$OUT/swarm.txt" \
+    2>>"$OUT/swarm.log" || echo "   (failed: see bench/results/swarm.log)" >&2
 fi
 
 # --- plots ---
@@ -387,7 +392,8 @@ swarm = out + "/swarm.txt"
 if os.path.exists(swarm) and os.path.getsize(swarm) > 0:
     L.append("## Real containers: Cube, Docker Swarm and dockerd\n")
     L.append("`bench/compare-swarm.sh` (targets: Cube at least 95 % of what dockerd's API does "
-             "directly, and at least 1.3 times Swarm):\n")
+             "directly, and at least 1.3 times Swarm), then `bench/compare-swarm.sh --update 6 2`: "
+             "a rolling update of the image of a 6-replica service, 2 at a time, through each:\n")
     L.append("```\n" + open(swarm).read().rstrip() + "\n```\n")
 L.append("## Throughput against agents\n")
 L.append("The same 32,000 slots in total, split over 1 to %s agents, %s tasks of %d ms each.\n"
