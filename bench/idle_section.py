@@ -11,7 +11,6 @@
 bench/run-results.sh calls it: the first form while writing the whole page, the second for
 `run-results.sh --idle-only`, which measures only the idle agents.
 """
-import json
 import os
 import sys
 
@@ -23,17 +22,7 @@ TARGET_PERCENT = 25.0
 
 
 def load(out, n):
-    path = "%s/idle-%s.json" % (out, n)
-    if not os.path.exists(path) or os.path.getsize(path) == 0:
-        return None
-    try:
-        return json.load(open(path))
-    except ValueError:
-        return None
-
-
-def cell(v, fmt):
-    return "—" if v is None else fmt(v)
+    return results_page.load_report(out, "idle-%s" % n)
 
 
 def target_line(out, agents):
@@ -44,7 +33,7 @@ def target_line(out, agents):
     p = d.get("broker_cpu_percent")
     ok = p is not None and d.get("complete") and p <= TARGET_PERCENT
     return ("| 5,000 idle agents, 1 s heartbeats, separate broker process: broker CPU <= 25 %% "
-            "of one core | %s | %s |" % (cell(p, lambda v: "%.1f %%" % v), "yes" if ok else "**no**"))
+            "of one core | %s | %s |" % (results_page.cell(p, lambda v: "%.1f %%" % v), "yes" if ok else "**no**"))
 
 
 def section(out, agents, started=None):
@@ -69,12 +58,12 @@ def section(out, agents, started=None):
         c = d["config"]
         L.append("| %s | %d | %s | %s | %s | %s | %s | %s | %s |" % (
             "{:,}".format(d["agents"]), len(c["agents_per_process"]),
-            cell(d.get("broker_cpu_percent"), lambda v: "%.1f %%" % v),
-            cell(d.get("broker_cpu_us_per_heartbeat"), lambda v: "%.1f µs" % v),
-            cell(d.get("heartbeat_period_ms"), lambda v: "%.0f ms" % v),
-            cell(d.get("broker_rss_bytes"), lambda v: "%.0f MiB" % (v / 1048576)),
-            cell(d.get("broker_fds"), lambda v: "{:,}".format(v)),
-            cell(d.get("fleet_cpu_percent"), lambda v: "%.0f %%" % v),
+            results_page.cell(d.get("broker_cpu_percent"), lambda v: "%.1f %%" % v),
+            results_page.cell(d.get("broker_cpu_us_per_heartbeat"), lambda v: "%.1f µs" % v),
+            results_page.cell(d.get("heartbeat_period_ms"), lambda v: "%.0f ms" % v),
+            results_page.cell(d.get("broker_rss_bytes"), lambda v: "%.0f MiB" % (v / 1048576)),
+            results_page.cell(d.get("broker_fds"), lambda v: "{:,}".format(v)),
+            results_page.cell(d.get("fleet_cpu_percent"), lambda v: "%.0f %%" % v),
             "yes" if d.get("complete") else "**no**: " + d.get("error", "")))
     L.append("\nPer agent per heartbeat: the broker's CPU in the window divided by the "
              "AGENT_HEARTBEATs it counted (`events.received.AGENT_HEARTBEAT`), so it includes everything else "

@@ -1,6 +1,25 @@
-"""Splicing one section (and its row of the Targets table) into bench/RESULTS.md, for the
-`run-results.sh --*-only` modes that measure one part of the page and keep the rest
-(idle_section.py, services_section.py)."""
+"""Helpers of the sections of bench/RESULTS.md (idle_section.py, services_section.py): reading a
+run's JSON report, formatting a figure that may be missing, and splicing one section (and its
+row of the Targets table) into the page, for the `run-results.sh --*-only` modes that measure one
+part of the page and keep the rest."""
+import json
+import os
+
+
+def load_report(out, name):
+    """bench/results/NAME.json as a dict, or None when it is missing, empty or not JSON."""
+    path = "%s/%s.json" % (out, name)
+    if not os.path.exists(path) or os.path.getsize(path) == 0:
+        return None
+    try:
+        return json.load(open(path))
+    except ValueError:
+        return None
+
+
+def cell(v, fmt):
+    """`fmt(v)`, or an em dash for a figure the report does not have."""
+    return "—" if v is None else fmt(v)
 
 
 def splice_target(page, line):

@@ -11,27 +11,12 @@ each figure).
 bench/run-results.sh calls it: the first form while writing the whole page, the second for
 `run-results.sh --services-only`.
 """
-import json
 import os
 import sys
 
 import results_page
 
 HEADING = "## Services"
-
-
-def load(out, name):
-    path = "%s/%s.json" % (out, name)
-    if not os.path.exists(path) or os.path.getsize(path) == 0:
-        return None
-    try:
-        return json.load(open(path))
-    except ValueError:
-        return None
-
-
-def cell(v, fmt):
-    return "—" if v is None else fmt(v)
 
 
 def section(out, names, started=None):
@@ -47,7 +32,7 @@ def section(out, names, started=None):
              "placements/s | broker CPU per replica | stops/s | peak RSS | complete |")
     L.append("|---|---:|---:|---|---:|---:|---:|---:|---:|---:|---|")
     for name in names:
-        d = load(out, name)
+        d = results_page.load_report(out, name)
         if d is None:
             L.append("| %s | — | — | — | — | — | — | — | — | — | **no report** (see bench/results/%s.log) |" % (name, name))
             continue
@@ -58,9 +43,9 @@ def section(out, names, started=None):
             "in-process" if c["broker"] == "in-process" else "separate process",
             "%.2f s" % d["create_s"], "%.2f s" % d["scale_up_s"],
             "{:,.0f}".format(d["placements_per_s"]),
-            cell(d.get("broker_cpu_us_per_task"), lambda v: "%.1f µs" % v),
+            results_page.cell(d.get("broker_cpu_us_per_task"), lambda v: "%.1f µs" % v),
             "{:,.0f}".format(d["stops_per_s"]),
-            cell(d.get("broker_peak_rss_bytes"), lambda v: "%.0f MiB" % (v / 1048576)),
+            results_page.cell(d.get("broker_peak_rss_bytes"), lambda v: "%.0f MiB" % (v / 1048576)),
             "yes" if d.get("complete") else "**no**: " + d.get("error", "")))
     L.append("\nBroker CPU per replica covers the scale-up (in-process: the broker's loop, "
              "ZeroMQ and writer threads; separate: the broker process). Peak RSS is the whole "
