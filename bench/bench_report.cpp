@@ -162,6 +162,7 @@ nlohmann::json to_json(const BenchResult& r) {
       {"broker", c.broker.empty() ? "in-process" : c.broker},
       {"agent_threads", c.agent_threads},
       {"io_threads", c.io_threads},
+      {"subscribers", c.subscribers},
   };
   return {
       {"config", config},
@@ -182,6 +183,7 @@ nlohmann::json to_json(const BenchResult& r) {
       {"latency_ms", percentiles_json(r.latency_ms)},
       {"submit_ms", percentiles_json(r.submit_ms)},
       {"broker_cpu_s", optional_json(r.broker_cpu_s)},
+      {"subscriber_events", r.subscriber_events},
       {"broker_loop_cpu_s", optional_json(r.broker_loop_cpu_s)},
       {"broker_cpu_us_per_task", optional_json(r.broker_cpu_us_per_task())},
       {"process_cpu_s", optional_json(r.process_cpu_s)},

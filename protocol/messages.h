@@ -485,10 +485,10 @@ struct ServiceRestartRequest {
 
 // What to send a subscriber: events matching every non-empty field.
 struct EventFilter {
-  std::string task;     // a task ID: that task's events
-  std::string node;     // a node name: its node events and the events of tasks on it
-  std::string type;     // "task", "node" or "service"
-  std::string service;  // a service name: its service events and the events of its tasks
+  std::string task{};     // a task ID: that task's events
+  std::string node{};     // a node name: its node events and the events of tasks on it
+  std::string type{};     // "task", "node" or "service"
+  std::string service{};  // a service name: its service events and the events of its tasks
   friend bool operator==(const EventFilter&, const EventFilter&) = default;
 };
 
