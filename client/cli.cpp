@@ -89,8 +89,11 @@ struct Context {
   ClientOptions brokers;              // the endpoints, --failover-timeout and the CURVE keys
   Millis timeout{5000};
 
-  Client make_client() const {
+  // `interrupt_fd` (a ShutdownSignal's): ends a call in flight when readable (`events`,
+  // `--watch`, which follow the feed until interrupted).
+  Client make_client(int interrupt_fd = -1) const {
     ClientOptions options = brokers;
+    options.interrupt_fd = interrupt_fd;
     options.tries = kTries;
     options.timeout_per_try = Millis((timeout.count() + kTries - 1) / kTries);
     // A long --timeout (a slow link) must not leave a list fewer tries than one broker gets.
@@ -465,17 +468,6 @@ uint64_t since_flag(const Context& ctx) {
   return n;
 }
 
-// A client for a command that follows the feed until SIGINT or SIGTERM: its calls end at once
-// when `stop` fires.
-Client following_client(const Context& ctx, const ShutdownSignal& stop) {
-  ClientOptions options = ctx.brokers;
-  options.tries = kTries;
-  options.timeout_per_try = Millis((ctx.timeout.count() + kTries - 1) / kTries);
-  options.failover_timeout = std::max(options.failover_timeout, ctx.timeout);
-  options.interrupt_fd = stop.fd();
-  return Client(options, ctx.io.clock);
-}
-
 int cmd_events(Context& ctx) {
   if (!ctx.args.empty())
     throw UsageError{"unexpected argument \"" + ctx.args.front() + "\""};
@@ -483,7 +475,7 @@ int cmd_events(Context& ctx) {
   protocol::EventFilter filter = event_filter_from_flags(ctx);
   uint64_t since = since_flag(ctx);
   ShutdownSignal stop;
-  Client client = following_client(ctx, stop);
+  Client client = ctx.make_client(stop.fd());
   while (true) {
     auto page = client.events(since, filter, kEventWait);
     if (!page)
@@ -511,7 +503,7 @@ int cmd_events(Context& ctx) {
 int watch(Context& ctx, const protocol::EventFilter& filter,
           const std::function<Status(Client&)>& draw) {
   ShutdownSignal stop;
-  Client client = following_client(ctx, stop);
+  Client client = ctx.make_client(stop.fd());
   // Where the feed is now, before the snapshot: nothing that happens after it is missed.
   auto start = client.events(0, filter, Millis(0));
   if (!start)
