@@ -163,14 +163,8 @@ TEST(Events, ASubmittedTaskShowsPendingScheduledRunningCompletedInOrder) {
   c.start_agent("a");
   LineStream events(client_argv(c, {"events", "-o", "json", "--filter", "type=task"}),
                     (c.dir() / "events.err").string());
-  // The subscriber is parked before the submit: a LIST round trip cannot tell, so submit only
-  // once the broker counts a waiting subscriber.
-  ASSERT_TRUE(eventually(
-      [&] {
-        return contains(c.cli({"status", "--counters"}).out, "feed.subscribers");
-      },
-      10s))
-      << c.logs();
+  // Submit only once the broker holds the subscriber's request: it follows from now.
+  ASSERT_TRUE(eventually([&] { return waiting_subscribers(c) >= 1; }, 10s)) << c.logs();
   std::string id = c.submit({"--name", "feed-1", "--driver", "exec", "--", "sh", "-c", "exit 0"});
 
   std::vector<std::string> states;
@@ -203,11 +197,7 @@ TEST(Events, ANodeKilledWithSigkillShowsLost) {
   c.start_agent("doomed");
   LineStream events(client_argv(c, {"events", "-o", "json", "--filter", "node=doomed"}),
                     (c.dir() / "events.err").string());
-  ASSERT_TRUE(eventually(
-      [&] {
-        return contains(c.cli({"status", "--counters"}).out, "feed.subscribers");
-      },
-      10s));
+  ASSERT_TRUE(eventually([&] { return waiting_subscribers(c) >= 1; }, 10s)) << c.logs();
   c.agent("doomed").signal(SIGKILL);
   auto lost = events.until(
       [](const std::string& line) { return parse(line)["Node"]["State"] == "lost"; }, 15s);
