@@ -75,4 +75,17 @@ std::optional<protocol::FeedEvent> service_feed_event(const Service* before, con
   return e;
 }
 
+protocol::FeedEvent rollout_step_event(const Service& service, uint32_t slot, size_t done,
+                                       SystemTime now) {
+  protocol::FeedEvent e;
+  e.type = "service";
+  e.time_ms = to_unix_ms(now);
+  e.name = service.name;
+  e.version = service.version;
+  e.state = "rollout_step";
+  e.reason = "slot " + std::to_string(slot) + " replaced (" + std::to_string(done) + " of " +
+             std::to_string(service.replicas) + ")";
+  return e;
+}
+
 }  // namespace cube::broker

@@ -30,4 +30,9 @@ protocol::FeedEvent node_feed_event(std::string_view name, std::string_view stat
 std::optional<protocol::FeedEvent> service_feed_event(const Service* before, const Service* after,
                                                       SystemTime now);
 
+// A rollout of `service` replaced slot `slot` (its new task passed the monitor period); `done`
+// slots of `service.replicas` are replaced so far. Action rollout_step.
+protocol::FeedEvent rollout_step_event(const Service& service, uint32_t slot, size_t done,
+                                       SystemTime now);
+
 }  // namespace cube::broker

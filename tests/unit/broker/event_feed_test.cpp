@@ -225,6 +225,10 @@ TEST(FeedEvents, ServiceChangesNameTheirAction) {
   updating.update_state = std::string(kUpdateStateUpdating);
   updating.task_template.image = "nginx:2";
   EXPECT_EQ(service_feed_event(&web, &updating, now)->state, "updated");
+  auto step = rollout_step_event(updating, 2, 1, now);
+  EXPECT_EQ(step.state, "rollout_step");
+  EXPECT_EQ(step.reason, "slot 2 replaced (1 of 2)");
+  EXPECT_EQ(step.name, "web");
 }
 
 TEST(FeedEvents, ATaskEventCarriesItsStatesNodeAndSlot) {
