@@ -21,9 +21,15 @@ Result<uint64_t> parse_index(std::string_view what, const std::string& text) {
 
 // Gives back the stream's place under max_streams when the response (and its stream) is gone,
 // also when the server never ran the stream (a peer that left before the headers went out).
-struct StreamSlot {
-  std::shared_ptr<std::atomic<int>> active;
-  ~StreamSlot() { active->fetch_sub(1); }
+class StreamSlot {
+ public:
+  explicit StreamSlot(std::shared_ptr<std::atomic<int>> active) : active_(std::move(active)) {}
+  ~StreamSlot() { active_->fetch_sub(1); }
+  StreamSlot(const StreamSlot&) = delete;
+  StreamSlot& operator=(const StreamSlot&) = delete;
+
+ private:
+  std::shared_ptr<std::atomic<int>> active_;
 };
 
 }  // namespace
@@ -85,7 +91,7 @@ HttpResponse EventStreams::open(const HttpRequest& request) {
                           "too many event streams open (" + std::to_string(options_.max_streams) +
                               "): close one or retry later");
   }
-  auto slot = std::make_shared<StreamSlot>(StreamSlot{active_});
+  auto slot = std::make_shared<StreamSlot>(active_);
   // The first answer, at once: a bad filter is a 400 and a broker that is down a 503, before
   // the 200 goes out.
   auto first = broker_.events(query->since, query->filter, Millis(0));
