@@ -85,6 +85,11 @@ HttpResponse EventStreams::open(const HttpRequest& request) {
     return error_response(query.status());
   if (stopping_->load())
     return error_response(503, ErrorCode::Unavailable, "the gateway is stopping");
+  // The first answer, at once: a bad filter is a 400 and a broker that is down a 503, before
+  // a stream is counted or the 200 goes out.
+  auto first = broker_.events(query->since, query->filter, Millis(0));
+  if (!first)
+    return error_response(first.status());
   if (active_->fetch_add(1) >= options_.max_streams) {
     active_->fetch_sub(1);
     return error_response(503, ErrorCode::Unavailable,
@@ -92,11 +97,6 @@ HttpResponse EventStreams::open(const HttpRequest& request) {
                               "): close one or retry later");
   }
   auto slot = std::make_shared<StreamSlot>(active_);
-  // The first answer, at once: a bad filter is a 400 and a broker that is down a 503, before
-  // the 200 goes out.
-  auto first = broker_.events(query->since, query->filter, Millis(0));
-  if (!first)
-    return error_response(first.status());
 
   HttpResponse r;
   r.content_type = "text/event-stream";

@@ -371,6 +371,9 @@ TEST_F(EventsHttp, StreamsTheSameEventsFiltersAndResumesFromLastEventId) {
   EXPECT_EQ(reset->event, "reset");
   EXPECT_TRUE(reset->data.contains("NextIndex"));
 
+  // Four streams are open (tasks, nobody, resumed, future): a fifth is refused, a bad one
+  // still told what is wrong.
+  EXPECT_EQ(status_of("?type=task"), 503);
   EXPECT_EQ(status_of("?type=pod"), 400);
   EXPECT_EQ(status_of("?colour=red"), 400);
   EXPECT_EQ(status_of("?since=x"), 400);
