@@ -13,7 +13,8 @@
 //   - client ERROR replies to requests refused before they changed anything (malformed,
 //     unauthorized, invalid, unknown task, a SUBMIT_BATCH refused whole); a REQ client has one
 //     request in flight, so there is no order to keep;
-//   - replies to the reads (LIST, GET, NODES, STATUS): the broker's current view, which may
+//   - replies to the reads (LIST, GET, NODES, STATUS; EVENTS, which reads only published, so
+//     committed, events): the broker's current view, which may
 //     include changes whose commit is still in flight, answered while a slow commit runs;
 //   - the BEACON on the PUB socket (epoch and heartbeat only);
 //   - LOGS_FETCH to an agent and the logs reply to the client (log bytes live on the agent).
