@@ -161,6 +161,7 @@ nlohmann::json config_json(const BenchConfig& c) {
       {"broker", c.broker.empty() ? "in-process" : c.broker},
       {"agent_threads", c.agent_threads},
       {"io_threads", c.io_threads},
+      {"subscribers", c.subscribers},
   };
 }
 
@@ -185,6 +186,7 @@ nlohmann::json to_json(const BenchResult& r) {
       {"latency_ms", percentiles_json(r.latency_ms)},
       {"submit_ms", percentiles_json(r.submit_ms)},
       {"broker_cpu_s", optional_json(r.broker_cpu_s)},
+      {"subscriber_events", r.subscriber_events},
       {"broker_loop_cpu_s", optional_json(r.broker_loop_cpu_s)},
       {"broker_cpu_us_per_task", optional_json(r.broker_cpu_us_per_task())},
       {"process_cpu_s", optional_json(r.process_cpu_s)},

@@ -60,6 +60,9 @@ struct BenchConfig {
   std::optional<int> broker_pid;  // an external broker's pid, for its CPU and memory
   size_t agent_threads = 1;
   int io_threads = 1;
+  // Event feed subscribers (docs/events.md) following the broker during the run, each a thread
+  // with its own cube::Client long-polling EVENTS: what the feed costs the broker.
+  size_t subscribers = 0;
 };
 
 struct BenchResult {
@@ -79,6 +82,7 @@ struct BenchResult {
   Percentiles latency_ms;  // submit -> Running
   Percentiles submit_ms;   // submit round trip
   std::optional<double> broker_cpu_s;
+  uint64_t subscriber_events = 0;           // events the subscribers received, all together
   std::optional<double> broker_loop_cpu_s;  // in-process: the loop thread alone
   std::optional<double> process_cpu_s;      // the whole cube-bench process
   std::optional<int64_t> broker_peak_rss_bytes;

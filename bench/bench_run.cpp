@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <atomic>
 #include <cmath>
 #include <cstdio>
 #include <fstream>
@@ -31,6 +32,9 @@ namespace {
 // How often the waiting thread looks at progress, and how many looks make a progress line.
 constexpr Millis kTick{50};
 constexpr int kTicksPerLine = 20;
+// How long a --subscribers thread's EVENTS request waits at the broker: the longest it takes
+// to notice the run is over.
+constexpr Millis kSubscriberWait{1000};
 // After the agents ended every task, how long the broker may take to have applied it all.
 constexpr Millis kBrokerSettle{15000};
 
@@ -115,6 +119,26 @@ Result<BenchResult> run_bench(const BenchRunOptions& options, const Clock& clock
   double loop_cpu_before = (*cluster)->broker_loop_cpu_seconds();
   std::optional<double> process_cpu_before = process_cpu_seconds_now();
 
+  // --- event feed subscribers ---
+  std::atomic<bool> subscribers_stop{false};
+  std::atomic<uint64_t> subscriber_events{0};
+  std::vector<std::thread> subscriber_threads;
+  ClientOptions subscriber_options;
+  subscriber_options.endpoint = (*cluster)->endpoint();
+  for (size_t i = 0; i < config.subscribers; ++i) {
+    subscriber_threads.emplace_back([&] {
+      Client client(subscriber_options, clock);
+      uint64_t since = 0;
+      while (!subscribers_stop.load()) {
+        auto page = client.events(since, {}, kSubscriberWait);
+        if (!page)
+          continue;  // retried: the next call waits again
+        subscriber_events += page->events.size();
+        since = page->next_index;
+      }
+    });
+  }
+
   // --- load ---
   LoadOptions load_options;
   load_options.endpoint = (*cluster)->endpoint();
@@ -152,6 +176,10 @@ Result<BenchResult> run_bench(const BenchRunOptions& options, const Clock& clock
   }
   // The clients give up on their own (cube::Client tries), so this join is bounded.
   load_thread.join();
+  subscribers_stop = true;  // each ends within kSubscriberWait
+  for (auto& t : subscriber_threads)
+    t.join();
+  result.subscriber_events = subscriber_events.load();
 
   // --- the broker's view ---
   if (before && result.error.empty() && config.duration_ms > 0) {

@@ -102,7 +102,7 @@ Args parse_args(int argc, char** argv, bool& help) {
   Args a;
   BenchConfig& c = a.config;
   int64_t agents = 100, slots = 8, tasks = 10000, clients = 4, agent_threads = 1, io_threads = 1,
-          batch = 1;
+          batch = 1, subscribers = 0;
   int broker_pid = 0;
   int64_t rounds = kDefaultRounds;
   std::string timeout, compare;
@@ -141,6 +141,9 @@ Args parse_args(int argc, char** argv, bool& help) {
       "rate", po::value(&c.rate)->default_value(0),
       "open loop: submit R tasks per second on a fixed schedule (0: closed loop)")(
       "broker", po::value(&c.broker), "use the broker at HOST:PORT instead of one in-process")(
+      "subscribers", po::value(&subscribers)->default_value(subscribers),
+      "event feed subscribers following the broker during the run (threads long-polling "
+      "EVENTS, as `cube-client events` does): run with 0 and 1 to see what the feed costs")(
       "broker-pid", po::value(&broker_pid),
       "with --broker: its process id, to report its CPU and memory")(
       "output,o", po::value(&a.output)->default_value(a.output), "table or json")(
@@ -265,7 +268,8 @@ Args parse_args(int argc, char** argv, bool& help) {
   if (vm.count("services")) {
     if (is_idle)
       throw UsageError{"--services does not go with --idle"};
-    for (const char* task_only : {"tasks", "batch", "duration-ms", "rate", "latency-out"}) {
+    for (const char* task_only :
+         {"tasks", "batch", "duration-ms", "rate", "latency-out", "subscribers"}) {
       if (vm.count(task_only) && !vm[task_only].defaulted())
         throw UsageError{"--" + std::string(task_only) + " does not go with --services"};
     }
@@ -347,6 +351,7 @@ Args parse_args(int argc, char** argv, bool& help) {
   c.batch = static_cast<size_t>(batch);
   c.agent_threads = static_cast<size_t>(agent_threads);
   c.io_threads = static_cast<int>(io_threads);
+  c.subscribers = static_cast<size_t>(std::max<int64_t>(subscribers, 0));
   a.quiet = vm.count("quiet") > 0;
   return a;
 }

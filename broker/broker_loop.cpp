@@ -400,6 +400,8 @@ int64_t BrokerLoop::poll_timeout_ms() const {
     deadline = std::min(deadline, *d);
   if (auto d = state_.logs.next_deadline())
     deadline = std::min(deadline, *d);
+  if (auto d = state_.feed.next_deadline())
+    deadline = std::min(deadline, *d);
   if (state_.services_wake_at)
     deadline = std::min(deadline, *state_.services_wake_at);
   if (state_.schedule_needed)
@@ -435,6 +437,9 @@ void BrokerLoop::run_timers() {
       continue;
     spdlog::warn("agent {} ({}) is lost: no message for {} ms", agent->name, agent_id,
                  options_.node_grace.count());
+    bool suspect_first = options_.heartbeat * options_.suspect_after_beats < options_.node_grace;
+    state_.note_node(agent->name, node_state_name(NodeState::Lost),
+                     node_state_name(suspect_first ? NodeState::Suspect : NodeState::Ready));
     bump(state_.counters, "agents.lost");
     state_.lifecycle.node_lost(agent_id, wall);
     state_.event_sync.forget(agent_id);
@@ -452,6 +457,7 @@ void BrokerLoop::run_timers() {
   if (state_.lifecycle.release_restarts(now) > 0)
     state_.schedule_needed = true;  // restart backoffs ended
   expire_logs(state_, now);
+  state_.answer_parked_events(now);  // the EVENTS requests whose wait is over
   state_.queue_commands();
 }
 

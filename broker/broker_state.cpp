@@ -4,6 +4,7 @@
 #include <unordered_map>
 #include <utility>
 
+#include "broker/feed_events.h"
 #include "common/ids.h"
 #include "protocol/batches.h"
 
@@ -49,7 +50,47 @@ BrokerState::BrokerState(const BrokerOptions& options, const Clock& clock,
       lifecycle(tasks, agents, counters, options.stop_grace, clock, options.restart,
                 std::random_device{}()),
       rate_limiter(options.client_rate),
-      logs(random_fetch_id_start()) {}
+      logs(random_fetch_id_start()),
+      feed(options.event_buffer, options.max_event_subscribers) {
+  tasks.on_state_change([this](const Task& task, std::optional<TaskState> from, SystemTime now) {
+    outbox.push_event(task_feed_event(task, from, now));
+  });
+  services.on_change([this](const Service* before, const Service* after) {
+    if (auto event = service_feed_event(before, after, this->clock.wall()))
+      outbox.push_event(std::move(*event));
+  });
+}
+
+void BrokerState::note_node(std::string_view name, std::string_view state,
+                            std::string_view previous) {
+  outbox.push_event(node_feed_event(name, state, previous, clock.wall()));
+}
+
+void BrokerState::answer_events(std::span<const zmq::message_t> routing, uint64_t request_id,
+                                uint64_t since, const protocol::EventFilter& filter, uint32_t max) {
+  protocol::Reply r = feed.read(since, filter, max);
+  r.request_id = request_id;
+  if (r.status.is_too_old())
+    bump(counters, "feed.too_old");
+  bump(counters, "feed.replies");
+  bump(counters, "feed.sent", r.feed.size());
+  reply(routing, r);
+}
+
+void BrokerState::answer_parked_events(SteadyTime now) {
+  auto answer = [&](const ParkedEvents& parked) {
+    std::vector<zmq::message_t> routing;
+    routing.reserve(parked.routing.size());
+    for (const auto& frame : parked.routing)
+      routing.emplace_back(frame.data(), frame.size());
+    answer_events(routing, parked.request_id, parked.since, parked.filter, parked.max);
+  };
+  for (const auto& parked : feed.take_matched())
+    answer(parked);
+  for (const auto& parked : feed.take_expired(now))
+    answer(parked);
+  counters["feed.subscribers"] = feed.parked();  // a gauge: requests waiting now
+}
 
 bool BrokerState::first_report(const std::string& key) {
   if (reported_.size() >= kMaxReportedKeys)
@@ -144,6 +185,12 @@ void BrokerState::flush_outbox() {
       routing.emplace_back(frame.data(), frame.size());
     sockets.send_client(routing, message.type, message.body);
   });
+  size_t published =
+      outbox.flush_events([this](protocol::FeedEvent&& event) { feed.publish(std::move(event)); });
+  if (published > 0) {
+    bump(counters, "feed.published", published);
+    answer_parked_events(clock.now());
+  }
 }
 
 size_t BrokerState::refuse_held_replies(const Status& why) {
@@ -163,8 +210,11 @@ size_t BrokerState::refuse_held_replies(const Status& why) {
 
 void BrokerState::touch(AgentRecord& agent) {
   agent.last_seen_ms = to_unix_ms(clock.wall());
-  if (liveness.on_traffic(agent.id, clock.now()) != NodeState::Ready)
+  NodeState before = liveness.on_traffic(agent.id, clock.now());
+  if (before != NodeState::Ready)
     schedule_needed = true;  // a suspect agent is offered tasks again
+  if (before == NodeState::Suspect)
+    note_node(agent.name, node_state_name(NodeState::Ready), node_state_name(before));
 }
 
 void BrokerState::request_sync(AgentRecord& agent, std::string reason) {

@@ -27,6 +27,7 @@
 #include "broker/broker_metrics.h"
 #include "broker/broker_sockets.h"
 #include "broker/counters.h"
+#include "broker/event_feed.h"
 #include "broker/event_sync.h"
 #include "broker/liveness.h"
 #include "broker/logs_proxy.h"
@@ -70,6 +71,10 @@ struct BrokerState {
   // them into the outbox.
   std::vector<AgentCommand> commands;
   Outbox outbox;
+  // Recent committed changes and the EVENTS requests waiting for them (docs/events.md). The
+  // task and service tables report their changes into the outbox (feed_events.h); they reach
+  // the feed from there once committed (flush_outbox).
+  EventFeed feed;
   // Something changed that may let a task be placed: the loop runs a scheduling pass.
   bool schedule_needed = true;
   // The broker just loaded the services: the loop's next service walk visits every service,
@@ -126,6 +131,15 @@ struct BrokerState {
   // Answers every client reply the outbox holds with `why` instead (same request ids), at once:
   // the commit they wait for failed. Returns how many.
   size_t refuse_held_replies(const Status& why);
+
+  // --- The event feed ---
+  // Queues a node's state change for the feed (it leaves with the next commit).
+  void note_node(std::string_view name, std::string_view state, std::string_view previous);
+  // Answers an EVENTS request from the feed at once (events, nothing after wait_ms, too_old).
+  void answer_events(std::span<const zmq::message_t> routing, uint64_t request_id, uint64_t since,
+                     const protocol::EventFilter& filter, uint32_t max);
+  // Answers the parked EVENTS requests that new events match, and those whose wait is over.
+  void answer_parked_events(SteadyTime now);
 
   // --- Agents ---
   // Marks traffic from an agent for liveness and display.

@@ -31,6 +31,7 @@ MessageTable broker_message_table() {
   add_event_handlers(table);
   add_logs_handlers(table);
   add_service_handlers(table);
+  add_events_handlers(table);
   return table;
 }
 

@@ -7,6 +7,7 @@
 //   event_handlers.cpp   AGENT_HEARTBEAT, TASK_STATE, TASK_STATE_BATCH, NODE_STATS (events SUB)
 //   logs_handlers.cpp    LOGS (client) and LOGS_DATA (work): the logs proxy
 //   service_handlers.cpp SERVICE_CREATE/LIST/INSPECT/SCALE/REMOVE (client; docs/services.md)
+//   events_handlers.cpp  EVENTS (client): the event feed's long poll (docs/events.md)
 //
 // A handler decides through TaskLifecycle/AgentRegistry/TaskTable and queues what must be sent
 // (BrokerState); it never blocks and never throws.
@@ -28,6 +29,7 @@ void add_work_handlers(MessageTable& table);
 void add_event_handlers(MessageTable& table);
 void add_logs_handlers(MessageTable& table);
 void add_service_handlers(MessageTable& table);
+void add_events_handlers(MessageTable& table);
 
 // Answers the LOGS requests whose agent did not answer in time (a loop timer).
 void expire_logs(BrokerState& state, SteadyTime now);

@@ -59,6 +59,10 @@ struct BrokerOptions {
   RateLimit client_rate;
   // SUBMITs are refused with Unavailable while this many tasks wait for placement; 0 = no bound.
   size_t max_pending = 0;
+  // The event feed (docs/events.md): how many recent events the broker keeps for subscribers
+  // (--event-buffer) and how many EVENTS requests may wait at once (--event-subscribers).
+  size_t event_buffer = 65536;
+  size_t max_event_subscribers = 4096;
 };
 
 }  // namespace cube::broker

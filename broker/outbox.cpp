@@ -20,6 +20,7 @@ void Outbox::stored(uint64_t batch) {
 size_t Outbox::drop() {
   size_t dropped = queue_.size();
   queue_.clear();
+  events_.clear();
   return dropped;
 }
 

@@ -13,10 +13,14 @@
 //   - client ERROR replies to requests refused before they changed anything (malformed,
 //     unauthorized, invalid, unknown task, a SUBMIT_BATCH refused whole); a REQ client has one
 //     request in flight, so there is no order to keep;
-//   - replies to the reads (LIST, GET, NODES, STATUS): the broker's current view, which may
+//   - replies to the reads (LIST, GET, NODES, STATUS; EVENTS, which reads only published, so
+//     committed, events): the broker's current view, which may
 //     include changes whose commit is still in flight, answered while a slow commit runs;
 //   - the BEACON on the PUB socket (epoch and heartbeat only);
 //   - LOGS_FETCH to an agent and the logs reply to the client (log bytes live on the agent).
+//
+// Events for the feed (broker/event_feed.h) wait here by the same rule: push_event() tags them
+// like a message, and flush_events() hands over those whose batch is stored, in order.
 //
 // How: each message is tagged with the number of the batch that will carry the changes made so
 // far. cut() is called when a batch goes to the store and returns its number; stored(n) when
@@ -75,7 +79,23 @@ class Outbox {
     return sent;
   }
 
-  // Drops every queued message (shutdown with changes the store refused). Returns how many.
+  // Queues a feed event behind every change made so far (it reports one of them).
+  void push_event(protocol::FeedEvent event) { events_.push_back({std::move(event), open_batch_}); }
+  // Calls publish(FeedEvent&&) for each event whose batch is stored, in the order queued.
+  // Returns how many.
+  template <typename Publish>
+  size_t flush_events(Publish&& publish) {
+    size_t published = 0;
+    while (!events_.empty() && events_.front().batch <= stored_batch_) {
+      publish(std::move(events_.front().event));
+      events_.pop_front();
+      ++published;
+    }
+    return published;
+  }
+
+  // Drops every queued message and event (shutdown with changes the store refused). Returns
+  // how many messages.
   size_t drop();
   // Removes and returns the queued client replies, in order (the store refused the commit they
   // wait for: the loop answers them with its error instead, so no client waits on a store that
@@ -87,6 +107,11 @@ class Outbox {
 
  private:
   std::deque<OutboxMessage> queue_;
+  struct HeldEvent {
+    protocol::FeedEvent event;
+    uint64_t batch = 0;
+  };
+  std::deque<HeldEvent> events_;
   uint64_t open_batch_ = 1;    // the batch that will carry the changes made from now on
   uint64_t stored_batch_ = 0;  // the newest batch the store acknowledged
 };

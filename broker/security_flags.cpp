@@ -33,7 +33,12 @@ void add_security_options(po::options_description& desc) {
       "client-burst", po::value<double>(),
       "SUBMITs a client may send at once before --client-rate applies (default: one second's "
       "worth)")("max-pending", po::value<size_t>(),
-                "refuse SUBMITs while this many tasks wait for placement (default: no bound)");
+                "refuse SUBMITs while this many tasks wait for placement (default: no bound)")(
+      "event-buffer", po::value<size_t>(),
+      "recent events kept for `cube-client events --since` and GET /events resumes "
+      "(default: 65536; docs/events.md)")(
+      "event-subscribers", po::value<size_t>(),
+      "event feed requests that may wait at once; beyond it: unavailable (default: 4096)");
 }
 
 Status read_security_options(const po::variables_map& vm, bool loopback, BrokerOptions& options) {
@@ -104,6 +109,13 @@ Status read_security_options(const po::variables_map& vm, bool loopback, BrokerO
   }
   if (vm.count("max-pending"))
     options.max_pending = vm["max-pending"].as<size_t>();
+  if (vm.count("event-buffer")) {
+    options.event_buffer = vm["event-buffer"].as<size_t>();
+    if (options.event_buffer < 1)
+      return Status::invalid("--event-buffer must be 1 or more");
+  }
+  if (vm.count("event-subscribers"))
+    options.max_event_subscribers = vm["event-subscribers"].as<size_t>();
   return Status::ok();
 }
 

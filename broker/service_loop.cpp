@@ -7,6 +7,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "broker/feed_events.h"
 #include "common/check.h"
 #include "common/ids.h"
 
@@ -172,7 +173,11 @@ Round reconcile_round(BrokerState& state, ServiceWalk walk) {
     if (plan.wake_at_ms != 0 && (wake_at_ms == 0 || plan.wake_at_ms < wake_at_ms))
       wake_at_ms = plan.wake_at_ms;
     if (progress != nullptr && !plan.done.empty()) {
-      progress->done.insert(plan.done.begin(), plan.done.end());
+      for (uint32_t slot : plan.done) {
+        if (progress->done.insert(slot).second) {
+          state.outbox.push_event(rollout_step_event(service, slot, progress->done.size(), wall));
+        }
+      }
       progress->last_done_ms = now_ms;
     }
     if (auto next = rollout_outcome(service, plan, now_ms)) {

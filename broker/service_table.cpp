@@ -9,6 +9,8 @@ const Service* ServiceTable::find(std::string_view name) const {
 
 void ServiceTable::put(Service service) {
   std::string name = service.name;
+  if (observer_)
+    observer_(find(name), &service);
   services_.insert_or_assign(name, std::move(service));
   if (auto it = removed_.find(name); it != removed_.end())
     removed_.erase(it);
@@ -20,6 +22,8 @@ void ServiceTable::remove(std::string_view name) {
   auto it = services_.find(name);
   if (it == services_.end())
     return;
+  if (observer_)
+    observer_(&it->second, nullptr);
   services_.erase(it);
   end_rollout(name);
   if (auto d = dirty_.find(name); d != dirty_.end())

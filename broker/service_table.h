@@ -14,6 +14,7 @@
 
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <map>
 #include <set>
 #include <string>
@@ -34,6 +35,11 @@ class ServiceTable {
   // Every service, by name.
   const std::map<std::string, Service, std::less<>>& services() const { return services_; }
   size_t size() const { return services_.size(); }
+
+  // Called by put() and remove() with the service before (nullptr: new) and after (nullptr:
+  // removed) the change, before it is made (the event feed, broker/feed_events.h).
+  using ChangeObserver = std::function<void(const Service* before, const Service* after)>;
+  void on_change(ChangeObserver observer) { observer_ = std::move(observer); }
 
   // Adds or replaces the service of that name, and marks it for the next commit.
   void put(Service service);
@@ -86,6 +92,7 @@ class ServiceTable {
   std::set<std::string, std::less<>> changed_;
   std::deque<std::pair<uint64_t, Service>> answers_;  // oldest first
   std::map<std::string, RolloutProgress, std::less<>> rollouts_;
+  ChangeObserver observer_;
 };
 
 }  // namespace cube::broker

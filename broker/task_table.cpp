@@ -40,6 +40,8 @@ Status TaskTable::add(Task task, SystemTime now) {
   index(record.task.id, record);
   ++counts_[static_cast<size_t>(record.task.state)];
   mark_uncommitted(record);
+  if (observer_)
+    observer_(record.task, std::nullopt, now);
   return Status::ok();
 }
 
@@ -103,6 +105,8 @@ Status TaskTable::transition(const TaskRecord& found, TaskState to, std::string 
   index(key, record);
   append_event(key, record, now);
   mark_uncommitted(record);
+  if (observer_)
+    observer_(record.task, from, now);
   return Status::ok();
 }
 

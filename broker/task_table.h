@@ -82,6 +82,12 @@ class TaskTable {
   //   Invalid   the task is not Pending or has no ID.
   Status add(Task task, SystemTime now);
 
+  // Called by add() (`from` nullopt) and transition() with the task as changed and its state
+  // before (the event feed, broker/feed_events.h). Not by restore().
+  using StateObserver =
+      std::function<void(const Task& task, std::optional<TaskState> from, SystemTime now)>;
+  void on_state_change(StateObserver observer) { observer_ = std::move(observer); }
+
   // Puts back a task loaded from the store, in whatever state it was stored, with its history.
   // Not marked for commit. Conflict for a duplicate ID.
   Status restore(Task task, std::vector<TaskEvent> history);
@@ -200,6 +206,7 @@ class TaskTable {
   std::vector<TaskEventRecord> new_events_;
   bool collect_events_ = true;
   std::map<std::string, bool, std::less<>> changed_services_;  // service -> a task not live
+  StateObserver observer_;
 };
 
 }  // namespace cube::broker

@@ -46,7 +46,12 @@ void on_hello(BrokerState& state, Inbound& in, protocol::Hello& hello) {
   if (!check_agent_identity(state, in, hello))
     return;
   SystemTime wall = state.clock.wall();
-  auto [phrase, counter] = hello_transition(state.agents.find(hello.agent_id));
+  const AgentRecord* before = state.agents.find(hello.agent_id);
+  auto [phrase, counter] = hello_transition(before);
+  // The node's state before, for the event feed: "" when it joins for the first time.
+  std::string previous;
+  if (before != nullptr)
+    previous = node_info(state, *before).state;
   auto registered = state.agents.on_hello(hello, in.routing_id, new_random_id(), to_unix_ms(wall));
   if (!registered.is_ok()) {
     bump(state.counters, "work.hello_refused");
@@ -65,6 +70,8 @@ void on_hello(BrokerState& state, Inbound& in, protocol::Hello& hello) {
                hello.tasks.size(), fmt::join(agent.drivers, ", "));
   bump(state.counters, counter);
   bump(state.counters, "work.hellos");
+  if (previous != node_state_name(NodeState::Ready))
+    state.note_node(agent.name, node_state_name(NodeState::Ready), previous);
   state.lifecycle.reconcile(agent, hello.tasks, wall, state.commands);
   state.queue_commands();
   state.schedule_needed = true;

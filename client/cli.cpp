@@ -15,6 +15,8 @@
 #include <string>
 #include <vector>
 
+#include <unistd.h>
+
 #include <boost/program_options.hpp>
 #include <nlohmann/json.hpp>
 
@@ -22,9 +24,11 @@
 #include "client/node_lookup.h"
 #include "client/views.h"
 #include "common/config_file.h"
+#include "common/shutdown_signal.h"
 #include "common/units.h"
 #include "protocol/curve.h"
 #include "protocol/envelope.h"
+#include "protocol/event_json.h"
 #include "protocol/keygen_command.h"
 #include "protocol/service_json.h"
 #include "protocol/task_json.h"
@@ -53,6 +57,9 @@ constexpr std::string_view kDefaultWaitTimeout = "5m";
 // `logs -f` asks again this long after an answer with nothing new: new lines show up within a
 // quarter second, and an idle follower costs four small requests a second.
 constexpr Millis kFollowInterval{250};
+// How long one EVENTS request waits for an event at the broker (`events`, `--watch`): idle
+// output costs one request per this; a --watch table redraws its ages at the same pace.
+constexpr Millis kEventWait{10000};
 // One try of a LOGS request lasts at least this long: the broker answers within its 5 s fetch
 // deadline even when the agent is silent ("agent X did not answer"), and that answer is more
 // useful than a retry.
@@ -82,8 +89,11 @@ struct Context {
   ClientOptions brokers;              // the endpoints, --failover-timeout and the CURVE keys
   Millis timeout{5000};
 
-  Client make_client() const {
+  // `interrupt_fd` (a ShutdownSignal's): ends a call in flight when readable (`events`,
+  // `--watch`, which follow the feed until interrupted).
+  Client make_client(int interrupt_fd = -1) const {
     ClientOptions options = brokers;
+    options.interrupt_fd = interrupt_fd;
     options.tries = kTries;
     options.timeout_per_try = Millis((timeout.count() + kTries - 1) / kTries);
     // A long --timeout (a slow link) must not leave a list fewer tries than one broker gets.
@@ -423,10 +433,113 @@ int cmd_run(Context& ctx) {
   return submit_task(ctx, task_from_flags(ctx, ctx.args[0], ctx.args[1]));
 }
 
+// --- the event feed: `events`, `list --watch`, `nodes --watch` (docs/events.md) ---
+
+// `--filter KEY=VALUE` flags (task=ID, node=NAME, type=TYPE, service=NAME) as one filter.
+protocol::EventFilter event_filter_from_flags(const Context& ctx) {
+  protocol::EventFilter filter;
+  for (const std::string& item : ctx.get_list("filter")) {
+    size_t eq = item.find('=');
+    std::string key = item.substr(0, eq);
+    std::string value = eq == std::string::npos ? "" : item.substr(eq + 1);
+    std::string* field = key == "task"      ? &filter.task
+                         : key == "node"    ? &filter.node
+                         : key == "type"    ? &filter.type
+                         : key == "service" ? &filter.service
+                                            : nullptr;
+    if (field == nullptr || eq == std::string::npos || value.empty()) {
+      throw UsageError{"--filter \"" + item +
+                       "\": expected task=ID, node=NAME, type=task|node|service or service=NAME"};
+    }
+    *field = value;
+  }
+  return filter;
+}
+
+uint64_t since_flag(const Context& ctx) {
+  if (!ctx.has("since"))
+    return 0;
+  std::string text = ctx.get("since");
+  char* end = nullptr;
+  errno = 0;
+  unsigned long long n = std::strtoull(text.c_str(), &end, 10);
+  if (text.empty() || text[0] == '-' || end != text.c_str() + text.size() || errno != 0)
+    throw UsageError{"--since: \"" + text + "\" is not an event index (a whole number)"};
+  return n;
+}
+
+int cmd_events(Context& ctx) {
+  if (!ctx.args.empty())
+    throw UsageError{"unexpected argument \"" + ctx.args.front() + "\""};
+  std::string format = output_format(ctx, {"table", "json"});
+  protocol::EventFilter filter = event_filter_from_flags(ctx);
+  uint64_t since = since_flag(ctx);
+  ShutdownSignal stop;
+  Client client = ctx.make_client(stop.fd());
+  while (true) {
+    auto page = client.events(since, filter, kEventWait);
+    if (!page)
+      return client.was_interrupted() ? kExitOk : report_failure(ctx, client, page.status());
+    if (page->too_old) {
+      // The events after `since` are gone (or the broker restarted): say so, as the SSE stream
+      // does, and go on from now. A script reloads its snapshot (list, nodes) on this line.
+      if (format == "json") {
+        ctx.io.out << json{{"Type", "reset"}, {"NextIndex", page->next_index}}.dump() << "\n";
+      } else {
+        ctx.io.err << kProgram << ": " << page->message << "\n";
+      }
+    }
+    for (const auto& event : page->events)
+      ctx.io.out << (format == "json" ? feed_event_to_json(event).dump() : feed_event_line(event))
+                 << "\n";
+    ctx.io.out.flush();
+    since = page->next_index;
+  }
+}
+
+// `list --watch`, `nodes --watch`: draws with `draw` (a snapshot from the broker), then again
+// after every change the feed reports (matching `filter`) and, with nothing new, every
+// kEventWait for the ages. On a terminal each drawing replaces the last.
+int watch(Context& ctx, const protocol::EventFilter& filter,
+          const std::function<Status(Client&)>& draw) {
+  ShutdownSignal stop;
+  Client client = ctx.make_client(stop.fd());
+  // Where the feed is now, before the snapshot: nothing that happens after it is missed.
+  auto start = client.events(0, filter, Millis(0));
+  if (!start)
+    return report_failure(ctx, client, start.status());
+  uint64_t since = start->next_index;
+  const bool terminal = &ctx.io.out == &std::cout && ::isatty(STDOUT_FILENO) == 1;
+  while (true) {
+    if (terminal)
+      ctx.io.out << "\x1b[H\x1b[2J";  // home, clear: the new table replaces the old
+    if (Status s = draw(client); !s.is_ok())
+      return client.was_interrupted() ? kExitOk : report_failure(ctx, client, s);
+    ctx.io.out.flush();
+    auto page = client.events(since, filter, kEventWait);
+    if (!page)
+      return client.was_interrupted() ? kExitOk : report_failure(ctx, client, page.status());
+    since = page->next_index;
+  }
+}
+
 int cmd_list(Context& ctx) {
   if (!ctx.args.empty())
     throw UsageError{"unexpected argument \"" + ctx.args.front() + "\""};
   std::string format = output_format(ctx, {"table", "wide", "json"});
+  if (ctx.vm["watch"].as<bool>()) {
+    if (format == "json")
+      throw UsageError{"--watch draws a table: use -o table or -o wide (for JSON, `events`)"};
+    protocol::EventFilter tasks_only;
+    tasks_only.type = "task";
+    return watch(ctx, tasks_only, [&](Client& client) {
+      auto tasks = client.list();
+      if (!tasks)
+        return tasks.status();
+      ctx.io.out << render_task_table(*tasks, ctx.io.clock.wall(), format == "wide") << "\n";
+      return Status::ok();
+    });
+  }
   Client client = ctx.make_client();
   auto tasks = client.list();
   if (!tasks)
@@ -864,6 +977,18 @@ int cmd_nodes(Context& ctx) {
   if (ctx.args.size() > 1)
     throw UsageError{"unexpected argument \"" + ctx.args[1] + "\" (nodes takes at most one NAME)"};
   std::string format = output_format(ctx, {"table", "wide", "json"});
+  if (ctx.vm["watch"].as<bool>()) {
+    if (format == "json" || !ctx.args.empty())
+      throw UsageError{"--watch draws the node table: give no NAME and use -o table or -o wide"};
+    // Every event: the table's task counts change with the tasks.
+    return watch(ctx, {}, [&](Client& client) {
+      auto nodes = client.nodes();
+      if (!nodes)
+        return nodes.status();
+      ctx.io.out << render_node_table(*nodes, ctx.io.clock.wall(), format == "wide") << "\n";
+      return Status::ok();
+    });
+  }
   Client client = ctx.make_client();
   auto nodes = client.nodes();
   if (!nodes)
@@ -967,14 +1092,47 @@ const std::vector<CommandSpec>& commands() {
        "  cube-client run web nginx:1.25 -p 80/tcp\n"
        "  cube-client run hello busybox:latest -- echo hello",
        true, [](po::options_description& d) { add_spec_options(d, false); }, cmd_run},
-      {"list", "List tasks", "list [-o table|wide|json]",
+      {"list", "List tasks", "list [-o table|wide|json] [--watch]",
        "Lists every task: ID, NAME, STATE, NODE, AGE, and why a Pending or Failed task is\n"
        "stuck. -o wide adds image, driver, resources and ports; -o json prints the tasks in the\n"
-       "prior orchestrators' JSON (PascalCase, numeric State).",
+       "prior orchestrators' JSON (PascalCase, numeric State).\n"
+       "--watch draws the table again whenever a task changes (driven by the broker's event\n"
+       "feed, see `events`; idle, every 10 s for the ages) until Ctrl-C.",
        "  cube-client list\n"
+       "  cube-client list --watch\n"
        "  cube-client list -o json | jq '.[] | select(.State == 2) | .ID'",
-       false, [](po::options_description& d) { add_output_option(d, "table, wide or json"); },
+       false,
+       [](po::options_description& d) {
+         add_output_option(d, "table, wide or json");
+         d.add_options()("watch,w", po::bool_switch(),
+                         "redraw the table on every task change until interrupted");
+       },
        cmd_list},
+      {"events", "Follow the broker's event feed (task, node and service changes)",
+       "events [--since INDEX] [--filter KEY=VALUE ...] [-o table|json]",
+       "Prints one line per change the broker made and stored, as it happens, until Ctrl-C\n"
+       "(SIGINT or SIGTERM; exit 0): task state changes (with the reason and node), nodes\n"
+       "joining, lost and back, service changes and rollout ends. Each event has an index;\n"
+       "--since INDEX starts after that one (the broker keeps the last --event-buffer events,\n"
+       "65,536 by default), else from now. When INDEX is no longer kept (or the broker\n"
+       "restarted since) the output says so (-o json: {\"Type\":\"reset\",\"NextIndex\":N}) and\n"
+       "goes on from now. --filter (repeatable, all must match): task=ID, node=NAME (that\n"
+       "node and the tasks on it), type=task|node|service, service=NAME (the service and its\n"
+       "tasks). -o json prints one JSON object per line (NDJSON), the same objects as the\n"
+       "gateway's GET /events (docs/events.md).",
+       "  cube-client events\n"
+       "  cube-client events --filter type=node\n"
+       "  cube-client events --filter service=web -o json | jq -c .Task\n"
+       "  cube-client events --since 1200 -o json",
+       false,
+       [](po::options_description& d) {
+         add_output_option(d, "table (one line per event) or json (NDJSON)");
+         d.add_options()("since", po::value<std::string>()->value_name("INDEX"),
+                         "start after event INDEX (default: from now)")(
+             "filter", po::value<std::vector<std::string>>()->value_name("KEY=VALUE"),
+             "task=ID, node=NAME, type=task|node|service or service=NAME; repeatable");
+       },
+       cmd_events},
       {"get", "Show one task and its history", "get ID [-o table|json]",
        "Shows a task's fields, ports, exit code and reason, and its state history in local\n"
        "time. -o json prints the task JSON with an \"Events\" array.",
@@ -1000,17 +1158,25 @@ const std::vector<CommandSpec>& commands() {
              "tail", po::value<std::string>()->value_name("N"), "start with the last N lines");
        },
        cmd_logs},
-      {"nodes", "List the agents (nodes), or show one", "nodes [NAME|ID] [-o table|wide|json]",
+      {"nodes", "List the agents (nodes), or show one",
+       "nodes [NAME|ID] [-o table|wide|json] [--watch]",
        "Lists the agents the broker knows: name, ID, state (ready, suspect, lost), tasks\n"
        "running/slots, live CPU, memory and disk use of the host (used/total, from the agent's\n"
        "latest stats), load average, labels and when the broker last heard from each.\n"
        "-o wide adds the capacity the scheduler places against and what it has allocated;\n"
        "-o json gives every number in bytes and cores.\n"
-       "With a NAME (or ID), shows that agent in detail and the tasks placed on it.",
+       "With a NAME (or ID), shows that agent in detail and the tasks placed on it.\n"
+       "--watch draws the table again on every change the event feed reports.",
        "  cube-client nodes\n"
        "  cube-client nodes worker-1\n"
-       "  cube-client nodes -o json",
-       false, [](po::options_description& d) { add_output_option(d, "table, wide or json"); },
+       "  cube-client nodes -o json\n"
+       "  cube-client nodes --watch",
+       false,
+       [](po::options_description& d) {
+         add_output_option(d, "table, wide or json");
+         d.add_options()("watch,w", po::bool_switch(),
+                         "redraw the node table on every change (event feed) until interrupted");
+       },
        cmd_nodes},
       {"service",
        "Keep N replicas of a task running (create, ls, ps, inspect, scale, update, rollback, "

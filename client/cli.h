@@ -2,7 +2,8 @@
 // from main() so tests can run it with their own streams, stdin and clock.
 //
 //   cube-client [--broker HOST:PORT[,HOST:PORT...]] [--timeout DURATION] COMMAND [ARGS]
-//   commands: submit, run, list, get, stop, logs, nodes, status   (cube-client --help)
+//   commands: submit, run, list, events, get, stop, logs, nodes, status, service
+//   (cube-client --help)
 //
 // The global options are settings (common/config_file.h): flags over CUBE_* variables over
 // --config FILE, else ~/.config/cube/client.conf and /etc/cube/client.conf, over defaults.

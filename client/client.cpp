@@ -208,6 +208,7 @@ Result<protocol::Reply> Client::call_encoded(uint8_t type, const std::string& bo
                                              uint64_t request_id) {
   was_unanswered_ = false;
   was_refused_ = false;
+  was_interrupted_ = false;
   try {
     if (options_.failover || endpoints_.size() > 1)
       return run_failover(type, body, request_id);
@@ -240,11 +241,13 @@ Client::TryOutcome Client::try_once(uint8_t type, const std::string& body, uint6
       int64_t wait_ms = millis_until(clock_->now(), deadline);
       if (wait_ms == 0)
         break;
-      std::array<zmq::pollitem_t, 2> items = {
-          {{socket_->handle(), 0, ZMQ_POLLIN, 0}, {watch_->handle(), 0, ZMQ_POLLIN, 0}}};
+      std::array<zmq::pollitem_t, 3> items = {{{socket_->handle(), 0, ZMQ_POLLIN, 0},
+                                               {watch_->handle(), 0, ZMQ_POLLIN, 0},
+                                               {nullptr, options_.interrupt_fd, ZMQ_POLLIN, 0}}};
+      size_t polled = options_.interrupt_fd >= 0 ? 3 : 2;
       int ready = 0;
       try {
-        ready = zmq::poll(items.data(), items.size(), Millis(wait_ms));
+        ready = zmq::poll(items.data(), polled, Millis(wait_ms));
       } catch (const zmq::error_t& e) {
         if (e.num() == EINTR)
           continue;  // a signal; the deadline still holds
@@ -264,6 +267,12 @@ Client::TryOutcome Client::try_once(uint8_t type, const std::string& body, uint6
           was_refused_ = true;
           break;
         }
+      }
+      if (items[2].revents & ZMQ_POLLIN) {
+        outcome.kind = TryOutcome::Kind::Done;
+        outcome.result = Status::unavailable("interrupted");
+        was_interrupted_ = true;
+        break;
       }
       if (!(items[0].revents & ZMQ_POLLIN))
         continue;
@@ -299,7 +308,7 @@ Client::TryOutcome Client::try_once(uint8_t type, const std::string& body, uint6
       if (!reply) {
         outcome.result = Status::internal("the broker at " + address_ +
                                           " sent a malformed reply: " + reply.status().message());
-      } else if (!reply->status.is_ok()) {
+      } else if (!reply->status.is_ok() && !reply->status.is_too_old()) {
         outcome.result = reply->status;
       } else {
         outcome.result = std::move(reply);
@@ -513,6 +522,28 @@ Result<std::vector<Task>> Client::list() {
   if (!reply)
     return reply.status();
   return std::move(reply->tasks);
+}
+
+Result<EventsPage> Client::events(uint64_t since, const protocol::EventFilter& filter, Millis wait,
+                                  uint32_t max) {
+  protocol::EventsRequest request;
+  request.since = since;
+  request.filter = filter;
+  request.wait_ms = wait.count();
+  request.max = max;
+  // The broker holds the request up to `wait`: each try must outlast it.
+  Millis per_try = options_.timeout_per_try;
+  options_.timeout_per_try = per_try + wait;
+  auto reply = call(request);
+  options_.timeout_per_try = per_try;
+  if (!reply)
+    return reply.status();
+  EventsPage page;
+  page.too_old = reply->status.is_too_old();
+  page.message = reply->status.message();
+  page.events = std::move(reply->feed);
+  page.next_index = reply->next_index;
+  return page;
 }
 
 Result<TaskDetails> Client::get(const std::string& task_id) {

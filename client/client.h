@@ -85,6 +85,10 @@ struct ClientOptions {
   // list, the wrong broker key, or keys it does not expect) never answers: call() then returns
   // Unauthorized naming the cause (client/handshake_watch.h) and was_refused() is true.
   protocol::CurveClientKeys curve;
+  // A file descriptor (a ShutdownSignal's, say) that ends the call in flight when it becomes
+  // readable: call() then returns Unavailable "interrupted" and was_interrupted() is true. It
+  // is not read. -1: none.
+  int interrupt_fd = -1;
 };
 
 // ClientOptions for the brokers of broker_endpoints(list): the first is `endpoint`, the others
@@ -100,6 +104,16 @@ struct TaskDetails {
   std::optional<protocol::TaskStats> stats{};
 };
 
+// One answer of the event feed (docs/events.md).
+struct EventsPage {
+  std::vector<protocol::FeedEvent> events;  // oldest first
+  uint64_t next_index = 0;                  // ask with this `since` next
+  // The `since` asked with fell out of the broker's buffer (or the broker restarted): reload
+  // what is shown from a snapshot (list(), nodes()), then follow from next_index.
+  bool too_old = false;
+  std::string message;  // why, when too_old
+};
+
 // `service inspect`: the service and every task made for it (current and ended), by slot.
 struct ServiceDetails {
   protocol::ServiceInfo info;
@@ -109,14 +123,13 @@ struct ServiceDetails {
 class Client {
  public:
   // Any client request; call() fills in its request_id.
-  using Request =
-      std::variant<protocol::SubmitRequest, protocol::ListRequest, protocol::GetRequest,
-                   protocol::StopRequest, protocol::NodesRequest, protocol::StatusRequest,
-                   protocol::LogsRequest, protocol::SubmitBatchRequest,
-                   protocol::ServiceCreateRequest, protocol::ServiceListRequest,
-                   protocol::ServiceInspectRequest, protocol::ServiceScaleRequest,
-                   protocol::ServiceRemoveRequest, protocol::ServiceUpdateRequest,
-                   protocol::ServiceRollbackRequest, protocol::ServiceRestartRequest>;
+  using Request = std::variant<
+      protocol::SubmitRequest, protocol::ListRequest, protocol::GetRequest, protocol::StopRequest,
+      protocol::NodesRequest, protocol::StatusRequest, protocol::LogsRequest,
+      protocol::SubmitBatchRequest, protocol::ServiceCreateRequest, protocol::ServiceListRequest,
+      protocol::ServiceInspectRequest, protocol::ServiceScaleRequest,
+      protocol::ServiceRemoveRequest, protocol::ServiceUpdateRequest,
+      protocol::ServiceRollbackRequest, protocol::ServiceRestartRequest, protocol::EventsRequest>;
 
   // Does not connect yet: the first request opens the socket. `clock` bounds every try (its
   // now()) and paces wait_for (its sleep_for); it must outlive the Client. A ManualClock works:
@@ -132,7 +145,8 @@ class Client {
   // Sends `request` with the next request id and returns the broker's reply when it says ok.
   // Errors:
   //   - the broker's error (not_found, invalid, conflict, unavailable, unauthorized, internal)
-  //     exactly as the reply carried it;
+  //     exactly as the reply carried it; but an EVENTS reply's too_old is returned as the reply
+  //     (status too_old): it carries the next_index to resume from;
   //   - Unavailable "broker at HOST:PORT did not answer within 7.5 s (3 tries)" when every try
   //     timed out; was_unanswered() is then true;
   //   - failing over: Unavailable "no broker answered as leader within 15 s: A: did not answer
@@ -152,6 +166,8 @@ class Client {
   // True when the last call() failed because the broker refused the connection's handshake
   // (CURVE keys missing, not authorized, or wrong): retrying will not help.
   bool was_refused() const { return was_refused_; }
+  // True when the last call() ended because ClientOptions::interrupt_fd became readable.
+  bool was_interrupted() const { return was_interrupted_; }
 
   // The address of the broker the next request goes to first ("127.0.0.1:7100"): the one given,
   // or when failing over the one that answered last (a leader it was redirected to, say).
@@ -221,6 +237,16 @@ class Client {
   // answer within 5 s. A try must outlast that 5 s for the broker's answer to be seen.
   Result<protocol::LogsChunk> logs(const std::string& task_id, int64_t offset,
                                    int64_t max_bytes = 0, int64_t tail_lines = 0);
+
+  // The events after index `since` (0: from now on) that match `filter`, at most `max` (0: the
+  // broker's limit, protocol::kMaxEventsPerReply). When none has happened yet the broker holds
+  // the request until one does or `wait` passes (at most protocol::kMaxEventWaitMs), so a loop
+  // of events(page.next_index, ...) follows the feed with no polling delay. Each try waits
+  // timeout_per_try + wait. A too_old answer is a page with too_old set, not an error.
+  // Errors: as call(); Invalid naming the filter field ("filter type: ..."); Unavailable when
+  // the broker holds too many waiting requests (--event-subscribers).
+  Result<EventsPage> events(uint64_t since, const protocol::EventFilter& filter, Millis wait,
+                            uint32_t max = 0);
 
   // Polls get(task_id) until `is_done(task)` holds, sleeping `interval` on the clock between
   // polls (Clock::sleep_for: this thread's job is to wait). Returns the task that satisfied the
@@ -303,6 +329,7 @@ class Client {
   uint64_t next_id_ = 0;                   // random start, then +1 per request
   bool was_unanswered_ = false;
   bool was_refused_ = false;
+  bool was_interrupted_ = false;
 };
 
 }  // namespace cube

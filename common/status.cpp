@@ -18,12 +18,14 @@ std::string_view error_code_name(ErrorCode code) {
       return "unauthorized";
     case ErrorCode::Internal:
       return "internal";
+    case ErrorCode::TooOld:
+      return "too_old";
   }
   return "internal";
 }
 
 std::optional<ErrorCode> error_code_from_name(std::string_view name) {
-  for (int i = 0; i <= static_cast<int>(ErrorCode::Internal); ++i) {
+  for (int i = 0; i <= static_cast<int>(ErrorCode::TooOld); ++i) {
     auto code = static_cast<ErrorCode>(i);
     if (error_code_name(code) == name)
       return code;
@@ -32,7 +34,7 @@ std::optional<ErrorCode> error_code_from_name(std::string_view name) {
 }
 
 ErrorCode error_code_from_int(int64_t value) {
-  if (value < 0 || value > static_cast<int64_t>(ErrorCode::Internal))
+  if (value < 0 || value > static_cast<int64_t>(ErrorCode::TooOld))
     return ErrorCode::Internal;
   return static_cast<ErrorCode>(value);
 }

@@ -25,6 +25,10 @@ enum class ErrorCode : uint8_t {
   Unavailable = 4,
   Unauthorized = 5,
   Internal = 6,
+  // EVENTS: the `since` index fell out of the broker's event ring (or is from the future, e.g.
+  // from before a broker restart): resynchronise from a snapshot, then continue from the
+  // reply's next_index (docs/events.md).
+  TooOld = 7,
 };
 
 // "not_found", "invalid", ... as in the architecture and in JSON error bodies.
@@ -47,11 +51,13 @@ class [[nodiscard]] Status {
   static Status unavailable(std::string m) { return {ErrorCode::Unavailable, std::move(m)}; }
   static Status unauthorized(std::string m) { return {ErrorCode::Unauthorized, std::move(m)}; }
   static Status internal(std::string m) { return {ErrorCode::Internal, std::move(m)}; }
+  static Status too_old(std::string m) { return {ErrorCode::TooOld, std::move(m)}; }
 
   bool is_ok() const { return code_ == ErrorCode::Ok; }
   bool is_not_found() const { return code_ == ErrorCode::NotFound; }
   bool is_invalid() const { return code_ == ErrorCode::Invalid; }
   bool is_unavailable() const { return code_ == ErrorCode::Unavailable; }
+  bool is_too_old() const { return code_ == ErrorCode::TooOld; }
   ErrorCode code() const { return code_; }
   const std::string& message() const { return message_; }
 

@@ -51,6 +51,11 @@ class BrokerApi {
   // A service request and the broker's reply (its `services`, and `tasks` for an inspect);
   // the broker's refusal (Invalid naming the field, NotFound, Conflict) or Unavailable.
   virtual Result<protocol::Reply> service(const ServiceRequest& request) = 0;
+  // As cube::Client::events: the events after `since` matching `filter`, held up to `wait` at
+  // the broker when there are none; a too_old page when `since` is gone. Invalid naming the
+  // filter field; Unavailable.
+  virtual Result<EventsPage> events(uint64_t since, const protocol::EventFilter& filter,
+                                    Millis wait) = 0;
 };
 
 }  // namespace cube::gateway

@@ -82,6 +82,11 @@ Result<protocol::Reply> ClientPool::service(const ServiceRequest& request) {
   });
 }
 
+Result<EventsPage> ClientPool::events(uint64_t since, const protocol::EventFilter& filter,
+                                      Millis wait) {
+  return with_client(Kind::Leader, [&](Client& c) { return c.events(since, filter, wait); });
+}
+
 size_t ClientPool::idle_for_test() const {
   MutexLock lock(mu_);
   return idle_.size();

@@ -46,6 +46,8 @@ class ClientPool final : public BrokerApi {
   // The gateway's own broker's status (never redirected).
   Result<protocol::BrokerStatus> status() override;
   Result<protocol::Reply> service(const ServiceRequest& request) override;
+  Result<EventsPage> events(uint64_t since, const protocol::EventFilter& filter,
+                            Millis wait) override;
 
   // Clients waiting for reuse; for tests.
   size_t idle_for_test() const CUBE_EXCLUDES(mu_);

@@ -31,7 +31,7 @@ Gateway::Gateway(GatewayOptions options, const Clock& clock)
               [this](const HttpRequest& request) { return api_.handle(request); }) {}
 
 Gateway::~Gateway() {
-  server_.stop();
+  stop();
 }
 
 }  // namespace cube::gateway

@@ -56,7 +56,10 @@ class Gateway {
   int port() const { return server_.port(); }
 
   // See the file comment. Idempotent; blocks until requests in progress are answered.
-  void stop() { server_.stop(); }
+  void stop() {
+    api_.stop_streams();  // the server waits for its streams: end them first
+    server_.stop();
+  }
 
  private:
   ClientPool pool_;

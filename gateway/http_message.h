@@ -6,7 +6,9 @@
 // Thread-safety: values.
 #pragma once
 
+#include <functional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -17,7 +19,13 @@ struct HttpRequest {
   std::string path;           // percent-decoded, without the query string: "/tasks/ID"
   std::string body;           // at most the server's body limit
   std::string authorization;  // the Authorization header; "" when absent
+  // The query string's parameters, decoded, in order ("?task=x&since=4": {task,x},{since,4}).
+  std::vector<std::pair<std::string, std::string>> query{};
+  std::string last_event_id{};  // the Last-Event-ID header (Server-Sent Events); "" when absent
 };
+
+// Writes one piece of a streamed body; false once the peer is gone (stop streaming then).
+using StreamWrite = std::function<bool(std::string_view)>;
 
 struct HttpResponse {
   int status = 200;
@@ -25,6 +33,10 @@ struct HttpResponse {
   std::string body;
   // Extra headers (Allow, Location, WWW-Authenticate), in order.
   std::vector<std::pair<std::string, std::string>> headers;
+  // When set, the body is streamed instead of `body`: the server calls stream(write) on its
+  // worker thread, sending each written piece at once (chunked), and ends the response when
+  // stream returns. GET /events (gateway/event_stream.h).
+  std::function<void(const StreamWrite& write)> stream{};
 
   // The value of header `name` (exact case as added); "" when absent. For tests and logs.
   std::string header(const std::string& name) const {

@@ -25,6 +25,9 @@ HttpRequest to_request(const httplib::Request& req) {
   r.path = req.path;
   r.body = req.body;
   r.authorization = req.get_header_value("Authorization");
+  r.last_event_id = req.get_header_value("Last-Event-ID");
+  for (const auto& [key, value] : req.params)
+    r.query.emplace_back(key, value);
   return r;
 }
 
@@ -40,6 +43,18 @@ void write_response(const HttpResponse& from, httplib::Response& to) {
   to.status = from.status;
   for (const auto& [name, value] : from.headers)
     to.set_header(name, value);
+  if (from.stream) {
+    // One call of the provider runs the whole stream on this worker thread.
+    to.set_chunked_content_provider(
+        from.content_type, [stream = from.stream](size_t, httplib::DataSink& sink) {
+          stream([&sink](std::string_view piece) {
+            return sink.is_writable() && sink.write(piece.data(), piece.size());
+          });
+          sink.done();
+          return true;
+        });
+    return;
+  }
   if (!from.body.empty() || !from.content_type.empty())
     to.set_content(from.body, from.content_type);
 }

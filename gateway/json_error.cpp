@@ -22,6 +22,8 @@ int http_status_for(ErrorCode code) {
       return 401;
     case ErrorCode::Internal:
       return 500;
+    case ErrorCode::TooOld:
+      return 410;  // only EVENTS answers it; GET /events turns it into a reset event
   }
   return 500;
 }

@@ -27,7 +27,10 @@ HttpResponse node_error(const Status& status) {
 }  // namespace
 
 RestApi::RestApi(BrokerApi& broker, RestApiOptions options, const Clock& clock)
-    : broker_(broker), options_(std::move(options)), clock_(clock) {}
+    : broker_(broker),
+      options_(std::move(options)),
+      clock_(clock),
+      streams_(std::make_unique<EventStreams>(broker, clock)) {}
 
 HttpResponse RestApi::handle(const HttpRequest& request) const {
   RouteMatch match = match_route(request.method, request.path);
@@ -48,7 +51,7 @@ HttpResponse RestApi::handle(const HttpRequest& request) const {
           404, ErrorCode::NotFound,
           "no such endpoint: " + request.path +
               " (try /tasks, /tasks/{id}, /nodes, /nodes/{name}, /nodes/{name}/stats, "
-              "/nodes/{name}/tasks, /services, /services/{name}, /metrics or /healthz)");
+              "/nodes/{name}/tasks, /services, /services/{name}, /events, /metrics or /healthz)");
     case RouteMatch::Kind::MethodNotAllowed: {
       HttpResponse r = error_response(405, ErrorCode::Invalid,
                                       "method " + request.method + " is not allowed on " +
@@ -80,6 +83,8 @@ HttpResponse RestApi::handle(const HttpRequest& request) const {
       return health();
     case Route::Metrics:
       return metrics();
+    case Route::Events:
+      return streams_->open(request);
     case Route::ListServices:
     case Route::CreateService:
     case Route::GetService:

@@ -45,6 +45,7 @@
 //   POST   /services/S/rollback  200 + the service rolling back; 409 when never updated.
 //   POST   /services/S/restart   200 + the service replacing every replica.
 //   DELETE /services/S  removes it and stops its tasks: 204; 404 naming S.
+//   GET    /events      the event feed as Server-Sent Events (gateway/event_stream.h).
 //   GET    /healthz     200 "ok" when the broker answers STATUS; 503 otherwise. A broker on a
 //                       shared store (docs/ha.md) adds "role: leader|standby" and, when it
 //                       knows one, "leader: HOST:PORT" lines and an X-Cube-Role header; a
@@ -60,11 +61,13 @@
 // RestApi itself holds no mutable state). It blocks for the broker's answer.
 #pragma once
 
+#include <memory>
 #include <optional>
 #include <string>
 
 #include "common/clock.h"
 #include "gateway/broker_api.h"
+#include "gateway/event_stream.h"
 #include "gateway/http_message.h"
 #include "gateway/router.h"
 #include "protocol/task_json.h"
@@ -82,6 +85,10 @@ class RestApi {
   RestApi(BrokerApi& broker, RestApiOptions options, const Clock& clock = system_clock());
 
   HttpResponse handle(const HttpRequest& request) const;
+
+  // Ends the open GET /events streams (within EventStreamOptions::poll) and refuses new ones:
+  // call before stopping the HTTP server, which waits for them.
+  void stop_streams() { streams_->stop(); }
 
  private:
   HttpResponse submit(const HttpRequest& request) const;
@@ -104,6 +111,8 @@ class RestApi {
   BrokerApi& broker_;
   const RestApiOptions options_;
   const Clock& clock_;
+  // GET /events; behind a pointer: handle() is const, the streams' count is not.
+  std::unique_ptr<EventStreams> streams_;
 };
 
 }  // namespace cube::gateway

@@ -18,7 +18,8 @@ enum class Pattern {
   NodeTasks,
   Health,
   Metrics,
-  Services,
+  Events,
+  Services,  // and the patterns after it: their segment is a service name
   ServiceByName,
   ServiceScale,
   ServiceRollback,
@@ -32,7 +33,7 @@ struct Entry {
 };
 
 // Methods per pattern in the order the Allow header lists them.
-constexpr std::array<Entry, 18> kRoutes = {{
+constexpr std::array<Entry, 19> kRoutes = {{
     {Pattern::Tasks, "GET", Route::ListTasks},
     {Pattern::Tasks, "POST", Route::SubmitTask},
     {Pattern::TaskById, "GET", Route::GetTask},
@@ -43,6 +44,7 @@ constexpr std::array<Entry, 18> kRoutes = {{
     {Pattern::NodeTasks, "GET", Route::ListNodeTasks},
     {Pattern::Health, "GET", Route::Health},
     {Pattern::Metrics, "GET", Route::Metrics},
+    {Pattern::Events, "GET", Route::Events},
     {Pattern::Services, "GET", Route::ListServices},
     {Pattern::Services, "POST", Route::CreateService},
     {Pattern::ServiceByName, "GET", Route::GetService},
@@ -82,6 +84,8 @@ std::optional<Pattern> classify(std::string_view path, std::string& id) {
     return Pattern::Health;
   if (path == "/metrics")
     return Pattern::Metrics;
+  if (path == "/events")
+    return Pattern::Events;
   if (path == "/services")
     return Pattern::Services;
   if (auto task = segment_after(path, kTasksPrefix); task && task->second.empty()) {

@@ -9,6 +9,7 @@
 //   GET  /services       services                POST /services  create
 //   GET  /services/{s}   one service, its tasks  PUT  /services/{s}  update (a rollout)
 //   DELETE /services/{s} remove                  POST /services/{s}/scale|rollback|restart
+//   GET  /events         the event feed as Server-Sent Events (gateway/event_stream.h)
 //   GET  /healthz        "ok" when the broker answers STATUS
 //
 // HEAD is allowed wherever GET is. One trailing slash is ignored ("/tasks/" is "/tasks"), as
@@ -41,6 +42,7 @@ enum class Route {
   ScaleService,
   RollbackService,
   RestartService,
+  Events,
 };
 
 struct RouteMatch {

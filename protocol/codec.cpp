@@ -471,6 +471,7 @@ CUBE_DEFINE_CODEC(ServiceRemoveRequest)
 CUBE_DEFINE_CODEC(ServiceUpdateRequest)
 CUBE_DEFINE_CODEC(ServiceRollbackRequest)
 CUBE_DEFINE_CODEC(ServiceRestartRequest)
+CUBE_DEFINE_CODEC(EventsRequest)
 #undef CUBE_DEFINE_CODEC
 
 std::string encode_body(const Reply& m) {
@@ -646,6 +647,8 @@ const char* message_type_name(uint8_t type) {
       return "SERVICE_ROLLBACK";
     case MessageType::ServiceRestartRequest:
       return "SERVICE_RESTART";
+    case MessageType::EventsRequest:
+      return "EVENTS";
     case MessageType::AgentHeartbeat:
       return "AGENT_HEARTBEAT";
     case MessageType::TaskStateEvent:

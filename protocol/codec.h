@@ -56,6 +56,7 @@ CUBE_DECLARE_CODEC(ServiceRemoveRequest)
 CUBE_DECLARE_CODEC(ServiceUpdateRequest)
 CUBE_DECLARE_CODEC(ServiceRollbackRequest)
 CUBE_DECLARE_CODEC(ServiceRestartRequest)
+CUBE_DECLARE_CODEC(EventsRequest)
 CUBE_DECLARE_CODEC(Reply)
 #undef CUBE_DECLARE_CODEC
 

@@ -58,6 +58,7 @@ enum class MessageType : uint8_t {
   ServiceUpdateRequest = 53,
   ServiceRollbackRequest = 54,
   ServiceRestartRequest = 55,
+  EventsRequest = 56,  // the event feed: a long poll (docs/events.md)
   // broker -> client
   Reply = 60,
 };
@@ -480,6 +481,58 @@ struct ServiceRestartRequest {
   friend bool operator==(const ServiceRestartRequest&, const ServiceRestartRequest&) = default;
 };
 
+// --- the event feed (docs/events.md) ---
+
+// What to send a subscriber: events matching every non-empty field.
+struct EventFilter {
+  std::string task{};     // a task ID: that task's events
+  std::string node{};     // a node name: its node events and the events of tasks on it
+  std::string type{};     // "task", "node" or "service"
+  std::string service{};  // a service name: its service events and the events of its tasks
+  friend bool operator==(const EventFilter&, const EventFilter&) = default;
+};
+
+// Events with Index > since that match `filter`, at most `max` (0 or above kMaxEventsPerReply:
+// that limit). When there are none yet the broker holds the request until one arrives or
+// wait_ms (0: answer at once; at most kMaxEventWaitMs) passes, then answers with what it has
+// (maybe nothing). since 0: from now (only events that happen after the request). A since that
+// fell out of the ring, or that is ahead of the newest event (a broker restarted since), is
+// answered too_old with next_index = the newest index: resynchronise from LIST/NODES, then ask
+// again from there. The reply carries `feed` and `next_index` (the since to ask with next).
+struct EventsRequest {
+  uint64_t request_id = 0;
+  uint64_t since = 0;
+  EventFilter filter;
+  int64_t wait_ms = 0;
+  uint32_t max = 0;
+  friend bool operator==(const EventsRequest&, const EventsRequest&) = default;
+};
+
+inline constexpr uint32_t kMaxEventsPerReply = 1000;
+inline constexpr int64_t kMaxEventWaitMs = 60'000;
+
+// One event of the feed. Flat: which fields are set follows from `type`.
+//   task     id, name, state and previous_state (task state names), node (its name), reason,
+//            service and slot when the task is a service's replica
+//   node     name, state and previous_state ("ready", "suspect", "lost"; "" before it joined)
+//   service  name, state (the action: created, scaled, updated, removed, rollout_step,
+//            rollout_paused, rollout_completed, rolled_back), version, reason (a message)
+struct FeedEvent {
+  uint64_t index = 0;  // 1, 2, ... per broker start
+  std::string type;
+  int64_t time_ms = 0;  // Unix epoch milliseconds, when the broker made the change
+  std::string id;
+  std::string name;
+  std::string state;
+  std::string previous_state;
+  std::string node;
+  std::string reason;
+  std::string service;
+  uint32_t slot = 0;
+  uint64_t version = 0;
+  friend bool operator==(const FeedEvent&, const FeedEvent&) = default;
+};
+
 // A service as the broker answers it: the stored service and what its tasks are doing now.
 struct ServiceInfo {
   Service service;
@@ -501,6 +554,8 @@ struct Reply {
   std::optional<TaskStats> task_stats{};
   std::vector<SubmitOutcome> submitted{};  // SubmitBatch: one per task, in the request's order
   std::vector<ServiceInfo> services{};     // the service requests
+  std::vector<FeedEvent> feed{};           // Events: the events, oldest first
+  uint64_t next_index = 0;                 // Events: the `since` to ask with next
   friend bool operator==(const Reply&, const Reply&) = default;
 };
 
@@ -547,6 +602,7 @@ CUBE_MESSAGE_TYPE(ServiceRemoveRequest, ServiceRemoveRequest);
 CUBE_MESSAGE_TYPE(ServiceUpdateRequest, ServiceUpdateRequest);
 CUBE_MESSAGE_TYPE(ServiceRollbackRequest, ServiceRollbackRequest);
 CUBE_MESSAGE_TYPE(ServiceRestartRequest, ServiceRestartRequest);
+CUBE_MESSAGE_TYPE(EventsRequest, EventsRequest);
 CUBE_MESSAGE_TYPE(Reply, Reply);
 #undef CUBE_MESSAGE_TYPE
 

@@ -362,7 +362,31 @@ constexpr auto wire_fields(const Reply*) {
       field("task", &S::task), field("events", &S::events), field("tasks", &S::tasks),
       field("nodes", &S::nodes), field("broker", &S::broker), field("logs", &S::logs),
       field("task_stats", &S::task_stats), later_field("submitted", &S::submitted),
-      later_field("services", &S::services));
+      later_field("services", &S::services), later_field("feed", &S::feed),
+      later_field("next_index", &S::next_index));
+}
+
+constexpr auto wire_fields(const EventFilter*) {
+  using S = EventFilter;
+  return std::make_tuple(field("task", &S::task), field("node", &S::node), field("type", &S::type),
+                         field("service", &S::service));
+}
+
+constexpr auto wire_fields(const EventsRequest*) {
+  using S = EventsRequest;
+  return std::make_tuple(field("request_id", &S::request_id), field("since", &S::since),
+                         field("filter", &S::filter), field("wait_ms", &S::wait_ms),
+                         field("max", &S::max));
+}
+
+constexpr auto wire_fields(const FeedEvent*) {
+  using S = FeedEvent;
+  return std::make_tuple(field("index", &S::index), field("type", &S::type),
+                         field("time_ms", &S::time_ms), field("id", &S::id),
+                         field("name", &S::name), field("state", &S::state),
+                         field("previous_state", &S::previous_state), field("node", &S::node),
+                         field("reason", &S::reason), field("service", &S::service),
+                         field("slot", &S::slot), field("version", &S::version));
 }
 
 constexpr auto wire_fields(const SubmitOutcome*) {

@@ -130,6 +130,8 @@ inline std::string check_decode(uint8_t type, std::string_view body) {
       return check_message<protocol::ServiceRollbackRequest>(body);
     case MessageType::ServiceRestartRequest:
       return check_message<protocol::ServiceRestartRequest>(body);
+    case MessageType::EventsRequest:
+      return check_message<protocol::EventsRequest>(body);
     case MessageType::Reply:
       return check_message<protocol::Reply>(body);
   }

@@ -71,7 +71,10 @@ TEST(ErrorCode, NamesAreTheWireNames) {
 }
 
 TEST(ErrorCode, UnknownNumbersAreInternalNeverOk) {
-  EXPECT_EQ(error_code_from_int(7), ErrorCode::Internal);
+  EXPECT_EQ(error_code_from_int(7), ErrorCode::TooOld);  // EVENTS' too_old (docs/events.md)
+  EXPECT_EQ(error_code_name(ErrorCode::TooOld), "too_old");
+  EXPECT_EQ(error_code_from_name("too_old"), ErrorCode::TooOld);
+  EXPECT_EQ(error_code_from_int(8), ErrorCode::Internal);
   EXPECT_EQ(error_code_from_int(255), ErrorCode::Internal);
   EXPECT_EQ(error_code_from_int(-1), ErrorCode::Internal);
   EXPECT_EQ(error_code_from_int(INT64_MIN), ErrorCode::Internal);

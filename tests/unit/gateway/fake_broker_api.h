@@ -76,6 +76,20 @@ class FakeBrokerApi final : public BrokerApi {
       return down();
     return nodes_;
   }
+  // No events ever happen here: an empty page from where the caller is; the broker's filter
+  // check (an unknown type is Invalid).
+  Result<EventsPage> events(uint64_t since, const protocol::EventFilter& filter, Millis) override {
+    MutexLock lock(mu_);
+    calls_.push_back("events");
+    if (unavailable_)
+      return down();
+    if (!filter.type.empty() && filter.type != "task" && filter.type != "node" &&
+        filter.type != "service")
+      return Status::invalid("filter type: \"" + filter.type + "\" is not task, node or service");
+    EventsPage page;
+    page.next_index = since;
+    return page;
+  }
   Result<protocol::BrokerStatus> status() override {
     MutexLock lock(mu_);
     calls_.push_back("status");

@@ -226,6 +226,12 @@ TEST(GoldenFiles, ServiceRepliesCarryTheServicesOnlyWhenSet) {
                           "replicas running, 3 tasks not ended");
 }
 
+TEST(GoldenFiles, EventsRepliesCarryTheFeedOnlyWhenSet) {
+  expect_later_key_golden(sample_reply_events(), "reply_events", "next_index",
+                          "the answer to EVENTS: a task, a node and a service event, next "
+                          "index 44");
+}
+
 // A service's replica carries its service, slot and template version as the last keys of its
 // task map; a task of no service carries none of them (assign.hex).
 TEST(GoldenFiles, AReplicaCarriesItsServiceSlotAndVersionOnlyWhenSet) {

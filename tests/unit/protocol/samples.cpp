@@ -516,6 +516,16 @@ std::string sample_description<ServiceRestartRequest>() {
 }
 
 template <>
+EventsRequest sample<EventsRequest>() {
+  return {29, 41, {"0192f3a4-task", "agent-1", "task", "web"}, 10000, 100};
+}
+template <>
+std::string sample_description<EventsRequest>() {
+  return "request 29: events after 41 of task 0192f3a4-task on agent-1 of service web, wait "
+         "10 s, at most 100";
+}
+
+template <>
 Reply sample<Reply>() {
   Reply r;
   r.request_id = 9;
@@ -562,6 +572,17 @@ Reply sample_reply_services() {
   Reply r;
   r.request_id = 23;
   r.services = {ServiceInfo{sample_service(), 2, 3}};
+  return r;
+}
+
+Reply sample_reply_events() {
+  Reply r;
+  r.request_id = 29;
+  r.feed = {{42, "task", kT0, "0192f3a4-task", "web.1", "Running", "Scheduled", "agent-1", "",
+             "web", 1, 0},
+            {43, "node", kT0 + 5, "", "agent-2", "lost", "suspect", "", "", "", 0, 0},
+            {44, "service", kT0 + 9, "", "web", "scaled", "", "", "2 -> 3", "", 0, 4}};
+  r.next_index = 44;
   return r;
 }
 
@@ -1079,6 +1100,19 @@ std::vector<FieldCase<ServiceRestartRequest>> field_cases<ServiceRestartRequest>
 }
 
 template <>
+std::vector<FieldCase<EventsRequest>> field_cases<EventsRequest>() {
+  auto c = top<EventsRequest>(
+      {CUBE_KEY(EventsRequest, "request_id", request_id), CUBE_KEY(EventsRequest, "since", since),
+       CUBE_KEY(EventsRequest, "filter", filter), CUBE_KEY(EventsRequest, "wait_ms", wait_ms),
+       CUBE_KEY(EventsRequest, "max", max)});
+  lift<EventsRequest, EventFilter>(
+      c, {std::string("filter")}, [](EventsRequest& m) -> EventFilter& { return m.filter; },
+      {CUBE_KEY(EventFilter, "task", task), CUBE_KEY(EventFilter, "node", node),
+       CUBE_KEY(EventFilter, "type", type), CUBE_KEY(EventFilter, "service", service)});
+  return c;
+}
+
+template <>
 std::vector<FieldCase<SubmitBatchRequest>> field_cases<SubmitBatchRequest>() {
   auto c = top<SubmitBatchRequest>({CUBE_KEY(SubmitBatchRequest, "request_id", request_id),
                                     CUBE_KEY(SubmitBatchRequest, "tasks", tasks)});
@@ -1216,6 +1250,7 @@ CUBE_DEFINE_PRINT(ServiceRemoveRequest)
 CUBE_DEFINE_PRINT(ServiceUpdateRequest)
 CUBE_DEFINE_PRINT(ServiceRollbackRequest)
 CUBE_DEFINE_PRINT(ServiceRestartRequest)
+CUBE_DEFINE_PRINT(EventsRequest)
 CUBE_DEFINE_PRINT(Reply)
 #undef CUBE_DEFINE_PRINT
 }  // namespace cube::protocol

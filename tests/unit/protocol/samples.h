@@ -27,6 +27,8 @@ using protocol::BrokerStatus;
 using protocol::Capacity;
 using protocol::Credit;
 using protocol::ErrorMessage;
+using protocol::EventFilter;
+using protocol::EventsRequest;
 using protocol::GetRequest;
 using protocol::Hello;
 using protocol::ListRequest;
@@ -65,16 +67,15 @@ using protocol::TaskStats;
 using protocol::Welcome;
 
 // Every message struct of protocol/messages.h, for typed tests.
-using AllMessageTypes =
-    ::testing::Types<Hello, Welcome, Credit, Assign, Accept, Reject, Stop, Sync, Snapshot,
-                     ErrorMessage, LogsFetch, LogsData, AssignBatch, AcceptBatch, AgentHeartbeat,
-                     TaskStateEvent, NodeStats, TaskStateBatch, Beacon, SubmitRequest, ListRequest,
-                     GetRequest, StopRequest, NodesRequest, StatusRequest, LogsRequest,
-                     SubmitBatchRequest, ServiceCreateRequest, ServiceListRequest,
-                     ServiceInspectRequest, ServiceScaleRequest, ServiceRemoveRequest,
-                     ServiceUpdateRequest, ServiceRollbackRequest, ServiceRestartRequest, Reply>;
+using AllMessageTypes = ::testing::Types<
+    Hello, Welcome, Credit, Assign, Accept, Reject, Stop, Sync, Snapshot, ErrorMessage, LogsFetch,
+    LogsData, AssignBatch, AcceptBatch, AgentHeartbeat, TaskStateEvent, NodeStats, TaskStateBatch,
+    Beacon, SubmitRequest, ListRequest, GetRequest, StopRequest, NodesRequest, StatusRequest,
+    LogsRequest, SubmitBatchRequest, ServiceCreateRequest, ServiceListRequest,
+    ServiceInspectRequest, ServiceScaleRequest, ServiceRemoveRequest, ServiceUpdateRequest,
+    ServiceRollbackRequest, ServiceRestartRequest, EventsRequest, Reply>;
 // Every name protocol::message_type_name knows (NODE_STATS included).
-inline constexpr int kMessageTypeCount = 36;
+inline constexpr int kMessageTypeCount = 37;
 
 // Building blocks, each with every field set.
 Task sample_task();                     // a failed task with exit code 137 and port bindings
@@ -104,6 +105,7 @@ Hello sample_hello_with_features();
 Welcome sample_welcome_with_features();
 Reply sample_reply_submit_batch();  // one task stored, one refused
 Reply sample_reply_services();      // the answer to SERVICE_INSPECT: one service, its counts
+Reply sample_reply_events();        // the answer to EVENTS: a task and a node event
 Assign sample_assign_replica();     // an ASSIGN of a service's replica (service, slot, version)
 
 // "hello", "task_state", "stop_task": the golden file name (without .hex) of a message type.
@@ -174,6 +176,7 @@ CUBE_DECLARE_PRINT(ServiceRemoveRequest)
 CUBE_DECLARE_PRINT(ServiceUpdateRequest)
 CUBE_DECLARE_PRINT(ServiceRollbackRequest)
 CUBE_DECLARE_PRINT(ServiceRestartRequest)
+CUBE_DECLARE_PRINT(EventsRequest)
 CUBE_DECLARE_PRINT(Reply)
 #undef CUBE_DECLARE_PRINT
 }  // namespace cube::protocol

@@ -1,0 +1,123 @@
+#include "broker/event_feed.h"
+
+#include <algorithm>
+
+namespace cube::broker {
+
+Status validate_event_filter(const protocol::EventFilter& filter) {
+  if (!filter.type.empty() && filter.type != "task" && filter.type != "node" &&
+      filter.type != "service") {
+    return Status::invalid("filter type: \"" + filter.type + "\" is not task, node or service");
+  }
+  return Status::ok();
+}
+
+bool event_matches(const protocol::EventFilter& filter, const protocol::FeedEvent& event) {
+  bool is_task = event.type == "task";
+  if (!filter.type.empty() && event.type != filter.type)
+    return false;
+  if (!filter.task.empty() && !(is_task && event.id == filter.task))
+    return false;
+  if (!filter.node.empty()) {
+    const std::string& node = is_task ? event.node : event.name;
+    if (event.type == "service" || node != filter.node)
+      return false;
+  }
+  if (!filter.service.empty()) {
+    const std::string& service = is_task ? event.service : event.name;
+    if (event.type == "node" || service != filter.service)
+      return false;
+  }
+  return true;
+}
+
+EventFeed::EventFeed(size_t capacity, size_t max_parked)
+    : capacity_(std::max<size_t>(capacity, 1)), max_parked_(max_parked) {}
+
+void EventFeed::publish(protocol::FeedEvent event) {
+  event.index = next_index_++;
+  if (ring_.size() == capacity_)
+    ring_.pop_front();
+  ring_.push_back(std::move(event));
+}
+
+protocol::Reply EventFeed::read(uint64_t since, const protocol::EventFilter& filter,
+                                uint32_t max) const {
+  protocol::Reply reply;
+  if (since == 0)
+    since = newest();
+  // Events after `since` were dropped (since + 1 < oldest), or `since` was never given out.
+  if (since + 1 < oldest() || since > newest()) {
+    reply.status = Status::too_old(
+        "event index " + std::to_string(since) + " is not in the broker's event buffer (it " +
+        (since > newest() ? "is ahead of the newest, " + std::to_string(newest()) +
+                                ": the broker restarted since"
+                          : "keeps " + std::to_string(oldest()) + ".." + std::to_string(newest())) +
+        "): reload the tasks and nodes, then follow from next_index");
+    reply.next_index = newest();
+    return reply;
+  }
+  if (max == 0 || max > protocol::kMaxEventsPerReply)
+    max = protocol::kMaxEventsPerReply;
+  uint64_t index = since + 1;
+  for (; index <= newest() && reply.feed.size() < max; ++index) {
+    const protocol::FeedEvent& event = at(index);
+    if (event_matches(filter, event))
+      reply.feed.push_back(event);
+  }
+  reply.next_index = index - 1;
+  return reply;
+}
+
+Status EventFeed::park(ParkedEvents parked) {
+  if (parked_.size() >= max_parked_) {
+    return Status::unavailable("too many event subscribers waiting (" +
+                               std::to_string(max_parked_) + ", --event-subscribers): retry later");
+  }
+  parked_.push_back(std::move(parked));
+  return Status::ok();
+}
+
+std::vector<ParkedEvents> EventFeed::take_matched() {
+  std::vector<ParkedEvents> matched;
+  uint64_t from = std::max(matched_through_ + 1, oldest());
+  if (from <= newest()) {
+    for (auto it = parked_.begin(); it != parked_.end();) {
+      bool match = false;
+      for (uint64_t index = std::max(from, it->since + 1); index <= newest() && !match; ++index)
+        match = event_matches(it->filter, at(index));
+      if (match) {
+        matched.push_back(std::move(*it));
+        it = parked_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+  }
+  matched_through_ = newest();
+  return matched;
+}
+
+std::vector<ParkedEvents> EventFeed::take_expired(SteadyTime now) {
+  std::vector<ParkedEvents> expired;
+  for (auto it = parked_.begin(); it != parked_.end();) {
+    if (it->deadline <= now) {
+      expired.push_back(std::move(*it));
+      it = parked_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  return expired;
+}
+
+std::optional<SteadyTime> EventFeed::next_deadline() const {
+  std::optional<SteadyTime> earliest;
+  for (const auto& p : parked_) {
+    if (!earliest || p.deadline < *earliest)
+      earliest = p.deadline;
+  }
+  return earliest;
+}
+
+}  // namespace cube::broker

@@ -1,0 +1,95 @@
+// EventFeed: the broker's recent events (a bounded ring) and the EVENTS long polls waiting for
+// them (docs/events.md). Events enter only once the change they report is committed: the
+// broker queues them in the outbox (broker/outbox.h) and publishes them from there, so the
+// feed never shows a change a restarted broker would not know.
+//
+// Indexes start at 1 per broker start and grow by one per event. A subscriber asks for the
+// events after the index it has; one whose index fell out of the ring (or is ahead of the
+// newest, which means the broker restarted) is told too_old with the newest index, and
+// resynchronises from a snapshot (LIST, NODES).
+//
+// A request with nothing to answer yet is parked (at most max_parked) until an event matching
+// its filter is published or its deadline passes. Nothing is queued per subscriber: a reply
+// carries at most `max` events read from the ring when it is sent, so a subscriber that stops
+// asking costs nothing and one that reads slowly falls behind into too_old.
+//
+// Thread-safety: none; the broker loop thread. Nothing blocks.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <list>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/clock.h"
+#include "common/status.h"
+#include "protocol/messages.h"
+
+namespace cube::broker {
+
+inline constexpr size_t kDefaultEventBuffer = 65536;
+inline constexpr size_t kDefaultMaxEventSubscribers = 4096;
+
+// Invalid naming the field when the filter cannot match anything by construction ("filter
+// type: \"x\" is not task, node or service"). Names that match nothing are fine (documented).
+Status validate_event_filter(const protocol::EventFilter& filter);
+// True when `event` passes every non-empty field of `filter` (protocol/messages.h EventFilter).
+bool event_matches(const protocol::EventFilter& filter, const protocol::FeedEvent& event);
+
+// An EVENTS request waiting for an event.
+struct ParkedEvents {
+  std::vector<std::string> routing;  // the client's ROUTER envelope frames
+  uint64_t request_id = 0;
+  uint64_t since = 0;  // resolved: 0 ("from now") became the newest index when parked
+  protocol::EventFilter filter;
+  uint32_t max = 0;
+  SteadyTime deadline{};
+};
+
+class EventFeed {
+ public:
+  // `capacity` >= 1 events are kept; at most `max_parked` requests wait at once.
+  EventFeed(size_t capacity, size_t max_parked);
+
+  // Gives `event` the next index and appends it, dropping the oldest when full.
+  void publish(protocol::FeedEvent event);
+
+  // The newest index (0 before the first event) and the oldest one kept (newest + 1 when the
+  // ring is empty).
+  uint64_t newest() const { return next_index_ - 1; }
+  uint64_t oldest() const { return next_index_ - ring_.size(); }
+  size_t size() const { return ring_.size(); }
+
+  // The answer to a request for the events after `since` (0: from now) matching `filter`, at
+  // most `max` (0 or above kMaxEventsPerReply: that limit): OK with the events (maybe none) and
+  // next_index, or TooOld (reply.next_index = newest()) when events after `since` were dropped
+  // or `since` is ahead of the newest index. reply.request_id is left 0.
+  protocol::Reply read(uint64_t since, const protocol::EventFilter& filter, uint32_t max) const;
+
+  // Parks a request that read() answered with no events. Unavailable, naming the limit, when
+  // max_parked requests already wait.
+  Status park(ParkedEvents parked);
+  size_t parked() const { return parked_.size(); }
+
+  // The parked requests that an event published since the last call matches, removed; the
+  // caller answers each with read(). Looks only at events newer than the last call.
+  std::vector<ParkedEvents> take_matched();
+  // The parked requests whose deadline is at or before `now`, removed (answered with nothing).
+  std::vector<ParkedEvents> take_expired(SteadyTime now);
+  // The earliest parked deadline; nullopt when none waits.
+  std::optional<SteadyTime> next_deadline() const;
+
+ private:
+  const protocol::FeedEvent& at(uint64_t index) const { return ring_[index - oldest()]; }
+
+  size_t capacity_;
+  size_t max_parked_;
+  std::deque<protocol::FeedEvent> ring_;
+  uint64_t next_index_ = 1;
+  uint64_t matched_through_ = 0;  // take_matched() looked at every event up to this index
+  std::list<ParkedEvents> parked_;
+};
+
+}  // namespace cube::broker

@@ -1,0 +1,46 @@
+// EVENTS on the client ROUTER: the event feed's long poll (broker/event_feed.h,
+// docs/events.md). Answered at once when the feed has matching events after `since` (or
+// `since` is too old, or the request does not wait); otherwise parked until a matching event is
+// published (BrokerState::flush_outbox) or wait_ms passes (a loop timer). Reads no store and
+// changes nothing, so it bypasses the outbox like the other reads.
+#include "broker/handlers.h"
+
+namespace cube::broker {
+namespace {
+
+void on_events(BrokerState& state, Inbound& in, protocol::EventsRequest& req) {
+  bump(state.counters, "feed.requests");
+  if (Status s = validate_event_filter(req.filter); !s.is_ok())
+    return state.reply_error(in.routing(), req.request_id, s);
+  if (req.wait_ms < 0) {
+    return state.reply_error(
+        in.routing(), req.request_id,
+        Status::invalid("wait_ms: " + std::to_string(req.wait_ms) + " is negative"));
+  }
+  protocol::Reply found = state.feed.read(req.since, req.filter, req.max);
+  if (!found.status.is_ok() || !found.feed.empty() || req.wait_ms == 0) {
+    return state.answer_events(in.routing(), req.request_id, req.since, req.filter, req.max);
+  }
+  ParkedEvents parked;
+  parked.routing.reserve(in.routing().size());
+  for (const auto& frame : in.routing())
+    parked.routing.emplace_back(static_cast<const char*>(frame.data()), frame.size());
+  parked.request_id = req.request_id;
+  parked.since = found.next_index;  // "from now" becomes the newest index
+  parked.filter = std::move(req.filter);
+  parked.max = req.max;
+  parked.deadline = state.clock.now() + Millis(std::min(req.wait_ms, protocol::kMaxEventWaitMs));
+  if (Status s = state.feed.park(std::move(parked)); !s.is_ok()) {
+    bump(state.counters, "feed.subscribers_refused");
+    return state.reply_error(in.routing(), req.request_id, s);
+  }
+  state.counters["feed.subscribers"] = state.feed.parked();
+}
+
+}  // namespace
+
+void add_events_handlers(MessageTable& table) {
+  table.add<protocol::EventsRequest, on_events>(BrokerSocket::Client);
+}
+
+}  // namespace cube::broker
