@@ -6,6 +6,7 @@
 // Thread-safety: values.
 #pragma once
 
+#include <map>
 #include <string>
 #include <utility>
 #include <vector>
@@ -17,6 +18,10 @@ struct HttpRequest {
   std::string path;           // percent-decoded, without the query string: "/tasks/ID"
   std::string body;           // at most the server's body limit
   std::string authorization;  // the Authorization header; "" when absent
+  std::string if_none_match;  // the If-None-Match header (a cached asset's ETag); "" when absent
+  // The query string's parameters, percent-decoded ("?offset=10" gives {"offset": "10"}); of a
+  // name given twice, the first.
+  std::map<std::string, std::string> query;
 };
 
 struct HttpResponse {
