@@ -150,8 +150,9 @@ int run(int argc, char** argv) {
       "--insecure")(
       "http-token-file", po::value<std::string>(),
       "require \"Authorization: Bearer <token>\" on HTTP requests (except /healthz and "
-      "the dashboard's static files), the token read from FILE")("http-ready-file", po::value<std::string>(),
-                              "after the HTTP port is bound, write HOST:PORT to this file");
+      "the dashboard's static files), the token read from FILE")(
+      "http-ready-file", po::value<std::string>(),
+      "after the HTTP port is bound, write HOST:PORT to this file");
   po::options_description desc("Usage: cube-broker [options]\n\nOptions");
   desc.add_options()("help,h", "show this help and exit")("version", "print the version and exit");
   add_config_options(desc);

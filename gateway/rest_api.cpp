@@ -35,10 +35,9 @@ RestApi::RestApi(BrokerApi& broker, RestApiOptions options, const Clock& clock)
 HttpResponse RestApi::handle(const HttpRequest& request) const {
   RouteMatch match = match_route(request.method, request.path);
   // /healthz, and the dashboard's static files (the page then calls the API with a token).
-  const bool open_route =
-      match.kind == RouteMatch::Kind::Found &&
-      (match.route == Route::Health || match.route == Route::UiRedirect ||
-       match.route == Route::UiAsset);
+  const bool open_route = match.kind == RouteMatch::Kind::Found &&
+                          (match.route == Route::Health || match.route == Route::UiRedirect ||
+                           match.route == Route::UiAsset);
   if (options_.bearer_token && !open_route &&
       !bearer_matches(request.authorization, *options_.bearer_token)) {
     HttpResponse r = error_response(

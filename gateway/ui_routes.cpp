@@ -54,9 +54,9 @@ HttpResponse ui_redirect() {
 HttpResponse ui_asset(std::string_view name, const HttpRequest& request) {
   const UiAsset* asset = find_asset(name.empty() ? kIndex : name);
   if (asset == nullptr)
-    return error_response(404, ErrorCode::NotFound,
-                          "no such file in the dashboard: /ui/" + std::string(name) +
-                              " (the dashboard is at /ui/)");
+    return error_response(
+        404, ErrorCode::NotFound,
+        "no such file in the dashboard: /ui/" + std::string(name) + " (the dashboard is at /ui/)");
   HttpResponse r;
   if (etag_matches(request.if_none_match, asset->etag)) {
     r.status = 304;

@@ -45,8 +45,8 @@ class Dashboard : public ::testing::Test {
       GTEST_SKIP() << "chromium and chromium-driver are not installed (scripts/install-deps.sh)";
     }
     std::string ready = (c.dir() / "http.ready").string();
-    std::vector<std::string> args = {"--http", "127.0.0.1:0", "--http-ready-file", ready,
-                                     "--node-grace", "2s"};
+    std::vector<std::string> args = {"--http", "127.0.0.1:0",  "--http-ready-file",
+                                     ready,    "--node-grace", "2s"};
     args.insert(args.end(), broker_args.begin(), broker_args.end());
     ASSERT_NO_FATAL_FAILURE(c.start_broker(args));
     std::ifstream in(ready);
@@ -81,9 +81,10 @@ TEST_F(Dashboard, ShowsNodesTasksLiveLogsStopAndALostNode) {
   ASSERT_TRUE(browser->open(base).is_ok());
 
   // The overview lists both nodes, ready.
-  ASSERT_TRUE(browser->wait_for(present("#nodes [data-node='node-a'][data-state='ready']") +
-                                    " && document.querySelector(\"#nodes [data-node='node-b']\") !== null",
-                                kShown))
+  ASSERT_TRUE(
+      browser->wait_for(present("#nodes [data-node='node-a'][data-state='ready']") +
+                            " && document.querySelector(\"#nodes [data-node='node-b']\") !== null",
+                        kShown))
       << context();
 
   // A task submitted with cube-client appears in the task list, running, without a reload: a
@@ -92,8 +93,8 @@ TEST_F(Dashboard, ShowsNodesTasksLiveLogsStopAndALostNode) {
   ASSERT_TRUE(browser->run("window.cubeTestMark = 42; return true").is_ok());
   std::string id = c.submit({"--name", "printer", "--driver", "exec", "--", "sh", "-c",
                              "i=0; while true; do i=$((i+1)); echo line $i; sleep 0.2; done"});
-  ASSERT_TRUE(browser->wait_for(present("#tasks tr[data-task='" + id + "'][data-state='Running']"),
-                                kShown))
+  ASSERT_TRUE(
+      browser->wait_for(present("#tasks tr[data-task='" + id + "'][data-state='Running']"), kShown))
       << context();
   auto mark = browser->run("return window.cubeTestMark === 42");
   ASSERT_TRUE(mark && *mark == true) << "the page was reloaded";
@@ -101,30 +102,33 @@ TEST_F(Dashboard, ShowsNodesTasksLiveLogsStopAndALostNode) {
   // Filters: by name keeps it, by another state hides it.
   ASSERT_TRUE(browser->type("#filter-name", "print").is_ok());
   EXPECT_TRUE(browser->wait_for(present("#tasks tr[data-task='" + id + "']"), kShown));
-  ASSERT_TRUE(browser->run("const s = document.querySelector('#filter-state'); s.value = 'Failed';"
-                           "s.dispatchEvent(new Event('change')); return true")
+  ASSERT_TRUE(browser
+                  ->run("const s = document.querySelector('#filter-state'); s.value = 'Failed';"
+                        "s.dispatchEvent(new Event('change')); return true")
                   .is_ok());
-  EXPECT_TRUE(browser->wait_for("return document.querySelector(\"#tasks tr[data-task='" + id +
-                                    "']\") === null",
-                                kShown))
+  EXPECT_TRUE(browser->wait_for(
+      "return document.querySelector(\"#tasks tr[data-task='" + id + "']\") === null", kShown))
       << context();
 
   // Its page: spec, history, and its output arriving live (later lines than the first seen).
   go("#/tasks/" + id);
-  ASSERT_TRUE(browser->wait_for("return (document.querySelector('#logs') || {}).textContent"
-                                "?.includes('line 3\\n') === true",
-                                kShown))
+  ASSERT_TRUE(
+      browser->wait_for("return (document.querySelector('#logs') || {}).textContent"
+                        "?.includes('line 3\\n') === true",
+                        kShown))
       << context();
   auto first = browser->run("return document.querySelector('#logs').textContent.length");
   ASSERT_TRUE(first && first->is_number());
-  ASSERT_TRUE(browser->wait_for("return document.querySelector('#logs').textContent.length > " +
-                                    std::to_string(first->get<int64_t>()) +
-                                    " && document.querySelector('#logs').textContent.includes('line 8\\n')",
-                                kShown))
+  ASSERT_TRUE(
+      browser->wait_for("return document.querySelector('#logs').textContent.length > " +
+                            std::to_string(first->get<int64_t>()) +
+                            " && document.querySelector('#logs').textContent.includes('line 8\\n')",
+                        kShown))
       << context();
-  EXPECT_TRUE(browser->wait_for(present("#history tbody tr") + " && " +
-                                    "document.querySelector(\"#task [data-field='Node']\").textContent.length > 0",
-                                kShown))
+  EXPECT_TRUE(browser->wait_for(
+      present("#history tbody tr") + " && " +
+          "document.querySelector(\"#task [data-field='Node']\").textContent.length > 0",
+      kShown))
       << context();
   screenshot("dashboard-task.png");
 
@@ -141,7 +145,8 @@ TEST_F(Dashboard, ShowsNodesTasksLiveLogsStopAndALostNode) {
   ASSERT_TRUE(c.agent("node-b").wait(5s).has_value());
   ASSERT_TRUE(browser->wait_for(present("#nodes [data-node='node-b'][data-state='lost']"), kShown))
       << context();
-  EXPECT_TRUE(browser->wait_for(present("#nodes [data-node='node-a'][data-state='ready']"), kShown));
+  EXPECT_TRUE(
+      browser->wait_for(present("#nodes [data-node='node-a'][data-state='ready']"), kShown));
   EXPECT_TRUE(browser->wait_for(present("#events li[data-type='node']"), kShown)) << context();
   screenshot("dashboard-overview.png");
 }
@@ -149,8 +154,8 @@ TEST_F(Dashboard, ShowsNodesTasksLiveLogsStopAndALostNode) {
 TEST_F(Dashboard, ServicesViewShowsReplicas) {
   ASSERT_NO_FATAL_FAILURE(start());
   ASSERT_NO_FATAL_FAILURE(c.start_agent("node-a"));
-  auto r = c.cli({"service", "create", "--name", "web", "--replicas", "3", "--driver", "exec",
-                  "--", "sleep", "300"});
+  auto r = c.cli({"service", "create", "--name", "web", "--replicas", "3", "--driver", "exec", "--",
+                  "sleep", "300"});
   ASSERT_EQ(r.status.code, 0) << r.err << c.logs();
   ASSERT_TRUE(browser->open(base + "#/services").is_ok());
   ASSERT_TRUE(browser->wait_for(

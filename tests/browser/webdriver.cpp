@@ -45,7 +45,8 @@ Result<std::pair<long, std::string>> http(const std::string& method, const std::
   }
   CURLcode rc = curl_easy_perform(curl.get());
   if (rc != CURLE_OK)
-    return Status::unavailable("chromedriver " + method + " " + url + ": " + curl_easy_strerror(rc));
+    return Status::unavailable("chromedriver " + method + " " + url + ": " +
+                               curl_easy_strerror(rc));
   long status = 0;
   curl_easy_getinfo(curl.get(), CURLINFO_RESPONSE_CODE, &status);
   return std::pair{status, std::move(response)};
@@ -85,8 +86,7 @@ Result<std::unique_ptr<WebDriver>> WebDriver::start(const std::string& work_dir)
                    {"--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
                     "--no-first-run", "--disable-extensions", "--window-size=1280,900",
                     "--user-data-dir=" + work_dir + "/chromium-profile"}}};
-  json capabilities = {
-      {"capabilities", {{"alwaysMatch", {{"goog:chromeOptions", options}}}}}};
+  json capabilities = {{"capabilities", {{"alwaysMatch", {{"goog:chromeOptions", options}}}}}};
   auto session = d->command("POST", "/session", capabilities);
   if (!session)
     return session.status().with_context("starting chromium through chromedriver (" + log + ")");
@@ -119,9 +119,9 @@ Result<json> WebDriver::command(const std::string& method, const std::string& pa
                                std::to_string(reply->first) + ", not JSON: " + reply->second);
   json value = parsed.value("value", json());
   if (reply->first != 200) {
-    std::string message = value.is_object() ? value.value("error", "") + ": " +
-                                                  value.value("message", "")
-                                            : reply->second;
+    std::string message = value.is_object()
+                              ? value.value("error", "") + ": " + value.value("message", "")
+                              : reply->second;
     return Status::unavailable("chromedriver " + method + " " + path + ": HTTP " +
                                std::to_string(reply->first) + " " + message);
   }
@@ -190,7 +190,8 @@ Status WebDriver::screenshot(const std::string& path) {
 
 std::string WebDriver::page_text() {
   auto r = run("return document.body ? document.body.innerText : ''");
-  return r && r->is_string() ? r->get<std::string>() : "(no page text: " + r.status().message() + ")";
+  return r && r->is_string() ? r->get<std::string>()
+                             : "(no page text: " + r.status().message() + ")";
 }
 
 }  // namespace cube::test

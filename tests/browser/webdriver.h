@@ -41,7 +41,8 @@ class WebDriver {
   // Navigates to `url` and waits for the page's load event.
   Status open(const std::string& url);
   // Runs `script` (a function body: "return document.title") in the page; its return value.
-  Result<nlohmann::json> run(const std::string& script, const nlohmann::json& args = nlohmann::json::array());
+  Result<nlohmann::json> run(const std::string& script,
+                             const nlohmann::json& args = nlohmann::json::array());
   // Clicks the first element matching the CSS selector as a user would (WebDriver element
   // click: scrolled into view, must be visible and enabled).
   Status click(const std::string& css);

@@ -15,9 +15,9 @@
 namespace cube::gateway {
 namespace {
 
+using testing::FakeBrokerApi;
 using ::testing::HasSubstr;
 using ::testing::Not;
-using testing::FakeBrokerApi;
 
 HttpRequest get(std::string path, std::string authorization = "") {
   HttpRequest r;
