@@ -54,7 +54,7 @@ class Dashboard : public ::testing::Test {
     std::getline(in, address);
     ASSERT_FALSE(address.empty()) << c.logs();
     base = "http://" + address + "/ui/";
-    auto driver = WebDriver::start(c.dir().string());
+    auto driver = WebDriver::start(c.dir().str());
     ASSERT_TRUE(driver) << driver.status().message();
     browser = std::move(*driver);
   }
