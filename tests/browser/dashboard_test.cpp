@@ -100,7 +100,8 @@ TEST_F(Dashboard, ShowsNodesTasksLiveLogsStopAndALostNode) {
   ASSERT_TRUE(mark && *mark == true) << "the page was reloaded";
 
   // Filters: by name keeps it, by another state hides it.
-  ASSERT_TRUE(browser->type("#filter-name", "print").is_ok());
+  Status typed = browser->type("#filter-name", "print");
+  ASSERT_TRUE(typed.is_ok()) << typed.message();
   EXPECT_TRUE(browser->wait_for(present("#tasks tr[data-task='" + id + "']"), kShown));
   ASSERT_TRUE(browser
                   ->run("const s = document.querySelector('#filter-state'); s.value = 'Failed';"

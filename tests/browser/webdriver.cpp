@@ -17,7 +17,7 @@ using json = nlohmann::json;
 using namespace std::chrono_literals;
 
 // The key W3C WebDriver names an element reference by.
-constexpr const char* kElementKey = "element-6066-11e4-a52e-4f735463d041";
+constexpr const char* kElementKey = "element-6066-11e4-a52e-4f735466cecf";
 
 size_t append_to_string(char* data, size_t size, size_t count, void* out) {
   static_cast<std::string*>(out)->append(data, size * count);
