@@ -6,8 +6,8 @@
 // Thread-safety: values.
 #pragma once
 
-#include <map>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -18,10 +18,18 @@ struct HttpRequest {
   std::string path;           // percent-decoded, without the query string: "/tasks/ID"
   std::string body;           // at most the server's body limit
   std::string authorization;  // the Authorization header; "" when absent
-  std::string if_none_match;  // the If-None-Match header (a cached asset's ETag); "" when absent
-  // The query string's parameters, percent-decoded ("?offset=10" gives {"offset": "10"}); of a
-  // name given twice, the first.
-  std::map<std::string, std::string> query;
+  // The query string's parameters, decoded, in order ("?task=x&since=4": {task,x},{since,4}).
+  std::vector<std::pair<std::string, std::string>> query{};
+  std::string if_none_match{};  // the If-None-Match header (a cached file's ETag); "" when absent
+
+  // The first value of query parameter `name`; nullptr when absent.
+  const std::string* query_value(std::string_view name) const {
+    for (const auto& [k, v] : query) {
+      if (k == name)
+        return &v;
+    }
+    return nullptr;
+  }
 };
 
 struct HttpResponse {

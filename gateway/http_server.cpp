@@ -25,9 +25,9 @@ HttpRequest to_request(const httplib::Request& req) {
   r.path = req.path;
   r.body = req.body;
   r.authorization = req.get_header_value("Authorization");
+  for (const auto& [key, value] : req.params)
+    r.query.emplace_back(key, value);
   r.if_none_match = req.get_header_value("If-None-Match");
-  for (const auto& [name, value] : req.params)
-    r.query.emplace(name, value);
   return r;
 }
 

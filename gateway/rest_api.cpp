@@ -232,10 +232,10 @@ HttpResponse RestApi::task_logs(const std::string& id, const HttpRequest& reques
   int64_t numbers[2] = {0, 0};  // offset, tail
   const char* names[2] = {"offset", "tail"};
   for (int i = 0; i < 2; ++i) {
-    auto it = request.query.find(names[i]);
-    if (it == request.query.end())
+    const std::string* value = request.query_value(names[i]);
+    if (value == nullptr)
       continue;
-    const std::string& text = it->second;
+    const std::string& text = *value;
     char* end = nullptr;
     errno = 0;
     long long n = std::strtoll(text.c_str(), &end, 10);

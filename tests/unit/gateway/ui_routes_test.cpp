@@ -116,15 +116,15 @@ TEST_F(UiRoutesTest, LogsAreOneChunkFromTheOffset) {
   EXPECT_EQ(j["NextOffset"], 14);
   EXPECT_EQ(j["EOF"], false);
 
-  r.query["offset"] = "7";
+  r.query = {{"offset", "7"}};
   j = nlohmann::json::parse(api_.handle(r).body);
   EXPECT_EQ(j["Data"], "line 2\n");
 
-  r.query["offset"] = "-1";
+  r.query = {{"offset", "-1"}};
   auto bad = api_.handle(r);
   EXPECT_EQ(bad.status, 400);
   EXPECT_THAT(bad.body, HasSubstr("offset"));
-  r.query["offset"] = "12abc";
+  r.query = {{"offset", "12abc"}};
   EXPECT_EQ(api_.handle(r).status, 400);
 
   EXPECT_EQ(api_.handle(get("/tasks/0190a3c4-0000-7000-8000-000000000009/logs")).status, 404);
