@@ -6,6 +6,7 @@
 
 const STATES = ["Pending", "Scheduled", "Running", "Completed", "Failed"];
 const POLL_MS = 2000;          // snapshot refresh without /events
+const STATS_MS = 10000;        // with /events: node stats are not events, so read them this often
 const RECONNECT_MS = 1000;     // after the event stream ends or fails
 const REFRESH_DEBOUNCE_MS = 50;  // many events in a burst cause one refresh
 const LOGS_IDLE_MS = 250;      // as `cube-client logs -f`: ask again this long after nothing new
@@ -167,7 +168,7 @@ function noteChanges(tasks, nodes) {
 
 // The event feed: GET /events read with fetch() (EventSource cannot send the bearer token),
 // resumed with Last-Event-ID after a break.
-const live = { mode: "connecting", lastId: "", pollTimer: null };
+const live = { mode: "connecting", lastId: "", pollTimer: null, statsTimer: null };
 function setLiveMode(mode) {
   live.mode = mode;
   const badgeEl = $("#live");
@@ -190,9 +191,10 @@ async function followEvents() {
       continue;
     }
     if (r.status === 404 || !r.ok || !r.body) {
-      startPolling();  // this gateway has no feed
+      startPolling();  // this gateway has no feed (404), or no room for another stream (503)
       return;
     }
+    if (!live.statsTimer) live.statsTimer = setInterval(() => { if (live.mode === "events") refresh(); }, STATS_MS);
     setLiveMode("events");
     await refresh();  // whatever happened while not connected
     try {
@@ -365,8 +367,12 @@ const views = {
         const bindings = [];
         for (const [port, list] of Object.entries(t.PortBindings || {}))
           for (const b of list || []) {
-            const url = location.protocol + "//" + location.hostname + ":" + b.HostPort + "/";
-            bindings.push(el("li", {}, port + " \u2192 ", el("a", { href: url, target: "_blank", rel: "noopener" }, (b.HostIp || "*") + ":" + b.HostPort)));
+            const shown = (b.HostIp || "*") + ":" + b.HostPort;
+            // A link only for a plain port number: the page's host, that port.
+            const link = /^\d{1,5}$/.test(String(b.HostPort))
+              ? el("a", { href: location.protocol + "//" + location.hostname + ":" + b.HostPort + "/", target: "_blank", rel: "noopener noreferrer" }, shown)
+              : shown;
+            bindings.push(el("li", {}, port + " \u2192 ", link));
           }
         const spec = [["Name", t.Name], ["State", badge(stateName(t.State))], ["Desired state", stateName(t.DesiredState)],
           ["Node", nodeLink(t.Node)], ["Service", t.Service ? serviceLink(t.Service) : ""], ["Driver", t.Driver],

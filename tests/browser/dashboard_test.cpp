@@ -10,6 +10,7 @@
 
 #include <cstdlib>
 #include <fstream>
+#include <iostream>
 #include <memory>
 #include <string>
 
@@ -67,6 +68,19 @@ class Dashboard : public ::testing::Test {
     Status s = browser->screenshot(std::string(CUBE_BIN_DIR) + "/" + name);
     EXPECT_TRUE(s.is_ok()) << s.message();
   }
+  // The page follows /events when the gateway has it (200) and refreshes every 2 s when it
+  // answers 404: the indicator must say which, and match what the gateway offers.
+  void expect_live_mode() {
+    auto status = browser->run(
+        "const t = sessionStorage.getItem('cube-token');"
+        "return fetch('/events', {headers: t ? {Authorization: 'Bearer ' + t} : {}})"
+        ".then((r) => { if (r.body) r.body.cancel(); return r.status; })");
+    ASSERT_TRUE(status && status->is_number()) << status.status().message();
+    const std::string mode = *status == 200 ? "events" : "polling";
+    EXPECT_TRUE(browser->wait_for(present("#live." + mode), kShown))
+        << "GET /events answered " << *status << "; the page should be in mode " << mode;
+    std::cout << "dashboard: GET /events answers " << *status << ", page mode " << mode << "\n";
+  }
   std::string context() { return "page:\n" + browser->page_text() + "\n" + c.logs(); }
 
   Cluster c;
@@ -86,6 +100,8 @@ TEST_F(Dashboard, ShowsNodesTasksLiveLogsStopAndALostNode) {
                             " && document.querySelector(\"#nodes [data-node='node-b']\") !== null",
                         kShown))
       << context();
+
+  ASSERT_NO_FATAL_FAILURE(expect_live_mode());
 
   // A task submitted with cube-client appears in the task list, running, without a reload: a
   // mark left on the window would be gone after one.
