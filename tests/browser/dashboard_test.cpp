@@ -4,6 +4,7 @@
 //
 // Without chromium these tests are skipped, except under CI=true, where that is a failure
 // (scripts/install-deps.sh installs chromium and chromium-driver).
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/stat.h>
@@ -12,6 +13,7 @@
 #include <fstream>
 #include <iostream>
 #include <memory>
+#include <sstream>
 #include <string>
 
 #include "tests/browser/webdriver.h"
@@ -195,6 +197,57 @@ TEST_F(Dashboard, ServicesViewShowsReplicas) {
       << context();
   auto stopped = c.cli({"service", "rm", "web"});
   EXPECT_EQ(stopped.status.code, 0) << stopped.err;
+}
+
+// Removes the containers a docker agent made (by its cube.task label) when the test ends, even
+// when it failed before stopping them.
+struct ContainerReaper {
+  std::string task_id;
+  ~ContainerReaper() {
+    if (task_id.empty())
+      return;
+    auto ids = run_command(
+        {"/usr/bin/docker", "ps", "-aq", "--filter", "label=cube.task=" + task_id}, 10s);
+    std::istringstream lines(ids.out);
+    for (std::string id; std::getline(lines, id);) {
+      if (!id.empty())
+        run_command({"/usr/bin/docker", "rm", "-f", id}, 20s);
+    }
+  }
+};
+
+TEST_F(Dashboard, ATasksPortBindingsAreLinksToItsPublishedPorts) {
+  auto docker = run_command({"/usr/bin/docker", "image", "inspect", "cube/busybox:latest"}, 10s);
+  if (docker.status.code != 0) {
+    if (in_ci())
+      FAIL() << "dockerd or the image cube/busybox:latest is missing (scripts/start-dockerd.sh, "
+                "scripts/build-test-image.sh): "
+             << docker.err;
+    GTEST_SKIP() << "no dockerd or no cube/busybox:latest: " << docker.err;
+  }
+  ASSERT_NO_FATAL_FAILURE(start({"--store", "memory"}));
+  ASSERT_NO_FATAL_FAILURE(c.start_agent("dock", {"--driver", "docker", "--stop-grace", "2s"}));
+  ContainerReaper reaper;
+  std::string id = c.submit({"--name", "web", "--image", "cube/busybox:latest", "-p", "8080/tcp",
+                             "--", "httpd", "-f", "-p", "8080", "-h", "/www"});
+  reaper.task_id = id;
+  ASSERT_TRUE(c.wait_task(
+      id, [](const json& t) { return state_of(t) == 2; }, 30s))
+      << c.logs();
+  std::string port = c.get(id)["PortBindings"]["8080/tcp"].at(0).value("HostPort", "");
+  ASSERT_FALSE(port.empty()) << c.get(id).dump();
+
+  ASSERT_TRUE(browser->open(base + "#/tasks/" + id).is_ok());
+  const std::string link = "#task [data-field='Ports'] a[href='http://127.0.0.1:" + port + "/']";
+  ASSERT_TRUE(browser->wait_for(present(link), kShown)) << context();
+  auto text =
+      browser->run("return document.querySelector(arguments[0]).textContent", json::array({link}));
+  ASSERT_TRUE(text && text->is_string());
+  EXPECT_EQ(text->get<std::string>(), "127.0.0.1:" + port);
+  EXPECT_THAT(browser->page_text(), ::testing::HasSubstr("8080/tcp"));
+
+  ASSERT_TRUE(browser->click("#stop").is_ok());
+  EXPECT_TRUE(browser->wait_for(present("#task[data-state='Completed']"), kShown)) << context();
 }
 
 TEST_F(Dashboard, AsksForTheTokenOnceAndSendsItWithEveryCall) {
