@@ -295,9 +295,11 @@ function tasksTable(tasks, id) {
     el("thead", {}, el("tr", {}, ["Name", "State", "Node", "Service", "Command / image", "Reason"].map((h) => el("th", {}, h)))),
     el("tbody", {}, rows.length ? rows : el("tr", {}, el("td", { colspan: 6, class: "muted" }, "No tasks."))));
 }
+// Swaps in a freshly rendered part only when it differs: a part that did not change keeps its
+// elements, so a click or a text selection in it is not lost to a refresh.
 function replace(id, node) {
   const old = document.getElementById(id);
-  if (old) old.replaceWith(node);
+  if (old && !old.isEqualNode(node)) old.replaceWith(node);
 }
 
 // ---------------------------------------------------------------- views

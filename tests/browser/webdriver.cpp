@@ -147,11 +147,22 @@ Result<std::string> WebDriver::find(const std::string& css) {
 }
 
 Status WebDriver::click(const std::string& css) {
-  auto element = find(css);
-  if (!element)
-    return element.status();
-  auto r = command("POST", "/element/" + *element + "/click", json::object());
-  return r ? Status::ok() : r.status();
+  // The page may re-render the element between finding and clicking it (a live update): find
+  // it again then, for a while.
+  Status last = Status::ok();
+  eventually(
+      [&] {
+        auto element = find(css);
+        if (!element) {
+          last = element.status();
+          return true;
+        }
+        auto r = command("POST", "/element/" + *element + "/click", json::object());
+        last = r ? Status::ok() : r.status();
+        return last.is_ok() || last.message().find("stale element") == std::string::npos;
+      },
+      5s, 50ms);
+  return last;
 }
 
 Status WebDriver::type(const std::string& css, const std::string& text) {

@@ -44,7 +44,8 @@ class WebDriver {
   Result<nlohmann::json> run(const std::string& script,
                              const nlohmann::json& args = nlohmann::json::array());
   // Clicks the first element matching the CSS selector as a user would (WebDriver element
-  // click: scrolled into view, must be visible and enabled).
+  // click: scrolled into view, must be visible and enabled). An element replaced in between
+  // (stale) is looked up again, for up to 5 s.
   Status click(const std::string& css);
   // Types `text` into the element matching `css` (appended to what it holds).
   Status type(const std::string& css, const std::string& text);
