@@ -145,12 +145,14 @@ int run(int argc, char** argv) {
   // The HTTP gateway (gateway/): off unless --http is given.
   settings_desc.add_options()(
       "http", po::value<std::string>(),
-      "serve the REST API and /metrics on HOST:PORT (e.g. 127.0.0.1:8080; PORT 0: "
-      "any free port); a non-loopback HOST needs --http-token-file or --insecure")(
+      "serve the REST API, /metrics and the web dashboard (/ui/) on HOST:PORT (e.g. "
+      "127.0.0.1:8080; PORT 0: any free port); a non-loopback HOST needs --http-token-file or "
+      "--insecure")(
       "http-token-file", po::value<std::string>(),
-      "require \"Authorization: Bearer <token>\" on HTTP requests (except /healthz), the "
-      "token read from FILE")("http-ready-file", po::value<std::string>(),
-                              "after the HTTP port is bound, write HOST:PORT to this file");
+      "require \"Authorization: Bearer <token>\" on HTTP requests (except /healthz and "
+      "the dashboard's static files), the token read from FILE")(
+      "http-ready-file", po::value<std::string>(),
+      "after the HTTP port is bound, write HOST:PORT to this file");
   po::options_description desc("Usage: cube-broker [options]\n\nOptions");
   desc.add_options()("help,h", "show this help and exit")("version", "print the version and exit");
   add_config_options(desc);

@@ -44,6 +44,12 @@ class BrokerApi {
   virtual Result<TaskDetails> get(const std::string& task_id) = 0;
   // Stops a task (desired state Completed); the task as stored. NotFound for an unknown ID.
   virtual Result<Task> stop(const std::string& task_id) = 0;
+  // As cube::Client::logs: up to one answer's worth of a task's output from byte `offset` (or
+  // its last `tail_lines` lines), next_offset to ask again from, eof once the task ended and all
+  // was read. NotFound for an unknown task; Unavailable when it was never placed or its agent
+  // did not answer.
+  virtual Result<protocol::LogsChunk> logs(const std::string& task_id, int64_t offset,
+                                           int64_t tail_lines) = 0;
   // The agents the broker knows.
   virtual Result<std::vector<protocol::NodeInfo>> nodes() = 0;
   // Version, counts and counters (the source of /metrics and /healthz).

@@ -68,6 +68,12 @@ Result<Task> ClientPool::stop(const std::string& task_id) {
   return with_client(Kind::Leader, [&](Client& c) { return c.stop(task_id); });
 }
 
+Result<protocol::LogsChunk> ClientPool::logs(const std::string& task_id, int64_t offset,
+                                             int64_t tail_lines) {
+  return with_client(Kind::Leader,
+                     [&](Client& c) { return c.logs(task_id, offset, 0, tail_lines); });
+}
+
 Result<std::vector<protocol::NodeInfo>> ClientPool::nodes() {
   return with_client(Kind::Leader, [](Client& c) { return c.nodes(); });
 }

@@ -42,6 +42,8 @@ class ClientPool final : public BrokerApi {
   Result<std::vector<Task>> list() override;
   Result<TaskDetails> get(const std::string& task_id) override;
   Result<Task> stop(const std::string& task_id) override;
+  Result<protocol::LogsChunk> logs(const std::string& task_id, int64_t offset,
+                                   int64_t tail_lines) override;
   Result<std::vector<protocol::NodeInfo>> nodes() override;
   // The gateway's own broker's status (never redirected).
   Result<protocol::BrokerStatus> status() override;

@@ -29,7 +29,8 @@ struct GatewayOptions {
   HttpServerOptions http;  // where to listen, body limit, timeouts
   // The broker's client port: "tcp://127.0.0.1:7100" (see broker_connect_endpoint()).
   std::string broker_endpoint;
-  // When set, every request but GET /healthz needs "Authorization: Bearer <token>".
+  // When set, every request but GET /healthz and the dashboard's static files (/ui) needs
+  // "Authorization: Bearer <token>".
   std::optional<std::string> bearer_token;
 };
 

@@ -22,6 +22,16 @@ struct HttpRequest {
   // The query string's parameters, decoded, in order ("?task=x&since=4": {task,x},{since,4}).
   std::vector<std::pair<std::string, std::string>> query{};
   std::string last_event_id{};  // the Last-Event-ID header (Server-Sent Events); "" when absent
+  std::string if_none_match{};  // the If-None-Match header (a cached file's ETag); "" when absent
+
+  // The first value of query parameter `name`; nullptr when absent.
+  const std::string* query_value(std::string_view name) const {
+    for (const auto& [k, v] : query) {
+      if (k == name)
+        return &v;
+    }
+    return nullptr;
+  }
 };
 
 // Writes one piece of a streamed body; false once the peer is gone (stop streaming then).

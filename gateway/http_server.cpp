@@ -28,6 +28,7 @@ HttpRequest to_request(const httplib::Request& req) {
   r.last_event_id = req.get_header_value("Last-Event-ID");
   for (const auto& [key, value] : req.params)
     r.query.emplace_back(key, value);
+  r.if_none_match = req.get_header_value("If-None-Match");
   return r;
 }
 

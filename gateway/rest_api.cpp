@@ -2,6 +2,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include <cerrno>
+#include <cstdlib>
 #include <utility>
 
 #include "client/node_lookup.h"
@@ -10,6 +12,7 @@
 #include "gateway/json_text.h"
 #include "gateway/prometheus_text.h"
 #include "gateway/router.h"
+#include "gateway/ui_routes.h"
 #include "gateway/worker_stats.h"
 #include "protocol/task_json.h"
 #include "protocol/task_validation.h"
@@ -34,8 +37,11 @@ RestApi::RestApi(BrokerApi& broker, RestApiOptions options, const Clock& clock)
 
 HttpResponse RestApi::handle(const HttpRequest& request) const {
   RouteMatch match = match_route(request.method, request.path);
-  bool is_health = match.kind == RouteMatch::Kind::Found && match.route == Route::Health;
-  if (options_.bearer_token && !is_health &&
+  // /healthz, and the dashboard's static files (the page then calls the API with a token).
+  const bool open_route = match.kind == RouteMatch::Kind::Found &&
+                          (match.route == Route::Health || match.route == Route::UiRedirect ||
+                           match.route == Route::UiAsset);
+  if (options_.bearer_token && !open_route &&
       !bearer_matches(request.authorization, *options_.bearer_token)) {
     HttpResponse r = error_response(
         401, ErrorCode::Unauthorized,
@@ -51,7 +57,8 @@ HttpResponse RestApi::handle(const HttpRequest& request) const {
           404, ErrorCode::NotFound,
           "no such endpoint: " + request.path +
               " (try /tasks, /tasks/{id}, /nodes, /nodes/{name}, /nodes/{name}/stats, "
-              "/nodes/{name}/tasks, /services, /services/{name}, /events, /metrics or /healthz)");
+              "/nodes/{name}/tasks, /services, /services/{name}, /events, /metrics, /healthz "
+              "or the dashboard at /ui/)");
     case RouteMatch::Kind::MethodNotAllowed: {
       HttpResponse r = error_response(405, ErrorCode::Invalid,
                                       "method " + request.method + " is not allowed on " +
@@ -71,6 +78,12 @@ HttpResponse RestApi::handle(const HttpRequest& request) const {
       return get_task(match.task_id);
     case Route::StopTask:
       return stop_task(match.task_id);
+    case Route::TaskLogs:
+      return task_logs(match.task_id, request);
+    case Route::UiRedirect:
+      return ui_redirect();
+    case Route::UiAsset:
+      return ui_asset(match.asset, request);
     case Route::ListNodes:
       return list_nodes();
     case Route::GetNode:
@@ -218,6 +231,30 @@ HttpResponse RestApi::stop_task(const std::string& id) const {
   if (!stopped)
     return error_response(stopped.status());
   return no_content();
+}
+
+HttpResponse RestApi::task_logs(const std::string& id, const HttpRequest& request) const {
+  int64_t numbers[2] = {0, 0};  // offset, tail
+  const char* names[2] = {"offset", "tail"};
+  for (int i = 0; i < 2; ++i) {
+    const std::string* value = request.query_value(names[i]);
+    if (value == nullptr)
+      continue;
+    const std::string& text = *value;
+    char* end = nullptr;
+    errno = 0;
+    long long n = std::strtoll(text.c_str(), &end, 10);
+    if (text.empty() || end != text.c_str() + text.size() || errno != 0 || n < 0)
+      return error_response(400, ErrorCode::Invalid,
+                            std::string("query parameter \"") + names[i] + "\": \"" + text +
+                                "\" is not a number (0 or more)");
+    numbers[i] = n;
+  }
+  auto chunk = broker_.logs(id, numbers[0], numbers[1]);
+  if (!chunk)
+    return error_response(chunk.status());
+  return json_response(
+      200, {{"Data", chunk->data}, {"NextOffset", chunk->next_offset}, {"EOF", chunk->eof}});
 }
 
 HttpResponse RestApi::list_nodes() const {

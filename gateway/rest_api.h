@@ -24,6 +24,11 @@
 //                       StartTime/FinishTime, PortBindings...).
 //   GET    /tasks/ID    200 + the task with its "Events" history; 404 for an unknown ID.
 //   DELETE /tasks/ID    stops it: 204 (also when already stopped); 404 for an unknown ID.
+//   GET    /tasks/ID/logs[?offset=N|tail=N]  200 + {"Data": its output from byte N (or its
+//                       last N lines), "NextOffset": where to ask again, "EOF": the task ended
+//                       and all was read}: the chunk `cube-client logs` reads, which follows by
+//                       asking again from NextOffset; 400 for a bad number; 404; 503 when the
+//                       task was never placed or its agent does not answer.
 //   GET    /nodes       200 + array of agents.
 //   GET    /nodes/N     200 + the agent whose ID, else whose name, is N; 404 naming N when
 //                       none is; 409 listing the IDs when several agents share the name.
@@ -52,8 +57,9 @@
 //                       standby is 200 too, since its gateway proxies to the leader.
 //   GET    /metrics     200 + Prometheus text (gateway/prometheus_text.h); 503 when the broker
 //                       does not answer.
+//   GET    /ui, /ui/... the dashboard (gateway/ui_routes.h), served without a token.
 // Unknown path: 404; known path, other method: 405 with Allow. A broker that does not answer:
-// 503 with code "unavailable". With a bearer token configured, every request but /healthz
+// 503 with code "unavailable". With a bearer token configured, every request but /healthz and /ui
 // without `Authorization: Bearer <token>` gets 401 (WWW-Authenticate: Bearer) before routing,
 // so unauthenticated callers learn nothing about the routes.
 //
@@ -97,6 +103,7 @@ class RestApi {
   HttpResponse list_tasks() const;
   HttpResponse get_task(const std::string& id) const;
   HttpResponse stop_task(const std::string& id) const;
+  HttpResponse task_logs(const std::string& id, const HttpRequest& request) const;
   HttpResponse list_nodes() const;
   // The node with that ID or name (client/node_lookup.h); the broker's error otherwise.
   Result<protocol::NodeInfo> lookup_node(const std::string& name_or_id) const;

@@ -19,11 +19,14 @@ enum class Pattern {
   Health,
   Metrics,
   Events,
-  Services,  // and the patterns after it: their segment is a service name
+  Services,  // up to ServiceRestart: their segment is a service name
   ServiceByName,
   ServiceScale,
   ServiceRollback,
   ServiceRestart,
+  TaskLogs,
+  UiRoot,
+  UiAsset,
 };
 
 struct Entry {
@@ -33,7 +36,7 @@ struct Entry {
 };
 
 // Methods per pattern in the order the Allow header lists them.
-constexpr std::array<Entry, 19> kRoutes = {{
+constexpr std::array<Entry, 22> kRoutes = {{
     {Pattern::Tasks, "GET", Route::ListTasks},
     {Pattern::Tasks, "POST", Route::SubmitTask},
     {Pattern::TaskById, "GET", Route::GetTask},
@@ -53,11 +56,15 @@ constexpr std::array<Entry, 19> kRoutes = {{
     {Pattern::ServiceScale, "POST", Route::ScaleService},
     {Pattern::ServiceRollback, "POST", Route::RollbackService},
     {Pattern::ServiceRestart, "POST", Route::RestartService},
+    {Pattern::TaskLogs, "GET", Route::TaskLogs},
+    {Pattern::UiRoot, "GET", Route::UiRedirect},
+    {Pattern::UiAsset, "GET", Route::UiAsset},
 }};
 
 constexpr std::string_view kTasksPrefix = "/tasks/";
 constexpr std::string_view kNodesPrefix = "/nodes/";
 constexpr std::string_view kServicesPrefix = "/services/";
+constexpr std::string_view kUiPrefix = "/ui/";
 
 // The one non-empty segment after `prefix` in `path`, and what follows it ("" or "/...").
 std::optional<std::pair<std::string_view, std::string_view>> segment_after(
@@ -74,6 +81,12 @@ std::optional<std::pair<std::string_view, std::string_view>> segment_after(
 
 // Which pattern `path` is, and the {id} or {n} segment for those that have one.
 std::optional<Pattern> classify(std::string_view path, std::string& id) {
+  if (path == "/ui")
+    return Pattern::UiRoot;
+  if (path.starts_with(kUiPrefix)) {
+    id = std::string(path.substr(kUiPrefix.size()));
+    return Pattern::UiAsset;
+  }
   if (path.size() > 1 && path.back() == '/')
     path.remove_suffix(1);
   if (path == "/tasks")
@@ -88,9 +101,12 @@ std::optional<Pattern> classify(std::string_view path, std::string& id) {
     return Pattern::Events;
   if (path == "/services")
     return Pattern::Services;
-  if (auto task = segment_after(path, kTasksPrefix); task && task->second.empty()) {
+  if (auto task = segment_after(path, kTasksPrefix)) {
     id = std::string(task->first);
-    return Pattern::TaskById;
+    if (task->second.empty())
+      return Pattern::TaskById;
+    if (task->second == "/logs")
+      return Pattern::TaskLogs;
   }
   if (auto node = segment_after(path, kNodesPrefix)) {
     id = std::string(node->first);
@@ -132,9 +148,11 @@ RouteMatch match_route(std::string_view method, std::string_view path) {
     if (entry.method == effective) {
       match.kind = RouteMatch::Kind::Found;
       match.route = entry.route;
-      if (*pattern == Pattern::TaskById)
+      if (*pattern == Pattern::TaskById || *pattern == Pattern::TaskLogs)
         match.task_id = std::move(id);
-      else if (*pattern >= Pattern::Services)
+      else if (*pattern == Pattern::UiAsset)
+        match.asset = std::move(id);
+      else if (*pattern >= Pattern::Services && *pattern <= Pattern::ServiceRestart)
         match.service = std::move(id);
       else
         match.node = std::move(id);

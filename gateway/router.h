@@ -11,9 +11,12 @@
 //   DELETE /services/{s} remove                  POST /services/{s}/scale|rollback|restart
 //   GET  /events         the event feed as Server-Sent Events (gateway/event_stream.h)
 //   GET  /healthz        "ok" when the broker answers STATUS
+//   GET  /tasks/{id}/logs  a chunk of its output   GET  /ui  redirect to /ui/
+//   GET  /ui/{asset}     the dashboard's files ("/ui/" is index.html)
 //
 // HEAD is allowed wherever GET is. One trailing slash is ignored ("/tasks/" is "/tasks"), as
-// the prior orchestrators' routers (chi, gorilla) were commonly configured.
+// the prior orchestrators' routers (chi, gorilla) were commonly configured; not under /ui,
+// where "/ui/" is the dashboard and "/ui" redirects there (relative asset URLs need the slash).
 //
 // Thread-safety: pure.
 #pragma once
@@ -43,15 +46,19 @@ enum class Route {
   RollbackService,
   RestartService,
   Events,
+  TaskLogs,
+  UiRedirect,
+  UiAsset,
 };
 
 struct RouteMatch {
   enum class Kind { Found, MethodNotAllowed, NotFound };
   Kind kind = Kind::NotFound;
   Route route = Route::Health;  // Found only
-  std::string task_id;          // GetTask / StopTask: the {id} segment
+  std::string task_id;          // GetTask / StopTask / TaskLogs: the {id} segment
   std::string node;             // GetNode / GetNodeStats / ListNodeTasks: the {n} segment
   std::string service;          // the routes of one service: the {s} segment
+  std::string asset;            // UiAsset: the path after "/ui/" ("" for the index)
   std::string allow;            // MethodNotAllowed: "GET, HEAD, POST" for the Allow header
 };
 

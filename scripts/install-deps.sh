@@ -24,6 +24,8 @@ PACKAGES=(
   # build-essential) to declare the runtime libraries; its test (tests/package/) installs it
   # into a Debian 12 root made by debootstrap.
   file debootstrap
+  # The dashboard's tests (tests/browser/) drive a headless chromium through chromedriver.
+  chromium chromium-driver
 )
 
 missing=()

@@ -528,6 +528,50 @@ TEST(HttpGateway, ABearerTokenFileIsEnforced) {
   auto health = anonymous.Get("/healthz");
   ASSERT_TRUE(health);
   EXPECT_EQ(health->status, 200) << "health probes need no token";
+  auto page = anonymous.Get("/ui/");
+  ASSERT_TRUE(page);
+  EXPECT_EQ(page->status, 200) << "the dashboard's files need no token (its API calls do)";
+}
+
+TEST(HttpGateway, TheDashboardsFilesAndATasksLogsOverRealHttp) {
+  HttpCluster h;
+  h.c.start_agent("a1");
+  auto r = h.http->Get("/ui");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 301);
+  EXPECT_EQ(r->get_header_value("Location"), "/ui/");
+  r = h.http->Get("/ui/");
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->status, 200);
+  EXPECT_EQ(r->get_header_value("Content-Type"), "text/html; charset=utf-8");
+  EXPECT_THAT(r->get_header_value("Content-Security-Policy"), HasSubstr("default-src 'none'"));
+  EXPECT_TRUE(r->get_header_value("Access-Control-Allow-Origin").empty());
+  std::string etag = r->get_header_value("ETag");
+  ASSERT_FALSE(etag.empty());
+  r = h.http->Get("/ui/", {{"If-None-Match", etag}});
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 304);
+  EXPECT_TRUE(r->body.empty());
+  expect_json_error(h.http->Get("/ui/missing.js"), 404, "not_found", "/ui/missing.js");
+
+  // GET /tasks/{id}/logs: what `cube-client logs` reads, from an offset.
+  auto posted = h.post(
+      R"({"Name": "talker", "Driver": "exec", "Cmd": ["sh", "-c", "echo one; echo two; sleep 300"]})");
+  ASSERT_TRUE(posted && posted->status == 201);
+  std::string id = json::parse(posted->body)["ID"];
+  json chunk;
+  bool printed = eventually(
+      [&] {
+        chunk = h.get_json("/tasks/" + id + "/logs");
+        return chunk.is_object() && chunk.value("Data", "") == "one\ntwo\n";
+      },
+      15s, 100ms);
+  ASSERT_TRUE(printed) << chunk.dump() << h.c.logs();
+  EXPECT_EQ(chunk["NextOffset"], 8);
+  EXPECT_EQ(chunk["EOF"], false);
+  EXPECT_EQ(h.get_json("/tasks/" + id + "/logs?offset=4")["Data"], "two\n");
+  expect_json_error(h.http->Get("/tasks/" + id + "/logs?offset=x"), 400, "invalid", "offset");
+  h.http->Delete("/tasks/" + id);
 }
 
 TEST(HttpGateway, ANonLoopbackAddressNeedsATokenOrInsecure) {

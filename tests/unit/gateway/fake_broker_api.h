@@ -4,6 +4,7 @@
 // fail every call as an unreachable broker would.
 #pragma once
 
+#include <algorithm>
 #include <map>
 #include <string>
 #include <vector>
@@ -68,6 +69,25 @@ class FakeBrokerApi final : public BrokerApi {
     if (unavailable_)
       return down();
     return stop_locked(task_id);
+  }
+  // The output set by set_logs from `offset` (tail_lines ignored); eof once the task stopped.
+  Result<protocol::LogsChunk> logs(const std::string& task_id, int64_t offset,
+                                   int64_t /*tail_lines*/) override {
+    MutexLock lock(mu_);
+    calls_.push_back("logs");
+    if (unavailable_)
+      return down();
+    auto it = tasks_.find(task_id);
+    if (it == tasks_.end())
+      return Status::not_found("no task with ID " + task_id);
+    const std::string& out = logs_[task_id];
+    size_t from = std::min(out.size(), static_cast<size_t>(std::max<int64_t>(offset, 0)));
+    return protocol::LogsChunk{out.substr(from), static_cast<int64_t>(out.size()),
+                               it->second.state == TaskState::Completed};
+  }
+  void set_logs(const std::string& task_id, std::string output) {
+    MutexLock lock(mu_);
+    logs_[task_id] = std::move(output);
   }
   Result<std::vector<protocol::NodeInfo>> nodes() override {
     MutexLock lock(mu_);
@@ -180,6 +200,7 @@ class FakeBrokerApi final : public BrokerApi {
 
   mutable Mutex mu_;
   std::map<std::string, Task> tasks_ CUBE_GUARDED_BY(mu_);
+  std::map<std::string, std::string> logs_ CUBE_GUARDED_BY(mu_);
   std::vector<protocol::NodeInfo> nodes_ CUBE_GUARDED_BY(mu_);
   protocol::BrokerStatus status_ CUBE_GUARDED_BY(mu_);
   std::vector<std::string> calls_ CUBE_GUARDED_BY(mu_);

@@ -108,5 +108,35 @@ TEST(Router, ServiceRoutesTakeTheServiceNameSegment) {
   EXPECT_EQ(match_route("POST", "/services/web/pause").kind, Kind::NotFound);
 }
 
+TEST(Router, TaskLogsTakeTheTaskIdSegment) {
+  auto m = match_route("GET", "/tasks/abc/logs");
+  ASSERT_EQ(m.kind, Kind::Found);
+  EXPECT_EQ(m.route, Route::TaskLogs);
+  EXPECT_EQ(m.task_id, "abc");
+  m = match_route("DELETE", "/tasks/abc/logs");
+  EXPECT_EQ(m.kind, Kind::MethodNotAllowed);
+  EXPECT_EQ(m.allow, "GET, HEAD");
+  EXPECT_EQ(match_route("GET", "/tasks//logs").kind, Kind::NotFound);
+  EXPECT_EQ(match_route("GET", "/tasks/abc/logs/x").kind, Kind::NotFound);
+}
+
+TEST(Router, UiIsARedirectAndItsFilesAreAssets) {
+  auto m = match_route("GET", "/ui");
+  ASSERT_EQ(m.kind, Kind::Found);
+  EXPECT_EQ(m.route, Route::UiRedirect);
+  m = match_route("GET", "/ui/");
+  ASSERT_EQ(m.kind, Kind::Found);
+  EXPECT_EQ(m.route, Route::UiAsset);
+  EXPECT_EQ(m.asset, "");
+  m = match_route("HEAD", "/ui/app.js");
+  ASSERT_EQ(m.kind, Kind::Found);
+  EXPECT_EQ(m.route, Route::UiAsset);
+  EXPECT_EQ(m.asset, "app.js");
+  m = match_route("POST", "/ui/app.js");
+  EXPECT_EQ(m.kind, Kind::MethodNotAllowed);
+  EXPECT_EQ(m.allow, "GET, HEAD");
+  EXPECT_EQ(match_route("GET", "/uix").kind, Kind::NotFound);
+}
+
 }  // namespace
 }  // namespace cube::gateway
