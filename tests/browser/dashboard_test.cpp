@@ -40,13 +40,16 @@ std::string present(const std::string& css) {
 // A cluster whose broker serves the dashboard, and a browser.
 class Dashboard : public ::testing::Test {
  protected:
-  void start(std::vector<std::string> broker_args = {}) {
+  // Here rather than in start(): a skip in SetUp skips the test body, one in a helper does not.
+  void SetUp() override {
     if (!browser_installed()) {
       if (in_ci())
         FAIL() << kChromiumBinary << " or " << kChromedriverBinary
                << " is missing; CI must run the browser tests (scripts/install-deps.sh)";
       GTEST_SKIP() << "chromium and chromium-driver are not installed (scripts/install-deps.sh)";
     }
+  }
+  void start(std::vector<std::string> broker_args = {}) {
     std::string ready = (c.dir() / "http.ready").string();
     std::vector<std::string> args = {"--http", "127.0.0.1:0",  "--http-ready-file",
                                      ready,    "--node-grace", "2s"};
