@@ -1,14 +1,11 @@
 #include "bench/bench_run.h"
 
-#include <unistd.h>
-
 #include <atomic>
 #include <cmath>
 #include <cstdio>
 #include <fstream>
 #include <memory>
 #include <optional>
-#include <set>
 #include <thread>
 #include <utility>
 
@@ -18,13 +15,7 @@
 #include "bench/load_generator.h"
 #include "bench/process_stats.h"
 #include "bench/run_recorder.h"
-#include "bench/sim_fleet.h"
-#include "broker/options.h"
-#include "broker/scheduler.h"
 #include "client/client.h"
-#include "common/fd_limit.h"
-#include "common/ids.h"
-#include "protocol/zmq_io.h"
 
 namespace cube::bench {
 namespace {
