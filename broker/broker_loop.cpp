@@ -392,6 +392,8 @@ int64_t BrokerLoop::poll_timeout_ms() const {
     deadline = std::min(deadline, *lease_valid_until_);
   if (auto d = state_.liveness.next_deadline())
     deadline = std::min(deadline, *d);
+  if (auto d = state_.liveness.next_suspicion())
+    deadline = std::min(deadline, *d);
   if (auto d = state_.agents.next_deadline())
     deadline = std::min(deadline, *d);
   if (commit_retry_at_)
@@ -430,6 +432,16 @@ void BrokerLoop::run_timers() {
     state_.sockets.publish_beacon(
         protocol::Beacon{state_.epoch, static_cast<int64_t>(options_.heartbeat.count())});
     next_beacon_ = now + options_.heartbeat;
+  }
+  for (const auto& agent_id : state_.liveness.suspected(now)) {
+    const AgentRecord* agent = state_.agents.find(agent_id);
+    if (agent == nullptr || agent->state == AgentState::Lost)
+      continue;
+    spdlog::info("agent {} ({}) is suspect: no message for {} heartbeats", agent->name, agent_id,
+                 options_.suspect_after_beats);
+    state_.note_node(agent->name, node_state_name(NodeState::Suspect),
+                     node_state_name(NodeState::Ready));
+    bump(state_.counters, "agents.suspected");
   }
   for (const auto& agent_id : state_.liveness.expired(now)) {
     const AgentRecord* agent = state_.agents.find(agent_id);

@@ -67,8 +67,8 @@ void BrokerState::note_node(std::string_view name, std::string_view state,
 }
 
 void BrokerState::answer_events(std::span<const zmq::message_t> routing, uint64_t request_id,
-                                uint64_t since, const protocol::EventFilter& filter, uint32_t max) {
-  protocol::Reply r = feed.read(since, filter, max);
+                                uint64_t after, const protocol::EventFilter& filter, uint32_t max) {
+  protocol::Reply r = feed.read_after(after, filter, max);
   r.request_id = request_id;
   if (r.status.is_too_old())
     bump(counters, "feed.too_old");
@@ -85,7 +85,7 @@ void BrokerState::answer_parked_events(SteadyTime now) {
       routing.emplace_back(frame.data(), frame.size());
     answer_events(routing, parked.request_id, parked.since, parked.filter, parked.max);
   };
-  for (const auto& parked : feed.take_matched())
+  for (const auto& parked : feed.take_matched(now))
     answer(parked);
   for (const auto& parked : feed.take_expired(now))
     answer(parked);

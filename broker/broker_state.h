@@ -135,8 +135,9 @@ struct BrokerState {
   // --- The event feed ---
   // Queues a node's state change for the feed (it leaves with the next commit).
   void note_node(std::string_view name, std::string_view state, std::string_view previous);
-  // Answers an EVENTS request from the feed at once (events, nothing after wait_ms, too_old).
-  void answer_events(std::span<const zmq::message_t> routing, uint64_t request_id, uint64_t since,
+  // Answers an EVENTS request from the feed at once with the events after `after` (0: from the
+  // first; EventFeed::read_after), nothing after wait_ms, or too_old.
+  void answer_events(std::span<const zmq::message_t> routing, uint64_t request_id, uint64_t after,
                      const protocol::EventFilter& filter, uint32_t max);
   // Answers the parked EVENTS requests that new events match, and those whose wait is over.
   void answer_parked_events(SteadyTime now);

@@ -31,8 +31,8 @@ bool event_matches(const protocol::EventFilter& filter, const protocol::FeedEven
   return true;
 }
 
-EventFeed::EventFeed(size_t capacity, size_t max_parked)
-    : capacity_(std::max<size_t>(capacity, 1)), max_parked_(max_parked) {}
+EventFeed::EventFeed(size_t capacity, size_t max_parked, Millis gather)
+    : capacity_(std::max<size_t>(capacity, 1)), max_parked_(max_parked), gather_(gather) {}
 
 void EventFeed::publish(protocol::FeedEvent event) {
   event.index = next_index_++;
@@ -41,11 +41,9 @@ void EventFeed::publish(protocol::FeedEvent event) {
   ring_.push_back(std::move(event));
 }
 
-protocol::Reply EventFeed::read(uint64_t since, const protocol::EventFilter& filter,
-                                uint32_t max) const {
+protocol::Reply EventFeed::read_after(uint64_t since, const protocol::EventFilter& filter,
+                                      uint32_t max) const {
   protocol::Reply reply;
-  if (since == 0)
-    since = newest();
   // Events after `since` were dropped (since + 1 < oldest), or `since` was never given out.
   if (since + 1 < oldest() || since > newest()) {
     reply.status = Status::too_old(
@@ -74,24 +72,31 @@ Status EventFeed::park(ParkedEvents parked) {
     return Status::unavailable("too many event subscribers waiting (" +
                                std::to_string(max_parked_) + ", --event-subscribers): retry later");
   }
+  if (parked.has_match)
+    ++waiting_with_match_;
   parked_.push_back(std::move(parked));
   return Status::ok();
 }
 
-std::vector<ParkedEvents> EventFeed::take_matched() {
+std::vector<ParkedEvents> EventFeed::take_matched(SteadyTime now) {
   std::vector<ParkedEvents> matched;
   uint64_t from = std::max(matched_through_ + 1, oldest());
-  if (from <= newest()) {
-    for (auto it = parked_.begin(); it != parked_.end();) {
-      bool match = false;
-      for (uint64_t index = std::max(from, it->since + 1); index <= newest() && !match; ++index)
-        match = event_matches(it->filter, at(index));
-      if (match) {
-        matched.push_back(std::move(*it));
-        it = parked_.erase(it);
-      } else {
-        ++it;
+  if (from > newest() && waiting_with_match_ == 0)
+    return matched;
+  for (auto it = parked_.begin(); it != parked_.end();) {
+    for (uint64_t index = std::max(from, it->since + 1); index <= newest() && !it->has_match;
+         ++index) {
+      if (event_matches(it->filter, at(index))) {
+        it->has_match = true;
+        ++waiting_with_match_;
       }
+    }
+    if (it->has_match && it->answer_after <= now) {
+      --waiting_with_match_;
+      matched.push_back(std::move(*it));
+      it = parked_.erase(it);
+    } else {
+      ++it;
     }
   }
   matched_through_ = newest();
@@ -102,6 +107,8 @@ std::vector<ParkedEvents> EventFeed::take_expired(SteadyTime now) {
   std::vector<ParkedEvents> expired;
   for (auto it = parked_.begin(); it != parked_.end();) {
     if (it->deadline <= now) {
+      if (it->has_match)
+        --waiting_with_match_;
       expired.push_back(std::move(*it));
       it = parked_.erase(it);
     } else {
@@ -114,8 +121,9 @@ std::vector<ParkedEvents> EventFeed::take_expired(SteadyTime now) {
 std::optional<SteadyTime> EventFeed::next_deadline() const {
   std::optional<SteadyTime> earliest;
   for (const auto& p : parked_) {
-    if (!earliest || p.deadline < *earliest)
-      earliest = p.deadline;
+    SteadyTime due = p.has_match ? std::min(p.deadline, p.answer_after) : p.deadline;
+    if (!earliest || due < *earliest)
+      earliest = due;
   }
   return earliest;
 }

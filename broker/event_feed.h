@@ -13,6 +13,12 @@
 // carries at most `max` events read from the ring when it is sent, so a subscriber that stops
 // asking costs nothing and one that reads slowly falls behind into too_old.
 //
+// A reply leaves no sooner than `gather` after its request arrived (unless it fills a page):
+// on a busy feed a subscriber is answered once per window with everything the window
+// gathered, instead of once per loop iteration with a few events each (the round trips, not
+// the events, were most of what a subscriber cost the broker). A subscriber that waited
+// longer than the window is answered as soon as a matching event is published.
+//
 // Thread-safety: none; the broker loop thread. Nothing blocks.
 #pragma once
 
@@ -31,6 +37,7 @@ namespace cube::broker {
 
 inline constexpr size_t kDefaultEventBuffer = 65536;
 inline constexpr size_t kDefaultMaxEventSubscribers = 4096;
+inline constexpr Millis kDefaultEventGather{5};
 
 // Invalid naming the field when the filter cannot match anything by construction ("filter
 // type: \"x\" is not task, node or service"). Names that match nothing are fine (documented).
@@ -42,16 +49,21 @@ bool event_matches(const protocol::EventFilter& filter, const protocol::FeedEven
 struct ParkedEvents {
   std::vector<std::string> routing;  // the client's ROUTER envelope frames
   uint64_t request_id = 0;
-  uint64_t since = 0;  // resolved: 0 ("from now") became the newest index when parked
+  uint64_t since = 0;  // resolved: 0 ("from now") became the newest index; read with read_after
   protocol::EventFilter filter;
   uint32_t max = 0;
-  SteadyTime deadline{};
+  SteadyTime deadline{};      // answered (maybe with nothing) at this time
+  SteadyTime answer_after{};  // the request's arrival + the gather window
+  bool has_match = false;     // an event after `since` matches: answered at answer_after
 };
 
 class EventFeed {
  public:
-  // `capacity` >= 1 events are kept; at most `max_parked` requests wait at once.
-  EventFeed(size_t capacity, size_t max_parked);
+  // `capacity` >= 1 events are kept; at most `max_parked` requests wait at once; a reply
+  // gathers events for `gather` after its request arrived.
+  EventFeed(size_t capacity, size_t max_parked, Millis gather = kDefaultEventGather);
+
+  Millis gather() const { return gather_; }
 
   // Gives `event` the next index and appends it, dropping the oldest when full.
   void publish(protocol::FeedEvent event);
@@ -66,19 +78,27 @@ class EventFeed {
   // most `max` (0 or above kMaxEventsPerReply: that limit): OK with the events (maybe none) and
   // next_index, or TooOld (reply.next_index = newest()) when events after `since` were dropped
   // or `since` is ahead of the newest index. reply.request_id is left 0.
-  protocol::Reply read(uint64_t since, const protocol::EventFilter& filter, uint32_t max) const;
+  protocol::Reply read(uint64_t since, const protocol::EventFilter& filter, uint32_t max) const {
+    return read_after(since == 0 ? newest() : since, filter, max);
+  }
+  // The same for the events after `after`, where 0 is before the first event (not "from now"):
+  // a request parked while the feed was empty gets the first event.
+  protocol::Reply read_after(uint64_t after, const protocol::EventFilter& filter,
+                             uint32_t max) const;
 
-  // Parks a request that read() answered with no events. Unavailable, naming the limit, when
-  // max_parked requests already wait.
+  // Parks a request that read() answered with no events, or with fewer than a page while its
+  // gather window is open (has_match set). Unavailable, naming the limit, when max_parked
+  // requests already wait.
   Status park(ParkedEvents parked);
   size_t parked() const { return parked_.size(); }
 
-  // The parked requests that an event published since the last call matches, removed; the
-  // caller answers each with read(). Looks only at events newer than the last call.
-  std::vector<ParkedEvents> take_matched();
+  // The parked requests that a published event matches and whose gather window ended by `now`,
+  // removed; the caller answers each with read(). Scans only events newer than the last call.
+  std::vector<ParkedEvents> take_matched(SteadyTime now);
   // The parked requests whose deadline is at or before `now`, removed (answered with nothing).
   std::vector<ParkedEvents> take_expired(SteadyTime now);
-  // The earliest parked deadline; nullopt when none waits.
+  // The earliest time a parked request is due (its deadline, or the end of its gather window
+  // once an event matches it); nullopt when none waits.
   std::optional<SteadyTime> next_deadline() const;
 
  private:
@@ -86,9 +106,11 @@ class EventFeed {
 
   size_t capacity_;
   size_t max_parked_;
+  Millis gather_;
   std::deque<protocol::FeedEvent> ring_;
   uint64_t next_index_ = 1;
-  uint64_t matched_through_ = 0;  // take_matched() looked at every event up to this index
+  uint64_t matched_through_ = 0;   // take_matched() looked at every event up to this index
+  size_t waiting_with_match_ = 0;  // parked requests with has_match, held by their window
   std::list<ParkedEvents> parked_;
 };
 

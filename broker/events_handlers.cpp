@@ -1,8 +1,11 @@
 // EVENTS on the client ROUTER: the event feed's long poll (broker/event_feed.h,
-// docs/events.md). Answered at once when the feed has matching events after `since` (or
-// `since` is too old, or the request does not wait); otherwise parked until a matching event is
-// published (BrokerState::flush_outbox) or wait_ms passes (a loop timer). Reads no store and
-// changes nothing, so it bypasses the outbox like the other reads.
+// docs/events.md). Answered at once when the feed has a full page of matching events after
+// `since` (or `since` is too old, or the request does not wait); otherwise parked until its
+// gather window ends with a matching event published (BrokerState::flush_outbox) or wait_ms
+// passes (a loop timer). Reads no store and changes nothing, so it bypasses the outbox like the
+// other reads.
+#include <algorithm>
+
 #include "broker/handlers.h"
 
 namespace cube::broker {
@@ -17,19 +20,26 @@ void on_events(BrokerState& state, Inbound& in, protocol::EventsRequest& req) {
         in.routing(), req.request_id,
         Status::invalid("wait_ms: " + std::to_string(req.wait_ms) + " is negative"));
   }
-  protocol::Reply found = state.feed.read(req.since, req.filter, req.max);
-  if (!found.status.is_ok() || !found.feed.empty() || req.wait_ms == 0) {
-    return state.answer_events(in.routing(), req.request_id, req.since, req.filter, req.max);
-  }
+  uint64_t after = req.since == 0 ? state.feed.newest() : req.since;  // 0: from now
+  protocol::Reply found = state.feed.read_after(after, req.filter, req.max);
+  uint32_t page =
+      req.max == 0 ? protocol::kMaxEventsPerReply : std::min(req.max, protocol::kMaxEventsPerReply);
+  if (!found.status.is_ok() || found.feed.size() >= page || req.wait_ms == 0)
+    return state.answer_events(in.routing(), req.request_id, after, req.filter, req.max);
   ParkedEvents parked;
   parked.routing.reserve(in.routing().size());
   for (const auto& frame : in.routing())
     parked.routing.emplace_back(static_cast<const char*>(frame.data()), frame.size());
   parked.request_id = req.request_id;
-  parked.since = found.next_index;  // "from now" becomes the newest index
+  // With events found they are read again when answered; else the next read starts after what
+  // this one looked at.
+  parked.has_match = !found.feed.empty();
+  parked.since = parked.has_match ? after : found.next_index;
   parked.filter = std::move(req.filter);
   parked.max = req.max;
-  parked.deadline = state.clock.now() + Millis(std::min(req.wait_ms, protocol::kMaxEventWaitMs));
+  SteadyTime now = state.clock.now();
+  parked.deadline = now + Millis(std::min(req.wait_ms, protocol::kMaxEventWaitMs));
+  parked.answer_after = now + state.feed.gather();
   if (Status s = state.feed.park(std::move(parked)); !s.is_ok()) {
     bump(state.counters, "feed.subscribers_refused");
     return state.reply_error(in.routing(), req.request_id, s);

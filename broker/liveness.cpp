@@ -73,6 +73,29 @@ std::optional<SteadyTime> Liveness::next_deadline() const {
   return deadlines_.begin()->first;
 }
 
+std::vector<std::string> Liveness::suspected(SteadyTime now) {
+  std::vector<std::string> out;
+  if (suspect_after_ >= grace_)
+    return out;
+  SteadyTime through = now + (grace_ - suspect_after_);
+  if (through <= suspected_through_)
+    return out;
+  auto it = deadlines_.lower_bound({suspected_through_ + SteadyTime::duration(1), std::string()});
+  for (; it != deadlines_.end() && it->first <= through; ++it)
+    out.push_back(it->second);
+  suspected_through_ = through;
+  return out;
+}
+
+std::optional<SteadyTime> Liveness::next_suspicion() const {
+  if (suspect_after_ >= grace_)
+    return std::nullopt;
+  auto it = deadlines_.lower_bound({suspected_through_ + SteadyTime::duration(1), std::string()});
+  if (it == deadlines_.end())
+    return std::nullopt;
+  return it->first - (grace_ - suspect_after_);
+}
+
 std::optional<SteadyTime> Liveness::ready_until(std::string_view agent) const {
   auto it = agents_.find(agent);
   if (it == agents_.end() || it->second.lost)

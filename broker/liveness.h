@@ -48,6 +48,15 @@ class Liveness {
   // A poll loop uses it as its timeout.
   std::optional<SteadyTime> next_deadline() const;
 
+  // Agents that turned Suspect at or before `now` and were not reported yet, in the order they
+  // fell silent: each silence is reported once (a beat ends it: on_traffic returns Suspect).
+  // Call it before expired(), so that an agent whose suspicion and loss both passed since the
+  // last call is reported suspect, then lost. Nothing when agents go straight to Lost (the
+  // suspect time is not shorter than the grace).
+  std::vector<std::string> suspected(SteadyTime now);
+  // The earliest time at which suspected() will report an agent; nullopt when none is pending.
+  std::optional<SteadyTime> next_suspicion() const;
+
   // Until when `agent` stays Ready if nothing more is heard from it (last beat + the suspect
   // time); nullopt for an unknown or lost agent. Lets a caller that checks many agents often
   // (the scheduler's view) skip asking again until then.
@@ -70,6 +79,10 @@ class Liveness {
   IdMap<Entry> agents_;
   // (lost deadline, agent) for every agent not yet reported lost.
   std::set<std::pair<SteadyTime, std::string>> deadlines_;
+  // suspected() reported every agent whose lost deadline is at or before this. A suspicion is
+  // the lost deadline less a constant, so the reported agents are a prefix of deadlines_ (a
+  // beat re-enters an agent past it): no per-agent flag, no second set to keep per beat.
+  SteadyTime suspected_through_ = SteadyTime::min();
 };
 
 }  // namespace cube::broker

@@ -11,6 +11,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstdio>
+#include <ctime>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -134,6 +136,20 @@ json parse(const std::string& line) {
   return j.is_discarded() ? json(nullptr) : j;
 }
 
+// An event's Time ("2026-12-06T22:40:01.123Z", protocol/task_json.h format_rfc3339) in Unix ms;
+// 0 when it is not one.
+int64_t rfc3339_ms(const json& time) {
+  std::tm tm{};
+  int ms = 0;
+  if (!time.is_string() ||
+      std::sscanf(time.get<std::string>().c_str(), "%d-%d-%dT%d:%d:%d.%dZ", &tm.tm_year, &tm.tm_mon,
+                  &tm.tm_mday, &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &ms) != 7)
+    return 0;
+  tm.tm_year -= 1900;
+  tm.tm_mon -= 1;
+  return static_cast<int64_t>(::timegm(&tm)) * 1000 + ms;
+}
+
 // The time the broker recorded for the task's entry into `state` (its history), in Unix ms.
 int64_t history_time(Cluster& c, const std::string& id, TaskState state) {
   Client client = client_for(c, Millis(3000));
@@ -199,10 +215,17 @@ TEST(Events, ANodeKilledWithSigkillShowsLost) {
                     (c.dir() / "events.err").string());
   ASSERT_TRUE(eventually([&] { return waiting_subscribers(c) >= 1; }, 10s)) << c.logs();
   c.agent("doomed").signal(SIGKILL);
+  // Suspect after 3 missed heartbeats (600 ms), then lost at the grace (1 s).
+  auto suspect = events.next(15s);
+  ASSERT_TRUE(suspect.has_value()) << c.logs();
+  json s = parse(suspect->text);
+  EXPECT_EQ(s["Node"]["State"], "suspect") << suspect->text;
+  EXPECT_EQ(s["Node"]["PreviousState"], "ready") << suspect->text;
   auto lost = events.until(
       [](const std::string& line) { return parse(line)["Node"]["State"] == "lost"; }, 15s);
   ASSERT_TRUE(lost.has_value()) << c.logs();
   json e = parse(lost->text);
+  EXPECT_GT(e["Index"].get<uint64_t>(), s["Index"].get<uint64_t>());
   EXPECT_EQ(e["Type"], "node");
   EXPECT_EQ(e["Node"]["Name"], "doomed");
   EXPECT_EQ(e["Node"]["PreviousState"], "suspect");
@@ -280,6 +303,44 @@ TEST(Events, ListWatchRedrawsWithin100MsOfTheChange) {
   EXPECT_LT(lag_ms, 100);
   EXPECT_EQ(watch.stop(SIGINT, 5s), 0);
   c.cli({"stop", id});
+}
+
+TEST(Events, NodesWatchRedrawsWithin100MsOfANodeJoiningAndBeingLost) {
+  Cluster c;
+  c.start_broker({"--heartbeat", "200ms", "--node-grace", "1s"});
+  c.start_agent("a");
+  LineStream watch(client_argv(c, {"nodes", "--watch"}), (c.dir() / "watch.err").string());
+  LineStream events(client_argv(c, {"events", "-o", "json", "--filter", "node=late-node"}),
+                    (c.dir() / "events.err").string());
+  ASSERT_TRUE(watch.next(10s).has_value()) << "no first table\n" << c.logs();
+  ASSERT_TRUE(eventually([&] { return waiting_subscribers(c) >= 2; }, 10s)) << c.logs();
+
+  // The broker's time of each change is its feed event's Time; the watch's line must follow
+  // within 100 ms of it.
+  auto lag_ms = [&](const std::string& state) -> int64_t {
+    auto shown = watch.until(
+        [&](const std::string& l) { return contains(l, "late-node") && contains(l, state); }, 20s);
+    auto event =
+        events.until([&](const std::string& l) { return parse(l)["Node"]["State"] == state; }, 20s);
+    if (!shown || !event)
+      return -1;
+    int64_t lag = to_unix_ms(shown->arrived) - rfc3339_ms(parse(event->text)["Time"]);
+    std::cout << "nodes --watch showed " << state << " " << lag
+              << " ms after the broker's change\n";
+    return lag;
+  };
+  // Not waiting for it to be listed ready: the test must read the watch's lines as they come
+  // (a line's arrival is when the test reads it).
+  c.start_agent("late-node", {}, /*wait_ready=*/false);
+  int64_t joined = lag_ms("ready");
+  ASSERT_GE(joined, 0) << c.logs();
+  EXPECT_LT(joined, 100);
+  c.agent("late-node").signal(SIGKILL);
+  int64_t lost = lag_ms("lost");
+  ASSERT_GE(lost, 0) << c.logs();
+  EXPECT_LT(lost, 100);
+  EXPECT_EQ(watch.stop(SIGINT, 5s), 0);
+  EXPECT_EQ(events.stop(SIGINT, 5s), 0);
 }
 
 // GET /events on the gateway, read by curl as it streams.

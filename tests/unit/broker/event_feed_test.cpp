@@ -136,20 +136,65 @@ TEST(EventFeed, AParkedRequestIsTakenWhenAMatchingEventArrivesNotBefore) {
   feed.publish(node_event("node-a", "ready"));
   ASSERT_TRUE(feed.park(parked(1, 1, {.type = "task"}, clock.now() + Millis(5000))).is_ok());
   ASSERT_TRUE(feed.park(parked(2, 1, {}, clock.now() + Millis(5000))).is_ok());
-  EXPECT_TRUE(feed.take_matched().empty()) << "nothing new since they parked";
+  EXPECT_TRUE(feed.take_matched(clock.now()).empty()) << "nothing new since they parked";
 
   feed.publish(node_event("node-b", "ready"));
-  auto matched = feed.take_matched();
+  auto matched = feed.take_matched(clock.now());
   ASSERT_EQ(matched.size(), 1u) << "only the unfiltered request wants a node event";
   EXPECT_EQ(matched[0].request_id, 2u);
   EXPECT_EQ(feed.parked(), 1u);
 
   feed.publish(task_event("t", "node-a", "Running"));
-  matched = feed.take_matched();
+  matched = feed.take_matched(clock.now());
   ASSERT_EQ(matched.size(), 1u);
   EXPECT_EQ(matched[0].request_id, 1u);
-  EXPECT_EQ(indexes(feed.read(matched[0].since, matched[0].filter, 0)), (std::vector<uint64_t>{3}));
+  EXPECT_EQ(indexes(feed.read_after(matched[0].since, matched[0].filter, 0)),
+            (std::vector<uint64_t>{3}));
   EXPECT_EQ(feed.parked(), 0u);
+}
+
+TEST(EventFeed, AMatchedRequestIsHeldUntilItsGatherWindowEndsThenReadsEverything) {
+  ManualClock clock;
+  EventFeed feed(10, 10, Millis(5));
+  EXPECT_EQ(feed.gather(), Millis(5));
+  SteadyTime start = clock.now();
+  ParkedEvents p = parked(1, 0, {}, start + Millis(1000));
+  p.answer_after = start + Millis(5);
+  ASSERT_TRUE(feed.park(std::move(p)).is_ok());
+  EXPECT_EQ(feed.next_deadline(), start + Millis(1000)) << "no match yet: only its deadline";
+
+  feed.publish(node_event("node-a", "ready"));
+  EXPECT_TRUE(feed.take_matched(clock.now()).empty()) << "inside its window";
+  EXPECT_EQ(feed.next_deadline(), start + Millis(5)) << "a match makes the window's end due";
+  feed.publish(node_event("node-b", "ready"));
+  clock.advance(Millis(4));
+  EXPECT_TRUE(feed.take_matched(clock.now()).empty());
+
+  clock.advance(Millis(1));
+  auto matched = feed.take_matched(clock.now());
+  ASSERT_EQ(matched.size(), 1u);
+  EXPECT_EQ(indexes(feed.read_after(matched[0].since, matched[0].filter, 0)),
+            (std::vector<uint64_t>{1, 2}))
+      << "one reply carries what the window gathered";
+  EXPECT_FALSE(feed.next_deadline().has_value());
+}
+
+TEST(EventFeed, AMatchedRequestWhoseDeadlineComesFirstIsAnsweredThen) {
+  ManualClock clock;
+  EventFeed feed(10, 10, Millis(5));
+  SteadyTime start = clock.now();
+  ParkedEvents p = parked(1, 0, {}, start + Millis(2));
+  p.answer_after = start + Millis(5);
+  p.has_match = true;  // parked with events already found (a short wait_ms)
+  feed.publish(node_event("node-a", "ready"));
+  p.since = 0;
+  ASSERT_TRUE(feed.park(std::move(p)).is_ok());
+  EXPECT_EQ(feed.next_deadline(), start + Millis(2));
+  clock.advance(Millis(2));
+  EXPECT_TRUE(feed.take_matched(clock.now()).empty());
+  EXPECT_EQ(feed.take_expired(clock.now()).size(), 1u);
+  EXPECT_EQ(feed.parked(), 0u);
+  EXPECT_FALSE(feed.next_deadline().has_value());
 }
 
 TEST(EventFeed, AParkedRequestWithNoMatchEndsAtItsDeadline) {

@@ -65,6 +65,40 @@ TEST_F(LivenessTest, ExpiresInDeadlineOrderAndNextDeadlineIsTheEarliest) {
   EXPECT_EQ(liveness_.expired(clock_.now()), (std::vector<std::string>{"b", "c", "a"}));
 }
 
+TEST_F(LivenessTest, EachSilenceIsReportedSuspectOnceAtItsTimeBeforeItsLoss) {
+  SteadyTime start = clock_.now();
+  liveness_.on_traffic("a", clock_.now());
+  clock_.advance(Millis(500));
+  liveness_.on_traffic("b", clock_.now());
+  EXPECT_EQ(liveness_.next_suspicion(), start + Millis(3000)) << "3 beats after a's last";
+  clock_.advance(Millis(2499));
+  EXPECT_TRUE(liveness_.suspected(clock_.now()).empty());
+  clock_.advance(Millis(1));
+  EXPECT_EQ(liveness_.suspected(clock_.now()), (std::vector<std::string>{"a"}));
+  EXPECT_EQ(liveness_.state("a", clock_.now()), NodeState::Suspect);
+  EXPECT_TRUE(liveness_.suspected(clock_.now()).empty()) << "reported once";
+  EXPECT_EQ(liveness_.next_suspicion(), start + Millis(3500)) << "b's turn";
+
+  // A beat ends a's silence; its next one is reported again, after b's.
+  EXPECT_EQ(liveness_.on_traffic("a", clock_.now()), NodeState::Suspect);
+  clock_.advance(Millis(500));
+  EXPECT_EQ(liveness_.suspected(clock_.now()), (std::vector<std::string>{"b"}));
+  EXPECT_EQ(liveness_.next_suspicion(), start + Millis(6000));
+  clock_.advance(Millis(10000));
+  EXPECT_EQ(liveness_.suspected(clock_.now()), (std::vector<std::string>{"a"}));
+  EXPECT_EQ(liveness_.expired(clock_.now()), (std::vector<std::string>{"b", "a"}));
+  EXPECT_EQ(liveness_.next_suspicion(), std::nullopt);
+  EXPECT_TRUE(liveness_.suspected(clock_.now()).empty());
+}
+
+TEST(Liveness, NoSuspicionWhenTheGraceIsNotLongerThanTheSuspectTime) {
+  Liveness liveness(Millis(1000), 3, Millis(3000));
+  liveness.on_traffic("a", SteadyTime(Millis(0)));
+  EXPECT_EQ(liveness.next_suspicion(), std::nullopt);
+  EXPECT_TRUE(liveness.suspected(SteadyTime(Millis(5000))).empty());
+  EXPECT_EQ(liveness.expired(SteadyTime(Millis(5000))), (std::vector<std::string>{"a"}));
+}
+
 TEST_F(LivenessTest, LateBeatDoesNotMoveTheDeadlineBackAndRemoveForgets) {
   liveness_.on_traffic("a", SteadyTime(Millis(2000)));
   liveness_.on_traffic("a", SteadyTime(Millis(1000)));  // reordered
