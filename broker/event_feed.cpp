@@ -57,6 +57,7 @@ protocol::Reply EventFeed::read_after(uint64_t since, const protocol::EventFilte
   }
   if (max == 0 || max > protocol::kMaxEventsPerReply)
     max = protocol::kMaxEventsPerReply;
+  reply.feed.reserve(std::min<uint64_t>(max, newest() - since));
   uint64_t index = since + 1;
   for (; index <= newest() && reply.feed.size() < max; ++index) {
     const protocol::FeedEvent& event = at(index);
