@@ -1,5 +1,6 @@
 #include "bench/bench_run.h"
 
+#include <algorithm>
 #include <atomic>
 #include <cmath>
 #include <cstdio>
@@ -64,6 +65,28 @@ Status write_latency_distribution(const std::string& path, const std::vector<dou
       out << q << " " << latencies[rank - 1] << "\n";
     }
     out << 1.0 << " " << latencies.back() << "\n";
+  }
+  out.flush();
+  if (!out)
+    return Status::unavailable("cannot write " + path);
+  return Status::ok();
+}
+
+Status write_latency_timeline(const std::string& path, const RunRecorder& recorder) {
+  std::vector<std::pair<int64_t, int64_t>> sent_started;  // ns
+  sent_started.reserve(recorder.tasks());
+  for (size_t i = 0; i < recorder.tasks(); ++i) {
+    if (recorder.sent_ns(i) != 0 && recorder.started_ns(i) != 0)
+      sent_started.emplace_back(recorder.sent_ns(i), recorder.started_ns(i));
+  }
+  std::sort(sent_started.begin(), sent_started.end());
+  std::ofstream out(path, std::ios::trunc);
+  if (!out)
+    return Status::unavailable("cannot write " + path);
+  out << "# sent_ms latency_ms (submit -> Running), " << sent_started.size() << " tasks\n";
+  for (const auto& [sent, started] : sent_started) {
+    out << static_cast<double>(sent - sent_started.front().first) / 1e6 << " "
+        << static_cast<double>(started - sent) / 1e6 << "\n";
   }
   out.flush();
   if (!out)
@@ -220,6 +243,10 @@ Result<BenchResult> run_bench(const BenchRunOptions& options, const Clock& clock
         write_latency_distribution(options.latency_out, running_latencies_ms(recorder));
     if (!written.is_ok())
       spdlog::warn("--latency-out: {}", written.message());
+  }
+  if (!options.timeline_out.empty()) {
+    if (Status written = write_latency_timeline(options.timeline_out, recorder); !written.is_ok())
+      spdlog::warn("--timeline-out: {}", written.message());
   }
   return result;
 }

@@ -84,6 +84,7 @@ struct Args {
   std::string output = "table";
   Millis timeout{0};  // 0: derived from the run's size
   std::string latency_out;
+  std::string timeline_out;
   std::string log_level = "warn";
   bool quiet = false;
   // --compare: set when comparing; its args are this command line without --compare, --rounds
@@ -155,8 +156,10 @@ Args parse_args(int argc, char** argv, bool& help) {
       "give up after this long (default: 60s plus what the run should take at 1,000 tasks/s)")(
       "latency-out", po::value(&a.latency_out),
       "write the submit->Running latency distribution (quantile, ms) to this file")(
-      "log-level", po::value(&a.log_level)->default_value(a.log_level),
-      "trace, debug, info, warn, error or off")("quiet,q", "no progress lines")(
+      "timeline-out", po::value(&a.timeline_out),
+      "write each task's send time and submit->Running latency (ms, in send order) to this "
+      "file")("log-level", po::value(&a.log_level)->default_value(a.log_level),
+              "trace, debug, info, warn, error or off")("quiet,q", "no progress lines")(
       "compare", po::value(&compare),
       "compare with another cube-bench binary (a path, e.g. the previous commit's build): run "
       "it and this one as child processes with the other arguments given here, interleaved "
@@ -479,6 +482,7 @@ int run(int argc, char** argv) {
   BenchRunOptions options;
   options.config = args.config;
   options.latency_out = args.latency_out;
+  options.timeline_out = args.timeline_out;
   options.timeout = args.timeout.count() > 0
                         ? args.timeout
                         : kBaseTimeout +

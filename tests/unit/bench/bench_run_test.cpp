@@ -104,3 +104,33 @@ TEST(BenchRunTest, OpenLoopBatchesKeepTheSchedule) {
 
 }  // namespace
 }  // namespace cube::bench
+
+namespace cube::bench {
+namespace {
+
+TEST(LatencyTimelineTest, OneLinePerStartedTaskInSendOrderFromTheFirstSend) {
+  ManualClock clock;
+  RunRecorder recorder(3, RunRecorder::make_id_prefix(clock.wall()));
+  SteadyTime t0 = clock.now() + Millis(1000);
+  recorder.sent(2, t0);  // sent first, though its index is last
+  recorder.sent(0, t0 + Millis(10));
+  recorder.sent(1, t0 + Millis(20));  // never started: left out
+  recorder.task_started(recorder.task_id(2), 1, t0 + Millis(3));
+  recorder.task_started(recorder.task_id(0), 1, t0 + Millis(40));
+  test::TempDir dir;
+  std::string path = (dir.path() / "timeline.txt").string();
+  ASSERT_TRUE(write_latency_timeline(path, recorder).is_ok());
+  std::ifstream in(path);
+  std::string header, first, second, extra;
+  std::getline(in, header);
+  std::getline(in, first);
+  std::getline(in, second);
+  EXPECT_NE(header.find("2 tasks"), std::string::npos) << header;
+  EXPECT_EQ(first, "0 3");
+  EXPECT_EQ(second, "10 30");
+  EXPECT_FALSE(std::getline(in, extra)) << extra;
+  EXPECT_FALSE(write_latency_timeline((dir.path() / "no/such/dir").string(), recorder).is_ok());
+}
+
+}  // namespace
+}  // namespace cube::bench
