@@ -339,7 +339,7 @@ void AgentLoop::on_welcome(const protocol::Welcome& w, SteadyTime now) {
   hello_unsent_ = false;
   backoff_.reset();
   last_beacon_ = now;
-  next_heartbeat_ = now + heartbeat_interval();
+  next_heartbeat_ = now + first_heartbeat_delay(options_.agent_id, heartbeat_interval());
   // The first NODE_STATS a heartbeat after WELCOME: soon, yet over a CPU interval long enough
   // to mean something.
   next_stats_ = now + heartbeat_interval();

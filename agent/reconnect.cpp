@@ -1,6 +1,7 @@
 #include "agent/reconnect.h"
 
 #include <algorithm>
+#include <functional>
 #include <memory>
 #include <random>
 #include <utility>
@@ -8,6 +9,11 @@
 #include "common/check.h"
 
 namespace cube::agent {
+
+Millis first_heartbeat_delay(std::string_view agent_id, Millis interval) {
+  auto period = static_cast<size_t>(std::max<int64_t>(interval.count(), 1));
+  return Millis(1 + static_cast<int64_t>(std::hash<std::string_view>{}(agent_id) % period));
+}
 
 Backoff::Backoff(RandomSource random, BackoffPolicy policy)
     : random_(std::move(random)), policy_(policy) {

@@ -11,10 +11,17 @@
 #include <cstdint>
 #include <functional>
 #include <optional>
+#include <string_view>
 
 #include "common/clock.h"
 
 namespace cube::agent {
+
+// From WELCOME to an agent's first AGENT_HEARTBEAT: a point in (0, interval] that depends
+// only on the agent's ID. Agents welcomed together (a restarted broker, a fleet started at
+// once) would otherwise beat in step for as long as they run, and the broker would take their
+// heartbeats as one burst per interval instead of an even stream.
+Millis first_heartbeat_delay(std::string_view agent_id, Millis interval);
 
 struct BackoffPolicy {
   Millis initial{1000};

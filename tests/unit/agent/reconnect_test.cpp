@@ -2,12 +2,32 @@
 
 #include <gtest/gtest.h>
 
+#include <string>
 #include <vector>
 
 #include "common/clock.h"
+#include "common/ids.h"
 
 namespace cube::agent {
 namespace {
+
+TEST(FirstHeartbeatDelay, IsWithinOneIntervalFixedPerAgentAndSpreadsAFleet) {
+  constexpr Millis kInterval{1000};
+  std::vector<int> per_tenth(10, 0);
+  for (int i = 0; i < 1000; ++i) {
+    std::string id = new_random_id();
+    Millis delay = first_heartbeat_delay(id, kInterval);
+    ASSERT_GT(delay.count(), 0) << id;
+    ASSERT_LE(delay, kInterval) << id;
+    ASSERT_EQ(delay, first_heartbeat_delay(id, kInterval)) << "the same agent, the same point";
+    ++per_tenth[static_cast<size_t>((delay.count() - 1) / 100)];
+  }
+  // A thousand agents welcomed at once: every tenth of the interval gets some of them (in step,
+  // all 1,000 would be in one).
+  for (size_t t = 0; t < per_tenth.size(); ++t)
+    EXPECT_GT(per_tenth[t], 40) << "tenth " << t;
+  EXPECT_EQ(first_heartbeat_delay("any", Millis(1)), Millis(1));
+}
 
 TEST(BackoffTest, DoublesFromOneSecondAndCapsAtThirtyTwo) {
   ManualClock clock;
