@@ -15,8 +15,7 @@
 //
 // A reply leaves no sooner than `gather` after its request arrived (unless it fills a page):
 // on a busy feed a subscriber is answered once per window with everything the window
-// gathered, instead of once per loop iteration with a few events each (the round trips, not
-// the events, were most of what a subscriber cost the broker). A subscriber that waited
+// gathered, instead of once per loop iteration with a few events each. A subscriber that waited
 // longer than the window is answered as soon as a matching event is published.
 //
 // Thread-safety: none; the broker loop thread. Nothing blocks.
