@@ -131,6 +131,18 @@ pid_t BenchCluster::rss_pid() const {
   return broker_ ? ::getpid() : config_.broker_pid.value_or(0);
 }
 
+std::optional<TaskCounts> broker_tasks_by_state(Client& client) {
+  auto status = client.status();
+  if (!status.is_ok())
+    return std::nullopt;
+  return std::move(status->tasks_by_state);
+}
+
+uint64_t count_of(const TaskCounts& counts, const std::string& state) {
+  auto it = counts.find(state);
+  return it == counts.end() ? 0 : it->second;
+}
+
 std::optional<double> process_cpu_seconds_now() {
   if (auto cpu = this_process_cpu_seconds(); cpu.is_ok())
     return *cpu;

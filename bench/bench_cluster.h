@@ -9,7 +9,9 @@
 
 #include <sys/types.h>
 
+#include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -71,6 +73,13 @@ class BenchCluster {
   std::unique_ptr<SimFleet> fleet_;
   std::unique_ptr<Client> watcher_;
 };
+
+// The broker's count of tasks by state from STATUS ("Running" -> 25,352; states with none are
+// absent); nullopt when STATUS fails.
+using TaskCounts = std::map<std::string, uint64_t>;
+std::optional<TaskCounts> broker_tasks_by_state(Client& client);
+// counts[state], 0 when absent.
+uint64_t count_of(const TaskCounts& counts, const std::string& state);
 
 // CPU seconds of this whole process so far; nullopt when /proc cannot say.
 std::optional<double> process_cpu_seconds_now();

@@ -37,17 +37,10 @@ struct Counts {
 };
 
 std::optional<Counts> broker_counts(Client& client) {
-  auto status = client.status();
-  if (!status.is_ok())
+  auto counts = broker_tasks_by_state(client);
+  if (!counts)
     return std::nullopt;
-  Counts c;
-  auto get = [&](const char* name) -> uint64_t {
-    auto it = status->tasks_by_state.find(name);
-    return it == status->tasks_by_state.end() ? 0 : it->second;
-  };
-  c.completed = get("Completed");
-  c.failed = get("Failed");
-  return c;
+  return Counts{count_of(*counts, "Completed"), count_of(*counts, "Failed")};
 }
 
 }  // namespace

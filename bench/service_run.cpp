@@ -99,20 +99,19 @@ double seconds_since(SteadyTime from, int64_t to_ns_value) {
 }
 
 std::optional<uint64_t> running_at_broker(Client& client) {
-  auto status = client.status();
-  if (!status.is_ok())
+  auto counts = broker_tasks_by_state(client);
+  if (!counts)
     return std::nullopt;
-  auto it = status->tasks_by_state.find("Running");
-  return it == status->tasks_by_state.end() ? 0 : it->second;
+  return count_of(*counts, "Running");
 }
 
 // "; tasks by state: Running 25,352, Scheduled 74,648" from STATUS, for an error message.
 std::string tasks_by_state(Client& client) {
-  auto status = client.status();
-  if (!status.is_ok())
+  auto counts = broker_tasks_by_state(client);
+  if (!counts || counts->empty())
     return "";
   std::string out = "; tasks by state:";
-  for (const auto& [state, count] : status->tasks_by_state)
+  for (const auto& [state, count] : *counts)
     out += " " + state + " " + format_thousands(count) + ",";
   out.pop_back();
   return out;
