@@ -196,7 +196,7 @@ class BrokerLoop {
   const Clock& clock_;
   std::unique_ptr<Store> store_;
 
-  zmq::context_t context_;
+  zmq::context_t context_{kBrokerIoThreads};  // broker_sockets.h: why two I/O threads
   // Answers libzmq's ZAP requests under CURVE; started before the first bind, and declared
   // after context_ so that it stops before the context closes.
   std::unique_ptr<ZapHandler> zap_;

@@ -65,6 +65,9 @@ Status BrokerSockets::bind_at(const SocketOptions& options, int base) {
       protocol::apply_socket_defaults(*socket, protocol::kMaxInboundMessageBytes);
       if (ipv6)
         socket->set(zmq::sockopt::ipv6, 1);
+      // A bit mask of I/O threads (kBrokerIoThreads): the beacon on the second, the rest on
+      // the first.
+      socket->set(zmq::sockopt::affinity, socket == &beacon ? uint64_t{2} : uint64_t{1});
     }
     // A send to a vanished agent fails (and is counted) instead of disappearing silently.
     work.set(zmq::sockopt::router_mandatory, 1);
