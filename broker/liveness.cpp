@@ -77,23 +77,25 @@ std::vector<std::string> Liveness::suspected(SteadyTime now) {
   std::vector<std::string> out;
   if (suspect_after_ >= grace_)
     return out;
+  // An agent turns suspect (grace - suspect_after) before its lost deadline.
   SteadyTime through = now + (grace_ - suspect_after_);
-  if (through <= suspected_through_)
-    return out;
-  auto it = deadlines_.lower_bound({suspected_through_ + SteadyTime::duration(1), std::string()});
-  for (; it != deadlines_.end() && it->first <= through; ++it)
+  for (auto it = first_unsuspected(); it != deadlines_.end() && it->first <= through; ++it)
     out.push_back(it->second);
-  suspected_through_ = through;
+  suspected_through_ = std::max(suspected_through_, through);
   return out;
 }
 
 std::optional<SteadyTime> Liveness::next_suspicion() const {
   if (suspect_after_ >= grace_)
     return std::nullopt;
-  auto it = deadlines_.lower_bound({suspected_through_ + SteadyTime::duration(1), std::string()});
+  auto it = first_unsuspected();
   if (it == deadlines_.end())
     return std::nullopt;
   return it->first - (grace_ - suspect_after_);
+}
+
+Liveness::Deadlines::const_iterator Liveness::first_unsuspected() const {
+  return deadlines_.lower_bound({suspected_through_ + SteadyTime::duration(1), std::string()});
 }
 
 std::optional<SteadyTime> Liveness::ready_until(std::string_view agent) const {

@@ -77,8 +77,12 @@ class Liveness {
   Millis suspect_after_;
   Millis grace_;
   IdMap<Entry> agents_;
+  using Deadlines = std::set<std::pair<SteadyTime, std::string>>;
+  // The first entry of deadlines_ that suspected() has not reported.
+  Deadlines::const_iterator first_unsuspected() const;
+
   // (lost deadline, agent) for every agent not yet reported lost.
-  std::set<std::pair<SteadyTime, std::string>> deadlines_;
+  Deadlines deadlines_;
   // suspected() reported every agent whose lost deadline is at or before this. A suspicion is
   // the lost deadline less a constant, so the reported agents are a prefix of deadlines_ (a
   // beat re-enters an agent past it): no per-agent flag, no second set to keep per beat.
