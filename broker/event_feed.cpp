@@ -1,6 +1,7 @@
 #include "broker/event_feed.h"
 
 #include <algorithm>
+#include <iterator>
 
 namespace cube::broker {
 
@@ -55,8 +56,7 @@ protocol::Reply EventFeed::read_after(uint64_t since, const protocol::EventFilte
     reply.next_index = newest();
     return reply;
   }
-  if (max == 0 || max > protocol::kMaxEventsPerReply)
-    max = protocol::kMaxEventsPerReply;
+  max = events_page(max);
   reply.feed.reserve(std::min<uint64_t>(max, newest() - since));
   uint64_t index = since + 1;
   for (; index <= newest() && reply.feed.size() < max; ++index) {
@@ -69,63 +69,69 @@ protocol::Reply EventFeed::read_after(uint64_t since, const protocol::EventFilte
 }
 
 Status EventFeed::park(ParkedEvents parked) {
-  if (parked_.size() >= max_parked_) {
+  if (this->parked() >= max_parked_) {
     return Status::unavailable("too many event subscribers waiting (" +
                                std::to_string(max_parked_) + ", --event-subscribers): retry later");
   }
-  if (parked.has_match)
-    ++waiting_with_match_;
-  parked_.push_back(std::move(parked));
+  (parked.has_match ? matched_ : parked_).push_back(std::move(parked));
   return Status::ok();
 }
 
-std::vector<ParkedEvents> EventFeed::take_matched(SteadyTime now) {
-  std::vector<ParkedEvents> matched;
-  uint64_t from = std::max(matched_through_ + 1, oldest());
-  if (from > newest() && waiting_with_match_ == 0)
-    return matched;
-  for (auto it = parked_.begin(); it != parked_.end();) {
-    for (uint64_t index = std::max(from, it->since + 1); index <= newest() && !it->has_match;
-         ++index) {
-      if (event_matches(it->filter, at(index))) {
-        it->has_match = true;
-        ++waiting_with_match_;
-      }
-    }
-    if (it->has_match && it->answer_after <= now) {
-      --waiting_with_match_;
-      matched.push_back(std::move(*it));
-      it = parked_.erase(it);
+namespace {
+
+// Moves the requests of `from` for which `due` holds to the end of `out`, in order.
+template <typename Due>
+void take_due(std::list<ParkedEvents>& from, Due due, std::vector<ParkedEvents>& out) {
+  for (auto it = from.begin(); it != from.end();) {
+    if (due(*it)) {
+      out.push_back(std::move(*it));
+      it = from.erase(it);
     } else {
       ++it;
     }
   }
+}
+
+}  // namespace
+
+std::vector<ParkedEvents> EventFeed::take_matched(SteadyTime now) {
+  uint64_t from = std::max(matched_through_ + 1, oldest());
+  if (from <= newest()) {
+    for (auto it = parked_.begin(); it != parked_.end();) {
+      auto next = std::next(it);
+      for (uint64_t index = std::max(from, it->since + 1); index <= newest() && !it->has_match;
+           ++index)
+        it->has_match = event_matches(it->filter, at(index));
+      if (it->has_match)
+        matched_.splice(matched_.end(), parked_, it);
+      it = next;
+    }
+  }
   matched_through_ = newest();
-  return matched;
+  std::vector<ParkedEvents> due;
+  take_due(
+      matched_, [&](const ParkedEvents& p) { return p.answer_after <= now; }, due);
+  return due;
 }
 
 std::vector<ParkedEvents> EventFeed::take_expired(SteadyTime now) {
   std::vector<ParkedEvents> expired;
-  for (auto it = parked_.begin(); it != parked_.end();) {
-    if (it->deadline <= now) {
-      if (it->has_match)
-        --waiting_with_match_;
-      expired.push_back(std::move(*it));
-      it = parked_.erase(it);
-    } else {
-      ++it;
-    }
-  }
+  auto past_deadline = [&](const ParkedEvents& p) { return p.deadline <= now; };
+  take_due(parked_, past_deadline, expired);
+  take_due(matched_, past_deadline, expired);
   return expired;
 }
 
 std::optional<SteadyTime> EventFeed::next_deadline() const {
   std::optional<SteadyTime> earliest;
-  for (const auto& p : parked_) {
-    SteadyTime due = p.has_match ? std::min(p.deadline, p.answer_after) : p.deadline;
+  auto consider = [&](SteadyTime due) {
     if (!earliest || due < *earliest)
       earliest = due;
-  }
+  };
+  for (const auto& p : parked_)
+    consider(p.deadline);
+  for (const auto& p : matched_)
+    consider(std::min(p.deadline, p.answer_after));
   return earliest;
 }
 

@@ -43,6 +43,11 @@ inline constexpr Millis kDefaultEventGather{5};
 Status validate_event_filter(const protocol::EventFilter& filter);
 // True when `event` passes every non-empty field of `filter` (protocol/messages.h EventFilter).
 bool event_matches(const protocol::EventFilter& filter, const protocol::FeedEvent& event);
+// The most events a reply to a request for `max` carries: `max`, or kMaxEventsPerReply when
+// `max` is 0 or above it.
+inline uint32_t events_page(uint32_t max) {
+  return max == 0 || max > protocol::kMaxEventsPerReply ? protocol::kMaxEventsPerReply : max;
+}
 
 // An EVENTS request waiting for an event.
 struct ParkedEvents {
@@ -89,7 +94,7 @@ class EventFeed {
   // gather window is open (has_match set). Unavailable, naming the limit, when max_parked
   // requests already wait.
   Status park(ParkedEvents parked);
-  size_t parked() const { return parked_.size(); }
+  size_t parked() const { return parked_.size() + matched_.size(); }
 
   // The parked requests that a published event matches and whose gather window ended by `now`,
   // removed; the caller answers each with read(). Scans only events newer than the last call.
@@ -108,9 +113,9 @@ class EventFeed {
   Millis gather_;
   std::deque<protocol::FeedEvent> ring_;
   uint64_t next_index_ = 1;
-  uint64_t matched_through_ = 0;   // take_matched() looked at every event up to this index
-  size_t waiting_with_match_ = 0;  // parked requests with has_match, held by their window
-  std::list<ParkedEvents> parked_;
+  uint64_t matched_through_ = 0;     // take_matched() looked at every event up to this index
+  std::list<ParkedEvents> parked_;   // waiting for a matching event
+  std::list<ParkedEvents> matched_;  // has_match: waiting for the end of their gather window
 };
 
 }  // namespace cube::broker

@@ -22,9 +22,7 @@ void on_events(BrokerState& state, Inbound& in, protocol::EventsRequest& req) {
   }
   uint64_t after = req.since == 0 ? state.feed.newest() : req.since;  // 0: from now
   protocol::Reply found = state.feed.read_after(after, req.filter, req.max);
-  uint32_t page =
-      req.max == 0 ? protocol::kMaxEventsPerReply : std::min(req.max, protocol::kMaxEventsPerReply);
-  if (!found.status.is_ok() || found.feed.size() >= page || req.wait_ms == 0)
+  if (!found.status.is_ok() || found.feed.size() >= events_page(req.max) || req.wait_ms == 0)
     return state.answer_events(in.routing(), req.request_id, after, req.filter, req.max);
   ParkedEvents parked;
   parked.routing.reserve(in.routing().size());
