@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdio>
 #include <fstream>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <thread>
@@ -43,14 +44,26 @@ std::optional<Counts> broker_counts(Client& client) {
   return Counts{count_of(*counts, "Completed"), count_of(*counts, "Failed")};
 }
 
-}  // namespace
-
-Status write_latency_distribution(const std::string& path, const std::vector<double>& latencies) {
+// Writes what `write` puts into a stream to `path` (replacing it); Unavailable naming the path
+// when it cannot be opened or written.
+Status write_text_file(const std::string& path, const std::function<void(std::ostream&)>& write) {
   std::ofstream out(path, std::ios::trunc);
   if (!out)
     return Status::unavailable("cannot write " + path);
-  out << "# quantile latency_ms (submit -> Running), " << latencies.size() << " tasks\n";
-  if (!latencies.empty()) {
+  write(out);
+  out.flush();
+  if (!out)
+    return Status::unavailable("cannot write " + path);
+  return Status::ok();
+}
+
+}  // namespace
+
+Status write_latency_distribution(const std::string& path, const std::vector<double>& latencies) {
+  return write_text_file(path, [&](std::ostream& out) {
+    out << "# quantile latency_ms (submit -> Running), " << latencies.size() << " tasks\n";
+    if (latencies.empty())
+      return;
     for (int k = 0; k <= 400; ++k) {
       double q = 1.0 - std::pow(10.0, -k / 100.0);
       auto rank = static_cast<size_t>(std::ceil(q * static_cast<double>(latencies.size())));
@@ -58,11 +71,7 @@ Status write_latency_distribution(const std::string& path, const std::vector<dou
       out << q << " " << latencies[rank - 1] << "\n";
     }
     out << 1.0 << " " << latencies.back() << "\n";
-  }
-  out.flush();
-  if (!out)
-    return Status::unavailable("cannot write " + path);
-  return Status::ok();
+  });
 }
 
 Status write_latency_timeline(const std::string& path, const RunRecorder& recorder) {
@@ -73,18 +82,13 @@ Status write_latency_timeline(const std::string& path, const RunRecorder& record
       sent_started.emplace_back(recorder.sent_ns(i), recorder.started_ns(i));
   }
   std::sort(sent_started.begin(), sent_started.end());
-  std::ofstream out(path, std::ios::trunc);
-  if (!out)
-    return Status::unavailable("cannot write " + path);
-  out << "# sent_ms latency_ms (submit -> Running), " << sent_started.size() << " tasks\n";
-  for (const auto& [sent, started] : sent_started) {
-    out << static_cast<double>(sent - sent_started.front().first) / 1e6 << " "
-        << static_cast<double>(started - sent) / 1e6 << "\n";
-  }
-  out.flush();
-  if (!out)
-    return Status::unavailable("cannot write " + path);
-  return Status::ok();
+  return write_text_file(path, [&](std::ostream& out) {
+    out << "# sent_ms latency_ms (submit -> Running), " << sent_started.size() << " tasks\n";
+    for (const auto& [sent, started] : sent_started) {
+      out << static_cast<double>(sent - sent_started.front().first) / 1e6 << " "
+          << static_cast<double>(started - sent) / 1e6 << "\n";
+    }
+  });
 }
 
 Result<BenchResult> run_bench(const BenchRunOptions& options, const Clock& clock) {
