@@ -320,8 +320,7 @@ void AgentLoop::try_send_hello() {
     hello.labels[std::string(kLabelDriverError)] = backend_.status().message();
   hello.seq = last_seq_;
   hello.tasks = tracker_.snapshot();
-  hello.features = {std::string(protocol::kFeatureBatches),
-                    std::string(protocol::kFeatureBeaconReplies)};
+  hello.features = {std::string(protocol::kFeatureBatches)};
   Status s = protocol::send(dealer_, hello);
   if (s.is_ok()) {
     hello_unsent_ = false;
@@ -333,7 +332,7 @@ void AgentLoop::try_send_hello() {
 
 void AgentLoop::on_welcome(const protocol::Welcome& w, SteadyTime now) {
   session_id_ = w.session_id;
-  broker_batches_ = protocol::has_feature(w.features, protocol::kFeatureBatches);
+  broker_batches_ = std::ranges::find(w.features, protocol::kFeatureBatches) != w.features.end();
   broker_epoch_ = w.broker_epoch;
   welcome_heartbeat_ = Millis(std::max<int64_t>(w.heartbeat_ms, 0));
   state_ = SessionState::Welcomed;
@@ -503,12 +502,6 @@ void AgentLoop::handle_dealer(SteadyTime now) {
           on_logs_fetch(m);
         break;
       }
-      case MessageType::Beacon: {  // the answer to a heartbeat ("beacon_replies")
-        protocol::Beacon m;
-        if (decode_into(m))
-          on_beacon(m, now);
-        break;
-      }
       default:
         spdlog::debug("ignoring {} on the work socket", protocol::message_type_name(msg->type));
         break;
@@ -534,18 +527,14 @@ void AgentLoop::handle_beacon(SteadyTime now) {
       note_decode_error(msg->type, s);
       continue;
     }
-    on_beacon(beacon, now);
-  }
-}
-
-void AgentLoop::on_beacon(const protocol::Beacon& beacon, SteadyTime now) {
-  last_beacon_ = now;
-  beacon_heartbeat_ = Millis(std::max<int64_t>(beacon.heartbeat_ms, 0));
-  if (state_ == SessionState::Welcomed && !broker_epoch_.empty() &&
-      beacon.broker_epoch != broker_epoch_) {
-    spdlog::info("broker {} restarted (epoch {} -> {}): registering again", broker_label_,
-                 broker_epoch_, beacon.broker_epoch);
-    start_hello(now);
+    last_beacon_ = now;
+    beacon_heartbeat_ = Millis(std::max<int64_t>(beacon.heartbeat_ms, 0));
+    if (state_ == SessionState::Welcomed && !broker_epoch_.empty() &&
+        beacon.broker_epoch != broker_epoch_) {
+      spdlog::info("broker {} restarted (epoch {} -> {}): registering again", broker_label_,
+                   broker_epoch_, beacon.broker_epoch);
+      start_hello(now);
+    }
   }
 }
 

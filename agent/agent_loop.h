@@ -2,8 +2,8 @@
 //
 // Sockets (owned here, touched by no other thread; the agent only connects out):
 //   DEALER -> broker work ROUTER (port+1): HELLO, CREDIT, ACCEPT(_BATCH)/REJECT, SNAPSHOT out;
-//             WELCOME, ASSIGN(_BATCH), STOP, SYNC, ERROR and BEACON in. ZMQ_IMMEDIATE (nothing is
-//             queued for a broker that is not connected) and ZMTP heartbeats.
+//             WELCOME, ASSIGN(_BATCH), STOP, SYNC, ERROR in. ZMQ_IMMEDIATE (nothing is queued
+//             for a broker that is not connected) and ZMTP heartbeats.
 //   PUB    -> broker events SUB (port+2): AGENT_HEARTBEAT, TASK_STATE(_BATCH) and NODE_STATS.
 //   SUB    <- broker beacon PUB (port+3): BEACON.
 //
@@ -23,11 +23,7 @@
 // Backoff of 1 s doubling to 32 s with jitter. On WELCOME: the session id is kept, the backoff
 // reset and CREDIT{free slots} sent. HELLO is sent again on ERROR unauthorized, when a BEACON
 // carries a new broker epoch (broker restarted), and when no BEACON came for 3 beacon
-// intervals (broker gone: the DEALER is recreated; tasks keep running). HELLO announces
-// "beacon_replies": a broker that knows it answers each AGENT_HEARTBEAT with a BEACON on the
-// DEALER and publishes on the PUB only when some agent needs it (an older agent, or one whose
-// session it does not know, which is how a restarted broker's epoch still reaches us); the SUB
-// stays subscribed for that, and for older brokers. Either kind of BEACON counts.
+// intervals (broker gone: the DEALER is recreated; tasks keep running).
 //
 // Several brokers (AgentOptions::other_brokers, an HA set: docs/ha.md): BrokerFailover
 // (agent/broker_failover.h) picks the broker. No WELCOME in time, or no BEACON for 3 intervals:
@@ -238,9 +234,6 @@ class AgentLoop {
 
   void handle_dealer(SteadyTime now);
   void handle_beacon(SteadyTime now);
-  // A BEACON, published or in answer to a heartbeat: the broker is there; a new epoch means it
-  // restarted, so HELLO again.
-  void on_beacon(const protocol::Beacon& beacon, SteadyTime now);
   // Handles the results of calls made on this thread, and those of the result queue when
   // `queue_woken` (its fd fired).
   void handle_results(SteadyTime now, bool queue_woken);

@@ -48,9 +48,8 @@ Result<AgentRegistry::HelloResult> AgentRegistry::on_hello(const protocol::Hello
   agent.drivers = hello.drivers;
   agent.capacity = hello.capacity;
   agent.labels = hello.labels;
-  agent.announced_batches = protocol::has_feature(hello.features, protocol::kFeatureBatches);
-  agent.announced_beacon_replies =
-      protocol::has_feature(hello.features, protocol::kFeatureBeaconReplies);
+  agent.announced_batches =
+      std::ranges::find(hello.features, protocol::kFeatureBatches) != hello.features.end();
   agent.routing_id = std::move(routing_id);
   agent.session_id = std::move(session_id);
   agent.state = AgentState::Welcomed;
@@ -175,14 +174,6 @@ std::vector<ExpiredAssignment> AgentRegistry::take_expired(SteadyTime now) {
     agent->unanswered.erase(it);
   }
   return out;
-}
-
-bool AgentRegistry::any_welcomed_without_beacon_replies() const {
-  // Once per beacon interval: a walk of every agent costs less than keeping a count in step
-  // with every HELLO and loss.
-  return std::ranges::any_of(agents_, [](const auto& entry) {
-    return entry.second.state == AgentState::Welcomed && !entry.second.announced_beacon_replies;
-  });
 }
 
 std::optional<SteadyTime> AgentRegistry::next_deadline() const {

@@ -63,9 +63,6 @@ struct AgentRecord {
   // This session's HELLO announced protocol::kFeatureBatches: its ASSIGNs of one scheduling
   // pass go out as one ASSIGN_BATCH (an agent without it gets single ASSIGNs).
   bool announced_batches = false;
-  // ... and protocol::kFeatureBeaconReplies: each AGENT_HEARTBEAT of it is answered with a
-  // BEACON on its work socket, so the broker's PUB beacon is not needed for it.
-  bool announced_beacon_replies = false;
   AgentState state = AgentState::Unknown;
   uint32_t free_slots = 0;  // as last reported by CREDIT, minus ACCEPTs since
   std::map<std::string, PendingAssignment, std::less<>> unanswered;  // task id -> assignment
@@ -152,10 +149,6 @@ class AgentRegistry {
   // The agent is lost: ends its session (state Lost, no credit) and returns its unanswered
   // assignments. No-op (empty result) for an unknown agent.
   std::map<std::string, PendingAssignment, std::less<>> mark_lost(std::string_view agent_id);
-
-  // True when a Welcomed agent did not announce beacon replies: it hears the broker only on the
-  // beacon PUB.
-  bool any_welcomed_without_beacon_replies() const;
 
   // Every agent ever seen, ordered by ID.
   const std::map<std::string, AgentRecord, std::less<>>& agents() const { return agents_; }

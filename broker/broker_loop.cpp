@@ -429,18 +429,8 @@ void BrokerLoop::run_timers() {
     return;
   }
   if (now >= next_beacon_) {
-    // Agents that announced beacon replies hear the broker in answer to each of their
-    // heartbeats, which are spread over the interval. The PUB fan-out, one message to every
-    // agent connection at once, holds the I/O thread for ~18 ms a second at 1,000 agents, so it
-    // goes out only for those who need it: an agent without the feature, or one still talking
-    // with a session from before (it learns the new epoch from it and says HELLO).
-    if (state_.unknown_session_heard || state_.agents.any_welcomed_without_beacon_replies()) {
-      state_.sockets.publish_beacon(state_.beacon_body);
-      bump(state_.counters, "beacon.published");
-    } else {
-      bump(state_.counters, "beacon.skipped");
-    }
-    state_.unknown_session_heard = false;
+    state_.sockets.publish_beacon(
+        protocol::Beacon{state_.epoch, static_cast<int64_t>(options_.heartbeat.count())});
     next_beacon_ = now + options_.heartbeat;
   }
   for (const auto& agent_id : state_.liveness.suspected(now)) {

@@ -127,8 +127,8 @@ void BrokerSockets::send_work(std::string_view routing_id, protocol::MessageType
   metrics_.on_sent(BrokerSocket::Work, static_cast<uint8_t>(type));
 }
 
-void BrokerSockets::publish_beacon(std::string_view body) {
-  if (!protocol::send_raw(beacon_, {}, protocol::MessageType::Beacon, body).is_ok())
+void BrokerSockets::publish_beacon(const protocol::Beacon& beacon) {
+  if (!protocol::send(beacon_, beacon).is_ok())
     bump(counters_, "beacon.send_failed");
 }
 

@@ -65,8 +65,7 @@ class BrokerSockets {
                    std::string_view body);
   // Sends one message on the work ROUTER to the agent connection `routing_id`.
   void send_work(std::string_view routing_id, protocol::MessageType type, std::string_view body);
-  // Publishes an encoded BEACON body to every agent on the beacon PUB.
-  void publish_beacon(std::string_view body);
+  void publish_beacon(const protocol::Beacon& beacon);
 
  private:
   Status bind_at(const SocketOptions& options, int base);

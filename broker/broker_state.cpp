@@ -45,8 +45,6 @@ BrokerState::BrokerState(const BrokerOptions& options, const Clock& clock,
       clock(clock),
       epoch(new_random_id()),
       started_ms(to_unix_ms(clock.wall())),
-      beacon_body(protocol::encode_body(
-          protocol::Beacon{epoch, static_cast<int64_t>(options.heartbeat.count())})),
       sockets(zmq_context, counters, metrics),
       liveness(options.heartbeat, options.suspect_after_beats, options.node_grace),
       lifecycle(tasks, agents, counters, options.stop_grace, clock, options.restart,

@@ -54,9 +54,6 @@ struct BrokerState {
   const Clock& clock;
   const std::string epoch;  // random per broker start; the beacon and WELCOME carry it
   const int64_t started_ms;
-  // BEACON{epoch, heartbeat}, encoded once: the same bytes every time, on the PUB or in answer
-  // to a heartbeat.
-  const std::string beacon_body;
 
   Counters counters;      // declared before what counts into it
   BrokerMetrics metrics;  // message counts and latencies, exported in STATUS
@@ -78,10 +75,6 @@ struct BrokerState {
   // task and service tables report their changes into the outbox (feed_events.h); they reach
   // the feed from there once committed (flush_outbox).
   EventFeed feed;
-  // An event came from a session this broker does not know (an agent of the broker that ran
-  // before it, or one it declared lost) since the last beacon: the next beacon is published
-  // even if every Welcomed agent takes beacon replies, so that agent hears the new epoch.
-  bool unknown_session_heard = false;
   // Something changed that may let a task be placed: the loop runs a scheduling pass.
   bool schedule_needed = true;
   // The broker just loaded the services: the loop's next service walk visits every service,

@@ -22,7 +22,6 @@ AgentRecord* authenticate(BrokerState& state, std::string_view agent_id,
     return *agent;
   }
   bump(state.counters, "events.no_session");
-  state.unknown_session_heard = true;
   AgentRecord* known = state.agents.find(agent_id);
   if (known != nullptr && known->state == AgentState::Lost && !known->routing_id.empty()) {
     // The broker declared it lost but it is still talking: ask it to say HELLO again so its
@@ -42,10 +41,6 @@ void on_heartbeat(BrokerState& state, Inbound&, protocol::AgentHeartbeat& beat) 
   AgentRecord* agent = authenticate(state, beat.agent_id, beat.session_id);
   if (agent == nullptr)
     return;
-  // Its answer: the agent knows the broker is there (and which epoch) from this instead of the
-  // beacon PUB. Sent at once, like the PUB beacon: it reports no change (broker/outbox.h).
-  if (agent->announced_beacon_replies)
-    state.sockets.send_work(agent->routing_id, protocol::MessageType::Beacon, state.beacon_body);
   if (state.event_sync.classify_heartbeat(agent->id, beat.seq) == EventAction::NeedSync) {
     bump(state.counters, "events.gap");
     uint64_t last = state.event_sync.last_seq(agent->id).value_or(0);

@@ -6,7 +6,6 @@
 
 #include <tuple>
 
-#include <algorithm>
 #include <bit>
 #include <concepts>
 #include <exception>
@@ -592,10 +591,6 @@ std::string_view peek_task_id(std::string_view blob) {
   if (blob.size() - pos < size)
     return {};
   return blob.substr(pos, size);
-}
-
-bool has_feature(const std::vector<std::string>& features, std::string_view feature) {
-  return std::ranges::find(features, feature) != features.end();
 }
 
 const char* message_type_name(uint8_t type) {

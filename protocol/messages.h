@@ -70,13 +70,7 @@ const char* message_type_name(uint8_t type);
 // feature's messages only when the other side announced it, so agents and brokers of different
 // versions keep talking with the messages both know.
 //   "batches": ASSIGN_BATCH, ACCEPT_BATCH and TASK_STATE_BATCH
-//   "beacon_replies": the broker answers each AGENT_HEARTBEAT with a BEACON on the agent's work
-//       socket, so that it need not publish one to every agent at once (docs/protocol.md, Beacon)
 inline constexpr std::string_view kFeatureBatches = "batches";
-inline constexpr std::string_view kFeatureBeaconReplies = "beacon_replies";
-
-// True when `features` (a HELLO's or WELCOME's) lists `feature`.
-bool has_feature(const std::vector<std::string>& features, std::string_view feature);
 
 // The most tasks one SUBMIT_BATCH may carry: 1,000 typical tasks (300-500 bytes each) stay
 // well inside the 1 MiB frame limit of the client socket (kMaxInboundMessageBytes).

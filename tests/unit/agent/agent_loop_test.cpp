@@ -382,7 +382,7 @@ TEST_F(AgentLoopTest, HelloCarriesTheAgentsIdentityAndCapacity) {
   EXPECT_EQ(hello->labels, (std::map<std::string, std::string>{{"zone", "a"}}));
   EXPECT_EQ(hello->seq, 0u);
   EXPECT_TRUE(hello->tasks.empty());
-  EXPECT_EQ(hello->features, (std::vector<std::string>{"batches", "beacon_replies"}));
+  EXPECT_EQ(hello->features, std::vector<std::string>{"batches"});
 }
 
 // Starts on the worker pool report back in any grouping: however the Running states are

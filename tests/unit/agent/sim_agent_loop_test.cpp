@@ -387,7 +387,7 @@ std::vector<std::string> task_ids(const std::vector<AttemptStatus>& statuses) {
 
 TEST_F(SimAgentBatchesTest, AnAssignBatchIsAcceptedInOneBatchAndItsStatesGoOutInOne) {
   start(/*broker_batches=*/true);
-  EXPECT_EQ(hello_->features, (std::vector<std::string>{"batches", "beacon_replies"}));
+  EXPECT_EQ(hello_->features, std::vector<std::string>{"batches"});
   Task a = sim_task(500);
   Task b = sim_task(500);
   send(protocol::AssignBatch{{a, b}});
@@ -498,31 +498,6 @@ TEST_F(SimAgentBatchesTest, ABrokerWithoutBatchesGetsSingleAcceptsAndTaskStates)
   EXPECT_EQ(running_a->status.task_id, a.id);
   EXPECT_EQ(running_b->seq, 2u);
   EXPECT_EQ(running_b->status.task_id, b.id);
-}
-
-// A broker that takes beacon replies answers heartbeats on the work socket and publishes no
-// beacon: those answers alone keep the session for as long as they come, and one carrying a new
-// epoch (the broker restarted) makes the agent say HELLO again.
-TEST_F(SimAgentBatchesTest, BeaconsOnTheWorkSocketKeepTheSessionAndANewEpochThereRegistersAgain) {
-  start(/*broker_batches=*/true);
-  // Five intervals of clock time, past the three after which an agent without beacons gives
-  // up. Each round ends with an ASSIGN the agent must reject (it has no docker driver): its
-  // REJECT shows that everything sent before it was handled and that no HELLO came first.
-  for (int round = 0; round < 5; ++round) {
-    clock_.advance(Millis(kHeartbeatMs));
-    send(protocol::Beacon{"e1", kHeartbeatMs});
-    Task marker = sim_task(0);
-    marker.driver = "docker";
-    send(protocol::Assign{marker});
-    auto answer = next_work();
-    ASSERT_TRUE(answer.has_value());
-    ASSERT_EQ(answer->type, static_cast<uint8_t>(protocol::MessageType::Reject))
-        << "round " << round << ": got " << protocol::message_type_name(answer->type);
-  }
-  send(protocol::Beacon{"e2", kHeartbeatMs});
-  auto hello = decode<protocol::Hello>(next_work());
-  ASSERT_TRUE(hello.has_value()) << "a new epoch on the work socket: HELLO again";
-  EXPECT_EQ(hello->agent_id, hello_->agent_id);
 }
 
 }  // namespace

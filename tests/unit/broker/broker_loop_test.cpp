@@ -882,98 +882,9 @@ TEST_F(BrokerLoopTest, NodeStatsShowInNodesAndGetAndNeverAskForASync) {
   EXPECT_NE(after.nodes[0].usage->cpu_used, 1.75);
 }
 
-// Features a HELLO or WELCOME may list (docs/protocol.md).
-const std::vector<std::string> kBatches = {std::string(protocol::kFeatureBatches)};
-// What every broker of this version announces in WELCOME.
-const std::vector<std::string> kBrokerFeatures = {std::string(protocol::kFeatureBatches),
-                                                  std::string(protocol::kFeatureBeaconReplies)};
-
-// --- beacons (docs/protocol.md, Beacon) ---
-
-class BrokerBeaconTest : public BrokerLoopTest {
- protected:
-  // Lets a beacon interval pass: the clock moves past the next beacon, one request wakes the
-  // loop (its timers run after the request), and the counters are read after that.
-  std::map<std::string, uint64_t> counters_after_a_beacon_interval() {
-    clock_.advance(Millis(1000));
-    counters();
-    return counters();
-  }
-
-  // Publishes heartbeats as `agent_id` with `session_id` until `done()`.
-  template <typename Pred>
-  bool beat_until(const std::string& agent_id, const std::string& session_id, Pred done) {
-    return publish_until(protocol::AgentHeartbeat{agent_id, session_id, 0, 0, 4}, done);
-  }
-};
-
-// An agent that announced beacon replies gets a BEACON on its own connection in answer to each
-// heartbeat, carrying the epoch of its WELCOME; while every agent takes them, the broker
-// publishes none on the PUB (the fan-out to every agent at once is what they spare).
-TEST_F(BrokerBeaconTest, AHeartbeatIsAnsweredWithABeaconAndNothingIsPublished) {
-  protocol::Welcome welcome = hello("agent-r", 0, {}, kBrokerFeatures);
-  EXPECT_EQ(welcome.features, kBrokerFeatures);
-  ASSERT_TRUE(
-      beat_until("agent-r", welcome.session_id, [&] { return readable(dealer_, Millis(20)); }));
-  auto message = receive_within(dealer_, kWait);
-  ASSERT_TRUE(message.has_value());
-  ASSERT_EQ(message->type, type_of(MessageType::Beacon));
-  auto beacon = protocol::decode_as<protocol::Beacon>(message->body);
-  ASSERT_TRUE(beacon.is_ok()) << beacon.status().to_string();
-  EXPECT_EQ(beacon->broker_epoch, welcome.broker_epoch);
-  EXPECT_EQ(beacon->heartbeat_ms, welcome.heartbeat_ms);
-
-  auto before = counters();
-  auto after = counters_after_a_beacon_interval();
-  EXPECT_GE(after["work.sent.BEACON"], 1u);
-  EXPECT_EQ(after["beacon.published"], before["beacon.published"]);
-  EXPECT_GT(after["beacon.skipped"], before["beacon.skipped"]);
-}
-
-// An agent released before beacon replies gets no answer to its heartbeats and hears the
-// broker on the PUB, as it always did.
-TEST_F(BrokerBeaconTest, AnAgentWithoutBeaconRepliesKeepsThePublishedBeacon) {
-  protocol::Welcome welcome = hello("agent-old", 0, {}, kBatches);
-  ASSERT_TRUE(beat_until("agent-old", welcome.session_id,
-                         [&] { return counters()["events.received.AGENT_HEARTBEAT"] > 0; }));
-  events_barrier("agent-old", welcome.session_id);
-  EXPECT_TRUE(work_barrier().empty()) << "no BEACON on the work socket";
-
-  zmq::socket_t sub = connect(zmq::socket_type::sub, 3);
-  sub.set(zmq::sockopt::subscribe, "");
-  // The first beacons can go out before the subscription reaches the broker (slow joiner).
-  std::optional<protocol::Received> published;
-  for (int round = 0; round < 100 && !published; ++round) {
-    auto before = counters();
-    auto after = counters_after_a_beacon_interval();
-    ASSERT_EQ(after["beacon.published"], before["beacon.published"] + 1);
-    published = receive_within(sub, Millis(50));
-  }
-  ASSERT_TRUE(published.has_value());
-  ASSERT_EQ(published->type, type_of(MessageType::Beacon));
-  EXPECT_EQ(protocol::decode_as<protocol::Beacon>(published->body)->broker_epoch,
-            welcome.broker_epoch);
-  EXPECT_EQ(counters()["work.sent.BEACON"], 0u);
-}
-
-// A heartbeat with a session the broker does not know (here: the agent's previous one, as after
-// a broker restart) makes the next beacon a published one, where that agent hears the epoch it
-// must say HELLO to; one interval later, with nobody stale, the PUB is quiet again.
-TEST_F(BrokerBeaconTest, AHeartbeatFromAnUnknownSessionBringsBackOnePublishedBeacon) {
-  protocol::Welcome first = hello("agent-r", 0, {}, kBrokerFeatures);
-  protocol::Welcome second = hello("agent-r", 0, {}, kBrokerFeatures);
-  ASSERT_NE(first.session_id, second.session_id);
-  auto quiet = counters_after_a_beacon_interval();
-  ASSERT_TRUE(
-      beat_until("agent-r", first.session_id, [&] { return counters()["events.no_session"] > 0; }));
-  auto stale = counters_after_a_beacon_interval();
-  EXPECT_EQ(stale["beacon.published"], quiet["beacon.published"] + 1);
-  auto later = counters_after_a_beacon_interval();
-  EXPECT_EQ(later["beacon.published"], stale["beacon.published"]);
-  EXPECT_EQ(later["beacon.skipped"], stale["beacon.skipped"] + 1);
-}
-
 // --- batches (docs/protocol.md, Agent session item 9) ---
+
+const std::vector<std::string> kBatches = {std::string(protocol::kFeatureBatches)};
 
 AttemptStatus attempt_status(const std::string& task_id, TaskState state) {
   AttemptStatus s;
@@ -990,7 +901,7 @@ AttemptStatus attempt_status(const std::string& task_id, TaskState state) {
 TEST_F(BrokerLoopTest, AnAgentWithoutBatchesGetsSingleAssigns) {
   std::vector<std::string> ids = {submit_task("a"), submit_task("b"), submit_task("c")};
   protocol::Welcome welcome = hello("agent-old");
-  EXPECT_EQ(welcome.features, kBrokerFeatures);
+  EXPECT_EQ(welcome.features, kBatches);
   ASSERT_TRUE(protocol::send(dealer_, protocol::Credit{welcome.session_id, 3}).is_ok());
   std::set<std::string> assigned;
   while (assigned.size() < ids.size()) {
@@ -1014,7 +925,7 @@ TEST_F(BrokerLoopTest, OnePassIsOneAssignBatchAndBatchesFromTheAgentAreApplied) 
   for (int i = 0; i < 5; ++i)
     ids.push_back(submit_task("t" + std::to_string(i)));
   protocol::Welcome welcome = hello("agent-b", 0, {}, kBatches);
-  EXPECT_EQ(welcome.features, kBrokerFeatures);
+  EXPECT_EQ(welcome.features, kBatches);
   ASSERT_TRUE(protocol::send(dealer_, protocol::Credit{welcome.session_id, 4}).is_ok());
   auto message = receive_within(dealer_, kWait);
   ASSERT_TRUE(message.has_value());
