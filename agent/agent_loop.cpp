@@ -22,8 +22,14 @@ constexpr int kBatch = 256;
 // A broker is considered gone after this many beacon intervals without a beacon: survives one
 // lost beacon plus jitter (docs/protocol.md, Beacon).
 constexpr int kBeaconMisses = 3;
-// ZMTP heartbeat timeout on the DEALER, in heartbeats: the same 3 as everywhere else.
-constexpr int kZmtpTimeoutBeats = 3;
+// ZMTP PINGs on the DEALER are at least this far apart. They keep a NAT's mapping of the work
+// connection and let the broker's libzmq close the connection of an agent gone silent (TTL).
+// Whether the broker is there is the beacon's job, whether the agent is the AGENT_HEARTBEAT's;
+// a PING and its PONG every 1 s heartbeat were half of what an idle agent cost the broker
+// (docs/decisions.md).
+constexpr Millis kMinZmtpPingInterval{5000};
+// ZMTP heartbeat timeout and TTL on the DEALER, in pings.
+constexpr int kZmtpTimeoutPings = 3;
 // How often the driver is asked to remove what it keeps for forgotten tasks (ended containers
 // live until the tracker forgets their attempt, an hour at most, then up to this much longer).
 constexpr Millis kReapInterval{60 * 1000};
@@ -167,8 +173,8 @@ void AgentLoop::create_dealer() {
   protocol::apply_socket_defaults(dealer_, protocol::kMaxInboundMessageBytes);
   // Queue nothing while no broker is connected: stale messages would arrive after a reconnect.
   dealer_.set(zmq::sockopt::immediate, 1);
-  auto beat = static_cast<int>(heartbeat_interval().count());
-  protocol::enable_zmtp_heartbeats(dealer_, beat, beat * kZmtpTimeoutBeats);
+  auto ping = static_cast<int>(std::max(heartbeat_interval(), kMinZmtpPingInterval).count());
+  protocol::enable_zmtp_heartbeats(dealer_, ping, ping * kZmtpTimeoutPings);
   CUBE_CHECK(protocol::apply_curve_client(dealer_, options_.curve).is_ok())
       << "CURVE keys were checked by main()";
   dealer_.connect(endpoints_.work);
