@@ -11,13 +11,15 @@
 //   beacon PUB     PORT+3  BEACON every heartbeat
 //
 // Each iteration: poll (timeout = nearest deadline among beacon, liveness, assignment and
-// restart-backoff deadlines; the store writer's fd is polled too), drain each ready socket up to
-// kBatchLimit messages, run due timers (beacon, lost agents, unanswered assignments, ended
-// restart backoffs), then one before-poll step: one scheduling pass if anything changed, the
-// changed tasks handed to the store writer thread as one group commit (when the previous one
-// has landed; broker/store_writer.h), then the outbox's messages whose commit has landed:
-// replies to SUBMIT/STOP_TASK and every ASSIGN/STOP/SYNC/WELCOME wait for the commit holding
-// the change they report (broker/outbox.h states the rule and its exceptions).
+// restart-backoff deadlines; the store writer's fd is polled too; the events socket is left out
+// for up to 5 ms after it was read empty, so that agent events are read in groups rather than
+// one wake-up each), drain each ready socket up to kBatchLimit messages, run due timers (beacon,
+// lost agents, unanswered assignments, ended restart backoffs), then one before-poll step: one
+// scheduling pass if anything changed, the changed tasks handed to the store writer thread as one
+// group commit (when the previous one has landed; broker/store_writer.h), then the outbox's
+// messages whose commit has landed: replies to SUBMIT/STOP_TASK and every ASSIGN/STOP/SYNC/WELCOME
+// wait for the commit holding the change they report (broker/outbox.h states the rule and its
+// exceptions).
 //
 // Malformed input on any socket is counted (STATUS "counters"), logged once per peer and
 // dropped, or answered with an error where the peer expects a reply; it never stops the loop.
@@ -161,8 +163,9 @@ class BrokerLoop {
   void take_over(const ElectionNews& news);
 
   // One iteration's reading: up to kBatchLimit messages from `socket`, each dispatched through
-  // the message table (broker/message_table.h), or answered as a bad envelope.
-  void drain(BrokerSocket socket);
+  // the message table (broker/message_table.h), or answered as a bad envelope. Returns how many
+  // were read: fewer than kBatchLimit when the socket was read empty.
+  int drain(BrokerSocket socket);
   void run_timers();
   // Before each poll: one scheduling pass if anything changed, the group commit, the outbox.
   void before_poll();
