@@ -69,7 +69,12 @@ def section(out, agents, started=None):
              "AGENT_HEARTBEATs it counted (`events.received.AGENT_HEARTBEAT`), so it includes everything else "
              "an idle broker does for its agents (beacons, ZMTP pings, liveness timers). The "
              "heartbeat period is measured the same way: agents × window / heartbeats counted. "
-             "Fleet CPU is the sim agents' processes over the same window, for scale.\n")
+             "Fleet CPU is the sim agents' processes over the same window, for scale. "
+             "Each sim agent heartbeats at a point of the interval given by its ID, as agents "
+             "started at different times do, so the broker gets an even stream of heartbeats "
+             "rather than one burst a second (fleets before 2026-12-07 beat in step, which let "
+             "the broker read them in groups and cost it less; docs/decisions.md, \"Idle agents "
+             "whose heartbeats are spread\").\n")
     return "\n".join(L)
 
 
