@@ -1,7 +1,7 @@
 """Helpers of the sections of bench/RESULTS.md (idle_section.py, services_section.py): reading a
-run's JSON report, formatting a figure that may be missing, and splicing one section (and its
-row of the Targets table) into the page, for the `run-results.sh --*-only` modes that measure one
-part of the page and keep the rest."""
+run's JSON report, formatting a figure that may be missing, splicing one section (and its row of
+the Targets table) into the page, for the `run-results.sh --*-only` modes that measure one part
+of the page and keep the rest, and keeping what a full run does not measure (keep_unmeasured)."""
 import json
 import os
 
@@ -61,3 +61,45 @@ def splice(path, heading, text, before, target=None):
         else:
             page = page[:anchor + 1] + text + "\n" + page[anchor + 1:]
     open(path, "w").write(page)
+
+
+# Sections of the page that run-results.sh does not measure (by hand, or only with --swarm).
+KEPT_HEADINGS = ("## The etcd store", "## Real containers", "## The event feed's cost")
+
+
+def sections(page):
+    """The page's `## ` sections as (heading line, text up to the next one) pairs, in order."""
+    lines = page.split("\n")
+    starts = [i for i, line in enumerate(lines) if line.startswith("## ")] + [len(lines)]
+    return [(lines[a], "\n".join(lines[a:b]).rstrip("\n") + "\n")
+            for a, b in zip(starts, starts[1:])]
+
+
+def target_rows(page):
+    """The rows of the page's Targets table (after its header and rule lines)."""
+    lines = page.split("\n")
+    if "## Targets" not in lines:
+        return []
+    rows = []
+    for line in lines[lines.index("## Targets") + 1:]:
+        if line.startswith("## "):
+            break
+        if line.startswith("| ") and not line.startswith("| target |"):
+            rows.append(line)
+    return rows
+
+
+def keep_unmeasured(old_page, new_page):
+    """`new_page` with what `old_page` had and this run did not measure: each section of
+    KEPT_HEADINGS missing from `new_page` (at the end, in the old order), and each row of the old
+    Targets table whose target the new table does not have."""
+    new_keys = {row.split(" | ")[0] for row in target_rows(new_page)}
+    for row in target_rows(old_page):
+        if row.split(" | ")[0] not in new_keys:
+            new_page = splice_target(new_page, row)
+    new_headings = [h for h, _ in sections(new_page)]
+    for heading, text in sections(old_page):
+        kept = any(heading.startswith(k) for k in KEPT_HEADINGS)
+        if kept and heading not in new_headings:
+            new_page = new_page.rstrip("\n") + "\n\n" + text
+    return new_page
