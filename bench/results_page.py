@@ -4,6 +4,7 @@ the Targets table) into the page, for the `run-results.sh --*-only` modes that m
 of the page and keep the rest, and keeping what a full run does not measure (keep_unmeasured)."""
 import json
 import os
+import re
 
 
 def load_report(out, name):
@@ -89,13 +90,19 @@ def target_rows(page):
     return rows
 
 
+def target_key(row):
+    """What a Targets row is about: its first cell with the figures in it (a rate the run
+    chose, say) blurred, so that a target reads the same whatever was measured."""
+    return re.sub(r"[0-9][0-9,.]*", "#", row.split(" | ")[0])
+
+
 def keep_unmeasured(old_page, new_page):
     """`new_page` with what `old_page` had and this run did not measure: each section of
     KEPT_HEADINGS missing from `new_page` (at the end, in the old order), and each row of the old
     Targets table whose target the new table does not have."""
-    new_keys = {row.split(" | ")[0] for row in target_rows(new_page)}
+    new_keys = {target_key(row) for row in target_rows(new_page)}
     for row in target_rows(old_page):
-        if row.split(" | ")[0] not in new_keys:
+        if target_key(row) not in new_keys:
             new_page = splice_target(new_page, row)
     new_headings = [h for h, _ in sections(new_page)]
     for heading, text in sections(old_page):

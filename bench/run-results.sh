@@ -32,6 +32,7 @@ OUT=$ROOT/bench/results
 FULL=0
 SWARM=0
 IDLE_ONLY=0
+SERVICES_ONLY=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --full) FULL=1 ;;
