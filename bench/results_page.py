@@ -23,6 +23,20 @@ def cell(v, fmt):
     return "—" if v is None else fmt(v)
 
 
+def target_table(lines):
+    """(first, end): lines[first:end] are the Targets table of the page's `lines`, its header
+    and rule lines included; None when the page has no Targets section."""
+    if "## Targets" not in lines:
+        return None
+    first = lines.index("## Targets") + 1
+    while first < len(lines) and not lines[first].startswith("|"):
+        first += 1
+    end = first
+    while end < len(lines) and lines[end].startswith("|"):
+        end += 1
+    return first, end
+
+
 def splice_target(page, line):
     """`page` with the Targets row that starts like `line` (up to its first " | ") replaced by
     `line`, or `line` added at the end of that table."""
@@ -32,14 +46,10 @@ def splice_target(page, line):
         if l.split(" | ")[0] == key:
             lines[i] = line
             return "\n".join(lines)
-    if "## Targets" not in lines:
+    table = target_table(lines)
+    if table is None:
         return page
-    i = lines.index("## Targets") + 1
-    while i < len(lines) and not lines[i].startswith("|"):
-        i += 1
-    while i < len(lines) and lines[i].startswith("|"):
-        i += 1
-    lines.insert(i, line)
+    lines.insert(table[1], line)
     return "\n".join(lines)
 
 
@@ -79,15 +89,8 @@ def sections(page):
 def target_rows(page):
     """The rows of the page's Targets table (after its header and rule lines)."""
     lines = page.split("\n")
-    if "## Targets" not in lines:
-        return []
-    rows = []
-    for line in lines[lines.index("## Targets") + 1:]:
-        if line.startswith("## "):
-            break
-        if line.startswith("| ") and not line.startswith("| target |"):
-            rows.append(line)
-    return rows
+    table = target_table(lines)
+    return [] if table is None else lines[table[0] + 2:table[1]]
 
 
 def target_key(row):
