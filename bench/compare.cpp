@@ -123,10 +123,11 @@ std::string summary_table(const std::vector<CompareRound>& rounds) {
 CompareOutcome run_compare(const CompareOptions& options, const BenchRunner& runner,
                            const std::function<void(size_t, const CompareRound&)>& on_round) {
   CompareOutcome outcome;
-  auto run_one = [&](size_t index, const char* side,
-                     const std::string& binary) -> Result<RunFigures> {
+  auto run_one = [&](size_t index, const char* side, const std::string& binary,
+                     const std::vector<std::string>& own_args) -> Result<RunFigures> {
     std::vector<std::string> argv{binary};
     argv.insert(argv.end(), options.args.begin(), options.args.end());
+    argv.insert(argv.end(), own_args.begin(), own_args.end());
     argv.insert(argv.end(), {"-o", "json"});
     std::string who = "round " + std::to_string(index + 1) + ", " + side + " (" + binary + ")";
     auto child = runner(argv);
@@ -144,14 +145,16 @@ CompareOutcome run_compare(const CompareOptions& options, const BenchRunner& run
   struct Side {
     const char* name;
     const std::string& binary;
+    const std::vector<std::string>& own_args;
     RunFigures CompareRound::*figures;
   };
-  const Side sides[] = {{"other", options.other_binary, &CompareRound::other},
-                        {"this", options.this_binary, &CompareRound::self}};
+  const std::vector<std::string> none;
+  const Side sides[] = {{"other", options.other_binary, none, &CompareRound::other},
+                        {"this", options.this_binary, options.this_args, &CompareRound::self}};
   for (size_t i = 0; i < options.rounds; ++i) {
     CompareRound round;
     for (const Side& side : sides) {
-      auto figures = run_one(i, side.name, side.binary);
+      auto figures = run_one(i, side.name, side.binary, side.own_args);
       if (!figures.is_ok()) {
         outcome.status = figures.status();
         return outcome;

@@ -61,6 +61,9 @@ struct CompareOptions {
   size_t rounds = 3;
   // Passed to both, followed by "-o json"; without -o/--output of their own.
   std::vector<std::string> args;
+  // Passed to this binary only, after `args` (--this-only: options an older build lacks, such
+  // as --batch when comparing against a build from before it).
+  std::vector<std::string> this_args;
 };
 
 // Runs one cube-bench command line (argv[0] is the binary) to its end.

@@ -107,6 +107,7 @@ Args parse_args(int argc, char** argv, bool& help) {
   int broker_pid = 0;
   int64_t rounds = kDefaultRounds;
   std::string timeout, compare;
+  std::vector<std::string> this_only;
   double idle_seconds = 10;
   std::string heartbeat = "1s", name_prefix;
   int64_t agents_per_process = 0;
@@ -168,6 +169,9 @@ Args parse_args(int argc, char** argv, bool& help) {
       "-o is not passed on (the runs report JSON to this process); the comparison is tables")(
       "rounds", po::value(&rounds)->default_value(rounds),
       "with --compare: pairs of runs (the ratio reported is the median over them)")(
+      "this-only", po::value(&this_only)->composing(),
+      "with --compare: an option given here (its name without dashes, e.g. batch) that goes to "
+      "this binary only, for an older build that lacks it; repeatable")(
       "services", po::value(&services),
       "create S services (one SERVICE_CREATE each, from the K client threads) of --replicas sim "
       "replicas that run until stopped, and measure the scale-up until the agents started every "
@@ -257,14 +261,26 @@ Args parse_args(int argc, char** argv, bool& help) {
     CompareOptions options;
     options.other_binary = compare;
     options.rounds = static_cast<size_t>(rounds);
-    const std::set<std::string> not_passed_on = {"compare", "rounds", "output"};
+    const std::set<std::string> not_passed_on = {"compare", "rounds", "output", "this-only"};
+    const std::set<std::string> for_this_only(this_only.begin(), this_only.end());
+    std::set<std::string> not_seen = for_this_only;
     for (const po::option& o : parsed.options) {
-      if (!not_passed_on.contains(o.string_key))
-        options.args.insert(options.args.end(), o.original_tokens.begin(), o.original_tokens.end());
+      if (not_passed_on.contains(o.string_key))
+        continue;
+      not_seen.erase(o.string_key);
+      auto& args = for_this_only.contains(o.string_key) ? options.this_args : options.args;
+      args.insert(args.end(), o.original_tokens.begin(), o.original_tokens.end());
+    }
+    if (!not_seen.empty()) {
+      const std::string& name = *not_seen.begin();
+      throw UsageError{"--this-only " + name + ": --" + name +
+                       " is not given on this command line"};
     }
     a.compare = std::move(options);
   } else if (!vm["rounds"].defaulted()) {
     throw UsageError{"--rounds goes with --compare"};
+  } else if (!this_only.empty()) {
+    throw UsageError{"--this-only goes with --compare"};
   }
   const bool is_idle = vm.count("idle") > 0;
   const bool is_fleet = vm.count("fleet-only") > 0;

@@ -106,10 +106,10 @@ TEST(BenchSmoke, PrintsATableAndRejectsBadUsage) {
 TEST(BenchSmoke, ServicesAgainstARunningBrokerProcessScaleUpAndAreRemoved) {
   Cluster c;
   c.start_broker({"--store", "memory"});
-  auto r = run_command({bench_binary(), "--broker", c.address(), "--broker-pid",
-                        std::to_string(c.broker().pid()), "--services", "4", "--replicas", "15",
-                        "--agents", "10", "--slots", "8", "-o", "json", "-q"},
-                       120s);
+  auto r = run_command(
+      {bench_binary(), "--broker", c.address(), "--broker-pid", std::to_string(c.broker().pid()),
+       "--services", "4", "--replicas", "15", "--agents", "10", "--slots", "8", "-o", "json", "-q"},
+      120s);
   ASSERT_EQ(r.status.code, 0) << r.out << r.err;
   auto json = nlohmann::json::parse(r.out, nullptr, false);
   ASSERT_TRUE(json.is_object()) << r.out;
@@ -164,6 +164,18 @@ TEST(BenchSmoke, CompareNamesTheRunThatFailed) {
   auto bad = run_command({bench_binary(), "--rounds", "2"}, 10s);
   EXPECT_EQ(bad.status.code, 2) << bad.err;
   EXPECT_NE(bad.err.find("--rounds goes with --compare"), std::string::npos) << bad.err;
+}
+
+TEST(BenchSmoke, ThisOnlyMustNameAnOptionGivenWithCompare) {
+  auto not_given = run_command({bench_binary(), "--compare", bench_binary(), "--this-only", "batch",
+                                "--agents", "2", "--tasks", "10", "-q"},
+                               10s);
+  EXPECT_EQ(not_given.status.code, 2) << not_given.err;
+  EXPECT_NE(not_given.err.find("--this-only batch: --batch is not given"), std::string::npos)
+      << not_given.err;
+  auto alone = run_command({bench_binary(), "--batch", "4", "--this-only", "batch"}, 10s);
+  EXPECT_EQ(alone.status.code, 2) << alone.err;
+  EXPECT_NE(alone.err.find("--this-only goes with --compare"), std::string::npos) << alone.err;
 }
 
 }  // namespace

@@ -153,6 +153,21 @@ TEST(CompareTest, RunsOtherAndThisInterleavedWithTheSameArguments) {
   EXPECT_EQ(outcome.rounds[1].other.placements_per_s, 200);
 }
 
+TEST(CompareTest, ThisOnlyArgumentsGoToThisBinaryAlone) {
+  FakeRunner fake;
+  fake.answers = {report(100), report(300), report(200), report(200)};
+  CompareOptions options = two_rounds();
+  options.this_args = {"--batch", "64"};
+  auto outcome = run_compare(options, std::ref(fake), {});
+  ASSERT_TRUE(outcome.status.is_ok()) << outcome.status.to_string();
+  ASSERT_EQ(fake.calls.size(), 4u);
+  std::vector<std::string> other = {"/old/cube-bench", "--agents", "2", "--tasks=50", "-o", "json"};
+  std::vector<std::string> self = {"/new/cube-bench", "--agents", "2",  "--tasks=50",
+                                   "--batch",         "64",       "-o", "json"};
+  for (size_t i = 0; i < 4; ++i)
+    EXPECT_EQ(fake.calls[i], i % 2 == 0 ? other : self) << i;
+}
+
 TEST(CompareTest, StopsAtTheFirstFailedRunAndNamesIt) {
   FakeRunner exits;
   exits.answers = {report(100), report(300), report(200), ChildOutput{"{}", 1, 0}};
