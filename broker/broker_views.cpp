@@ -61,7 +61,7 @@ protocol::NodeInfo node_info(const BrokerState& state, const AgentRecord& agent)
   n.drivers = agent.drivers;
   n.capacity = agent.capacity;
   n.labels = agent.labels;
-  n.running = static_cast<uint32_t>(state.tasks.tasks_on_node(agent.id).size());
+  n.running = static_cast<uint32_t>(state.tasks.count_on_node(agent.id));
   n.free_slots = agent.credit();
   n.last_seen_ms = agent.last_seen_ms;
   n.allocated = allocated_on_node(state.tasks, agent.id);

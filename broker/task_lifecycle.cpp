@@ -107,7 +107,7 @@ void TaskLifecycle::apply_status(const AgentRecord& agent, const AttemptStatus& 
 
 void TaskLifecycle::reconcile(const AgentRecord& agent, std::span<const AttemptStatus> reported,
                               SystemTime now, std::vector<AgentCommand>& out) {
-  std::set<std::string> reported_current;
+  std::set<std::string, std::less<>> reported_current;
   for (const auto& status : reported) {
     apply_status(agent, status, now, out);
     const TaskRecord* record = tasks_.find(status.task_id);
@@ -121,10 +121,8 @@ void TaskLifecycle::reconcile(const AgentRecord& agent, std::span<const AttemptS
       stop(agent.id, task.id, task.attempt, std::string(kReasonStopped), out);
     }
   }
-  // Copy: the loop below changes the index it walks.
-  const auto& on_node = tasks_.tasks_on_node(agent.id);
-  std::vector<std::string> ids(on_node.begin(), on_node.end());
-  for (const auto& id : ids) {
+  // A copy: the loop below changes the index it walks.
+  for (std::string_view id : tasks_.tasks_on_node(agent.id)) {
     if (reported_current.contains(id))
       continue;
     const TaskRecord* record = tasks_.find(id);
@@ -177,9 +175,7 @@ void TaskLifecycle::on_assignment_expired(const ExpiredAssignment& expired, Syst
 
 void TaskLifecycle::node_lost(const std::string& agent_id, SystemTime now) {
   auto unanswered = agents_.mark_lost(agent_id);
-  const auto& on_node = tasks_.tasks_on_node(agent_id);
-  std::vector<std::string> ids(on_node.begin(), on_node.end());
-  for (const auto& id : ids) {
+  for (std::string_view id : tasks_.tasks_on_node(agent_id)) {
     const TaskRecord* record = tasks_.find(id);
     auto pending = unanswered.find(id);
     if (record->task.state == TaskState::Scheduled && pending != unanswered.end() &&

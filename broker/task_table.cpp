@@ -23,8 +23,6 @@ void account(NodeLoad& load, const Task& task, int sign) {
     load = NodeLoad{};  // exactly zero again: no floating-point residue from the CPU sums
 }
 
-const std::set<std::string_view> kNoTasks;
-
 }  // namespace
 
 Status TaskTable::add(Task task, SystemTime now) {
@@ -92,7 +90,13 @@ Status TaskTable::transition(const TaskRecord& found, TaskState to, std::string 
     return Status::invalid("task " + std::string(key) + ": " + std::string(task_state_name(from)) +
                            " -> " + std::string(task_state_name(to)) + " is not allowed");
   }
-  unindex(key, record);
+  // Scheduled -> Running (and a Running report repeated) on the same node keeps the task where
+  // the indexes have it: the common case, so it skips taking it out and putting it back.
+  const bool stays_on_node = occupies_node(record.task) &&
+                             (to == TaskState::Scheduled || to == TaskState::Running) &&
+                             (!node || node->id == record.task.node_id);
+  if (!stays_on_node)
+    unindex(record);
   --counts_[static_cast<size_t>(from)];
   record.task.state = to;
   record.task.reason = std::move(reason);
@@ -102,7 +106,8 @@ Status TaskTable::transition(const TaskRecord& found, TaskState to, std::string 
   }
   record.task.updated_ms = to_unix_ms(now);
   ++counts_[static_cast<size_t>(to)];
-  index(key, record);
+  if (!stays_on_node)
+    index(key, record);
   append_event(key, record, now);
   mark_uncommitted(record);
   if (observer_)
@@ -170,28 +175,42 @@ std::vector<std::string_view> TaskTable::placement_queue(size_t limit) const {
   return out;
 }
 
-const std::set<std::string_view>& TaskTable::tasks_on_node(std::string_view node_id) const {
+std::vector<std::string_view> TaskTable::tasks_on_node(std::string_view node_id) const {
+  std::vector<std::string_view> out;
   auto it = by_node_.find(node_id);
-  return it == by_node_.end() ? kNoTasks : it->second;
+  if (it == by_node_.end())
+    return out;
+  out.reserve(it->second.tasks.size());
+  for (const TaskRecord* record : it->second.tasks)
+    out.emplace_back(record->task.id);
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+size_t TaskTable::count_on_node(std::string_view node_id) const {
+  auto it = by_node_.find(node_id);
+  return it == by_node_.end() ? 0 : it->second.tasks.size();
 }
 
 const NodeLoad& TaskTable::node_load(std::string_view node_id) {
-  auto it = loads_.find(node_id);
-  if (it == loads_.end())
-    it = loads_.emplace(std::string(node_id), NodeLoad{}).first;
-  return it->second;
+  auto it = by_node_.find(node_id);
+  if (it == by_node_.end())
+    it = by_node_.emplace(std::string(node_id), NodeTasks{}).first;
+  return it->second.load;
 }
 
 NodeLoad TaskTable::load_on_node(std::string_view node_id) const {
-  auto it = loads_.find(node_id);
-  return it == loads_.end() ? NodeLoad{} : it->second;
+  auto it = by_node_.find(node_id);
+  return it == by_node_.end() ? NodeLoad{} : it->second.load;
 }
 
 std::vector<std::string> TaskTable::nodes_with_tasks() const {
   std::vector<std::string> out;
-  out.reserve(by_node_.size());
-  for (const auto& [node, ids] : by_node_)
-    out.push_back(node);
+  for (const auto& [node, on_node] : by_node_) {
+    if (!on_node.tasks.empty())
+      out.push_back(node);
+  }
+  std::sort(out.begin(), out.end());
   return out;
 }
 
@@ -233,20 +252,19 @@ void TaskTable::mark_uncommitted(TaskRecord& record) {
   uncommitted_.push_back(&record);
 }
 
-void TaskTable::unindex(std::string_view id, TaskRecord& record) {
+void TaskTable::unindex(TaskRecord& record) {
   if (record.queue_seq != TaskRecord::kNotQueued) {
     replace_queue_.erase(record.queue_seq);
     pending_queue_.erase(record.queue_seq);
     record.queue_seq = TaskRecord::kNotQueued;
   }
   if (occupies_node(record.task)) {
-    auto node = by_node_.find(record.task.node_id);
-    if (node != by_node_.end()) {
-      if (node->second.erase(id) > 0)
-        account(loads_[record.task.node_id], record.task, -1);
-      if (node->second.empty())
-        by_node_.erase(node);
-    }
+    NodeTasks& on_node = by_node_.find(record.task.node_id)->second;  // index() made it
+    TaskRecord* last = on_node.tasks.back();
+    on_node.tasks[record.node_slot] = last;
+    last->node_slot = record.node_slot;
+    on_node.tasks.pop_back();
+    account(on_node.load, record.task, -1);
   }
 }
 
@@ -259,8 +277,12 @@ void TaskTable::index(std::string_view id, TaskRecord& record) {
     record.queue_seq = next_queue_seq_++;
     replace_queue_.emplace(record.queue_seq, id);
   } else if (occupies_node(task)) {
-    if (by_node_[task.node_id].insert(id).second)
-      account(loads_[task.node_id], task, +1);
+    auto it = by_node_.find(task.node_id);
+    if (it == by_node_.end())
+      it = by_node_.emplace(task.node_id, NodeTasks{}).first;
+    record.node_slot = static_cast<uint32_t>(it->second.tasks.size());
+    it->second.tasks.push_back(&record);
+    account(it->second.load, task, +1);
   }
 }
 

@@ -104,7 +104,7 @@ TEST(TaskTable, PlacementQueueIsFifoWithTakenBackTasksFirst) {
   // p2 is placed, then taken back: it waits ahead of the Pending tasks.
   ASSERT_TRUE(table.transition("p2", S::Scheduled, "", NodeRef{"a1", "n1"}, kT0).is_ok());
   EXPECT_EQ(table.placement_queue(10), (std::vector<std::string_view>{"p1", "p3"}));
-  EXPECT_EQ(table.tasks_on_node("a1"), (std::set<std::string_view>{"p2"}));
+  EXPECT_EQ(table.tasks_on_node("a1"), (std::vector<std::string_view>{"p2"}));
   ASSERT_TRUE(table.transition("p2", S::Scheduled, "taken back", NodeRef{}, kT0).is_ok());
   EXPECT_EQ(table.placement_queue(10), (std::vector<std::string_view>{"p2", "p1", "p3"}));
   EXPECT_TRUE(table.tasks_on_node("a1").empty());
@@ -130,6 +130,38 @@ TEST(TaskTable, NodeIndexFollowsScheduledAndRunningOnly) {
   EXPECT_EQ(table.tasks_on_node("a2").size(), 1u);
   EXPECT_EQ(table.counts()[static_cast<int>(S::Scheduled)], 1u);
   EXPECT_EQ(table.counts()[static_cast<int>(S::Failed)], 0u);
+}
+
+TEST(TaskTable, TasksOnANodeComeInIdOrderWithTheirLoadAsTheyComeAndGo) {
+  TaskTable table;
+  for (auto id : {"t5", "t1", "t4", "t2", "t3"}) {
+    Task task = make_task(id);
+    task.cpu = 0.5;
+    task.memory_bytes = 100;
+    ASSERT_TRUE(table.add(task, kT0).is_ok());
+    ASSERT_TRUE(table.transition(id, S::Scheduled, "", NodeRef{"a1", "n1"}, kT0).is_ok());
+  }
+  ASSERT_TRUE(table.transition("t4", S::Running, "", std::nullopt, kT0).is_ok());
+  ASSERT_TRUE(table.transition("t5", S::Running, "", NodeRef{"a1", "n1"}, kT0).is_ok());
+  EXPECT_EQ(table.tasks_on_node("a1"),
+            (std::vector<std::string_view>{"t1", "t2", "t3", "t4", "t5"}));
+  // Leaving from the middle, the front and the back of the node's list.
+  for (auto id : {"t4", "t5", "t1"})
+    ASSERT_TRUE(table.transition(id, S::Completed, "", std::nullopt, kT0).is_ok());
+  EXPECT_EQ(table.tasks_on_node("a1"), (std::vector<std::string_view>{"t2", "t3"}));
+  EXPECT_EQ(table.count_on_node("a1"), 2u);
+  EXPECT_EQ(table.node_load("a1").tasks, 2u);
+  EXPECT_DOUBLE_EQ(table.node_load("a1").cpu, 1.0);
+  EXPECT_EQ(table.node_load("a1").memory_bytes, 200);
+  // Moved to another node: out of a1's list and load, into a2's.
+  ASSERT_TRUE(table.transition("t2", S::Running, "", std::nullopt, kT0).is_ok());
+  ASSERT_TRUE(table.transition("t2", S::Scheduled, "", NodeRef{"a2", "n2"}, kT0).is_ok());
+  EXPECT_EQ(table.tasks_on_node("a1"), (std::vector<std::string_view>{"t3"}));
+  EXPECT_EQ(table.tasks_on_node("a2"), (std::vector<std::string_view>{"t2"}));
+  EXPECT_EQ(table.load_on_node("a1").memory_bytes, 100);
+  EXPECT_EQ(table.load_on_node("a2").memory_bytes, 100);
+  EXPECT_EQ(table.nodes_with_tasks(), (std::vector<std::string>{"a1", "a2"}));
+  EXPECT_EQ(table.count_on_node("a3"), 0u);
 }
 
 TEST(TaskTable, UpdateAndSetReasonAreIdempotentAndAddNoHistory) {
