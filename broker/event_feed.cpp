@@ -37,9 +37,15 @@ EventFeed::EventFeed(size_t capacity, size_t max_parked, Millis gather)
 
 void EventFeed::publish(protocol::FeedEvent event) {
   event.index = next_index_++;
-  if (ring_.size() == capacity_)
-    ring_.pop_front();
-  ring_.push_back(std::move(event));
+  if (ring_.size() < capacity_) {
+    // Grow by doubling up to the capacity, not past it (a vector's own growth would reserve
+    // up to twice the capacity the operator set).
+    if (ring_.size() == ring_.capacity())
+      ring_.reserve(std::min(capacity_, std::max<size_t>(2 * ring_.capacity(), 64)));
+    ring_.push_back(std::move(event));
+  } else {
+    ring_[(event.index - 1) % capacity_] = std::move(event);
+  }
 }
 
 protocol::Reply EventFeed::read_after(uint64_t since, const protocol::EventFilter& filter,

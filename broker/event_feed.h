@@ -22,7 +22,6 @@
 #pragma once
 
 #include <cstdint>
-#include <deque>
 #include <list>
 #include <optional>
 #include <string>
@@ -106,12 +105,15 @@ class EventFeed {
   std::optional<SteadyTime> next_deadline() const;
 
  private:
-  const protocol::FeedEvent& at(uint64_t index) const { return ring_[index - oldest()]; }
+  // Event `index` lives at slot (index - 1) % capacity_ of the ring.
+  const protocol::FeedEvent& at(uint64_t index) const { return ring_[(index - 1) % capacity_]; }
 
   size_t capacity_;
   size_t max_parked_;
   Millis gather_;
-  std::deque<protocol::FeedEvent> ring_;
+  // Grows to capacity_ events, then each new event overwrites the oldest. Not a deque: an event
+  // is bigger than a deque's 512-byte block, so a deque allocated and freed a block per event.
+  std::vector<protocol::FeedEvent> ring_;
   uint64_t next_index_ = 1;
   uint64_t matched_through_ = 0;     // take_matched() looked at every event up to this index
   std::list<ParkedEvents> parked_;   // waiting for a matching event

@@ -86,11 +86,11 @@ class Outbox {
   template <typename Publish>
   size_t flush_events(Publish&& publish) {
     size_t published = 0;
-    while (!events_.empty() && events_.front().batch <= stored_batch_) {
-      publish(std::move(events_.front().event));
-      events_.pop_front();
+    while (published < events_.size() && events_[published].batch <= stored_batch_) {
+      publish(std::move(events_[published].event));
       ++published;
     }
+    events_.erase(events_.begin(), events_.begin() + static_cast<ptrdiff_t>(published));
     return published;
   }
 
@@ -111,7 +111,10 @@ class Outbox {
     protocol::FeedEvent event;
     uint64_t batch = 0;
   };
-  std::deque<HeldEvent> events_;
+  // A vector, not a deque: an event is bigger than a deque's 512-byte block, so a deque
+  // allocated a block per event. A flush erases a prefix; usually the whole vector (always with
+  // --store memory), which keeps its capacity for the next events.
+  std::vector<HeldEvent> events_;
   uint64_t open_batch_ = 1;    // the batch that will carry the changes made from now on
   uint64_t stored_batch_ = 0;  // the newest batch the store acknowledged
 };

@@ -99,6 +99,20 @@ TEST(EventFeed, ASinceThatFellOutOfTheRingOrIsAheadIsTooOld) {
   EXPECT_EQ(ahead.next_index, 5u);
 }
 
+TEST(EventFeed, AFullRingKeepsTheNewestEventsInOrder) {
+  EventFeed feed(3, 10);
+  for (int i = 1; i <= 7; ++i)
+    feed.publish(task_event("t" + std::to_string(i), "a", "Running"));
+  auto reply = feed.read(4, {}, 0);
+  ASSERT_TRUE(reply.status.is_ok()) << reply.status.to_string();
+  ASSERT_EQ(reply.feed.size(), 3u);
+  for (size_t i = 0; i < 3; ++i) {
+    EXPECT_EQ(reply.feed[i].index, 5 + i);
+    EXPECT_EQ(reply.feed[i].id, "t" + std::to_string(5 + i));
+  }
+  EXPECT_EQ(reply.next_index, 7u);
+}
+
 TEST(EventFilter, EachFieldNarrowsAndAllMustMatch) {
   FeedEvent web1 = task_event("id-1", "node-a", "Running", "web");
   FeedEvent other = task_event("id-2", "node-b", "Running");
@@ -243,6 +257,10 @@ TEST(EventFeed, TheOutboxHoldsEventsUntilTheirBatchIsStored) {
   outbox.settle();
   EXPECT_EQ(publish(), 1u);
   EXPECT_EQ(feed.newest(), 2u);
+  auto both = feed.read_after(0, {}, 0);
+  ASSERT_EQ(both.feed.size(), 2u);
+  EXPECT_EQ(both.feed[0].id, "t1");
+  EXPECT_EQ(both.feed[1].id, "t2") << "the held event is published once, after the first";
 }
 
 TEST(FeedEvents, ServiceChangesNameTheirAction) {
