@@ -114,14 +114,21 @@ Status AgentRegistry::add_assignment(AgentRecord& agent, std::string_view task_i
   if (agent.free_slots <= others)
     return Status::unavailable("agent " + agent.name + " has no credit");
   if (replaces) {
-    deadlines_.erase({existing->second.deadline, agent.id, existing->first});
+    erase_deadline(existing->second);
     agent.unanswered.erase(existing);
   }
   auto added = agent.unanswered.emplace(
       std::string(task_id),
       PendingAssignment{attempt, deadline, ++agent.assignments_sent, agent.answers, extension});
-  deadlines_.emplace(deadline, agent.id, added.first->first);
+  add_deadline(agent, added.first->first, added.first->second);
   return Status::ok();
+}
+
+void AgentRegistry::add_deadline(AgentRecord& agent, std::string_view task_id,
+                                 PendingAssignment& pending) {
+  pending.deadline_seq = next_deadline_seq_++;
+  deadlines_.emplace(std::pair{pending.deadline, pending.deadline_seq},
+                     DeadlineOwner{&agent, task_id});
 }
 
 bool AgentRegistry::on_accept(AgentRecord& agent, std::string_view task_id, uint32_t attempt) {
@@ -129,7 +136,7 @@ bool AgentRegistry::on_accept(AgentRecord& agent, std::string_view task_id, uint
   if (it == agent.unanswered.end() || it->second.attempt != attempt)
     return false;
   note_answer(agent, it->second);
-  deadlines_.erase({it->second.deadline, agent.id, it->first});
+  erase_deadline(it->second);
   agent.unanswered.erase(it);
   if (agent.free_slots > 0)
     --agent.free_slots;
@@ -141,7 +148,7 @@ bool AgentRegistry::on_reject(AgentRecord& agent, std::string_view task_id, uint
   if (it == agent.unanswered.end() || it->second.attempt != attempt)
     return false;
   note_answer(agent, it->second);
-  deadlines_.erase({it->second.deadline, agent.id, it->first});
+  erase_deadline(it->second);
   agent.unanswered.erase(it);
   return true;
 }
@@ -153,25 +160,23 @@ void AgentRegistry::note_answer(AgentRecord& agent, const PendingAssignment& ans
 
 std::vector<ExpiredAssignment> AgentRegistry::take_expired(SteadyTime now) {
   std::vector<ExpiredAssignment> out;
-  while (!deadlines_.empty() && std::get<0>(*deadlines_.begin()) <= now) {
-    auto [when, agent_id, task_id] = *deadlines_.begin();
-    AgentRecord* agent = find(agent_id);
-    CUBE_CHECK(agent != nullptr) << "deadlines_ only names registered agents";
+  while (!deadlines_.empty() && deadlines_.begin()->first.first <= now) {
+    auto [agent, task_id] = deadlines_.begin()->second;
     auto it = agent->unanswered.find(task_id);
     CUBE_CHECK(it != agent->unanswered.end()) << "deadlines_ mirrors unanswered";
     PendingAssignment& pending = it->second;
-    deadlines_.erase(deadlines_.begin());  // before the entry its view points into
+    deadlines_.erase(deadlines_.begin());
     bool working_toward_it =
         agent->answers > pending.answers_at_deadline && agent->last_answered_order < pending.order;
     if (pending.extension.count() > 0 && working_toward_it) {
       pending.deadline = now + pending.extension;
       pending.answers_at_deadline = agent->answers;
-      deadlines_.emplace(pending.deadline, agent->id, it->first);
+      add_deadline(*agent, it->first, pending);
       ++deadlines_extended_;
       continue;
     }
-    out.push_back({std::string(agent_id), std::string(task_id), pending.attempt});
-    agent->unanswered.erase(it);
+    out.push_back({agent->id, std::string(task_id), pending.attempt});
+    agent->unanswered.erase(it);  // last: `task_id` views its key
   }
   return out;
 }
@@ -179,7 +184,7 @@ std::vector<ExpiredAssignment> AgentRegistry::take_expired(SteadyTime now) {
 std::optional<SteadyTime> AgentRegistry::next_deadline() const {
   if (deadlines_.empty())
     return std::nullopt;
-  return std::get<0>(*deadlines_.begin());
+  return deadlines_.begin()->first.first;
 }
 
 std::map<std::string, PendingAssignment, std::less<>> AgentRegistry::mark_lost(
@@ -199,7 +204,7 @@ std::map<std::string, PendingAssignment, std::less<>> AgentRegistry::mark_lost(
 
 void AgentRegistry::forget_deadlines(const AgentRecord& agent) {
   for (const auto& [task_id, pending] : agent.unanswered)
-    deadlines_.erase({pending.deadline, agent.id, task_id});
+    erase_deadline(pending);
 }
 
 }  // namespace cube::broker

@@ -23,10 +23,9 @@
 #include <cstdint>
 #include <map>
 #include <optional>
-#include <set>
 #include <string>
 #include <string_view>
-#include <tuple>
+#include <utility>
 #include <vector>
 
 #include "broker/id_map.h"
@@ -48,6 +47,8 @@ struct PendingAssignment {
   uint64_t order = 0;
   uint64_t answers_at_deadline = 0;
   Millis extension{0};
+  // Its entry in the registry's deadline index: (deadline, deadline_seq).
+  uint64_t deadline_seq = 0;
 };
 
 struct AgentRecord {
@@ -162,11 +163,24 @@ class AgentRegistry {
   // Session id -> its agent, for the lookup every event does. Pointers stay valid: agents_ never
   // erases, and std::map does not move its nodes.
   IdMap<AgentRecord*> sessions_;
-  // (when, agent, task) of every unanswered assignment. The views are the agent's `id` and the
-  // key of its `unanswered` entry: an entry is erased here before either changes (on_hello
-  // forgets an agent's deadlines before it rewrites the record).
-  std::set<std::tuple<SteadyTime, std::string_view, std::string_view>> deadlines_;
+  // Every unanswered assignment by (deadline, a number given when the deadline was set, so
+  // that equal deadlines expire in the order set): its agent and the key of its `unanswered`
+  // entry. Numbers, not IDs, order the index: assignments of one pass share a deadline, and
+  // comparing their time-ordered IDs (long shared prefixes) was a hot spot (perf, cube-bench
+  // --batch 64). An entry is erased here before its `unanswered` entry (on_hello forgets an
+  // agent's deadlines before it rewrites the record); agents_ never moves its records.
+  struct DeadlineOwner {
+    AgentRecord* agent;
+    std::string_view task_id;
+  };
+  std::map<std::pair<SteadyTime, uint64_t>, DeadlineOwner> deadlines_;
+  uint64_t next_deadline_seq_ = 0;
   uint64_t deadlines_extended_ = 0;
+  // Indexes `pending` (the entry of `task_id` in agent.unanswered) under its deadline.
+  void add_deadline(AgentRecord& agent, std::string_view task_id, PendingAssignment& pending);
+  void erase_deadline(const PendingAssignment& pending) {
+    deadlines_.erase({pending.deadline, pending.deadline_seq});
+  }
 };
 
 }  // namespace cube::broker

@@ -127,6 +127,25 @@ TEST_F(AgentRegistryTest, DeadlinesExpireInOrderAndFollowAnswers) {
   EXPECT_EQ(registry_.next_deadline(), std::nullopt);
 }
 
+TEST_F(AgentRegistryTest, EqualDeadlinesExpireInTheOrderTheyWereSet) {
+  AgentRecord& a = welcome("a1", "s1");
+  AgentRecord& b = welcome("b1", "s2");
+  registry_.on_credit(a, 5);
+  registry_.on_credit(b, 5);
+  // One scheduling pass: every assignment shares the deadline.
+  for (auto [agent, task] : {std::pair{&b, "t9"}, {&a, "t5"}, {&b, "t1"}, {&a, "t7"}})
+    ASSERT_TRUE(registry_.add_assignment(*agent, task, 1, at(100)).is_ok());
+  ASSERT_TRUE(registry_.add_assignment(a, "t5", 2, at(100)).is_ok());  // replaced: set again
+  EXPECT_TRUE(registry_.on_reject(b, "t1", 1));
+  auto expired = registry_.take_expired(at(100));
+  std::vector<std::string> order;
+  for (const auto& e : expired)
+    order.push_back(e.agent_id + "/" + e.task_id);
+  EXPECT_EQ(order, (std::vector<std::string>{"b1/t9", "a1/t7", "a1/t5"}));
+  EXPECT_EQ(expired.back().attempt, 2u);
+  EXPECT_EQ(registry_.next_deadline(), std::nullopt);
+}
+
 TEST_F(AgentRegistryTest, ADeadlineMovesWhileTheAgentAnswersOlderAssignmentsOnly) {
   AgentRecord& a = welcome("a1", "s1");
   registry_.on_credit(a, 5);
