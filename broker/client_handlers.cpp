@@ -73,9 +73,10 @@ SubmitOutcome submit_task(BrokerState& state, const Inbound& in, Task& submitted
   task.desired_state = TaskState::Running;
   task.created_ms = to_unix_ms(wall);
   std::string id = task.id;
-  if (Status added = state.tasks.add(std::move(task), wall); !added.is_ok())
-    return refused(std::move(id), Status::internal(added.message()));
-  state.metrics.on_submitted(state.tasks.find(id)->task.id, state.clock.now());
+  auto added = state.tasks.add(std::move(task), wall);
+  if (!added.is_ok())
+    return refused(std::move(id), Status::internal(added.status().message()));
+  state.metrics.on_submitted((*added)->task.id, state.clock.now());
   bump(state.counters, "client.submits");
   state.schedule_needed = true;
   return accepted(std::move(id));

@@ -77,11 +77,11 @@ PlanApplyResult plan_and_apply(TaskTable& tasks, AgentRegistry& agents, const Li
   std::unordered_map<std::string_view, uint32_t> group_of_service;
   // Held tasks stay in the queue: look past them so they cannot use up the window.
   size_t window = input.max_tasks + (input.hints != nullptr ? input.hints->held_count() : 0);
-  for (std::string_view id : tasks.placement_queue(window)) {
+  for (const TaskRecord* record : tasks.placement_queue_records(window)) {
     if (requests.size() >= input.max_tasks)
       break;
-    const TaskRecord* record = tasks.find(id);
     const Task& task = record->task;
+    std::string_view id = task.id;
     if (task.desired_state == TaskState::Completed)
       continue;  // being stopped; stop_task ends it
     std::span<const std::string> constraints = task.constraints;

@@ -39,8 +39,8 @@ void create_replica(BrokerState& state, const Service& service, uint32_t slot, S
   task.desired_state = TaskState::Running;
   task.created_ms = to_unix_ms(wall);
   std::string id = task.id;
-  Status added = state.tasks.add(std::move(task), wall);
-  CUBE_CHECK(added.is_ok()) << "a fresh UUIDv7 is not in the table: " << added.message();
+  auto added = state.tasks.add(std::move(task), wall);
+  CUBE_CHECK(added.is_ok()) << "a fresh UUIDv7 is not in the table: " << added.status().message();
   state.services.add_task(service.name, std::move(id));
   state.schedule_needed = true;
 }

@@ -149,7 +149,7 @@ void TaskLifecycle::on_accept(AgentRecord& agent, const std::string& task_id, ui
     return;
   }
   if (answered)
-    tasks_.set_offers_without_accept(task_id, 0);
+    tasks_.set_offers_without_accept(*record, 0);
 }
 
 void TaskLifecycle::on_reject(AgentRecord& agent, const std::string& task_id, uint32_t attempt,
@@ -250,14 +250,13 @@ void TaskLifecycle::take_back(std::string_view task_id, uint32_t attempt, std::s
   if (task.state != TaskState::Scheduled || task.attempt != attempt || task.node_id != agent_id)
     return;  // the task moved on meanwhile (stopped, placed again...)
   uint32_t offers = record->offers_without_accept + 1;
-  const std::string& id = task.id;  // never changes, and records never move
   if (offers >= kMaxOffersWithoutAccept) {
     bump(counters_, "tasks.gave_up_placing");
     move(*record, TaskState::Failed,
          "gave up after " + std::to_string(offers) + " offers; last: " + reason, std::nullopt, now);
     return;
   }
-  tasks_.set_offers_without_accept(id, offers);
+  tasks_.set_offers_without_accept(*record, offers);
   move(*record, TaskState::Scheduled, "offering again: " + reason, NodeRef{}, now);
 }
 

@@ -25,22 +25,25 @@ void account(NodeLoad& load, const Task& task, int sign) {
 
 }  // namespace
 
-Status TaskTable::add(Task task, SystemTime now) {
+Result<const TaskRecord*> TaskTable::add(Task task, SystemTime now) {
   if (task.id.empty())
     return Status::invalid("a task needs an ID before it is added");
   if (task.state != TaskState::Pending)
     return Status::invalid("a new task must be Pending");
-  if (records_.contains(task.id))
-    return Status::conflict("task " + task.id + " exists");
   task.updated_ms = to_unix_ms(now);
-  TaskRecord& record = insert(std::move(task));
+  TaskRecord fresh;
+  fresh.task = std::move(task);
+  auto [it, added] = records_.insert(std::move(fresh));
+  if (!added)
+    return Status::conflict("task " + it->task.id + " exists");
+  TaskRecord& record = own(*it);
   append_event(record.task.id, record, now);
-  index(record.task.id, record);
+  index(record);
   ++counts_[static_cast<size_t>(record.task.state)];
   mark_uncommitted(record);
   if (observer_)
     observer_(record.task, std::nullopt, now);
-  return Status::ok();
+  return &record;
 }
 
 Status TaskTable::restore(Task task, std::vector<TaskEvent> history) {
@@ -51,7 +54,7 @@ Status TaskTable::restore(Task task, std::vector<TaskEvent> history) {
   TaskRecord& record = insert(std::move(task));
   for (const TaskEvent& event : history)
     record.history.append(event, *strings_);
-  index(record.task.id, record);
+  index(record);
   ++counts_[static_cast<size_t>(record.task.state)];
   return Status::ok();
 }
@@ -107,7 +110,7 @@ Status TaskTable::transition(const TaskRecord& found, TaskState to, std::string 
   record.task.updated_ms = to_unix_ms(now);
   ++counts_[static_cast<size_t>(to)];
   if (!stays_on_node)
-    index(key, record);
+    index(record);
   append_event(key, record, now);
   mark_uncommitted(record);
   if (observer_)
@@ -128,7 +131,10 @@ void TaskTable::update(const TaskRecord& found, const std::function<void(TaskSta
                        SystemTime now) {
   TaskRecord& record = own(found);
   TaskStatus& status = record.task;
-  TaskStatus before = status;  // the status alone: the spec, most of a task's bytes, is fixed
+  // The status alone (the spec, most of a task's bytes, is fixed), into a copy whose buffers
+  // are reused.
+  TaskStatus& before = before_update_;
+  before = status;
   change(status);
   CUBE_CHECK(status.state == before.state && status.node_id == before.node_id &&
              status.node == before.node)
@@ -157,21 +163,27 @@ void TaskTable::set_reason(const TaskRecord& found, std::string reason, SystemTi
   mark_uncommitted(record);
 }
 
-void TaskTable::set_offers_without_accept(std::string_view id, uint32_t value) {
-  if (const TaskRecord* record = find(id))
-    own(*record).offers_without_accept = value;
+void TaskTable::set_offers_without_accept(const TaskRecord& record, uint32_t value) {
+  own(record).offers_without_accept = value;
+}
+
+std::vector<const TaskRecord*> TaskTable::placement_queue_records(size_t limit) const {
+  std::vector<const TaskRecord*> out;
+  out.reserve(std::min(limit, placement_queue_size()));
+  for (const auto* queue : {&replace_queue_, &pending_queue_}) {
+    for (const auto& [seq, record] : *queue) {
+      if (out.size() >= limit)
+        return out;
+      out.push_back(record);
+    }
+  }
+  return out;
 }
 
 std::vector<std::string_view> TaskTable::placement_queue(size_t limit) const {
   std::vector<std::string_view> out;
-  out.reserve(std::min(limit, placement_queue_size()));
-  for (const auto* queue : {&replace_queue_, &pending_queue_}) {
-    for (const auto& [seq, id] : *queue) {
-      if (out.size() >= limit)
-        return out;
-      out.push_back(id);
-    }
-  }
+  for (const TaskRecord* record : placement_queue_records(limit))
+    out.emplace_back(record->task.id);
   return out;
 }
 
@@ -268,14 +280,14 @@ void TaskTable::unindex(TaskRecord& record) {
   }
 }
 
-void TaskTable::index(std::string_view id, TaskRecord& record) {
+void TaskTable::index(TaskRecord& record) {
   const Task& task = record.task;
   if (task.state == TaskState::Pending) {
     record.queue_seq = next_queue_seq_++;
-    pending_queue_.emplace(record.queue_seq, id);
+    pending_queue_.emplace(record.queue_seq, &record);
   } else if (task.state == TaskState::Scheduled && task.node_id.empty()) {
     record.queue_seq = next_queue_seq_++;
-    replace_queue_.emplace(record.queue_seq, id);
+    replace_queue_.emplace(record.queue_seq, &record);
   } else if (occupies_node(task)) {
     auto it = by_node_.find(task.node_id);
     if (it == by_node_.end())

@@ -81,9 +81,10 @@ class TaskTable {
   // Adds a newly submitted task. `task.state` must be Pending and `task.id` set (the caller
   // generated one if the user gave none). Records the first history event at `now` and marks the
   // task for the next commit.
+  // Returns the new record (records never move).
   //   Conflict  a task with that ID exists (callers check find() first: submits are idempotent).
   //   Invalid   the task is not Pending or has no ID.
-  Status add(Task task, SystemTime now);
+  Result<const TaskRecord*> add(Task task, SystemTime now);
 
   // Called by add() (`from` nullopt) and transition() with the task as changed and its state
   // before (the event feed, broker/feed_events.h). Not by restore().
@@ -128,13 +129,15 @@ class TaskTable {
   Status set_reason(std::string_view id, std::string reason, SystemTime now);
   void set_reason(const TaskRecord& record, std::string reason, SystemTime now);
 
-  // The record's offers_without_accept counter (see TaskRecord). No-op for an unknown ID.
-  void set_offers_without_accept(std::string_view id, uint32_t value);
+  // The record's offers_without_accept counter (see TaskRecord).
+  void set_offers_without_accept(const TaskRecord& record, uint32_t value);
 
   // Up to `limit` task IDs waiting for a node, in placement order: taken-back Scheduled tasks
   // first, then Pending tasks, each oldest first. The views are the table's own keys: valid for
   // the life of the table.
   std::vector<std::string_view> placement_queue(size_t limit) const;
+  // The same tasks' records (what a scheduling pass reads, without a lookup per ID).
+  std::vector<const TaskRecord*> placement_queue_records(size_t limit) const;
   size_t placement_queue_size() const { return replace_queue_.size() + pending_queue_.size(); }
 
   // IDs of the tasks Scheduled or Running on agent `node_id` (empty when none), ordered by ID.
@@ -183,9 +186,9 @@ class TaskTable {
   void stop_collecting_events() { collect_events_ = false; }
 
  private:
-  // Which queue/index a task belongs to, from its state and node. `id` is the record's key.
+  // Which queue/index a task belongs to, from its state and node.
   void unindex(TaskRecord& record);
-  void index(std::string_view id, TaskRecord& record);
+  void index(TaskRecord& record);
   void append_event(std::string_view id, TaskRecord& record, SystemTime now);
   // Adds a record holding `task` (whose ID is not in the table) and returns it.
   TaskRecord& insert(Task task);
@@ -200,9 +203,9 @@ class TaskTable {
   std::unique_ptr<StringPool> strings_ = std::make_unique<StringPool>();
   // Nodes never move and tasks are never removed: the indexes below hold views of the keys.
   TaskRecords records_;
-  // Placement queues: sequence number -> task ID; the record remembers its sequence number.
-  std::map<uint64_t, std::string_view> replace_queue_;
-  std::map<uint64_t, std::string_view> pending_queue_;
+  // Placement queues: sequence number -> task; the record remembers its sequence number.
+  std::map<uint64_t, const TaskRecord*> replace_queue_;
+  std::map<uint64_t, const TaskRecord*> pending_queue_;
   uint64_t next_queue_seq_ = 0;
   // What occupies each node, by node ID; entries are never removed (node_load's references
   // stay valid). The list is unordered: a task leaves it by TaskRecord::node_slot, and the few
@@ -219,6 +222,9 @@ class TaskTable {
   std::vector<TaskRecord*> uncommitted_;
   std::vector<TaskEventRecord> new_events_;
   bool collect_events_ = true;
+  // update()'s copy of the status before the change, kept so that the copy reuses its strings'
+  // buffers instead of allocating them on every report.
+  TaskStatus before_update_;
   std::map<std::string, bool, std::less<>> changed_services_;  // service -> a task not live
   StateObserver observer_;
 };

@@ -66,15 +66,16 @@ TEST(TaskTable, EveryPairOfTheTransitionTable) {
 
 TEST(TaskTable, AddRecordsHistoryAndRefusesDuplicates) {
   TaskTable table;
-  ASSERT_TRUE(table.add(make_task("a"), kT0).is_ok());
+  const TaskRecord* added = table.add(make_task("a"), kT0).value();
+  EXPECT_EQ(added, table.find("a"));
   const TaskRecord* r = table.find("a");
   ASSERT_NE(r, nullptr);
   ASSERT_EQ(r->history.size(), 1u);
   EXPECT_EQ(r->history[0].state, S::Pending);
   EXPECT_EQ(r->task.updated_ms, to_unix_ms(kT0));
-  EXPECT_EQ(table.add(make_task("a"), kT0).code(), ErrorCode::Conflict);
-  EXPECT_TRUE(table.add(make_task(""), kT0).is_invalid());
-  EXPECT_TRUE(table.add(make_task("b", S::Running), kT0).is_invalid());
+  EXPECT_EQ(table.add(make_task("a"), kT0).status().code(), ErrorCode::Conflict);
+  EXPECT_TRUE(table.add(make_task(""), kT0).status().is_invalid());
+  EXPECT_TRUE(table.add(make_task("b", S::Running), kT0).status().is_invalid());
   EXPECT_EQ(table.size(), 1u);
   EXPECT_EQ(table.counts()[0], 1u);
   EXPECT_TRUE(table.transition("nope", S::Scheduled, "", std::nullopt, kT0).is_not_found());
