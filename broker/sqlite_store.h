@@ -12,11 +12,17 @@
 // at open, each in its own transaction):
 //   1  tasks(id TEXT PRIMARY KEY, state INTEGER, node_id TEXT, updated_ms INTEGER, body BLOB)
 //      with an index on state; body is the task as its MessagePack map (protocol/codec.h
-//      encode_task), so the stored form follows the wire's compatibility rules.
+//      encode_task; written with encode_task_compact, which decode_task reads the same), so
+//      the stored form follows the wire's compatibility rules.
 //      task_events(seq INTEGER PRIMARY KEY, task_id TEXT, event BLOB): history entries in
 //      append order (encode_task_event).
 //   2  services(name TEXT PRIMARY KEY, body BLOB): each service as its MessagePack map
 //      (protocol/codec.h encode_service).
+//   3  history_records(seq INTEGER PRIMARY KEY, body BLOB): the history entries of one group
+//      commit per row, in append order: a log record holding no tasks (broker/etcd_values.h;
+//      entries encode_task_event_compact, deflated when that is smaller). task_events keeps
+//      what was written before and is read first; nothing is written to it any more. The index
+//      on tasks.state is dropped (no query used it, every upsert updated it).
 // A file with a schema newer than this binary knows is refused rather than misread.
 //
 // One broker per file: open() takes an exclusive flock on "<path>.lock" (released by the kernel
@@ -52,7 +58,7 @@ struct SqliteStoreOptions {
 class SqliteStore final : public Store {
  public:
   // The newest schema version this binary writes.
-  static constexpr int kSchemaVersion = 2;
+  static constexpr int kSchemaVersion = 3;
 
   // Opens or creates the store at options.path: takes the lock, sets WAL, synchronous and the
   // busy timeout, applies missing migrations, prepares the statements.
@@ -114,7 +120,7 @@ class SqliteStore final : public Store {
   SqliteStmt commit_;
   SqliteStmt rollback_;
   SqliteStmt upsert_task_;
-  SqliteStmt insert_event_;
+  SqliteStmt insert_history_;
   RowHook row_hook_;
 };
 

@@ -8,6 +8,7 @@
 #include <fstream>
 
 #include "broker/sqlite_db.h"
+#include "protocol/codec.h"
 #include "tests/support/temp_dir.h"
 
 namespace cube::broker {
@@ -150,10 +151,11 @@ TEST_F(SqliteStoreTest, AFailedWriteRollsTheWholeBatchBack) {
   EXPECT_EQ(store->load_all()->size(), 4u);
 }
 
-// A child process starts a commit of 16,000 rows and dies (_exit, like kill -9: no destructor,
-// no rollback) after writing 12,000 of them. The batch is larger than SQLite's page cache
-// (2 MiB), so uncommitted pages have already spilled into the WAL file when the process dies:
-// reopening must still see the file as it was before the transaction, never half a batch.
+// A child process starts a commit of 8,000 tasks with their history and dies (_exit, like
+// kill -9: no destructor, no rollback) after writing every task row, before the history's. The
+// batch is larger than SQLite's page cache (2 MiB), so uncommitted pages have already spilled into
+// the WAL file when the process dies: reopening must still see the file as it was before the
+// transaction, never half a batch.
 TEST_F(SqliteStoreTest, ABatchTornByACrashLeavesTheStoreConsistent) {
   {
     auto store = open_store();
@@ -179,8 +181,8 @@ TEST_F(SqliteStoreTest, ABatchTornByACrashLeavesTheStoreConsistent) {
     if (!store.is_ok())
       ::_exit(3);
     (*store)->set_row_hook_for_test([](size_t rows) -> Status {
-      if (rows == 12000)
-        ::_exit(42);  // all tasks and half the history written, the transaction still open
+      if (rows == 8000)
+        ::_exit(42);  // every task written, the history not, the transaction still open
       return Status::ok();
     });
     (void)(*store)->commit(batch, events);
@@ -274,6 +276,74 @@ TEST_F(SqliteStoreTest, ACorruptRowIsReportedWithItsId) {
   EXPECT_EQ(tasks.status().code(), ErrorCode::Internal);
   EXPECT_NE(tasks.status().message().find("task bad"), std::string::npos)
       << tasks.status().message();
+}
+
+// A file of schema version 2 (one history row per entry, written by an older cube-broker, here
+// by hand with that version's tables) keeps its history: the old rows come first, then what
+// the new version appends as one record per commit.
+TEST_F(SqliteStoreTest, AVersion2FileKeepsItsHistoryAheadOfTheNewRecords) {
+  {
+    auto db = SqliteDb::open(path_, Millis(1000));
+    ASSERT_TRUE(db.is_ok());
+    ASSERT_TRUE(db->exec("CREATE TABLE schema_version (version INTEGER PRIMARY KEY);"
+                         "INSERT INTO schema_version (version) VALUES (1), (2);"
+                         "CREATE TABLE tasks (id TEXT PRIMARY KEY, state INTEGER NOT NULL,"
+                         "  node_id TEXT NOT NULL DEFAULT '', updated_ms INTEGER NOT NULL,"
+                         "  body BLOB NOT NULL);"
+                         "CREATE INDEX tasks_by_state ON tasks(state);"
+                         "CREATE TABLE task_events (seq INTEGER PRIMARY KEY,"
+                         "  task_id TEXT NOT NULL, event BLOB NOT NULL);"
+                         "CREATE TABLE services (name TEXT PRIMARY KEY, body BLOB NOT NULL);")
+                    .is_ok());
+    auto insert = db->prepare("INSERT INTO task_events (task_id, event) VALUES (?1, ?2)");
+    ASSERT_TRUE(insert.is_ok());
+    for (const auto& [id, e] :
+         {event("old", TaskState::Pending, 1), event("old", TaskState::Scheduled, 2)}) {
+      ASSERT_TRUE(insert->bind_text(1, id).is_ok());
+      ASSERT_TRUE(insert->bind_blob(2, protocol::encode_task_event(e)).is_ok());
+      ASSERT_TRUE(insert->step().is_ok());
+      insert->reset();
+    }
+  }
+  auto store = open_store();
+  ASSERT_NE(store, nullptr);
+  EXPECT_EQ(store->schema_version(), SqliteStore::kSchemaVersion);
+  std::vector<TaskEventRecord> first = {event("old", TaskState::Running, 3),
+                                        event("new", TaskState::Pending, 4)};
+  std::vector<TaskEventRecord> second = {event("new", TaskState::Scheduled, 5)};
+  ASSERT_TRUE(store->commit(std::vector<Task>{sample_task("new")}, first).is_ok());
+  ASSERT_TRUE(store->commit({}, second).is_ok());
+  auto loaded = store->load_events();
+  ASSERT_TRUE(loaded.is_ok()) << loaded.status().to_string();
+  std::vector<TaskEventRecord> want = {event("old", TaskState::Pending, 1),
+                                       event("old", TaskState::Scheduled, 2), first[0], first[1],
+                                       second[0]};
+  EXPECT_EQ(*loaded, want);
+
+  auto db = SqliteDb::open(path_, Millis(1000));
+  ASSERT_TRUE(db.is_ok());
+  EXPECT_EQ(*db->query_text("SELECT COUNT(*) FROM history_records"), "2") << "one per commit";
+  EXPECT_EQ(*db->query_text("SELECT COUNT(*) FROM sqlite_master WHERE name = 'tasks_by_state'"),
+            "0");
+}
+
+TEST_F(SqliteStoreTest, ACorruptHistoryRecordIsReportedWithItsNumber) {
+  {
+    auto store = open_store();
+    ASSERT_NE(store, nullptr);
+  }
+  {
+    auto db = SqliteDb::open(path_, Millis(1000));
+    ASSERT_TRUE(db.is_ok());
+    ASSERT_TRUE(db->exec("INSERT INTO history_records (seq, body) VALUES (7, x'01ff')").is_ok());
+  }
+  auto store = open_store();
+  ASSERT_NE(store, nullptr);
+  auto events = store->load_events();
+  ASSERT_FALSE(events.is_ok());
+  EXPECT_EQ(events.status().code(), ErrorCode::Internal);
+  EXPECT_NE(events.status().message().find("history record 7"), std::string::npos)
+      << events.status().message();
 }
 
 TEST_F(SqliteStoreTest, SyncFullOpensAndCommits) {
