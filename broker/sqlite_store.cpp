@@ -210,25 +210,46 @@ Status SqliteStore::commit_services(std::span<const Service> upserts,
 }
 
 Result<std::vector<Service>> SqliteStore::load_services() {
-  auto stmt = db_.prepare("SELECT name, body FROM services");
+  return load_blobs<Service>("SELECT name, body FROM services", "services", "service",
+                             protocol::decode_service);
+}
+
+template <typename T>
+Result<std::vector<T>> SqliteStore::load_blobs(std::string_view sql, std::string_view what,
+                                               std::string_view noun,
+                                               Status (*decode)(std::string_view, T&)) {
+  std::vector<T> out;
+  CUBE_RETURN_IF_ERROR(for_each_row(sql, what, [&](SqliteStmt& row) {
+    T value;
+    CUBE_RETURN_IF_ERROR(corrupt_unless(decode(row.column_blob(1), value),
+                                        std::string(noun) + " " + std::string(row.column_text(0))));
+    out.push_back(std::move(value));
+    return Status::ok();
+  }));
+  return out;
+}
+
+Status SqliteStore::for_each_row(std::string_view sql, std::string_view what,
+                                 const std::function<Status(SqliteStmt&)>& on_row) {
+  auto stmt = db_.prepare(sql);
   if (!stmt.is_ok())
     return stmt.status();
-  std::vector<Service> out;
   while (true) {
     auto row = stmt->step();
     if (!row.is_ok())
-      return row.status().with_context("cannot read services from " + options_.path);
+      return row.status().with_context("cannot read " + std::string(what) + " from " +
+                                       options_.path);
     if (!*row)
-      break;
-    Service service;
-    Status decoded = protocol::decode_service(stmt->column_blob(1), service);
-    if (!decoded.is_ok()) {
-      return Status::internal("the store " + options_.path + " is corrupt: service " +
-                              std::string(stmt->column_text(0)) + ": " + decoded.message());
-    }
-    out.push_back(std::move(service));
+      return Status::ok();
+    CUBE_RETURN_IF_ERROR(on_row(*stmt));
   }
-  return out;
+}
+
+Status SqliteStore::corrupt_unless(const Status& decoded, const std::string& where) const {
+  if (decoded.is_ok())
+    return decoded;
+  return Status::internal("the store " + options_.path + " is corrupt: " + where + ": " +
+                          decoded.message());
 }
 
 Status SqliteStore::write_batch(std::span<const Task> upserts,
@@ -281,72 +302,34 @@ Status SqliteStore::roll_back(Status failure) {
 }
 
 Result<std::vector<Task>> SqliteStore::load_all() {
-  auto stmt = db_.prepare("SELECT id, body FROM tasks");
-  if (!stmt.is_ok())
-    return stmt.status();
-  std::vector<Task> out;
-  while (true) {
-    auto row = stmt->step();
-    if (!row.is_ok())
-      return row.status().with_context("cannot read tasks from " + options_.path);
-    if (!*row)
-      break;
-    Task task;
-    Status decoded = protocol::decode_task(stmt->column_blob(1), task);
-    if (!decoded.is_ok()) {
-      return Status::internal("the store " + options_.path + " is corrupt: task " +
-                              std::string(stmt->column_text(0)) + ": " + decoded.message());
-    }
-    out.push_back(std::move(task));
-  }
-  return out;
+  return load_blobs<Task>("SELECT id, body FROM tasks", "tasks", "task", protocol::decode_task);
 }
 
 Result<std::vector<TaskEventRecord>> SqliteStore::load_events() {
   std::vector<TaskEventRecord> out;
-  auto add = [&](std::string_view task_id, std::string_view blob,
-                 const std::string& where) -> Status {
+  auto add = [&](std::string_view task_id, std::string_view blob, const std::string& where) {
     TaskEvent event;
-    Status decoded = protocol::decode_task_event(blob, event);
-    if (!decoded.is_ok()) {
-      return Status::internal("the store " + options_.path + " is corrupt: " + where + ": " +
-                              decoded.message());
-    }
+    CUBE_RETURN_IF_ERROR(corrupt_unless(protocol::decode_task_event(blob, event), where));
     out.emplace_back(std::string(task_id), std::move(event));
     return Status::ok();
   };
   // Entries written before schema version 3, one row each; then the records, which are newer.
-  auto rows = db_.prepare("SELECT task_id, event, seq FROM task_events ORDER BY seq");
-  if (!rows.is_ok())
-    return rows.status();
-  while (true) {
-    auto row = rows->step();
-    if (!row.is_ok())
-      return row.status().with_context("cannot read task history from " + options_.path);
-    if (!*row)
-      break;
-    CUBE_RETURN_IF_ERROR(add(rows->column_text(0), rows->column_blob(1),
-                             "history entry " + std::to_string(rows->column_int64(2))));
-  }
-  auto records = db_.prepare("SELECT body, seq FROM history_records ORDER BY seq");
-  if (!records.is_ok())
-    return records.status();
+  CUBE_RETURN_IF_ERROR(for_each_row("SELECT task_id, event, seq FROM task_events ORDER BY seq",
+                                    "task history", [&](SqliteStmt& row) {
+                                      return add(
+                                          row.column_text(0), row.column_blob(1),
+                                          "history entry " + std::to_string(row.column_int64(2)));
+                                    }));
   std::string buffer;
-  while (true) {
-    auto row = records->step();
-    if (!row.is_ok())
-      return row.status().with_context("cannot read task history from " + options_.path);
-    if (!*row)
-      break;
-    const std::string where = "history record " + std::to_string(records->column_int64(1));
-    auto record = parse_log_record(records->column_blob(0), buffer);
-    if (!record.is_ok()) {
-      return Status::internal("the store " + options_.path + " is corrupt: " + where + ": " +
-                              record.status().message());
-    }
-    for (const auto& [task_id, blob] : record->events)
-      CUBE_RETURN_IF_ERROR(add(task_id, blob, where));
-  }
+  CUBE_RETURN_IF_ERROR(for_each_row(
+      "SELECT body, seq FROM history_records ORDER BY seq", "task history", [&](SqliteStmt& row) {
+        const std::string where = "history record " + std::to_string(row.column_int64(1));
+        auto record = parse_log_record(row.column_blob(0), buffer);
+        CUBE_RETURN_IF_ERROR(corrupt_unless(record.status(), where));
+        for (const auto& [task_id, blob] : record->events)
+          CUBE_RETURN_IF_ERROR(add(task_id, blob, where));
+        return Status::ok();
+      }));
   return out;
 }
 

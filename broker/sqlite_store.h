@@ -110,6 +110,17 @@ class SqliteStore final : public Store {
   // ROLLBACK after a failed write; returns `failure` (with the rollback's error appended if that
   // failed too).
   Status roll_back(Status failure);
+  // Runs the query `sql` and calls `on_row` for each row, stopping at the first error: the
+  // row's, or the read's ("cannot read WHAT from PATH").
+  Status for_each_row(std::string_view sql, std::string_view what,
+                      const std::function<Status(SqliteStmt&)>& on_row);
+  // Every row of `sql`, whose columns are a name and a blob, decoded: Internal naming the row
+  // ("NOUN name") when one cannot be.
+  template <typename T>
+  Result<std::vector<T>> load_blobs(std::string_view sql, std::string_view what,
+                                    std::string_view noun, Status (*decode)(std::string_view, T&));
+  // `decoded` when OK, else Internal "the store PATH is corrupt: WHERE: why".
+  Status corrupt_unless(const Status& decoded, const std::string& where) const;
 
   SqliteStoreOptions options_;
   UniqueFd lock_;  // flock held for the life of the store
