@@ -14,18 +14,26 @@ Status validate_event_filter(const protocol::EventFilter& filter) {
 }
 
 bool event_matches(const protocol::EventFilter& filter, const protocol::FeedEvent& event) {
+  return event_matches(filter, EventKeys{.type = event.type,
+                                         .id = event.id,
+                                         .name = event.name,
+                                         .node = event.node,
+                                         .service = event.service});
+}
+
+bool event_matches(const protocol::EventFilter& filter, const EventKeys& event) {
   bool is_task = event.type == "task";
   if (!filter.type.empty() && event.type != filter.type)
     return false;
   if (!filter.task.empty() && !(is_task && event.id == filter.task))
     return false;
   if (!filter.node.empty()) {
-    const std::string& node = is_task ? event.node : event.name;
+    std::string_view node = is_task ? event.node : event.name;
     if (event.type == "service" || node != filter.node)
       return false;
   }
   if (!filter.service.empty()) {
-    const std::string& service = is_task ? event.service : event.name;
+    std::string_view service = is_task ? event.service : event.name;
     if (event.type == "node" || service != filter.service)
       return false;
   }
@@ -33,19 +41,11 @@ bool event_matches(const protocol::EventFilter& filter, const protocol::FeedEven
 }
 
 EventFeed::EventFeed(size_t capacity, size_t max_parked, Millis gather)
-    : capacity_(std::max<size_t>(capacity, 1)), max_parked_(max_parked), gather_(gather) {}
+    : max_parked_(max_parked), gather_(gather), ring_(capacity) {}
 
 void EventFeed::publish(protocol::FeedEvent event) {
   event.index = next_index_++;
-  if (ring_.size() < capacity_) {
-    // Grow by doubling up to the capacity, not past it (a vector's own growth would reserve
-    // up to twice the capacity the operator set).
-    if (ring_.size() == ring_.capacity())
-      ring_.reserve(std::min(capacity_, std::max<size_t>(2 * ring_.capacity(), 64)));
-    ring_.push_back(std::move(event));
-  } else {
-    ring_[(event.index - 1) % capacity_] = std::move(event);
-  }
+  ring_.push(std::move(event));
 }
 
 protocol::Reply EventFeed::read_after(uint64_t since, const protocol::EventFilter& filter,
@@ -66,9 +66,8 @@ protocol::Reply EventFeed::read_after(uint64_t since, const protocol::EventFilte
   reply.feed.reserve(std::min<uint64_t>(max, newest() - since));
   uint64_t index = since + 1;
   for (; index <= newest() && reply.feed.size() < max; ++index) {
-    const protocol::FeedEvent& event = at(index);
-    if (event_matches(filter, event))
-      reply.feed.push_back(event);
+    if (ring_.matches(index, filter))
+      reply.feed.push_back(ring_.at(index));
   }
   reply.next_index = index - 1;
   return reply;
@@ -107,7 +106,7 @@ std::vector<ParkedEvents> EventFeed::take_matched(SteadyTime now) {
       auto next = std::next(it);
       for (uint64_t index = std::max(from, it->since + 1); index <= newest() && !it->has_match;
            ++index)
-        it->has_match = event_matches(it->filter, at(index));
+        it->has_match = ring_.matches(index, it->filter);
       if (it->has_match)
         matched_.splice(matched_.end(), parked_, it);
       it = next;

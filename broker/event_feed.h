@@ -25,8 +25,10 @@
 #include <list>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
+#include "broker/feed_ring.h"
 #include "common/clock.h"
 #include "common/status.h"
 #include "protocol/messages.h"
@@ -40,7 +42,17 @@ inline constexpr Millis kDefaultEventGather{5};
 // Invalid naming the field when the filter cannot match anything by construction ("filter
 // type: \"x\" is not task, node or service"). Names that match nothing are fine (documented).
 Status validate_event_filter(const protocol::EventFilter& filter);
-// True when `event` passes every non-empty field of `filter` (protocol/messages.h EventFilter).
+// The fields of an event that a filter looks at.
+struct EventKeys {
+  std::string_view type;
+  std::string_view id;
+  std::string_view name;
+  std::string_view node;
+  std::string_view service;
+};
+// True when the event passes every non-empty field of `filter` (protocol/messages.h
+// EventFilter).
+bool event_matches(const protocol::EventFilter& filter, const EventKeys& event);
 bool event_matches(const protocol::EventFilter& filter, const protocol::FeedEvent& event);
 // The most events a reply to a request for `max` carries: `max`, or kMaxEventsPerReply when
 // `max` is 0 or above it.
@@ -105,15 +117,9 @@ class EventFeed {
   std::optional<SteadyTime> next_deadline() const;
 
  private:
-  // Event `index` lives at slot (index - 1) % capacity_ of the ring.
-  const protocol::FeedEvent& at(uint64_t index) const { return ring_[(index - 1) % capacity_]; }
-
-  size_t capacity_;
   size_t max_parked_;
   Millis gather_;
-  // Grows to capacity_ events, then each new event overwrites the oldest. Not a deque: an event
-  // is bigger than a deque's 512-byte block, so a deque allocated and freed a block per event.
-  std::vector<protocol::FeedEvent> ring_;
+  FeedRing ring_;
   uint64_t next_index_ = 1;
   uint64_t matched_through_ = 0;     // take_matched() looked at every event up to this index
   std::list<ParkedEvents> parked_;   // waiting for a matching event

@@ -113,6 +113,45 @@ TEST(EventFeed, AFullRingKeepsTheNewestEventsInOrder) {
   EXPECT_EQ(reply.next_index, 7u);
 }
 
+TEST(FeedRing, KeepsEveryFieldAndMatchesAsTheEventWould) {
+  FeedRing ring(2);
+  FeedEvent full{.index = 1,
+                 .type = "task",
+                 .time_ms = 1'700'000'000'123,
+                 .id = "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b",
+                 .name = "a task name longer than fifteen",
+                 .state = "Running",
+                 .previous_state = "Scheduled",
+                 .node = "node-a",
+                 .reason = "placed",
+                 .service = "web",
+                 .slot = 3,
+                 .version = 7};
+  FeedEvent node = node_event("node-b", "lost");
+  node.index = 2;
+  FeedEvent later = task_event("t3", "node-b", "Completed");
+  later.index = 3;
+  for (const FeedEvent& e : {full, node, later})
+    ring.push(e);
+  EXPECT_EQ(ring.size(), 2u);
+  EXPECT_EQ(ring.at(2), node);
+  EXPECT_EQ(ring.at(3), later) << "event 3 took the slot of event 1";
+  ring.push([&] {
+    FeedEvent again = full;
+    again.index = 4;
+    return again;
+  }());
+  FeedEvent want = full;
+  want.index = 4;
+  EXPECT_EQ(ring.at(4), want);
+  for (const EventFilter& filter :
+       {EventFilter{}, EventFilter{.type = "node"}, EventFilter{.node = "node-b"},
+        EventFilter{.service = "web"}, EventFilter{.task = "t3"}}) {
+    for (uint64_t index : {3u, 4u})
+      EXPECT_EQ(ring.matches(index, filter), event_matches(filter, ring.at(index))) << index;
+  }
+}
+
 TEST(EventFilter, EachFieldNarrowsAndAllMustMatch) {
   FeedEvent web1 = task_event("id-1", "node-a", "Running", "web");
   FeedEvent other = task_event("id-2", "node-b", "Running");
