@@ -31,12 +31,10 @@ Result<const TaskRecord*> TaskTable::add(Task task, SystemTime now) {
   if (task.state != TaskState::Pending)
     return Status::invalid("a new task must be Pending");
   task.updated_ms = to_unix_ms(now);
-  TaskRecord fresh;
-  fresh.task = std::move(task);
-  auto [it, added] = records_.insert(std::move(fresh));
+  auto [found, added] = insert(std::move(task));
   if (!added)
-    return Status::conflict("task " + it->task.id + " exists");
-  TaskRecord& record = own(*it);
+    return Status::conflict("task " + found->task.id + " exists");
+  TaskRecord& record = *found;
   append_event(record.task.id, record, now);
   index(record);
   ++counts_[static_cast<size_t>(record.task.state)];
@@ -49,9 +47,10 @@ Result<const TaskRecord*> TaskTable::add(Task task, SystemTime now) {
 Status TaskTable::restore(Task task, std::vector<TaskEvent> history) {
   if (task.id.empty())
     return Status::invalid("a stored task has no ID");
-  if (records_.contains(task.id))
-    return Status::conflict("task " + task.id + " is stored twice");
-  TaskRecord& record = insert(std::move(task));
+  auto [found, added] = insert(std::move(task));
+  if (!added)
+    return Status::conflict("task " + found->task.id + " is stored twice");
+  TaskRecord& record = *found;
   for (const TaskEvent& event : history)
     record.history.append(event, *strings_);
   index(record);
@@ -59,10 +58,11 @@ Status TaskTable::restore(Task task, std::vector<TaskEvent> history) {
   return Status::ok();
 }
 
-TaskRecord& TaskTable::insert(Task task) {
+std::pair<TaskRecord*, bool> TaskTable::insert(Task task) {
   TaskRecord record;
   record.task = std::move(task);
-  return own(*records_.insert(std::move(record)).first);
+  auto [it, added] = records_.insert(std::move(record));
+  return {&own(*it), added};
 }
 
 TaskRecord& TaskTable::own(const TaskRecord& record) {
@@ -205,10 +205,14 @@ size_t TaskTable::count_on_node(std::string_view node_id) const {
 }
 
 const NodeLoad& TaskTable::node_load(std::string_view node_id) {
+  return node_tasks(node_id).load;
+}
+
+TaskTable::NodeTasks& TaskTable::node_tasks(std::string_view node_id) {
   auto it = by_node_.find(node_id);
   if (it == by_node_.end())
     it = by_node_.emplace(std::string(node_id), NodeTasks{}).first;
-  return it->second.load;
+  return it->second;
 }
 
 NodeLoad TaskTable::load_on_node(std::string_view node_id) const {
@@ -289,12 +293,10 @@ void TaskTable::index(TaskRecord& record) {
     record.queue_seq = next_queue_seq_++;
     replace_queue_.emplace(record.queue_seq, &record);
   } else if (occupies_node(task)) {
-    auto it = by_node_.find(task.node_id);
-    if (it == by_node_.end())
-      it = by_node_.emplace(task.node_id, NodeTasks{}).first;
-    record.node_slot = static_cast<uint32_t>(it->second.tasks.size());
-    it->second.tasks.push_back(&record);
-    account(it->second.load, task, +1);
+    NodeTasks& on_node = node_tasks(task.node_id);
+    record.node_slot = static_cast<uint32_t>(on_node.tasks.size());
+    on_node.tasks.push_back(&record);
+    account(on_node.load, task, +1);
   }
 }
 

@@ -190,8 +190,9 @@ class TaskTable {
   void unindex(TaskRecord& record);
   void index(TaskRecord& record);
   void append_event(std::string_view id, TaskRecord& record, SystemTime now);
-  // Adds a record holding `task` (whose ID is not in the table) and returns it.
-  TaskRecord& insert(Task task);
+  // Adds a record holding `task` and returns it with true; when a record with that ID exists,
+  // returns that one with false and adds nothing.
+  std::pair<TaskRecord*, bool> insert(Task task);
   // `record` (one of records_), changeable.
   static TaskRecord& own(const TaskRecord& record);
   // Lists the task for the next commit (once, in the order of first change), and its service
@@ -217,6 +218,8 @@ class TaskTable {
     NodeLoad load;
   };
   IdMap<NodeTasks> by_node_;
+  // by_node_'s entry for `node_id`, made empty on first use.
+  NodeTasks& node_tasks(std::string_view node_id);
   std::array<uint64_t, kTaskStateCount> counts_{};
   // The tasks changed since the last commit, in the order of first change.
   std::vector<TaskRecord*> uncommitted_;
