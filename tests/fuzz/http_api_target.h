@@ -58,7 +58,7 @@ inline gateway::HttpRequest http_request_of(std::string_view input, bool& with_t
 }
 
 // What every answer must look like: a known status, JSON bodies that parse, errors with a code
-// and a message, and a Location that names the created task.
+// and a message, and a Location that names the created task or service.
 inline std::string check_response(const gateway::HttpRequest& request,
                                   const gateway::HttpResponse& r) {
   switch (r.status) {
@@ -96,7 +96,12 @@ inline std::string check_response(const gateway::HttpRequest& request,
         !error["message"].is_string() || error["message"].get<std::string>().empty())
       return "an error without a code and a message: " + r.body;
   }
-  if (r.status == 201) {
+  if (r.status == 201 && request.path.starts_with("/services")) {
+    if (!body.is_object() || !body.contains("Name") || !body["Name"].is_string())
+      return "a 201 without the service's name: " + r.body;
+    if (r.header("Location") != "/services/" + body["Name"].get<std::string>())
+      return "a 201 whose Location is not /services/NAME: " + r.header("Location");
+  } else if (r.status == 201) {
     if (!body.is_object() || !body.contains("ID") || !body["ID"].is_string())
       return "a 201 without the task's ID: " + r.body;
     if (r.header("Location") != "/tasks/" + body["ID"].get<std::string>())
@@ -128,7 +133,9 @@ inline std::string check_http_api_input(const uint8_t* data, size_t size) {
   // A task the gateway stored must read back through the other routes: the one task of a
   // single POST, or each result with "Task" of a POST of many (an array of {ID, Task} or
   // {ID, error}).
-  if (request.method == "POST" && (r.status == 200 || r.status == 201)) {
+  // (The fake keeps no services, so a created service is not read back.)
+  if (request.method == "POST" && !request.path.starts_with("/services") &&
+      (r.status == 200 || r.status == 201)) {
     auto answer = nlohmann::json::parse(r.body, nullptr, false);
     std::vector<std::string> stored_ids;
     if (answer.is_array()) {

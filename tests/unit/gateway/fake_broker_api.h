@@ -6,7 +6,10 @@
 
 #include <algorithm>
 #include <map>
+#include <optional>
 #include <string>
+#include <type_traits>
+#include <variant>
 #include <vector>
 
 #include "common/mutex.h"
@@ -119,7 +122,9 @@ class FakeBrokerApi final : public BrokerApi {
   }
 
   // Answers with the reply set by set_service_reply (the REST mapping is what the unit tests
-  // check; the broker's service rules are tested against a real broker).
+  // check; the broker's service rules are tested against a real broker). Until one is set it
+  // answers as a broker with no services would: an empty list, a created service echoed back at
+  // version 1, and "no service named" for everything else (the fuzz target relies on this).
   Result<protocol::Reply> service(const ServiceRequest& request) override {
     MutexLock lock(mu_);
     calls_.push_back("service:" +
@@ -132,7 +137,9 @@ class FakeBrokerApi final : public BrokerApi {
     service_requests_.push_back(request);
     if (unavailable_)
       return down();
-    return service_reply_;
+    if (service_reply_)
+      return *service_reply_;
+    return empty_broker_reply(request);
   }
   void set_service_reply(Result<protocol::Reply> reply) {
     MutexLock lock(mu_);
@@ -173,6 +180,31 @@ class FakeBrokerApi final : public BrokerApi {
   static Status down() {
     return Status::unavailable("broker at 127.0.0.1:7100 did not answer within 7.5 s (3 tries)");
   }
+  static Result<protocol::Reply> empty_broker_reply(const ServiceRequest& request) {
+    protocol::Reply reply;
+    if (std::holds_alternative<protocol::ServiceListRequest>(request))
+      return reply;
+    if (const auto* create = std::get_if<protocol::ServiceCreateRequest>(&request)) {
+      protocol::ServiceInfo info;
+      info.service = create->service;
+      info.service.version = 1;
+      info.service.template_version = 1;
+      reply.services.push_back(std::move(info));
+      return reply;
+    }
+    std::string name = std::visit(
+        [](const auto& r) -> std::string {
+          using R = std::decay_t<decltype(r)>;
+          if constexpr (std::is_same_v<R, protocol::ServiceUpdateRequest>)
+            return r.service.name;
+          else if constexpr (requires { r.name; })
+            return r.name;
+          else
+            return {};
+        },
+        request);
+    return Status::not_found("no service named \"" + name + "\"");
+  }
   Result<Task> submit_locked(const Task& task) CUBE_REQUIRES(mu_) {
     if (task.desired_state == TaskState::Completed)
       return stop_locked(task.id);
@@ -205,7 +237,7 @@ class FakeBrokerApi final : public BrokerApi {
   protocol::BrokerStatus status_ CUBE_GUARDED_BY(mu_);
   std::vector<std::string> calls_ CUBE_GUARDED_BY(mu_);
   bool unavailable_ CUBE_GUARDED_BY(mu_) = false;
-  Result<protocol::Reply> service_reply_ CUBE_GUARDED_BY(mu_) = protocol::Reply{};
+  std::optional<Result<protocol::Reply>> service_reply_ CUBE_GUARDED_BY(mu_);
   std::vector<ServiceRequest> service_requests_ CUBE_GUARDED_BY(mu_);
 };
 
