@@ -34,7 +34,7 @@ if [ "$sanitize" = ON ]; then
     -DCMAKE_CXX_FLAGS_DEBUG="-O1 -gline-tables-only" -DCUBE_WERROR=ON -DCUBE_SANITIZE=ON \
     -DCUBE_THREAD_SAFETY=ON >/dev/null
   cmake --build "$build_dir" -j"$jobs" --target unit_tests cube-broker cube-agent cube-client \
-    cube-bench placement_bench
+    cube-bench placement_bench codec_bench
   ctest_args=(-L unit)
 else
   build_dir=build-test

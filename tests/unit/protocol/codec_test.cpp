@@ -59,6 +59,35 @@ TYPED_TEST(RoundTripTest, DecodeReplacesPreviousContents) {
   EXPECT_EQ(target, TypeParam{});
 }
 
+// Keys are found wherever they are: the decoder expects the field table's order (it tries the
+// next field first) but a peer may write any order, and unknown keys between known ones.
+TYPED_TEST(RoundTripTest, KeysInReverseOrderWithUnknownKeysDecodeTheSame) {
+  std::string body = encode_body(sample<TypeParam>());
+  MapLayout layout = map_layout(body, 0);
+  std::string reversed = map_header(static_cast<uint32_t>(2 * layout.entries.size()));
+  for (auto it = layout.entries.rbegin(); it != layout.entries.rend(); ++it) {
+    reversed += body.substr(it->begin, it->end - it->begin);
+    reversed += mp().str("zz_unknown_" + it->key).uint(7).bytes();
+  }
+  auto decoded = decode_as<TypeParam>(reversed);
+  ASSERT_TRUE(decoded.is_ok()) << decoded.status().to_string();
+  EXPECT_EQ(*decoded, sample<TypeParam>());
+}
+
+// A nested task's keys, reversed, as well: the lookup hint is per map.
+TEST(RoundTrip, TaskKeysInReverseOrderInsideASubmitBatch) {
+  std::string task_body = encode_body(protocol::Assign{sample_task()});
+  MapLayout task_layout = map_layout(task_body, map_layout(task_body, 0).entries[0].value);
+  std::string task = map_header(static_cast<uint32_t>(task_layout.entries.size()));
+  for (auto it = task_layout.entries.rbegin(); it != task_layout.entries.rend(); ++it)
+    task += task_body.substr(it->begin, it->end - it->begin);
+  std::string body = map_header(2) + mp().str("request_id").uint(9).bytes() +
+                     mp().str("tasks").array(2).bytes() + task + task;
+  auto decoded = decode_as<protocol::SubmitBatchRequest>(body);
+  ASSERT_TRUE(decoded.is_ok()) << decoded.status().to_string();
+  EXPECT_EQ(decoded->tasks, (std::vector<Task>{sample_task(), sample_task()}));
+}
+
 TEST(RoundTrip, TaskWithExtremeIntegers) {
   Task t = sample_task();
   t.memory_bytes = std::numeric_limits<int64_t>::max();
