@@ -70,6 +70,10 @@ inline std::string check_response(const gateway::HttpRequest& request,
     case 404:
     case 405:
       break;
+    case 301:  // /ui to /ui/ (gateway/ui_routes.h)
+      if (r.header("Location").empty())
+        return "a 301 without Location for " + request.method + " " + request.path;
+      return {};
     default:
       return "unexpected HTTP status " + std::to_string(r.status) + " for " + request.method + " " +
              request.path + ": " + r.body;
