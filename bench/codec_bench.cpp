@@ -76,7 +76,27 @@ void BM_DecodeTaskStateBatch(benchmark::State& state) {
   decode_each_iteration(state, batch);
 }
 
+// What the memory and SQLite stores write for each task a commit changed (a running task).
+void BM_EncodeTaskCompact(benchmark::State& state) {
+  std::vector<Task> tasks = bench_tasks();
+  for (Task& t : tasks) {
+    t.state = TaskState::Running;
+    t.attempt = 1;
+    t.node_id = new_random_id();
+    t.node = "sim-0042";
+    t.created_ms = t.updated_ms = t.start_time_ms = 1'780'000'000'000;
+  }
+  for (auto _ : state) {
+    for (const Task& t : tasks) {
+      std::string blob = encode_task_compact(t);
+      benchmark::DoNotOptimize(blob);
+    }
+  }
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * kBatch));
+}
+
 BENCHMARK(BM_DecodeSubmitBatch);
+BENCHMARK(BM_EncodeTaskCompact);
 BENCHMARK(BM_EncodeAssignBatch);
 BENCHMARK(BM_DecodeTaskStateBatch);
 
