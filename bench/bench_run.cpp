@@ -158,6 +158,7 @@ Result<BenchResult> run_bench(const BenchRunOptions& options, const Clock& clock
   load_options.batch = config.batch;
   load_options.duration_ms = config.duration_ms;
   LoadGenerator load(load_options, recorder, clock);
+  load.connect();
   const SteadyTime start = clock.now();
   std::thread load_thread([&] { load.run(start); });
 

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <latch>
 #include <thread>
 #include <utility>
 #include <vector>
@@ -22,23 +23,47 @@ Task bench_task(const RunRecorder& recorder, size_t index, int64_t duration_ms) 
 LoadGenerator::LoadGenerator(LoadOptions options, RunRecorder& recorder, const Clock& clock)
     : options_(std::move(options)), recorder_(recorder), clock_(clock) {}
 
-void LoadGenerator::run(SteadyTime start) {
-  std::vector<std::thread> threads;
-  size_t count = std::max<size_t>(1, options_.clients);
-  threads.reserve(count);
-  for (size_t i = 0; i < count; ++i)
-    threads.emplace_back([this, start] { client_thread(start); });
-  for (auto& t : threads)
+LoadGenerator::~LoadGenerator() {
+  if (!started_)
+    start_promise_.set_value(std::nullopt);
+  for (auto& t : threads_)
     t.join();
 }
 
-void LoadGenerator::client_thread(SteadyTime start) {
-  ::pthread_setname_np(::pthread_self(), "bench-client");  // for perf and top -H
-  ClientOptions client_options;
-  client_options.endpoint = options_.endpoint;
-  client_options.timeout_per_try = options_.timeout_per_try;
-  client_options.tries = options_.tries;
-  Client client(client_options, clock_);
+void LoadGenerator::connect() {
+  size_t count = std::max<size_t>(1, options_.clients);
+  std::latch connected(static_cast<std::ptrdiff_t>(count));
+  threads_.reserve(count);
+  for (size_t i = 0; i < count; ++i)
+    threads_.emplace_back([this, &connected] {
+      ::pthread_setname_np(::pthread_self(), "bench-client");  // for perf and top -H
+      ClientOptions client_options;
+      client_options.endpoint = options_.endpoint;
+      client_options.timeout_per_try = options_.timeout_per_try;
+      client_options.tries = options_.tries;
+      Client client(client_options, clock_);
+      (void)client.status();  // a broker that does not answer fails the submits, which say so
+      connected.count_down();
+      client_thread(client);
+    });
+  connected.wait();
+}
+
+void LoadGenerator::run(SteadyTime start) {
+  if (threads_.empty())
+    connect();
+  started_ = true;
+  start_promise_.set_value(start);
+  for (auto& t : threads_)
+    t.join();
+  threads_.clear();
+}
+
+void LoadGenerator::client_thread(Client& client) {
+  const std::optional<SteadyTime> origin = start_.get();
+  if (!origin)
+    return;  // the generator is being destroyed without a run()
+  const SteadyTime start = *origin;
   const bool open_loop = options_.rate > 0;
   const double period_ns = open_loop ? 1e9 / options_.rate : 0;
   auto due = [&](size_t index) {

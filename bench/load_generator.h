@@ -25,8 +25,12 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <future>
+#include <optional>
 #include <span>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "bench/run_recorder.h"
 #include "client/client.h"
@@ -55,8 +59,18 @@ class LoadGenerator {
   // `recorder` and `clock` must outlive the generator.
   LoadGenerator(LoadOptions options, RunRecorder& recorder, const Clock& clock);
 
+  // Joins the client threads (run() may not have been called: they then submit nothing).
+  ~LoadGenerator();
+
+  // Starts the client threads and has each connect its client with one STATUS round trip, so
+  // that no task's latency includes a thread start, a TCP connect and a ZMTP handshake (in an
+  // open-loop run they were most of the first 100 ms's latency). Returns once every client has
+  // had its answer or given up (its submits then report why). Blocks; once.
+  void connect();
+
   // Submits recorder.tasks() tasks starting at `start` (the open-loop schedule's origin) and
-  // returns once all were acknowledged or given up on (RunRecorder::failed). Blocks.
+  // returns once all were acknowledged or given up on (RunRecorder::failed). Calls connect()
+  // first if the caller did not. Blocks; once.
   void run(SteadyTime start);
 
   // The first error a client saw, for the report; empty when none.
@@ -66,7 +80,8 @@ class LoadGenerator {
   }
 
  private:
-  void client_thread(SteadyTime start);
+  // One client thread's submits, from the schedule's origin that run() gives.
+  void client_thread(Client& client);
   // Sends `tasks` (numbers first, first + 1...) in one request and records each acknowledgement
   // or failure.
   void submit(Client& client, size_t first, std::span<const Task> tasks);
@@ -77,6 +92,12 @@ class LoadGenerator {
   RunRecorder& recorder_;
   const Clock& clock_;
   std::atomic<size_t> next_{0};
+  std::vector<std::thread> threads_;
+  // The schedule's origin, handed to the connected threads by run(); nullopt from the
+  // destructor when run() never came (the threads then end without submitting).
+  std::promise<std::optional<SteadyTime>> start_promise_;
+  std::shared_future<std::optional<SteadyTime>> start_ = start_promise_.get_future().share();
+  bool started_ = false;
   mutable Mutex mu_;
   std::string first_error_ CUBE_GUARDED_BY(mu_);
 };
