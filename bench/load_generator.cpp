@@ -41,6 +41,7 @@ void LoadGenerator::connect() {
       client_options.endpoint = options_.endpoint;
       client_options.timeout_per_try = options_.timeout_per_try;
       client_options.tries = options_.tries;
+      client_options.context = &context_;
       Client client(client_options, clock_);
       (void)client.status();  // a broker that does not answer fails the submits, which say so
       connected.count_down();

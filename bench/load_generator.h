@@ -32,6 +32,8 @@
 #include <thread>
 #include <vector>
 
+#include <zmq.hpp>
+
 #include "bench/run_recorder.h"
 #include "client/client.h"
 #include "common/clock.h"
@@ -53,6 +55,9 @@ struct LoadOptions {
 // duration, no resources requested (so that placement is bounded by slots, not by CPU or
 // memory), and the recorder's ID for that index.
 Task bench_task(const RunRecorder& recorder, size_t index, int64_t duration_ms);
+
+// The I/O threads the client threads share.
+inline constexpr int kClientIoThreads = 1;
 
 class LoadGenerator {
  public:
@@ -92,6 +97,8 @@ class LoadGenerator {
   RunRecorder& recorder_;
   const Clock& clock_;
   std::atomic<size_t> next_{0};
+  // Every client's sockets, in one context (ClientOptions::context).
+  zmq::context_t context_{kClientIoThreads};
   std::vector<std::thread> threads_;
   // The schedule's origin, handed to the connected threads by run(); nullopt from the
   // destructor when run() never came (the threads then end without submitting).

@@ -166,9 +166,10 @@ void Client::close_socket() {
 
 Status Client::open_socket() {
   close_socket();
-  if (!context_)
+  if (!context_ && options_.context == nullptr)
     context_ = std::make_unique<zmq::context_t>(1);
-  auto socket = std::make_unique<zmq::socket_t>(*context_, zmq::socket_type::req);
+  zmq::context_t& context = options_.context != nullptr ? *options_.context : *context_;
+  auto socket = std::make_unique<zmq::socket_t>(context, zmq::socket_type::req);
   // Linger 0: a request left unsent on a dead connection must not hold the process at exit.
   // The reply cap is larger than the broker's inbound cap because `list` replies grow with the
   // number of tasks.
@@ -177,7 +178,7 @@ Status Client::open_socket() {
   socket->set(zmq::sockopt::ipv6, 1);
   CUBE_RETURN_IF_ERROR(protocol::apply_curve_client(*socket, options_.curve));
   // Before connect, so the first handshake's events are seen.
-  auto watch = HandshakeWatch::start(*context_, *socket);
+  auto watch = HandshakeWatch::start(context, *socket);
   if (!watch.is_ok())
     return watch.status();
   try {

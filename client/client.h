@@ -89,6 +89,11 @@ struct ClientOptions {
   // readable: call() then returns Unavailable "interrupted" and was_interrupted() is true. It
   // is not read. -1: none.
   int interrupt_fd = -1;
+  // A ZeroMQ context to open the REQ sockets in, shared with the process's other Clients: one
+  // context per process, as the ZeroMQ guide has it, so that its I/O thread serves every
+  // Client instead of each Client waking one of its own. It must outlive the Client. nullptr:
+  // the Client makes its own (one I/O thread).
+  zmq::context_t* context = nullptr;
 };
 
 // ClientOptions for the brokers of broker_endpoints(list): the first is `endpoint`, the others

@@ -415,6 +415,32 @@ TEST(ClientMove, AMovedClientKeepsWorking) {
   EXPECT_EQ(broker.requests().size(), 4u);
 }
 
+// Clients on one shared context (ClientOptions::context): each keeps its own requests and
+// retries (a retry replaces only its own socket), and none ends the context when it goes.
+TEST(ClientSharedContext, ClientsOnOneContextRetryAndOutliveEachOther) {
+  FakeBroker broker([](size_t index, const ReceivedRequest&) {
+    return index == 1 ? FakeResponse::drop() : FakeResponse::answer(reply_with_task("web"));
+  });
+  zmq::context_t context(1);
+  ManualClock clock;
+  ClientOptions options = options_for(broker.endpoint(), Millis(200));
+  options.context = &context;
+  const std::string id = "0190a3c4-5f1e-7c2a-9b3d-2f4e6a8c0d12";
+  {
+    Client first(options, clock);
+    Client second(options, clock);
+    ASSERT_TRUE(first.get(id).is_ok());
+    auto retried = second.get(id);  // its first try is dropped, the retry answered
+    ASSERT_TRUE(retried.is_ok()) << retried.status().to_string();
+    ASSERT_TRUE(first.get(id).is_ok());
+  }
+  Client third(options, clock);
+  auto after = third.get(id);
+  ASSERT_TRUE(after.is_ok()) << after.status().to_string();
+  EXPECT_EQ(after->task.name, "web");
+  EXPECT_EQ(broker.requests().size(), 5u);
+}
+
 // --- submit_many: IDs chosen once before the first send, requests split at kMaxSubmitBatch and
 // at the broker's message limit, one outcome per task in order, errors of the call as a whole ---
 
