@@ -21,7 +21,13 @@ Task bench_task(const RunRecorder& recorder, size_t index, int64_t duration_ms) 
 }
 
 LoadGenerator::LoadGenerator(LoadOptions options, RunRecorder& recorder, const Clock& clock)
-    : options_(std::move(options)), recorder_(recorder), clock_(clock) {}
+    : options_(std::move(options)), recorder_(recorder), clock_(clock) {
+  // Each client has its REQ socket and the two of its handshake watch (client/handshake_watch.h),
+  // and a retry opens the next before the last is gone; libzmq's default cap is 1,023 sockets a
+  // context, which --clients 1024 would pass.
+  context_.set(zmq::ctxopt::max_sockets,
+               static_cast<int>(kSocketsPerClient * std::max<size_t>(1, options_.clients) + 64));
+}
 
 LoadGenerator::~LoadGenerator() {
   if (!started_)

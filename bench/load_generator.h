@@ -56,8 +56,9 @@ struct LoadOptions {
 // memory), and the recorder's ID for that index.
 Task bench_task(const RunRecorder& recorder, size_t index, int64_t duration_ms);
 
-// The I/O threads the client threads share.
+// The I/O threads the client threads share, and the sockets each client may hold at once.
 inline constexpr int kClientIoThreads = 1;
+inline constexpr size_t kSocketsPerClient = 4;
 
 class LoadGenerator {
  public:

@@ -50,6 +50,15 @@ TEST(BenchSmoke, TwentyAgentsFiveHundredTasksAllCompleteInProcess) {
   EXPECT_NE(r.err.find("agents registered"), std::string::npos) << "progress goes to stderr";
 }
 
+// The most clients --clients allows share one ZeroMQ context (bench/load_generator.h): more
+// sockets than libzmq's default cap per context, which must not fail a submit.
+TEST(BenchSmoke, TheMostClientsAllowedShareOneContext) {
+  auto r = run_command({bench_binary(), "--agents", "10", "--slots", "8", "--tasks", "2048",
+                        "--clients", "1024", "--duration-ms", "10", "-o", "json", "-q"},
+                       120s);
+  expect_complete_report(r, 2048);
+}
+
 TEST(BenchSmoke, AgainstARunningBrokerProcess) {
   Cluster c;
   c.start_broker({"--store", "memory"});
