@@ -48,14 +48,21 @@ void BM_DecodeSubmitBatch(benchmark::State& state) {
   decode_each_iteration(state, SubmitBatchRequest{7, bench_tasks()});
 }
 
-void BM_EncodeAssignBatch(benchmark::State& state) {
-  AssignBatch assign{bench_tasks()};
-  for (Task& t : assign.tasks) {
-    t.state = TaskState::Scheduled;
+// bench_tasks() as the broker holds them once placed: in `state`, first attempt, on one node.
+std::vector<Task> placed_tasks(TaskState state) {
+  std::vector<Task> tasks = bench_tasks();
+  std::string node_id = new_random_id();
+  for (Task& t : tasks) {
+    t.state = state;
     t.attempt = 1;
-    t.node_id = new_random_id();
+    t.node_id = node_id;
     t.node = "sim-0042";
   }
+  return tasks;
+}
+
+void BM_EncodeAssignBatch(benchmark::State& state) {
+  AssignBatch assign{placed_tasks(TaskState::Scheduled)};
   for (auto _ : state) {
     std::string body = encode_body(assign);
     benchmark::DoNotOptimize(body);
@@ -78,14 +85,9 @@ void BM_DecodeTaskStateBatch(benchmark::State& state) {
 
 // What the memory and SQLite stores write for each task a commit changed (a running task).
 void BM_EncodeTaskCompact(benchmark::State& state) {
-  std::vector<Task> tasks = bench_tasks();
-  for (Task& t : tasks) {
-    t.state = TaskState::Running;
-    t.attempt = 1;
-    t.node_id = new_random_id();
-    t.node = "sim-0042";
+  std::vector<Task> tasks = placed_tasks(TaskState::Running);
+  for (Task& t : tasks)
     t.created_ms = t.updated_ms = t.start_time_ms = 1'780'000'000'000;
-  }
   for (auto _ : state) {
     for (const Task& t : tasks) {
       std::string blob = encode_task_compact(t);

@@ -4,7 +4,6 @@
 
 #include <algorithm>
 #include <chrono>
-#include <latch>
 #include <thread>
 #include <utility>
 #include <vector>
@@ -38,10 +37,9 @@ LoadGenerator::~LoadGenerator() {
 
 void LoadGenerator::connect() {
   size_t count = std::max<size_t>(1, options_.clients);
-  std::latch connected(static_cast<std::ptrdiff_t>(count));
   threads_.reserve(count);
   for (size_t i = 0; i < count; ++i)
-    threads_.emplace_back([this, &connected] {
+    threads_.emplace_back([this] {
       ::pthread_setname_np(::pthread_self(), "bench-client");  // for perf and top -H
       ClientOptions client_options;
       client_options.endpoint = options_.endpoint;
@@ -50,10 +48,10 @@ void LoadGenerator::connect() {
       client_options.context = &context_;
       Client client(client_options, clock_);
       (void)client.status();  // a broker that does not answer fails the submits, which say so
-      connected.count_down();
+      connected_.count_down();
       client_thread(client);
     });
-  connected.wait();
+  connected_.wait();
 }
 
 void LoadGenerator::run(SteadyTime start) {

@@ -22,10 +22,12 @@
 // Thread-safety: run() blocks its caller until every task was submitted (or given up on).
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <future>
+#include <latch>
 #include <optional>
 #include <span>
 #include <string>
@@ -101,6 +103,9 @@ class LoadGenerator {
   // Every client's sockets, in one context (ClientOptions::context).
   zmq::context_t context_{kClientIoThreads};
   std::vector<std::thread> threads_;
+  // Counted down by each client thread once connected; a member, not connect()'s local, so
+  // that it outlives a thread's count_down() still returning after connect() moved on.
+  std::latch connected_{static_cast<std::ptrdiff_t>(std::max<size_t>(1, options_.clients))};
   // The schedule's origin, handed to the connected threads by run(); nullopt from the
   // destructor when run() never came (the threads then end without submitting).
   std::promise<std::optional<SteadyTime>> start_promise_;
