@@ -15,9 +15,9 @@ struct SharedRng {
   std::mt19937_64 engine CUBE_GUARDED_BY(mu) = std::mt19937_64(std::random_device{}());
 };
 
-std::array<uint8_t, 16> random_bytes() {
+UuidBytes random_bytes() {
   static SharedRng rng;
-  std::array<uint8_t, 16> out{};
+  UuidBytes out{};
   MutexLock lock(rng.mu);
   for (size_t i = 0; i < out.size(); i += 8) {
     uint64_t r = rng.engine();
@@ -27,17 +27,9 @@ std::array<uint8_t, 16> random_bytes() {
   return out;
 }
 
-std::string format_uuid(const std::array<uint8_t, 16>& b) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string s;
-  s.reserve(36);
-  for (size_t i = 0; i < b.size(); ++i) {
-    if (i == 4 || i == 6 || i == 8 || i == 10)
-      s.push_back('-');
-    s.push_back(kHex[b[i] >> 4]);
-    s.push_back(kHex[b[i] & 0xf]);
-  }
-  return s;
+// Where the dashes are in a UUID's text.
+constexpr bool is_dash_position(size_t i) {
+  return i == 8 || i == 13 || i == 18 || i == 23;
 }
 
 }  // namespace
@@ -64,7 +56,7 @@ bool is_uuid(std::string_view s) {
     return false;
   for (size_t i = 0; i < s.size(); ++i) {
     char c = s[i];
-    if (i == 8 || i == 13 || i == 18 || i == 23) {
+    if (is_dash_position(i)) {
       if (c != '-')
         return false;
     } else if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'))) {
@@ -72,6 +64,49 @@ bool is_uuid(std::string_view s) {
     }
   }
   return true;
+}
+
+std::optional<UuidBytes> parse_lowercase_uuid(std::string_view text) {
+  if (text.size() != kUuidTextSize)
+    return std::nullopt;
+  UuidBytes out{};
+  size_t nibble = 0;
+  for (size_t i = 0; i < text.size(); ++i) {
+    char c = text[i];
+    if (is_dash_position(i)) {
+      if (c != '-')
+        return std::nullopt;
+      continue;
+    }
+    uint8_t value;
+    if (c >= '0' && c <= '9')
+      value = static_cast<uint8_t>(c - '0');
+    else if (c >= 'a' && c <= 'f')
+      value = static_cast<uint8_t>(c - 'a' + 10);
+    else
+      return std::nullopt;
+    out[nibble / 2] =
+        static_cast<uint8_t>(out[nibble / 2] | (nibble % 2 == 0 ? value << 4 : value));
+    ++nibble;
+  }
+  return out;
+}
+
+void format_uuid(const UuidBytes& bytes, std::array<char, kUuidTextSize>& out) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  size_t at = 0;
+  for (size_t i = 0; i < bytes.size(); ++i) {
+    if (is_dash_position(at))
+      out[at++] = '-';
+    out[at++] = kHex[bytes[i] >> 4];
+    out[at++] = kHex[bytes[i] & 0xf];
+  }
+}
+
+std::string format_uuid(const UuidBytes& bytes) {
+  std::array<char, kUuidTextSize> text;
+  format_uuid(bytes, text);
+  return std::string(text.data(), text.size());
 }
 
 bool is_uuid_v7(std::string_view s) {

@@ -152,6 +152,29 @@ TEST(FeedRing, KeepsEveryFieldAndMatchesAsTheEventWould) {
   }
 }
 
+TEST(FeedRing, EveryIdComesBackAsWrittenThroughWrapAround) {
+  // Lowercase UUIDs are held as bytes, the rest spelled out beside the entries; both must come
+  // back as written, and a spelled ID must follow its entry out of the ring.
+  const std::vector<std::string> ids = {"0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b",
+                                        "0190A1B2-C3D4-7E5F-8A9B-0C1D2E3F4A5B", "t3", ""};
+  FeedRing ring(3);
+  for (uint64_t index = 1; index <= 20; ++index) {
+    FeedEvent e = task_event(ids[index % ids.size()], "node-a", "Running");
+    e.index = index;
+    e.reason = "reason " + std::to_string(index % 5);
+    ring.push(e);
+    for (uint64_t kept = index > 2 ? index - 2 : 1; kept <= index; ++kept) {
+      FeedEvent got = ring.at(kept);
+      EXPECT_EQ(got.id, ids[kept % ids.size()]) << "event " << kept << " after " << index;
+      EXPECT_EQ(got.reason, "reason " + std::to_string(kept % 5));
+      if (!got.id.empty()) {
+        EXPECT_TRUE(ring.matches(kept, {.task = got.id})) << got.id;
+      }
+      EXPECT_FALSE(ring.matches(kept, {.task = "another"}));
+    }
+  }
+}
+
 TEST(EventFilter, EachFieldNarrowsAndAllMustMatch) {
   FeedEvent web1 = task_event("id-1", "node-a", "Running", "web");
   FeedEvent other = task_event("id-2", "node-b", "Running");

@@ -109,5 +109,28 @@ TEST(IsUuid, Table) {
   }
 }
 
+TEST(UuidBytes, ALowercaseUuidComesBackAsWritten) {
+  for (int i = 0; i < 100; ++i) {
+    std::string id = i % 2 == 0 ? new_uuid_v7(from_unix_ms(kT0 + i)) : new_random_id();
+    std::optional<UuidBytes> bytes = parse_lowercase_uuid(id);
+    ASSERT_TRUE(bytes.has_value()) << id;
+    EXPECT_EQ(format_uuid(*bytes), id);
+  }
+  std::optional<UuidBytes> bytes = parse_lowercase_uuid("0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b");
+  ASSERT_TRUE(bytes.has_value());
+  EXPECT_EQ((*bytes)[0], 0x01);
+  EXPECT_EQ((*bytes)[1], 0x90);
+  EXPECT_EQ((*bytes)[15], 0x5b);
+}
+
+TEST(UuidBytes, AnythingThatWouldNotComeBackAsWrittenIsRefused) {
+  for (std::string_view text :
+       {"", "t3", "0190A1B2-C3D4-7E5F-8A9B-0C1D2E3F4A5B", "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5",
+        "0190a1b2c3d47e5f8a9b0c1d2e3f4a5b", "0190a1b2-c3d4-7e5f-8a9b_0c1d2e3f4a5b",
+        "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5g", "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b0"}) {
+    EXPECT_FALSE(parse_lowercase_uuid(text).has_value()) << text;
+  }
+}
+
 }  // namespace
 }  // namespace cube
