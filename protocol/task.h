@@ -104,6 +104,12 @@ struct TaskStatus {
   TaskState desired_state = TaskState::Running;
   uint32_t attempt = 0;  // bumped on every (re)placement; ASSIGN/ACCEPT/events carry it
   int32_t restart_count = 0;
+  // A service's replica (protocol/service.h; set by the broker when it makes the task, never
+  // changed): the service's name, the task's slot 1..N and the service's template_version it
+  // was made from. "" and 0 for a task submitted on its own. (The slot sits up here, in what
+  // would be padding: the broker holds a Task per task, and 8 bytes less is a smaller
+  // allocation size class for its record.)
+  uint32_t slot = 0;
   std::string node_id;  // agent ID the current attempt is placed on
   std::string node;     // that agent's name, for display
   std::string reason;   // why it is in its state ("stopped", "node lost", "no node has ...")
@@ -114,12 +120,8 @@ struct TaskStatus {
   int64_t finish_time_ms = 0;
   int64_t created_ms = 0;
   int64_t updated_ms = 0;
-  // A service's replica (protocol/service.h; set by the broker when it makes the task, never
-  // changed): the service's name, the task's slot 1..N and the service's template_version it
-  // was made from. "" and 0 for a task submitted on its own.
-  std::string service;
-  uint32_t slot = 0;
-  uint64_t service_version = 0;
+  std::string service;           // see slot
+  uint64_t service_version = 0;  // see slot
 
   friend bool operator==(const TaskStatus&, const TaskStatus&) = default;
 };
