@@ -58,10 +58,8 @@ Status TaskTable::restore(Task task, std::vector<TaskEvent> history) {
   return Status::ok();
 }
 
-std::pair<TaskRecord*, bool> TaskTable::insert(Task task) {
-  TaskRecord record;
-  record.task = std::move(task);
-  auto [it, added] = records_.insert(std::move(record));
+std::pair<TaskRecord*, bool> TaskTable::insert(Task&& task) {
+  auto [it, added] = records_.emplace(std::move(task));
   return {&own(*it), added};
 }
 

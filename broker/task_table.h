@@ -55,6 +55,11 @@ struct NodeLoad {
 };
 
 struct TaskRecord {
+  TaskRecord() = default;
+  // Made in place in the table from the task moved in: a Task is 664 bytes, and each move
+  // of one on the submit path showed in a profile.
+  explicit TaskRecord(Task&& moved) : task(std::move(moved)) {}
+
   Task task;
   TaskHistory history;  // oldest first
   // Assignments taken back since the last ACCEPT (rejected or timed out); not persisted. The
@@ -190,9 +195,9 @@ class TaskTable {
   void unindex(TaskRecord& record);
   void index(TaskRecord& record);
   void append_event(std::string_view id, TaskRecord& record, SystemTime now);
-  // Adds a record holding `task` and returns it with true; when a record with that ID exists,
-  // returns that one with false and adds nothing.
-  std::pair<TaskRecord*, bool> insert(Task task);
+  // Adds a record holding `task` (moved from) and returns it with true; when a record with that
+  // ID exists, returns that one with false and adds nothing.
+  std::pair<TaskRecord*, bool> insert(Task&& task);
   // `record` (one of records_), changeable.
   static TaskRecord& own(const TaskRecord& record);
   // Lists the task for the next commit (once, in the order of first change), and its service
