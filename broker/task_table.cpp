@@ -59,19 +59,17 @@ Status TaskTable::restore(Task task, std::vector<TaskEvent> history) {
 }
 
 std::pair<TaskRecord*, bool> TaskTable::insert(Task&& task) {
-  auto [it, added] = records_.emplace(std::move(task));
-  return {&own(*it), added};
+  return records_.insert(std::move(task));
 }
 
 TaskRecord& TaskTable::own(const TaskRecord& record) {
-  // A set's elements are reached as const because changing the key would misplace them; a
-  // record's key, its task's ID, never changes, so the rest of it may.
+  // The table hands its records out as const, so that every change goes through its own calls
+  // (which keep the indexes and the commit list right); those calls change them here.
   return const_cast<TaskRecord&>(record);
 }
 
 const TaskRecord* TaskTable::find(std::string_view id) const {
-  auto it = records_.find(id);
-  return it == records_.end() ? nullptr : &*it;
+  return records_.find(id);
 }
 
 Status TaskTable::transition(std::string_view id, TaskState to, std::string reason,
@@ -231,8 +229,8 @@ std::vector<std::string> TaskTable::nodes_with_tasks() const {
 std::vector<const TaskRecord*> TaskTable::records_by_id() const {
   std::vector<const TaskRecord*> out;
   out.reserve(records_.size());
-  for (const TaskRecord& record : records_)
-    out.push_back(&record);
+  for (size_t i = 0; i < records_.size(); ++i)
+    out.push_back(&records_.at(i));
   std::sort(out.begin(), out.end(),
             [](const TaskRecord* a, const TaskRecord* b) { return a->task.id < b->task.id; });
   return out;

@@ -33,6 +33,7 @@
 #include "broker/store.h"
 #include "broker/string_pool.h"
 #include "broker/task_history.h"
+#include "broker/task_record_set.h"
 #include "common/clock.h"
 #include "common/status.h"
 #include "protocol/task.h"
@@ -74,12 +75,6 @@ struct TaskRecord {
   static constexpr uint64_t kNotQueued = UINT64_MAX;
   uint64_t queue_seq = kNotQueued;
 };
-
-// The table's records, keyed by their own task's ID (broker/id_map.h IdSet).
-inline std::string_view task_record_id(const TaskRecord& record) {
-  return record.task.id;
-}
-using TaskRecords = IdSet<TaskRecord, task_record_id>;
 
 class TaskTable {
  public:
@@ -164,9 +159,6 @@ class TaskTable {
   // How many tasks are in each state, indexed by TaskState.
   const std::array<uint64_t, kTaskStateCount>& counts() const { return counts_; }
   size_t size() const { return records_.size(); }
-
-  // Every task, in no particular order.
-  const TaskRecords& records() const { return records_; }
   // Every task ordered by ID (UUIDv7 IDs are time-ordered, so roughly by submission), for LIST.
   std::vector<const TaskRecord*> records_by_id() const;
 
@@ -208,7 +200,7 @@ class TaskTable {
   // history keeps, survives a move of the table.
   std::unique_ptr<StringPool> strings_ = std::make_unique<StringPool>();
   // Nodes never move and tasks are never removed: the indexes below hold views of the keys.
-  TaskRecords records_;
+  TaskRecordSet records_;
   // Placement queues: sequence number -> task; the record remembers its sequence number.
   std::map<uint64_t, const TaskRecord*> replace_queue_;
   std::map<uint64_t, const TaskRecord*> pending_queue_;

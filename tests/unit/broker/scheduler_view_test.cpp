@@ -135,7 +135,8 @@ TEST_F(SchedulerViewTest, RandomOperationsNeverMakeTheViewDifferFromAFreshOne) {
         break;
       case 4: {
         // An agent reports one of its tasks ended.
-        for (const TaskRecord& record : tasks_.records()) {
+        for (const TaskRecord* r : tasks_.records_by_id()) {
+          const TaskRecord& record = *r;
           if (record.task.state == TaskState::Scheduled && !record.task.node_id.empty()) {
             (void)tasks_.transition(record.task.id, TaskState::Failed, "test", std::nullopt,
                                     clock_.wall());
