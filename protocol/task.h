@@ -107,8 +107,7 @@ struct TaskStatus {
   // A service's replica (protocol/service.h; set by the broker when it makes the task, never
   // changed): the service's name, the task's slot 1..N and the service's template_version it
   // was made from. "" and 0 for a task submitted on its own. (The slot sits up here, in what
-  // would be padding: the broker holds a Task per task, and 8 bytes less is a smaller
-  // allocation size class for its record.)
+  // would be padding: the broker holds a Task for every task it knows, 8 bytes less each.)
   uint32_t slot = 0;
   std::string node_id;  // agent ID the current attempt is placed on
   std::string node;     // that agent's name, for display
