@@ -526,22 +526,29 @@ TEST(EtcdClient, ACallMovesOnToTheNextMemberOfTheCluster) {
 TEST_F(EtcdStoreTest, BrokerKilledMidStreamKeepsEveryAcknowledgedTask) {
   Cluster c;
   const std::vector<std::string> store_args = {"--store", etcd_.store_spec("/broker")};
+  // A broker on etcd is a standby, refusing submits, until it has won the election and read the
+  // store; the stream below stops each thread at its first refused submit, so it starts only
+  // once the broker leads (it once started in that window and every thread stopped at once).
+  auto leads = [&c] {
+    Client client = client_for(c, Millis(5000), 3);
+    return eventually(
+        [&] {
+          auto status = client.status();
+          return status.is_ok() && status->role == "leader";
+        },
+        15s, Millis(100));
+  };
   c.start_broker(store_args);
+  ASSERT_TRUE(leads()) << c.logs();
   int port = c.port();
   KilledStream stream = submit_stream_and_kill_broker(c, /*threads=*/4, /*kill_after=*/300);
   ASSERT_TRUE(stream.reached_kill_point) << c.logs();
 
   c.start_broker(store_args, port);
-  Client client = client_for(c, Millis(5000), 3);
   // The killed broker's leader lease outlives it by up to a TTL (docs/ha.md): until it
   // expires, the restarted broker is a standby.
-  bool leads = eventually(
-      [&] {
-        auto status = client.status();
-        return status.is_ok() && status->role == "leader";
-      },
-      15s, Millis(100));
-  ASSERT_TRUE(leads) << c.logs();
+  ASSERT_TRUE(leads()) << c.logs();
+  Client client = client_for(c, Millis(5000), 3);
   auto listed = check_listed(client, stream.acknowledged);
   ASSERT_TRUE(listed.is_ok()) << listed.status().to_string();
   std::printf(
