@@ -11,7 +11,14 @@
 namespace cube::broker {
 
 namespace {
+
 constexpr size_t kFirstSlots = 1024;
+
+// The slot's tag: the hash's high half (its low bits choose the slot).
+uint32_t tag_of(uint64_t hash) {
+  return static_cast<uint32_t>(hash >> 32);
+}
+
 }  // namespace
 
 TaskRecordSet::TaskRecordSet() : slots_(kFirstSlots) {}
@@ -24,12 +31,6 @@ TaskRecordSet::~TaskRecordSet() {
 uint64_t TaskRecordSet::hash_of(std::string_view id) {
   return std::hash<std::string_view>{}(id);
 }
-
-namespace {
-uint32_t tag_of(uint64_t hash) {
-  return static_cast<uint32_t>(hash >> 32);
-}
-}  // namespace
 
 TaskRecord& TaskRecordSet::record(size_t i) const {
   return *std::launder(

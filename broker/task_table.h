@@ -56,7 +56,6 @@ struct NodeLoad {
 };
 
 struct TaskRecord {
-  TaskRecord() = default;
   // Made in place in the table from the task moved in: a Task is 664 bytes, and each move
   // of one on the submit path showed in a profile.
   explicit TaskRecord(Task&& moved) : task(std::move(moved)) {}
