@@ -51,7 +51,7 @@ class TaskRecordSet {
   // 8 bytes, so that the slots cost about 20 bytes a task at 100,000 tasks (pointers and whole
   // hashes took twice that, more than the unordered_set's buckets and nodes they replace).
   struct Slot {
-    uint32_t tag = 0;     // the hash's high half (its low bits chose the slot)
+    uint32_t tag = 0;     // the hash's high half; its low bits chose the slot
     uint32_t number = 0;  // the record's index + 1; 0: the slot is free
   };
 
@@ -62,7 +62,7 @@ class TaskRecordSet {
   size_t probe(std::string_view id, uint64_t hash) const;
   // Storage for record number size_ (the caller constructs it there).
   std::byte* next_storage();
-  // Doubles the slots and places every record again.
+  // Doubles the slots and places every record again (from the tags: no record is read).
   void grow_slots();
 
   // Each holds kChunk records' storage; the first size_ records are constructed.
