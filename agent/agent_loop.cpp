@@ -11,6 +11,7 @@
 #include "agent/http_probe.h"
 #include "agent/log_reader.h"
 #include "protocol/batches.h"
+#include "protocol/beacon_slices.h"
 #include "protocol/not_leader.h"
 
 namespace cube::agent {
@@ -157,7 +158,11 @@ void AgentLoop::setup_sockets() {
     protocol::apply_socket_defaults(sub_, protocol::kMaxInboundMessageBytes);
     CUBE_CHECK(protocol::apply_curve_client(sub_, options_.curve).is_ok())
         << "CURVE keys were checked by main()";
-    sub_.set(zmq::sockopt::subscribe, "");
+    // Plain beacons (older brokers, or one serving an agent without slices) and this agent's
+    // slice (protocol/beacon_slices.h).
+    sub_.set(zmq::sockopt::subscribe, protocol::kProtocolVersion);
+    sub_.set(zmq::sockopt::subscribe,
+             protocol::beacon_topic(protocol::beacon_slice_of(options_.agent_id)));
     sub_.connect(endpoints_.beacon);
     create_dealer();
   } catch (const zmq::error_t& e) {
@@ -326,7 +331,8 @@ void AgentLoop::try_send_hello() {
     hello.labels[std::string(kLabelDriverError)] = backend_.status().message();
   hello.seq = last_seq_;
   hello.tasks = tracker_.snapshot();
-  hello.features = {std::string(protocol::kFeatureBatches)};
+  hello.features = {std::string(protocol::kFeatureBatches),
+                    std::string(protocol::kFeatureBeaconSlices)};
   Status s = protocol::send(dealer_, hello);
   if (s.is_ok()) {
     hello_unsent_ = false;
@@ -518,7 +524,7 @@ void AgentLoop::handle_dealer(SteadyTime now) {
 void AgentLoop::handle_beacon(SteadyTime now) {
   for (int i = 0; i < kBatch; ++i) {
     Status error;
-    auto msg = protocol::receive(sub_, 0, &error);
+    auto msg = protocol::receive_published(sub_, &error);
     if (!msg)
       return;
     if (!error.is_ok()) {

@@ -37,8 +37,7 @@ Result<AgentRegistry::HelloResult> AgentRegistry::on_hello(const protocol::Hello
   HelloResult result;
   AgentRecord& agent = agents_[hello.agent_id];
   result.was_welcomed = agent.state == AgentState::Welcomed;
-  if (!agent.session_id.empty())
-    sessions_.erase(agent.session_id);
+  end_session(agent);
   forget_deadlines(agent);
   agent.unanswered.clear();
 
@@ -50,6 +49,8 @@ Result<AgentRegistry::HelloResult> AgentRegistry::on_hello(const protocol::Hello
   agent.labels = hello.labels;
   agent.announced_batches =
       std::ranges::find(hello.features, protocol::kFeatureBatches) != hello.features.end();
+  agent.announced_beacon_slices =
+      std::ranges::find(hello.features, protocol::kFeatureBeaconSlices) != hello.features.end();
   agent.routing_id = std::move(routing_id);
   agent.session_id = std::move(session_id);
   agent.state = AgentState::Welcomed;
@@ -57,6 +58,8 @@ Result<AgentRegistry::HelloResult> AgentRegistry::on_hello(const protocol::Hello
   agent.last_seen_ms = now_ms;
   agent.sync_requested_at.reset();
   sessions_[agent.session_id] = &agent;
+  if (!agent.announced_beacon_slices)
+    ++sessions_without_beacon_slices_;
   result.agent = &agent;
   return result;
 }
@@ -193,13 +196,19 @@ std::map<std::string, PendingAssignment, std::less<>> AgentRegistry::mark_lost(
   if (agent == nullptr)
     return {};
   forget_deadlines(*agent);
-  if (!agent->session_id.empty())
-    sessions_.erase(agent->session_id);
+  end_session(*agent);
   agent->session_id.clear();
   agent->state = AgentState::Lost;
   agent->free_slots = 0;
   agent->sync_requested_at.reset();
   return std::exchange(agent->unanswered, {});
+}
+
+void AgentRegistry::end_session(const AgentRecord& agent) {
+  if (agent.session_id.empty() || sessions_.erase(agent.session_id) == 0)
+    return;
+  if (!agent.announced_beacon_slices)
+    --sessions_without_beacon_slices_;
 }
 
 void AgentRegistry::forget_deadlines(const AgentRecord& agent) {

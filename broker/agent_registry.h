@@ -31,6 +31,7 @@
 #include "broker/id_map.h"
 #include "common/clock.h"
 #include "common/status.h"
+#include "protocol/beacon_slices.h"
 #include "protocol/messages.h"
 
 namespace cube::broker {
@@ -64,6 +65,9 @@ struct AgentRecord {
   // This session's HELLO announced protocol::kFeatureBatches: its ASSIGNs of one scheduling
   // pass go out as one ASSIGN_BATCH (an agent without it gets single ASSIGNs).
   bool announced_batches = false;
+  // This session's HELLO announced protocol::kFeatureBeaconSlices: the agent listens to its
+  // slice of the beacon (and to plain beacons).
+  bool announced_beacon_slices = false;
   AgentState state = AgentState::Unknown;
   uint32_t free_slots = 0;  // as last reported by CREDIT, minus ACCEPTs since
   std::map<std::string, PendingAssignment, std::less<>> unanswered;  // task id -> assignment
@@ -151,10 +155,16 @@ class AgentRegistry {
   // assignments. No-op (empty result) for an unknown agent.
   std::map<std::string, PendingAssignment, std::less<>> mark_lost(std::string_view agent_id);
 
+  // Every Welcomed agent announced protocol::kFeatureBeaconSlices (true with none Welcomed):
+  // the beacon may go out in slices. One that did not takes only plain beacons.
+  bool every_session_takes_beacon_slices() const { return sessions_without_beacon_slices_ == 0; }
+
   // Every agent ever seen, ordered by ID.
   const std::map<std::string, AgentRecord, std::less<>>& agents() const { return agents_; }
 
  private:
+  // Removes the agent's session (if any) from sessions_ and the count beside it.
+  void end_session(const AgentRecord& agent);
   void forget_deadlines(const AgentRecord& agent);
   // An answer to `answered` (ACCEPT or REJECT), for take_expired's backlog rule.
   static void note_answer(AgentRecord& agent, const PendingAssignment& answered);
@@ -163,6 +173,7 @@ class AgentRegistry {
   // Session id -> its agent, for the lookup every event does. Pointers stay valid: agents_ never
   // erases, and std::map does not move its nodes.
   IdMap<AgentRecord*> sessions_;
+  size_t sessions_without_beacon_slices_ = 0;  // of the agents in sessions_
   // Every unanswered assignment by (deadline, a number given when the deadline was set, so
   // that equal deadlines expire in the order set): its agent and the key of its `unanswered`
   // entry. Numbers, not IDs, order the index: assignments of one pass share a deadline, and

@@ -68,7 +68,8 @@ BrokerLoop::BrokerLoop(BrokerOptions options, const Clock& clock, std::unique_pt
       clock_(clock),
       store_(std::move(store)),
       state_(options_, clock, context_),
-      table_(broker_message_table()) {
+      table_(broker_message_table()),
+      beacon_(options_.heartbeat) {
   CUBE_CHECK(store_ != nullptr) << "broker/main.cpp always builds a store";
   if (!store_->reads_batches())
     state_.tasks.stop_collecting_events();
@@ -107,7 +108,7 @@ Status BrokerLoop::bind() {
     state_.zap = zap_.get();
     state_.zap_baseline = zap_->counts();
   }
-  next_beacon_ = clock_.now();
+  beacon_.start(clock_.now());
   return Status::ok();
 }
 
@@ -353,7 +354,7 @@ void BrokerLoop::take_over(const ElectionNews& news) {
   state_.role = std::string(election_role_name(ElectionRole::Leader));
   state_.leader_address = news.leader.address;
   state_.schedule_needed = true;
-  next_beacon_ = clock_.now();
+  beacon_.start(clock_.now());
   auto took = std::chrono::duration_cast<Millis>(clock_.now() - won);
   spdlog::info("serving as leader at {}: {} tasks from {}, {} ms after winning",
                news.leader.address, state_.tasks.size(), source, took.count());
@@ -398,7 +399,7 @@ void BrokerLoop::refuse_as_standby(const Inbound& in) {
 }
 
 int64_t BrokerLoop::poll_timeout_ms() const {
-  SteadyTime deadline = next_beacon_;
+  SteadyTime deadline = beacon_.next();
   if (lease_valid_until_)
     deadline = std::min(deadline, *lease_valid_until_);
   if (auto d = state_.liveness.next_deadline())
@@ -428,7 +429,7 @@ void BrokerLoop::run_timers() {
   if (!state_.is_serving()) {
     // A standby holds no agents and no tasks, and publishes no beacon: an agent listening to
     // it must not believe a broker is there to serve it.
-    next_beacon_ = now + options_.heartbeat;
+    beacon_.start(now + options_.heartbeat);
     if (copy_ != nullptr) {
       // Gauges, for STATUS: how far the warm copy got.
       StandbyCopy::Stats copied = copy_->stats();
@@ -439,10 +440,12 @@ void BrokerLoop::run_timers() {
     }
     return;
   }
-  if (now >= next_beacon_) {
-    state_.sockets.publish_beacon(
-        protocol::Beacon{state_.epoch, static_cast<int64_t>(options_.heartbeat.count())});
-    next_beacon_ = now + options_.heartbeat;
+  if (auto tick = beacon_.take(now, state_.agents.every_session_takes_beacon_slices())) {
+    const protocol::Beacon beacon{state_.epoch, static_cast<int64_t>(options_.heartbeat.count())};
+    if (tick->plain)
+      state_.sockets.publish_beacon(beacon, std::nullopt);
+    for (int slice = tick->first_slice; slice < tick->end_slice; ++slice)
+      state_.sockets.publish_beacon(beacon, slice);
   }
   for (const auto& agent_id : state_.liveness.suspected(now)) {
     const AgentRecord* agent = state_.agents.find(agent_id);

@@ -52,6 +52,7 @@
 #include <string>
 #include <vector>
 
+#include "broker/beacon_schedule.h"
 #include "broker/broker_directory.h"
 #include "broker/broker_state.h"
 #include "broker/leader_campaign.h"
@@ -206,10 +207,10 @@ class BrokerLoop {
   // Everything the handlers share, the sockets included (closed before context_).
   BrokerState state_;
   const MessageTable table_;
+  BeaconSchedule beacon_;
 
   SchedulerView scheduler_view_;  // the scheduler's nodes, kept between passes
   size_t cursor_ = 0;
-  SteadyTime next_beacon_{};
   SteadyTime next_pass_at_{};  // the earliest time of the next scheduling pass (kPassSpacing)
   std::optional<SteadyTime> commit_retry_at_;
   // A batch the store refused, started again at commit_retry_at_, and its outbox number.

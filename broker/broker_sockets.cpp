@@ -3,7 +3,9 @@
 #include <array>
 #include <random>
 #include <utility>
+#include <vector>
 
+#include "protocol/beacon_slices.h"
 #include "protocol/codec.h"
 #include "protocol/curve.h"
 #include "protocol/zmq_io.h"
@@ -127,8 +129,11 @@ void BrokerSockets::send_work(std::string_view routing_id, protocol::MessageType
   metrics_.on_sent(BrokerSocket::Work, static_cast<uint8_t>(type));
 }
 
-void BrokerSockets::publish_beacon(const protocol::Beacon& beacon) {
-  if (!protocol::send(beacon_, beacon).is_ok())
+void BrokerSockets::publish_beacon(const protocol::Beacon& beacon, std::optional<int> slice) {
+  std::vector<zmq::message_t> topic;
+  if (slice)
+    topic.emplace_back(protocol::beacon_topic(*slice));
+  if (!protocol::send(beacon_, topic, beacon).is_ok())
     bump(counters_, "beacon.send_failed");
 }
 

@@ -17,6 +17,7 @@
 
 #include <zmq.hpp>
 
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -29,9 +30,10 @@
 namespace cube::broker {
 
 // I/O threads of the broker's ZeroMQ context (BrokerLoop). The beacon PUB has the second to
-// itself: its one message per heartbeat is fanned out to every agent connection at once (at
-// 1,000 agents about 18 ms of I/O work in one burst per second), and on the shared thread the
-// task traffic of the other sockets waited behind it.
+// itself: a plain beacon is fanned out to every agent connection at once (at 1,000 agents about
+// 18 ms of I/O work in one burst per heartbeat), and on the shared thread the task traffic of
+// the other sockets waited behind it. Sliced beacons spread that work, and the thread still
+// keeps it off the task traffic.
 inline constexpr int kBrokerIoThreads = 2;
 
 struct SocketOptions {
@@ -65,7 +67,9 @@ class BrokerSockets {
                    std::string_view body);
   // Sends one message on the work ROUTER to the agent connection `routing_id`.
   void send_work(std::string_view routing_id, protocol::MessageType type, std::string_view body);
-  void publish_beacon(const protocol::Beacon& beacon);
+  // Publishes `beacon` to the agents of `slice` (protocol/beacon_slices.h), or plain to every
+  // agent without one.
+  void publish_beacon(const protocol::Beacon& beacon, std::optional<int> slice);
 
  private:
   Status bind_at(const SocketOptions& options, int base);

@@ -12,6 +12,7 @@
 #include "broker/admission.h"
 #include "broker/handlers.h"
 #include "common/ids.h"
+#include "protocol/beacon_slices.h"
 
 namespace cube::broker {
 namespace {
@@ -60,12 +61,14 @@ void on_hello(BrokerState& state, Inbound& in, protocol::Hello& hello) {
   AgentRecord& agent = *registered->agent;
   state.liveness.on_traffic(agent.id, state.clock.now());
   state.event_sync.reset(agent.id, hello.seq);
-  // Every broker of this version takes batches; the agent's own HELLO decides what it is sent.
+  // Every broker of this version takes batches and publishes beacon slices (while every agent
+  // it serves takes them); the agent's own HELLO decides what it is sent.
   state.queue_work(in.routing_id,
                    protocol::Welcome{agent.session_id,
                                      state.epoch,
                                      static_cast<int64_t>(state.options.heartbeat.count()),
-                                     {std::string(protocol::kFeatureBatches)}});
+                                     {std::string(protocol::kFeatureBatches),
+                                      std::string(protocol::kFeatureBeaconSlices)}});
   spdlog::info("agent {} ({}) {}: {} running, drivers [{}]", agent.name, agent.id, phrase,
                hello.tasks.size(), fmt::join(agent.drivers, ", "));
   bump(state.counters, counter);

@@ -10,6 +10,51 @@ namespace {
 // discard the rest (a valid message has at most 2 routing frames + 3 envelope frames).
 constexpr size_t kMaxFramesKept = 8;
 
+// Reads every frame of one multipart message without blocking. nullopt when nothing is waiting
+// or the read failed (`error` says which).
+std::optional<Received> read_frames(zmq::socket_t& socket, Status* error) {
+  Received out;
+  try {
+    bool more = true;
+    while (more) {
+      zmq::message_t frame;
+      auto got = socket.recv(
+          frame, out.frames.empty() ? zmq::recv_flags::dontwait : zmq::recv_flags::none);
+      if (!got)
+        return std::nullopt;  // EAGAIN before the first frame: nothing waiting
+      more = frame.more();
+      if (out.frames.size() < kMaxFramesKept)
+        out.frames.push_back(std::move(frame));
+    }
+  } catch (const zmq::error_t& e) {
+    if (error)
+      *error = Status::unavailable(std::string("receive failed: ") + e.what());
+    return std::nullopt;
+  }
+  return out;
+}
+
+// Parses the envelope that begins at frame `start`.
+Received parse_from(Received out, size_t start, Status* error) {
+  out.envelope_start = start;
+  std::vector<std::string_view> envelope;
+  for (size_t i = start; i < out.frames.size(); ++i) {
+    envelope.emplace_back(static_cast<const char*>(out.frames[i].data()), out.frames[i].size());
+  }
+  auto parsed = parse_envelope(envelope);
+  if (!parsed.is_ok()) {
+    if (error)
+      *error = parsed.status();
+    out.type = 0;
+    return out;
+  }
+  if (error)
+    *error = Status::ok();
+  out.type = parsed->type;
+  out.body = parsed->body;
+  return out;
+}
+
 }  // namespace
 
 void apply_socket_defaults(zmq::socket_t& socket, int64_t max_message_bytes) {
@@ -81,45 +126,23 @@ Result<std::vector<HostPort>> parse_host_port_list(std::string_view list) {
 }
 
 std::optional<Received> receive(zmq::socket_t& socket, size_t routing_frames, Status* error) {
-  Received out;
-  try {
-    bool more = true;
-    while (more) {
-      zmq::message_t frame;
-      auto got = socket.recv(
-          frame, out.frames.empty() ? zmq::recv_flags::dontwait : zmq::recv_flags::none);
-      if (!got)
-        return std::nullopt;  // EAGAIN before the first frame: nothing waiting
-      more = frame.more();
-      if (out.frames.size() < kMaxFramesKept)
-        out.frames.push_back(std::move(frame));
-    }
-  } catch (const zmq::error_t& e) {
-    if (error)
-      *error = Status::unavailable(std::string("receive failed: ") + e.what());
+  auto out = read_frames(socket, error);
+  if (!out)
     return std::nullopt;
-  }
-  size_t start = std::min(routing_frames, out.frames.size());
+  size_t start = std::min(routing_frames, out->frames.size());
   // A REQ peer puts an empty delimiter between its identity and the envelope.
-  if (routing_frames > 0 && start < out.frames.size() && out.frames[start].size() == 0)
+  if (routing_frames > 0 && start < out->frames.size() && out->frames[start].size() == 0)
     ++start;
-  out.envelope_start = start;
-  std::vector<std::string_view> envelope;
-  for (size_t i = start; i < out.frames.size(); ++i) {
-    envelope.emplace_back(static_cast<const char*>(out.frames[i].data()), out.frames[i].size());
-  }
-  auto parsed = parse_envelope(envelope);
-  if (!parsed.is_ok()) {
-    if (error)
-      *error = parsed.status();
-    out.type = 0;
-    return out;
-  }
-  if (error)
-    *error = Status::ok();
-  out.type = parsed->type;
-  out.body = parsed->body;
-  return out;
+  return parse_from(std::move(*out), start, error);
+}
+
+std::optional<Received> receive_published(zmq::socket_t& socket, Status* error) {
+  auto out = read_frames(socket, error);
+  if (!out)
+    return std::nullopt;
+  const zmq::message_t& first = out->frames.front();
+  bool topic = out->frames.size() > 1 && first.to_string_view() != kProtocolVersion;
+  return parse_from(std::move(*out), topic ? 1 : 0, error);
 }
 
 Status send_raw(zmq::socket_t& socket, std::span<const zmq::message_t> routing, MessageType type,

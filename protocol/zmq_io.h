@@ -60,6 +60,10 @@ struct Received {
 // (ROUTER: 1; ROUTER facing REQ: 2 with the empty delimiter; others: 0); the delimiter is
 // found automatically when present.
 std::optional<Received> receive(zmq::socket_t& socket, size_t routing_frames, Status* error);
+// The same for a SUB socket whose publisher may put a topic frame in front of the envelope (a
+// sliced BEACON, protocol/beacon_slices.h): a first frame other than "CUBE1" followed by more
+// frames is taken for the topic. Without one, as receive(socket, 0, error).
+std::optional<Received> receive_published(zmq::socket_t& socket, Status* error);
 
 // Sends routing frames (copied from `routing`) and the envelope for `body`. Non-blocking: returns
 // Unavailable when the peer's queue is full (HWM) or the peer is gone (ROUTER_MANDATORY), which

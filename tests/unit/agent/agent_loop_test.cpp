@@ -19,6 +19,7 @@
 #include "common/ids.h"
 #include "common/mutex.h"
 #include "common/unique_fd.h"
+#include "protocol/beacon_slices.h"
 #include "protocol/zmq_io.h"
 #include "tests/support/temp_dir.h"
 
@@ -224,8 +225,13 @@ class FakeBroker {
     ASSERT_TRUE(s.is_ok()) << s.to_string();
   }
 
-  void send_beacon(const std::string& epoch, int64_t heartbeat_ms = 100) {
-    Status s = protocol::send(beacon_, protocol::Beacon{epoch, heartbeat_ms});
+  // Plain, or to the agents of `slice` (protocol/beacon_slices.h).
+  void send_beacon(const std::string& epoch, int64_t heartbeat_ms = 100,
+                   std::optional<int> slice = std::nullopt) {
+    std::vector<zmq::message_t> topic;
+    if (slice)
+      topic.emplace_back(protocol::beacon_topic(*slice));
+    Status s = protocol::send(beacon_, topic, protocol::Beacon{epoch, heartbeat_ms});
     ASSERT_TRUE(s.is_ok()) << s.to_string();
   }
 
@@ -382,7 +388,7 @@ TEST_F(AgentLoopTest, HelloCarriesTheAgentsIdentityAndCapacity) {
   EXPECT_EQ(hello->labels, (std::map<std::string, std::string>{{"zone", "a"}}));
   EXPECT_EQ(hello->seq, 0u);
   EXPECT_TRUE(hello->tasks.empty());
-  EXPECT_EQ(hello->features, std::vector<std::string>{"batches"});
+  EXPECT_EQ(hello->features, (std::vector<std::string>{"batches", "beacon_slices"}));
 }
 
 // Starts on the worker pool report back in any grouping: however the Running states are
@@ -639,6 +645,29 @@ TEST_F(AgentLoopTest, NewBeaconEpochTriggersANewHelloWithTheTasks) {
   ASSERT_TRUE(credit.has_value());
   EXPECT_EQ(credit->session_id, "s2");
   EXPECT_EQ(credit->free_slots, 1u);
+}
+
+TEST_F(AgentLoopTest, TheAgentHearsItsOwnBeaconSliceAndNoOther) {
+  start_loop();
+  welcome();
+  ASSERT_TRUE(heartbeat().has_value());
+  const int own = protocol::beacon_slice_of(options_.agent_id);
+  const int other = (own + 1) % protocol::kBeaconSlices;
+  // Another slice's beacon, with an epoch that would make the agent say HELLO again, is not
+  // delivered: the subscription filters it out.
+  for (int i = 0; i < 5; ++i) {
+    broker_.send_beacon("e2-other-slice", 100, other);
+    auto msg = broker_.next_work(Millis(100));
+    ASSERT_FALSE(msg && msg->type == static_cast<uint8_t>(MessageType::Hello))
+        << "the agent acted on another slice's beacon";
+  }
+  std::optional<WorkMessage> msg;
+  for (int i = 0; i < 50 && !msg; ++i) {
+    broker_.send_beacon("e2-own-slice", 100, own);
+    msg = broker_.next_work(Millis(100));
+  }
+  ASSERT_TRUE(msg.has_value()) << "no HELLO after its slice's beacon named a new epoch";
+  EXPECT_EQ(msg->type, static_cast<uint8_t>(MessageType::Hello));
 }
 
 TEST_F(AgentLoopTest, UnauthorizedErrorTriggersANewHello) {

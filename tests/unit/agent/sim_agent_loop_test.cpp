@@ -387,7 +387,7 @@ std::vector<std::string> task_ids(const std::vector<AttemptStatus>& statuses) {
 
 TEST_F(SimAgentBatchesTest, AnAssignBatchIsAcceptedInOneBatchAndItsStatesGoOutInOne) {
   start(/*broker_batches=*/true);
-  EXPECT_EQ(hello_->features, std::vector<std::string>{"batches"});
+  EXPECT_EQ(hello_->features, (std::vector<std::string>{"batches", "beacon_slices"}));
   Task a = sim_task(500);
   Task b = sim_task(500);
   send(protocol::AssignBatch{{a, b}});

@@ -38,6 +38,33 @@ TEST_F(AgentRegistryTest, HelloWelcomesAndRefusesBadIds) {
   EXPECT_EQ(registry_.agents().size(), 1u);
 }
 
+TEST_F(AgentRegistryTest, BeaconSlicesWhileEveryWelcomedAgentTakesThem) {
+  auto sliced_hello = [](std::string id) {
+    protocol::Hello h = hello(std::move(id));
+    h.features = {std::string(protocol::kFeatureBatches),
+                  std::string(protocol::kFeatureBeaconSlices)};
+    return h;
+  };
+  EXPECT_TRUE(registry_.every_session_takes_beacon_slices()) << "no agent yet";
+  ASSERT_TRUE(registry_.on_hello(sliced_hello("new"), "r1", "s1", 0).is_ok());
+  EXPECT_TRUE(registry_.every_session_takes_beacon_slices());
+  welcome("old", "s2");  // a HELLO without the feature: an agent released before slices
+  EXPECT_FALSE(registry_.every_session_takes_beacon_slices());
+  // Its session replaced by another of the same kind: still one without.
+  welcome("old", "s3");
+  EXPECT_FALSE(registry_.every_session_takes_beacon_slices());
+  registry_.mark_lost("old");
+  EXPECT_TRUE(registry_.every_session_takes_beacon_slices()) << "the old agent is gone";
+  welcome("old", "s4");
+  EXPECT_FALSE(registry_.every_session_takes_beacon_slices()) << "and back";
+  // Upgraded: the same agent says HELLO with the feature.
+  ASSERT_TRUE(registry_.on_hello(sliced_hello("old"), "r2", "s5", 0).is_ok());
+  EXPECT_TRUE(registry_.every_session_takes_beacon_slices());
+  registry_.mark_lost("old");
+  registry_.mark_lost("old");  // twice: no session to end the second time
+  EXPECT_TRUE(registry_.every_session_takes_beacon_slices());
+}
+
 TEST_F(AgentRegistryTest, MessagesWithoutTheCurrentSessionAreUnauthorized) {
   // Before any HELLO.
   auto none = registry_.authenticate("s1");

@@ -18,6 +18,7 @@
 #include "broker/memory_store.h"
 #include "common/ids.h"
 #include "common/unique_fd.h"
+#include "protocol/beacon_slices.h"
 #include "protocol/codec.h"
 #include "protocol/zmq_io.h"
 
@@ -885,6 +886,9 @@ TEST_F(BrokerLoopTest, NodeStatsShowInNodesAndGetAndNeverAskForASync) {
 // --- batches (docs/protocol.md, Agent session item 9) ---
 
 const std::vector<std::string> kBatches = {std::string(protocol::kFeatureBatches)};
+// What every broker of this version announces in WELCOME.
+const std::vector<std::string> kBrokerFeatures = {std::string(protocol::kFeatureBatches),
+                                                  std::string(protocol::kFeatureBeaconSlices)};
 
 AttemptStatus attempt_status(const std::string& task_id, TaskState state) {
   AttemptStatus s;
@@ -901,7 +905,7 @@ AttemptStatus attempt_status(const std::string& task_id, TaskState state) {
 TEST_F(BrokerLoopTest, AnAgentWithoutBatchesGetsSingleAssigns) {
   std::vector<std::string> ids = {submit_task("a"), submit_task("b"), submit_task("c")};
   protocol::Welcome welcome = hello("agent-old");
-  EXPECT_EQ(welcome.features, kBatches);
+  EXPECT_EQ(welcome.features, kBrokerFeatures);
   ASSERT_TRUE(protocol::send(dealer_, protocol::Credit{welcome.session_id, 3}).is_ok());
   std::set<std::string> assigned;
   while (assigned.size() < ids.size()) {
@@ -925,7 +929,7 @@ TEST_F(BrokerLoopTest, OnePassIsOneAssignBatchAndBatchesFromTheAgentAreApplied) 
   for (int i = 0; i < 5; ++i)
     ids.push_back(submit_task("t" + std::to_string(i)));
   protocol::Welcome welcome = hello("agent-b", 0, {}, kBatches);
-  EXPECT_EQ(welcome.features, kBatches);
+  EXPECT_EQ(welcome.features, kBrokerFeatures);
   ASSERT_TRUE(protocol::send(dealer_, protocol::Credit{welcome.session_id, 4}).is_ok());
   auto message = receive_within(dealer_, kWait);
   ASSERT_TRUE(message.has_value());
@@ -1103,6 +1107,82 @@ TEST_F(BrokerLoopStoreFailureTest, ASubmitIsNeverAcknowledgedBeforeItsCommit) {
   EXPECT_EQ(c["store.replies_refused"], 1u);
   EXPECT_EQ(c["client.refused_store_down"], 1u);
   EXPECT_EQ(c["store.commits"], 1u);
+}
+
+// The beacon port as an old agent sees it: subscribed to everything. `Beacons` is what one
+// interval of the broker's time brought, in order.
+struct Beacons {
+  int plain = 0;
+  std::vector<std::string> topics;  // of the sliced ones
+};
+
+class BeaconTest : public BrokerLoopTest {
+ protected:
+  void SetUp() override {
+    BrokerLoopTest::SetUp();
+    sub_ = connect(zmq::socket_type::sub, 3);
+    sub_.set(zmq::sockopt::subscribe, "");
+  }
+
+  // Moves the broker's clock one heartbeat on and reads what it publishes up to the interval's
+  // last tick: the slice 63 (sliced) or, as the loop catches up tick by tick and the next
+  // interval's first tick is due at the same moment, the plain beacon (plain). Empty when
+  // nothing came (the subscription may not have reached the broker yet).
+  Beacons one_interval(bool expect_sliced) {
+    clock_.advance(Millis(1000));
+    Beacons got;
+    while (readable(sub_, Millis(500))) {
+      Status error;
+      auto message = protocol::receive_published(sub_, &error);
+      if (!message)
+        break;
+      EXPECT_TRUE(error.is_ok()) << error.to_string();
+      EXPECT_EQ(message->type, static_cast<uint8_t>(MessageType::Beacon));
+      if (message->envelope_start == 0) {
+        ++got.plain;
+        if (!expect_sliced)
+          return got;
+      } else {
+        got.topics.push_back(message->frames[0].to_string());
+        if (expect_sliced &&
+            got.topics.back() == protocol::beacon_topic(protocol::kBeaconSlices - 1))
+          return got;
+      }
+    }
+    return got;
+  }
+
+  zmq::socket_t sub_;
+};
+
+TEST_F(BeaconTest, EveryAgentTakingSlicesGetsSlicedBeaconsSpreadOverTheInterval) {
+  hello("agent-new", 0, {},
+        {std::string(protocol::kFeatureBatches), std::string(protocol::kFeatureBeaconSlices)});
+  // Until the SUB's subscription has reached the broker, intervals go unheard.
+  Beacons got;
+  for (int round = 0; round < 20 && got.topics.size() < size_t{protocol::kBeaconSlices}; ++round)
+    got = one_interval(true);
+  // A whole interval heard (its first tick comes right after the last one of the interval
+  // before): each slice once, in order, one per 15 ms tick; no plain beacon.
+  EXPECT_EQ(got.plain, 0);
+  std::vector<std::string> every;
+  for (int slice = 0; slice < protocol::kBeaconSlices; ++slice)
+    every.push_back(protocol::beacon_topic(slice));
+  EXPECT_EQ(got.topics, every);
+}
+
+TEST_F(BeaconTest, AnAgentWithoutSlicesBringsBackThePlainBeaconForEveryone) {
+  hello("agent-new", 0, {},
+        {std::string(protocol::kFeatureBatches), std::string(protocol::kFeatureBeaconSlices)});
+  hello("agent-old");  // announced no feature: released before slices
+  Beacons got;
+  for (int round = 0; round < 20 && got.plain == 0; ++round)
+    got = one_interval(false);
+  ASSERT_EQ(got.plain, 1) << "no plain beacon";
+  // A whole interval from one plain beacon to the next: nothing sliced in between.
+  got = one_interval(false);
+  EXPECT_EQ(got.plain, 1);
+  EXPECT_TRUE(got.topics.empty()) << got.topics.size() << " sliced beacons beside the plain one";
 }
 
 }  // namespace
