@@ -53,6 +53,7 @@ Result<AgentRegistry::HelloResult> AgentRegistry::on_hello(const protocol::Hello
       std::ranges::find(hello.features, protocol::kFeatureBeaconSlices) != hello.features.end();
   agent.routing_id = std::move(routing_id);
   agent.session_id = std::move(session_id);
+  agent.session_number = ++last_session_number_;
   agent.state = AgentState::Welcomed;
   agent.free_slots = 0;
   agent.last_seen_ms = now_ms;
@@ -198,6 +199,7 @@ std::map<std::string, PendingAssignment, std::less<>> AgentRegistry::mark_lost(
   forget_deadlines(*agent);
   end_session(*agent);
   agent->session_id.clear();
+  agent->session_number = ++last_session_number_;
   agent->state = AgentState::Lost;
   agent->free_slots = 0;
   agent->sync_requested_at.reset();

@@ -62,6 +62,9 @@ struct AgentRecord {
   // ROUTER routing id of the agent's DEALER (bytes), from its latest authenticated message.
   std::string routing_id;
   std::string session_id;  // empty unless Welcomed
+  // Changes with every HELLO and loss, so that a reader can tell a new session (or none) by
+  // comparing a number rather than the session's 36 characters (SchedulerView, every pass).
+  uint64_t session_number = 0;
   // This session's HELLO announced protocol::kFeatureBatches: its ASSIGNs of one scheduling
   // pass go out as one ASSIGN_BATCH (an agent without it gets single ASSIGNs).
   bool announced_batches = false;
@@ -174,6 +177,7 @@ class AgentRegistry {
   // erases, and std::map does not move its nodes.
   IdMap<AgentRecord*> sessions_;
   size_t sessions_without_beacon_slices_ = 0;  // of the agents in sessions_
+  uint64_t last_session_number_ = 0;
   // Every unanswered assignment by (deadline, a number given when the deadline was set, so
   // that equal deadlines expire in the order set): its agent and the key of its `unanswered`
   // entry. Numbers, not IDs, order the index: assignments of one pass share a deadline, and

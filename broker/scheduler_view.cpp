@@ -23,7 +23,7 @@ void SchedulerView::rebuild_entries(const AgentRegistry& agents, TaskTable& task
   entries_.clear();
   entries_.reserve(agents.agents().size());
   for (const auto& [id, record] : agents.agents())
-    entries_.push_back(Entry{&record, &tasks.node_load(id), "", SteadyTime::min()});
+    entries_.push_back(Entry{&record, &tasks.node_load(id), 0, SteadyTime::min()});
   eligible_.clear();
   nodes_.clear();
 }
@@ -48,10 +48,10 @@ void SchedulerView::refresh(const AgentRegistry& agents, const Liveness& livenes
   for (uint32_t i = 0; i < entries_.size(); ++i) {
     Entry& entry = entries_[i];
     const AgentRecord& agent = *entry.agent;
-    if (entry.session_id != agent.session_id) {
+    if (entry.session_number != agent.session_number) {
       // A new session (or none: lost): the HELLO may have changed name, drivers, capacity or
       // labels; and readiness must be asked again.
-      entry.session_id = agent.session_id;
+      entry.session_number = agent.session_number;
       entry.ready_until = SteadyTime::min();
       rebuild_nodes = true;
     }

@@ -41,7 +41,7 @@ class SchedulerView {
   struct Entry {
     const AgentRecord* agent = nullptr;  // std::map nodes do not move
     const NodeLoad* load = nullptr;      // TaskTable::node_load, never removed
-    std::string session_id;              // the session nodes_ was copied for
+    uint64_t session_number = 0;         // AgentRecord's, when nodes_ was copied
     SteadyTime ready_until{};            // Ready at least until then
   };
 

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <set>
+
 namespace cube::broker {
 namespace {
 
@@ -63,6 +65,15 @@ TEST_F(AgentRegistryTest, BeaconSlicesWhileEveryWelcomedAgentTakesThem) {
   registry_.mark_lost("old");
   registry_.mark_lost("old");  // twice: no session to end the second time
   EXPECT_TRUE(registry_.every_session_takes_beacon_slices());
+}
+
+TEST_F(AgentRegistryTest, TheSessionNumberChangesWithEveryHelloAndLoss) {
+  std::set<uint64_t> seen = {0};  // an agent never welcomed has 0
+  EXPECT_TRUE(seen.insert(welcome("a1", "s1").session_number).second);
+  EXPECT_TRUE(seen.insert(welcome("a2", "s2").session_number).second) << "another agent's";
+  EXPECT_TRUE(seen.insert(welcome("a1", "s3").session_number).second) << "a new session";
+  registry_.mark_lost("a1");
+  EXPECT_TRUE(seen.insert(registry_.find("a1")->session_number).second) << "no session";
 }
 
 TEST_F(AgentRegistryTest, MessagesWithoutTheCurrentSessionAreUnauthorized) {
