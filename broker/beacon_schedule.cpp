@@ -23,6 +23,20 @@ void BeaconSchedule::start(SteadyTime at) {
 std::optional<BeaconTick> BeaconSchedule::take(SteadyTime now, bool sliced) {
   if (now < next_)
     return std::nullopt;
+  if (now - next_ < heartbeat_)
+    return advance(sliced);
+  // Behind by a whole interval (a stalled loop): every agent is owed its beacon. All of them go
+  // now, and a new interval starts with this tick as its first.
+  start(now);
+  BeaconTick all = advance(sliced);
+  if (sliced) {
+    all.first_slice = 0;
+    all.end_slice = protocol::kBeaconSlices;
+  }
+  return all;
+}
+
+BeaconTick BeaconSchedule::advance(bool sliced) {
   BeaconTick due;
   if (sliced) {
     due.first_slice = protocol::kBeaconSlices * tick_ / ticks_;
@@ -35,8 +49,6 @@ std::optional<BeaconTick> BeaconSchedule::take(SteadyTime now, bool sliced) {
     interval_start_ += heartbeat_;
   }
   next_ = interval_start_ + heartbeat_ * tick_ / ticks_;
-  if (now - next_ >= heartbeat_)
-    start(now);
   return due;
 }
 

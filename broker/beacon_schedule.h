@@ -32,15 +32,19 @@ class BeaconSchedule {
   // once; a standby waits).
   void start(SteadyTime at);
 
-  // The tick due at `now`, if one is (nullopt before next()). `sliced`: every agent served
-  // takes slices (AgentRegistry::every_session_takes_beacon_slices). After a stall of a whole
-  // interval the schedule starts a new interval at `now` rather than catching up.
+  // The earliest tick due at `now`, if one is (nullopt before next()); call it until it
+  // returns nullopt, since a busy loop may find several due. `sliced`: every agent served takes
+  // slices (AgentRegistry::every_session_takes_beacon_slices). Behind by a whole interval, the
+  // tick returned covers every slice (or is plain) and a new interval starts at `now`.
   std::optional<BeaconTick> take(SteadyTime now, bool sliced);
 
   SteadyTime next() const { return next_; }
   int ticks_per_interval() const { return ticks_; }
 
  private:
+  // The tick at tick_, and the schedule moved on to the next.
+  BeaconTick advance(bool sliced);
+
   Millis heartbeat_;
   int ticks_;
   SteadyTime interval_start_{};

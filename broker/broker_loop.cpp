@@ -440,7 +440,10 @@ void BrokerLoop::run_timers() {
     }
     return;
   }
-  if (auto tick = beacon_.take(now, state_.agents.every_session_takes_beacon_slices())) {
+  // Every tick due: a loop kept busy past a tick's time publishes the slices it owes at once,
+  // as it would the plain beacon.
+  const bool sliced = state_.agents.every_session_takes_beacon_slices();
+  while (auto tick = beacon_.take(now, sliced)) {
     const protocol::Beacon beacon{state_.epoch, static_cast<int64_t>(options_.heartbeat.count())};
     if (tick->plain)
       state_.sockets.publish_beacon(beacon, std::nullopt);

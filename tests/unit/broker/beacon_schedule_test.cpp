@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cstdint>
 #include <vector>
 
 #include "protocol/beacon_slices.h"
@@ -78,24 +80,51 @@ TEST(BeaconScheduleTest, ShortHeartbeatsHaveFewerTicksEachWithSeveralSlices) {
   EXPECT_EQ(shortest.next(), at(3));
 }
 
-TEST(BeaconScheduleTest, ALateTickIsTakenAtOnceAndAStallOfAWholeIntervalStartsAfresh) {
+TEST(BeaconScheduleTest, ALoopThatWakesLateStillGivesEverySliceItsBeaconEachInterval) {
+  // The loop busy for 100 ms at a time (long scheduling passes): each wake-up takes every
+  // tick due, so no slice waits more than an interval and the wake-up's lateness.
+  BeaconSchedule schedule(Millis(1000));
+  schedule.start(at(0));
+  std::vector<int64_t> last(kBeaconSlices, -1);
+  int64_t worst_gap = 0;
+  for (int64_t now = 0; now <= 10000; now += 100) {
+    while (auto taken = schedule.take(at(now), true)) {
+      for (int slice = taken->first_slice; slice < taken->end_slice; ++slice) {
+        if (last[slice] >= 0)
+          worst_gap = std::max(worst_gap, now - last[slice]);
+        last[slice] = now;
+      }
+    }
+  }
+  for (int slice = 0; slice < kBeaconSlices; ++slice)
+    EXPECT_GE(last[slice], 9000) << "slice " << slice << " went quiet";
+  EXPECT_LE(worst_gap, 1100);
+}
+
+TEST(BeaconScheduleTest, AfterAStallOfAWholeIntervalEverySliceGoesAtOnceAndANewIntervalStarts) {
   BeaconSchedule schedule(Millis(1000));
   schedule.start(at(0));
   ASSERT_TRUE(schedule.take(at(0), true).has_value());
-  // 500 ms late (a busy loop): the overdue ticks come one per call, in order.
+  // 500 ms late: the overdue ticks come one per call, in order.
   auto late = schedule.take(at(500), true);
   ASSERT_TRUE(late.has_value());
   EXPECT_EQ(late->first_slice, 1);
   EXPECT_LE(schedule.next(), at(500));
-  // A stall past a whole interval: no catching up on an interval nobody heard, the next
-  // interval begins now.
+  // A stall past a whole interval: every agent is owed a beacon; all slices go in one tick,
+  // which is the first of a new interval (no catching up on ticks nobody heard).
   auto after_stall = schedule.take(at(5000), true);
   ASSERT_TRUE(after_stall.has_value());
-  EXPECT_EQ(schedule.next(), at(5000));
-  auto first_of_new = schedule.take(at(5000), true);
-  ASSERT_TRUE(first_of_new.has_value());
-  EXPECT_EQ(first_of_new->first_slice, 0);
+  EXPECT_EQ(after_stall->first_slice, 0);
+  EXPECT_EQ(after_stall->end_slice, kBeaconSlices);
   EXPECT_EQ(schedule.next(), at(5000 + 1000 / kBeaconSlices));
+  EXPECT_FALSE(schedule.take(at(5000), true).has_value());
+  auto second_of_new = schedule.take(schedule.next(), true);
+  ASSERT_TRUE(second_of_new.has_value());
+  EXPECT_EQ(second_of_new->first_slice, 1);
+  // The same stall with an agent that takes no slices: the plain beacon, at once.
+  auto plain = schedule.take(at(9000), false);
+  ASSERT_TRUE(plain.has_value());
+  EXPECT_TRUE(plain->plain);
 }
 
 }  // namespace
