@@ -158,8 +158,9 @@ class AgentRegistry {
   // assignments. No-op (empty result) for an unknown agent.
   std::map<std::string, PendingAssignment, std::less<>> mark_lost(std::string_view agent_id);
 
-  // Every Welcomed agent announced protocol::kFeatureBeaconSlices (true with none Welcomed):
-  // the beacon may go out in slices. One that did not takes only plain beacons.
+  // Welcomed agents that did not announce protocol::kFeatureBeaconSlices: they take only plain
+  // beacons, so while there is one the beacon does not go out in slices.
+  size_t sessions_without_beacon_slices() const { return sessions_without_beacon_slices_; }
   bool every_session_takes_beacon_slices() const { return sessions_without_beacon_slices_ == 0; }
 
   // Every agent ever seen, ordered by ID.

@@ -442,8 +442,9 @@ void BrokerLoop::run_timers() {
   }
   // Every tick due: a loop kept busy past a tick's time publishes the slices it owes at once,
   // as it would the plain beacon.
-  const bool sliced = state_.agents.every_session_takes_beacon_slices();
-  while (auto tick = beacon_.take(now, sliced)) {
+  const size_t without_slices = state_.agents.sessions_without_beacon_slices();
+  state_.counters["beacon.agents_without_slices"] = without_slices;  // a gauge
+  while (auto tick = beacon_.take(now, without_slices == 0)) {
     const protocol::Beacon beacon{state_.epoch, static_cast<int64_t>(options_.heartbeat.count())};
     if (tick->plain)
       state_.sockets.publish_beacon(beacon, std::nullopt);

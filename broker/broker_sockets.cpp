@@ -133,8 +133,11 @@ void BrokerSockets::publish_beacon(const protocol::Beacon& beacon, std::optional
   std::vector<zmq::message_t> topic;
   if (slice)
     topic.emplace_back(protocol::beacon_topic(*slice));
-  if (!protocol::send(beacon_, topic, beacon).is_ok())
+  if (!protocol::send(beacon_, topic, beacon).is_ok()) {
     bump(counters_, "beacon.send_failed");
+    return;
+  }
+  bump(counters_, slice ? "beacon.sent_slices" : "beacon.sent_plain");
 }
 
 }  // namespace cube::broker

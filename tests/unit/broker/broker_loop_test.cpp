@@ -1169,6 +1169,10 @@ TEST_F(BeaconTest, EveryAgentTakingSlicesGetsSlicedBeaconsSpreadOverTheInterval)
   for (int slice = 0; slice < protocol::kBeaconSlices; ++slice)
     every.push_back(protocol::beacon_topic(slice));
   EXPECT_EQ(got.topics, every);
+  auto c = counters();
+  EXPECT_EQ(c["beacon.agents_without_slices"], 0u);
+  EXPECT_GE(c["beacon.sent_slices"], uint64_t{protocol::kBeaconSlices});
+  EXPECT_EQ(c["beacon.sent_plain"], 0u);
 }
 
 TEST_F(BeaconTest, AnAgentWithoutSlicesBringsBackThePlainBeaconForEveryone) {
@@ -1180,9 +1184,15 @@ TEST_F(BeaconTest, AnAgentWithoutSlicesBringsBackThePlainBeaconForEveryone) {
     got = one_interval(false);
   ASSERT_EQ(got.plain, 1) << "no plain beacon";
   // A whole interval from one plain beacon to the next: nothing sliced in between.
+  auto before = counters();
   got = one_interval(false);
   EXPECT_EQ(got.plain, 1);
   EXPECT_TRUE(got.topics.empty()) << got.topics.size() << " sliced beacons beside the plain one";
+  // STATUS says why: one agent takes no slices; and counts what was sent.
+  auto after = counters();
+  EXPECT_EQ(after["beacon.agents_without_slices"], 1u);
+  EXPECT_EQ(after["beacon.sent_plain"], before["beacon.sent_plain"] + 1);
+  EXPECT_EQ(after["beacon.sent_slices"], before["beacon.sent_slices"]);
 }
 
 }  // namespace
