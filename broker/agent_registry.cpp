@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "common/check.h"
+#include "protocol/beacon_slices.h"
 
 namespace cube::broker {
 namespace {

@@ -31,7 +31,6 @@
 #include "broker/id_map.h"
 #include "common/clock.h"
 #include "common/status.h"
-#include "protocol/beacon_slices.h"
 #include "protocol/messages.h"
 
 namespace cube::broker {
@@ -161,7 +160,6 @@ class AgentRegistry {
   // Welcomed agents that did not announce protocol::kFeatureBeaconSlices: they take only plain
   // beacons, so while there is one the beacon does not go out in slices.
   size_t sessions_without_beacon_slices() const { return sessions_without_beacon_slices_; }
-  bool every_session_takes_beacon_slices() const { return sessions_without_beacon_slices_ == 0; }
 
   // Every agent ever seen, ordered by ID.
   const std::map<std::string, AgentRecord, std::less<>>& agents() const { return agents_; }

@@ -34,7 +34,7 @@ class BeaconSchedule {
 
   // The earliest tick due at `now`, if one is (nullopt before next()); call it until it
   // returns nullopt, since a busy loop may find several due. `sliced`: every agent served takes
-  // slices (AgentRegistry::every_session_takes_beacon_slices). Behind by a whole interval, the
+  // slices (AgentRegistry::sessions_without_beacon_slices is 0). Behind by a whole interval, the
   // tick returned covers every slice (or is plain) and a new interval starts at `now`.
   std::optional<BeaconTick> take(SteadyTime now, bool sliced);
 

@@ -443,8 +443,9 @@ void BrokerLoop::run_timers() {
   // Every tick due: a loop kept busy past a tick's time publishes the slices it owes at once,
   // as it would the plain beacon.
   const size_t without_slices = state_.agents.sessions_without_beacon_slices();
-  state_.counters["beacon.agents_without_slices"] = without_slices;  // a gauge
   while (auto tick = beacon_.take(now, without_slices == 0)) {
+    // A gauge, set when a beacon goes out rather than on every iteration of the loop.
+    state_.counters["beacon.agents_without_slices"] = without_slices;
     const protocol::Beacon beacon{state_.epoch, static_cast<int64_t>(options_.heartbeat.count())};
     if (tick->plain)
       state_.sockets.publish_beacon(beacon, std::nullopt);

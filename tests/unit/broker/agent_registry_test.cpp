@@ -4,6 +4,8 @@
 
 #include <set>
 
+#include "protocol/beacon_slices.h"
+
 namespace cube::broker {
 namespace {
 
@@ -47,24 +49,24 @@ TEST_F(AgentRegistryTest, BeaconSlicesWhileEveryWelcomedAgentTakesThem) {
                   std::string(protocol::kFeatureBeaconSlices)};
     return h;
   };
-  EXPECT_TRUE(registry_.every_session_takes_beacon_slices()) << "no agent yet";
+  EXPECT_EQ(registry_.sessions_without_beacon_slices(), 0u) << "no agent yet";
   ASSERT_TRUE(registry_.on_hello(sliced_hello("new"), "r1", "s1", 0).is_ok());
-  EXPECT_TRUE(registry_.every_session_takes_beacon_slices());
+  EXPECT_EQ(registry_.sessions_without_beacon_slices(), 0u);
   welcome("old", "s2");  // a HELLO without the feature: an agent released before slices
-  EXPECT_FALSE(registry_.every_session_takes_beacon_slices());
+  EXPECT_EQ(registry_.sessions_without_beacon_slices(), 1u);
   // Its session replaced by another of the same kind: still one without.
   welcome("old", "s3");
-  EXPECT_FALSE(registry_.every_session_takes_beacon_slices());
+  EXPECT_EQ(registry_.sessions_without_beacon_slices(), 1u);
   registry_.mark_lost("old");
-  EXPECT_TRUE(registry_.every_session_takes_beacon_slices()) << "the old agent is gone";
+  EXPECT_EQ(registry_.sessions_without_beacon_slices(), 0u) << "the old agent is gone";
   welcome("old", "s4");
-  EXPECT_FALSE(registry_.every_session_takes_beacon_slices()) << "and back";
+  EXPECT_EQ(registry_.sessions_without_beacon_slices(), 1u) << "and back";
   // Upgraded: the same agent says HELLO with the feature.
   ASSERT_TRUE(registry_.on_hello(sliced_hello("old"), "r2", "s5", 0).is_ok());
-  EXPECT_TRUE(registry_.every_session_takes_beacon_slices());
+  EXPECT_EQ(registry_.sessions_without_beacon_slices(), 0u);
   registry_.mark_lost("old");
   registry_.mark_lost("old");  // twice: no session to end the second time
-  EXPECT_TRUE(registry_.every_session_takes_beacon_slices());
+  EXPECT_EQ(registry_.sessions_without_beacon_slices(), 0u);
 }
 
 TEST_F(AgentRegistryTest, TheSessionNumberChangesWithEveryHelloAndLoss) {
